@@ -174,7 +174,7 @@ void resolve_collisions(std::vector<FileEntry>& files, std::vector<std::string>&
 
 Result<std::string> parse_name(BNode info, std::vector<std::string>& warnings) {
     BNode n = info.find("name");
-    if (!n) return make_error("missing info.name");
+    if (!n) return make_error("info has no 'name'");
     if (!n.is_string()) return make_error("info.name is not a string", n.offset());
     std::string_view raw = n.string();
     if (raw.empty() || raw == "." || raw == "..")
@@ -295,7 +295,7 @@ Result<Metainfo> parse_metainfo(std::string_view bytes, const MetainfoLimits& li
     m.name = std::move(*name);
 
     BNode pl = info.find("piece length");
-    if (!pl) return make_error("missing info.piece length");
+    if (!pl) return make_error("info has no 'piece length'");
     if (!pl.is_int()) return make_error("piece length is not an integer", pl.offset());
     if (pl.int_value() <= 0)
         return make_error("piece length " + std::to_string(pl.int_value()) + " is not positive", pl.offset());
@@ -309,7 +309,7 @@ Result<Metainfo> parse_metainfo(std::string_view bytes, const MetainfoLimits& li
     if (m.total_length == 0) return make_error("torrent has a total length of 0");
 
     BNode pc = info.find("pieces");
-    if (!pc) return make_error("missing info.pieces");
+    if (!pc) return make_error("info has no 'pieces'");
     if (!pc.is_string()) return make_error("info.pieces is not a string", pc.offset());
     const size_t plen = pc.string().size();
     if (plen % 20 != 0)
