@@ -152,6 +152,7 @@ private:
         uint32_t num_received = 0;
         uint32_t open_pos = kNone;  // index in open_ while num_free > 0
         uint32_t active_pos = kNone;
+        uint32_t first_free = 0;    // no free block below this index
         std::vector<Block> blocks;
     };
 
@@ -170,7 +171,8 @@ private:
     void open_remove(uint32_t slot);
     void return_to_pool(uint32_t piece);   // not started again: back into order_ if wanted
 
-    uint32_t pick_new_piece(const Bitfield& peer_has);
+    uint32_t pick_new_piece(const Bitfield& peer_has, bool peer_is_seed);
+    uint32_t pick_from_peer_bits(const Bitfield& peer_has);
     size_t take_blocks(uint32_t slot, size_t max_blocks, PeerKey peer, std::vector<BlockRef>& out);
     size_t pick_endgame(const Bitfield& peer_has, size_t max_blocks, PeerKey peer, std::vector<BlockRef>& out);
     uint64_t next_random();
