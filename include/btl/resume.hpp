@@ -26,7 +26,7 @@ namespace btl {
 inline constexpr int64_t resume_format_version = 1;
 
 struct ResumeFile {
-    int64_t size = 0;
+    int64_t size = 0;      // -1: the file did not exist
     int64_t mtime_ns = 0;
 };
 
