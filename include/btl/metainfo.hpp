@@ -8,6 +8,16 @@
 // The info-hash is SHA-1 of the raw bytes of the info dictionary exactly as
 // they appear in the input, never of a re-encoding.  The result owns all of
 // its data (it does not point into the input buffer).
+//
+// Path rules (applied to info.name and to every element of files[i].path):
+// elements "" and "." are dropped; ".." is an error; '/' or '\\' inside an
+// element is an error; NUL and other control characters are an error; the
+// name may not be empty, "." or "..".  Invalid UTF-8 bytes are rewritten as
+// "%XX" (uppercase hex) with a warning.  A file whose path equals an earlier
+// file's, or collides with an earlier file used as a directory (or the other
+// way round), is renamed deterministically by appending ".1", ".2", ... to
+// the colliding element, with a warning.  BEP 47 pad files are exempt from
+// collision handling because they are never written.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -66,5 +76,12 @@ Result<Metainfo> parse_metainfo(std::string_view bytes, const MetainfoLimits& li
 // Reads and parses a .torrent file; errors are prefixed by nothing (the caller
 // adds the file name).  Refuses files larger than lim.max_file_size.
 Result<Metainfo> load_metainfo_file(const std::string& path, const MetainfoLimits& lim = {});
+
+// True when s is well-formed UTF-8 (no overlong forms, no surrogates, at most
+// U+10FFFF).
+bool is_valid_utf8(std::string_view s);
+// s with every byte that is not part of a well-formed UTF-8 sequence written
+// as "%XX"; valid input is returned unchanged.
+std::string escape_invalid_utf8(std::string_view s);
 
 }  // namespace btl

@@ -1,0 +1,68 @@
+// Resume data: what a torrent must remember between runs so it does not
+// re-hash everything at start.  encode/decode are pure; the file helpers do
+// blocking I/O (call them from the pool, or at startup).
+//
+// Contract: decode_resume() is strict (format version, every field typed and
+// sized: have_bits must be exactly ceil(num_pieces/8) bytes with zero spare
+// bits) and returns one-line errors.  Resume data is a hint, never trusted
+// blindly: trusted_pieces() keeps a piece only if the resume says it was
+// verified AND every file it touches still has the recorded size and mtime;
+// the engine re-checks the rest.  save_resume_atomic() never leaves a
+// half-written file at `path` (temp file in the same directory, fsync,
+// rename, fsync of the directory).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "btl/file_layout.hpp"
+#include "btl/result.hpp"
+#include "btl/sha1.hpp"
+#include "btl/storage.hpp"
+
+namespace btl {
+
+inline constexpr int64_t resume_format_version = 1;
+
+struct ResumeFile {
+    int64_t size = 0;      // -1: the file did not exist
+    int64_t mtime_ns = 0;
+};
+
+struct ResumeData {
+    Sha1Digest info_hash{};
+    uint32_t num_pieces = 0;
+    std::string have_bits;            // BEP 3 bitfield: MSB of byte 0 = piece 0
+    std::vector<ResumeFile> files;    // one per file in the torrent
+    int64_t uploaded = 0;
+    int64_t downloaded = 0;
+    std::string save_path;
+    int64_t added_time = 0;           // unix seconds
+    int64_t completed_time = 0;       // 0 = not completed
+    bool paused = false;
+};
+
+std::string encode_resume(const ResumeData& r);
+Result<ResumeData> decode_resume(std::string_view bytes);
+
+Status save_resume_atomic(const std::string& path, std::string_view bytes);
+// Reads a whole file, refusing files larger than max.
+Result<std::string> read_small_file(const std::string& path, size_t max);
+
+// 1 per piece the resume says verified and whose files are unchanged
+// (size and mtime equal to `now`, which comes from Storage::stat_files()).
+// Any mismatch in file count or piece count yields all zeros.
+std::vector<uint8_t> trusted_pieces(const ResumeData& r, const FileLayout& layout,
+                                    const std::vector<FileStat>& now);
+
+// Helpers to fill ResumeData from the present state.
+std::string pieces_to_bits(const std::vector<uint8_t>& mask);  // 1 byte/piece → BEP 3 bits
+std::vector<ResumeFile> resume_files(const std::vector<FileStat>& now);
+
+// DATA_DIR/resume/<40 hex>.resume
+std::string resume_path(const std::string& data_dir, const Sha1Digest& info_hash);
+// $XDG_STATE_HOME/btlaunchmany, else $HOME/.local/state/btlaunchmany.
+std::string default_data_dir();
+
+}  // namespace btl

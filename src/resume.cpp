@@ -1,0 +1,265 @@
+#include "btl/resume.hpp"
+
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "btl/bencode.hpp"
+
+namespace btl {
+
+std::string encode_resume(const ResumeData& r) {
+    BValue d = BValue::dict();
+    d["version"] = resume_format_version;
+    d["info-hash"] = std::string(reinterpret_cast<const char*>(r.info_hash.data()), r.info_hash.size());
+    d["pieces"] = int64_t(r.num_pieces);
+    d["have"] = r.have_bits;
+    BValue files = BValue::list();
+    for (const auto& f : r.files) {
+        BValue pair = BValue::list();
+        pair.as_list().push_back(BValue(f.size));
+        pair.as_list().push_back(BValue(f.mtime_ns));
+        files.as_list().push_back(std::move(pair));
+    }
+    d["files"] = std::move(files);
+    d["uploaded"] = r.uploaded;
+    d["downloaded"] = r.downloaded;
+    d["save-path"] = r.save_path;
+    d["added"] = r.added_time;
+    d["completed"] = r.completed_time;
+    d["paused"] = int64_t(r.paused ? 1 : 0);
+    return encode(d);
+}
+
+namespace {
+
+Result<int64_t> get_int(BNode dict, const char* key, int64_t min, int64_t max) {
+    BNode n = dict.find(key);
+    if (!n) return make_error(std::string("resume data lacks \"") + key + "\"");
+    if (!n.is_int()) return make_error(std::string("resume data: \"") + key + "\" is not an integer");
+    int64_t v = n.int_value();
+    if (v < min || v > max) return make_error(std::string("resume data: \"") + key + "\" out of range");
+    return v;
+}
+
+Result<std::string_view> get_str(BNode dict, const char* key) {
+    BNode n = dict.find(key);
+    if (!n) return make_error(std::string("resume data lacks \"") + key + "\"");
+    if (!n.is_string()) return make_error(std::string("resume data: \"") + key + "\" is not a string");
+    return n.string();
+}
+
+}  // namespace
+
+Result<ResumeData> decode_resume(std::string_view bytes) {
+    DecodeLimits lim;
+    lim.max_size = 64u << 20;
+    auto doc = decode(bytes, lim);
+    if (!doc) return make_error("resume data is not valid bencode: " + doc.error().describe());
+    BNode root = doc->root();
+    if (!root.is_dict()) return make_error("resume data is not a dictionary");
+
+    auto ver = get_int(root, "version", 0, INT64_MAX);
+    if (!ver) return ver.error();
+    if (*ver != resume_format_version)
+        return make_error("unsupported resume format version " + std::to_string(*ver));
+
+    ResumeData r;
+    auto ih = get_str(root, "info-hash");
+    if (!ih) return ih.error();
+    if (ih->size() != 20) return make_error("resume data: info-hash is not 20 bytes");
+    std::memcpy(r.info_hash.data(), ih->data(), 20);
+
+    auto np = get_int(root, "pieces", 0, UINT32_MAX);
+    if (!np) return np.error();
+    r.num_pieces = uint32_t(*np);
+
+    auto have = get_str(root, "have");
+    if (!have) return have.error();
+    if (have->size() != (size_t(r.num_pieces) + 7) / 8)
+        return make_error("resume data: have bitfield has the wrong size");
+    if (r.num_pieces % 8 != 0 && !have->empty()) {
+        uint8_t spare = uint8_t(0xff >> (r.num_pieces % 8));
+        if (uint8_t(have->back()) & spare) return make_error("resume data: have bitfield has spare bits set");
+    }
+    r.have_bits = std::string(*have);
+
+    BNode files = root.find("files");
+    if (!files.is_list()) return make_error("resume data: \"files\" missing or not a list");
+    for (BNode f : files.list_items()) {
+        if (!f.is_list() || f.size() != 2 || !f.at(0).is_int() || !f.at(1).is_int() || f.at(0).int_value() < -1)
+            return make_error("resume data: malformed file entry");
+        r.files.push_back(ResumeFile{f.at(0).int_value(), f.at(1).int_value()});
+    }
+
+    auto up = get_int(root, "uploaded", 0, INT64_MAX);
+    if (!up) return up.error();
+    auto down = get_int(root, "downloaded", 0, INT64_MAX);
+    if (!down) return down.error();
+    auto sp = get_str(root, "save-path");
+    if (!sp) return sp.error();
+    auto added = get_int(root, "added", 0, INT64_MAX);
+    if (!added) return added.error();
+    auto completed = get_int(root, "completed", 0, INT64_MAX);
+    if (!completed) return completed.error();
+    auto paused = get_int(root, "paused", 0, 1);
+    if (!paused) return paused.error();
+    r.uploaded = *up;
+    r.downloaded = *down;
+    r.save_path = std::string(*sp);
+    r.added_time = *added;
+    r.completed_time = *completed;
+    r.paused = *paused == 1;
+    return r;
+}
+
+namespace {
+
+std::string io_error(const char* verb, const std::string& path, int e) {
+    if (e == ENOSPC) return "disk full writing " + path;
+    if (e == EDQUOT) return "disk quota exceeded writing " + path;
+    return std::string("cannot ") + verb + " " + path + ": " + std::strerror(e);
+}
+
+int mkdir_p(const std::string& dir) {
+    for (size_t i = 1; i <= dir.size(); ++i) {
+        if (i != dir.size() && dir[i] != '/') continue;
+        if (::mkdir(dir.substr(0, i).c_str(), 0700) != 0 && errno != EEXIST) return errno;
+    }
+    return 0;
+}
+
+}  // namespace
+
+Status save_resume_atomic(const std::string& path, std::string_view bytes) {
+    size_t slash = path.rfind('/');
+    std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+    if (int e = mkdir_p(dir)) return make_error(io_error("create directory", dir, e));
+
+    std::string tmp = path + ".tmp.XXXXXX";
+    int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
+    if (fd < 0) return make_error(io_error("create", tmp, errno));
+    auto fail = [&](const char* verb, int e) -> Status {
+        ::close(fd);
+        ::unlink(tmp.c_str());
+        return make_error(io_error(verb, path, e));
+    };
+    size_t done = 0;
+    while (done < bytes.size()) {
+        ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return fail("write", errno);
+        }
+        done += size_t(n);
+    }
+    // fsync before rename: otherwise a crash can leave the new name pointing
+    // at an empty file.
+    if (::fsync(fd) != 0) return fail("write", errno);
+    if (::close(fd) != 0) {
+        int e = errno;
+        ::unlink(tmp.c_str());
+        return make_error(io_error("write", path, e));
+    }
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        int e = errno;
+        ::unlink(tmp.c_str());
+        return make_error(io_error("rename", path, e));
+    }
+    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        ::fsync(dfd);  // makes the rename durable; failure here loses nothing
+        ::close(dfd);
+    }
+    return Ok{};
+}
+
+Result<std::string> read_small_file(const std::string& path, size_t max) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return make_error("cannot open " + path + ": " + std::strerror(errno));
+    std::string out;
+    struct stat st;
+    if (::fstat(fd, &st) == 0 && st.st_size > 0) {
+        if (uint64_t(st.st_size) > max) {
+            ::close(fd);
+            return make_error(path + " is too large (" + std::to_string(st.st_size) + " bytes, limit " +
+                              std::to_string(max) + ")");
+        }
+        out.reserve(size_t(st.st_size));
+    }
+    char buf[65536];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            int e = errno;
+            ::close(fd);
+            return make_error("cannot read " + path + ": " + std::strerror(e));
+        }
+        if (n == 0) break;
+        if (out.size() + size_t(n) > max) {
+            ::close(fd);
+            return make_error(path + " is too large (limit " + std::to_string(max) + " bytes)");
+        }
+        out.append(buf, size_t(n));
+    }
+    ::close(fd);
+    return out;
+}
+
+std::vector<uint8_t> trusted_pieces(const ResumeData& r, const FileLayout& layout,
+                                    const std::vector<FileStat>& now) {
+    uint32_t n = layout.num_pieces();
+    std::vector<uint8_t> out(n, 0);
+    if (r.num_pieces != n || r.have_bits.size() != (size_t(n) + 7) / 8 ||
+        r.files.size() != layout.num_files() || now.size() != layout.num_files())
+        return out;
+    for (uint32_t i = 0; i < n; ++i)
+        out[i] = (uint8_t(r.have_bits[i / 8]) >> (7 - i % 8)) & 1;
+    // A changed file invalidates exactly the pieces it touches.
+    for (uint32_t f = 0; f < layout.num_files(); ++f) {
+        if (layout.is_pad(f) || layout.file_length(f) == 0) continue;
+        const FileStat& s = now[f];
+        if (s.exists && s.size == r.files[f].size && s.mtime_ns == r.files[f].mtime_ns) continue;
+        auto [first, last] = layout.pieces_of_file(f);
+        for (uint32_t p = first; p <= last && p < n; ++p) out[p] = 0;
+    }
+    return out;
+}
+
+std::string pieces_to_bits(const std::vector<uint8_t>& mask) {
+    std::string bits((mask.size() + 7) / 8, '\0');
+    for (size_t i = 0; i < mask.size(); ++i)
+        if (mask[i]) bits[i / 8] = char(uint8_t(bits[i / 8]) | (0x80 >> (i % 8)));
+    return bits;
+}
+
+std::vector<ResumeFile> resume_files(const std::vector<FileStat>& now) {
+    std::vector<ResumeFile> out;
+    out.reserve(now.size());
+    for (const auto& s : now) out.push_back(ResumeFile{s.exists ? s.size : -1, s.mtime_ns});
+    return out;
+}
+
+std::string resume_path(const std::string& data_dir, const Sha1Digest& info_hash) {
+    return data_dir + "/resume/" + to_hex(info_hash) + ".resume";
+}
+
+std::string default_data_dir() {
+    const char* xdg = ::getenv("XDG_STATE_HOME");
+    if (xdg && xdg[0] == '/') return std::string(xdg) + "/btlaunchmany";
+    const char* home = ::getenv("HOME");
+    std::string h = home && home[0] ? home : "";
+    if (h.empty()) {
+        if (struct passwd* pw = ::getpwuid(::getuid())) h = pw->pw_dir;
+    }
+    if (h.empty()) h = "/tmp";
+    return h + "/.local/state/btlaunchmany";
+}
+
+}  // namespace btl

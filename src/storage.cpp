@@ -1,0 +1,184 @@
+#include "btl/storage.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace btl {
+
+namespace {
+
+std::string write_error(const std::string& path, int e) {
+    switch (e) {
+    case ENOSPC: return "disk full writing " + path;
+    case EDQUOT: return "disk quota exceeded writing " + path;
+    case EFBIG: return "file too large writing " + path;
+    default: return "cannot write " + path + ": " + std::strerror(e);
+    }
+}
+
+std::string missing_error(const std::string& path) {
+    return path + " is missing or shorter than expected";
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Storage>> Storage::open(const Metainfo& m, std::string root,
+                                               std::shared_ptr<FilePool> pool) {
+    if (root.empty()) return make_error("empty save path for " + m.name);
+    if (!pool) pool = std::make_shared<FilePool>();
+    while (root.size() > 1 && root.back() == '/') root.pop_back();
+    std::vector<std::string> rel;
+    std::string base;
+    if (m.multi_file) {
+        base = root;
+        for (const auto& f : m.files) {
+            if (f.path_string.empty()) return make_error("empty file path in " + m.name);
+            rel.push_back(f.path_string);
+        }
+    } else {
+        if (m.files.size() != 1) return make_error("single-file torrent without exactly one file: " + m.name);
+        size_t slash = root.rfind('/');
+        if (slash == std::string::npos) {
+            base = ".";
+            rel.push_back(root);
+        } else {
+            base = slash == 0 ? "/" : root.substr(0, slash);
+            rel.push_back(root.substr(slash + 1));
+        }
+        if (rel.back().empty()) return make_error("invalid save path " + root);
+    }
+    FileLayout layout(m);
+    if (m.piece_length <= 0) return make_error("invalid piece length in " + m.name);
+    return std::make_shared<Storage>(std::move(layout), std::move(root), std::move(base),
+                                     std::move(rel), std::move(pool));
+}
+
+Storage::Storage(FileLayout layout, std::string root, std::string base_dir,
+                 std::vector<std::string> rel_paths, std::shared_ptr<FilePool> pool)
+    : layout_(std::move(layout)),
+      root_(std::move(root)),
+      base_dir_(std::move(base_dir)),
+      rel_paths_(std::move(rel_paths)),
+      pool_(std::move(pool)) {}
+
+std::string Storage::file_path(uint32_t i) const {
+    if (i >= rel_paths_.size()) return root_;
+    if (base_dir_ == "/") return "/" + rel_paths_[i];
+    return base_dir_ + "/" + rel_paths_[i];
+}
+
+Result<FilePool::Lease> Storage::lease(uint32_t file, bool write, int* err_no) {
+    return pool_->acquire_under(base_dir_, rel_paths_[file], write, err_no);
+}
+
+Status Storage::io(int64_t off, uint8_t* buf, size_t len, bool write,
+                   std::vector<ByteRange>* missing) {
+    if (len == 0) return Ok{};
+    if (off < 0 || int64_t(len) > layout_.total() || off > layout_.total() - int64_t(len))
+        return make_error("range beyond the end of " + root_);
+    thread_local std::vector<FileSlice> slices;
+    slices.clear();
+    layout_.map(off, int64_t(len), slices);
+
+    uint8_t* p = buf;
+    int64_t stream_off = off;
+    for (const FileSlice& s : slices) {
+        uint8_t* slice_start = p;
+        int64_t slice_stream = stream_off;
+        p += s.length;
+        stream_off += s.length;
+        if (layout_.is_pad(s.file_index)) {
+            if (!write) std::memset(slice_start, 0, size_t(s.length));
+            continue;
+        }
+        int e = 0;
+        auto l = lease(s.file_index, write, &e);
+        if (!l) {
+            bool absent = e == ENOENT || e == ENOTDIR;
+            if (!write && absent) {
+                if (!missing) return make_error(missing_error(file_path(s.file_index)));
+                std::memset(slice_start, 0, size_t(s.length));
+                missing->push_back({slice_stream, s.length});
+                continue;
+            }
+            return l.error();
+        }
+        int fd = l->fd();
+        int64_t done = 0;
+        while (done < s.length) {
+            size_t want = size_t(s.length - done);
+            off_t at = off_t(s.file_offset + done);
+            ssize_t n = write ? ::pwrite(fd, slice_start + done, want, at)
+                              : ::pread(fd, slice_start + done, want, at);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                int err = errno;
+                if (write) return make_error(write_error(file_path(s.file_index), err));
+                return make_error("cannot read " + file_path(s.file_index) + ": " + std::strerror(err));
+            }
+            if (n == 0) {
+                if (write) return make_error(write_error(file_path(s.file_index), ENOSPC));
+                if (!missing) return make_error(missing_error(file_path(s.file_index)));
+                std::memset(slice_start + done, 0, want);
+                missing->push_back({slice_stream + done, int64_t(want)});
+                break;
+            }
+            done += n;
+        }
+    }
+    return Ok{};
+}
+
+Status Storage::write_piece(uint32_t piece, const uint8_t* data, size_t len) {
+    if (piece >= layout_.num_pieces() || int64_t(len) != layout_.piece_size(piece))
+        return make_error("piece " + std::to_string(piece) + " has the wrong size for " + root_);
+    return write(layout_.piece_offset(piece), data, len);
+}
+
+Status Storage::write(int64_t torrent_offset, const uint8_t* data, size_t len) {
+    // io() takes a mutable pointer for the read path; writes never modify it.
+    return io(torrent_offset, const_cast<uint8_t*>(data), len, true, nullptr);
+}
+
+Status Storage::read(int64_t torrent_offset, uint8_t* buf, size_t len) {
+    return io(torrent_offset, buf, len, false, nullptr);
+}
+
+Status Storage::read_lenient(int64_t torrent_offset, uint8_t* buf, size_t len,
+                             std::vector<ByteRange>& missing) {
+    return io(torrent_offset, buf, len, false, &missing);
+}
+
+Result<Sha1Digest> Storage::hash_piece(uint32_t piece, std::vector<uint8_t>& scratch) {
+    if (piece >= layout_.num_pieces()) return make_error("piece index out of range for " + root_);
+    scratch.resize(size_t(layout_.piece_size(piece)));
+    auto st = read(layout_.piece_offset(piece), scratch.data(), scratch.size());
+    if (!st) return st.error();
+    return sha1(scratch.data(), scratch.size());
+}
+
+std::vector<FileStat> Storage::stat_files() const {
+    std::vector<FileStat> out(rel_paths_.size());
+    for (uint32_t i = 0; i < rel_paths_.size(); ++i) {
+        if (layout_.is_pad(i)) {
+            out[i] = FileStat{layout_.file_length(i), 0, true};
+            continue;
+        }
+        struct stat st;
+        // lstat: a symlink in the file's place is not our file.
+        if (::lstat(file_path(i).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        out[i].exists = true;
+        out[i].size = st.st_size;
+        out[i].mtime_ns = int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+    }
+    return out;
+}
+
+void Storage::close_files() {
+    for (uint32_t i = 0; i < rel_paths_.size(); ++i) pool_->close(file_path(i));
+}
+
+}  // namespace btl
