@@ -1,0 +1,78 @@
+// Announcer: one torrent's conversation with its trackers (BEP 3 announces,
+// BEP 12 tiers).  Trackers are tried tier by tier, in order; one that answers
+// moves to the front of its tier.  Events: `started` on the first announce,
+// `completed` when the download finishes, `stopped` on shutdown.  Regular
+// announces follow the tracker's interval (never sooner than min interval);
+// failures retry with exponential backoff (15 s doubling to 30 min).
+// Everything runs on the loop thread; the torrent supplies the counters.
+#pragma once
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "btl/engine_types.hpp"
+#include "btl/http_client.hpp"
+#include "btl/tracker_proto.hpp"
+#include "btl/uv_util.hpp"
+
+namespace btl {
+
+class UdpTrackerSocket;
+
+class Announcer {
+public:
+    struct Hooks {
+        std::function<AnnounceRequest()> make_request;  // counters filled in; event set by us
+        std::function<void(const std::vector<PeerEndpoint>&)> on_peers;
+        std::function<void(LogLevel, const std::string&)> on_log;
+    };
+    Announcer(uv_loop_t* loop, std::vector<std::vector<std::string>> tiers, HttpOptions http, Hooks hooks);
+    ~Announcer();
+
+    void start();
+    void completed();
+    // Sends `stopped` (if a tracker was ever reached) and calls done when it is
+    // answered or after timeout_ms, whichever comes first.
+    void stop(uint64_t timeout_ms, std::function<void()> done);
+    // Ask for more peers soon (respects min interval).
+    void want_peers();
+
+    std::vector<TrackerStatus> status(int64_t now_ms) const;
+    const std::string& last_message() const { return last_message_; }
+    bool has_trackers() const { return !entries_.empty(); }
+
+private:
+    struct Entry {
+        std::string url;
+        int tier = 0;
+        std::string status = "not contacted";
+        int64_t seeds = -1, leechers = -1;
+        int fails = 0;
+    };
+    void schedule(uint64_t delay_ms);
+    void announce(AnnounceEvent ev);
+    void try_entry(size_t idx, AnnounceEvent ev);
+    void on_result(size_t idx, AnnounceEvent ev, Result<AnnounceResponse> r);
+    int64_t now_ms() const;
+
+    uv_loop_t* loop_;
+    HttpOptions http_opts_;
+    Hooks hooks_;
+    std::vector<Entry> entries_;   // in tier order
+    std::unique_ptr<HttpGet> http_;
+    UvHandle<uv_timer_t> timer_;
+    std::string tracker_id_;
+    int64_t interval_s_ = 1800, min_interval_s_ = 0;
+    int64_t last_success_ms_ = -1, next_announce_ms_ = -1;
+    int backoff_s_ = 15;
+    bool started_sent_ = false, stopping_ = false, in_flight_ = false;
+    AnnounceEvent pending_event_ = AnnounceEvent::none;
+    std::function<void()> stop_done_;
+    std::string last_message_;
+};
+
+}  // namespace btl

@@ -1,0 +1,126 @@
+// Session: owns the libuv loop's engine-wide state — the listen socket, the
+// disk thread-pool front (DiskIo) and file-descriptor pool, the global rate
+// limits and connection caps, the ban list — and every Torrent, keyed by
+// info-hash.  Incoming connections are read up to their handshake here and
+// handed to the torrent they name.
+//
+// Idle torrents cost nothing: the session's one-second tick visits only
+// torrents that are active (checking, or connected to peers, or seeking
+// them); a torrent with nothing to do is not touched.
+#pragma once
+#include <uv.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "btl/disk_io.hpp"
+#include "btl/engine_types.hpp"
+#include "btl/file_pool.hpp"
+#include "btl/peer_connection.hpp"
+#include "btl/rate.hpp"
+#include "btl/torrent.hpp"
+#include "btl/uv_util.hpp"
+#include "btl/wire.hpp"
+
+namespace btl {
+
+class Session {
+public:
+    Session(uv_loop_t* loop, SessionOptions opt, EventSink* sink);
+    ~Session();
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    // Opens the listen port (first free in minport..maxport).
+    Status start();
+    // Adds a torrent; an error if one with the same info-hash already runs.
+    Result<Torrent*> add_torrent(AddTorrentParams p);
+    Torrent* find(const Sha1Digest& ih);
+    // Stops and removes a torrent (its data stays); `done` after `stopped`
+    // was sent and resume data saved.
+    void remove_torrent(const Sha1Digest& ih, std::function<void()> done = nullptr);
+    // Graceful shutdown of every torrent, then `done`.
+    void shutdown(std::function<void()> done);
+
+    std::vector<TorrentStatus> status(bool detail = false) const;
+    SessionStatus session_status() const;
+    std::vector<Torrent*> torrents() const;
+
+    // ---- for torrents and peers --------------------------------------------
+    uv_loop_t* loop() const { return loop_; }
+    DiskIo& disk() { return *disk_; }
+    std::shared_ptr<FilePool> file_pool() { return files_; }
+    const SessionOptions& options() const { return opt_; }
+    void set_rate_limits(int64_t up_bytes_s, int64_t down_bytes_s);
+    void set_max_uploads(int n) { opt_.max_uploads = n; }
+    const PeerId& peer_id() const { return peer_id_; }
+    uint16_t listen_port() const { return listener_.port(); }
+    int64_t now_ms() const { return static_cast<int64_t>(uv_now(loop_)); }
+    uint64_t random() { return rng_(); }
+    uint32_t announce_key() const { return key_; }
+    void log(LogLevel lvl, const std::string& torrent, const std::string& msg);
+
+    bool is_banned(const std::string& ip) const { return banned_.count(ip) > 0; }
+    void ban(const std::string& ip) { banned_.insert(ip); }
+    void note_self_address(const std::string& addr) { self_addrs_.insert(addr); }
+    bool is_self_address(const std::string& addr) const { return self_addrs_.count(addr) > 0; }
+
+    // Connection accounting (global caps).
+    bool may_connect() const;
+    bool may_accept() const { return connections_ < opt_.max_connections; }
+    void connection_opened(bool outgoing);
+    void connect_finished() { if (half_open_ > 0) --half_open_; }
+    void connection_closed() { if (connections_ > 0) --connections_; }
+
+    // Global upload limit: true if `bytes` may be sent now; otherwise the
+    // torrent is told (Torrent::tick / bandwidth) when tokens are back.
+    bool take_upload(uint32_t bytes, uint32_t torrent_id);
+    // Global download limit: account received bytes; false = stop reading.
+    bool account_download(uint32_t bytes, uint32_t torrent_id);
+
+    // Torrents with peers or work to do get the one-second tick; idle ones not.
+    void activate(uint32_t torrent_id) { active_.insert(torrent_id); }
+    void deactivate(uint32_t torrent_id) { active_.erase(torrent_id); }
+
+    std::string resume_file(const Sha1Digest& ih) const;
+    const std::string& data_dir() const { return data_dir_; }
+
+private:
+    class Pending;
+    void retire(Pending* p);  // a pending connection is done (handed over or closed)
+    void on_accept(uv_tcp_t* client);
+    void on_tick();
+    void on_bandwidth_tick();
+
+    uv_loop_t* loop_;
+    SessionOptions opt_;
+    EventSink* sink_;
+    std::unique_ptr<DiskIo> disk_;
+    std::shared_ptr<FilePool> files_;
+    Listener listener_;
+    std::map<Sha1Digest, std::unique_ptr<Torrent>> torrents_;
+    std::map<uint32_t, Torrent*> by_id_;
+    uint32_t next_id_ = 1;
+    std::mt19937_64 rng_;
+    PeerId peer_id_{};
+    uint32_t key_ = 0;
+    std::string data_dir_;
+    std::set<std::string> banned_, self_addrs_;
+    int connections_ = 0, half_open_ = 0;
+    TokenBucket up_bucket_, down_bucket_;
+    std::set<uint32_t> waiting_bandwidth_, active_;
+    std::vector<std::unique_ptr<Torrent>> graveyard_;
+    UvHandle<uv_timer_t> tick_, bw_tick_;
+    // Incoming connections waiting for their handshake.
+    std::map<Pending*, std::unique_ptr<Pending>> pending_;
+    std::vector<std::unique_ptr<Pending>> dead_pending_;
+    std::set<Sha1Digest> removing_;
+    bool shutting_down_ = false;
+};
+
+}  // namespace btl

@@ -1,0 +1,188 @@
+// Torrent: one swarm.  Owns the piece picker, the peers of this torrent, the
+// in-memory buffers of pieces being downloaded, the announcer, and the
+// torrent's storage.  Pieces are assembled in memory and handed to the disk
+// thread pool in one job that hashes and, if the hash matches, writes them;
+// so the loop thread never hashes and data is never read back to verify.
+//
+// Peer is the protocol state of one connection (BEP 3 + the BEP 6 fast
+// extension); it lives in torrent_peer.cpp.  Both run only on the loop
+// thread.  The torrent reports through the Session's EventSink and through
+// TorrentStatus snapshots; it never prints.
+#pragma once
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "btl/announcer.hpp"
+#include "btl/bitfield.hpp"
+#include "btl/disk_io.hpp"
+#include "btl/engine_types.hpp"
+#include "btl/metainfo.hpp"
+#include "btl/peer_connection.hpp"
+#include "btl/piece_picker.hpp"
+#include "btl/rate.hpp"
+#include "btl/storage.hpp"
+#include "btl/wire.hpp"
+
+namespace btl {
+
+class Session;
+class Torrent;
+
+class Peer : public PeerConnectionHandler {
+public:
+    Peer(Torrent& t, uint32_t key, std::unique_ptr<PeerConnection> conn, bool incoming);
+    ~Peer() override;
+
+    void on_connected() override;
+    size_t on_data(std::string_view buffered) override;
+    void on_sent(size_t bytes) override;
+    void on_closed(const std::string& reason) override;
+
+    // Incoming peers: their handshake was read by the session.
+    void accept_handshake(const Handshake& hs);
+    void disconnect(const std::string& why);
+    void tick(int64_t now_ms);
+    void we_have_piece(uint32_t piece);
+    void set_choking(bool choke);
+    void fill_requests();
+    void serve_requests();
+    void cancel_block(BlockRef b);
+    void abort_all_requests();
+
+    PeerConnection& conn() { return *conn_; }
+    uint32_t key() const { return key_; }
+    bool ready() const { return handshake_done_; }
+    bool is_seed() const { return has_.size() && has_.all(); }
+    PeerStatus status(int64_t now_ms) const;
+
+    // Public protocol state read by the torrent's choker.
+    bool am_choking = true, am_interested = false;
+    bool peer_choking = true, peer_interested = false;
+    bool snubbed = false, incoming = false, tcp_connected = false;
+    int64_t connected_ms = 0, unchoked_ms = -1;
+    RateMeter down, up;
+
+private:
+    friend class Torrent;
+    bool handle_message(const Message& m);
+    bool on_piece(const Message& m);
+    void send_handshake();
+    void send_bitfield();
+    void update_interest();
+    void set_have(uint32_t piece);
+
+    Torrent& t_;
+    uint32_t key_;
+    std::unique_ptr<PeerConnection> conn_;
+    bool handshake_done_ = false, sent_handshake_ = false, got_first_message_ = false;
+    bool fast_ = false, closed_ = false;
+    PeerId peer_id_{};
+    Bitfield has_;
+    uint32_t interesting_count_ = 0;  // pieces they have that we lack
+    std::vector<BlockRef> outstanding_;  // our requests to them
+    struct Request {
+        uint32_t piece, begin, length;
+    };
+    std::deque<Request> their_requests_;
+    int disk_reads_in_flight_ = 0;
+    size_t queue_target_ = 16;
+    int64_t last_block_ms_ = 0, last_recv_ms_ = 0, last_send_ms_ = 0;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+struct AddTorrentParams {
+    Metainfo metainfo;
+    std::string save_path;     // single-file: the file; multi-file: the directory
+    bool paused = false;
+};
+
+class Torrent {
+public:
+    Torrent(Session& s, AddTorrentParams p, uint32_t id);
+    ~Torrent();
+    Torrent(const Torrent&) = delete;
+    Torrent& operator=(const Torrent&) = delete;
+
+    void start();
+    // Graceful stop: disconnect peers, send `stopped`, save resume data.
+    void stop(std::function<void()> done);
+    void pause();
+    void resume();
+    void recheck();
+
+    const Sha1Digest& info_hash() const { return mi_.info_hash; }
+    const Metainfo& metainfo() const { return mi_; }
+    uint32_t id() const { return id_; }
+    TorrentStatus status(bool detail) const;
+    bool complete() const { return picker_.complete(); }
+    bool accepting_peers() const;
+
+    void add_incoming(std::unique_ptr<PeerConnection> conn, const Handshake& hs, std::string_view rest, size_t& used);
+    void add_peers(const std::vector<PeerEndpoint>& peers);
+    void tick(int64_t now_ms);  // once a second, from the session
+
+    // Used by Peer.
+    Session& session() { return s_; }
+    PiecePicker& picker() { return picker_; }
+    void log(LogLevel lvl, const std::string& msg) const;
+    void on_block(Peer& from, BlockRef b, std::string_view data);
+    void peer_closed(Peer& p, const std::string& reason);
+    void read_block(Peer& p, uint32_t piece, uint32_t begin, uint32_t length);
+    bool can_download() const { return state_ == TorrentState::downloading && !picker_.complete(); }
+    bool serving() const { return state_ == TorrentState::downloading || state_ == TorrentState::seeding; }
+    void maybe_unchoke(Peer& p);
+    void on_bandwidth();  // the session's rate limiter has tokens again
+    int64_t payload_down = 0, payload_up = 0;
+
+private:
+    void begin_check(bool full);
+    void check_done(const std::vector<uint8_t>& verified);
+    void start_swarm();
+    void piece_done(uint32_t piece, bool hash_ok, const Status& write);
+    void on_complete();
+    void run_choker(int64_t now_ms, bool rotate_optimistic);
+    void connect_more();
+    void save_resume(std::function<void()> done = nullptr);
+    void set_error(const std::string& e);
+    void close_all_peers(const std::string& why);
+    AnnounceRequest make_announce() const;
+
+    Session& s_;
+    Metainfo mi_;
+    std::string save_path_;
+    uint32_t id_;
+    std::shared_ptr<Storage> storage_;
+    PiecePicker picker_;
+    TorrentState state_ = TorrentState::checking;
+    bool paused_ = false, stopping_ = false, was_complete_at_start_ = false;
+    std::string error_;
+    double check_progress_ = 0;
+    std::shared_ptr<CheckHandle> check_;
+    std::map<uint32_t, std::unique_ptr<Peer>> peers_;
+    uint32_t next_key_ = 1;
+    std::unordered_map<uint32_t, std::shared_ptr<std::vector<uint8_t>>> piece_bufs_;
+    std::map<std::string, int> strikes_;   // ip -> hash failures it contributed to
+    std::deque<PeerEndpoint> candidates_;
+    std::set<std::string> known_;          // ip:port already tried or connected
+    std::unique_ptr<Announcer> announcer_;
+    RateMeter down_meter_, up_meter_;
+    int64_t total_down_before_ = 0, total_up_before_ = 0;
+    int64_t added_time_ = 0, completed_time_ = 0;
+    int64_t last_save_ms_ = 0;
+    bool resume_dirty_ = false, saving_ = false;
+    int pending_writes_ = 0;
+    std::function<void()> after_writes_;
+    int64_t have_bytes_ = 0, started_ms_ = 0;
+    bool throttled_ = false;
+    int ticks_ = 0;
+    uint32_t optimistic_ = 0;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace btl

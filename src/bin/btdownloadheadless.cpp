@@ -1,0 +1,201 @@
+// btdownloadheadless FILE.torrent — one torrent, no curses: a status line
+// every --display_interval seconds and a line per event.  Wiring only: the
+// engine does the work.
+#include <uv.h>
+
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <string>
+
+#include "btl/format.hpp"
+#include "btl/make_torrent.hpp"
+#include "btl/metainfo.hpp"
+#include "btl/options.hpp"
+#include "btl/session.hpp"
+
+using namespace btl;
+
+namespace {
+
+const std::vector<OptionSpec> kSpecs = {
+    {"saveas", "PATH", "", "save the file (or directory) as PATH"},
+    {"save_in", "DIR", ".", "save inside DIR under the torrent's own name"},
+    {"minport", "PORT", "6881", "lowest port to listen on"},
+    {"maxport", "PORT", "6889", "highest port to listen on"},
+    {"bind", "IP", "", "local address to listen on and connect from"},
+    {"ip", "IP", "", "address reported to the tracker"},
+    {"max_upload_rate", "KB/S", "0", "upload cap in kB/s, 0 = unlimited"},
+    {"max_download_rate", "KB/S", "0", "download cap in kB/s, 0 = unlimited"},
+    {"max_uploads", "N", "4", "peers unchoked at once (plus one optimistic)"},
+    {"max_files_open", "N", "256", "open file descriptors kept for data files"},
+    {"data_dir", "DIR", "", "where resume data lives (default $XDG_STATE_HOME/btlaunchmany)"},
+    {"seed_time", "S", "", "seconds to seed after completion; 0 = exit when complete (default: until interrupted)"},
+    {"display_interval", "S", "1", "seconds between status lines"},
+    {"status_json", "FILE", "", "rewrite FILE with a JSON status every interval"},
+    {"verbose", "", "", "also print peer-level events"},
+    {"help", "", "", "show this help"},
+};
+
+class StdoutSink : public EventSink {
+public:
+    bool verbose = false;
+    void log(LogLevel lvl, const std::string&, const std::string& msg) override {
+        if (lvl == LogLevel::debug && !verbose) return;
+        const char* tag = lvl == LogLevel::error ? "error: " : lvl == LogLevel::warning ? "warning: " : "";
+        std::printf("%s%s\n", tag, msg.c_str());
+        std::fflush(stdout);
+    }
+};
+
+struct App {
+    uv_loop_t* loop = nullptr;
+    Session* session = nullptr;
+    Sha1Digest ih{};
+    double interval = 1;
+    int64_t seed_time = -1;
+    std::string status_json_path;
+    bool shutting_down = false, announced_complete = false;
+    UvHandle<uv_timer_t> display, seed_timer;
+    UvHandle<uv_signal_t> sigint, sigterm;
+    int exit_code = 0;
+
+    void shutdown() {
+        if (shutting_down) {
+            return;
+        }
+        shutting_down = true;
+        std::printf("shutting down...\n");
+        std::fflush(stdout);
+        write_status();
+        session->shutdown([this] {
+            write_status();
+            display.reset();
+            seed_timer.reset();
+            sigint.reset();
+            sigterm.reset();
+            uv_stop(loop);
+        });
+    }
+
+    void write_status() {
+        if (status_json_path.empty()) return;
+        auto st = write_file_atomic(status_json_path, status_json(session->status(), session->session_status()));
+        if (!st.ok()) std::fprintf(stderr, "btdownloadheadless: %s\n", st.error().message.c_str());
+    }
+
+    void on_display() {
+        auto all = session->status();
+        if (all.empty()) return;
+        const TorrentStatus& t = all[0];
+        char line[512];
+        if (t.state == TorrentState::checking)
+            std::snprintf(line, sizeof line, "checking %5.1f%%", t.check_progress * 100);
+        else
+            std::snprintf(line, sizeof line, "%5.1f%%  down %s  up %s  peers %d (%d seeds)  eta %s  %s%s%s",
+                          t.progress * 100, format_rate(t.down_rate).c_str(), format_rate(t.up_rate).c_str(),
+                          t.peers, t.seeds, format_eta(t.eta_s).c_str(), state_name(t.state),
+                          t.tracker_message.empty() ? "" : "  tracker: ", t.tracker_message.c_str());
+        std::printf("%s\n", line);
+        std::fflush(stdout);
+        write_status();
+        if (t.state == TorrentState::seeding && !announced_complete) {
+            announced_complete = true;
+            std::printf("complete: %s (%s) downloaded %s, uploaded %s\n", t.name.c_str(), format_size(t.total_size).c_str(),
+                        format_size(t.downloaded).c_str(), format_size(t.uploaded).c_str());
+            std::fflush(stdout);
+            if (seed_time == 0) return shutdown();
+            if (seed_time > 0) {
+                seed_timer = UvHandle<uv_timer_t>::create([&](uv_timer_t* h) { return uv_timer_init(loop, h); });
+                seed_timer->data = this;
+                uv_timer_start(seed_timer.get(), [](uv_timer_t* h) { static_cast<App*>(h->data)->shutdown(); },
+                               uint64_t(seed_time) * 1000, 0);
+            }
+        }
+    }
+};
+
+int fail(const std::string& msg) {
+    std::fprintf(stderr, "btdownloadheadless: %s\n", msg.c_str());
+    return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::signal(SIGPIPE, SIG_IGN);
+    Options o(kSpecs);
+    if (auto st = o.parse(argc, argv); !st.ok()) return fail(st.error().message);
+    if (o.flag("help")) {
+        std::printf("usage: btdownloadheadless FILE.torrent [options]\n\n%s", o.help_text().c_str());
+        return 0;
+    }
+    if (o.positional().size() != 1) return fail("expected exactly one .torrent file (see --help)");
+    const std::string file = o.positional()[0];
+    auto mi = load_metainfo_file(file);
+    if (!mi.ok()) return fail(file + ": " + mi.error().message);
+
+    SessionOptions so;
+    so.bind_ip = o.get("bind");
+    so.announce_ip = o.get("ip");
+    auto minport = o.get_int("minport", 1, 65535), maxport = o.get_int("maxport", 1, 65535);
+    auto up = o.get_int("max_upload_rate", 0, 100'000'000), down = o.get_int("max_download_rate", 0, 100'000'000);
+    auto uploads = o.get_int("max_uploads", 0, 1000), files_open = o.get_int("max_files_open", 4, 100000);
+    auto interval = o.get_double("display_interval", 0.1, 3600);
+    for (const Error* e : {minport.ok() ? nullptr : &minport.error(), maxport.ok() ? nullptr : &maxport.error(),
+                           up.ok() ? nullptr : &up.error(), down.ok() ? nullptr : &down.error(),
+                           uploads.ok() ? nullptr : &uploads.error(), files_open.ok() ? nullptr : &files_open.error(),
+                           interval.ok() ? nullptr : &interval.error()})
+        if (e) return fail(e->message);
+    if (*maxport < *minport) return fail("--maxport is lower than --minport");
+    so.minport = uint16_t(*minport);
+    so.maxport = uint16_t(*maxport);
+    so.max_upload_rate = *up * 1000;
+    so.max_download_rate = *down * 1000;
+    so.max_uploads = int(*uploads);
+    so.max_files_open = size_t(*files_open);
+    so.data_dir = o.get("data_dir");
+
+    App app;
+    app.loop = uv_default_loop();
+    app.interval = *interval;
+    app.status_json_path = o.get("status_json");
+    if (o.has("seed_time")) {
+        auto st = o.get_int("seed_time", 0, int64_t(1) << 40);
+        if (!st.ok()) return fail(st.error().message);
+        app.seed_time = *st;
+    }
+    StdoutSink sink;
+    sink.verbose = o.flag("verbose");
+    Session session(app.loop, so, &sink);
+    app.session = &session;
+    if (auto st = session.start(); !st.ok()) return fail(st.error().message);
+
+    AddTorrentParams p;
+    p.save_path = o.has("saveas") ? o.get("saveas") : o.get("save_in") + "/" + mi->name;
+    std::printf("%s: %s, %s in %u pieces, saving to %s\n", file.c_str(), mi->name.c_str(),
+                format_size(mi->total_length).c_str(), mi->num_pieces(), p.save_path.c_str());
+    for (const auto& w : mi->warnings) std::printf("warning: %s: %s\n", file.c_str(), w.c_str());
+    p.metainfo = std::move(*mi);
+    auto added = session.add_torrent(std::move(p));
+    if (!added.ok()) return fail(added.error().message);
+
+    app.display = UvHandle<uv_timer_t>::create([&](uv_timer_t* h) { return uv_timer_init(app.loop, h); });
+    app.display->data = &app;
+    uint64_t ms = uint64_t(app.interval * 1000);
+    uv_timer_start(app.display.get(), [](uv_timer_t* h) { static_cast<App*>(h->data)->on_display(); }, ms, ms);
+    auto on_signal = [](uv_signal_t* h, int) {
+        auto* a = static_cast<App*>(h->data);
+        if (a->shutting_down) std::_Exit(130);  // second signal: leave now
+        a->shutdown();
+    };
+    app.sigint = UvHandle<uv_signal_t>::create([&](uv_signal_t* h) { return uv_signal_init(app.loop, h); });
+    app.sigint->data = &app;
+    uv_signal_start(app.sigint.get(), on_signal, SIGINT);
+    app.sigterm = UvHandle<uv_signal_t>::create([&](uv_signal_t* h) { return uv_signal_init(app.loop, h); });
+    app.sigterm->data = &app;
+    uv_signal_start(app.sigterm.get(), on_signal, SIGTERM);
+
+    uv_run(app.loop, UV_RUN_DEFAULT);
+    return app.exit_code;
+}

@@ -1,0 +1,546 @@
+#include "btl/torrent.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <ctime>
+
+#include "btl/choker.hpp"
+#include "btl/resume.hpp"
+#include "btl/session.hpp"
+
+namespace btl {
+
+namespace {
+constexpr uint32_t kBlock = 16384;
+}
+
+const char* state_name(TorrentState s) {
+    switch (s) {
+        case TorrentState::checking: return "checking";
+        case TorrentState::downloading: return "downloading";
+        case TorrentState::seeding: return "seeding";
+        case TorrentState::stalled: return "stalled";
+        case TorrentState::stopped: return "stopped";
+        case TorrentState::error: return "error";
+    }
+    return "?";
+}
+
+Torrent::Torrent(Session& s, AddTorrentParams p, uint32_t id)
+    : s_(s),
+      mi_(std::move(p.metainfo)),
+      save_path_(std::move(p.save_path)),
+      id_(id),
+      picker_(mi_.num_pieces(), mi_.piece_length, mi_.total_length, kBlock, s.random()),
+      paused_(p.paused) {
+    added_time_ = int64_t(std::time(nullptr));
+}
+
+Torrent::~Torrent() {
+    *alive_ = false;
+    if (check_) check_->cancel();
+}
+
+void Torrent::log(LogLevel lvl, const std::string& msg) const { s_.log(lvl, mi_.name, msg); }
+
+void Torrent::set_error(const std::string& e) {
+    error_ = e;
+    state_ = TorrentState::error;
+    log(LogLevel::error, e);
+    close_all_peers("torrent error");
+}
+
+void Torrent::close_all_peers(const std::string& why) {
+    for (auto& [k, p] : peers_) p->disconnect(why);
+}
+
+bool Torrent::accepting_peers() const {
+    return !stopping_ && !paused_ && (state_ == TorrentState::downloading || state_ == TorrentState::seeding) &&
+           int(peers_.size()) < s_.options().max_peers_per_torrent;
+}
+
+void Torrent::start() {
+    started_ms_ = s_.now_ms();
+    auto st = Storage::open(mi_, save_path_, s_.file_pool());
+    if (!st.ok()) return set_error(st.error().message);
+    storage_ = *st;
+    // Resume data: trust pieces whose files are unchanged; otherwise check.
+    auto bytes = read_small_file(s_.resume_file(mi_.info_hash), 64u << 20);
+    if (bytes.ok()) {
+        auto rd = decode_resume(*bytes);
+        if (rd.ok() && rd->info_hash == mi_.info_hash && rd->num_pieces == mi_.num_pieces() &&
+            rd->files.size() == mi_.files.size()) {
+            total_down_before_ = rd->downloaded;
+            total_up_before_ = rd->uploaded;
+            if (rd->added_time) added_time_ = rd->added_time;
+            completed_time_ = rd->completed_time;
+            if (rd->paused) paused_ = true;
+            auto trusted = trusted_pieces(*rd, storage_->layout(), storage_->stat_files());
+            auto claimed = Bitfield::from_bytes(rd->have_bits, mi_.num_pieces());
+            uint32_t n_trusted = uint32_t(std::count(trusted.begin(), trusted.end(), uint8_t(1)));
+            if (claimed.ok() && n_trusted == claimed->count()) {
+                check_done(trusted);
+                log(LogLevel::info, "resumed: " + std::to_string(n_trusted) + " of " +
+                                        std::to_string(mi_.num_pieces()) + " pieces verified earlier");
+                return;
+            }
+            log(LogLevel::info, "files changed since the last run; re-checking");
+            return begin_check(true);
+        }
+        if (!rd.ok()) log(LogLevel::warning, "ignoring resume data: " + rd.error().message);
+    }
+    // No usable resume data: check only if some data is already there.
+    for (const auto& fs : storage_->stat_files())
+        if (fs.exists && fs.size > 0) return begin_check(true);
+    check_done(std::vector<uint8_t>(mi_.num_pieces(), 0));
+}
+
+void Torrent::begin_check(bool) {
+    state_ = TorrentState::checking;
+    check_progress_ = 0;
+    auto alive = alive_;
+    check_ = std::make_shared<CheckHandle>(s_.disk().check(
+        storage_, mi_,
+        [this, alive](uint32_t done, uint32_t total) {
+            if (*alive) check_progress_ = total ? double(done) / total : 1.0;
+        },
+        [this, alive](Result<DiskIo::PieceMask> r) {
+            if (!*alive) return;
+            check_.reset();
+            if (stopping_) return;
+            if (!r.ok()) return set_error("check failed: " + r.error().message);
+            uint32_t n = uint32_t(std::count(r->begin(), r->end(), uint8_t(1)));
+            log(LogLevel::info, "checked: " + std::to_string(n) + " of " + std::to_string(mi_.num_pieces()) +
+                                    " pieces present");
+            check_done(*r);
+            resume_dirty_ = true;
+        }));
+}
+
+void Torrent::check_done(const std::vector<uint8_t>& verified) {
+    have_bytes_ = 0;
+    for (uint32_t i = 0; i < mi_.num_pieces() && i < verified.size(); ++i)
+        if (verified[i]) {
+            picker_.set_have(i);
+            have_bytes_ += mi_.piece_size(i);
+        }
+    was_complete_at_start_ = picker_.complete();
+    check_progress_ = 1;
+    if (paused_) {
+        state_ = TorrentState::stopped;
+        return;
+    }
+    start_swarm();
+}
+
+void Torrent::start_swarm() {
+    state_ = picker_.complete() ? TorrentState::seeding : TorrentState::downloading;
+    error_.clear();
+    Announcer::Hooks hooks;
+    auto alive = alive_;
+    hooks.make_request = [this] { return make_announce(); };
+    hooks.on_peers = [this, alive](const std::vector<PeerEndpoint>& peers) {
+        if (*alive) add_peers(peers);
+    };
+    hooks.on_log = [this, alive](LogLevel l, const std::string& m) {
+        if (*alive) log(l, m);
+    };
+    HttpOptions http;
+    http.bind_ip = s_.options().bind_ip;
+    announcer_ = std::make_unique<Announcer>(s_.loop(), mi_.tracker_tiers(), http, std::move(hooks));
+    announcer_->start();
+    s_.activate(id_);
+}
+
+AnnounceRequest Torrent::make_announce() const {
+    AnnounceRequest r;
+    r.info_hash = mi_.info_hash;
+    r.peer_id = s_.peer_id();
+    r.port = s_.listen_port();
+    r.uploaded = total_up_before_ + payload_up;
+    r.downloaded = total_down_before_ + payload_down;
+    r.left = mi_.total_length - have_bytes_;
+    r.numwant = 50;
+    r.key = s_.announce_key();
+    r.ip = s_.options().announce_ip;
+    return r;
+}
+
+void Torrent::add_peers(const std::vector<PeerEndpoint>& peers) {
+    for (const auto& p : peers) {
+        std::string addr = p.to_string();
+        if (known_.count(addr) || s_.is_banned(p.ip) || s_.is_self_address(addr)) continue;
+        if (p.port == s_.listen_port() && (p.ip == s_.options().bind_ip || p.ip == s_.options().announce_ip)) continue;
+        if (candidates_.size() >= 2000) break;
+        known_.insert(addr);
+        candidates_.push_back(p);
+    }
+    connect_more();
+    s_.activate(id_);
+}
+
+void Torrent::connect_more() {
+    while (accepting_peers() && !candidates_.empty() && s_.may_connect() &&
+           !(picker_.complete() && false)) {
+        PeerEndpoint ep = candidates_.front();
+        candidates_.pop_front();
+        sockaddr_storage ss{};
+        if (!ip_to_sockaddr(ep.ip, ep.port, ss) || s_.is_banned(ep.ip)) continue;
+        auto conn = std::make_unique<PeerConnection>(s_.loop(), nullptr);
+        PeerConnection* raw = conn.get();
+        uint32_t key = next_key_++;
+        auto peer = std::make_unique<Peer>(*this, key, std::move(conn), false);
+        peers_.emplace(key, std::move(peer));
+        s_.connection_opened(true);
+        raw->connect(reinterpret_cast<sockaddr*>(&ss), s_.options().bind_ip, 10'000);
+    }
+}
+
+void Torrent::add_incoming(std::unique_ptr<PeerConnection> conn, const Handshake& hs, std::string_view rest,
+                           size_t& used) {
+    used = 0;
+    uint32_t key = next_key_++;
+    auto peer = std::make_unique<Peer>(*this, key, std::move(conn), true);
+    Peer* p = peer.get();
+    p->tcp_connected = true;
+    known_.insert(p->conn().remote());
+    peers_.emplace(key, std::move(peer));
+    p->accept_handshake(hs);
+    if (!rest.empty()) used = p->on_data(rest);
+    s_.activate(id_);
+}
+
+void Torrent::peer_closed(Peer& p, const std::string& reason) {
+    if (!p.incoming && !p.tcp_connected) s_.connect_finished();
+    s_.connection_closed();
+    p.abort_all_requests();
+    if (p.has_.count() > 0) picker_.dec_availability(p.has_);
+    if (p.ready()) log(LogLevel::debug, "peer " + p.conn().remote() + " disconnected: " + reason);
+    if (optimistic_ == p.key()) optimistic_ = 0;
+    bool was_unchoked = !p.am_choking;
+    peers_.erase(p.key());  // destroys p
+    if (stopping_) return;
+    if (was_unchoked) run_choker(s_.now_ms(), false);
+    connect_more();
+}
+
+void Torrent::maybe_unchoke(Peer& p) {
+    if (!p.am_choking || !serving()) return;
+    int unchoked = 0;
+    for (auto& [k, q] : peers_)
+        if (!q->am_choking) ++unchoked;
+    if (unchoked < s_.options().max_uploads + 1) p.set_choking(false);
+}
+
+void Torrent::run_choker(int64_t now, bool rotate) {
+    if (!serving()) return;
+    std::vector<ChokeCandidate> c;
+    c.reserve(peers_.size());
+    for (auto& [k, p] : peers_) {
+        if (!p->ready()) continue;
+        ChokeCandidate x;
+        x.id = k;
+        x.interested = p->peer_interested;
+        x.snubbed = p->snubbed;
+        x.rate_from_peer = p->down.rate(now);
+        x.rate_to_peer = p->up.rate(now);
+        x.unchoked_at_ms = p->unchoked_ms;
+        x.connected_at_ms = p->connected_ms;
+        c.push_back(x);
+    }
+    const bool seeding = picker_.complete();
+    auto regular = choose_unchoked(c, size_t(s_.options().max_uploads), seeding, std::nullopt, now);
+    bool opt_valid = optimistic_ && peers_.count(optimistic_) &&
+                     std::find(regular.begin(), regular.end(), optimistic_) == regular.end();
+    if (rotate || !opt_valid) {
+        auto o = pick_optimistic(c, regular, s_.random(), now);
+        optimistic_ = o ? *o : 0;
+    }
+    if (optimistic_) regular.push_back(optimistic_);
+    for (auto& [k, p] : peers_) {
+        if (!p->ready()) continue;
+        bool unchoke = std::find(regular.begin(), regular.end(), k) != regular.end();
+        p->set_choking(!unchoke);
+    }
+}
+
+void Torrent::tick(int64_t now) {
+    ++ticks_;
+    for (auto& [k, p] : peers_) p->tick(now);
+    if (ticks_ % 10 == 0) run_choker(now, ticks_ % 30 == 0);
+    connect_more();
+    if (resume_dirty_ && !saving_ && now - last_save_ms_ > 60'000) save_resume();
+    if (announcer_ && can_download() && peers_.size() < 10) announcer_->want_peers();
+    if (peers_.empty() && candidates_.empty() && state_ != TorrentState::checking && !resume_dirty_)
+        s_.deactivate(id_);
+}
+
+void Torrent::on_bandwidth() {
+    for (auto& [k, p] : peers_) {
+        if (!p->conn().reading() && !p->conn().closing()) p->conn().resume_reading();
+        p->serve_requests();
+    }
+}
+
+void Torrent::on_block(Peer& from, BlockRef b, std::string_view data) {
+    auto r = picker_.mark_received(b, from.key());
+    if (!r.accepted) return;
+    payload_down += int64_t(data.size());
+    down_meter_.add(int64_t(data.size()), s_.now_ms());
+    if (!s_.account_download(uint32_t(data.size()), id_)) from.conn().pause_reading();
+    auto& buf = piece_bufs_[b.piece];
+    if (!buf) buf = std::make_shared<std::vector<uint8_t>>(size_t(mi_.piece_size(b.piece)));
+    std::memcpy(buf->data() + size_t(b.block) * kBlock, data.data(), data.size());
+    for (PeerKey k : r.cancel) {
+        auto it = peers_.find(k);
+        if (it != peers_.end()) it->second->cancel_block(b);
+    }
+    if (!r.piece_complete) return;
+    BufferPtr piece_data = std::move(buf);
+    piece_bufs_.erase(b.piece);
+    ++pending_writes_;
+    auto alive = alive_;
+    uint32_t piece = b.piece;
+    s_.disk().hash_and_write(storage_, piece, std::move(piece_data), mi_.piece_hash(piece),
+                             [this, alive, piece](bool ok, Status w) {
+                                 if (!*alive) return;
+                                 piece_done(piece, ok, w);
+                             });
+}
+
+void Torrent::piece_done(uint32_t piece, bool ok, const Status& w) {
+    --pending_writes_;
+    if (!ok) {
+        auto contributors = picker_.piece_failed(piece);
+        std::string who;
+        for (PeerKey k : contributors) {
+            auto it = peers_.find(k);
+            if (it == peers_.end()) continue;
+            const std::string ip = it->second->conn().remote_ip();
+            who += (who.empty() ? "" : ", ") + it->second->conn().remote();
+            int strikes = ++strikes_[ip];
+            if (contributors.size() == 1 || strikes >= 3) {
+                s_.ban(ip);
+                log(LogLevel::warning, "banned " + ip + ": sent data that failed the hash check");
+                it->second->disconnect("sent data that failed the hash check");
+            }
+        }
+        log(LogLevel::warning, "piece " + std::to_string(piece) + " failed its hash check (data from " +
+                                   (who.empty() ? "disconnected peers" : who) + ")");
+        for (auto& [k, p] : peers_) p->fill_requests();
+    } else if (!w.ok()) {
+        picker_.piece_failed(piece);
+        set_error(w.error().message);
+    } else {
+        picker_.piece_passed(piece);
+        have_bytes_ += mi_.piece_size(piece);
+        resume_dirty_ = true;
+        for (auto& [k, p] : peers_) p->we_have_piece(piece);
+        if (picker_.complete()) on_complete();
+    }
+    if (pending_writes_ == 0 && after_writes_) {
+        auto f = std::move(after_writes_);
+        after_writes_ = nullptr;
+        f();
+    }
+}
+
+void Torrent::on_complete() {
+    if (state_ != TorrentState::downloading) return;
+    state_ = TorrentState::seeding;
+    completed_time_ = int64_t(std::time(nullptr));
+    log(LogLevel::info, "download complete; seeding");
+    if (announcer_) announcer_->completed();
+    for (auto& [k, p] : peers_)
+        if (p->is_seed()) p->disconnect("both sides are seeds");
+    save_resume();
+}
+
+void Torrent::read_block(Peer& p, uint32_t piece, uint32_t begin, uint32_t length) {
+    auto talive = alive_;
+    auto palive = p.alive_;
+    uint32_t key = p.key();
+    int64_t off = int64_t(piece) * mi_.piece_length + begin;
+    s_.disk().read(storage_, off, length, [this, talive, palive, key, piece, begin, length](Result<BufferPtr> r) {
+        if (!*talive || !*palive) return;
+        auto it = peers_.find(key);
+        if (it == peers_.end()) return;
+        Peer& p = *it->second;
+        --p.disk_reads_in_flight_;
+        if (!r.ok()) {
+            set_error("cannot read data to upload: " + r.error().message + " (re-check the torrent)");
+            return;
+        }
+        if (p.am_choking || p.closed_ || (*r)->size() < length) return;
+        std::string hdr;
+        append_piece_header(hdr, piece, begin, length);
+        p.conn().send_with_payload(std::move(hdr), *r, 0, length);
+        int64_t now = s_.now_ms();
+        p.up.add(length, now);
+        payload_up += length;
+        up_meter_.add(length, now);
+        p.serve_requests();
+    });
+}
+
+void Torrent::save_resume(std::function<void()> done) {
+    if (!storage_ || state_ == TorrentState::checking) {
+        if (done) done();
+        return;
+    }
+    saving_ = true;
+    resume_dirty_ = false;
+    last_save_ms_ = s_.now_ms();
+    struct Job {
+        uv_work_t req;
+        ResumeData rd;
+        std::shared_ptr<Storage> storage;
+        std::string path;
+        Status result = Ok{};
+        std::function<void(const Status&)> after;
+    };
+    auto* j = new Job{};
+    j->rd.info_hash = mi_.info_hash;
+    j->rd.num_pieces = mi_.num_pieces();
+    j->rd.have_bits = picker_.have_bitfield().to_bytes();
+    j->rd.uploaded = total_up_before_ + payload_up;
+    j->rd.downloaded = total_down_before_ + payload_down;
+    j->rd.save_path = save_path_;
+    j->rd.added_time = added_time_;
+    j->rd.completed_time = completed_time_;
+    j->rd.paused = paused_;
+    j->storage = storage_;
+    j->path = s_.resume_file(mi_.info_hash);
+    auto alive = alive_;
+    j->after = [this, alive, done](const Status& st) {
+        if (*alive) {
+            saving_ = false;
+            if (!st.ok()) log(LogLevel::warning, "cannot save resume data: " + st.error().message);
+        }
+        if (done) done();
+    };
+    uv_queue_work(
+        s_.loop(), &j->req,
+        [](uv_work_t* req) {
+            auto* j = reinterpret_cast<Job*>(req);
+            j->rd.files = resume_files(j->storage->stat_files());
+            j->result = save_resume_atomic(j->path, encode_resume(j->rd));
+        },
+        [](uv_work_t* req, int) {
+            auto* j = reinterpret_cast<Job*>(req);
+            j->after(j->result);
+            delete j;
+        });
+}
+
+void Torrent::stop(std::function<void()> done) {
+    if (stopping_) {
+        if (done) done();
+        return;
+    }
+    stopping_ = true;
+    if (check_) check_->cancel();
+    close_all_peers("shutting down");
+    candidates_.clear();
+    auto alive = alive_;
+    auto finish = [this, alive, done] {
+        if (!*alive) {
+            if (done) done();
+            return;
+        }
+        auto save = [this, done] { save_resume(done); };
+        if (pending_writes_ > 0)
+            after_writes_ = save;
+        else
+            save();
+    };
+    if (announcer_)
+        announcer_->stop(3000, finish);
+    else
+        finish();
+}
+
+void Torrent::pause() {
+    if (paused_) return;
+    paused_ = true;
+    close_all_peers("paused");
+    candidates_.clear();
+    known_.clear();
+    if (announcer_) announcer_->stop(3000, nullptr);
+    if (state_ != TorrentState::checking && state_ != TorrentState::error) state_ = TorrentState::stopped;
+    resume_dirty_ = true;
+    save_resume();
+}
+
+void Torrent::resume() {
+    if (!paused_) return;
+    paused_ = false;
+    if (state_ == TorrentState::stopped || state_ == TorrentState::error) start_swarm();
+    resume_dirty_ = true;
+}
+
+void Torrent::recheck() {
+    if (state_ == TorrentState::checking || !storage_) return;
+    close_all_peers("re-checking");
+    if (announcer_) announcer_->stop(3000, nullptr);
+    announcer_.reset();
+    piece_bufs_.clear();
+    picker_ = PiecePicker(mi_.num_pieces(), mi_.piece_length, mi_.total_length, kBlock, s_.random());
+    begin_check(true);
+    s_.activate(id_);
+}
+
+TorrentStatus Torrent::status(bool detail) const {
+    TorrentStatus st;
+    int64_t now = s_.now_ms();
+    st.info_hash = mi_.info_hash;
+    st.name = mi_.name;
+    st.save_path = save_path_;
+    st.state = state_;
+    st.total_size = mi_.total_length;
+    st.have_bytes = have_bytes_;
+    st.progress = mi_.total_length ? double(have_bytes_) / double(mi_.total_length) : 1.0;
+    st.check_progress = check_progress_;
+    st.down_rate = down_meter_.rate(now);
+    st.up_rate = up_meter_.rate(now);
+    st.downloaded = payload_down;
+    st.uploaded = payload_up;
+    st.total_downloaded = total_down_before_ + payload_down;
+    st.total_uploaded = total_up_before_ + payload_up;
+    for (auto& [k, p] : peers_) {
+        if (!p->ready()) continue;
+        ++st.peers;
+        if (p->is_seed()) ++st.seeds;
+    }
+    if (state_ == TorrentState::downloading && st.down_rate < 1 && now - started_ms_ > 15'000)
+        st.state = TorrentState::stalled;
+    if (st.down_rate > 0 && !picker_.complete()) st.eta_s = int64_t(double(mi_.total_length - have_bytes_) / st.down_rate);
+    if (picker_.complete()) st.eta_s = 0;
+    st.error = error_;
+    if (announcer_) st.tracker_message = announcer_->last_message();
+    st.added_time = added_time_;
+    st.num_pieces = mi_.num_pieces();
+    st.pieces_have = picker_.num_have();
+    if (detail) {
+        for (auto& [k, p] : peers_)
+            if (p->ready()) st.peer_list.push_back(p->status(now));
+        if (announcer_) st.trackers = announcer_->status(now);
+        for (const auto& f : mi_.files) {
+            FileStatus fs;
+            fs.path = f.path_string;
+            fs.length = f.length;
+            if (f.length > 0 && mi_.piece_length > 0) {
+                int64_t first = f.offset / mi_.piece_length, last = (f.offset + f.length - 1) / mi_.piece_length;
+                int64_t have = 0;
+                for (int64_t i = first; i <= last; ++i) have += picker_.have(uint32_t(i));
+                fs.progress = double(have) / double(last - first + 1);
+            } else {
+                fs.progress = 1;
+            }
+            st.files.push_back(std::move(fs));
+        }
+    }
+    return st;
+}
+
+}  // namespace btl

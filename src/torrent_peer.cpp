@@ -1,0 +1,379 @@
+// Peer: the protocol state machine of one connection.  See torrent.hpp.
+#include <algorithm>
+
+#include "btl/session.hpp"
+#include "btl/torrent.hpp"
+
+namespace btl {
+
+namespace {
+constexpr uint32_t kBlock = 16384;
+constexpr size_t kMaxQueue = 1000;           // our requests in flight to one peer
+constexpr size_t kMinQueue = 16;
+constexpr size_t kMaxTheirRequests = 2000;   // their queued requests before we drop them
+constexpr size_t kSendHighWater = 4u << 20;  // bytes queued to the socket
+constexpr int kMaxDiskReads = 16;
+}  // namespace
+
+Peer::Peer(Torrent& t, uint32_t key, std::unique_ptr<PeerConnection> conn, bool in)
+    : incoming(in), t_(t), key_(key), conn_(std::move(conn)) {
+    conn_->set_handler(this);
+    connected_ms = t_.session().now_ms();
+    last_recv_ms_ = last_send_ms_ = last_block_ms_ = connected_ms;
+    has_ = Bitfield(t_.metainfo().num_pieces());
+}
+
+Peer::~Peer() { *alive_ = false; }
+
+void Peer::disconnect(const std::string& why) {
+    if (closed_) return;
+    closed_ = true;
+    conn_->close(why);
+}
+
+void Peer::on_connected() {
+    tcp_connected = true;
+    t_.session().connect_finished();
+    send_handshake();
+}
+
+void Peer::send_handshake() {
+    if (sent_handshake_) return;
+    sent_handshake_ = true;
+    std::string out;
+    append_handshake(out, t_.info_hash(), t_.session().peer_id(), true, false);
+    conn_->send(std::move(out));
+}
+
+void Peer::send_bitfield() {
+    const auto& have = t_.picker().have_bitfield();
+    std::string out;
+    if (fast_ && have.all())
+        append_simple(out, MsgId::have_all);
+    else if (fast_ && have.none())
+        append_simple(out, MsgId::have_none);
+    else if (!have.none())
+        append_bitfield(out, have);
+    if (!out.empty()) conn_->send(std::move(out));
+}
+
+void Peer::accept_handshake(const Handshake& hs) {
+    if (hs.peer_id == t_.session().peer_id()) return disconnect("connected to ourselves");
+    peer_id_ = hs.peer_id;
+    fast_ = hs.supports_fast();
+    handshake_done_ = true;
+    send_handshake();
+    send_bitfield();
+}
+
+size_t Peer::on_data(std::string_view buf) {
+    size_t used = 0;
+    last_recv_ms_ = t_.session().now_ms();
+    if (!handshake_done_) {
+        if (buf.size() < kHandshakeSize) return 0;
+        auto hs = parse_handshake(buf.substr(0, kHandshakeSize));
+        if (!hs.ok()) {
+            disconnect("bad handshake: " + hs.error().message);
+            return 0;
+        }
+        if (hs->info_hash != t_.info_hash()) {
+            disconnect("handshake for another torrent");
+            return 0;
+        }
+        if (hs->peer_id == t_.session().peer_id()) {
+            t_.session().note_self_address(conn_->remote());
+            disconnect("connected to ourselves");
+            return 0;
+        }
+        peer_id_ = hs->peer_id;
+        fast_ = hs->supports_fast();
+        handshake_done_ = true;
+        used = kHandshakeSize;
+        send_bitfield();
+    }
+    while (!closed_ && used < buf.size()) {
+        ParseResult r = parse_message(buf.substr(used));
+        if (r.status == ParseStatus::need_more) break;
+        if (r.status == ParseStatus::error) {
+            disconnect("protocol error: " + r.error);
+            return used;
+        }
+        used += r.consumed;
+        if (!handle_message(r.msg)) break;
+    }
+    return used;
+}
+
+void Peer::set_have(uint32_t piece) {
+    if (has_.get(piece)) return;
+    has_.set(piece);
+    t_.picker().inc_availability(piece);
+    if (!t_.picker().have(piece)) {
+        ++interesting_count_;
+        update_interest();
+    }
+}
+
+void Peer::update_interest() {
+    bool want = interesting_count_ > 0 && t_.can_download();
+    if (want == am_interested) {
+        if (want) fill_requests();
+        return;
+    }
+    am_interested = want;
+    std::string out;
+    append_simple(out, want ? MsgId::interested : MsgId::not_interested);
+    conn_->send(std::move(out));
+    if (want) fill_requests();
+}
+
+bool Peer::handle_message(const Message& m) {
+    if (m.keepalive) return true;
+    const bool first = !got_first_message_;
+    got_first_message_ = true;
+    const uint32_t n = t_.metainfo().num_pieces();
+    auto fail = [&](const std::string& why) {
+        disconnect(why);
+        return false;
+    };
+    switch (m.id) {
+        case MsgId::choke:
+            peer_choking = true;
+            abort_all_requests();
+            break;
+        case MsgId::unchoke:
+            peer_choking = false;
+            fill_requests();
+            break;
+        case MsgId::interested:
+            peer_interested = true;
+            t_.maybe_unchoke(*this);
+            break;
+        case MsgId::not_interested:
+            peer_interested = false;
+            break;
+        case MsgId::have:
+            if (m.piece >= n) return fail("have for piece " + std::to_string(m.piece) + " out of range");
+            set_have(m.piece);
+            break;
+        case MsgId::bitfield: {
+            if (!first) return fail("bitfield sent after other messages");
+            auto bf = Bitfield::from_bytes(m.payload, n);
+            if (!bf.ok()) return fail(bf.error().message);
+            has_ = std::move(*bf);
+            t_.picker().inc_availability(has_);
+            interesting_count_ = 0;
+            for (uint32_t i = 0; i < n; ++i)
+                if (has_.get(i) && !t_.picker().have(i)) ++interesting_count_;
+            update_interest();
+            break;
+        }
+        case MsgId::have_all:
+            if (!fast_) return fail("have_all without the fast extension");
+            if (!first) return fail("have_all sent after other messages");
+            has_.set_all();
+            t_.picker().inc_availability(has_);
+            interesting_count_ = n - t_.picker().num_have();
+            update_interest();
+            break;
+        case MsgId::have_none:
+            if (!fast_) return fail("have_none without the fast extension");
+            if (!first) return fail("have_none sent after other messages");
+            break;
+        case MsgId::request: {
+            auto bad = check_block_request(m.piece, m.begin, m.length, n,
+                                           m.piece < n ? t_.metainfo().piece_size(m.piece) : 0);
+            if (bad) return fail("bad request: " + *bad);
+            if (!t_.picker().have(m.piece)) return fail("request for piece " + std::to_string(m.piece) + " we do not have");
+            if (am_choking || !t_.serving()) {
+                if (fast_) {
+                    std::string out;
+                    append_reject(out, m.piece, m.begin, m.length);
+                    conn_->send(std::move(out));
+                }
+                break;
+            }
+            if (their_requests_.size() >= kMaxTheirRequests) return fail("too many outstanding requests");
+            their_requests_.push_back({m.piece, m.begin, m.length});
+            serve_requests();
+            break;
+        }
+        case MsgId::piece:
+            return on_piece(m);
+        case MsgId::cancel: {
+            auto it = std::find_if(their_requests_.begin(), their_requests_.end(), [&](const Request& r) {
+                return r.piece == m.piece && r.begin == m.begin && r.length == m.length;
+            });
+            if (it != their_requests_.end()) their_requests_.erase(it);
+            break;
+        }
+        case MsgId::reject: {
+            if (!fast_) return fail("reject without the fast extension");
+            if (m.begin % kBlock) break;
+            BlockRef b{m.piece, m.begin / kBlock};
+            auto it = std::find(outstanding_.begin(), outstanding_.end(), b);
+            if (it != outstanding_.end()) {
+                outstanding_.erase(it);
+                t_.picker().abort_request(b, key_);
+            }
+            break;
+        }
+        case MsgId::allowed_fast:
+        case MsgId::suggest:
+            if (!fast_) return fail("fast-extension message without the fast extension");
+            break;
+        default:
+            break;  // port, extended: not used yet
+    }
+    return !closed_;
+}
+
+bool Peer::on_piece(const Message& m) {
+    const uint32_t n = t_.metainfo().num_pieces();
+    if (m.piece >= n) {
+        disconnect("piece index out of range");
+        return false;
+    }
+    if (m.begin % kBlock != 0) return true;  // not a block we asked for
+    BlockRef b{m.piece, m.begin / kBlock};
+    auto it = std::find(outstanding_.begin(), outstanding_.end(), b);
+    if (it == outstanding_.end()) return true;  // late (cancelled/choked) or unrequested: drop
+    if (m.payload.size() != t_.picker().block_length(b)) {
+        disconnect("block of wrong length");
+        return false;
+    }
+    outstanding_.erase(it);
+    int64_t now = t_.session().now_ms();
+    down.add(int64_t(m.payload.size()), now);
+    last_block_ms_ = now;
+    snubbed = false;
+    if (queue_target_ < kMaxQueue) ++queue_target_;
+    t_.on_block(*this, b, m.payload);
+    if (!closed_) fill_requests();
+    return !closed_;
+}
+
+void Peer::fill_requests() {
+    if (closed_ || !handshake_done_ || peer_choking || !am_interested || !t_.can_download()) return;
+    if (outstanding_.size() >= queue_target_) return;
+    std::vector<BlockRef> picked;
+    t_.picker().pick(has_, queue_target_ - outstanding_.size(), key_, picked);
+    if (picked.empty()) return;
+    std::string out;
+    out.reserve(picked.size() * 17);
+    for (const auto& b : picked) {
+        append_request(out, b.piece, b.block * kBlock, t_.picker().block_length(b));
+        outstanding_.push_back(b);
+    }
+    last_send_ms_ = t_.session().now_ms();
+    conn_->send(std::move(out));
+}
+
+void Peer::cancel_block(BlockRef b) {
+    auto it = std::find(outstanding_.begin(), outstanding_.end(), b);
+    if (it == outstanding_.end()) return;
+    outstanding_.erase(it);
+    std::string out;
+    append_cancel(out, b.piece, b.block * kBlock, t_.picker().block_length(b));
+    conn_->send(std::move(out));
+}
+
+void Peer::abort_all_requests() {
+    for (const auto& b : outstanding_) t_.picker().abort_request(b, key_);
+    outstanding_.clear();
+}
+
+void Peer::we_have_piece(uint32_t piece) {
+    if (closed_ || !handshake_done_) return;
+    if (has_.get(piece)) {
+        if (interesting_count_ > 0) --interesting_count_;
+        update_interest();
+    } else {
+        std::string out;
+        append_have(out, piece);
+        conn_->send(std::move(out));
+    }
+}
+
+void Peer::set_choking(bool choke) {
+    if (closed_ || !handshake_done_ || am_choking == choke) return;
+    am_choking = choke;
+    std::string out;
+    append_simple(out, choke ? MsgId::choke : MsgId::unchoke);
+    if (choke) {
+        if (fast_)
+            for (const auto& r : their_requests_) append_reject(out, r.piece, r.begin, r.length);
+        their_requests_.clear();
+        unchoked_ms = -1;
+    } else {
+        unchoked_ms = t_.session().now_ms();
+    }
+    conn_->send(std::move(out));
+}
+
+void Peer::serve_requests() {
+    while (!closed_ && !am_choking && !their_requests_.empty() && disk_reads_in_flight_ < kMaxDiskReads &&
+           conn_->queued_bytes() < kSendHighWater) {
+        Request r = their_requests_.front();
+        if (!t_.session().take_upload(r.length, t_.id())) break;
+        their_requests_.pop_front();
+        ++disk_reads_in_flight_;
+        t_.read_block(*this, r.piece, r.begin, r.length);
+    }
+}
+
+void Peer::on_sent(size_t bytes) {
+    (void)bytes;
+    last_send_ms_ = t_.session().now_ms();
+    serve_requests();
+}
+
+void Peer::on_closed(const std::string& reason) {
+    closed_ = true;
+    t_.peer_closed(*this, reason);  // destroys *this
+}
+
+void Peer::tick(int64_t now) {
+    if (closed_) return;
+    if (!handshake_done_) {
+        if (now - connected_ms > 20'000) disconnect("handshake timed out");
+        return;
+    }
+    if (now - last_recv_ms_ > 150'000) return disconnect("inactive for 150 s");
+    if (!outstanding_.empty() && now - last_block_ms_ > 60'000 && !snubbed) {
+        snubbed = true;
+        queue_target_ = kMinQueue;
+        abort_all_requests();  // let faster peers have those blocks
+    }
+    size_t rate_target = size_t(down.rate(now) * 3.0 / kBlock);
+    size_t decayed = queue_target_ - queue_target_ / 4;
+    queue_target_ = std::clamp(std::max(rate_target, decayed), kMinQueue, kMaxQueue);
+    if (now - last_send_ms_ > 90'000) {
+        std::string out;
+        append_keepalive(out);
+        conn_->send(std::move(out));
+        last_send_ms_ = now;
+    }
+    fill_requests();
+    serve_requests();
+}
+
+PeerStatus Peer::status(int64_t now) const {
+    PeerStatus s;
+    s.address = conn_->remote();
+    s.client = handshake_done_ ? client_name(peer_id_) : "";
+    s.down_rate = down.rate(now);
+    s.up_rate = up.rate(now);
+    s.downloaded = down.total();
+    s.uploaded = up.total();
+    s.progress = has_.size() ? double(has_.count()) / has_.size() : 0;
+    s.incoming = incoming;
+    s.flags += am_interested ? (peer_choking ? 'd' : 'D') : ' ';
+    s.flags += peer_interested ? (am_choking ? 'u' : 'U') : ' ';
+    s.flags += snubbed ? 'S' : ' ';
+    s.flags += incoming ? 'I' : 'O';
+    s.flags += fast_ ? 'F' : ' ';
+    return s;
+}
+
+}  // namespace btl
