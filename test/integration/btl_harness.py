@@ -661,9 +661,12 @@ def lt_peer_main(argv):
             break
         ses.wait_for_alert(50)
     # Deleting the session announces `stopped` (bounded by stop_tracker_timeout).
+    t_stop = time.monotonic()
     ses.pause()
     del h
     del ses
+    print("EXIT after %.3f s (teardown %.3f s)" % (time.monotonic() - t0,
+                                                   time.monotonic() - t_stop), flush=True)
     return 0
 
 
