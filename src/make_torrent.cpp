@@ -265,6 +265,8 @@ Result<std::string> hash_pieces(const SourceTree& tree, int64_t piece_length, un
     }
     for (auto& t : pool) t.join();
     if (job.failed) return make_error(job.error);
+    // Fast runs may finish before the first poll; always report the end.
+    if (progress) progress(tree.total_length, tree.total_length);
     return out;
 }
 
