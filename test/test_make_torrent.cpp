@@ -147,14 +147,19 @@ TEST_CASE("make_torrent: threaded hashing equals a plain hash of the concatenate
             CAPTURE(pl);
             CAPTURE(threads);
             int calls = 0;
-            int64_t last_total = 0;
-            auto got = hash_pieces(*tree, pl, threads, [&](int64_t, int64_t total) {
+            int64_t last_done = -1, last_total = 0;
+            bool monotonic = true;
+            auto got = hash_pieces(*tree, pl, threads, [&](int64_t done, int64_t total) {
                 ++calls;
+                monotonic = monotonic && done >= last_done && done <= total;
+                last_done = done;
                 last_total = total;
             });
             REQUIRE(got.ok());
             CHECK(*got == want);
             CHECK(calls >= 1);
+            CHECK(monotonic);
+            CHECK(last_done == int64_t(stream.size()));  // the end is always reported
             CHECK(last_total == int64_t(stream.size()));
         }
     }
