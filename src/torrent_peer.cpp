@@ -165,6 +165,7 @@ bool Peer::handle_message(const Message& m) {
             interesting_count_ = 0;
             for (uint32_t i = 0; i < n; ++i)
                 if (has_.get(i) && !t_.picker().have(i)) ++interesting_count_;
+            if (has_.all() && t_.complete()) return fail("both sides are seeds");
             update_interest();
             break;
         }
@@ -174,6 +175,7 @@ bool Peer::handle_message(const Message& m) {
             has_.set_all();
             t_.picker().inc_availability(has_);
             interesting_count_ = n - t_.picker().num_have();
+            if (t_.complete()) return fail("both sides are seeds");
             update_interest();
             break;
         case MsgId::have_none:
