@@ -65,6 +65,10 @@ public:
     // Reads the piece into scratch (resized) and returns its SHA-1.
     Result<Sha1Digest> hash_piece(uint32_t piece, std::vector<uint8_t>& scratch);
 
+    // Creates the torrent's zero-length files (no piece ever writes them);
+    // call once the download completes or when starting from nothing.
+    Status create_empty_files();
+
     // Size and mtime of every file (exists=false when absent; pad files
     // report exists=true with their length).
     std::vector<FileStat> stat_files() const;
