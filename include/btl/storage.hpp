@@ -46,8 +46,10 @@ class Storage {
 public:
     using FileStat = btl::FileStat;
 
-    // Checks nothing on disk except that root's parent exists or can be made
-    // (root itself is created for multi-file torrents on first write).
+    // Touches nothing on disk: directories (root included) are created on
+    // first write.  A null pool gets a private one.  Note the pool caches
+    // fds, so a file deleted behind our back stays readable until
+    // close_files(); stat_files() shows the truth.
     static Result<std::shared_ptr<Storage>> open(const Metainfo& m, std::string root,
                                                  std::shared_ptr<FilePool> pool);
 
