@@ -160,6 +160,15 @@ Result<Sha1Digest> Storage::hash_piece(uint32_t piece, std::vector<uint8_t>& scr
     return sha1(scratch.data(), scratch.size());
 }
 
+Status Storage::create_empty_files() {
+    for (uint32_t i = 0; i < rel_paths_.size(); ++i) {
+        if (layout_.file_length(i) != 0 || layout_.is_pad(i)) continue;
+        auto l = lease(i, true, nullptr);
+        if (!l) return l.error();
+    }
+    return Ok{};
+}
+
 std::vector<FileStat> Storage::stat_files() const {
     std::vector<FileStat> out(rel_paths_.size());
     for (uint32_t i = 0; i < rel_paths_.size(); ++i) {

@@ -55,9 +55,9 @@ public:
     // O_RDWR|O_CREAT.  Errors: "cannot open PATH: REASON".
     Result<Lease> acquire(const std::string& path, bool writable);
     // Opens root + "/" + rel refusing symlinks anywhere in rel (see above).
-    // Errors: "refusing to follow symlink PATH", "cannot open PATH: REASON";
-    // error_errno() style detail is in the message; missing files report
-    // ENOENT through `*err_no` when given.
+    // Errors: "refusing to follow symlink PATH", "cannot open PATH: REASON",
+    // "cannot create directory PATH: REASON".  The errno (ENOENT for a
+    // missing file or directory, ELOOP for a symlink) goes to *err_no.
     Result<Lease> acquire_under(const std::string& root, const std::string& rel,
                                 bool writable, int* err_no = nullptr);
 

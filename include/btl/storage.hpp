@@ -46,8 +46,10 @@ class Storage {
 public:
     using FileStat = btl::FileStat;
 
-    // Checks nothing on disk except that root's parent exists or can be made
-    // (root itself is created for multi-file torrents on first write).
+    // Touches nothing on disk: directories (root included) are created on
+    // first write.  A null pool gets a private one.  Note the pool caches
+    // fds, so a file deleted behind our back stays readable until
+    // close_files(); stat_files() shows the truth.
     static Result<std::shared_ptr<Storage>> open(const Metainfo& m, std::string root,
                                                  std::shared_ptr<FilePool> pool);
 
@@ -64,6 +66,10 @@ public:
                         std::vector<ByteRange>& missing);
     // Reads the piece into scratch (resized) and returns its SHA-1.
     Result<Sha1Digest> hash_piece(uint32_t piece, std::vector<uint8_t>& scratch);
+
+    // Creates the torrent's zero-length files (no piece ever writes them);
+    // call once the download completes or when starting from nothing.
+    Status create_empty_files();
 
     // Size and mtime of every file (exists=false when absent; pad files
     // report exists=true with their length).

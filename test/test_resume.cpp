@@ -1,0 +1,152 @@
+#include <doctest/doctest.h>
+#include <stdlib.h>
+
+#include "btl/bencode.hpp"
+#include "btl/resume.hpp"
+#include "storage_test_util.hpp"
+
+using namespace btl;
+using testutil::TempDir;
+
+static ResumeData sample() {
+    ResumeData r;
+    for (int i = 0; i < 20; ++i) r.info_hash[i] = uint8_t(i * 13);
+    r.num_pieces = 11;
+    r.have_bits = std::string("\xff\xe0", 2);
+    r.files = {{1000, 123456789012345}, {0, 5}, {-1, 0}};
+    r.uploaded = 1 << 30;
+    r.downloaded = 5;
+    r.save_path = "/srv/dl";
+    r.added_time = 1700000000;
+    r.completed_time = 1700000100;
+    r.paused = true;
+    return r;
+}
+
+TEST_CASE("resume: encode/decode round trip") {
+    ResumeData r = sample();
+    auto d = decode_resume(encode_resume(r));
+    REQUIRE(d.ok());
+    CHECK(d->info_hash == r.info_hash);
+    CHECK(d->num_pieces == 11);
+    CHECK(d->have_bits == r.have_bits);
+    REQUIRE(d->files.size() == 3);
+    CHECK(d->files[0].mtime_ns == 123456789012345);
+    CHECK(d->files[2].size == -1);
+    CHECK(d->uploaded == r.uploaded);
+    CHECK(d->downloaded == 5);
+    CHECK(d->save_path == "/srv/dl");
+    CHECK(d->added_time == r.added_time);
+    CHECK(d->completed_time == r.completed_time);
+    CHECK(d->paused);
+}
+
+TEST_CASE("resume: strict decoding") {
+    auto err = [](const ResumeData& r) {
+        auto d = decode_resume(encode_resume(r));
+        return d.ok() ? std::string("ok") : d.error().message;
+    };
+    ResumeData r = sample();
+    r.have_bits = std::string("\xff", 1);
+    CHECK(err(r) == "resume data: have bitfield has the wrong size");
+    r = sample();
+    r.have_bits = std::string("\xff\xf0", 2);
+    CHECK(err(r) == "resume data: have bitfield has spare bits set");
+    r = sample();
+    r.files.push_back({-5, 0});
+    CHECK(err(r) == "resume data: malformed file entry");
+
+    auto mutate = [](const std::string& key, BValue v) {
+        std::string enc = encode_resume(sample());  // BDoc points into it
+        auto doc = decode(enc);
+        BValue b = to_value(doc->root());
+        b[key] = std::move(v);
+        auto d = decode_resume(encode(b));
+        return d.ok() ? std::string("ok") : d.error().message;
+    };
+    CHECK(mutate("version", 2) == "unsupported resume format version 2");
+    CHECK(mutate("info-hash", "short") == "resume data: info-hash is not 20 bytes");
+    CHECK(mutate("paused", 2) == "resume data: \"paused\" out of range");
+    CHECK(mutate("uploaded", "x") == "resume data: \"uploaded\" is not an integer");
+    CHECK(mutate("files", 1) == "resume data: \"files\" missing or not a list");
+    CHECK(mutate("pieces", -1) == "resume data: \"pieces\" out of range");
+
+    std::string enc = encode_resume(sample());
+    auto doc = decode(enc);
+    BValue b = to_value(doc->root());
+    b.as_dict().erase("save-path");
+    CHECK(decode_resume(encode(b)).error().message == "resume data lacks \"save-path\"");
+    CHECK_FALSE(decode_resume("garbage").ok());
+    CHECK_FALSE(decode_resume("le").ok());
+}
+
+TEST_CASE("resume: atomic save and bounded read") {
+    TempDir t;
+    std::string p = t / "state/resume/x.resume";
+    REQUIRE(save_resume_atomic(p, "first").ok());
+    REQUIRE(save_resume_atomic(p, "second version").ok());
+    auto back = read_small_file(p, 1000);
+    REQUIRE(back.ok());
+    CHECK(*back == "second version");
+    size_t entries = 0;
+    for (auto& e : std::filesystem::directory_iterator(t / "state/resume")) {
+        (void)e;
+        ++entries;
+    }
+    CHECK(entries == 1);  // no temp file left behind
+    auto big = read_small_file(p, 4);
+    REQUIRE_FALSE(big.ok());
+    CHECK(big.error().message == p + " is too large (14 bytes, limit 4)");
+    CHECK(read_small_file(t / "nope", 10).error().message == "cannot open " + t / "nope" + ": No such file or directory");
+    // A directory that cannot be created gives one clear error.
+    testutil::write_file(t / "file", {1});
+    auto s = save_resume_atomic(t / "file/sub/x", "y");
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.error().message.find("cannot create directory") == 0);
+}
+
+TEST_CASE("resume: trusted_pieces keeps only pieces whose files are unchanged") {
+    // Files 10, 0, 20, 6 bytes; pieces of 8: [0,8) [8,16) [16,24) [24,32) [32,36)
+    FileLayout layout({10, 0, 20, 6}, 8);
+    ResumeData r;
+    r.num_pieces = 5;
+    r.have_bits = pieces_to_bits({1, 1, 0, 1, 1});
+    CHECK(r.have_bits == std::string("\xd8", 1));
+    std::vector<FileStat> now = {{10, 100, true}, {0, 0, true}, {20, 200, true}, {6, 300, true}};
+    r.files = resume_files(now);
+    CHECK(trusted_pieces(r, layout, now) == std::vector<uint8_t>{1, 1, 0, 1, 1});
+
+    auto changed = now;
+    changed[2].mtime_ns = 201;  // file 2 spans pieces 1..3
+    CHECK(trusted_pieces(r, layout, changed) == std::vector<uint8_t>{1, 0, 0, 0, 1});
+    changed = now;
+    changed[3].exists = false;  // file 3: pieces 3..4
+    CHECK(trusted_pieces(r, layout, changed) == std::vector<uint8_t>{1, 1, 0, 0, 0});
+    changed = now;
+    changed[0].size = 9;
+    CHECK(trusted_pieces(r, layout, changed) == std::vector<uint8_t>{0, 0, 0, 1, 1});
+    changed = now;
+    changed[1].mtime_ns = 7;  // an empty file touches no piece
+    CHECK(trusted_pieces(r, layout, changed) == std::vector<uint8_t>{1, 1, 0, 1, 1});
+
+    ResumeData wrong = r;
+    wrong.num_pieces = 6;
+    CHECK(trusted_pieces(wrong, layout, now) == std::vector<uint8_t>(5, 0));
+    wrong = r;
+    wrong.files.pop_back();
+    CHECK(trusted_pieces(wrong, layout, now) == std::vector<uint8_t>(5, 0));
+}
+
+TEST_CASE("resume: paths") {
+    Sha1Digest h{};
+    h[0] = 0xab;
+    CHECK(resume_path("/d", h) == "/d/resume/ab00000000000000000000000000000000000000.resume");
+    const char* old_xdg = getenv("XDG_STATE_HOME");
+    std::string saved = old_xdg ? old_xdg : "";
+    setenv("XDG_STATE_HOME", "/x/state", 1);
+    CHECK(default_data_dir() == "/x/state/btlaunchmany");
+    unsetenv("XDG_STATE_HOME");
+    const char* home = getenv("HOME");
+    if (home && *home) CHECK(default_data_dir() == std::string(home) + "/.local/state/btlaunchmany");
+    if (old_xdg) setenv("XDG_STATE_HOME", saved.c_str(), 1);
+}
