@@ -60,7 +60,6 @@ Session::Session(uv_loop_t* loop, SessionOptions opt, EventSink* sink)
     disk_ = std::make_unique<DiskIo>(loop_);
     files_ = std::make_shared<FilePool>(opt_.max_files_open);
     data_dir_ = opt_.data_dir.empty() ? default_data_dir() : opt_.data_dir;
-    set_rate_limits(opt_.max_upload_rate, opt_.max_download_rate);
     tick_ = UvHandle<uv_timer_t>::create([&](uv_timer_t* t) { return uv_timer_init(loop_, t); });
     tick_->data = this;
     uv_timer_start(tick_.get(), [](uv_timer_t* t) {
@@ -68,6 +67,7 @@ Session::Session(uv_loop_t* loop, SessionOptions opt, EventSink* sink)
     }, 1000, 1000);
     bw_tick_ = UvHandle<uv_timer_t>::create([&](uv_timer_t* t) { return uv_timer_init(loop_, t); });
     bw_tick_->data = this;
+    set_rate_limits(opt_.max_upload_rate, opt_.max_download_rate);  // needs bw_tick_
 }
 
 Session::~Session() {

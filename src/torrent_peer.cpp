@@ -130,6 +130,7 @@ void Peer::update_interest() {
 bool Peer::handle_message(const Message& m) {
     if (m.keepalive) return true;
     const bool first = !got_first_message_;
+    if (first) first_msg_ = m.id;
     got_first_message_ = true;
     const uint32_t n = t_.metainfo().num_pieces();
     auto fail = [&](const std::string& why) {
@@ -157,21 +158,30 @@ bool Peer::handle_message(const Message& m) {
             set_have(m.piece);
             break;
         case MsgId::bitfield: {
-            if (!first) return fail("bitfield sent after other messages");
+            // BEP 3 puts the bitfield first, but aria2 sends have_none and
+            // later bitfields again; a later bitfield is merged, so it can
+            // only add pieces, never take back what the peer announced.
+            got_bitfield_ = true;
             auto bf = Bitfield::from_bytes(m.payload, n);
             if (!bf.ok()) return fail(bf.error().message);
-            has_ = std::move(*bf);
-            t_.picker().inc_availability(has_);
-            interesting_count_ = 0;
-            for (uint32_t i = 0; i < n; ++i)
-                if (has_.get(i) && !t_.picker().have(i)) ++interesting_count_;
+            if (first) {
+                has_ = std::move(*bf);
+                t_.picker().inc_availability(has_);
+                interesting_count_ = 0;
+                for (uint32_t i = 0; i < n; ++i)
+                    if (has_.get(i) && !t_.picker().have(i)) ++interesting_count_;
+            } else {
+                for (uint32_t i = 0; i < n; ++i)
+                    if (bf->get(i)) set_have(i);
+            }
             if (has_.all() && t_.complete()) return fail("both sides are seeds");
             update_interest();
             break;
         }
         case MsgId::have_all:
             if (!fast_) return fail("have_all without the fast extension");
-            if (!first) return fail("have_all sent after other messages");
+            if (!first || got_bitfield_) return fail(std::string("have_all sent after ") + msg_name(first_msg_));
+            got_bitfield_ = true;
             has_.set_all();
             t_.picker().inc_availability(has_);
             interesting_count_ = n - t_.picker().num_have();

@@ -81,8 +81,9 @@ private:
     uint32_t key_;
     std::unique_ptr<PeerConnection> conn_;
     bool handshake_done_ = false, sent_handshake_ = false, got_first_message_ = false;
-    bool fast_ = false, closed_ = false;
+    bool fast_ = false, closed_ = false, got_bitfield_ = false;
     PeerId peer_id_{};
+    MsgId first_msg_ = MsgId::choke;
     Bitfield has_;
     uint32_t interesting_count_ = 0;  // pieces they have that we lack
     std::vector<BlockRef> outstanding_;  // our requests to them
