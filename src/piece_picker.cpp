@@ -360,6 +360,13 @@ uint32_t PiecePicker::pick_new_piece(const Bitfield& peer_has, bool seed) {
     if (order_.empty()) return kNone;
     if (!seed && size_t(peer_has.count()) * 8 < order_.size()) return pick_from_peer_bits(peer_has);
 
+    // Walking order_ is fast when the peer has a fair share of the pieces we
+    // need; when it has few of them (say all its pieces are ones we have or
+    // are downloading) the walk could cover everything.  After `budget`
+    // misses, switch to walking the peer's bits, whose cost is bounded by
+    // num_pieces/64 words plus the candidates.
+    uint32_t budget = std::max<uint32_t>(64, num_pieces_ / 16);
+
     if (have_.count() < kRandomFirstPieces) {
         // Random first: a complete piece soon, to have something to trade.
         size_t n = order_.size();
@@ -369,6 +376,7 @@ uint32_t PiecePicker::pick_new_piece(const Bitfield& peer_has, bool seed) {
             if (p >= n) p -= n;
             uint32_t piece = order_[p];
             if (seed || peer_has.get(piece)) return piece;
+            if (--budget == 0) return pick_from_peer_bits(peer_has);
         }
         return kNone;
     }
@@ -389,6 +397,7 @@ uint32_t PiecePicker::pick_new_piece(const Bitfield& peer_has, bool seed) {
             if (p >= len) p -= len;
             uint32_t piece = order_[s + p];
             if (seed || peer_has.get(piece)) return piece;
+            if (--budget == 0) return pick_from_peer_bits(peer_has);
         }
     }
     return kNone;

@@ -518,3 +518,26 @@ TEST_CASE("picker: performance, 65536 pieces, 50 peers") {
     picker_benchmark(65536, 16384, false, 250);
     picker_benchmark(256, 4 << 20, false, 250);  // 1 GiB too, as 256-block pieces
 }
+
+TEST_CASE("picker: a peer whose only new piece is hidden among many others") {
+    // We have 0..2047; peer A has those plus 4000, peer B has the rest except
+    // 4000.  A's walk through the availability-1 bucket would miss ~2000
+    // times; the bounded walk switches to A's bits and still finds 4000.
+    const uint32_t n = 4096;
+    PiecePicker p(n, 16384, int64_t(n) * 16384, 16384, 11);
+    Bitfield a(n), b(n);
+    for (uint32_t i = 0; i < 2048; ++i) {
+        p.set_have(i);
+        a.set(i);
+    }
+    a.set(4000);
+    for (uint32_t i = 2048; i < n; ++i)
+        if (i != 4000) b.set(i);
+    p.inc_availability(a);
+    p.inc_availability(b);
+    std::vector<BlockRef> out;
+    CHECK(p.pick(a, 4, 1, out) == 1);
+    CHECK(out[0].piece == 4000);
+    CHECK(p.pick(a, 4, 1, out) == 0);
+    CHECK(p.check_invariants());
+}
