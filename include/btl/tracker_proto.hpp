@@ -4,7 +4,8 @@
 //
 // Everything a tracker sends is hostile: lengths are checked, peer lists are
 // capped at max_peers, entries with port 0 or unparsable addresses are
-// dropped, numbers are range-checked in 64 bit.  The announce interval is
+// dropped (dictionary peers with a host name instead of an IP literal
+// too: we dial addresses, not names), numbers are range-checked in 64 bit.  The announce interval is
 // clamped to [kMinInterval, kMaxInterval] so a tracker can neither make us
 // hammer it nor go silent for weeks; the raw value is kept in
 // raw_interval.  A "failure reason" is a successful parse with
