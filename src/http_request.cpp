@@ -63,9 +63,7 @@ std::string_view HttpRequest::header(std::string_view name) const {
     return {};
 }
 
-HttpRequestParser::HttpRequestParser(HttpLimits lim) : lim_(lim) {
-    req_.headers.reserve(lim_.max_headers);
-}
+HttpRequestParser::HttpRequestParser(HttpLimits lim) : lim_(lim) {}
 
 void HttpRequestParser::reset() {
     scanned_ = 0;
