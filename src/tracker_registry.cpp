@@ -159,8 +159,11 @@ void TrackerRegistry::announce(const AnnounceRequest& req, int64_t now, std::str
             auto pi = s->index.find(req.peer_id);
             if (pi != s->index.end()) {
                 const Peer& p = s->peers[pi->second];
-                if (p.addr == req.addr || (req.has_key && p.has_key && p.key == req.key))
+                if (p.addr == req.addr || (req.has_key && p.has_key && p.key == req.key)) {
+                    // aria2 --seed-time=0 never sends "completed": it stops with left=0.
+                    if (!p.seed && seed) ++s->counts.downloaded;
                     remove_peer(*s, pi->second);
+                }
             }
         }
         encode_answer(s, req, nullptr, out);
@@ -181,7 +184,9 @@ void TrackerRegistry::announce(const AnnounceRequest& req, int64_t now, std::str
         Peer& p = s.peers[pi->second];
         const bool same_addr = p.addr == req.addr;
         if (same_addr || (req.has_key && p.has_key && p.key == req.key)) {
-            if (req.event == AnnounceEvent::completed && !p.seed) ++s.counts.downloaded;
+            // A known leecher reaching left=0 has completed, whether or not
+            // it says so with event=completed (counted once either way).
+            if (!p.seed && seed) ++s.counts.downloaded;
             if (p.seed != seed) {
                 if (seed) { ++s.counts.complete; --s.counts.incomplete; }
                 else { --s.counts.complete; ++s.counts.incomplete; }

@@ -97,6 +97,13 @@ TEST_CASE("registry: seeds are not sent to seeds; counts follow left and events"
     peers_of(announce(r, req(1, 'a', 2, 1000, 0)), &c, &i, &d);
     CHECK(c == 3);
     CHECK(r.counts(ih(1))->downloaded == 1);
+    // A leecher that stops with left=0 (aria2 --seed-time=0) has completed too.
+    announce(r, req(1, 'm', 6, 1000, 50));
+    announce(r, req(1, 'm', 6, 1000, 0, AnnounceEvent::stopped));
+    CHECK(r.counts(ih(1))->downloaded == 2);
+    announce(r, req(1, 'n', 7, 1000, 50));
+    announce(r, req(1, 'n', 7, 1000, 50, AnnounceEvent::stopped));
+    CHECK(r.counts(ih(1))->downloaded == 2);
 }
 
 TEST_CASE("registry: numwant is honoured and capped by response_size, selection is random") {

@@ -84,7 +84,9 @@ struct RegistryConfig {
 struct SwarmCounts {
     uint32_t complete = 0;    // seeds
     uint32_t incomplete = 0;  // leechers
-    uint64_t downloaded = 0;  // completed events seen
+    uint64_t downloaded = 0;  // completions: a known leecher reaching left=0
+                              // (any event, even stopped) or a new peer
+                              // announcing event=completed
 };
 
 struct RegistryStats {
