@@ -32,7 +32,7 @@ PiecePicker::PiecePicker(uint32_t num_pieces, int64_t piece_length, int64_t tota
     // Every piece starts not-started with availability 0 and priority 1:
     // all in one bucket, appended in index order; the random offset in
     // pick_new_piece() supplies the randomness.
-    uint32_t k = key_of(0);
+    uint32_t k = kNumKeys - kAvailLevels;  // priority 1, availability 0
     low_key_ = top_key_ = k;
     for (uint32_t j = 0; j <= k; ++j) bucket_start_[j] = 0;
     for (uint32_t p = 0; p < num_pieces_; ++p) {
@@ -91,9 +91,11 @@ void PiecePicker::order_insert(uint32_t piece) {
     uint32_t hole = size;
     for (uint32_t j = top_key_; j > k; --j) {
         uint32_t s = bucket_start_[j];
-        order_[hole] = order_[s];
-        pieces_[order_[hole]].pos = hole;
-        hole = s;
+        if (s != hole) {  // an empty bucket has s == hole: nothing to move
+            order_[hole] = order_[s];
+            pieces_[order_[hole]].pos = hole;
+            hole = s;
+        }
         bucket_start_[j] = s + 1;
     }
     order_[hole] = piece;
@@ -110,10 +112,12 @@ void PiecePicker::order_remove(uint32_t piece) {
     uint32_t hole = last;
     for (uint32_t j = k + 1; j <= top_key_; ++j) {
         uint32_t e = bucket_start(j + 1) - 1;  // last element of bucket j
-        order_[hole] = order_[e];
-        pieces_[order_[hole]].pos = hole;
+        if (e != hole) {  // an empty bucket has e == hole: nothing to move
+            order_[hole] = order_[e];
+            pieces_[order_[hole]].pos = hole;
+            hole = e;
+        }
         bucket_start_[j] -= 1;
-        hole = e;
     }
     order_.pop_back();
     pieces_[piece].pos = kNone;
@@ -356,6 +360,13 @@ uint32_t PiecePicker::pick_new_piece(const Bitfield& peer_has, bool seed) {
     if (order_.empty()) return kNone;
     if (!seed && size_t(peer_has.count()) * 8 < order_.size()) return pick_from_peer_bits(peer_has);
 
+    // Walking order_ is fast when the peer has a fair share of the pieces we
+    // need; when it has few of them (say all its pieces are ones we have or
+    // are downloading) the walk could cover everything.  After `budget`
+    // misses, switch to walking the peer's bits, whose cost is bounded by
+    // num_pieces/64 words plus the candidates.
+    uint32_t budget = std::max<uint32_t>(64, num_pieces_ / 16);
+
     if (have_.count() < kRandomFirstPieces) {
         // Random first: a complete piece soon, to have something to trade.
         size_t n = order_.size();
@@ -365,6 +376,7 @@ uint32_t PiecePicker::pick_new_piece(const Bitfield& peer_has, bool seed) {
             if (p >= n) p -= n;
             uint32_t piece = order_[p];
             if (seed || peer_has.get(piece)) return piece;
+            if (--budget == 0) return pick_from_peer_bits(peer_has);
         }
         return kNone;
     }
@@ -385,6 +397,7 @@ uint32_t PiecePicker::pick_new_piece(const Bitfield& peer_has, bool seed) {
             if (p >= len) p -= len;
             uint32_t piece = order_[s + p];
             if (seed || peer_has.get(piece)) return piece;
+            if (--budget == 0) return pick_from_peer_bits(peer_has);
         }
     }
     return kNone;

@@ -5,6 +5,7 @@
 // are always zero (an invariant from_bytes() enforces on peer input).
 // Out-of-range indices are a programming error (asserted in debug builds).
 #pragma once
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -21,7 +22,10 @@ public:
     explicit Bitfield(uint32_t nbits, bool value = false);
 
     uint32_t size() const { return nbits_; }
-    bool get(uint32_t i) const { return (bytes_[i >> 3] >> (7 - (i & 7))) & 1u; }
+    bool get(uint32_t i) const {
+        assert(i < nbits_);
+        return (bytes_[i >> 3] >> (7 - (i & 7))) & 1u;
+    }
     bool operator[](uint32_t i) const { return get(i); }
     void set(uint32_t i);
     void clear(uint32_t i);

@@ -92,6 +92,7 @@ public:
     // ---- requests ----
     // Appends up to max_blocks blocks to `out` that `peer` has and we lack,
     // marking them requested by `peer`; returns how many were appended.
+    // peer_has must have num_pieces() bits (else nothing is picked).
     size_t pick(const Bitfield& peer_has, size_t max_blocks, PeerKey peer, std::vector<BlockRef>& out);
     bool in_endgame() const;
 

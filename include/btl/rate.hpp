@@ -7,8 +7,10 @@
 // whole 16 KiB block must go out), and ms_until() says how long to wait.  A
 // rate of 0 means unlimited: consume() always succeeds.
 //
-// RateMeter: bytes/s over a sliding window of ~5 s made of 1 s buckets; the
-// current, partial second is weighted so the figure does not saw-tooth.
+// RateMeter: bytes/s over a sliding window of 5 whole seconds plus the
+// current partial one (1 s buckets), divided by the time that window really
+// covers, so the figure neither saw-tooths at second boundaries nor reads
+// low just after the first byte.  Memory is constant.
 #pragma once
 #include <array>
 #include <cstdint>

@@ -4,10 +4,11 @@
 //
 // Everything a tracker sends is hostile: lengths are checked, peer lists are
 // capped at max_peers, entries with port 0 or unparsable addresses are
-// dropped, numbers are range-checked in 64 bit.  The announce interval is
-// clamped to [kMinInterval, kMaxInterval] so a tracker can neither make us
-// hammer it nor go silent for weeks; the raw value is kept in
-// raw_interval.  A "failure reason" is a successful parse with
+// dropped (so are dictionary peers naming a host instead of an IP literal:
+// we dial addresses, not names), numbers are range-checked in 64 bit.  The
+// announce interval is clamped to [kMinInterval, kMaxInterval] so a tracker
+// can neither make us hammer it nor go silent for weeks; the raw value is
+// kept in raw_interval.  A "failure reason" is a successful parse with
 // failure_reason set: the caller reports it.
 #pragma once
 #include <array>
