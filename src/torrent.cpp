@@ -276,9 +276,22 @@ void Torrent::tick(int64_t now) {
 }
 
 void Torrent::on_bandwidth() {
+    // Tokens are scarce: hand them out one block per peer per pass, starting
+    // from a rotating position, so one fast requester cannot take them all
+    // (that starved every other leecher and stopped them trading).
+    std::vector<Peer*> ps;
+    ps.reserve(peers_.size());
     for (auto& [k, p] : peers_) {
         if (!p->conn().reading() && !p->conn().closing()) p->conn().resume_reading();
-        p->serve_requests();
+        ps.push_back(p.get());
+    }
+    if (ps.empty()) return;
+    size_t start = bandwidth_turn_++ % ps.size();
+    bool progress = true;
+    while (progress) {
+        progress = false;
+        for (size_t i = 0; i < ps.size(); ++i)
+            if (ps[(start + i) % ps.size()]->serve_one()) progress = true;
     }
 }
 

@@ -323,14 +323,20 @@ void Peer::set_choking(bool choke) {
     conn_->send(std::move(out));
 }
 
+bool Peer::serve_one() {
+    if (closed_ || am_choking || their_requests_.empty() || disk_reads_in_flight_ >= kMaxDiskReads ||
+        conn_->queued_bytes() >= kSendHighWater)
+        return false;
+    Request r = their_requests_.front();
+    if (!t_.session().take_upload(r.length, t_.id())) return false;
+    their_requests_.pop_front();
+    ++disk_reads_in_flight_;
+    t_.read_block(*this, r.piece, r.begin, r.length);
+    return true;
+}
+
 void Peer::serve_requests() {
-    while (!closed_ && !am_choking && !their_requests_.empty() && disk_reads_in_flight_ < kMaxDiskReads &&
-           conn_->queued_bytes() < kSendHighWater) {
-        Request r = their_requests_.front();
-        if (!t_.session().take_upload(r.length, t_.id())) break;
-        their_requests_.pop_front();
-        ++disk_reads_in_flight_;
-        t_.read_block(*this, r.piece, r.begin, r.length);
+    while (serve_one()) {
     }
 }
 

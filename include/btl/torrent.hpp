@@ -52,6 +52,7 @@ public:
     void set_choking(bool choke);
     void fill_requests();
     void serve_requests();
+    bool serve_one();  // sends at most one block; false if nothing could be sent
     void cancel_block(BlockRef b);
     void abort_all_requests();
 
@@ -183,6 +184,7 @@ private:
     bool throttled_ = false;
     int ticks_ = 0;
     uint32_t optimistic_ = 0;
+    size_t bandwidth_turn_ = 0;  // round-robin start for the rate limiter
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
