@@ -207,6 +207,8 @@ std::vector<Row> Launcher::rows() const {
     return out;
 }
 
+SessionStatus Launcher::session_status() const { return s_.session_status(); }
+
 bool Launcher::detail(const Sha1Digest& ih, TorrentStatus& out) const {
     Torrent* t = s_.find(ih);
     if (!t) return false;

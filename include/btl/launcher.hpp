@@ -115,6 +115,7 @@ public:
     // and error rows for files that did not load.
     std::string status_json() const;
     const LauncherOptions& options() const { return opt_; }
+    SessionStatus session_status() const;
 
     void on_file_ready(const std::string& name, const std::string& path, FileStamp st) override;
     void on_file_removed(const std::string& name) override;
