@@ -32,7 +32,7 @@ PiecePicker::PiecePicker(uint32_t num_pieces, int64_t piece_length, int64_t tota
     // Every piece starts not-started with availability 0 and priority 1:
     // all in one bucket, appended in index order; the random offset in
     // pick_new_piece() supplies the randomness.
-    uint32_t k = key_of(0);
+    uint32_t k = kNumKeys - kAvailLevels;  // priority 1, availability 0
     low_key_ = top_key_ = k;
     for (uint32_t j = 0; j <= k; ++j) bucket_start_[j] = 0;
     for (uint32_t p = 0; p < num_pieces_; ++p) {
@@ -91,9 +91,11 @@ void PiecePicker::order_insert(uint32_t piece) {
     uint32_t hole = size;
     for (uint32_t j = top_key_; j > k; --j) {
         uint32_t s = bucket_start_[j];
-        order_[hole] = order_[s];
-        pieces_[order_[hole]].pos = hole;
-        hole = s;
+        if (s != hole) {  // an empty bucket has s == hole: nothing to move
+            order_[hole] = order_[s];
+            pieces_[order_[hole]].pos = hole;
+            hole = s;
+        }
         bucket_start_[j] = s + 1;
     }
     order_[hole] = piece;
@@ -110,10 +112,12 @@ void PiecePicker::order_remove(uint32_t piece) {
     uint32_t hole = last;
     for (uint32_t j = k + 1; j <= top_key_; ++j) {
         uint32_t e = bucket_start(j + 1) - 1;  // last element of bucket j
-        order_[hole] = order_[e];
-        pieces_[order_[hole]].pos = hole;
+        if (e != hole) {  // an empty bucket has e == hole: nothing to move
+            order_[hole] = order_[e];
+            pieces_[order_[hole]].pos = hole;
+            hole = e;
+        }
         bucket_start_[j] -= 1;
-        hole = e;
     }
     order_.pop_back();
     pieces_[piece].pos = kNone;

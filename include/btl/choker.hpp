@@ -5,12 +5,13 @@
 //
 // Downloading: the original BitTorrent tit-for-tat -- the `slots` interested,
 // non-snubbed peers that upload to us fastest.
-// Seeding: the interested peers we upload to fastest (libtorrent's
-// "fastest upload" seeding choker): they are the ones whose links carry the
-// most data, and a peer that stays fast keeps its slot.  To rotate fairly a
-// peer unchoked for more than kSeedRotationMs loses its tie-break advantage:
-// among peers with similar rates (within 10 %), those unchoked longer ago (or
-// choked now) come first, so slots move around a swarm of equal peers.
+// Seeding: the interested peers we upload to fastest (libtorrent's "fastest
+// upload" seeding choker): their links carry the most data, so the swarm
+// gets the most bytes from our upload.  Rates are compared in 10 % steps
+// (log scale), and within a step a peer that has held its slot for more than
+// kSeedRotationMs goes after everyone else, so when rates are alike (e.g. at
+// start, or a fast LAN of equal peers) slots rotate round-robin instead of
+// sticking to the first peers forever.  Snubbing is meaningless when seeding.
 // The optimistic peer, if given and interested, is unchoked in addition.
 #pragma once
 #include <cstddef>
