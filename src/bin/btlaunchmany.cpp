@@ -3,6 +3,7 @@
 // Wiring only: Launcher does the watching and bookkeeping, the views show
 // it, the Session does the work.
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -106,7 +107,7 @@ struct App {
     LogBook* logbook = nullptr;
     std::unique_ptr<ui::View> view;
     std::string status_path;
-    bool shutting_down = false;
+    bool shutting_down = false, curses = false;
     UvHandle<uv_timer_t> status_timer;
     UvHandle<uv_signal_t> sigint, sigterm, sighup;
 
@@ -268,8 +269,20 @@ int main(int argc, char** argv) {
     };
     app.sigint = on_signal(app.loop, &app, SIGINT, stop_cb);
     app.sigterm = on_signal(app.loop, &app, SIGTERM, stop_cb);
+    app.curses = display == "curses";
     app.sighup = on_signal(app.loop, &app, SIGHUP, [](uv_signal_t* h, int) {
-        if (auto* a = static_cast<App*>(h->data)) a->reload_config();
+        auto* a = static_cast<App*>(h->data);
+        if (!a) return;
+        // SIGHUP is also what a closing terminal (ssh drop, tmux kill) sends.
+        // With the curses view and no terminal left, reloading would leave
+        // an orphan nobody can see or quit: shut down cleanly instead.
+        struct termios t {};
+        if (a->curses && tcgetattr(0, &t) != 0) {
+            a->logbook->log(LogLevel::warning, "", "terminal hung up; shutting down");
+            a->shutdown();
+            return;
+        }
+        a->reload_config();
     });
 
     uv_run(app.loop, UV_RUN_DEFAULT);

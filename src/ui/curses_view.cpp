@@ -201,7 +201,10 @@ void CursesView::move_selection(int delta, int count) {
 }
 
 void CursesView::handle_key(int ch) {
-    if (ch == KEY_RESIZE) return resize();
+    // resizeterm() (from our SIGWINCH handler) queues KEY_RESIZE: the
+    // screen is already resized; calling resize() again here would queue
+    // another one and repaint forever.
+    if (ch == KEY_RESIZE) return;
     if (closing_) return;
     if (confirm_quit_) {
         confirm_quit_ = false;
