@@ -1,0 +1,154 @@
+// Launcher: the front-end-independent controller of btlaunchmany.  It turns
+// the watched directory into session state: a ready .torrent is parsed on
+// the thread pool and added; a removed one is stopped (its data stays); a
+// changed one is reloaded (remove, then add).  A torrent is identified by its
+// info-hash, so the same torrent under two file names runs once and the
+// second file becomes an error row "duplicate of NAME" (promoted if the
+// first file goes away).  A file that fails to parse is an error row with
+// the reason and is retried only when it changes (ReadyQueue).
+//
+// Views read Rows: copies of TorrentStatus plus the file they came from,
+// never engine pointers.  Every user-visible event goes through LogBook,
+// which is also the Session's EventSink, so views see one stream.
+//
+// Save paths (choose_save_path, pure) follow --saveas_style; see the man
+// page.  Whatever the style, a torrent never gets a path that equals,
+// contains or lies inside the path of another loaded torrent.
+#pragma once
+#include <uv.h>
+
+#include <cstdint>
+#include <ctime>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "btl/engine_types.hpp"
+#include "btl/metainfo.hpp"
+#include "btl/result.hpp"
+#include "btl/watch_dir.hpp"
+
+namespace btl {
+
+class Session;
+
+// ---- pure helpers (unit-tested) ----------------------------------------
+
+// 1: save_in/STEM (STEM = the .torrent file name without ".torrent")
+// 2: save_in/NAME (NAME = the name inside the torrent)
+// 3: save_in/STEM/NAME
+// 4: save_in/NAME, or as 3 when NAME is taken by another torrent
+// In every style a path overlapping one in `taken` falls back to style 3,
+// then to save_in/STEM.2/NAME, STEM.3/NAME, ...
+std::string choose_save_path(int style, const std::string& save_in, const std::string& file_name,
+                             const std::string& torrent_name, const std::vector<std::string>& taken);
+// True when a == b or one is a directory prefix of the other.
+bool paths_overlap(const std::string& a, const std::string& b);
+std::string torrent_file_stem(const std::string& file_name);
+
+struct Row {
+    std::string file;       // file name inside the watched directory
+    bool loaded = false;    // false: an error row (nothing runs)
+    TorrentStatus st;       // error rows: name = file, state error, error = why
+    uint64_t added_seq = 0; // load order, for the "added" sort
+};
+
+enum class SortKey { name, progress, rate, ratio, added };
+const char* sort_key_name(SortKey k);
+SortKey next_sort_key(SortKey k);
+// Stable and total: ties are broken by name, then by file.
+void sort_rows(std::vector<Row>& rows, SortKey k);
+// Uploaded over downloaded (over the data we have when we downloaded none).
+double share_ratio(const TorrentStatus& t);
+
+// ---- log ----------------------------------------------------------------
+
+struct LogLine {
+    std::time_t time = 0;
+    LogLevel level = LogLevel::info;
+    std::string torrent, message;
+};
+
+class LogBook : public EventSink {
+public:
+    explicit LogBook(size_t keep = 1000) : keep_(keep) {}
+    void log(LogLevel level, const std::string& torrent, const std::string& message) override;
+    const std::deque<LogLine>& lines() const { return lines_; }
+    // Called for every line (debug included; the listener filters).
+    std::function<void(const LogLine&)> listener;
+
+private:
+    size_t keep_;
+    std::deque<LogLine> lines_;
+};
+
+// ---- controller ---------------------------------------------------------
+
+struct LauncherOptions {
+    std::string dir;
+    std::string save_in;          // "" = dir
+    int saveas_style = 4;
+    int64_t quiet_ms = 1000;
+    int64_t parse_dir_interval_ms = 60'000;
+};
+
+class Launcher : public WatchDir::Handler {
+public:
+    Launcher(uv_loop_t* loop, Session& s, LogBook& log, LauncherOptions opt);
+    ~Launcher() override;
+    Launcher(const Launcher&) = delete;
+    Launcher& operator=(const Launcher&) = delete;
+
+    Status start();
+    // Stops watching, then shuts the session down gracefully.
+    void shutdown(std::function<void()> done);
+
+    std::vector<Row> rows() const;
+    // The detail snapshot (files, peers, trackers) of one running torrent.
+    bool detail(const Sha1Digest& ih, TorrentStatus& out) const;
+    void toggle_pause(const Sha1Digest& ih);
+    void recheck(const Sha1Digest& ih);
+    // The --status_json document: status_json() fields plus "file" per row,
+    // and error rows for files that did not load.
+    std::string status_json() const;
+    const LauncherOptions& options() const { return opt_; }
+    SessionStatus session_status() const;
+
+    void on_file_ready(const std::string& name, const std::string& path, FileStamp st) override;
+    void on_file_removed(const std::string& name) override;
+    void on_watch_error(const std::string& message) override;
+
+private:
+    struct Entry {
+        std::string path;
+        uint64_t gen = 0;        // bumps on every change; stale parse results are dropped
+        bool loaded = false;     // a torrent runs for this file
+        bool busy = false;       // parsing or being removed for a reload
+        Sha1Digest ih{};
+        bool has_ih = false;
+        std::string torrent_name, error, save_path;
+        std::string duplicate_of;  // file name of the running copy
+        uint64_t seq = 0;
+    };
+    struct ParseJob;
+    void parse(const std::string& name);
+    void on_parsed(const std::string& name, uint64_t gen, Result<Metainfo> mi);
+    void add(const std::string& name, Metainfo mi);
+    void promote_duplicate(const Sha1Digest& ih);
+    std::vector<std::string> taken_paths(const std::string& except) const;
+
+    uv_loop_t* loop_;
+    Session& s_;
+    LogBook& log_;
+    LauncherOptions opt_;
+    std::unique_ptr<WatchDir> watch_;
+    std::map<std::string, Entry> files_;
+    std::map<Sha1Digest, std::string> owner_;  // info-hash -> file running it
+    uint64_t next_seq_ = 1;
+    std::shared_ptr<Launcher*> self_;
+};
+
+}  // namespace btl

@@ -1,0 +1,66 @@
+// ReadyQueue: decides when a file dropped into the watched directory is
+// complete enough to load.  A .torrent copied in slowly (scp, a browser) is
+// seen many times while it grows; loading it early gives a parse error for a
+// file that is merely unfinished.  So, as in rtorrent's watch_ready_queue, a
+// file is "ready" only once its size and mtime (its FileStamp) have stayed
+// the same for a quiet interval, confirmed by a fresh look after that
+// interval has passed.
+//
+// Contract (pure: no I/O, time passed in as milliseconds):
+//  - observe() records what a directory scan, an fs event or a stat saw.  A
+//    new or changed stamp (re)starts the quiet interval.
+//  - due(now) lists files whose quiet interval has passed and that have not
+//    been delivered with that stamp; the caller stats them once more and
+//    calls confirm(), which returns true exactly once per (file, stamp).
+//  - A delivered file is delivered again only when its stamp changes: a file
+//    that failed to parse is retried only after it is rewritten.
+//  - forget() drops a file that disappeared and says whether it had been
+//    delivered (so the caller knows a running torrent must stop).
+// wanted_watch_name() is the name filter: "*.torrent" but never dotfiles or
+// temporary names ("*.tmp", "*.part", "*~").
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace btl {
+
+struct FileStamp {
+    int64_t size = -1;
+    int64_t mtime_ns = 0;
+    bool operator==(const FileStamp&) const = default;
+};
+
+bool wanted_watch_name(const std::string& name);
+
+class ReadyQueue {
+public:
+    explicit ReadyQueue(int64_t quiet_ms) : quiet_ms_(quiet_ms) {}
+
+    void observe(const std::string& name, FileStamp st, int64_t now_ms);
+    std::vector<std::string> due(int64_t now_ms) const;
+    // True when `st` is what was observed a full quiet interval ago: the file
+    // is ready and is marked delivered with this stamp.  Otherwise the new
+    // stamp is observed (restarting the interval) and false is returned.
+    bool confirm(const std::string& name, FileStamp st, int64_t now_ms);
+    // Returns true if the file had been delivered.
+    bool forget(const std::string& name);
+
+    // The earliest time due() may return something, or -1 if nothing waits.
+    int64_t next_deadline() const;
+    bool known(const std::string& name) const { return files_.count(name) > 0; }
+    bool delivered(const std::string& name) const;
+    std::vector<std::string> names() const;
+
+private:
+    struct Entry {
+        FileStamp seen;          // last observed stamp
+        int64_t since_ms = 0;    // when `seen` was first observed
+        FileStamp delivered;     // stamp handed to the caller (size -1: never)
+    };
+    int64_t quiet_ms_;
+    std::map<std::string, Entry> files_;
+};
+
+}  // namespace btl

@@ -1,0 +1,73 @@
+// CursesView: the full-screen table of btlaunchmany (ncursesw).  One row per
+// torrent, a header, a footer with totals and the last log line; a detail
+// pane (Enter), the log (l), help (?), sorting (s), pause (p), re-check (r),
+// quit with confirmation (q, y).
+//
+// Drawing: every frame is drawn into stdscr and pushed with one refresh(),
+// so ncurses sends only what changed.  Frames are drawn at most every
+// 250 ms while something changes (keys, log lines) and every
+// display_interval otherwise; only the visible rows are formatted.  Input
+// comes through a uv_poll on fd 0 with nodelay getch(); SIGWINCH is a
+// uv_signal that resizes the curses screen.  Free disk space is computed
+// with uv_fs_statfs on the thread pool every 10 s, not per frame.
+//
+// The caller must setlocale(LC_ALL, "") before start() (wide characters).
+#pragma once
+#include <uv.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "btl/launcher.hpp"
+#include "btl/ui/view.hpp"
+#include "btl/uv_util.hpp"
+
+namespace btl::ui {
+
+class CursesView : public View {
+public:
+    CursesView(uv_loop_t* loop, Launcher& l, LogBook& log, double display_interval_s, std::function<void()> on_quit);
+    ~CursesView() override;
+    Status start() override;
+    void on_log(const LogLine& line) override;
+    void shutting_down() override;
+    void stop() override;
+
+private:
+    enum class Mode { table, log, help };
+    void on_input();
+    void handle_key(int ch);
+    void request_draw(bool soon);
+    void draw();
+    void draw_table(int top, int height, const std::vector<Row>& rows);
+    void draw_detail(int top, int height, const Row& r);
+    void draw_log(int top, int height);
+    void draw_help(int top, int height);
+    void draw_footer(const std::vector<Row>& rows);
+    void resize();
+    void move_selection(int delta, int list_height);
+    void update_disk_free();
+
+    uv_loop_t* loop_;
+    Launcher& l_;
+    LogBook& log_;
+    double interval_s_;
+    std::function<void()> on_quit_;
+    bool active_ = false, confirm_quit_ = false, detail_ = false, closing_ = false;
+    Mode mode_ = Mode::table;
+    SortKey sort_ = SortKey::name;
+    std::string selected_;       // file name of the selected row (survives re-sorting)
+    int selected_index_ = 0, scroll_ = 0, log_scroll_ = 0;
+    int list_height_ = 1;
+    int64_t last_draw_ms_ = 0;
+    int64_t disk_free_ = -1;
+    bool statfs_running_ = false;
+    int empty_reads_ = 0;
+    UvHandle<uv_poll_t> stdin_;
+    UvHandle<uv_signal_t> winch_;
+    UvHandle<uv_timer_t> draw_timer_, tick_timer_, disk_timer_;
+    std::shared_ptr<CursesView*> self_;
+};
+
+}  // namespace btl::ui

@@ -1,0 +1,264 @@
+#include "btl/launcher.hpp"
+
+#include <optional>
+
+#include "btl/format.hpp"
+#include "btl/session.hpp"
+
+namespace btl {
+
+// A .torrent read and parsed on the thread pool: a big one (100k files)
+// takes milliseconds to validate, which the loop must not spend.
+struct Launcher::ParseJob {
+    uv_work_t work{};
+    std::shared_ptr<Launcher*> owner;
+    std::string name, path;
+    uint64_t gen = 0;
+    std::optional<Result<Metainfo>> result;
+};
+
+Launcher::Launcher(uv_loop_t* loop, Session& s, LogBook& log, LauncherOptions opt)
+    : loop_(loop), s_(s), log_(log), opt_(std::move(opt)), self_(std::make_shared<Launcher*>(this)) {
+    if (opt_.save_in.empty()) opt_.save_in = opt_.dir;
+}
+
+Launcher::~Launcher() { *self_ = nullptr; }
+
+Status Launcher::start() {
+    watch_ = std::make_unique<WatchDir>(loop_, opt_.dir, this, opt_.quiet_ms, opt_.parse_dir_interval_ms);
+    return watch_->start();
+}
+
+void Launcher::shutdown(std::function<void()> done) {
+    if (watch_) watch_->stop();
+    s_.shutdown(std::move(done));
+}
+
+void Launcher::on_watch_error(const std::string& message) { log_.log(LogLevel::error, "", message); }
+
+void Launcher::on_file_ready(const std::string& name, const std::string& path, FileStamp) {
+    Entry& e = files_[name];
+    e.path = path;
+    ++e.gen;
+    parse(name);
+}
+
+void Launcher::parse(const std::string& name) {
+    Entry& e = files_[name];
+    e.busy = true;
+    auto* job = new ParseJob;
+    job->owner = self_;
+    job->name = name;
+    job->path = e.path;
+    job->gen = e.gen;
+    job->work.data = job;
+    int err = uv_queue_work(
+        loop_, &job->work,
+        [](uv_work_t* w) {
+            auto* j = static_cast<ParseJob*>(w->data);
+            j->result.emplace(load_metainfo_file(j->path));
+        },
+        [](uv_work_t* w, int status) {
+            auto* j = static_cast<ParseJob*>(w->data);
+            if (Launcher* self = *j->owner) {
+                if (status < 0 || !j->result) j->result.emplace(make_error("cancelled"));
+                self->on_parsed(j->name, j->gen, std::move(*j->result));
+            }
+            delete j;
+        });
+    if (err < 0) {
+        delete job;
+        on_parsed(name, e.gen, make_error(uv_error_string(err)));
+    }
+}
+
+void Launcher::on_parsed(const std::string& name, uint64_t gen, Result<Metainfo> mi) {
+    auto it = files_.find(name);
+    if (it == files_.end() || it->second.gen != gen) return;  // removed or changed again meanwhile
+    Entry& e = it->second;
+    if (!mi.ok()) {
+        // The old torrent (if any) keeps running: a botched edit of a
+        // .torrent should not stop a download; the row shows the error.
+        e.busy = false;
+        e.error = mi.error().describe();
+        if (!e.loaded) e.has_ih = false;
+        log_.log(LogLevel::error, "", name + ": " + e.error);
+        return;
+    }
+    if (e.loaded) {
+        // Changed file: stop the old torrent, then add the new one.
+        Sha1Digest old = e.ih;
+        e.loaded = false;
+        owner_.erase(old);
+        log_.log(LogLevel::info, e.torrent_name, name + " changed; reloading");
+        auto owner = self_;
+        auto shared = std::make_shared<Metainfo>(std::move(*mi));
+        s_.remove_torrent(old, [owner, name, gen, shared, old] {
+            Launcher* self = *owner;
+            if (!self) return;
+            auto it2 = self->files_.find(name);
+            if (it2 != self->files_.end() && it2->second.gen == gen) self->add(name, std::move(*shared));
+            if (!(shared->info_hash == old)) self->promote_duplicate(old);
+        });
+        return;
+    }
+    add(name, std::move(*mi));
+}
+
+void Launcher::add(const std::string& name, Metainfo mi) {
+    Entry& e = files_[name];
+    e.busy = false;
+    e.error.clear();
+    e.duplicate_of.clear();
+    e.ih = mi.info_hash;
+    e.has_ih = true;
+    e.torrent_name = mi.name;
+    if (auto o = owner_.find(mi.info_hash); o != owner_.end() && o->second != name) {
+        e.duplicate_of = o->second;
+        e.error = "duplicate of " + o->second;
+        log_.log(LogLevel::warning, mi.name, name + ": " + e.error);
+        return;
+    }
+    for (const auto& w : mi.warnings) log_.log(LogLevel::warning, mi.name, name + ": " + w);
+    AddTorrentParams p;
+    p.save_path = choose_save_path(opt_.saveas_style, opt_.save_in, name, mi.name, taken_paths(name));
+    std::string tname = mi.name;
+    p.metainfo = std::move(mi);
+    std::string save = p.save_path;
+    auto r = s_.add_torrent(std::move(p));
+    if (!r.ok()) {
+        e.error = r.error().message;
+        log_.log(LogLevel::error, tname, name + ": " + e.error);
+        return;
+    }
+    e.loaded = true;
+    e.save_path = save;
+    e.seq = next_seq_++;
+    owner_[e.ih] = name;
+    log_.log(LogLevel::info, tname, "added " + name + ", saving to " + save);
+}
+
+void Launcher::on_file_removed(const std::string& name) {
+    auto it = files_.find(name);
+    if (it == files_.end()) return;
+    Entry e = std::move(it->second);
+    files_.erase(it);
+    if (!e.loaded) {
+        if (e.has_ih || !e.error.empty()) log_.log(LogLevel::info, "", name + " removed");
+        return;
+    }
+    owner_.erase(e.ih);
+    auto owner = self_;
+    Sha1Digest ih = e.ih;
+    std::string tname = e.torrent_name;
+    s_.remove_torrent(ih, [owner, ih, name, tname] {
+        Launcher* self = *owner;
+        if (!self) return;
+        self->log_.log(LogLevel::info, tname, "removed " + name + " (data kept)");
+        self->promote_duplicate(ih);
+    });
+}
+
+void Launcher::promote_duplicate(const Sha1Digest& ih) {
+    if (owner_.count(ih)) return;
+    for (auto& [name, e] : files_) {
+        if (e.has_ih && e.ih == ih && !e.duplicate_of.empty() && !e.busy) {
+            // Parse again rather than keep every duplicate's Metainfo around.
+            ++e.gen;
+            parse(name);
+            return;
+        }
+    }
+}
+
+std::vector<std::string> Launcher::taken_paths(const std::string& except) const {
+    std::vector<std::string> out;
+    for (const auto& [name, e] : files_)
+        if (name != except && e.loaded) out.push_back(e.save_path);
+    return out;
+}
+
+std::vector<Row> Launcher::rows() const {
+    std::vector<Row> out;
+    std::map<Sha1Digest, TorrentStatus> live;
+    for (auto& t : s_.status(false)) live.emplace(t.info_hash, std::move(t));
+    out.reserve(files_.size());
+    for (const auto& [name, e] : files_) {
+        Row r;
+        r.file = name;
+        if (e.loaded) {
+            auto it = live.find(e.ih);
+            if (it == live.end()) continue;
+            r.loaded = true;
+            r.st = it->second;
+            r.added_seq = e.seq;
+            // A failed reparse of a running torrent's file: show it, keep running.
+            if (!e.error.empty() && r.st.error.empty()) r.st.error = name + ": " + e.error;
+        } else if (!e.error.empty()) {
+            r.st.name = name;
+            r.st.state = TorrentState::error;
+            r.st.error = e.error;
+            if (e.has_ih) r.st.info_hash = e.ih;
+        } else {
+            continue;  // still parsing or being reloaded
+        }
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+SessionStatus Launcher::session_status() const { return s_.session_status(); }
+
+bool Launcher::detail(const Sha1Digest& ih, TorrentStatus& out) const {
+    Torrent* t = s_.find(ih);
+    if (!t) return false;
+    out = t->status(true);
+    return true;
+}
+
+void Launcher::toggle_pause(const Sha1Digest& ih) {
+    Torrent* t = s_.find(ih);
+    if (!t) return;
+    if (t->status(false).state == TorrentState::stopped) {
+        t->resume();
+        log_.log(LogLevel::info, t->metainfo().name, "resumed");
+    } else {
+        t->pause();
+        log_.log(LogLevel::info, t->metainfo().name, "paused");
+    }
+}
+
+void Launcher::recheck(const Sha1Digest& ih) {
+    if (Torrent* t = s_.find(ih)) {
+        t->recheck();
+        log_.log(LogLevel::info, t->metainfo().name, "re-check requested");
+    }
+}
+
+std::string Launcher::status_json() const {
+    auto rows_now = rows();
+    sort_rows(rows_now, SortKey::name);
+    SessionStatus ss = s_.session_status();
+    // Reuse btl::status_json for each row's fields, so the document has the
+    // same shape as btdownloadheadless's, and add "file".
+    std::string o = "{\"torrents\":[";
+    const std::string head = "{\"torrents\":[{";
+    bool first = true;
+    size_t errors = 0;
+    for (const auto& r : rows_now) {
+        if (!r.loaded) ++errors;
+        std::string one = btl::status_json({r.st}, ss);
+        size_t end = one.find("}],\"totals\"");
+        if (one.compare(0, head.size(), head) != 0 || end == std::string::npos) continue;
+        if (!first) o += ",";
+        first = false;
+        o += "{\"file\":" + json_escape(r.file) + ",\"loaded\":" + (r.loaded ? "true" : "false") + "," +
+             one.substr(head.size(), end - head.size()) + "}";
+    }
+    std::string totals = btl::status_json({}, ss);
+    size_t t = totals.find("\"totals\":{");
+    o += "],\"errors\":" + std::to_string(errors) + "," + (t == std::string::npos ? std::string("\"totals\":{}}\n") : totals.substr(t));
+    return o;
+}
+
+}  // namespace btl

@@ -1,0 +1,385 @@
+#include "btl/ui/curses_view.hpp"
+
+#include <curses.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <ctime>
+
+#include "btl/format.hpp"
+#include "btl/ui/table.hpp"
+#include "btl/ui/text_width.hpp"
+
+namespace btl::ui {
+
+namespace {
+
+constexpr int64_t kKeyFrameMs = 40;    // after a key: draw almost at once
+constexpr int64_t kBusyFrameMs = 250;  // after log lines: at most 4 frames/s
+
+enum Pair { kError = 1, kSeed = 2, kHeader = 3 };
+
+void put(int y, int width, const std::string& text, attr_t attr = A_NORMAL) {
+    if (attr) attron(attr);
+    mvaddstr(y, 0, fit_width(text, width).c_str());
+    if (attr) attroff(attr);
+}
+
+std::string clock_string(std::time_t t) {
+    char buf[16];
+    std::tm tm{};
+    localtime_r(&t, &tm);
+    std::strftime(buf, sizeof buf, "%H:%M:%S", &tm);
+    return buf;
+}
+
+const char* const kHelp[] = {
+    "btlaunchmany keys",
+    "",
+    "  Up/k, Down/j        move the selection",
+    "  PgUp, PgDn          move a page",
+    "  Home/g, End/G       first, last torrent",
+    "  Enter               show/hide the detail pane (files, peers, trackers)",
+    "  p                   pause or resume the selected torrent",
+    "  r                   re-check the selected torrent's data",
+    "  s                   cycle the sort: name, progress, rate, ratio, added",
+    "  l                   show the log (Up/Down scroll, l or q back)",
+    "  ?                   this help",
+    "  q                   quit (asks y/n); torrents send `stopped`, resume is saved",
+    "",
+    "Removing a .torrent from the watched directory stops it; its data stays.",
+    "",
+    "Press any key to go back.",
+};
+
+}  // namespace
+
+CursesView::CursesView(uv_loop_t* loop, Launcher& l, LogBook& log, double display_interval_s,
+                       std::function<void()> on_quit)
+    : loop_(loop), l_(l), log_(log), interval_s_(display_interval_s), on_quit_(std::move(on_quit)),
+      self_(std::make_shared<CursesView*>(this)) {}
+
+CursesView::~CursesView() {
+    *self_ = nullptr;
+    stop();
+}
+
+Status CursesView::start() {
+    if (!initscr()) return make_error("cannot initialise the terminal (TERM=" + std::string(getenv("TERM") ? getenv("TERM") : "") + ")");
+    active_ = true;
+    cbreak();
+    noecho();
+    nonl();
+    keypad(stdscr, TRUE);
+    nodelay(stdscr, TRUE);
+    set_escdelay(25);
+    curs_set(0);
+    if (has_colors()) {
+        start_color();
+        use_default_colors();
+        init_pair(kError, COLOR_RED, -1);
+        init_pair(kSeed, COLOR_GREEN, -1);
+        init_pair(kHeader, COLOR_BLACK, COLOR_CYAN);
+    }
+    auto timer = [&](UvHandle<uv_timer_t>& t) {
+        t = UvHandle<uv_timer_t>::create([&](uv_timer_t* h) { return uv_timer_init(loop_, h); });
+        t->data = this;
+    };
+    timer(draw_timer_);
+    timer(tick_timer_);
+    timer(disk_timer_);
+    auto tick_ms = uint64_t(std::max(0.1, interval_s_) * 1000);
+    uv_timer_start(tick_timer_.get(), [](uv_timer_t* h) {
+        if (auto* v = static_cast<CursesView*>(h->data)) v->draw();
+    }, tick_ms, tick_ms);
+    uv_timer_start(disk_timer_.get(), [](uv_timer_t* h) {
+        if (auto* v = static_cast<CursesView*>(h->data)) v->update_disk_free();
+    }, 0, 10'000);
+
+    stdin_ = UvHandle<uv_poll_t>::create([&](uv_poll_t* h) { return uv_poll_init(loop_, h, 0); });
+    if (stdin_) {
+        stdin_->data = this;
+        uv_poll_start(stdin_.get(), UV_READABLE, [](uv_poll_t* h, int status, int) {
+            auto* v = static_cast<CursesView*>(h->data);
+            if (!v) return;
+            if (status < 0) {
+                uv_poll_stop(h);
+                return;
+            }
+            v->on_input();
+        });
+    }
+    winch_ = UvHandle<uv_signal_t>::create([&](uv_signal_t* h) { return uv_signal_init(loop_, h); });
+    winch_->data = this;
+    uv_signal_start(winch_.get(), [](uv_signal_t* h, int) {
+        if (auto* v = static_cast<CursesView*>(h->data)) v->resize();
+    }, SIGWINCH);
+    draw();
+    return Ok{};
+}
+
+void CursesView::stop() {
+    stdin_.reset();
+    winch_.reset();
+    draw_timer_.reset();
+    tick_timer_.reset();
+    disk_timer_.reset();
+    if (active_) {
+        endwin();
+        active_ = false;
+    }
+}
+
+void CursesView::shutting_down() {
+    closing_ = true;
+    confirm_quit_ = false;
+    if (active_) draw();
+}
+
+void CursesView::on_log(const LogLine& line) {
+    if (line.level == LogLevel::debug) return;
+    request_draw(false);
+}
+
+void CursesView::resize() {
+    if (!active_) return;
+    // libuv owns SIGWINCH, so ncurses' own handler never runs: ask the
+    // terminal for its size and tell curses.
+    struct winsize ws {};
+    if (ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0) resizeterm(ws.ws_row, ws.ws_col);
+    clearok(curscr, TRUE);  // the terminal's contents are unknown after a resize
+    draw();
+}
+
+void CursesView::update_disk_free() {
+    if (statfs_running_) return;
+    struct Req {
+        uv_fs_t fs;
+        std::shared_ptr<CursesView*> owner;
+    };
+    auto* r = new Req{{}, self_};
+    r->fs.data = r;
+    statfs_running_ = true;
+    int err = uv_fs_statfs(loop_, &r->fs, l_.options().save_in.c_str(), [](uv_fs_t* req) {
+        auto* rq = static_cast<Req*>(req->data);
+        if (CursesView* v = *rq->owner) {
+            v->statfs_running_ = false;
+            if (req->result == 0 && req->ptr) {
+                auto* s = static_cast<uv_statfs_t*>(req->ptr);
+                v->disk_free_ = int64_t(s->f_bavail * s->f_bsize);
+            } else {
+                v->disk_free_ = -1;
+            }
+        }
+        uv_fs_req_cleanup(req);
+        delete rq;
+    });
+    if (err < 0) {
+        statfs_running_ = false;
+        delete r;
+    }
+}
+
+void CursesView::on_input() {
+    int ch, got = 0;
+    while (active_ && (ch = getch()) != ERR) {
+        ++got;
+        handle_key(ch);
+    }
+    // Readable but nothing to read: the terminal went away.  Stop polling
+    // rather than spin; the torrents keep running.
+    if (!got && ++empty_reads_ > 100 && stdin_) uv_poll_stop(stdin_.get());
+    if (got) empty_reads_ = 0;
+    if (active_) request_draw(true);
+}
+
+void CursesView::move_selection(int delta, int count) {
+    if (count <= 0) return;
+    selected_index_ = std::clamp(selected_index_ + delta, 0, count - 1);
+    selected_.clear();  // draw() re-reads the file name at the new index
+}
+
+void CursesView::handle_key(int ch) {
+    // resizeterm() (from our SIGWINCH handler) queues KEY_RESIZE: the
+    // screen is already resized; calling resize() again here would queue
+    // another one and repaint forever.
+    if (ch == KEY_RESIZE) return;
+    if (closing_) return;
+    if (confirm_quit_) {
+        confirm_quit_ = false;
+        if (ch == 'y' || ch == 'Y') on_quit_();
+        return;
+    }
+    if (mode_ == Mode::help) {
+        mode_ = Mode::table;
+        return;
+    }
+    if (mode_ == Mode::log) {
+        switch (ch) {
+            case KEY_UP: case 'k': ++log_scroll_; break;
+            case KEY_DOWN: case 'j': log_scroll_ = std::max(0, log_scroll_ - 1); break;
+            case KEY_PPAGE: log_scroll_ += list_height_; break;
+            case KEY_NPAGE: log_scroll_ = std::max(0, log_scroll_ - list_height_); break;
+            case KEY_END: case 'G': log_scroll_ = 0; break;
+            case 'l': case 'q': case 27: mode_ = Mode::table; break;
+            case '?': mode_ = Mode::help; break;
+        }
+        return;
+    }
+    auto rows = l_.rows();
+    const int n = int(rows.size());
+    sort_rows(rows, sort_);
+    switch (ch) {
+        case KEY_UP: case 'k': move_selection(-1, n); break;
+        case KEY_DOWN: case 'j': move_selection(1, n); break;
+        case KEY_PPAGE: move_selection(-list_height_, n); break;
+        case KEY_NPAGE: move_selection(list_height_, n); break;
+        case KEY_HOME: case 'g': move_selection(-n, n); break;
+        case KEY_END: case 'G': move_selection(n, n); break;
+        case '\n': case '\r': case KEY_ENTER: detail_ = !detail_; break;
+        case 's': sort_ = next_sort_key(sort_); break;
+        case 'l': mode_ = Mode::log; log_scroll_ = 0; break;
+        case '?': mode_ = Mode::help; break;
+        case 'q': confirm_quit_ = true; break;
+        case 'p': case 'r': {
+            if (selected_index_ < n && rows[size_t(selected_index_)].loaded) {
+                const auto& ih = rows[size_t(selected_index_)].st.info_hash;
+                if (ch == 'p') l_.toggle_pause(ih);
+                else l_.recheck(ih);
+            }
+            break;
+        }
+        default: break;
+    }
+}
+
+void CursesView::request_draw(bool soon) {
+    if (!active_ || !draw_timer_) return;
+    int64_t now = int64_t(uv_now(loop_));
+    int64_t at = last_draw_ms_ + (soon ? kKeyFrameMs : kBusyFrameMs);
+    uint64_t wait = at > now ? uint64_t(at - now) : 0;
+    // A pending frame that comes sooner stays.
+    if (uv_is_active(draw_timer_.handle()) && uv_timer_get_due_in(draw_timer_.get()) <= wait) return;
+    uv_timer_start(draw_timer_.get(), [](uv_timer_t* h) {
+        if (auto* v = static_cast<CursesView*>(h->data)) v->draw();
+    }, wait, 0);
+}
+
+void CursesView::draw() {
+    if (!active_) return;
+    last_draw_ms_ = int64_t(uv_now(loop_));
+    if (draw_timer_) uv_timer_stop(draw_timer_.get());
+    const int H = LINES, W = COLS;
+    erase();
+    if (H < 5 || W < 30) {
+        put(0, W, "terminal too small");
+        refresh();
+        return;
+    }
+    auto rows = l_.rows();
+    sort_rows(rows, sort_);
+    // Keep the selection on the same torrent across re-sorts and new rows.
+    if (!selected_.empty()) {
+        for (size_t i = 0; i < rows.size(); ++i)
+            if (rows[i].file == selected_) selected_index_ = int(i);
+    }
+    selected_index_ = rows.empty() ? 0 : std::clamp(selected_index_, 0, int(rows.size()) - 1);
+    if (!rows.empty()) selected_ = rows[size_t(selected_index_)].file;
+
+    const int body = H - 2;  // the footer takes two lines
+    if (mode_ == Mode::log) {
+        draw_log(0, body);
+    } else if (mode_ == Mode::help) {
+        draw_help(0, body);
+    } else if (detail_ && !rows.empty()) {
+        int table_h = std::max(3, body / 3);
+        draw_table(0, table_h, rows);
+        draw_detail(table_h, body - table_h, rows[size_t(selected_index_)]);
+    } else {
+        draw_table(0, body, rows);
+    }
+    draw_footer(rows);
+    refresh();
+}
+
+void CursesView::draw_table(int top, int height, const std::vector<Row>& rows) {
+    const int W = COLS;
+    auto cols = layout_columns(W);
+    put(top, W, header_line(cols, W), has_colors() ? COLOR_PAIR(kHeader) : A_REVERSE);
+    list_height_ = std::max(1, height - 1);
+    if (selected_index_ < scroll_) scroll_ = selected_index_;
+    if (selected_index_ >= scroll_ + list_height_) scroll_ = selected_index_ - list_height_ + 1;
+    scroll_ = std::clamp(scroll_, 0, std::max(0, int(rows.size()) - list_height_));
+    if (rows.empty()) {
+        put(top + 1, W, "  no torrents yet: drop .torrent files into " + l_.options().dir);
+        return;
+    }
+    // Only the visible rows are formatted.
+    for (int i = 0; i < list_height_ && scroll_ + i < int(rows.size()); ++i) {
+        const Row& r = rows[size_t(scroll_ + i)];
+        attr_t a = A_NORMAL;
+        if (has_colors() && r.st.state == TorrentState::error) a |= COLOR_PAIR(kError);
+        else if (has_colors() && r.st.state == TorrentState::seeding) a |= COLOR_PAIR(kSeed);
+        if (scroll_ + i == selected_index_) a |= A_REVERSE;
+        put(top + 1 + i, W, row_line(r, cols, W), a);
+    }
+}
+
+void CursesView::draw_detail(int top, int height, const Row& r) {
+    const int W = COLS;
+    put(top, W, "-- detail: " + r.file + " (Enter closes) ", A_BOLD);
+    std::vector<std::string> lines;
+    TorrentStatus t;
+    if (r.loaded && l_.detail(r.st.info_hash, t)) lines = detail_lines(t, W);
+    else lines.push_back(fit_width(r.file + ": " + r.st.error, W));
+    for (int i = 0; i + 1 < height && i < int(lines.size()); ++i) mvaddstr(top + 1 + i, 0, lines[size_t(i)].c_str());
+}
+
+void CursesView::draw_log(int top, int height) {
+    const int W = COLS;
+    put(top, W, "log (newest last; Up/Down scroll, l back)", A_REVERSE);
+    const auto& lines = log_.lines();
+    int n = int(lines.size()), avail = height - 1;
+    log_scroll_ = std::clamp(log_scroll_, 0, std::max(0, n - avail));
+    int first = std::max(0, n - avail - log_scroll_);
+    for (int i = 0; i < avail && first + i < n; ++i) {
+        const LogLine& l = lines[size_t(first + i)];
+        std::string s = clock_string(l.time) + " " + (l.level == LogLevel::error ? "error: " : l.level == LogLevel::warning ? "warning: " : "") +
+                        (l.torrent.empty() ? "" : l.torrent + ": ") + l.message;
+        put(top + 1 + i, W, s, l.level == LogLevel::error && has_colors() ? COLOR_PAIR(kError) : A_NORMAL);
+    }
+}
+
+void CursesView::draw_help(int top, int height) {
+    int i = 0;
+    for (const char* line : kHelp) {
+        if (i >= height) break;
+        put(top + i, COLS, line, i == 0 ? A_BOLD : A_NORMAL);
+        ++i;
+    }
+}
+
+void CursesView::draw_footer(const std::vector<Row>& rows) {
+    const int H = LINES, W = COLS;
+    SessionStatus s = l_.session_status();
+    size_t errors = 0;
+    for (const auto& r : rows) errors += !r.loaded;
+    std::string totals = " " + std::to_string(rows.size() - errors) + " torrents" +
+                         (errors ? ", " + std::to_string(errors) + " errors" : std::string()) + "  down " +
+                         format_rate(s.down_rate) + "  up " + format_rate(s.up_rate) + "  peers " +
+                         std::to_string(s.peers) + "  port " + std::to_string(s.listen_port) + "  free " +
+                         (disk_free_ >= 0 ? format_size(disk_free_) : std::string("?")) + "  sort " +
+                         sort_key_name(sort_) + "  ? help";
+    put(H - 2, W, totals, A_REVERSE);
+    std::string last;
+    if (closing_) last = "shutting down: sending `stopped` to trackers and saving resume data...";
+    else if (confirm_quit_) last = "Quit btlaunchmany? (y/n)";
+    else if (!log_.lines().empty()) {
+        const LogLine& l = log_.lines().back();
+        last = clock_string(l.time) + " " + (l.torrent.empty() ? "" : l.torrent + ": ") + l.message;
+    }
+    put(H - 1, W - 1, last, confirm_quit_ || closing_ ? A_BOLD : A_NORMAL);
+}
+
+}  // namespace btl::ui

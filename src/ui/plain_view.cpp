@@ -1,0 +1,70 @@
+#include "btl/ui/plain_view.hpp"
+
+#include <algorithm>
+#include <ctime>
+
+#include "btl/format.hpp"
+
+namespace btl::ui {
+
+namespace {
+std::string stamp(std::time_t t) {
+    char buf[32];
+    std::tm tm{};
+    localtime_r(&t, &tm);
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+    return buf;
+}
+}  // namespace
+
+PlainView::PlainView(uv_loop_t* loop, Launcher& l, double display_interval_s, bool verbose, std::FILE* out)
+    : loop_(loop), l_(l), interval_s_(display_interval_s), verbose_(verbose), out_(out) {}
+
+Status PlainView::start() {
+    timer_ = UvHandle<uv_timer_t>::create([&](uv_timer_t* h) { return uv_timer_init(loop_, h); });
+    timer_->data = this;
+    auto ms = uint64_t(std::max(interval_s_, 10.0) * 1000);
+    uv_timer_start(
+        timer_.get(),
+        [](uv_timer_t* h) {
+            auto* self = static_cast<PlainView*>(h->data);
+            if (!self) return;
+            std::fprintf(self->out_, "%s %s\n", stamp(std::time(nullptr)).c_str(), self->summary().c_str());
+            std::fflush(self->out_);
+        },
+        ms, ms);
+    return Ok{};
+}
+
+std::string PlainView::summary() const {
+    auto rows = l_.rows();
+    size_t counts[6] = {};
+    for (const auto& r : rows) ++counts[static_cast<int>(r.st.state)];
+    SessionStatus s = l_.session_status();
+    std::string o = "summary: " + std::to_string(rows.size()) + " torrents";
+    const char* names[6] = {"checking", "downloading", "seeding", "stalled", "stopped", "error"};
+    for (int i = 0; i < 6; ++i)
+        if (counts[i]) o += ", " + std::to_string(counts[i]) + " " + names[i];
+    o += "; down " + format_rate(s.down_rate) + ", up " + format_rate(s.up_rate) + ", " + std::to_string(s.peers) +
+         " peers, port " + std::to_string(s.listen_port);
+    return o;
+}
+
+void PlainView::on_log(const LogLine& line) {
+    if (line.level == LogLevel::debug && !verbose_) return;
+    const char* tag = line.level == LogLevel::error     ? "error: "
+                      : line.level == LogLevel::warning ? "warning: "
+                                                        : "";
+    std::fprintf(out_, "%s %s%s%s%s\n", stamp(line.time).c_str(), tag, line.torrent.c_str(),
+                 line.torrent.empty() ? "" : ": ", line.message.c_str());
+    std::fflush(out_);
+}
+
+void PlainView::shutting_down() {
+    std::fprintf(out_, "%s shutting down (sending stopped, saving resume data)\n", stamp(std::time(nullptr)).c_str());
+    std::fflush(out_);
+}
+
+void PlainView::stop() { timer_.reset(); }
+
+}  // namespace btl::ui

@@ -1,0 +1,177 @@
+#include "btl/ui/table.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "btl/format.hpp"
+#include "btl/ui/text_width.hpp"
+
+namespace btl::ui {
+
+namespace {
+
+constexpr int kNameMin = 12, kMessageMin = 12;
+
+int fixed_width(Col c) {
+    switch (c) {
+        case Col::size: return 10;
+        case Col::progress: return 17;
+        case Col::state: return 11;
+        case Col::down: case Col::up: return 10;
+        case Col::peers: return 7;
+        case Col::ratio: return 6;
+        case Col::eta: return 8;
+        default: return 0;
+    }
+}
+
+const char* title(Col c) {
+    switch (c) {
+        case Col::name: return "NAME";
+        case Col::size: return "SIZE";
+        case Col::progress: return "PROGRESS";
+        case Col::state: return "STATE";
+        case Col::down: return "DOWN";
+        case Col::up: return "UP";
+        case Col::peers: return "PEERS";
+        case Col::ratio: return "RATIO";
+        case Col::eta: return "ETA";
+        case Col::message: return "MESSAGE";
+    }
+    return "";
+}
+
+bool right_aligned(Col c) {
+    return c == Col::size || c == Col::down || c == Col::up || c == Col::peers || c == Col::ratio || c == Col::eta;
+}
+
+std::string cell(const std::string& text, int width, bool right) {
+    if (!right) return fit_width(text, width);
+    int w = display_width(text);
+    if (w >= width) return fit_width(text, width);
+    return std::string(size_t(width - w), ' ') + text;
+}
+
+std::string join_cells(const std::vector<Column>& cols, const std::vector<std::string>& cells, int width) {
+    std::string line;
+    for (size_t i = 0; i < cols.size(); ++i) {
+        if (i) line += ' ';
+        line += cells[i];
+    }
+    return fit_width(line, width);
+}
+
+std::string pct(double f) {
+    char b[16];
+    std::snprintf(b, sizeof b, "%5.1f%%", std::clamp(f, 0.0, 1.0) * 100);
+    return b;
+}
+
+}  // namespace
+
+std::vector<Column> layout_columns(int width) {
+    std::vector<Col> fixed = {Col::size, Col::progress, Col::state, Col::down, Col::up, Col::peers, Col::ratio, Col::eta};
+    const Col drop_order[] = {Col::ratio, Col::peers, Col::eta, Col::size, Col::up, Col::down, Col::progress};
+    bool message = true;
+    auto need = [&] {
+        int n = kNameMin + (message ? kMessageMin + 1 : 0);
+        for (Col c : fixed) n += fixed_width(c) + 1;
+        return n;
+    };
+    for (Col d : drop_order) {
+        if (need() <= width) break;
+        if (d == Col::progress && message) {
+            message = false;  // the message goes before the progress bar
+            if (need() <= width) break;
+        }
+        fixed.erase(std::remove(fixed.begin(), fixed.end(), d), fixed.end());
+    }
+    if (need() > width) message = false;
+    int spare = std::max(0, width - need());
+    // The name gets half of the spare room up to 48 columns; the message the rest.
+    int name_w = kNameMin + (message ? std::min(spare / 2, 48 - kNameMin) : spare);
+    name_w = std::max(name_w, kNameMin);
+    std::vector<Column> cols{{Col::name, name_w}};
+    for (Col c : fixed) cols.push_back({c, fixed_width(c)});
+    if (message) {
+        int used = 0;
+        for (auto& c : cols) used += c.width + 1;
+        cols.push_back({Col::message, std::max(1, width - used)});
+    }
+    return cols;
+}
+
+std::string header_line(const std::vector<Column>& cols, int width) {
+    std::vector<std::string> cells;
+    for (const auto& c : cols) cells.push_back(cell(title(c.id), c.width, right_aligned(c.id)));
+    return join_cells(cols, cells, width);
+}
+
+std::string progress_bar(double f, int bar_width) {
+    f = std::clamp(f, 0.0, 1.0);
+    int full = int(std::floor(f * bar_width + 1e-9));
+    return std::string(size_t(full), '#') + std::string(size_t(bar_width - full), '-') + " " + pct(f);
+}
+
+std::string row_line(const Row& r, const std::vector<Column>& cols, int width) {
+    const TorrentStatus& t = r.st;
+    std::vector<std::string> cells;
+    for (const auto& c : cols) {
+        std::string s;
+        switch (c.id) {
+            case Col::name: s = t.name; break;
+            case Col::size: s = r.loaded ? format_size(t.total_size) : ""; break;
+            case Col::progress:
+                if (r.loaded)
+                    s = progress_bar(t.state == TorrentState::checking ? t.check_progress : t.progress,
+                                     c.width - 7);
+                break;
+            case Col::state: s = r.loaded ? state_name(t.state) : "error"; break;
+            case Col::down: s = r.loaded ? format_rate(t.down_rate) : ""; break;
+            case Col::up: s = r.loaded ? format_rate(t.up_rate) : ""; break;
+            case Col::peers: s = r.loaded ? std::to_string(t.peers) + "/" + std::to_string(t.seeds) : ""; break;
+            case Col::ratio:
+                if (r.loaded) {
+                    char b[16];
+                    std::snprintf(b, sizeof b, "%.2f", share_ratio(t));
+                    s = b;
+                }
+                break;
+            case Col::eta:
+                s = r.loaded && t.state == TorrentState::downloading ? format_eta(t.eta_s) : "";
+                break;
+            case Col::message: s = !t.error.empty() ? t.error : t.tracker_message; break;
+        }
+        cells.push_back(cell(s, c.width, right_aligned(c.id)));
+    }
+    return join_cells(cols, cells, width);
+}
+
+std::vector<std::string> detail_lines(const TorrentStatus& t, int width) {
+    std::vector<std::string> out;
+    auto add = [&](const std::string& s) { out.push_back(fit_width(s, width)); };
+    add(t.name + "  " + to_hex(t.info_hash) + "  " + format_size(t.total_size) + " in " +
+        std::to_string(t.num_pieces) + " pieces (" + std::to_string(t.pieces_have) + " have)  -> " + t.save_path);
+    add("downloaded " + format_size(t.total_downloaded) + ", uploaded " + format_size(t.total_uploaded) +
+        (t.error.empty() ? "" : "  error: " + t.error));
+    add("Trackers (" + std::to_string(t.trackers.size()) + "):");
+    for (const auto& tr : t.trackers) {
+        std::string s = "  " + tr.url + "  " + tr.status;
+        if (tr.seeds >= 0) s += "  seeds " + std::to_string(tr.seeds) + " leechers " + std::to_string(tr.leechers);
+        if (tr.next_announce_s >= 0) s += "  next in " + format_eta(tr.next_announce_s);
+        add(s);
+    }
+    add("Peers (" + std::to_string(t.peer_list.size()) + "):");
+    for (const auto& p : t.peer_list) {
+        std::string left = "  " + fit_width(p.address, 22) + " " + fit_width(p.client, 18) + " ";
+        add(left + cell(format_rate(p.down_rate), 10, true) + " " + cell(format_rate(p.up_rate), 10, true) + " " +
+            pct(p.progress) + " " + (p.incoming ? "in  " : "out ") + p.flags);
+    }
+    add("Files (" + std::to_string(t.files.size()) + "):");
+    for (const auto& f : t.files)
+        add("  " + pct(f.progress) + " " + cell(format_size(f.length), 10, true) + "  " + f.path);
+    return out;
+}
+
+}  // namespace btl::ui

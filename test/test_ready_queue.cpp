@@ -1,0 +1,88 @@
+#include <doctest/doctest.h>
+
+#include "btl/ready_queue.hpp"
+
+using namespace btl;
+
+namespace {
+FileStamp stamp(int64_t size, int64_t mtime) { return FileStamp{size, mtime}; }
+}  // namespace
+
+TEST_CASE("a file is not ready before its quiet interval has passed") {
+    ReadyQueue q(1000);
+    q.observe("a.torrent", stamp(100, 1), 0);
+    CHECK(q.due(999).empty());
+    CHECK(q.next_deadline() == 1000);
+    CHECK_FALSE(q.confirm("a.torrent", stamp(100, 1), 500));
+}
+
+TEST_CASE("an unchanged file is delivered once after the quiet interval") {
+    ReadyQueue q(1000);
+    q.observe("a.torrent", stamp(100, 1), 0);
+    REQUIRE(q.due(1000) == std::vector<std::string>{"a.torrent"});
+    CHECK(q.confirm("a.torrent", stamp(100, 1), 1000));
+    CHECK(q.delivered("a.torrent"));
+    CHECK(q.due(5000).empty());
+    CHECK_FALSE(q.confirm("a.torrent", stamp(100, 1), 6000));
+    CHECK(q.next_deadline() == -1);
+}
+
+TEST_CASE("a file still growing restarts the quiet interval at every change") {
+    ReadyQueue q(1000);
+    for (int i = 0; i < 10; ++i) q.observe("slow.torrent", stamp(100 * (i + 1), i), i * 300);
+    // Last change at 2700: nothing due before 3700.
+    CHECK(q.due(3699).empty());
+    CHECK(q.due(3700).size() == 1);
+}
+
+TEST_CASE("a change seen by the confirming stat is not delivered and restarts the interval") {
+    ReadyQueue q(1000);
+    q.observe("a.torrent", stamp(100, 1), 0);
+    REQUIRE(q.due(1000).size() == 1);
+    CHECK_FALSE(q.confirm("a.torrent", stamp(200, 2), 1000));
+    CHECK(q.due(1999).empty());
+    CHECK(q.confirm("a.torrent", stamp(200, 2), 2000));
+}
+
+TEST_CASE("a delivered file is delivered again only when it changes") {
+    ReadyQueue q(1000);
+    q.observe("a.torrent", stamp(100, 1), 0);
+    CHECK(q.confirm("a.torrent", stamp(100, 1), 1000));
+    q.observe("a.torrent", stamp(100, 1), 30000);  // a rescan sees the same file
+    CHECK(q.due(90000).empty());
+    q.observe("a.torrent", stamp(100, 2), 90000);   // rewritten (same size, new mtime)
+    CHECK(q.due(90999).empty());
+    CHECK(q.confirm("a.torrent", stamp(100, 2), 91000));
+}
+
+TEST_CASE("forget reports whether the file had been delivered") {
+    ReadyQueue q(1000);
+    q.observe("pending.torrent", stamp(1, 1), 0);
+    q.observe("done.torrent", stamp(1, 1), 0);
+    CHECK(q.confirm("done.torrent", stamp(1, 1), 1000));
+    CHECK_FALSE(q.forget("pending.torrent"));
+    CHECK(q.forget("done.torrent"));
+    CHECK_FALSE(q.forget("never.torrent"));
+    CHECK_FALSE(q.known("done.torrent"));
+}
+
+TEST_CASE("files become due independently, earliest deadline first") {
+    ReadyQueue q(1000);
+    q.observe("b.torrent", stamp(1, 1), 500);
+    q.observe("a.torrent", stamp(1, 1), 200);
+    CHECK(q.next_deadline() == 1200);
+    CHECK(q.due(1200) == std::vector<std::string>{"a.torrent"});
+    CHECK(q.due(1500).size() == 2);
+}
+
+TEST_CASE("the name filter takes .torrent files and ignores dotfiles and temporaries") {
+    CHECK(wanted_watch_name("ubuntu.iso.torrent"));
+    CHECK(wanted_watch_name("日本語.torrent"));
+    CHECK_FALSE(wanted_watch_name(".hidden.torrent"));
+    CHECK_FALSE(wanted_watch_name(".torrent"));
+    CHECK_FALSE(wanted_watch_name("a.torrent.tmp"));
+    CHECK_FALSE(wanted_watch_name("a.torrent.part"));
+    CHECK_FALSE(wanted_watch_name("a.torrent~"));
+    CHECK_FALSE(wanted_watch_name("notes.txt"));
+    CHECK_FALSE(wanted_watch_name(""));
+}
