@@ -60,10 +60,12 @@ $(UNIT): $(TEST_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CXX) $(LDFLAGS) $(TEST_OBJ) $(LIB) $(LDLIBS) -o $@
 
-# deps first, then a fresh make so pkg-config sees the installed packages.
+# deps first, then a fresh make so pkg-config sees the installed packages;
+# the build is parallel, the tests run one after the other.
 check: deps
-	$(MAKE) --no-print-directory build-all
-	$(MAKE) --no-print-directory unit integration
+	$(MAKE) --no-print-directory -j$$(nproc) build-all
+	$(MAKE) --no-print-directory -j1 unit
+	$(MAKE) --no-print-directory -j1 integration
 
 build-all: $(BINS) $(UNIT) $(BENCHES)
 
@@ -74,11 +76,11 @@ integration: $(BINS)
 	BUILD=$(BUILD) test/run_integration.sh
 
 bench: deps
-	$(MAKE) --no-print-directory build-all
+	$(MAKE) --no-print-directory -j$$(nproc) build-all
 	BUILD=$(BUILD) test/bench/run_bench.sh
 
 demo: deps
-	$(MAKE) --no-print-directory build-all
+	$(MAKE) --no-print-directory -j$$(nproc) build-all
 	BUILD=$(BUILD) test/demo.sh
 
 deps:

@@ -248,7 +248,10 @@ bool Peer::on_piece(const Message& m) {
     }
     if (m.begin % kBlock != 0) return true;  // not a block we asked for
     BlockRef b{m.piece, m.begin / kBlock};
-    auto it = std::find(outstanding_.begin(), outstanding_.end(), b);
+    // Blocks nearly always arrive in the order requested: look at the front first.
+    auto it = !outstanding_.empty() && outstanding_.front() == b
+                  ? outstanding_.begin()
+                  : std::find(outstanding_.begin(), outstanding_.end(), b);
     if (it == outstanding_.end()) return true;  // late (cancelled/choked) or unrequested: drop
     if (m.payload.size() != t_.picker().block_length(b)) {
         disconnect("block of wrong length");
@@ -261,7 +264,9 @@ bool Peer::on_piece(const Message& m) {
     snubbed = false;
     if (queue_target_ < kMaxQueue) ++queue_target_;
     t_.on_block(*this, b, m.payload);
-    if (!closed_) fill_requests();
+    // Refill in batches: one request message per received block would cost a
+    // write syscall per 16 KiB.
+    if (!closed_ && outstanding_.size() + std::min<size_t>(16, queue_target_ / 4) <= queue_target_) fill_requests();
     return !closed_;
 }
 

@@ -87,7 +87,7 @@ private:
     MsgId first_msg_ = MsgId::choke;
     Bitfield has_;
     uint32_t interesting_count_ = 0;  // pieces they have that we lack
-    std::vector<BlockRef> outstanding_;  // our requests to them
+    std::deque<BlockRef> outstanding_;  // our requests to them, oldest first
     struct Request {
         uint32_t piece, begin, length;
     };
