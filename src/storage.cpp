@@ -140,6 +140,7 @@ Status Storage::write_piece(uint32_t piece, const uint8_t* data, size_t len) {
 
 Status Storage::write(int64_t torrent_offset, const uint8_t* data, size_t len) {
     // io() takes a mutable pointer for the read path; writes never modify it.
+    std::lock_guard<std::mutex> lock(write_mu_);
     return io(torrent_offset, const_cast<uint8_t*>(data), len, true, nullptr);
 }
 

@@ -312,6 +312,7 @@ void Torrent::on_block(Peer& from, BlockRef b, std::string_view data) {
     BufferPtr piece_data = std::move(buf);
     piece_bufs_.erase(b.piece);
     ++pending_writes_;
+    pending_write_bytes_ += mi_.piece_size(b.piece);
     auto alive = alive_;
     uint32_t piece = b.piece;
     s_.disk().hash_and_write(storage_, piece, std::move(piece_data), mi_.piece_hash(piece),
@@ -322,7 +323,11 @@ void Torrent::on_block(Peer& from, BlockRef b, std::string_view data) {
 }
 
 void Torrent::piece_done(uint32_t piece, bool ok, const Status& w) {
+    const bool was_backlogged = disk_backlogged();
     --pending_writes_;
+    pending_write_bytes_ -= mi_.piece_size(piece);
+    if (was_backlogged && !disk_backlogged())
+        for (auto& [k, p] : peers_) p->fill_requests();
     if (!ok) {
         auto contributors = picker_.piece_failed(piece);
         std::string who;

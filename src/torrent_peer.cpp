@@ -271,7 +271,9 @@ bool Peer::on_piece(const Message& m) {
 }
 
 void Peer::fill_requests() {
-    if (closed_ || !handshake_done_ || peer_choking || !am_interested || !t_.can_download()) return;
+    if (closed_ || !handshake_done_ || peer_choking || !am_interested || !t_.can_download() ||
+        t_.disk_backlogged())
+        return;
     if (outstanding_.size() >= queue_target_) return;
     std::vector<BlockRef> picked;
     t_.picker().pick(has_, queue_target_ - outstanding_.size(), key_, picked);

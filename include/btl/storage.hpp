@@ -19,6 +19,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -86,6 +87,11 @@ public:
             std::vector<std::string> rel_paths, std::shared_ptr<FilePool> pool);
 
 private:
+    // Writers to one file contend on the kernel's inode lock, which spins:
+    // measured, two pool threads writing one 1 GiB file spent 17% of the
+    // download's CPU in rwsem_spin_on_owner.  Writes of one torrent take
+    // this (sleeping) mutex instead; hashing stays parallel.
+    std::mutex write_mu_;
     Status io(int64_t off, uint8_t* buf, size_t len, bool write,
               std::vector<ByteRange>* missing);
     Result<FilePool::Lease> lease(uint32_t file, bool write, int* err_no);

@@ -137,6 +137,10 @@ public:
     void peer_closed(Peer& p, const std::string& reason);
     void read_block(Peer& p, uint32_t piece, uint32_t begin, uint32_t length);
     bool can_download() const { return state_ == TorrentState::downloading && !picker_.complete(); }
+    // Pieces waiting for hash+write hold memory: stop requesting past a cap so
+    // a disk slower than the network cannot grow the heap without bound.
+    bool disk_backlogged() const { return pending_write_bytes_ >= kMaxPendingWriteBytes; }
+    static constexpr int64_t kMaxPendingWriteBytes = int64_t(32) << 20;
     bool serving() const { return state_ == TorrentState::downloading || state_ == TorrentState::seeding; }
     void maybe_unchoke(Peer& p);
     void on_bandwidth();  // the session's rate limiter has tokens again
@@ -179,6 +183,7 @@ private:
     int64_t last_save_ms_ = 0;
     bool resume_dirty_ = false, saving_ = false;
     int pending_writes_ = 0;
+    int64_t pending_write_bytes_ = 0;
     std::function<void()> after_writes_;
     int64_t have_bytes_ = 0, started_ms_ = 0;
     bool throttled_ = false;
