@@ -113,18 +113,18 @@ struct UdpTrackerRequest::Impl : std::enable_shared_from_this<UdpTrackerRequest:
                         self->fail("cannot resolve " + self->host + ": " + uv_strerror(status ? status : UV_EAI_NONAME));
                     return;
                 }
-                // Prefer an address of the bind address's family, so the
-                // bind option is honoured when the name has both.
+                // Prefer the bind address's family, so the bind option is
+                // honoured when the name has both; else IPv4, which every
+                // tracker answering a compact peer list serves.
                 const addrinfo* pick = res;
-                sockaddr_storage local{};
-                if (!self->opt.bind_ip.empty()) {
-                    int fam = uv_ip4_addr(self->opt.bind_ip.c_str(), 0, reinterpret_cast<sockaddr_in*>(&local)) == 0 ? AF_INET : AF_INET6;
-                    for (const addrinfo* a = res; a; a = a->ai_next)
-                        if (a->ai_family == fam) {
-                            pick = a;
-                            break;
-                        }
-                }
+                sockaddr_in local{};
+                int fam = AF_INET;
+                if (!self->opt.bind_ip.empty() && uv_ip4_addr(self->opt.bind_ip.c_str(), 0, &local) != 0) fam = AF_INET6;
+                for (const addrinfo* a = res; a; a = a->ai_next)
+                    if (a->ai_family == fam) {
+                        pick = a;
+                        break;
+                    }
                 sockaddr_storage ss{};
                 std::memcpy(&ss, pick->ai_addr, std::min<size_t>(pick->ai_addrlen, sizeof ss));
                 uv_freeaddrinfo(res);

@@ -207,6 +207,19 @@ TEST_CASE("udp tracker: connect then announce, fields on the wire, peers back") 
     CHECK(rd32(tr.received[0], 12) != rd32(ann, 12));
 }
 
+TEST_CASE("udp tracker: host names are resolved (localhost, from /etc/hosts)") {
+    Loop l;
+    FakeTracker tr(&l.loop);
+    behave(tr, 3);
+    UdpTrackerRequest req(&l.loop, fast());
+    Outcome out;
+    req.announce("udp://localhost:" + std::to_string(tr.port), sample_request(), out.cb());
+    REQUIRE(l.run_until([&] { return out.done; }));
+    REQUIRE(out.r->ok());
+    CHECK(out.r->value().peers.size() == 1);
+    // (No failing-lookup case: it would query DNS, and tests stay on loopback.)
+}
+
 TEST_CASE("udp tracker: wrong transaction ids, short and garbled packets are ignored") {
     Loop l;
     FakeTracker tr(&l.loop);
