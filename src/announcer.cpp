@@ -4,8 +4,10 @@
 
 namespace btl {
 
-Announcer::Announcer(uv_loop_t* loop, std::vector<std::vector<std::string>> tiers, HttpOptions http, Hooks hooks)
-    : loop_(loop), http_opts_(std::move(http)), hooks_(std::move(hooks)) {
+Announcer::Announcer(uv_loop_t* loop, std::vector<std::vector<std::string>> tiers, HttpOptions http, Hooks hooks,
+                     UdpTrackerOptions udp)
+    : loop_(loop), http_opts_(std::move(http)), hooks_(std::move(hooks)), udp_opts_(std::move(udp)) {
+    if (udp_opts_.bind_ip.empty()) udp_opts_.bind_ip = http_opts_.bind_ip;
     int t = 0;
     for (auto& tier : tiers) {
         for (auto& url : tier) {
@@ -61,14 +63,16 @@ void Announcer::stop(uint64_t timeout_ms, std::function<void()> done) {
     stop_done_ = std::move(done);
     if (timer_) uv_timer_stop(timer_.get());
     http_.reset();
+    udp_.reset();
     in_flight_ = false;
-    // Only the tracker that last answered needs the stopped event.
-    size_t idx = 0;
-    try_entry(idx, AnnounceEvent::stopped);
+    // Only the tracker that last answered needs the stopped event (with a
+    // dead first tier that is not entry 0).
+    try_entry(last_ok_ < entries_.size() ? last_ok_ : 0, AnnounceEvent::stopped);
     if (timer_) uv_timer_start(timer_.get(), [](uv_timer_t* t) {
         auto* self = static_cast<Announcer*>(t->data);
         if (!self) return;
         self->http_.reset();
+        self->udp_.reset();
         if (auto d = std::move(self->stop_done_)) d();
     }, timeout_ms, 0);
 }
@@ -90,15 +94,26 @@ void Announcer::try_entry(size_t idx, AnnounceEvent ev) {
     req.event = ev;
     req.tracker_id = tracker_id_;
     if (ev == AnnounceEvent::stopped) req.numwant = 0;
-    if (e.url.rfind("http://", 0) != 0) {
+    bool is_udp = e.url.rfind("udp://", 0) == 0;
+    if (e.url.rfind("http://", 0) != 0 && !is_udp) {
         e.status = "error: unsupported tracker protocol";
         if (idx + 1 < entries_.size()) return try_entry(idx + 1, ev);
         on_result(idx, ev, make_error("no usable tracker"));
         return;
     }
-    std::string url = build_announce_url(e.url, req);
     e.status = "announcing";
     in_flight_ = true;
+    if (is_udp) {
+        if (!udp_) udp_ = std::make_unique<UdpTrackerRequest>(loop_, udp_opts_, udp_cache_);
+        // One try when another tracker could answer instead (and for
+        // `stopped`, which has its own short deadline); the full BEP 15
+        // retransmission only for the last tracker in the list.
+        bool others_left = idx + 1 < entries_.size();
+        udp_->set_max_tries(others_left || ev == AnnounceEvent::stopped ? 1 : udp_opts_.max_tries);
+        udp_->announce(e.url, req, [this, idx, ev](Result<AnnounceResponse> r) { on_result(idx, ev, std::move(r)); });
+        return;
+    }
+    std::string url = build_announce_url(e.url, req);
     if (!http_) http_ = std::make_unique<HttpGet>(loop_, http_opts_);
     http_->start(url, [this, idx, ev](Result<HttpResponse> r) {
         if (!r.ok()) return on_result(idx, ev, r.error());
@@ -147,6 +162,7 @@ void Announcer::on_result(size_t idx, AnnounceEvent ev, Result<AnnounceResponse>
     size_t front = idx;
     while (front > 0 && entries_[front - 1].tier == e.tier) --front;
     if (front != idx) std::rotate(entries_.begin() + long(front), entries_.begin() + long(idx), entries_.begin() + long(idx) + 1);
+    last_ok_ = front;
     backoff_s_ = 15;
     interval_s_ = std::clamp<int64_t>(a.interval, 30, 86400);
     min_interval_s_ = std::clamp<int64_t>(a.min_interval, 0, interval_s_);

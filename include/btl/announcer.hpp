@@ -5,6 +5,12 @@
 // announces follow the tracker's interval (never sooner than min interval);
 // failures retry with exponential backoff (15 s doubling to 30 min).
 // Everything runs on the loop thread; the torrent supplies the counters.
+//
+// http:// and udp:// (BEP 15) trackers are handled alike.  A UDP tracker
+// that does not answer costs up to 15 + 30 + 60 s when it is the last
+// tracker left to try, but only one try (15 s) when another tracker follows
+// it in the list: a dead first tier must not hold the swarm up for minutes.
+// Connection ids are cached per announcer (per torrent) for their minute.
 #pragma once
 #include <uv.h>
 
@@ -17,11 +23,10 @@
 #include "btl/engine_types.hpp"
 #include "btl/http_client.hpp"
 #include "btl/tracker_proto.hpp"
+#include "btl/udp_tracker.hpp"
 #include "btl/uv_util.hpp"
 
 namespace btl {
-
-class UdpTrackerSocket;
 
 class Announcer {
 public:
@@ -30,7 +35,9 @@ public:
         std::function<void(const std::vector<PeerEndpoint>&)> on_peers;
         std::function<void(LogLevel, const std::string&)> on_log;
     };
-    Announcer(uv_loop_t* loop, std::vector<std::vector<std::string>> tiers, HttpOptions http, Hooks hooks);
+    // udp.bind_ip defaults to http.bind_ip.
+    Announcer(uv_loop_t* loop, std::vector<std::vector<std::string>> tiers, HttpOptions http, Hooks hooks,
+              UdpTrackerOptions udp = {});
     ~Announcer();
 
     void start();
@@ -64,8 +71,12 @@ private:
     Hooks hooks_;
     std::vector<Entry> entries_;   // in tier order
     std::unique_ptr<HttpGet> http_;
+    UdpTrackerOptions udp_opts_;
+    std::shared_ptr<UdpConnectionCache> udp_cache_ = std::make_shared<UdpConnectionCache>();
+    std::unique_ptr<UdpTrackerRequest> udp_;
     UvHandle<uv_timer_t> timer_;
     std::string tracker_id_;
+    size_t last_ok_ = 0;  // entry that answered last: it gets `stopped`
     int64_t interval_s_ = 1800, min_interval_s_ = 0;
     int64_t last_success_ms_ = -1, next_announce_ms_ = -1;
     int backoff_s_ = 15;
