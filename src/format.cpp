@@ -1,5 +1,7 @@
 #include "btl/format.hpp"
 
+#include "btl/json.hpp"
+
 #include <cstdio>
 
 namespace btl {
@@ -44,27 +46,7 @@ std::string format_eta(int64_t s) {
     return buf;
 }
 
-std::string json_escape(const std::string& s) {
-    std::string out = "\"";
-    for (unsigned char c : s) {
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default:
-                if (c < 0x20) {
-                    char b[8];
-                    std::snprintf(b, sizeof b, "\\u%04x", c);
-                    out += b;
-                } else {
-                    out += char(c);
-                }
-        }
-    }
-    return out + "\"";
-}
+std::string json_escape(const std::string& s) { return json_string(s); }
 
 static std::string num(double v) {
     char b[48];

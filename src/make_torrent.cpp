@@ -346,35 +346,4 @@ Result<std::string> make_torrent(const std::string& path, const MakeTorrentOptio
     return doc;
 }
 
-Status write_file_atomic(const std::string& target, const std::string& data) {
-    std::string tmp = target + ".tmp.XXXXXX";
-    int fd = ::mkstemp(tmp.data());
-    if (fd < 0) return make_error(tmp + ": " + std::strerror(errno));
-    auto fail = [&](const std::string& what) -> Status {
-        int e = errno;
-        ::close(fd);
-        ::unlink(tmp.c_str());
-        return make_error(what + ": " + std::strerror(e));
-    };
-    size_t done = 0;
-    while (done < data.size()) {
-        ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return fail(tmp);
-        done += size_t(n);
-    }
-    if (::fchmod(fd, 0644) != 0) return fail(tmp);
-    if (::fsync(fd) != 0) return fail(tmp);
-    if (::close(fd) != 0) {
-        ::unlink(tmp.c_str());
-        return make_error(tmp + ": " + std::strerror(errno));
-    }
-    if (::rename(tmp.c_str(), target.c_str()) != 0) {
-        int e = errno;
-        ::unlink(tmp.c_str());
-        return make_error(target + ": " + std::strerror(e));
-    }
-    return Ok{};
-}
-
 }  // namespace btl

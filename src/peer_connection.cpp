@@ -166,7 +166,26 @@ struct WriteReq {
     std::shared_ptr<const std::vector<uint8_t>> data;
     size_t bytes;
 };
+
+// Completion of either kind of send: frees the request, keeps the queued
+// byte count, reports errors and progress to the handler.
+void on_write_done(uv_write_t* req, int status) {
+    auto* w = reinterpret_cast<WriteReq*>(req);
+    auto* self = static_cast<PeerConnection*>(req->handle->data);
+    size_t bytes = w->bytes;
+    delete w;
+    if (self) self->write_done(bytes, status);
+}
 }  // namespace
+
+void PeerConnection::write_done(size_t bytes, int status) {
+    queued_ -= bytes;
+    if (status != 0) {
+        if (status != UV_ECANCELED) close(std::string("write error: ") + uv_strerror(status));
+        return;
+    }
+    if (handler_) handler_->on_sent(bytes);
+}
 
 void PeerConnection::send(std::string bytes) {
     if (!tcp_ || closing_ || bytes.empty()) return;
@@ -175,19 +194,7 @@ void PeerConnection::send(std::string bytes) {
     w->bytes = w->head.size();
     uv_buf_t b = uv_buf_init(w->head.data(), static_cast<unsigned>(w->head.size()));
     queued_ += w->bytes;
-    int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(tcp_), &b, 1, [](uv_write_t* req, int status) {
-        auto* w = reinterpret_cast<WriteReq*>(req);
-        auto* self = static_cast<PeerConnection*>(req->handle->data);
-        size_t bytes = w->bytes;
-        delete w;
-        if (!self) return;
-        self->queued_ -= bytes;
-        if (status != 0) {
-            if (status != UV_ECANCELED) self->close(std::string("write error: ") + uv_strerror(status));
-            return;
-        }
-        if (self->handler_) self->handler_->on_sent(bytes);
-    });
+    int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(tcp_), &b, 1, on_write_done);
     if (rc != 0) {
         queued_ -= w->bytes;
         delete w;
@@ -206,19 +213,7 @@ void PeerConnection::send_with_payload(std::string header, std::shared_ptr<const
                      uv_buf_init(reinterpret_cast<char*>(const_cast<uint8_t*>(w->data->data() + offset)),
                                  static_cast<unsigned>(len))};
     queued_ += w->bytes;
-    int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(tcp_), b, 2, [](uv_write_t* req, int status) {
-        auto* w = reinterpret_cast<WriteReq*>(req);
-        auto* self = static_cast<PeerConnection*>(req->handle->data);
-        size_t bytes = w->bytes;
-        delete w;
-        if (!self) return;
-        self->queued_ -= bytes;
-        if (status != 0) {
-            if (status != UV_ECANCELED) self->close(std::string("write error: ") + uv_strerror(status));
-            return;
-        }
-        if (self->handler_) self->handler_->on_sent(bytes);
-    });
+    int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(tcp_), b, 2, on_write_done);
     if (rc != 0) {
         queued_ -= w->bytes;
         delete w;

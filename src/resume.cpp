@@ -1,5 +1,7 @@
 #include "btl/resume.hpp"
 
+#include "btl/atomic_file.hpp"
+
 #include <fcntl.h>
 #include <pwd.h>
 #include <stdlib.h>
@@ -141,42 +143,7 @@ Status save_resume_atomic(const std::string& path, std::string_view bytes) {
     std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
     if (int e = mkdir_p(dir)) return make_error(io_error("create directory", dir, e));
 
-    std::string tmp = path + ".tmp.XXXXXX";
-    int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
-    if (fd < 0) return make_error(io_error("create", tmp, errno));
-    auto fail = [&](const char* verb, int e) -> Status {
-        ::close(fd);
-        ::unlink(tmp.c_str());
-        return make_error(io_error(verb, path, e));
-    };
-    size_t done = 0;
-    while (done < bytes.size()) {
-        ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return fail("write", errno);
-        }
-        done += size_t(n);
-    }
-    // fsync before rename: otherwise a crash can leave the new name pointing
-    // at an empty file.
-    if (::fsync(fd) != 0) return fail("write", errno);
-    if (::close(fd) != 0) {
-        int e = errno;
-        ::unlink(tmp.c_str());
-        return make_error(io_error("write", path, e));
-    }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        int e = errno;
-        ::unlink(tmp.c_str());
-        return make_error(io_error("rename", path, e));
-    }
-    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        ::fsync(dfd);  // makes the rename durable; failure here loses nothing
-        ::close(dfd);
-    }
-    return Ok{};
+    return write_file_atomic(path, bytes, true);
 }
 
 Result<std::string> read_small_file(const std::string& path, size_t max) {

@@ -1,6 +1,6 @@
 // Formatting shared by the front ends (plain, curses, headless, JSON):
 // human-readable sizes, rates and durations, JSON string escaping, and the
-// --status_json document (written with write_file_atomic from make_torrent).  No engine state here: it formats copies.
+// --status_json document (written with write_file_atomic from atomic_file.hpp).  No engine state here: it formats copies.
 #pragma once
 #include <cstdint>
 #include <string>

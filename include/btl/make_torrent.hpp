@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "btl/atomic_file.hpp"
 #include "btl/result.hpp"
 
 namespace btl {
@@ -67,8 +68,5 @@ std::vector<std::vector<std::string>> parse_announce_list(const std::string& spe
 // The bencoded torrent for `path`.
 Result<std::string> make_torrent(const std::string& path, const MakeTorrentOptions& opt);
 
-// Writes `data` to `target` through a temporary file in the same directory
-// and rename(); the temporary is removed on failure.
-Status write_file_atomic(const std::string& target, const std::string& data);
 
 }  // namespace btl

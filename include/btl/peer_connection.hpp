@@ -62,6 +62,7 @@ public:
     const std::string& remote_ip() const { return remote_ip_; }
     uint16_t remote_port() const { return remote_port_; }
     std::string remote() const;  // "ip:port"
+    void write_done(size_t bytes, int status);  // from the libuv write callback
 
 private:
     static void on_alloc(uv_handle_t*, size_t, uv_buf_t*);

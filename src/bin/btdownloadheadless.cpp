@@ -9,7 +9,7 @@
 #include <string>
 
 #include "btl/format.hpp"
-#include "btl/make_torrent.hpp"
+#include "btl/atomic_file.hpp"
 #include "btl/metainfo.hpp"
 #include "btl/options.hpp"
 #include "btl/session.hpp"
@@ -80,7 +80,7 @@ struct App {
 
     void write_status() {
         if (status_json_path.empty()) return;
-        auto st = write_file_atomic(status_json_path, status_json(session->status(), session->session_status()));
+        auto st = write_file_atomic(status_json_path, status_json(session->status(), session->session_status()), false);
         if (!st.ok()) std::fprintf(stderr, "btdownloadheadless: %s\n", st.error().message.c_str());
     }
 

@@ -113,7 +113,7 @@ struct App {
 
     void write_status() {
         if (status_path.empty()) return;
-        auto st = write_file_atomic(status_path, launcher->status_json());
+        auto st = write_file_atomic(status_path, launcher->status_json(), false);
         if (!st.ok()) logbook->log(LogLevel::warning, "", "status_json: " + st.error().message);
     }
 
