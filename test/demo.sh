@@ -132,8 +132,8 @@ cleanup() {
   fi
 }
 trap cleanup EXIT
-trap 'echo; echo "demo: interrupted" >&2; exit 130' INT
-trap 'echo "demo: terminated" >&2; exit 143' TERM
+trap 'echo; echo "demo: interrupted; the files are in $WORK" >&2; exit 130' INT
+trap 'echo "demo: terminated; the files are in $WORK" >&2; exit 143' TERM
 trap 'exit 129' HUP
 
 show_log() {  # show_log FILE: the last lines of a log, indented
