@@ -63,6 +63,13 @@ SortKey next_sort_key(SortKey k);
 void sort_rows(std::vector<Row>& rows, SortKey k);
 // Uploaded over downloaded (over the data we have when we downloaded none).
 double share_ratio(const TorrentStatus& t);
+// Session totals summed over the loaded rows.
+SessionStatus rows_totals(const std::vector<Row>& rows, uint16_t listen_port);
+// The --status_json document: each row is btl::status_json's object for
+// its TorrentStatus with "file" and "loaded" first, then "errors" (rows
+// that did not load) and "totals".  Appends in place: it runs every
+// display interval over every torrent.
+std::string rows_status_json(const std::vector<Row>& rows, const SessionStatus& totals);
 
 // ---- log ----------------------------------------------------------------
 
