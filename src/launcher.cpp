@@ -84,6 +84,7 @@ void Launcher::on_parsed(const std::string& name, uint64_t gen, Result<Metainfo>
         e.error = mi.error().describe();
         if (!e.loaded) e.has_ih = false;
         log_.log(LogLevel::error, "", name + ": " + e.error);
+        rows_changed();
         return;
     }
     if (e.loaded) {
@@ -118,6 +119,7 @@ void Launcher::add(const std::string& name, Metainfo mi) {
         e.duplicate_of = o->second;
         e.error = "duplicate of " + o->second;
         log_.log(LogLevel::warning, mi.name, name + ": " + e.error);
+        rows_changed();
         return;
     }
     for (const auto& w : mi.warnings) log_.log(LogLevel::warning, mi.name, name + ": " + w);
@@ -130,6 +132,7 @@ void Launcher::add(const std::string& name, Metainfo mi) {
     if (!r.ok()) {
         e.error = r.error().message;
         log_.log(LogLevel::error, tname, name + ": " + e.error);
+        rows_changed();
         return;
     }
     e.loaded = true;
@@ -137,6 +140,7 @@ void Launcher::add(const std::string& name, Metainfo mi) {
     e.seq = next_seq_++;
     owner_[e.ih] = name;
     log_.log(LogLevel::info, tname, "added " + name + ", saving to " + save);
+    rows_changed();
 }
 
 void Launcher::on_file_removed(const std::string& name) {
@@ -146,6 +150,7 @@ void Launcher::on_file_removed(const std::string& name) {
     files_.erase(it);
     if (!e.loaded) {
         if (e.has_ih || !e.error.empty()) log_.log(LogLevel::info, "", name + " removed");
+        rows_changed();
         return;
     }
     owner_.erase(e.ih);
@@ -156,6 +161,7 @@ void Launcher::on_file_removed(const std::string& name) {
         Launcher* self = *owner;
         if (!self) return;
         self->log_.log(LogLevel::info, tname, "removed " + name + " (data kept)");
+        self->rows_changed();
         self->promote_duplicate(ih);
     });
 }

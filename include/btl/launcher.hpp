@@ -123,6 +123,9 @@ public:
     std::string status_json() const;
     const LauncherOptions& options() const { return opt_; }
     SessionStatus session_status() const;
+    // Called when rows appear, fail or go away (not on status changes), so
+    // --status_json can show a new torrent without waiting an interval.
+    std::function<void()> on_rows_changed;
 
     void on_file_ready(const std::string& name, const std::string& path, FileStamp st) override;
     void on_file_removed(const std::string& name) override;
@@ -146,6 +149,9 @@ private:
     void add(const std::string& name, Metainfo mi);
     void promote_duplicate(const Sha1Digest& ih);
     std::vector<std::string> taken_paths(const std::string& except) const;
+    void rows_changed() {
+        if (on_rows_changed) on_rows_changed();
+    }
 
     uv_loop_t* loop_;
     Session& s_;
