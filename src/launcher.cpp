@@ -1,5 +1,6 @@
 #include "btl/launcher.hpp"
 
+#include <algorithm>
 #include <optional>
 
 #include "btl/format.hpp"
@@ -83,6 +84,7 @@ void Launcher::on_parsed(const std::string& name, uint64_t gen, Result<Metainfo>
         e.error = mi.error().describe();
         if (!e.loaded) e.has_ih = false;
         log_.log(LogLevel::error, "", name + ": " + e.error);
+        rows_changed();
         return;
     }
     if (e.loaded) {
@@ -117,6 +119,7 @@ void Launcher::add(const std::string& name, Metainfo mi) {
         e.duplicate_of = o->second;
         e.error = "duplicate of " + o->second;
         log_.log(LogLevel::warning, mi.name, name + ": " + e.error);
+        rows_changed();
         return;
     }
     for (const auto& w : mi.warnings) log_.log(LogLevel::warning, mi.name, name + ": " + w);
@@ -129,6 +132,7 @@ void Launcher::add(const std::string& name, Metainfo mi) {
     if (!r.ok()) {
         e.error = r.error().message;
         log_.log(LogLevel::error, tname, name + ": " + e.error);
+        rows_changed();
         return;
     }
     e.loaded = true;
@@ -136,6 +140,7 @@ void Launcher::add(const std::string& name, Metainfo mi) {
     e.seq = next_seq_++;
     owner_[e.ih] = name;
     log_.log(LogLevel::info, tname, "added " + name + ", saving to " + save);
+    rows_changed();
 }
 
 void Launcher::on_file_removed(const std::string& name) {
@@ -145,6 +150,7 @@ void Launcher::on_file_removed(const std::string& name) {
     files_.erase(it);
     if (!e.loaded) {
         if (e.has_ih || !e.error.empty()) log_.log(LogLevel::info, "", name + " removed");
+        rows_changed();
         return;
     }
     owner_.erase(e.ih);
@@ -155,6 +161,7 @@ void Launcher::on_file_removed(const std::string& name) {
         Launcher* self = *owner;
         if (!self) return;
         self->log_.log(LogLevel::info, tname, "removed " + name + " (data kept)");
+        self->rows_changed();
         self->promote_duplicate(ih);
     });
 }
@@ -180,17 +187,22 @@ std::vector<std::string> Launcher::taken_paths(const std::string& except) const 
 
 std::vector<Row> Launcher::rows() const {
     std::vector<Row> out;
-    std::map<Sha1Digest, TorrentStatus> live;
-    for (auto& t : s_.status(false)) live.emplace(t.info_hash, std::move(t));
+    // One status pass; the session's torrents come sorted by info-hash, so
+    // each file finds its torrent by binary search and takes the copy.
+    auto live = s_.status(false);
+    auto by_hash = [](const TorrentStatus& a, const TorrentStatus& b) { return a.info_hash < b.info_hash; };
+    if (!std::is_sorted(live.begin(), live.end(), by_hash)) std::sort(live.begin(), live.end(), by_hash);
     out.reserve(files_.size());
     for (const auto& [name, e] : files_) {
         Row r;
         r.file = name;
         if (e.loaded) {
-            auto it = live.find(e.ih);
-            if (it == live.end()) continue;
+            TorrentStatus key;
+            key.info_hash = e.ih;
+            auto it = std::lower_bound(live.begin(), live.end(), key, by_hash);
+            if (it == live.end() || !(it->info_hash == e.ih)) continue;
             r.loaded = true;
-            r.st = it->second;
+            r.st = std::move(*it);
             r.added_seq = e.seq;
             // A failed reparse of a running torrent's file: show it, keep running.
             if (!e.error.empty() && r.st.error.empty()) r.st.error = name + ": " + e.error;
@@ -219,7 +231,9 @@ bool Launcher::detail(const Sha1Digest& ih, TorrentStatus& out) const {
 void Launcher::toggle_pause(const Sha1Digest& ih) {
     Torrent* t = s_.find(ih);
     if (!t) return;
-    if (t->status(false).state == TorrentState::stopped) {
+    // Ask the flag, not the displayed state: a paused torrent that is still
+    // checking or in error shows those states, and must still resume.
+    if (t->paused()) {
         t->resume();
         log_.log(LogLevel::info, t->metainfo().name, "resumed");
     } else {
@@ -236,29 +250,11 @@ void Launcher::recheck(const Sha1Digest& ih) {
 }
 
 std::string Launcher::status_json() const {
-    auto rows_now = rows();
-    sort_rows(rows_now, SortKey::name);
-    SessionStatus ss = s_.session_status();
-    // Reuse btl::status_json for each row's fields, so the document has the
-    // same shape as btdownloadheadless's, and add "file".
-    std::string o = "{\"torrents\":[";
-    const std::string head = "{\"torrents\":[{";
-    bool first = true;
-    size_t errors = 0;
-    for (const auto& r : rows_now) {
-        if (!r.loaded) ++errors;
-        std::string one = btl::status_json({r.st}, ss);
-        size_t end = one.find("}],\"totals\"");
-        if (one.compare(0, head.size(), head) != 0 || end == std::string::npos) continue;
-        if (!first) o += ",";
-        first = false;
-        o += "{\"file\":" + json_escape(r.file) + ",\"loaded\":" + (r.loaded ? "true" : "false") + "," +
-             one.substr(head.size(), end - head.size()) + "}";
-    }
-    std::string totals = btl::status_json({}, ss);
-    size_t t = totals.find("\"totals\":{");
-    o += "],\"errors\":" + std::to_string(errors) + "," + (t == std::string::npos ? std::string("\"totals\":{}}\n") : totals.substr(t));
-    return o;
+    // Rewritten every display interval, so it must stay cheap with
+    // thousands of torrents: one status pass, totals from the same rows.
+    auto rs = rows();
+    sort_rows(rs, SortKey::name);
+    return rows_status_json(rs, rows_totals(rs, s_.listen_port()));
 }
 
 }  // namespace btl

@@ -1,9 +1,12 @@
 // The pure parts of the launcher: save-path choice, row sorting, the log
 // book.  Kept apart from launcher.cpp so they are testable without a loop.
 #include <algorithm>
-#include <cctype>
+#include <charconv>
+#include <cstdio>
 
+#include "btl/format.hpp"
 #include "btl/launcher.hpp"
+#include "btl/sha1.hpp"
 
 namespace btl {
 
@@ -20,10 +23,14 @@ bool overlaps_any(const std::string& p, const std::vector<std::string>& taken) {
     return false;
 }
 
+// ASCII folding only: names are UTF-8, where std::tolower (locale-bound, a
+// call per byte) leaves every byte >= 0x80 alone anyway.
+inline int fold(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c; }
+
 int compare_names(const std::string& a, const std::string& b) {
     size_t n = std::min(a.size(), b.size());
     for (size_t i = 0; i < n; ++i) {
-        int x = std::tolower(static_cast<unsigned char>(a[i])), y = std::tolower(static_cast<unsigned char>(b[i]));
+        int x = fold(static_cast<unsigned char>(a[i])), y = fold(static_cast<unsigned char>(b[i]));
         if (x != y) return x < y ? -1 : 1;
     }
     return a.size() == b.size() ? 0 : (a.size() < b.size() ? -1 : 1);
@@ -123,6 +130,109 @@ void sort_rows(std::vector<Row>& rows, SortKey k) {
             });
             break;
     }
+}
+
+namespace {
+void append_int(std::string& o, int64_t v) {
+    char b[24];
+    auto r = std::to_chars(b, b + sizeof b, v);
+    o.append(b, r.ptr);
+}
+
+// Same text as format.cpp's numbers ("%.6g").
+void append_num(std::string& o, double v) {
+    char b[48];
+    int n = std::snprintf(b, sizeof b, "%.6g", v);
+    if (n > 0) o.append(b, size_t(std::min(n, int(sizeof b) - 1)));
+}
+
+void append_str(std::string& o, const std::string& s) {
+    for (unsigned char c : s)
+        if (c < 0x20 || c == '"' || c == '\\') {
+            o += json_escape(s);
+            return;
+        }
+    o += '"';
+    o += s;
+    o += '"';
+}
+}  // namespace
+
+SessionStatus rows_totals(const std::vector<Row>& rows, uint16_t listen_port) {
+    SessionStatus s;
+    s.listen_port = listen_port;
+    for (const auto& r : rows) {
+        if (!r.loaded) continue;
+        ++s.torrents;
+        s.down_rate += r.st.down_rate;
+        s.up_rate += r.st.up_rate;
+        s.downloaded += r.st.downloaded;
+        s.uploaded += r.st.uploaded;
+        s.peers += size_t(r.st.peers);
+    }
+    return s;
+}
+
+std::string rows_status_json(const std::vector<Row>& rows, const SessionStatus& ss) {
+    std::string o;
+    o.reserve(64 + rows.size() * 640);
+    o += "{\"torrents\":[";
+    size_t errors = 0;
+    for (const auto& r : rows) {
+        const TorrentStatus& t = r.st;
+        if (!r.loaded) ++errors;
+        if (o.back() != '[') o += ',';
+        o += "{\"file\":";
+        append_str(o, r.file);
+        o += r.loaded ? ",\"loaded\":true" : ",\"loaded\":false";
+        o += ",\"info_hash\":\"";
+        o += to_hex(t.info_hash);
+        o += "\",\"name\":";
+        append_str(o, t.name);
+        o += ",\"state\":\"";
+        o += state_name(t.state);
+        o += "\",\"progress\":";
+        append_num(o, t.progress);
+        o += ",\"check_progress\":";
+        append_num(o, t.check_progress);
+        o += ",\"total_size\":";
+        append_int(o, t.total_size);
+        o += ",\"have_bytes\":";
+        append_int(o, t.have_bytes);
+        o += ",\"down_rate\":";
+        append_num(o, t.down_rate);
+        o += ",\"up_rate\":";
+        append_num(o, t.up_rate);
+        o += ",\"downloaded\":";
+        append_int(o, t.downloaded);
+        o += ",\"uploaded\":";
+        append_int(o, t.uploaded);
+        o += ",\"total_downloaded\":";
+        append_int(o, t.total_downloaded);
+        o += ",\"total_uploaded\":";
+        append_int(o, t.total_uploaded);
+        o += ",\"peers\":";
+        append_int(o, t.peers);
+        o += ",\"seeds\":";
+        append_int(o, t.seeds);
+        o += ",\"eta\":";
+        append_int(o, t.eta_s);
+        o += ",\"error\":";
+        append_str(o, t.error);
+        o += ",\"tracker\":";
+        append_str(o, t.tracker_message);
+        o += ",\"save_path\":";
+        append_str(o, t.save_path);
+        o += '}';
+    }
+    o += "],\"errors\":";
+    append_int(o, int64_t(errors));
+    // The totals object exactly as btl::status_json writes it.
+    std::string totals = status_json({}, ss);
+    size_t at = totals.find("\"totals\":{");
+    o += ',';
+    o += at == std::string::npos ? std::string("\"totals\":{}}\n") : totals.substr(at);
+    return o;
 }
 
 void LogBook::log(LogLevel level, const std::string& torrent, const std::string& message) {

@@ -1,5 +1,7 @@
 #include "btl/ready_queue.hpp"
 
+#include <algorithm>
+
 namespace btl {
 
 namespace {
@@ -16,12 +18,12 @@ bool wanted_watch_name(const std::string& name) {
     return name.size() > 8 && ends_with(name, ".torrent");
 }
 
-void ReadyQueue::observe(const std::string& name, FileStamp st, int64_t now_ms) {
+void ReadyQueue::observe(const std::string& name, FileStamp st, int64_t now_ms, int64_t unchanged_for_ms) {
     auto [it, inserted] = files_.try_emplace(name);
     Entry& e = it->second;
     if (inserted || !(e.seen == st)) {
         e.seen = st;
-        e.since_ms = now_ms;
+        e.since_ms = now_ms - std::clamp<int64_t>(unchanged_for_ms, 0, quiet_ms_);
     }
 }
 

@@ -143,12 +143,19 @@ std::vector<Torrent*> Session::torrents() const {
 
 void Session::remove_torrent(const Sha1Digest& ih, std::function<void()> done) {
     auto it = torrents_.find(ih);
-    if (it == torrents_.end() || removing_.count(ih)) {
+    if (it == torrents_.end()) {
         if (done) done();
         return;
     }
-    removing_.insert(ih);
-    it->second->stop([this, ih, done] {
+    if (auto r = removing_.find(ih); r != removing_.end()) {
+        // Already stopping: the caller must not see the torrent gone (and
+        // e.g. re-add it) before it really is.
+        if (done) r->second.push_back(std::move(done));
+        return;
+    }
+    auto& waiters = removing_[ih];
+    if (done) waiters.push_back(std::move(done));
+    it->second->stop([this, ih] {
         auto it = torrents_.find(ih);
         if (it != torrents_.end()) {
             by_id_.erase(it->second->id());
@@ -157,8 +164,12 @@ void Session::remove_torrent(const Sha1Digest& ih, std::function<void()> done) {
             graveyard_.push_back(std::move(it->second));  // freed on the next tick, outside its own callbacks
             torrents_.erase(it);
         }
-        removing_.erase(ih);
-        if (done) done();
+        std::vector<std::function<void()>> waiting;
+        if (auto r = removing_.find(ih); r != removing_.end()) {
+            waiting = std::move(r->second);
+            removing_.erase(r);
+        }
+        for (auto& f : waiting) f();
     });
 }
 

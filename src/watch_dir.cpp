@@ -1,5 +1,6 @@
 #include "btl/watch_dir.hpp"
 
+#include <ctime>
 #include <set>
 
 namespace btl {
@@ -154,7 +155,12 @@ void WatchDir::on_stat(const std::string& name, bool confirming, int result, con
     if (confirming) {
         if (queue_.confirm(name, fs, now)) h_->on_file_ready(name, dir_ + "/" + name, fs);
     } else {
-        queue_.observe(name, fs, now);
+        // Already quiet by its mtime (e.g. present before we started): no
+        // need to wait the full interval again, only to confirm.
+        timespec wall{};
+        clock_gettime(CLOCK_REALTIME, &wall);
+        int64_t age_ms = (int64_t(wall.tv_sec) * 1'000'000'000 + wall.tv_nsec - fs.mtime_ns) / 1'000'000;
+        queue_.observe(name, fs, now, age_ms > 0 ? age_ms : 0);
     }
     arm_timer();
 }

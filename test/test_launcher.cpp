@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include "btl/format.hpp"
 #include "btl/launcher.hpp"
 
 using namespace btl;
@@ -112,4 +113,49 @@ TEST_CASE("the log book keeps the last lines, without debug, and tells the liste
     REQUIRE(b.lines().size() == 2);
     CHECK(b.lines().front().message == "two");
     CHECK(b.lines().back().message == "three");
+}
+
+TEST_CASE("the status_json document is btl::status_json's per row, with file and loaded first") {
+    Row a;
+    a.file = "a \"quoted\".torrent";
+    a.loaded = true;
+    a.st.name = "tab\tname";
+    a.st.info_hash[0] = 0xab;
+    a.st.state = TorrentState::seeding;
+    a.st.progress = 1.0 / 3;
+    a.st.down_rate = 1234.5678;
+    a.st.up_rate = 1e12;
+    a.st.total_size = 5'000'000'000;
+    a.st.have_bytes = -1;
+    a.st.eta_s = -1;
+    a.st.peers = 3;
+    a.st.error = "";
+    a.st.tracker_message = "ok \\ fine";
+    a.st.save_path = "/srv/\xc3\xa9t\xc3\xa9";
+    Row b;
+    b.file = "broken.torrent";
+    b.st.name = "broken.torrent";
+    b.st.state = TorrentState::error;
+    b.st.error = "bad bencode\n";
+    std::vector<Row> rows{a, b};
+    SessionStatus ss = rows_totals(rows, 6881);
+    CHECK(ss.torrents == 1);
+    CHECK(ss.peers == 3);
+    CHECK(ss.up_rate == 1e12);
+
+    std::string doc = rows_status_json(rows, ss);
+    std::string expect = "{\"torrents\":[";
+    for (const auto& r : rows) {
+        std::string one = btl::status_json({r.st}, ss);
+        size_t end = one.find("}],\"totals\"");
+        REQUIRE(end != std::string::npos);
+        if (expect.back() != '[') expect += ",";
+        expect += "{\"file\":" + json_escape(r.file) + ",\"loaded\":" + (r.loaded ? "true" : "false") + "," +
+                  one.substr(std::string("{\"torrents\":[{").size(), end - std::string("{\"torrents\":[{").size()) +
+                  "}";
+    }
+    std::string totals = btl::status_json({}, ss);
+    expect += "],\"errors\":1," + totals.substr(totals.find("\"totals\":{"));
+    CHECK(doc == expect);
+    CHECK(rows_status_json({}, ss).rfind("{\"torrents\":[],\"errors\":0,\"totals\":{", 0) == 0);
 }

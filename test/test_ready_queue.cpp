@@ -86,3 +86,21 @@ TEST_CASE("the name filter takes .torrent files and ignores dotfiles and tempora
     CHECK_FALSE(wanted_watch_name("notes.txt"));
     CHECK_FALSE(wanted_watch_name(""));
 }
+
+TEST_CASE("a file whose mtime is already older than the quiet interval is due at once, still confirmed") {
+    ReadyQueue q(1000);
+    q.observe("old.torrent", stamp(100, 1), 5000, 3'600'000);
+    q.observe("young.torrent", stamp(100, 2), 5000, 400);
+    CHECK(q.due(5000) == std::vector<std::string>{"old.torrent"});
+    CHECK(q.next_deadline() == 5000);
+    // The confirming look must still see the same stamp.
+    CHECK_FALSE(q.confirm("old.torrent", stamp(120, 3), 5010));
+    CHECK(q.due(5500).empty());
+    CHECK(q.due(6010) == std::vector<std::string>{"old.torrent", "young.torrent"});
+    // young: 400 ms unchanged already, so due 600 ms after it was seen.
+    ReadyQueue r(1000);
+    r.observe("young.torrent", stamp(100, 2), 5000, 400);
+    CHECK(r.due(5599).empty());
+    CHECK(r.due(5600) == std::vector<std::string>{"young.torrent"});
+    CHECK(r.confirm("young.torrent", stamp(100, 2), 5600));
+}

@@ -63,6 +63,13 @@ SortKey next_sort_key(SortKey k);
 void sort_rows(std::vector<Row>& rows, SortKey k);
 // Uploaded over downloaded (over the data we have when we downloaded none).
 double share_ratio(const TorrentStatus& t);
+// Session totals summed over the loaded rows.
+SessionStatus rows_totals(const std::vector<Row>& rows, uint16_t listen_port);
+// The --status_json document: each row is btl::status_json's object for
+// its TorrentStatus with "file" and "loaded" first, then "errors" (rows
+// that did not load) and "totals".  Appends in place: it runs every
+// display interval over every torrent.
+std::string rows_status_json(const std::vector<Row>& rows, const SessionStatus& totals);
 
 // ---- log ----------------------------------------------------------------
 
@@ -116,6 +123,9 @@ public:
     std::string status_json() const;
     const LauncherOptions& options() const { return opt_; }
     SessionStatus session_status() const;
+    // Called when rows appear, fail or go away (not on status changes), so
+    // --status_json can show a new torrent without waiting an interval.
+    std::function<void()> on_rows_changed;
 
     void on_file_ready(const std::string& name, const std::string& path, FileStamp st) override;
     void on_file_removed(const std::string& name) override;
@@ -139,6 +149,9 @@ private:
     void add(const std::string& name, Metainfo mi);
     void promote_duplicate(const Sha1Digest& ih);
     std::vector<std::string> taken_paths(const std::string& except) const;
+    void rows_changed() {
+        if (on_rows_changed) on_rows_changed();
+    }
 
     uv_loop_t* loop_;
     Session& s_;

@@ -8,7 +8,10 @@
 //
 // Contract (pure: no I/O, time passed in as milliseconds):
 //  - observe() records what a directory scan, an fs event or a stat saw.  A
-//    new or changed stamp (re)starts the quiet interval.
+//    new or changed stamp (re)starts the quiet interval, less the time the
+//    file is already known to have been unchanged (its mtime's age): a file
+//    that sat in the directory before we started needs no extra wait,
+//    only the confirming look.
 //  - due(now) lists files whose quiet interval has passed and that have not
 //    been delivered with that stamp; the caller stats them once more and
 //    calls confirm(), which returns true exactly once per (file, stamp).
@@ -38,7 +41,9 @@ class ReadyQueue {
 public:
     explicit ReadyQueue(int64_t quiet_ms) : quiet_ms_(quiet_ms) {}
 
-    void observe(const std::string& name, FileStamp st, int64_t now_ms);
+    // unchanged_for_ms: how long the file has provably not been written
+    // (now - mtime by the wall clock; 0 when unknown or in the future).
+    void observe(const std::string& name, FileStamp st, int64_t now_ms, int64_t unchanged_for_ms = 0);
     std::vector<std::string> due(int64_t now_ms) const;
     // True when `st` is what was observed a full quiet interval ago: the file
     // is ready and is marked delivered with this stamp.  Otherwise the new

@@ -42,7 +42,9 @@ public:
     Result<Torrent*> add_torrent(AddTorrentParams p);
     Torrent* find(const Sha1Digest& ih);
     // Stops and removes a torrent (its data stays); `done` after `stopped`
-    // was sent and resume data saved.
+    // was sent and resume data saved.  A second call while the first removal
+    // is under way waits for it too; `done` runs at once only if no torrent
+    // with that info-hash exists.
     void remove_torrent(const Sha1Digest& ih, std::function<void()> done = nullptr);
     // Graceful shutdown of every torrent, then `done`.
     void shutdown(std::function<void()> done);
@@ -119,7 +121,8 @@ private:
     // Incoming connections waiting for their handshake.
     std::map<Pending*, std::unique_ptr<Pending>> pending_;
     std::vector<std::unique_ptr<Pending>> dead_pending_;
-    std::set<Sha1Digest> removing_;
+    // Torrents being removed -> everyone waiting for that removal to finish.
+    std::map<Sha1Digest, std::vector<std::function<void()>>> removing_;
     bool shutting_down_ = false;
 };
 

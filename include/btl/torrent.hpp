@@ -123,6 +123,8 @@ public:
     uint32_t id() const { return id_; }
     TorrentStatus status(bool detail) const;
     bool complete() const { return picker_.complete(); }
+    // Paused by the user (or resumed paused): no peers, no announces.
+    bool paused() const { return paused_; }
     bool accepting_peers() const;
 
     void add_incoming(std::unique_ptr<PeerConnection> conn, const Handshake& hs, std::string_view rest, size_t& used);

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <sstream>
 
@@ -111,10 +112,94 @@ struct App {
     UvHandle<uv_timer_t> status_timer;
     UvHandle<uv_signal_t> sigint, sigterm, sighup;
 
-    void write_status() {
-        if (status_path.empty()) return;
-        auto st = write_file_atomic(status_path, launcher->status_json(), false);
-        if (!st.ok()) logbook->log(LogLevel::warning, "", "status_json: " + st.error().message);
+    // --status_json is written on the thread pool (write and rename
+    // of ~600 bytes per torrent must not stall the loop), one write at a
+    // time; a document equal to the last one written is skipped unless a
+    // minute passed, so an idle session does no disk I/O.
+    struct StatusJob {
+        uv_work_t req{};
+        App* app = nullptr;
+        std::string path, doc;
+        Status result = Ok{};
+    };
+    std::string last_doc;
+    int64_t last_write_ms = 0;
+    bool writing = false, write_again = false, force_again = false;
+    std::function<void()> flushed;
+    UvHandle<uv_timer_t> soon_timer;
+
+    void write_status(bool force = false) {
+        if (status_path.empty()) return finish_flush();
+        if (writing) {
+            write_again = true;
+            force_again |= force;
+            return;
+        }
+        std::string doc = launcher->status_json();
+        int64_t now = int64_t(uv_now(loop));
+        if (!force && doc == last_doc && now - last_write_ms < 60'000) return;
+        auto* j = new StatusJob;
+        j->app = this;
+        j->path = status_path;
+        j->doc = std::move(doc);
+        j->req.data = j;
+        writing = true;
+        int rc = uv_queue_work(
+            loop, &j->req,
+            [](uv_work_t* w) {
+                auto* j = static_cast<StatusJob*>(w->data);
+                j->result = write_file_atomic(j->path, j->doc, false);
+            },
+            [](uv_work_t* w, int) {
+                std::unique_ptr<StatusJob> j(static_cast<StatusJob*>(w->data));
+                j->app->status_written(*j);
+            });
+        if (rc < 0) {
+            writing = false;
+            j->result = write_file_atomic(j->path, j->doc, false);  // no pool: write here
+            status_written(*j);
+            delete j;
+        }
+    }
+
+    void status_written(StatusJob& j) {
+        writing = false;
+        if (!j.result.ok()) {
+            logbook->log(LogLevel::warning, "", "status_json: " + j.result.error().message);
+        } else {
+            last_doc = std::move(j.doc);
+            last_write_ms = int64_t(uv_now(loop));
+        }
+        if (write_again) {
+            write_again = false;
+            bool f = force_again;
+            force_again = false;
+            return write_status(f);
+        }
+        finish_flush();
+    }
+
+    // The final document: written even if unchanged, `done` once it is on disk.
+    void flush_status(std::function<void()> done) {
+        flushed = std::move(done);
+        write_status(true);
+    }
+
+    void finish_flush() {
+        if (!flushed) return;
+        auto f = std::move(flushed);
+        flushed = nullptr;
+        f();
+    }
+
+    // Rows appeared or went: show them soon rather than an interval later;
+    // a burst of 1000 files coalesces into a few writes.
+    void status_soon() {
+        if (status_path.empty() || shutting_down || !soon_timer || uv_is_active(reinterpret_cast<uv_handle_t*>(soon_timer.get())))
+            return;
+        uv_timer_start(soon_timer.get(), [](uv_timer_t* h) {
+            if (auto* a = static_cast<App*>(h->data)) a->write_status();
+        }, 200, 0);
     }
 
     void shutdown() {
@@ -122,13 +207,15 @@ struct App {
         shutting_down = true;
         view->shutting_down();
         launcher->shutdown([this] {
-            write_status();
-            view->stop();
-            status_timer.reset();
-            sigint.reset();
-            sigterm.reset();
-            sighup.reset();
-            uv_stop(loop);
+            flush_status([this] {
+                view->stop();
+                status_timer.reset();
+                soon_timer.reset();
+                sigint.reset();
+                sigterm.reset();
+                sighup.reset();
+                uv_stop(loop);
+            });
         });
     }
 
@@ -257,6 +344,9 @@ int main(int argc, char** argv) {
         uv_timer_start(app.status_timer.get(), [](uv_timer_t* h) {
             if (auto* a = static_cast<App*>(h->data)) a->write_status();
         }, ms, ms);
+        app.soon_timer = UvHandle<uv_timer_t>::create([&](uv_timer_t* h) { return uv_timer_init(app.loop, h); });
+        app.soon_timer->data = &app;
+        launcher.on_rows_changed = [&app] { app.status_soon(); };
     }
     auto stop_cb = [](uv_signal_t* h, int) {
         auto* a = static_cast<App*>(h->data);
