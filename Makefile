@@ -35,7 +35,7 @@ UNIT     := $(BUILD)/test/unit
 # Debian packages the build, the tests and the demo need.
 DEBS := g++ make pkg-config libuv1-dev libncurses-dev libssl-dev doctest-dev \
         python3 python3-libtorrent aria2 opentracker mktorrent tmux time wrk \
-        man-db procps psmisc
+        man-db procps psmisc rtorrent
 
 .PHONY: all check unit integration demo bench install clean deps build-all
 all: $(BINS) $(UNIT) $(BENCHES)
