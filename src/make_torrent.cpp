@@ -108,7 +108,7 @@ int auto_piece_pow2(int64_t total_length) {
 
 namespace {
 
-constexpr size_t kReadSize = size_t(512) << 10;  // one pread: small enough to stay in L2 until hashed
+constexpr size_t kReadSize = size_t(128) << 10;  // one pread: small enough to stay in L2 until hashed
 constexpr int64_t kChunkBytes = int64_t(32) << 20;  // work unit claimed by a worker
 
 struct HashJob {
