@@ -1,5 +1,7 @@
 #include "btl/http_client.hpp"
 
+#include "btl/resolve.hpp"
+
 #include <charconv>
 #include <cstring>
 
@@ -69,49 +71,12 @@ struct HttpGet::Impl : std::enable_shared_from_this<HttpGet::Impl> {
         if (!split_http_url(url, host, port, path)) return fail("bad tracker URL " + url);
         request = "GET " + path + " HTTP/1.0\r\nHost: " + host + (port != 80 ? ":" + std::to_string(port) : "") +
                   "\r\nUser-Agent: " + opt.user_agent + "\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n";
-        sockaddr_storage ss{};
-        if (uv_ip4_addr(host.c_str(), port, reinterpret_cast<sockaddr_in*>(&ss)) == 0 ||
-            uv_ip6_addr(host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&ss)) == 0) {
-            connect(reinterpret_cast<sockaddr*>(&ss));
-            return;
-        }
-        struct Gai {
-            uv_getaddrinfo_t req;
-            std::shared_ptr<Impl> self;
-        };
-        auto* g = new Gai{};
-        g->self = shared_from_this();
-        addrinfo hints{};
-        hints.ai_family = AF_UNSPEC;
-        hints.ai_socktype = SOCK_STREAM;
-        int rc = uv_getaddrinfo(
-            loop, &g->req,
-            [](uv_getaddrinfo_t* req, int status, addrinfo* res) {
-                auto* g = reinterpret_cast<Gai*>(req);
-                auto self = std::move(g->self);
-                delete g;
-                if (self->dead) {
-                    uv_freeaddrinfo(res);
-                    return;
-                }
-                if (status != 0 || !res) {
-                    uv_freeaddrinfo(res);
-                    return self->fail("cannot resolve " + self->host + ": " + uv_strerror(status));
-                }
-                sockaddr_storage ss{};
-                std::memcpy(&ss, res->ai_addr, res->ai_addrlen);
-                uv_freeaddrinfo(res);
-                if (ss.ss_family == AF_INET)
-                    reinterpret_cast<sockaddr_in*>(&ss)->sin_port = htons(self->port);
-                else
-                    reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port = htons(self->port);
-                self->connect(reinterpret_cast<sockaddr*>(&ss));
-            },
-            host.c_str(), nullptr, &hints);
-        if (rc != 0) {
-            delete g;
-            fail("cannot resolve " + host + ": " + uv_strerror(rc));
-        }
+        resolve_address(loop, host, port, SOCK_STREAM, opt.bind_ip,
+                        [self = shared_from_this()](Result<sockaddr_storage> r) {
+                            if (self->dead) return;
+                            if (!r.ok()) return self->fail(r.error().message);
+                            self->connect(reinterpret_cast<const sockaddr*>(&*r));
+                        });
     }
 
     void connect(const sockaddr* addr) {

@@ -1,5 +1,7 @@
 #include "btl/udp_tracker.hpp"
 
+#include "btl/resolve.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <random>
@@ -87,58 +89,12 @@ struct UdpTrackerRequest::Impl : std::enable_shared_from_this<UdpTrackerRequest:
         host = u->host;
         port = u->port;
         key = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
-        sockaddr_storage ss{};
-        if (uv_ip4_addr(host.c_str(), port, reinterpret_cast<sockaddr_in*>(&ss)) == 0 ||
-            uv_ip6_addr(host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&ss)) == 0) {
-            return open(ss);
-        }
-        struct Gai {
-            uv_getaddrinfo_t req;
-            std::shared_ptr<Impl> self;
-        };
-        auto* g = new Gai{};
-        g->self = shared_from_this();
-        addrinfo hints{};
-        hints.ai_family = AF_UNSPEC;
-        hints.ai_socktype = SOCK_DGRAM;
-        int rc = uv_getaddrinfo(
-            loop, &g->req,
-            [](uv_getaddrinfo_t* r, int status, addrinfo* res) {
-                auto* g = reinterpret_cast<Gai*>(r);
-                auto self = std::move(g->self);
-                delete g;
-                if (self->dead || status != 0 || !res) {
-                    if (res) uv_freeaddrinfo(res);
-                    if (!self->dead)
-                        self->fail("cannot resolve " + self->host + ": " + uv_strerror(status ? status : UV_EAI_NONAME));
-                    return;
-                }
-                // Prefer the bind address's family, so the bind option is
-                // honoured when the name has both; else IPv4, which every
-                // tracker answering a compact peer list serves.
-                const addrinfo* pick = res;
-                sockaddr_in local{};
-                int fam = AF_INET;
-                if (!self->opt.bind_ip.empty() && uv_ip4_addr(self->opt.bind_ip.c_str(), 0, &local) != 0) fam = AF_INET6;
-                for (const addrinfo* a = res; a; a = a->ai_next)
-                    if (a->ai_family == fam) {
-                        pick = a;
-                        break;
-                    }
-                sockaddr_storage ss{};
-                std::memcpy(&ss, pick->ai_addr, std::min<size_t>(pick->ai_addrlen, sizeof ss));
-                uv_freeaddrinfo(res);
-                if (ss.ss_family == AF_INET)
-                    reinterpret_cast<sockaddr_in*>(&ss)->sin_port = htons(self->port);
-                else
-                    reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port = htons(self->port);
-                self->open(ss);
-            },
-            host.c_str(), nullptr, &hints);
-        if (rc != 0) {
-            delete g;
-            fail("cannot resolve " + host + ": " + uv_strerror(rc));
-        }
+        resolve_address(loop, host, port, SOCK_DGRAM, opt.bind_ip,
+                        [self = shared_from_this()](Result<sockaddr_storage> r) {
+                            if (self->dead) return;
+                            if (!r.ok()) return self->fail(r.error().message);
+                            self->open(*r);
+                        });
     }
 
     void open(const sockaddr_storage& addr) {
