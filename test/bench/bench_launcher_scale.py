@@ -29,6 +29,9 @@ import random
 import shutil
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from btl_harness import bencode  # noqa: E402
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -48,21 +51,6 @@ TCK = os.sysconf("SC_CLK_TCK")
 
 # ---------------------------------------------------------------- torrents
 
-def bencode(v):
-    if isinstance(v, int):
-        return b"i%de" % v
-    if isinstance(v, str):
-        v = v.encode()
-    if isinstance(v, bytes):
-        return b"%d:%s" % (len(v), v)
-    if isinstance(v, list):
-        return b"l" + b"".join(bencode(x) for x in v) + b"e"
-    if isinstance(v, dict):
-        out = b"d"
-        for k in sorted(v, key=lambda k: k.encode() if isinstance(k, str) else k):
-            out += bencode(k) + bencode(v[k])
-        return out + b"e"
-    raise TypeError(type(v))
 
 
 def make_torrents(torrent_dir, data_dir, announce):

@@ -497,7 +497,27 @@ def bdecode(b):
         j = b.index(b":", i)
         n = int(b[i:j])
         return b[j + 1:j + 1 + n], j + 1 + n
-    return dec(0)[0]
+    v, end = dec(0)
+    assert end == len(b), "trailing bytes after the bencoded value"
+    return v
+
+
+def bencode(v):
+    """Bencode with sorted dict keys (str keys and values are UTF-8)."""
+    if isinstance(v, int):
+        return b"i%de" % v
+    if isinstance(v, str):
+        v = v.encode()
+    if isinstance(v, bytes):
+        return b"%d:%s" % (len(v), v)
+    if isinstance(v, list):
+        return b"l" + b"".join(bencode(x) for x in v) + b"e"
+    if isinstance(v, dict):
+        out = b"d"
+        for k in sorted(v, key=lambda k: k.encode() if isinstance(k, str) else k):
+            out += bencode(k) + bencode(v[k])
+        return out + b"e"
+    raise TypeError(type(v))
 
 
 # ---------------------------------------------------------------- status files

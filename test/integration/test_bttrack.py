@@ -9,6 +9,9 @@ BTTRACK = os.path.join(BIN, "bttrack")
 PY = "/usr/bin/python3"
 import libtorrent as lt
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from btl_harness import bdecode  # noqa: E402
+
 procs = []
 
 
@@ -42,30 +45,6 @@ def http(port, target, timeout=5, raw=None):
     head, _, body = data.partition(b"\r\n\r\n")
     status = int(head.split(b" ")[1]) if head.startswith(b"HTTP/1.") else 0
     return status, body
-
-
-def bdecode(b):
-    def dec(i):
-        c = b[i:i + 1]
-        if c == b"i":
-            e = b.index(b"e", i)
-            return int(b[i + 1:e]), e + 1
-        if c == b"l":
-            i += 1; out = []
-            while b[i:i + 1] != b"e":
-                v, i = dec(i); out.append(v)
-            return out, i + 1
-        if c == b"d":
-            i += 1; out = {}
-            while b[i:i + 1] != b"e":
-                k, i = dec(i); v, i = dec(i); out[k] = v
-            return out, i + 1
-        colon = b.index(b":", i)
-        n = int(b[i:colon])
-        return b[colon + 1:colon + 1 + n], colon + 1 + n
-    v, end = dec(0)
-    assert end == len(b), "trailing bytes"
-    return v
 
 
 def start_tracker(port, dfile, extra=()):
