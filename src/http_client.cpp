@@ -68,7 +68,8 @@ struct HttpGet::Impl : std::enable_shared_from_this<HttpGet::Impl> {
     void begin(const std::string& url) {
         in.clear();
         tcp.reset();
-        if (!split_http_url(url, host, port, path)) return fail("bad tracker URL " + url);
+        if (!split_http_url(url, host, port, path))
+            return fail((redirects ? "bad redirect URL " : "bad tracker URL ") + url.substr(0, 200));
         request = "GET " + path + " HTTP/1.0\r\nHost: " + host + (port != 80 ? ":" + std::to_string(port) : "") +
                   "\r\nUser-Agent: " + opt.user_agent + "\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n";
         resolve_address(loop, host, port, SOCK_STREAM, opt.bind_ip,
@@ -143,14 +144,35 @@ struct HttpGet::Impl : std::enable_shared_from_this<HttpGet::Impl> {
                 if (!self) return;
                 if (n > 0) {
                     if (self->in.size() + size_t(n) > self->opt.max_bytes)
-                        return self->fail("tracker response larger than " + std::to_string(self->opt.max_bytes) + " bytes");
+                        return self->fail("response too large (over " + std::to_string(self->opt.max_bytes >> 10) +
+                                          " KiB), stopped reading");
                     self->in.append(buf->base, size_t(n));
+                    // A server that keeps the connection open after a
+                    // complete response must not cost us the timeout.
+                    if (self->complete()) self->parse();
                 } else if (n == UV_EOF) {
                     self->parse();
                 } else if (n < 0) {
                     self->fail(std::string("reading response: ") + uv_strerror(int(n)));
                 }
             });
+    }
+
+    // True once the headers and Content-Length bytes of body have arrived.
+    bool complete() const {
+        size_t hdr_end = in.find("\r\n\r\n");
+        if (hdr_end == std::string::npos) return false;
+        std::string head = in.substr(0, hdr_end);
+        for (auto& ch : head) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        if (head.find("\ntransfer-encoding:") != std::string::npos) return false;
+        size_t cl = head.find("\ncontent-length:");
+        if (cl == std::string::npos) return false;
+        const char* p = head.c_str() + cl + 16;
+        while (*p == ' ' || *p == '\t') ++p;
+        uint64_t n = 0;
+        auto [end, ec] = std::from_chars(p, head.c_str() + head.size(), n);
+        if (ec != std::errc() || end == p) return false;
+        return in.size() - (hdr_end + 4) >= n;
     }
 
     void parse() {
@@ -209,7 +231,11 @@ struct HttpGet::Impl : std::enable_shared_from_this<HttpGet::Impl> {
             return fail("truncated HTTP response (" + std::to_string(body.size()) + " of " + std::to_string(content_length) + " bytes)");
         }
         if (r.status >= 300 && r.status < 400 && !location.empty()) {
-            if (++redirects > opt.max_redirects) return fail("too many redirects");
+            if (++redirects > opt.max_redirects)
+                return fail("too many redirects (more than " + std::to_string(opt.max_redirects) + ")");
+            if (location.size() > 2000) return fail("redirect to a URL of " + std::to_string(location.size()) + " bytes");
+            for (auto& ch : location)
+                if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7F) ch = '?';
             if (location[0] == '/') location = "http://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port) + location;
             return begin(location);
         }

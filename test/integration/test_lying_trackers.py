@@ -1,0 +1,244 @@
+#!/usr/bin/python3
+"""Lying trackers: each case is a btdownloadheadless whose torrent lists a
+lying tracker (tier 0) and opentracker (tier 1), beside one libtorrent seed.
+
+The lies (lying_tracker.py, one process for all cases, loopback only):
+HTTP  garbage body, a failure reason, compact peers of 6n+1 bytes, a 500 MB
+      body, a body that drips one byte a second, a redirect loop (each of
+      these fails: the next tier finds the seed), and answers that "work" but
+      lie: port-0 peers, interval 0, interval 2^62, 50,000 peers;
+UDP   wrong transaction id, short packets, an error action, silence.
+
+Every case runs at once (one leecher per case, own loopback address) and
+must: finish byte-identical; stay under 100 MiB peak RSS; show the lie in
+--status_json (trackers[].status, one line naming what was wrong) and on the
+status line ("tracker: URL: ..."); retry a failing tracker with backoff
+(15 s, then 30 s: the timestamps the liar records), never hammer it; and
+keep the "working" liars' intervals clamped to [60 s, 4 h].  The 50,000-peer
+case also keeps its open descriptors bounded (connection attempts capped).
+Bounded at 240 s."""
+
+import os
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import btl_harness as H  # noqa: E402
+from test_udp_tracker import make_torrent_tiers  # noqa: E402
+
+PIECE = 64 * H.KiB
+SIZE = 4 * H.MiB + 4321
+RSS_LIMIT_KIB = 100 * 1024
+FD_LIMIT = 200
+
+# case -> (substring of the liar's tracker status, rounds to observe)
+# rounds: announces (retries) the liar must see, with growing gaps.
+FAILING = {
+    "garbage": ("tracker response is not bencoded", 3),
+    "failure": ("tracker said: lying tracker: you are not welcome", 3),
+    "badcompact": ("compact peers length 7 is not a multiple of 6", 3),
+    "huge": ("response too large", 3),
+    "redirect": ("too many redirects", 3),
+    "drip": ("timed out", 2),
+    "udp_wrongtid": ("ignored: a packet with the wrong transaction id", 2),
+    "udp_short": ("ignored: UDP connect response of 10 bytes", 2),
+    "udp_error": ("tracker said: lying tracker: torrent banned here", 3),
+    "udp_silent": ("no answer from UDP tracker", 2),
+}
+WORKING = ["port0", "interval0", "hugeinterval", "manypeers"]
+
+
+def read_records(path):
+    out = []
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.strip():
+                    out.append(H.json.loads(line))
+    except OSError:
+        pass
+    return out
+
+
+def rounds(records, case):
+    """Times at which the liar saw a new announce round from the client."""
+    if case.startswith("udp_"):
+        # One round = one connect request (a retransmission would be a
+        # second one 15 s later; the announcer gives a non-last UDP tracker
+        # one try, so rounds here are announcer retries).
+        return [r["t"] for r in records if r["mode"] == case and r["kind"] == "connect"]
+    if case == "redirect":
+        return [r["t"] for r in records if r["mode"] == case and r.get("hop") == 0]
+    return [r["t"] for r in records if r["mode"] == case and r["kind"] == "announce"]
+
+
+def eventually(fn, timeout):
+    """fn() until it stops failing (H.Fail); its last failure after timeout."""
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            return fn()
+        except H.Fail:
+            if time.monotonic() > end:
+                raise
+            time.sleep(0.5)
+
+
+def liar_entry(status, url):
+    for tr in status.get("trackers", []):
+        if tr.get("url") == url:
+            return tr
+    return None
+
+
+def main():
+    H.require_headless()
+    with H.Workspace("lying-trackers", timeout=240) as ws:
+        src = ws.mkdir("seed")
+        data = os.path.join(src, "lies.bin")
+        H.write_random_file(data, SIZE, 4242)
+        honest = H.Tracker(ws)
+        seed_tor = ws.path("seed.torrent")
+        ih = make_torrent_tiers(data, seed_tor, PIECE, [[honest.announce]])
+        honest.start([ih])
+        seed = H.LtPeer(ws, "lt-seed", seed_tor, src, ws.next_ip(), seed=True)
+
+        record = ws.path("liar.jsonl")
+        ready = ws.path("liar.ready")
+        argv = [H.PY, os.path.join(H.HERE, "lying_tracker.py"), "--seed", "%s:%d" % (seed.ip, seed.port),
+                "--record", record, "--ready", ready]
+        for m in ("wrongtid", "short", "error", "silent"):
+            argv += ["--udp", m]
+        liar = ws.start("liar", argv)
+        H.wait_until(lambda: os.path.exists(ready), 10, "the lying tracker to start", procs=[liar])
+        ports = H.read_json(ready)
+        seed.wait_ready(30)
+
+        def liar_url(case):
+            if case.startswith("udp_"):
+                return "udp://127.0.0.1:%d/announce" % ports["udp"][case[4:]]
+            return "http://127.0.0.1:%d/%s/announce" % (ports["http"], case)
+
+        cases = list(FAILING) + WORKING
+        leechers = {}
+        t0 = time.monotonic()
+        for case in cases:
+            tor = ws.path("%s.torrent" % case)
+            ih_case = make_torrent_tiers(data, tor, PIECE, [[liar_url(case)], [honest.announce]])
+            H.check(ih_case == ih, "the announce list changed the info-hash")
+            out = ws.mkdir("out-" + case)
+            leechers[case] = (H.Headless(ws, case, tor, ws.next_ip(), save_in=out), out)
+
+        # Open descriptors of the 50,000-peer leecher, sampled throughout.
+        fd_peak = [0]
+        stop_sampling = threading.Event()
+
+        def sample_fds():
+            pid = leechers["manypeers"][0].proc.pid
+            while not stop_sampling.is_set():
+                try:
+                    fd_peak[0] = max(fd_peak[0], len(os.listdir("/proc/%d/fd" % pid)))
+                except OSError:
+                    pass
+                time.sleep(0.1)
+        sampler = threading.Thread(target=sample_fds, daemon=True)
+        sampler.start()
+
+        # 1. Everyone completes, byte-identical, in bounded time.
+        done = set()
+        deadline = time.monotonic() + 120
+        while len(done) < len(cases):
+            H.check(time.monotonic() < deadline, "not complete after 120 s: %s" % sorted(set(cases) - done))
+            for case in cases:
+                lee = leechers[case][0]
+                H.check(lee.proc.poll() is None, "%s: btdownloadheadless exited %s" % (case, lee.proc.poll()))
+                if case not in done and lee.status().get("state") == "seeding":
+                    done.add(case)
+                    H.log("%s: complete after %.1f s" % (case, time.monotonic() - t0))
+            time.sleep(0.3)
+        for case in cases:
+            H.assert_same_data(data, os.path.join(leechers[case][1], "lies.bin"), case)
+
+        # 2. Failing liars: status names the lie, retries back off.
+        want_end = time.monotonic() + 100
+        pending = set(FAILING)
+        while pending:
+            recs = read_records(record)
+            for case in sorted(pending):
+                if len(rounds(recs, case)) >= FAILING[case][1]:
+                    pending.discard(case)
+            if not pending:
+                break
+            H.check(time.monotonic() < want_end, "liars not retried in time: %s (rounds %s)" % (
+                sorted(pending), {c: len(rounds(recs, c)) for c in pending}))
+            time.sleep(0.5)
+        recs = read_records(record)
+        for case, (text, n) in FAILING.items():
+            lee = leechers[case][0]
+
+            def shows_lie():
+                # Between retries (not while one is in flight) the status
+                # names the lie; the honest tracker stays fine.
+                st = lee.status()
+                tr = liar_entry(st, liar_url(case))
+                H.check(tr is not None, "%s: liar missing from trackers in %s" % (case, st))
+                H.check(text in tr["status"], "%s: tracker status %r lacks %r" % (case, tr["status"], text))
+                H.check(tr["fails"] >= 1, "%s: fails not counted: %s" % (case, tr))
+                H.check(0 <= tr["next_announce"] <= 1800, "%s: next retry %s s" % (case, tr["next_announce"]))
+                honest_tr = liar_entry(st, honest.announce)
+                H.check(honest_tr and honest_tr["status"] == "ok", "%s: honest tracker affected: %s" % (case, honest_tr))
+                H.check(text in st.get("tracker", ""), "%s: status 'tracker' field %r lacks %r"
+                        % (case, st.get("tracker"), text))
+                return tr
+            tr = eventually(shows_lie, 45)
+            view = open(lee.proc.logpath, errors="replace").read()
+            H.check(("tracker: " + liar_url(case)) in view and text in view,
+                    "%s: the status line does not show the lie:\n%s" % (case, lee.proc.tail(5)))
+            ts = rounds(recs, case)
+            gaps = [b - a for a, b in zip(ts, ts[1:])]
+            H.log("%s: %s; retries after %s s" % (case, tr["status"], ["%.1f" % g for g in gaps]))
+            H.check(gaps and gaps[0] >= 14, "%s: retried after %s s (backoff is 15 s)" % (case, gaps))
+            if len(gaps) >= 2:
+                H.check(gaps[1] >= 1.8 * gaps[0] - 2, "%s: backoff did not grow: %s" % (case, gaps))
+            # No hammering: at most one round per backoff step since start.
+            H.check(len(ts) <= 4, "%s: %d rounds in %.0f s" % (case, len(ts), time.monotonic() - t0))
+        sent = [r["sent"] for r in recs if r["mode"] == "huge" and r["kind"] == "hung_up"]
+        H.check(sent and max(sent) < 64 * H.MiB, "huge: the client took %s bytes of a 500 MB body" % sent)
+        redirects = [r for r in recs if r["mode"] == "redirect"]
+        H.check(max(r["hop"] for r in redirects) == 3, "redirect: followed %d hops, expected 3"
+                % max(r["hop"] for r in redirects))
+
+        # 3. "Working" liars: clamped intervals, the seed still found.
+        for case in WORKING:
+            st = leechers[case][0].status()
+            tr = liar_entry(st, liar_url(case))
+            H.check(tr and tr["status"] == "ok", "%s: liar status %s" % (case, tr))
+            if case == "interval0":
+                H.check(tr["interval"] == 60, "interval 0 clamped to %s, want 60" % tr["interval"])
+                ts = rounds(recs, case)
+                gaps = [b - a for a, b in zip(ts, ts[1:])]
+                H.check(all(g >= 55 for g in gaps), "interval 0: announces %s s apart" % gaps)
+            if case == "hugeinterval":
+                H.check(tr["interval"] == 4 * 3600, "interval 2^62 clamped to %s, want 14400" % tr["interval"])
+                H.check(tr["next_announce"] <= 4 * 3600, "next announce in %s s" % tr["next_announce"])
+        stop_sampling.set()
+        sampler.join()
+        H.log("manypeers: peak open descriptors %d" % fd_peak[0])
+        H.check(0 < fd_peak[0] < FD_LIMIT, "manypeers: %d descriptors open at once" % fd_peak[0])
+
+        # 4. Memory: every leecher stayed small; all stop cleanly.
+        for case in cases:
+            lee = leechers[case][0]
+            rss = lee.proc.peak_rss_kib()
+            H.check(rss is not None and rss < RSS_LIMIT_KIB, "%s: peak RSS %s KiB" % (case, rss))
+        for case in cases:
+            lee = leechers[case][0]
+            rss = lee.proc.peak_rss_kib()
+            rc = lee.stop(20)
+            H.check(rc == 0, "%s: exit %s on SIGTERM" % (case, rc))
+            H.log("%s: peak RSS %d KiB" % (case, rss))
+
+
+if __name__ == "__main__":
+    H.run_main(main)
