@@ -163,7 +163,7 @@ struct UdpTrackerRequest::Impl : std::enable_shared_from_this<UdpTrackerRequest:
     void on_timeout() {
         waited_ms += opt.base_timeout_ms << tries;
         if (++tries >= opt.max_tries) {
-            std::string msg = "no answer from " + who() + " after " + std::to_string(tries) + " tries (" +
+            std::string msg = "no answer from " + who() + " after " + std::to_string(tries) + (tries == 1 ? " try (" : " tries (") +
                               std::to_string((waited_ms + 500) / 1000) + " s)";
             if (!ignored.empty()) msg += "; ignored: " + ignored;
             return fail(msg);

@@ -34,7 +34,7 @@ HTTP_MODES = {
     "port0": "200 compact peers with port 0, plus the seeder",
     "interval0": "interval 0 (and min interval 0), peers = seeder",
     "hugeinterval": "interval 2^62, peers = seeder",
-    "manypeers": "50,000 compact peers (the seeder first)",
+    "manypeers": "50,000 compact peers (the seeder 500th)",
     "huge": "Content-Length 500 MB, streamed until the client hangs up",
     "drip": "headers, then one byte a second, never finishing",
     "redirect": "302 to itself, forever",
@@ -92,13 +92,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         parts = urllib.parse.urlsplit(self.path)
+        # "/failure-launcher/announce": the failure lie, recorded apart.
         mode = parts.path.strip("/").split("/")[0]
+        record_as, mode = mode, mode.split("-")[0]
         q = urllib.parse.parse_qs(parts.query)
         event = q.get("event", [""])[0]
         seed = compact(*self.seed)
         if mode == "redirect":
             hop = int(q.get("hop", ["0"])[0])
-            record(mode, "redirect", event=event, hop=hop)
+            record(record_as, "redirect", event=event, hop=hop)
             # The same URL with a hop counter, so the loop never ends.
             query = parts.query.split("&hop=")[0] + "&hop=%d" % (hop + 1)
             self.send_response(302)
@@ -106,7 +108,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        record(mode, "announce", event=event)
+        record(record_as, "announce", event=event)
         if mode == "garbage":
             return self.send_body(b"<html><body>502 Bad Gateway</body></html>", ctype="text/html")
         if mode == "failure":
@@ -121,11 +123,13 @@ class Handler(BaseHTTPRequestHandler):
         if mode == "hugeinterval":
             return self.send_body(benc({"interval": 1 << 62, "peers": seed}))
         if mode == "manypeers":
-            # The seeder first, then 49,999 addresses where nothing listens
-            # (a refused connect each): the client must cap what it keeps.
-            bogus = b"".join(compact("127.%d.%d.%d" % (100 + (i >> 16), (i >> 8) & 255, i & 255), 9)
-                             for i in range(1, 50000))
-            return self.send_body(benc({"interval": 1800, "peers": seed + bogus}))
+            # 49,999 addresses where nothing listens (a refused connect
+            # each), the seeder 500th: the client must cap what it keeps and
+            # dial the rest a few at a time.
+            bogus = [compact("127.%d.%d.%d" % (100 + (i >> 16), (i >> 8) & 255, i & 255), 9)
+                     for i in range(1, 50000)]
+            bogus.insert(499, seed)
+            return self.send_body(benc({"interval": 1800, "peers": b"".join(bogus)}))
         if mode == "huge":
             total = 500 * 1000 * 1000
             self.send_response(200)
@@ -140,7 +144,7 @@ class Handler(BaseHTTPRequestHandler):
                     sent += len(chunk)
             except OSError:
                 pass
-            record(mode, "hung_up", sent=sent)
+            record(record_as, "hung_up", sent=sent)
             return
         if mode == "drip":
             self.send_response(200)
@@ -155,7 +159,7 @@ class Handler(BaseHTTPRequestHandler):
                     time.sleep(1.0)
             except OSError:
                 pass
-            record(mode, "hung_up", sent=sent)
+            record(record_as, "hung_up", sent=sent)
             return
         self.send_body(b"unknown lie", status=404)
 
