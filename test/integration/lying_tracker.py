@@ -164,7 +164,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_body(b"unknown lie", status=404)
 
 
-def udp_loop(mode, sock):
+def udp_loop(name, sock):
+    mode = name.split("-")[0]  # "silent-last": the silent lie, recorded apart
     while True:
         try:
             data, addr = sock.recvfrom(2048)
@@ -173,7 +174,8 @@ def udp_loop(mode, sock):
         if len(data) < 16:
             continue
         action, tid = struct.unpack(">II", data[8:16])
-        record("udp_" + mode, "connect" if action == 0 else "announce" if action == 1 else "action%d" % action)
+        record("udp_" + name, "connect" if action == 0 else "announce" if action == 1 else "action%d" % action,
+               src=addr[0])
         if mode == "silent":
             continue
         if mode == "wrongtid":
@@ -193,7 +195,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ip", default="127.0.0.1")
     ap.add_argument("--seed", required=True, help="IP:PORT of the honest seeder")
-    ap.add_argument("--udp", action="append", default=[], choices=sorted(UDP_MODES))
+    ap.add_argument("--udp", action="append", default=[], help="MODE or MODE-NAME, MODE one of UDP_MODES")
     ap.add_argument("--record", required=True)
     ap.add_argument("--ready", required=True)
     a = ap.parse_args()
@@ -205,6 +207,8 @@ def main():
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     udp_ports = {}
     for mode in a.udp:
+        if mode.split("-")[0] not in UDP_MODES:
+            ap.error("unknown UDP lie %s" % mode)
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.bind((a.ip, 0))
         udp_ports[mode] = s.getsockname()[1]

@@ -7,7 +7,8 @@ HTTP  garbage body, a failure reason, compact peers of 6n+1 bytes, a 500 MB
       body, a body that drips one byte a second, a redirect loop (each of
       these fails: the next tier finds the seed), and answers that "work" but
       lie: port-0 peers, interval 0, interval 2^62, 50,000 peers;
-UDP   wrong transaction id, short packets, an error action, silence.
+UDP   wrong transaction id, short packets, an error action, silence (also
+      as the only tracker: BEP 15's 15 + 30 + 60 s, then an error).
 
 Every case runs at once (one leecher per case, own loopback address; and
 btlaunchmany --display plain with the failure lie in its watched dir) and
@@ -17,7 +18,7 @@ status line ("tracker: URL: ..."); retry a failing tracker with backoff
 (15 s, then 30 s: the timestamps the liar records), never hammer it; and
 keep the "working" liars' intervals clamped to [60 s, 4 h].  The 50,000-peer
 case also keeps its open descriptors bounded (connection attempts capped).
-Bounded at 240 s."""
+About 2 minutes, bounded at 240 s."""
 
 import os
 import sys
@@ -109,7 +110,7 @@ def main():
         ready = ws.path("liar.ready")
         argv = [H.PY, os.path.join(H.HERE, "lying_tracker.py"), "--seed", "%s:%d" % (seed.ip, seed.port),
                 "--record", record, "--ready", ready]
-        for m in ("wrongtid", "short", "error", "silent"):
+        for m in ("wrongtid", "short", "error", "silent", "silent-last"):
             argv += ["--udp", m]
         liar = ws.start("liar", argv)
         H.wait_until(lambda: os.path.exists(ready), 10, "the lying tracker to start", procs=[liar])
@@ -130,6 +131,17 @@ def main():
             H.check(ih_case == ih, "the announce list changed the info-hash")
             out = ws.mkdir("out-" + case)
             leechers[case] = (H.Headless(ws, case, tor, ws.next_ip(), save_in=out), out)
+
+        # A silent UDP tracker that is the only one: the full BEP 15
+        # retransmission (15, 30, 60 s), then an error; a second seed dials
+        # the leecher so the download does not need a tracker.
+        only_url = "udp://127.0.0.1:%d/announce" % ports["udp"]["silent-last"]
+        only_tor = ws.path("udp_silent_last.torrent")
+        make_torrent_tiers(data, only_tor, PIECE, [[only_url]])
+        only_out = ws.mkdir("out-udp_silent_last")
+        only = H.Headless(ws, "udp_silent_last", only_tor, ws.next_ip(), save_in=only_out)
+        only_t0 = time.time()
+        H.LtPeer(ws, "lt-seed-direct", seed_tor, src, ws.next_ip(), seed=True, connect=[(only.ip, only.port)])
 
         # btlaunchmany (plain view) with the failure lie in a watched dir.
         watch = ws.mkdir("watch")
@@ -274,6 +286,29 @@ def main():
         H.check(launcher.peak_rss_kib() < RSS_LIMIT_KIB, "launcher: peak RSS %s KiB" % launcher.peak_rss_kib())
         launcher.signal()
         H.check(launcher.wait(20) == 0, "launcher: exit %s on SIGTERM" % launcher.poll())
+
+        # 6. The lone silent UDP tracker: packets 15 s then 30 s apart, the
+        # request given up after 15 + 30 + 60 s, the download done anyway.
+        only.wait_state(("seeding",), 30)
+        H.assert_same_data(data, os.path.join(only_out, "lies.bin"), "udp_silent_last")
+        H.wait_until(lambda: len(rounds(read_records(record), "udp_silent-last")) >= 3, 70,
+                     "three BEP 15 tries at the lone silent tracker")
+        ts = rounds(read_records(record), "udp_silent-last")
+        gaps = [b - a for a, b in zip(ts, ts[1:])]
+        H.log("udp_silent_last: BEP 15 retransmissions after %s s" % ["%.1f" % g for g in gaps])
+        H.check(ts[0] - only_t0 < 5 and 14 <= gaps[0] <= 17 and 29 <= gaps[1] <= 32,
+                "udp_silent_last: tries at %s s" % [round(t - only_t0, 1) for t in ts])
+
+        def gave_up():
+            tr = liar_entry(only.status(), only_url)
+            H.check(tr and "no answer from UDP tracker" in tr["status"] and "after 3 tries (105 s)" in tr["status"],
+                    "udp_silent_last: tracker %s" % tr)
+            return tr
+        tr = eventually(gave_up, 110 - (time.time() - only_t0))
+        H.log("udp_silent_last: %s" % tr["status"])
+        H.check(len(rounds(read_records(record), "udp_silent-last")) == 3, "udp_silent_last: more than 3 tries")
+        cases.append("udp_silent_last")
+        leechers["udp_silent_last"] = (only, only_out)
 
         # 4. Memory: every leecher stayed small; all stop cleanly.
         for case in cases:
