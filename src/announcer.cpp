@@ -159,7 +159,7 @@ void Announcer::try_entry(size_t idx, AnnounceEvent ev) {
     // Every tracker hears `started` first, also one that answers only later.
     AnnounceEvent sent = ev != AnnounceEvent::stopped && !e.started_sent ? AnnounceEvent::started : ev;
     req.event = sent;
-    req.tracker_id = tracker_id_;
+    req.tracker_id = e.tracker_id;
     if (ev == AnnounceEvent::stopped) req.numwant = 0;
     bool is_udp = e.url.rfind("udp://", 0) == 0;
     e.status = "announcing";
@@ -222,7 +222,9 @@ void Announcer::on_result(size_t idx, AnnounceEvent ev, AnnounceEvent sent, Resu
     e.message = a.warning_message;
     if (!a.warning_message.empty() && hooks_.on_log)
         hooks_.on_log(LogLevel::warning, "tracker " + e.url + " warns: " + a.warning_message);
-    if (!a.tracker_id.empty()) tracker_id_ = a.tracker_id;
+    // The id goes back to this tracker only, and only if it is of a sane
+    // size: a liar must not make every later request megabytes long.
+    if (!a.tracker_id.empty() && a.tracker_id.size() <= kMaxTrackerIdBytes) e.tracker_id = a.tracker_id;
     e.interval_s = announce_interval_s(a);
     e.min_interval_s = std::clamp<int64_t>(a.min_interval, 0, e.interval_s);
     e.last_ok_ms = now;

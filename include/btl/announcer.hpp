@@ -87,7 +87,9 @@ private:
         int64_t next_ms = -1;         // not to be announced to (event none) before this
         int64_t last_ok_ms = -1;
         int64_t interval_s = -1, min_interval_s = 0;
+        std::string tracker_id;       // echoed to this tracker (BEP 3 "tracker id")
     };
+    static constexpr size_t kMaxTrackerIdBytes = 256;
     void schedule_next();
     void arm(int64_t at_ms);
     void announce(AnnounceEvent ev);
@@ -105,7 +107,6 @@ private:
     std::shared_ptr<UdpConnectionCache> udp_cache_ = std::make_shared<UdpConnectionCache>();
     std::unique_ptr<UdpTrackerRequest> udp_;
     UvHandle<uv_timer_t> timer_;
-    std::string tracker_id_;
     size_t last_ok_ = 0;  // entry that answered last: it gets `stopped`
     int64_t timer_at_ms_ = -1;
     bool started_sent_ = false, stopping_ = false, in_flight_ = false;

@@ -35,6 +35,7 @@ HTTP_MODES = {
     "interval0": "interval 0 (and min interval 0), peers = seeder",
     "hugeinterval": "interval 2^62, peers = seeder",
     "manypeers": "50,000 compact peers (the seeder 500th)",
+    "trackerid": "a 1 MB tracker id to echo, interval 0, peers = seeder",
     "huge": "Content-Length 500 MB, streamed until the client hangs up",
     "drip": "headers, then one byte a second, never finishing",
     "redirect": "302 to itself, forever",
@@ -108,7 +109,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        record(record_as, "announce", event=event)
+        record(record_as, "announce", event=event, path_len=len(self.path))
         if mode == "garbage":
             return self.send_body(b"<html><body>502 Bad Gateway</body></html>", ctype="text/html")
         if mode == "failure":
@@ -122,6 +123,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_body(benc({"interval": 0, "min interval": 0, "peers": seed}))
         if mode == "hugeinterval":
             return self.send_body(benc({"interval": 1 << 62, "peers": seed}))
+        if mode == "trackerid":
+            return self.send_body(benc({"interval": 0, "tracker id": b"T" * 1000000, "peers": seed}))
         if mode == "manypeers":
             # 49,999 addresses where nothing listens (a refused connect
             # each), the seeder 500th: the client must cap what it keeps and

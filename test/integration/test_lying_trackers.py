@@ -6,7 +6,8 @@ The lies (lying_tracker.py, one process for all cases, loopback only):
 HTTP  garbage body, a failure reason, compact peers of 6n+1 bytes, a 500 MB
       body, a body that drips one byte a second, a redirect loop (each of
       these fails: the next tier finds the seed), and answers that "work" but
-      lie: port-0 peers, interval 0, interval 2^62, 50,000 peers;
+      lie: port-0 peers, interval 0, interval 2^62, 50,000 peers, a 1 MB
+      tracker id to echo;
 UDP   wrong transaction id, short packets, an error action, silence (also
       as the only tracker: BEP 15's 15 + 30 + 60 s, then an error).
 
@@ -48,7 +49,7 @@ FAILING = {
     "udp_error": ("tracker said: lying tracker: torrent banned here", 3),
     "udp_silent": ("no answer from UDP tracker", 2),
 }
-WORKING = ["port0", "interval0", "hugeinterval", "manypeers"]
+WORKING = ["port0", "interval0", "hugeinterval", "manypeers", "trackerid"]
 
 
 def read_records(path):
@@ -250,6 +251,11 @@ def main():
                         "interval 0: events %s" % [r["event"] for r in anns])
                 gaps = [b["t"] - a["t"] for a, b in zip(anns, anns[1:]) if b["event"] == ""]
                 H.check(all(g >= 55 for g in gaps), "interval 0: regular announces %s s after the previous" % gaps)
+            if case == "trackerid":
+                # Not echoed (too big): `completed` went out a normal size.
+                anns = [r for r in recs if r["mode"] == case and r["kind"] == "announce"]
+                H.check(len(anns) >= 2 and all(r["path_len"] < 2000 for r in anns),
+                        "trackerid: request lengths %s" % [(r["event"], r["path_len"]) for r in anns])
             if case == "hugeinterval":
                 H.check(tr["interval"] == 4 * 3600, "interval 2^62 clamped to %s, want 14400" % tr["interval"])
                 H.check(tr["next_announce"] <= 4 * 3600, "next announce in %s s" % tr["next_announce"])
