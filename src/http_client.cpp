@@ -51,6 +51,9 @@ struct HttpGet::Impl : std::enable_shared_from_this<HttpGet::Impl> {
     std::string host, path, request;
     uint16_t port = 80;
     std::string in;
+    static constexpr uint64_t kUnknown = UINT64_MAX;
+    size_t scanned = 0, head_end = std::string::npos;  // complete()'s progress through `in`
+    uint64_t content_length = kUnknown;
     UvHandle<uv_tcp_t> tcp;
     UvHandle<uv_timer_t> timer;
 
@@ -67,6 +70,9 @@ struct HttpGet::Impl : std::enable_shared_from_this<HttpGet::Impl> {
 
     void begin(const std::string& url) {
         in.clear();
+        scanned = 0;
+        head_end = std::string::npos;
+        content_length = kUnknown;
         tcp.reset();
         if (!split_http_url(url, host, port, path))
             return fail((redirects ? "bad redirect URL " : "bad tracker URL ") + url.substr(0, 200));
@@ -159,20 +165,26 @@ struct HttpGet::Impl : std::enable_shared_from_this<HttpGet::Impl> {
     }
 
     // True once the headers and Content-Length bytes of body have arrived.
-    bool complete() const {
-        size_t hdr_end = in.find("\r\n\r\n");
-        if (hdr_end == std::string::npos) return false;
-        std::string head = in.substr(0, hdr_end);
-        for (auto& ch : head) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-        if (head.find("\ntransfer-encoding:") != std::string::npos) return false;
-        size_t cl = head.find("\ncontent-length:");
-        if (cl == std::string::npos) return false;
-        const char* p = head.c_str() + cl + 16;
-        while (*p == ' ' || *p == '\t') ++p;
-        uint64_t n = 0;
-        auto [end, ec] = std::from_chars(p, head.c_str() + head.size(), n);
-        if (ec != std::errc() || end == p) return false;
-        return in.size() - (hdr_end + 4) >= n;
+    // Each byte is scanned once: a server trickling a 4 MiB header in tiny
+    // segments must not make this quadratic.
+    bool complete() {
+        if (head_end == std::string::npos) {
+            size_t from = scanned < 3 ? 0 : scanned - 3;
+            scanned = in.size();
+            head_end = in.find("\r\n\r\n", from);
+            if (head_end == std::string::npos) return false;
+            std::string head = in.substr(0, head_end);
+            for (auto& ch : head) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+            size_t cl = head.find("\ncontent-length:");
+            if (cl != std::string::npos && head.find("\ntransfer-encoding:") == std::string::npos) {
+                const char* p = head.c_str() + cl + 16;
+                while (*p == ' ' || *p == '\t') ++p;
+                uint64_t n = 0;
+                auto [end, ec] = std::from_chars(p, head.c_str() + head.size(), n);
+                if (ec == std::errc() && end != p) content_length = n;
+            }
+        }
+        return content_length != kUnknown && in.size() - (head_end + 4) >= content_length;
     }
 
     void parse() {
@@ -276,7 +288,9 @@ void HttpGet::start(const std::string& url, Callback cb) {
         impl_->timer->data = impl_.get();
         uv_timer_start(impl_->timer.get(), [](uv_timer_t* t) {
             auto* self = static_cast<Impl*>(t->data);
-            if (self) self->fail("timed out after " + std::to_string(self->opt.timeout_ms / 1000) + " s");
+            if (!self) return;
+            uint64_t ms = self->opt.timeout_ms;
+            self->fail("timed out after " + (ms % 1000 ? std::to_string(ms) + " ms" : std::to_string(ms / 1000) + " s"));
         }, opt_.timeout_ms, 0);
     }
     auto keep = impl_;
