@@ -18,6 +18,13 @@
 //   so a primary that comes back is used again, and a tracker that keeps
 //   failing costs one request per backoff step, not one per announce.
 //
+// An HTTP announce is bounded by HttpGet: 20 s in total (connect, up to 3
+// redirects, the whole body; a server dripping bytes does not extend it) and
+// 4 MiB ("response too large").  Peers per answer are capped at 1000 by
+// tracker_proto; the torrent caps what it queues and remembers.  A tracker
+// id longer than 256 bytes is not echoed; an id goes back only to the
+// tracker that sent it.
+//
 // http:// and udp:// (BEP 15) trackers are handled alike.  A UDP tracker
 // that does not answer costs up to 15 + 30 + 60 s when it is the last
 // tracker left to try, but only one try (15 s) when another tracker follows
