@@ -189,6 +189,7 @@ struct HttpGet::Impl : std::enable_shared_from_this<HttpGet::Impl> {
 
     void parse() {
         auto keep = shared_from_this();
+        if (in.empty()) return fail("connection closed without a response");
         size_t hdr_end = in.find("\r\n\r\n");
         size_t sep = 4;
         if (hdr_end == std::string::npos) {

@@ -210,3 +210,17 @@ TEST_CASE("http client: a header trickled in tiny pieces, never ended, is bounde
     REQUIRE(l.run_until([&] { return out.done(); }));
     CHECK(out.error() == "response too large (over 1024 KiB), stopped reading");
 }
+
+TEST_CASE("http client: a hang-up without an answer and a garbled status line are errors") {
+    FakeHttp mute([](int, const std::string&) {});
+    FakeHttp garbled([](int fd, const std::string&) { send_all(fd, "SPAM\r\n\r\nbody"); });
+    Loop l;
+    HttpGet get(&l.loop);
+    Outcome a, b;
+    get.start(mute.url(), [&](Result<HttpResponse> r) { a.r = std::move(r); });
+    REQUIRE(l.run_until([&] { return a.done(); }));
+    CHECK(a.error() == "connection closed without a response");
+    get.start(garbled.url(), [&](Result<HttpResponse> r) { b.r = std::move(r); });
+    REQUIRE(l.run_until([&] { return b.done(); }));
+    CHECK(b.error() == "malformed HTTP response (bad status line)");
+}

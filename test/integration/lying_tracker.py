@@ -39,6 +39,8 @@ HTTP_MODES = {
     "huge": "Content-Length 500 MB, streamed until the client hangs up",
     "drip": "headers, then one byte a second, never finishing",
     "redirect": "302 to itself, forever",
+    "hangup": "closes the connection without a word",
+    "error500": "HTTP 500 with an HTML page",
 }
 UDP_MODES = {
     "wrongtid": "answers with transaction id + 1",
@@ -110,6 +112,13 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             return
         record(record_as, "announce", event=event, path_len=len(self.path))
+        if mode == "hangup":
+            self.close_connection = True
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if mode == "error500":
+            return self.send_body(b"<html>Internal Server Error</html>", status=500, ctype="text/html")
         if mode == "garbage":
             return self.send_body(b"<html><body>502 Bad Gateway</body></html>", ctype="text/html")
         if mode == "failure":

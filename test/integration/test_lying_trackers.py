@@ -4,8 +4,9 @@ lying tracker (tier 0) and opentracker (tier 1), beside one libtorrent seed.
 
 The lies (lying_tracker.py, one process for all cases, loopback only):
 HTTP  garbage body, a failure reason, compact peers of 6n+1 bytes, a 500 MB
-      body, a body that drips one byte a second, a redirect loop (each of
-      these fails: the next tier finds the seed), and answers that "work" but
+      body, a body that drips one byte a second, a redirect loop, a hang-up
+      without an answer, HTTP 500 (each of these fails: the next tier finds
+      the seed), and answers that "work" but
       lie: port-0 peers, interval 0, interval 2^62, 50,000 peers, a 1 MB
       tracker id to echo;
 UDP   wrong transaction id, short packets, an error action, silence (also
@@ -44,6 +45,8 @@ FAILING = {
     "huge": ("response too large", 3),
     "redirect": ("too many redirects", 3),
     "drip": ("timed out", 2),
+    "hangup": ("connection closed without a response", 3),
+    "error500": ("HTTP status 500", 3),
     "udp_wrongtid": ("ignored: a packet with the wrong transaction id", 2),
     "udp_short": ("ignored: UDP connect response of 10 bytes", 2),
     "udp_error": ("tracker said: lying tracker: torrent banned here", 3),
@@ -302,7 +305,7 @@ def main():
         ts = rounds(read_records(record), "udp_silent-last")
         gaps = [b - a for a, b in zip(ts, ts[1:])]
         H.log("udp_silent_last: BEP 15 retransmissions after %s s" % ["%.1f" % g for g in gaps])
-        H.check(ts[0] - only_t0 < 5 and 14 <= gaps[0] <= 17 and 29 <= gaps[1] <= 32,
+        H.check(ts[0] - only_t0 < 5 and 14 <= gaps[0] <= 20 and 29 <= gaps[1] <= 36,
                 "udp_silent_last: tries at %s s" % [round(t - only_t0, 1) for t in ts])
 
         def gave_up():
@@ -310,7 +313,7 @@ def main():
             H.check(tr and "no answer from UDP tracker" in tr["status"] and "after 3 tries (105 s)" in tr["status"],
                     "udp_silent_last: tracker %s" % tr)
             return tr
-        tr = eventually(gave_up, 110 - (time.time() - only_t0))
+        tr = eventually(gave_up, 125 - (time.time() - only_t0))
         H.log("udp_silent_last: %s" % tr["status"])
         H.check(len(rounds(read_records(record), "udp_silent-last")) == 3, "udp_silent_last: more than 3 tries")
         cases.append("udp_silent_last")
