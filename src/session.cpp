@@ -1,6 +1,7 @@
 #include "btl/session.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <random>
 
@@ -100,6 +101,7 @@ Status Session::start() {
     struct stat st {};
     if (::stat((d + "/resume").c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
         return make_error("cannot create data directory " + d + "/resume");
+    stale_temps_ = find_resume_temps(d);
     int rc = listener_.listen(opt_.bind_ip, opt_.minport, opt_.maxport, [this](uv_tcp_t* c) { on_accept(c); });
     if (rc != 0)
         return make_error("cannot listen on " + (opt_.bind_ip.empty() ? std::string("any address") : opt_.bind_ip) +
@@ -120,6 +122,18 @@ Result<Torrent*> Session::add_torrent(AddTorrentParams p) {
     if (torrents_.count(p.metainfo.info_hash))
         return make_error("torrent " + to_hex(p.metainfo.info_hash) + " is already running");
     Sha1Digest ih = p.metainfo.info_hash;
+    std::string hex = to_hex(ih);
+    auto lk = try_lock_file(data_dir_ + "/resume/" + hex + ".lock");
+    if (lk.busy)
+        return make_error("in use by another process (" +
+                          (lk.holder_pid > 0 ? "pid " + std::to_string(lk.holder_pid) : std::string("pid unknown")) +
+                          ", lock " + data_dir_ + "/resume/" + hex + ".lock)");
+    if (!lk.ok()) return make_error(lk.error);
+    locks_[ih] = std::move(lk.lock);
+    if (auto st = stale_temps_.find(hex); st != stale_temps_.end()) {
+        for (const auto& f : st->second) ::unlink(f.c_str());
+        stale_temps_.erase(st);
+    }
     uint32_t id = next_id_++;
     auto t = std::make_unique<Torrent>(*this, std::move(p), id);
     Torrent* raw = t.get();
@@ -164,6 +178,7 @@ void Session::remove_torrent(const Sha1Digest& ih, std::function<void()> done) {
             graveyard_.push_back(std::move(it->second));  // freed on the next tick, outside its own callbacks
             torrents_.erase(it);
         }
+        locks_.erase(ih);  // its resume data is saved: another process may take it now
         std::vector<std::function<void()>> waiting;
         if (auto r = removing_.find(ih); r != removing_.end()) {
             waiting = std::move(r->second);

@@ -441,8 +441,7 @@ void Torrent::save_resume(std::function<void()> done) {
         s_.loop(), &j->req,
         [](uv_work_t* req) {
             auto* j = reinterpret_cast<Job*>(req);
-            j->rd.files = resume_files(j->storage->stat_files());
-            j->result = save_resume_atomic(j->path, encode_resume(j->rd));
+            j->result = save_resume_durable(j->path, std::move(j->rd), *j->storage);
         },
         [](uv_work_t* req, int) {
             auto* j = reinterpret_cast<Job*>(req);

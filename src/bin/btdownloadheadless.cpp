@@ -178,7 +178,7 @@ int main(int argc, char** argv) {
     for (const auto& w : mi->warnings) std::printf("warning: %s: %s\n", file.c_str(), w.c_str());
     p.metainfo = std::move(*mi);
     auto added = session.add_torrent(std::move(p));
-    if (!added.ok()) return fail(added.error().message);
+    if (!added.ok()) return fail(file + ": " + added.error().message);
 
     app.display = UvHandle<uv_timer_t>::create([&](uv_timer_t* h) { return uv_timer_init(app.loop, h); });
     app.display->data = &app;
