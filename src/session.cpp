@@ -87,8 +87,12 @@ void Session::set_rate_limits(int64_t up, int64_t down) {
         uv_timer_start(bw_tick_.get(), [](uv_timer_t* t) {
             if (auto* s = static_cast<Session*>(t->data)) s->on_bandwidth_tick();
         }, 50, 50);
-    else
+    else {
         uv_timer_stop(bw_tick_.get());
+        // No tick will wake the torrents still waiting for tokens (reads
+        // paused under the old limit stalled forever): wake them now.
+        on_bandwidth_tick();
+    }
 }
 
 Status Session::start() {
@@ -258,14 +262,21 @@ void Session::on_bandwidth_tick() {
     up_bucket_.refill(now);
     down_bucket_.refill(now);
     if (waiting_bandwidth_.empty()) return;
-    if ((!up_bucket_.unlimited() && up_bucket_.available() <= 0) &&
-        (!down_bucket_.unlimited() && down_bucket_.available() < 0))
-        return;
+    bool up_ok = up_bucket_.unlimited() || up_bucket_.available() > 0;
+    bool down_ok = download_allowed();
+    if (!up_ok && !down_ok) return;
     auto waiting = std::move(waiting_bandwidth_);
     waiting_bandwidth_.clear();
     for (uint32_t id : waiting) {
         auto it = by_id_.find(id);
-        if (it != by_id_.end()) it->second->on_bandwidth();
+        if (it == by_id_.end()) continue;
+        it->second->on_bandwidth();
+        // Upload tokens woke it, but its reads stay paused until download
+        // tokens are back too: keep it on the list for that.  (Waking
+        // everyone whenever either bucket had tokens resumed reading with
+        // the download bucket in debt, so with only a download limit set
+        // the limit did not hold: 150 kB/s configured, ~900 kB/s measured.)
+        if (!down_ok) waiting_bandwidth_.insert(id);
     }
 }
 

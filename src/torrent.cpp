@@ -282,7 +282,7 @@ void Torrent::on_bandwidth() {
     std::vector<Peer*> ps;
     ps.reserve(peers_.size());
     for (auto& [k, p] : peers_) {
-        if (!p->conn().reading() && !p->conn().closing()) p->conn().resume_reading();
+        if (s_.download_allowed() && !p->conn().reading() && !p->conn().closing()) p->conn().resume_reading();
         ps.push_back(p.get());
     }
     if (ps.empty()) return;

@@ -88,6 +88,8 @@ public:
     bool take_upload(uint32_t bytes, uint32_t torrent_id);
     // Global download limit: account received bytes; false = stop reading.
     bool account_download(uint32_t bytes, uint32_t torrent_id);
+    // False while the download bucket is in debt: paused reads stay paused.
+    bool download_allowed() const { return down_bucket_.unlimited() || down_bucket_.available() >= 0; }
 
     // Torrents with peers or work to do get the one-second tick; idle ones not.
     void activate(uint32_t torrent_id) { active_.insert(torrent_id); }
