@@ -86,6 +86,8 @@ def main():
         complete_kills = 0
         while it < KILLS:
             mode = ("early", "checking", "piece", "random")[it % 4]
+            if os.path.exists(status):
+                os.remove(status)  # the killed run's last status must not pass for this run's
             btl = L.Launcher(ws, "btl-%02d" % it, watch, out, data, ip, port, status_path=status, interval="0.1")
             ran.append(btl)
             detail = ""
@@ -113,6 +115,12 @@ def main():
                     H.check(have >= bytes_of(tf, good) - 2 * tf.piece_length,
                             "run %d: %s has %d bytes after the restart, %d were good on disk" %
                             (it, n, have, bytes_of(tf, good)))
+                # A resume file left by the last kill was read, not ignored.
+                txt = btl.log_text()
+                for n, (_, tf) in tors.items():
+                    if os.path.exists(L.resume_file(data, tf.info_hash)) and it > 0:
+                        H.check(n + ": resumed: " in txt or n + ": files changed since the last run; re-checking" in txt,
+                                "run %d did not use the resume file of %s:\n%s" % (it, n, btl.proc.tail(15)))
                 if mode == "piece":
                     base = {n: rows[n + ".torrent"]["have_bytes"] for n in tors}
                     try:
@@ -141,6 +149,7 @@ def main():
         H.check(complete_kills < KILLS // 2, "the download finished too early: %d of %d kills hit a complete "
                 "download" % (complete_kills, KILLS))
 
+        os.remove(status)
         final = L.Launcher(ws, "btl-final", watch, out, data, ip, port, status_path=status)
         final.wait(lambda r: all(x.get("state") == "seeding" for x in files_of(r)), 240, "the final run to complete")
         for n in tors:
