@@ -12,7 +12,8 @@
   `stopped` from the process, the resume file claims exactly the pieces the
   final status showed and they hash correctly on disk, and the locks are
   released (files gone, nobody holds them).  btdownloadheadless is stopped
-  mid-download, btlaunchmany while seeding.
+  mid-download, btlaunchmany while seeding.  btdownloadheadless treats
+  SIGHUP (its terminal went away) as the same clean stop.
 Seeder 127.0.0.2, btlaunchmany 127.0.0.3, btdownloadheadless 127.0.0.4."""
 
 import os
@@ -183,6 +184,17 @@ def main():
         last = hl.status()
         H.check(0 < last["have_bytes"] < SIZE, "headless status at exit: %s" % last)
         check_clean_stop(tr, hip, hdata, tf, ws.path("hout", "s.bin"), last, "btdownloadheadless")
+
+        # btdownloadheadless: a hangup (terminal gone) is a clean stop too.
+        n_stopped = len(tr.events_for(ip=hip, event="stopped"))
+        hl2 = H.Headless(ws, "headless-hup", tor, hip, save_in=ws.path("hout"), data_dir=hdata, port=hl.port,
+                         extra=["--max_download_rate", "300"])
+        H.wait_until(lambda: hl2.status().get("have_bytes", 0) > last["have_bytes"] + 5 * PIECE, 30,
+                     "headless to resume and get more pieces", procs=[hl2.proc])
+        hl2.proc.signal(signal.SIGHUP)
+        H.check(hl2.proc.wait(20) == 0, "btdownloadheadless did not exit 0 on SIGHUP")
+        H.check(len(tr.events_for(ip=hip, event="stopped")) > n_stopped, "no `stopped` after SIGHUP")
+        check_clean_stop(tr, hip, hdata, tf, ws.path("hout", "s.bin"), hl2.status(), "btdownloadheadless (SIGHUP)")
 
         # btlaunchmany: SIGTERM while seeding.
         btl.proc.signal(signal.SIGTERM)
