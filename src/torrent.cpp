@@ -167,6 +167,14 @@ AnnounceRequest Torrent::make_announce() const {
 }
 
 void Torrent::add_peers(const std::vector<PeerEndpoint>& peers) {
+    // known_ remembers every address ever offered (so none is dialled twice);
+    // a tracker handing out fresh addresses at every announce must not grow
+    // it without end: past the cap, only queued and connected ones are kept.
+    if (known_.size() > 10'000) {
+        known_.clear();
+        for (const auto& c : candidates_) known_.insert(c.to_string());
+        for (const auto& [k, p] : peers_) known_.insert(p->conn().remote());
+    }
     for (const auto& p : peers) {
         std::string addr = p.to_string();
         if (known_.count(addr) || s_.is_banned(p.ip) || s_.is_self_address(addr)) continue;
@@ -534,14 +542,16 @@ TorrentStatus Torrent::status(bool detail) const {
     if (st.down_rate > 0 && !picker_.complete()) st.eta_s = int64_t(double(mi_.total_length - have_bytes_) / st.down_rate);
     if (picker_.complete()) st.eta_s = 0;
     st.error = error_;
-    if (announcer_) st.tracker_message = announcer_->last_message();
+    if (announcer_) {
+        st.tracker_message = announcer_->last_message();
+        st.trackers = announcer_->status(now);  // a few entries: cheap enough for every row
+    }
     st.added_time = added_time_;
     st.num_pieces = mi_.num_pieces();
     st.pieces_have = picker_.num_have();
     if (detail) {
         for (auto& [k, p] : peers_)
             if (p->ready()) st.peer_list.push_back(p->status(now));
-        if (announcer_) st.trackers = announcer_->status(now);
         for (const auto& f : mi_.files) {
             FileStatus fs;
             fs.path = f.path_string;

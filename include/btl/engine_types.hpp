@@ -29,6 +29,8 @@ struct TrackerStatus {
     std::string status;       // "ok", "announcing", "error: ...", "warning: ..."
     int64_t seeds = -1, leechers = -1;
     int64_t next_announce_s = -1;
+    int fails = 0;            // failed announces in a row
+    int64_t interval_s = -1;  // announce interval in use (clamped), -1 before an answer
 };
 
 struct FileStatus {
@@ -55,9 +57,9 @@ struct TorrentStatus {
     std::string tracker_message;  // the last tracker status or warning
     int64_t added_time = 0;
     uint32_t num_pieces = 0, pieces_have = 0;
+    std::vector<TrackerStatus> trackers;
     // Filled only when asked for detail (the view's detail pane).
     std::vector<PeerStatus> peer_list;
-    std::vector<TrackerStatus> trackers;
     std::vector<FileStatus> files;
 };
 
