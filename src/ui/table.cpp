@@ -141,7 +141,9 @@ std::string row_line(const Row& r, const std::vector<Column>& cols, int width) {
             case Col::eta:
                 s = r.loaded && t.state == TorrentState::downloading ? format_eta(t.eta_s) : "";
                 break;
-            case Col::message: s = !t.error.empty() ? t.error : t.tracker_message; break;
+            case Col::message:
+                s = !t.error.empty() ? t.error + (t.needs_recheck ? " \u2014 press r to re-check" : "") : t.tracker_message;
+                break;
         }
         cells.push_back(cell(s, c.width, right_aligned(c.id)));
     }
@@ -154,7 +156,7 @@ std::vector<std::string> detail_lines(const TorrentStatus& t, int width) {
     add(t.name + "  " + to_hex(t.info_hash) + "  " + format_size(t.total_size) + " in " +
         std::to_string(t.num_pieces) + " pieces (" + std::to_string(t.pieces_have) + " have)  -> " + t.save_path);
     add("downloaded " + format_size(t.total_downloaded) + ", uploaded " + format_size(t.total_uploaded) +
-        (t.error.empty() ? "" : "  error: " + t.error));
+        (t.error.empty() ? "" : "  error: " + t.error + (t.needs_recheck ? " \u2014 press r to re-check" : "")));
     add("Trackers (" + std::to_string(t.trackers.size()) + "):");
     for (const auto& tr : t.trackers) {
         std::string s = "  " + tr.url + "  " + tr.status;
