@@ -262,8 +262,8 @@ void DiskIo::read_impl(std::shared_ptr<Storage> st, int64_t torrent_offset, uint
                   // a truncation and regrowth, bit rot), a piece is served
                   // only if it still matches its hash.
                   if (status->ok() && verify && sha1(buf->data(), buf->size()) != expected)
-                      *status = make_error("piece " + std::to_string(piece) + " in " + files_of(*st, piece) +
-                                           " changed on disk (it fails its hash check)");
+                      *status = make_error("file changed: " + files_of(*st, piece) + " (piece " +
+                                           std::to_string(piece) + " fails its hash check)");
               },
               [imp = impl_.get(), st, piece, key, buf, status] {
                   auto node = imp->inflight.extract(key);

@@ -264,7 +264,7 @@ TEST_CASE("disk_io: read_verified never serves a piece that changed on disk") {
     REQUIRE(good->ok());
     CHECK(std::equal((**good)->begin(), (**good)->end(), t.data.begin()));
     REQUIRE_FALSE(bad->ok());
-    CHECK(bad->error().message == "piece 1 in " + t.dir / "t/a" + " changed on disk (it fails its hash check)");
+    CHECK(bad->error().message == "file changed: " + t.dir / "t/a" + " (piece 1 fails its hash check)");
     // A failed piece is not cached: once the file is repaired it reads fine.
     io.hash_and_write(t.st, 1, t.piece(1), t.hash(1), [&](bool, Status) { ++done; });
     l.run_until([&] { return done == 4; });

@@ -92,7 +92,7 @@ public:
               std::function<void(Result<BufferPtr>)> cb);
     // The same for uploading: a piece read whole into the cache is served
     // only if its SHA-1 equals `piece_hash`, otherwise the read fails with
-    // "piece N in PATH changed on disk (it fails its hash check)".  Pieces
+    // "file changed: PATH (piece N fails its hash check)".  Pieces
     // too big to cache are read block by block and cannot be verified; they
     // still never yield bytes past a truncation or from a deleted file.
     void read_verified(std::shared_ptr<Storage> st, int64_t torrent_offset, uint32_t len,
