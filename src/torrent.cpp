@@ -354,8 +354,10 @@ void Torrent::tick(int64_t now) {
     connect_more();
     if (resume_dirty_ && !saving_ && now - last_save_ms_ > 60'000) save_resume();
     if (announcer_ && can_download() && peers_.size() < 10) announcer_->want_peers();
-    if (disk_full_ && !space_check_running_ && disk_retry_.due(now)) check_space();
-    if (peers_.empty() && candidates_.empty() && state_ != TorrentState::checking && !resume_dirty_ && !disk_full_)
+    const bool waiting_for_space = disk_full_ && state_ == TorrentState::downloading;
+    if (waiting_for_space && !space_check_running_ && disk_retry_.due(now)) check_space();
+    if (peers_.empty() && candidates_.empty() && state_ != TorrentState::checking && !resume_dirty_ &&
+        !waiting_for_space)
         s_.deactivate(id_);
 }
 
@@ -585,6 +587,12 @@ void Torrent::pause() {
 void Torrent::resume() {
     if (!paused_) return;
     paused_ = false;
+    // Data found damaged must be re-checked before anything is served again.
+    if (state_ == TorrentState::error && needs_recheck_) {
+        recheck();
+        resume_dirty_ = true;
+        return;
+    }
     if (state_ == TorrentState::stopped || state_ == TorrentState::error) start_swarm();
     resume_dirty_ = true;
 }
