@@ -45,6 +45,7 @@ int64_t DiskRetry::delay_after(int failures) const {
 
 int64_t DiskRetry::on_full(int64_t now) {
     if (failures_ < 1'000'000) ++failures_;
+    last_failure_ms_ = now;
     next_ms_ = now + delay_after(failures_);
     return next_ms_;
 }

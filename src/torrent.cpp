@@ -441,7 +441,7 @@ void Torrent::piece_done(uint32_t piece, bool ok, const Status& w) {
             set_error(w.error().message);
         for (auto& [k, p] : peers_) p->fill_requests();
     } else {
-        disk_retry_.on_write_ok();
+        disk_retry_.on_write_ok(s_.now_ms());
         picker_.piece_passed(piece);
         have_bytes_ += mi_.piece_size(piece);
         resume_dirty_ = true;

@@ -51,14 +51,18 @@ TEST_CASE("a look without enough space polls again after one interval, not the b
     CHECK(r.on_check(25'000, -1, 1 << 20));  // unknown free space: just try
 }
 
-TEST_CASE("a successful write resets the backoff") {
+TEST_CASE("writes succeeding for the whole cap after the last failure reset the backoff") {
     DiskRetry r({1'000, 100'000});
     r.on_full(0);
-    r.on_full(0);
-    r.on_full(0);
-    r.on_write_ok();
+    r.on_full(1'000);
+    r.on_full(3'000);
+    // Some pieces still fit (below a file-size limit, say): no reset yet.
+    r.on_write_ok(50'000);
+    CHECK(r.failures() == 3);
+    CHECK(r.on_full(60'000) == 60'000 + 8'000);
+    r.on_write_ok(160'000);
     CHECK(r.failures() == 0);
-    CHECK(r.on_full(50) == 1'050);
+    CHECK(r.on_full(160'050) == 161'050);
 }
 
 TEST_CASE("a nonsense policy is made sane") {

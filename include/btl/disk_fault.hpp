@@ -9,8 +9,10 @@
 // - DiskRetry schedules those looks.  After the n-th consecutive failed
 //   write the next look is interval * 2^(n-1) later, capped at max; a look
 //   that finds too little free space just polls again one interval later
-//   (polling costs one statfs, a failed attempt costs downloaded data), and
-//   a successful write resets the count.
+//   (polling costs one statfs, a failed attempt costs downloaded data).
+//   The count resets once writes succeed for `max` after the last failure:
+//   one piece fitting does not prove the disk works (with a file-size limit
+//   pieces below it keep succeeding while every piece above it fails).
 #pragma once
 #include <cstdint>
 
@@ -36,8 +38,10 @@ public:
     // write one piece.  True: try downloading again now.  False: the next
     // look is one interval later.
     bool on_check(int64_t now, int64_t free_bytes, int64_t needed);
-    // A piece was written: the disk works again.
-    void on_write_ok() { failures_ = 0; }
+    // A piece was written.
+    void on_write_ok(int64_t now) {
+        if (now - last_failure_ms_ >= p_.max_ms) failures_ = 0;
+    }
 
     bool due(int64_t now) const { return now >= next_ms_; }
     int64_t next_ms() const { return next_ms_; }
@@ -49,7 +53,7 @@ public:
 private:
     DiskRetryPolicy p_;
     int failures_ = 0;
-    int64_t next_ms_ = 0;
+    int64_t next_ms_ = 0, last_failure_ms_ = 0;
 };
 
 }  // namespace btl

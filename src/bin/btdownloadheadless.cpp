@@ -133,6 +133,9 @@ int fail(const std::string& msg) {
 
 int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
+    // Past a file-size limit (ulimit -f) a write must fail with EFBIG, which
+    // the torrent handles like a full disk, not kill the whole process.
+    std::signal(SIGXFSZ, SIG_IGN);
     Options o(kSpecs);
     if (auto st = o.parse(argc, argv); !st.ok()) return fail(st.error().message);
     if (o.flag("help")) {

@@ -260,6 +260,9 @@ UvHandle<uv_signal_t> on_signal(uv_loop_t* loop, App* app, int sig, F cb) {
 
 int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
+    // Past a file-size limit (ulimit -f) a write must fail with EFBIG, which
+    // the torrent handles like a full disk, not kill the whole process.
+    std::signal(SIGXFSZ, SIG_IGN);
     std::setlocale(LC_ALL, "");
     std::string config_used;
     auto loaded = load_options(argc, argv, config_used);

@@ -772,7 +772,7 @@ class Headless:
 
     def __init__(self, ws, name, torrent, ip, save_in=None, saveas=None,
                  data_dir=None, seed_time=None, port=None, extra=(),
-                 display_interval=1):
+                 display_interval=1, wrapper=()):
         self.name = name
         self.ip = ip
         self.port = port or free_port(ip)
@@ -790,7 +790,8 @@ class Headless:
         if seed_time is not None:
             argv += ["--seed_time", str(seed_time)]
         argv += list(extra)
-        self.proc = ws.start(name, argv)
+        # wrapper: a command to run it under, e.g. ("prlimit", "--fsize=N", "--").
+        self.proc = ws.start(name, list(wrapper) + argv)
 
     def status(self):
         """The first torrent's entry of the status JSON, or {}."""

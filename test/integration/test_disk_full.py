@@ -12,11 +12,17 @@ filler file has filled to 8 MiB free.  It must:
   to the normal disk and seeds;
 - resume by itself once the filler is deleted (--disk_retry_interval 1) and
   end byte-identical; the leecher then completes from us.
+Then btdownloadheadless under a 2 MiB file-size limit (prlimit --fsize)
+downloading a 6 MiB file: EFBIG must not kill it (SIGXFSZ); it reports
+"file too large writing PATH", keeps running, and its attempts back off
+(1 s, 2 s, 4 s, ...: each retry finds space, so each attempt fails again).
 Seeds 127.0.0.2, us 127.0.0.3, leecher 127.0.0.4, opentracker 127.0.0.1."""
 
 import os
+import re
 import shutil
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import btl_harness as H  # noqa: E402
@@ -68,7 +74,10 @@ def main():
         H.write_random_file(os.path.join(src, "small.bin"), 3 * H.MiB + 5, 42)
         small_t = ws.path("small.torrent")
         small_ih, _, _ = H.make_torrent(os.path.join(src, "small.bin"), small_t, PIECE, tr.announce)
-        tr.start([big_ih, small_ih])
+        H.write_random_file(os.path.join(src, "one.bin"), 6 * H.MiB + 11, 43)
+        one_t = ws.path("one.torrent")
+        one_ih, _, _ = H.make_torrent(os.path.join(src, "one.bin"), one_t, PIECE, tr.announce)
+        tr.start([big_ih, small_ih, one_ih])
 
         seed_ip = ws.next_ip()
         big_seed = H.LtPeer(ws, "lt-seed-big", big_t, src, seed_ip, seed=True)
@@ -137,6 +146,34 @@ def main():
                 "the leecher got data that failed its hash check: %s" % leecher.status())
         H.assert_same_data(big_src, os.path.join(ws.path("leecher"), "big"), "leecher")
         H.check(btl.row("small.torrent").get("state") == "seeding", "small stopped seeding")
+
+        file_size_limit(ws, src, one_t, seed_ip)
+
+
+def file_size_limit(ws, src, one_t, seed_ip):
+    seed = H.LtPeer(ws, "lt-seed-one", one_t, src, seed_ip, seed=True)
+    seed.wait_ready(30)
+    save = ws.mkdir("one-out")
+    us = H.Headless(ws, "btl-fsize", one_t, ws.next_ip(), save_in=save,
+                    extra=["--disk_retry_interval", "1"], wrapper=["prlimit", "--fsize=%d" % (2 * H.MiB), "--"])
+    st = H.wait_until(lambda: (s := us.status()).get("state") == "error" and s, 60,
+                      "the file-size limit to be reported", procs=[us.proc])
+    path = os.path.join(save, "one.bin")
+    H.check(st["error"].startswith("file too large writing %s; seeding what we have" % path),
+            "unexpected error: %r" % st["error"])
+    H.check(0 < st["have_bytes"] <= 2 * H.MiB, "have_bytes %d with a 2 MiB limit" % st["have_bytes"])
+    # Three more failed attempts: the waits announced in the log must grow.
+    def waits():
+        text = open(us.proc.logpath, "rb").read().decode("utf-8", "replace")
+        return [int(x) for x in re.findall(r"pieces we have; looking for free space in (\d+) s", text)]
+    H.wait_until(lambda: len(waits()) >= 4, 60, "four failed attempts", procs=[us.proc])
+    w = waits()
+    H.log("waits between attempts: %s" % w)
+    H.check(w[:4] == [1, 2, 4, 8], "attempts did not back off 1, 2, 4, 8 s: %s" % w)
+    time.sleep(0.5)
+    H.check(us.proc.poll() is None, "btdownloadheadless died (rc %s) at the file-size limit" % us.proc.returncode)
+    H.check(os.path.getsize(path) <= 2 * H.MiB, "the file grew past the limit")
+    H.check(us.stop() == 0, "btdownloadheadless did not exit 0 on SIGTERM")
 
 
 if __name__ == "__main__":
