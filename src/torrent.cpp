@@ -368,7 +368,7 @@ void Torrent::on_bandwidth() {
     std::vector<Peer*> ps;
     ps.reserve(peers_.size());
     for (auto& [k, p] : peers_) {
-        if (!p->conn().reading() && !p->conn().closing()) p->conn().resume_reading();
+        if (s_.download_allowed() && !p->conn().reading() && !p->conn().closing()) p->conn().resume_reading();
         ps.push_back(p.get());
     }
     if (ps.empty()) return;
@@ -535,8 +535,7 @@ void Torrent::save_resume(std::function<void()> done) {
         s_.loop(), &j->req,
         [](uv_work_t* req) {
             auto* j = reinterpret_cast<Job*>(req);
-            j->rd.files = resume_files(j->storage->stat_files());
-            j->result = save_resume_atomic(j->path, encode_resume(j->rd));
+            j->result = save_resume_durable(j->path, std::move(j->rd), *j->storage);
         },
         [](uv_work_t* req, int) {
             auto* j = reinterpret_cast<Job*>(req);

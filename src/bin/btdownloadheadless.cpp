@@ -1,6 +1,7 @@
 // btdownloadheadless FILE.torrent — one torrent, no curses: a status line
 // every --display_interval seconds and a line per event.  Wiring only: the
 // engine does the work.
+#include <signal.h>
 #include <uv.h>
 
 #include <csignal>
@@ -58,7 +59,7 @@ struct App {
     std::string status_json_path;
     bool shutting_down = false, announced_complete = false;
     UvHandle<uv_timer_t> display, seed_timer;
-    UvHandle<uv_signal_t> sigint, sigterm;
+    UvHandle<uv_signal_t> sigint, sigterm, sighup;
     int exit_code = 0;
 
     void shutdown() {
@@ -75,6 +76,7 @@ struct App {
             seed_timer.reset();
             sigint.reset();
             sigterm.reset();
+            sighup.reset();
             uv_stop(loop);
         });
     }
@@ -193,7 +195,7 @@ int main(int argc, char** argv) {
     for (const auto& w : mi->warnings) std::printf("warning: %s: %s\n", file.c_str(), w.c_str());
     p.metainfo = std::move(*mi);
     auto added = session.add_torrent(std::move(p));
-    if (!added.ok()) return fail(added.error().message);
+    if (!added.ok()) return fail(file + ": " + added.error().message);
 
     app.display = UvHandle<uv_timer_t>::create([&](uv_timer_t* h) { return uv_timer_init(app.loop, h); });
     app.display->data = &app;
@@ -210,6 +212,20 @@ int main(int argc, char** argv) {
     app.sigterm = UvHandle<uv_signal_t>::create([&](uv_signal_t* h) { return uv_signal_init(app.loop, h); });
     app.sigterm->data = &app;
     uv_signal_start(app.sigterm.get(), on_signal, SIGTERM);
+    // A closing terminal (ssh dropped) sends SIGHUP, whose default action
+    // kills us without `stopped` or resume data: shut down cleanly instead.
+    // Under nohup SIGHUP arrives ignored, and stays so.
+    struct sigaction hup {};
+    if (::sigaction(SIGHUP, nullptr, &hup) == 0 && hup.sa_handler != SIG_IGN) {
+        app.sighup = UvHandle<uv_signal_t>::create([&](uv_signal_t* h) { return uv_signal_init(app.loop, h); });
+        app.sighup->data = &app;
+        uv_signal_start(app.sighup.get(), [](uv_signal_t* h, int) {
+            auto* a = static_cast<App*>(h->data);
+            if (a->shutting_down) return;
+            std::printf("hangup: shutting down\n");
+            a->shutdown();
+        }, SIGHUP);
+    }
 
     uv_run(app.loop, UV_RUN_DEFAULT);
     return app.exit_code;

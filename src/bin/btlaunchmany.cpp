@@ -2,6 +2,7 @@
 // loop, with a curses table (a terminal) or plain log lines (otherwise).
 // Wiring only: Launcher does the watching and bookkeeping, the views show
 // it, the Session does the work.
+#include <dirent.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
@@ -11,14 +12,17 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <memory>
 #include <sstream>
 
 #include "btl/launcher.hpp"
+#include "btl/lock_file.hpp"
 #include "btl/make_torrent.hpp"
 #include "btl/options.hpp"
+#include "btl/resume.hpp"
 #include "btl/session.hpp"
 #include "btl/ui/curses_view.hpp"
 #include "btl/ui/plain_view.hpp"
@@ -248,6 +252,23 @@ struct App {
     }
 };
 
+// A SIGKILL between writing --status_json's temporary file and renaming it
+// leaves FILE.tmp.XXXXXX behind; only this instance writes FILE (it holds
+// the data directory's lock), so they are ours to delete.
+void remove_status_temps(const std::string& path) {
+    size_t slash = path.rfind('/');
+    std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+    std::string prefix = (slash == std::string::npos ? path : path.substr(slash + 1)) + ".tmp.";
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) return;
+    while (dirent* e = ::readdir(d)) {
+        std::string n = e->d_name;
+        if (n.size() == prefix.size() + 6 && n.compare(0, prefix.size(), prefix) == 0)
+            ::unlink((dir + "/" + n).c_str());
+    }
+    ::closedir(d);
+}
+
 template <class F>
 UvHandle<uv_signal_t> on_signal(uv_loop_t* loop, App* app, int sig, F cb) {
     auto h = UvHandle<uv_signal_t>::create([&](uv_signal_t* s) { return uv_signal_init(loop, s); });
@@ -297,6 +318,19 @@ int main(int argc, char** argv) {
     std::string save_in = o.has("save_in") ? o.get("save_in") : dir;
     if (stat(save_in.c_str(), &sb) != 0 || !S_ISDIR(sb.st_mode)) return fail(save_in + ": --save_in is not a directory");
 
+    // One launcher per state directory: two would fight over every torrent's
+    // resume file.  The lock lives until exit (the kernel drops it if we die).
+    std::string data_dir = o.get("data_dir").empty() ? default_data_dir() : o.get("data_dir");
+    if (int e = make_directories(data_dir)) return fail("cannot create data directory " + data_dir + ": " + std::strerror(e));
+    auto instance = try_lock_file(data_dir + "/btlaunchmany.lock");
+    if (instance.busy)
+        return fail("another btlaunchmany (" +
+                    (instance.holder_pid > 0 ? "pid " + std::to_string(instance.holder_pid) : std::string("pid unknown")) +
+                    ") is using " + data_dir);
+    if (!instance.ok()) return fail(instance.error);
+    std::string status_path = o.get("status_json");
+    if (!status_path.empty()) remove_status_temps(status_path);
+
     SessionOptions so;
     so.bind_ip = o.get("bind");
     so.announce_ip = o.get("ip");
@@ -306,7 +340,7 @@ int main(int argc, char** argv) {
     so.max_download_rate = lim->down;
     so.max_uploads = lim->uploads;
     so.max_files_open = size_t(*files_open);
-    so.data_dir = o.get("data_dir");
+    so.data_dir = data_dir;
     so.disk_retry_interval_ms = int64_t(*disk_retry * 1000);
 
     App app;
