@@ -43,6 +43,7 @@ const std::vector<OptionSpec> kSpecs = {
     {"max_uploads", "N", "4", "peers unchoked at once per torrent (plus one optimistic)"},
     {"max_files_open", "N", "256", "open file descriptors kept for data files"},
     {"data_dir", "DIR", "", "where resume data lives (default $XDG_STATE_HOME/btlaunchmany)"},
+    {"disk_retry_interval", "S", "10", "when a disk is full, look for free space this often (backing off)"},
     {"display", "MODE", "", "curses or plain (default: curses when stdout is a terminal)"},
     {"display_interval", "S", "1", "seconds between screen updates / status_json writes"},
     {"parse_dir_interval", "S", "60", "seconds between full rescans of DIR"},
@@ -280,6 +281,9 @@ UvHandle<uv_signal_t> on_signal(uv_loop_t* loop, App* app, int sig, F cb) {
 
 int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
+    // Past a file-size limit (ulimit -f) a write must fail with EFBIG, which
+    // the torrent handles like a full disk, not kill the whole process.
+    std::signal(SIGXFSZ, SIG_IGN);
     std::setlocale(LC_ALL, "");
     std::string config_used;
     auto loaded = load_options(argc, argv, config_used);
@@ -299,6 +303,8 @@ int main(int argc, char** argv) {
     auto files_open = o.get_int("max_files_open", 4, 100000), style = o.get_int("saveas_style", 1, 4);
     auto interval = o.get_double("display_interval", 0.1, 3600);
     auto rescan = o.get_double("parse_dir_interval", 0, 86400);
+    auto disk_retry = o.get_double("disk_retry_interval", 0.1, 86400);
+    if (!disk_retry.ok()) return fail(disk_retry.error().message);
     auto lim = live_limits(o);
     for (const Error* e : {minport.ok() ? nullptr : &minport.error(), maxport.ok() ? nullptr : &maxport.error(),
                            files_open.ok() ? nullptr : &files_open.error(), style.ok() ? nullptr : &style.error(),
@@ -335,6 +341,7 @@ int main(int argc, char** argv) {
     so.max_uploads = lim->uploads;
     so.max_files_open = size_t(*files_open);
     so.data_dir = data_dir;
+    so.disk_retry_interval_ms = int64_t(*disk_retry * 1000);
 
     App app;
     app.loop = uv_default_loop();
