@@ -6,7 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
-#include <set>
+#include <map>
 
 #include "btl/bencode.hpp"
 
@@ -143,32 +143,58 @@ std::string join(const std::vector<std::string>& elems, size_t upto) {
 }
 
 // Renames later files that collide with earlier ones (see the header).
+//
+// The paths seen so far form a tree of elements, so checking a path costs
+// one lookup per element: a hostile torrent with many colliding or very
+// deep paths stays linear (joining every prefix into a string and looking
+// it up in a set was quadratic in the depth).  Each node remembers the
+// suffix where its last rename search stopped, so a thousand files called
+// "a" do not each try "a.1", "a.2", ... from the start; earlier suffixes
+// can only have become more taken since, so the names are the same as a
+// search from 1.
+struct PathNode {
+    std::map<std::string, PathNode, std::less<>> kids;
+    bool file = false;          // some earlier file has exactly this path
+    bool dir = false;           // some earlier file lies below this path
+    uint64_t next_suffix[2] = {1, 1};  // [as a directory, as a file name]
+};
+
 void resolve_collisions(std::vector<FileEntry>& files, std::vector<std::string>& warnings) {
-    std::set<std::string, std::less<>> file_paths, dir_paths;
+    PathNode root;
     for (size_t fi = 0; fi < files.size(); ++fi) {
         FileEntry& f = files[fi];
         if (f.pad) continue;
         auto& e = f.path;
         const std::string before = f.path_string;
+        PathNode* node = &root;
         for (size_t d = 0; d < e.size(); ++d) {
             const bool last = d + 1 == e.size();
-            auto taken = [&](const std::string& p) {
-                return file_paths.count(p) != 0 || (last && dir_paths.count(p) != 0);
+            // A file's path may not equal an earlier file's path, nor (for
+            // the file name itself) an earlier file's directory.
+            auto taken = [&](std::string_view name) {
+                auto it = node->kids.find(name);
+                return it != node->kids.end() && (it->second.file || (last && it->second.dir));
             };
-            std::string p = join(e, d + 1);
-            if (!taken(p)) continue;
-            const std::string base = e[d];
-            for (uint64_t k = 1;; ++k) {
-                e[d] = base + "." + std::to_string(k);
-                if (!taken(join(e, d + 1))) break;
+            if (taken(e[d])) {
+                PathNode& clash = node->kids.find(e[d])->second;
+                const std::string base = e[d];
+                uint64_t k = clash.next_suffix[last];
+                for (;; ++k) {
+                    e[d] = base + "." + std::to_string(k);
+                    if (!taken(e[d])) break;
+                }
+                clash.next_suffix[last] = k;
             }
+            node = &node->kids[e[d]];
+            if (last)
+                node->file = true;
+            else
+                node->dir = true;
         }
         f.path_string = join(e, e.size());
         if (f.path_string != before)
             warnings.push_back("file " + std::to_string(fi) + " path '" + before +
                                "' collides with an earlier file; renamed to '" + f.path_string + "'");
-        file_paths.insert(f.path_string);
-        for (size_t d = 1; d < e.size(); ++d) dir_paths.insert(join(e, d));
     }
 }
 
