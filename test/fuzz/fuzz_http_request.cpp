@@ -37,7 +37,9 @@ void check_request(const HttpRequest& r, std::string_view buf, size_t consumed) 
     std::string_view head = buf.substr(0, consumed);
     BTL_FUZZ_CHECK(inside(r.method, head) && inside(r.target, head) && inside(r.path, head) && inside(r.query, head));
     BTL_FUZZ_CHECK(!r.method.empty());
-    BTL_FUZZ_CHECK(r.version_minor == 0 || r.version_minor == 1);
+    // HTTP/1.2 to 1.9 are answered as 1.1 would be (RFC 9110 2.5).
+    BTL_FUZZ_CHECK(r.version_minor >= 0 && r.version_minor <= 9);
+    BTL_FUZZ_CHECK(r.keep_alive == false || r.version_minor >= 1 || !r.header("connection").empty());
     size_t q = r.target.find('?');
     if (q == std::string_view::npos) {
         BTL_FUZZ_CHECK(r.query.empty());
