@@ -151,45 +151,51 @@ std::string join(const std::vector<std::string>& elems, size_t upto) {
 // suffix where its last rename search stopped, so a thousand files called
 // "a" do not each try "a.1", "a.2", ... from the start; earlier suffixes
 // can only have become more taken since, so the names are the same as a
-// search from 1.
+// search from 1.  Nodes live in one vector and refer to each other by
+// index: a tree of nested maps would be destroyed recursively, and a path
+// 200,000 elements deep would overflow the stack.
 struct PathNode {
-    std::map<std::string, PathNode, std::less<>> kids;
+    std::map<std::string, uint32_t, std::less<>> kids;  // element -> node index
     bool file = false;          // some earlier file has exactly this path
     bool dir = false;           // some earlier file lies below this path
     uint64_t next_suffix[2] = {1, 1};  // [as a directory, as a file name]
 };
 
 void resolve_collisions(std::vector<FileEntry>& files, std::vector<std::string>& warnings) {
-    PathNode root;
+    std::vector<PathNode> nodes(1);  // nodes[0]: the torrent's root
     for (size_t fi = 0; fi < files.size(); ++fi) {
         FileEntry& f = files[fi];
         if (f.pad) continue;
         auto& e = f.path;
         const std::string before = f.path_string;
-        PathNode* node = &root;
+        uint32_t node = 0;
         for (size_t d = 0; d < e.size(); ++d) {
             const bool last = d + 1 == e.size();
             // A file's path may not equal an earlier file's path, nor (for
             // the file name itself) an earlier file's directory.
             auto taken = [&](std::string_view name) {
-                auto it = node->kids.find(name);
-                return it != node->kids.end() && (it->second.file || (last && it->second.dir));
+                const auto& kids = nodes[node].kids;
+                auto it = kids.find(name);
+                return it != kids.end() && (nodes[it->second].file || (last && nodes[it->second].dir));
             };
             if (taken(e[d])) {
-                PathNode& clash = node->kids.find(e[d])->second;
+                const uint32_t clash = nodes[node].kids.find(e[d])->second;
                 const std::string base = e[d];
-                uint64_t k = clash.next_suffix[last];
+                uint64_t k = nodes[clash].next_suffix[last];
                 for (;; ++k) {
                     e[d] = base + "." + std::to_string(k);
                     if (!taken(e[d])) break;
                 }
-                clash.next_suffix[last] = k;
+                nodes[clash].next_suffix[last] = k;
             }
-            node = &node->kids[e[d]];
+            auto [it, added] = nodes[node].kids.try_emplace(e[d], uint32_t(nodes.size()));
+            const uint32_t next = it->second;
+            if (added) nodes.emplace_back();
+            node = next;
             if (last)
-                node->file = true;
+                nodes[node].file = true;
             else
-                node->dir = true;
+                nodes[node].dir = true;
         }
         f.path_string = join(e, e.size());
         if (f.path_string != before)

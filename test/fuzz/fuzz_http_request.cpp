@@ -39,7 +39,10 @@ void check_request(const HttpRequest& r, std::string_view buf, size_t consumed) 
     BTL_FUZZ_CHECK(!r.method.empty());
     // HTTP/1.2 to 1.9 are answered as 1.1 would be (RFC 9110 2.5).
     BTL_FUZZ_CHECK(r.version_minor >= 0 && r.version_minor <= 9);
-    BTL_FUZZ_CHECK(r.keep_alive == false || r.version_minor >= 1 || !r.header("connection").empty());
+    // HTTP/1.0 keeps the connection only when a Connection header asks.
+    bool asks = false;
+    for (const auto& h : r.headers) asks |= iequals(h.name, "connection");
+    BTL_FUZZ_CHECK(!r.keep_alive || r.version_minor >= 1 || asks);
     size_t q = r.target.find('?');
     if (q == std::string_view::npos) {
         BTL_FUZZ_CHECK(r.query.empty());

@@ -213,6 +213,22 @@ def resume_corpus():
     write("resume", "unicode_path", rd(2, b"\xc0", [[10, 10], [20, 20]], **{"save-path": "/home/\xfc/dl"}))
 
 
+def tracker_state_corpus():
+    now = 1700000000
+    peer = {"id": PEER_ID, "ip": bytes([127, 0, 0, 2]), "port": 6881, "seed": 0, "seen": now - 10}
+    seed6 = {"id": b"-BL0100-" + b"x" * 12, "ip": bytes(15) + b"\x01", "key": 12345, "port": 51413,
+             "seed": 1, "seen": now}
+    stale = dict(peer, id=b"-TR3000-" + b"y" * 12, seen=now - 100000)
+    write("tracker_state", "two_swarms", benc({"version": 1, "torrents": {
+        HASH: {"downloaded": 3, "peers": [peer, seed6, stale]},
+        bytes(20): {"downloaded": 1, "peers": []}}}))
+    write("tracker_state", "empty", benc({"version": 1, "torrents": {}}))
+    write("tracker_state", "bad_peer", benc({"version": 1, "torrents": {
+        HASH: {"downloaded": 0, "peers": [dict(peer, port=0)]}}}))
+    write("tracker_state", "duplicate_peer", benc({"version": 1, "torrents": {
+        HASH: {"downloaded": 0, "peers": [peer, peer]}}}))
+
+
 def main():
     shutil.rmtree(OUT, ignore_errors=True)
     bencode_corpus()
@@ -222,6 +238,7 @@ def main():
     udp_tracker_corpus()
     http_request_corpus()
     resume_corpus()
+    tracker_state_corpus()
 
 
 if __name__ == "__main__":
