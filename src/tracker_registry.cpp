@@ -88,7 +88,7 @@ uint64_t keyed_hash(uint64_t seed, const void* data, size_t len) {
         len -= 8;
     }
     uint64_t tail = 0;
-    std::memcpy(&tail, p, len);
+    if (len) std::memcpy(&tail, p, len);  // p may be null when len is 0
     return mix(h ^ tail ^ (uint64_t{len} << 56));
 }
 

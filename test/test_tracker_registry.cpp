@@ -185,7 +185,9 @@ TEST_CASE("registry: dictionary peer lists with and without peer id") {
     announce(r, req(1, 'a', 2, 6881));
     auto a = req(1, 'b', 3, 1000);
     a.compact = false;
-    auto d = decode(announce(r, a));
+    // decode() points into its buffer: keep the body alive.
+    const std::string body = announce(r, a);
+    auto d = decode(body);
     REQUIRE(d.ok());
     BNode peers = d->root().find_list("peers");
     REQUIRE(peers.size() == 1);
@@ -194,8 +196,8 @@ TEST_CASE("registry: dictionary peer lists with and without peer id") {
     CHECK(p.find_int("port").int_value() == 6881);
     CHECK(p.find_string("peer id").string() == std::string(20, 'a'));
     a.no_peer_id = true;
-    std::string body = announce(r, a);
-    CHECK(body.find("peer id") == std::string::npos);
+    std::string body2 = announce(r, a);
+    CHECK(body2.find("peer id") == std::string::npos);
 }
 
 TEST_CASE("registry: IPv6 peers go to peers6 in compact answers") {
@@ -203,7 +205,8 @@ TEST_CASE("registry: IPv6 peers go to peers6 in compact answers") {
     auto six = req(1, 'a', 0, 7000);
     REQUIRE(PeerAddr::parse("::1", six.addr));
     announce(r, six);
-    auto d = decode(announce(r, req(1, 'b', 3, 1000)));
+    const std::string body = announce(r, req(1, 'b', 3, 1000));
+    auto d = decode(body);
     REQUIRE(d.ok());
     CHECK(d->root().find_string("peers").string().empty());
     CHECK(d->root().find_string("peers6").string().size() == 18);
