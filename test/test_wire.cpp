@@ -212,7 +212,8 @@ TEST_CASE("wire: errors") {
     CHECK(parse_err(be32(1) + "\x14") == "extended message of length 1");
     // Unknown ids are whole messages for the caller to ignore, within the limit.
     {
-        auto r = parse_message(be32(4) + "\x2a" + "abc" + "tail");
+        const std::string buf = be32(4) + "\x2a" + "abc" + "tail";  // payload points into it
+        auto r = parse_message(buf);
         REQUIRE(r.status == ParseStatus::message);
         CHECK(r.consumed == 8);
         CHECK(uint8_t(r.msg.id) == 42);
