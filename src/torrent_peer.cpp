@@ -282,7 +282,7 @@ bool Peer::handle_message(const Message& m) {
 bool Peer::on_piece(const Message& m) {
     const uint32_t n = t_.metainfo().num_pieces();
     if (m.piece >= n) {
-        disconnect("piece index out of range");
+        violation("piece index " + std::to_string(m.piece) + " out of range");
         return false;
     }
     BlockRef b{m.piece, m.begin / kBlock};
@@ -301,7 +301,8 @@ bool Peer::on_piece(const Message& m) {
         return true;
     }
     if (m.payload.size() != t_.picker().block_length(b)) {
-        disconnect("block of wrong length");
+        violation("block of " + std::to_string(m.payload.size()) + " bytes, expected " +
+                  std::to_string(t_.picker().block_length(b)));
         return false;
     }
     outstanding_.erase(it);

@@ -8,6 +8,23 @@
 // extension); it lives in torrent_peer.cpp.  Both run only on the loop
 // thread.  The torrent reports through the Session's EventSink and through
 // TorrentStatus snapshots; it never prints.
+//
+// What a peer may send (everything else is a violation: the peer is
+// disconnected and a warning names it and the reason):
+// - frames up to one 16 KiB block message (or the bitfield, if longer);
+//   the length prefix alone decides, before anything is buffered;
+// - unknown message ids are skipped, like libtorrent, so an extension we
+//   do not know does not cut a peer off;
+// - a bitfield or have_all after the first message is merged and can only
+//   add pieces (aria2 sends a full bitfield instead of 20+ haves, and
+//   have_all when it completes); have_none is only valid first;
+// - requests of at most 16 KiB inside a piece we have (BEP 3), at most
+//   2,000 queued; while choked they are rejected (fast) or ignored;
+// - blocks we never requested are dropped; more of them than requests we
+//   ever sent is flooding;
+// - a peer must read: past 16 MiB queued to it, or 60 s without a write
+//   completing, it is dropped (blocks are only served below 4 MiB queued).
+// Data that fails the hash check bans the sender's address (SmartBan).
 #pragma once
 #include <deque>
 #include <functional>
