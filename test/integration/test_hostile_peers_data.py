@@ -69,11 +69,14 @@ def main():
                     piece, begin, length = struct.unpack(">III", payload)
                     if not sole and answered == 1:
                         continue
-                    p.send(F.PIECE, struct.pack(">II", piece, begin) + bytes([0xA5]) * length)
-                    answered += 1
-                    info.setdefault(ip, piece)
-                    if not sole:
-                        p.send(F.CHOKE)   # the rest of the piece must come from the seeder
+                    try:
+                        p.send(F.PIECE, struct.pack(">II", piece, begin) + bytes([0xA5]) * length)
+                        answered += 1
+                        info.setdefault(ip, piece)
+                        if not sole:
+                            p.send(F.CHOKE)   # the rest of the piece must come from the seeder
+                    except OSError:           # banned and disconnected meanwhile
+                        break
                 info[ip + " answered"] = answered
                 p.close()
             except Exception as e:
