@@ -14,6 +14,7 @@ class Session::Pending : public PeerConnectionHandler {
 public:
     Pending(Session& s, uv_tcp_t* client) : s_(s), conn_(std::make_unique<PeerConnection>(s.loop(), this)) {
         conn_->adopt(client);
+        remote_ = conn_->remote();
         born_ms_ = s.now_ms();
     }
     void on_connected() override {}
@@ -27,7 +28,8 @@ public:
         }
         Torrent* t = s_.find(hs->info_hash);
         if (!t || !t->accepting_peers()) {
-            conn_->close(t ? "torrent not accepting peers" : "handshake for an unknown torrent");
+            conn_->close(t ? "torrent not accepting peers"
+                           : "handshake for an unknown torrent (info-hash " + to_hex(hs->info_hash) + ")");
             return 0;
         }
         size_t used = 0;
@@ -36,7 +38,8 @@ public:
         s_.retire(this);
         return kHandshakeSize + used;
     }
-    void on_closed(const std::string&) override {
+    void on_closed(const std::string& why) override {
+        s_.log(LogLevel::debug, "", "incoming connection from " + remote_ + " closed before its handshake: " + why);
         s_.connection_closed();
         s_.retire(this);
     }
@@ -48,6 +51,7 @@ public:
 private:
     Session& s_;
     std::unique_ptr<PeerConnection> conn_;
+    std::string remote_;
     int64_t born_ms_ = 0;
     bool handed_over_ = false;
 };
@@ -219,14 +223,19 @@ void Session::on_accept(uv_tcp_t* client) {
     auto drop = [](uv_tcp_t* c) {
         uv_close(reinterpret_cast<uv_handle_t*>(c), [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
     };
-    if (shutting_down_ || !may_accept()) return drop(client);
+    // Connections still owing their handshake are capped separately, so a
+    // flood of silent sockets cannot take every slot for the handshake timeout.
+    if (shutting_down_ || !may_accept() || pending_.size() >= kMaxPendingHandshakes) return drop(client);
     sockaddr_storage ss{};
     int len = sizeof ss;
     std::string ip;
     uint16_t port = 0;
     if (uv_tcp_getpeername(client, reinterpret_cast<sockaddr*>(&ss), &len) == 0)
         sockaddr_to_ip(reinterpret_cast<sockaddr*>(&ss), ip, port);
-    if (is_banned(ip)) return drop(client);
+    if (is_banned(ip)) {
+        log(LogLevel::debug, "", "refused a connection from banned address " + ip);
+        return drop(client);
+    }
     ++connections_;
     auto p = std::make_unique<Pending>(*this, client);
     Pending* raw = p.get();

@@ -306,7 +306,10 @@ void Torrent::peer_closed(Peer& p, const std::string& reason) {
     s_.connection_closed();
     p.abort_all_requests();
     if (p.has_.count() > 0) picker_.dec_availability(p.has_);
-    if (p.ready()) log(LogLevel::debug, "peer " + p.conn().remote() + " disconnected: " + reason);
+    if (!p.violation_reason().empty())
+        log(LogLevel::warning, "peer " + p.conn().remote() + " disconnected: " + p.violation_reason());
+    else
+        log(LogLevel::debug, "peer " + p.conn().remote() + " disconnected: " + reason);
     if (optimistic_ == p.key()) optimistic_ = 0;
     bool was_unchoked = !p.am_choking;
     peers_.erase(p.key());  // destroys p
@@ -395,6 +398,8 @@ void Torrent::on_block(Peer& from, BlockRef b, std::string_view data) {
     payload_down += int64_t(data.size());
     down_meter_.add(int64_t(data.size()), s_.now_ms());
     if (!s_.account_download(uint32_t(data.size()), id_)) from.conn().pause_reading();
+    smart_ban_.block_received(b.piece, b.block, uint32_t((mi_.piece_size(b.piece) + kBlock - 1) / kBlock),
+                              from.conn().remote_ip());
     auto& buf = piece_bufs_[b.piece];
     if (!buf) buf = std::make_shared<std::vector<uint8_t>>(size_t(mi_.piece_size(b.piece)));
     std::memcpy(buf->data() + size_t(b.block) * kBlock, data.data(), data.size());
@@ -409,36 +414,81 @@ void Torrent::on_block(Peer& from, BlockRef b, std::string_view data) {
     pending_write_bytes_ += mi_.piece_size(b.piece);
     auto alive = alive_;
     uint32_t piece = b.piece;
+    // The completion keeps the buffer: smart ban hashes its blocks when the
+    // piece fails, or when it passes after an earlier failure.
+    BufferPtr keep = piece_data;
     s_.disk().hash_and_write(storage_, piece, std::move(piece_data), mi_.piece_hash(piece),
-                             [this, alive, piece](bool ok, Status w) {
+                             [this, alive, piece, keep](bool ok, Status w) {
                                  if (!*alive) return;
-                                 piece_done(piece, ok, w);
+                                 piece_done(piece, ok, w, keep);
                              });
 }
 
-void Torrent::piece_done(uint32_t piece, bool ok, const Status& w) {
+void Torrent::ban_address(const std::string& ip, const std::string& why) {
+    if (ip.empty()) return;
+    if (!s_.is_banned(ip)) {
+        s_.ban(ip);
+        log(LogLevel::warning, "banned " + ip + ": " + why);
+    }
+    for (auto& [k, p] : peers_)
+        if (p->conn().remote_ip() == ip) p->violation("banned: " + why);
+}
+
+void Torrent::hash_blocks(BufferPtr data, std::function<void(std::vector<Sha1Digest>)> done) {
+    struct Job {
+        uv_work_t req;
+        BufferPtr data;
+        std::vector<Sha1Digest> digests;
+        std::function<void(std::vector<Sha1Digest>)> done;
+    };
+    auto* j = new Job{};
+    j->data = std::move(data);
+    auto alive = alive_;
+    j->done = [alive, done = std::move(done)](std::vector<Sha1Digest> d) {
+        if (*alive) done(std::move(d));
+    };
+    uv_queue_work(
+        s_.loop(), &j->req,
+        [](uv_work_t* req) {
+            auto* j = reinterpret_cast<Job*>(req);
+            j->digests = block_digests(j->data->data(), j->data->size(), kBlock);
+        },
+        [](uv_work_t* req, int) {
+            auto* j = reinterpret_cast<Job*>(req);
+            j->data.reset();
+            j->done(std::move(j->digests));
+            delete j;
+        });
+}
+
+void Torrent::piece_done(uint32_t piece, bool ok, const Status& w, BufferPtr data) {
     const bool was_backlogged = disk_backlogged();
     --pending_writes_;
     pending_write_bytes_ -= mi_.piece_size(piece);
     if (was_backlogged && !disk_backlogged())
         for (auto& [k, p] : peers_) p->fill_requests();
     if (!ok) {
-        auto contributors = picker_.piece_failed(piece);
+        picker_.piece_failed(piece);
+        auto senders = smart_ban_.take_senders(piece);
+        auto ips = SmartBan::distinct(senders);
         std::string who;
-        for (PeerKey k : contributors) {
-            auto it = peers_.find(k);
-            if (it == peers_.end()) continue;
-            const std::string ip = it->second->conn().remote_ip();
-            who += (who.empty() ? "" : ", ") + it->second->conn().remote();
-            int strikes = ++strikes_[ip];
-            if (contributors.size() == 1 || strikes >= 3) {
-                s_.ban(ip);
-                log(LogLevel::warning, "banned " + ip + ": sent data that failed the hash check");
-                it->second->disconnect("sent data that failed the hash check");
-            }
-        }
+        for (const auto& ip : ips) who += (who.empty() ? "" : ", ") + ip;
         log(LogLevel::warning, "piece " + std::to_string(piece) + " failed its hash check (data from " +
-                                   (who.empty() ? "disconnected peers" : who) + ")");
+                                   (who.empty() ? "unknown peers" : who) + ")");
+        const std::string ps = std::to_string(piece);
+        if (ips.size() == 1) {
+            ban_address(ips[0], "sent all of piece " + ps + ", which failed the hash check");
+        } else {
+            for (const auto& ip : ips)
+                if (smart_ban_.contributed_to_failure(ip))
+                    ban_address(ip, "contributed to too many pieces that failed the hash check");
+            // Which of them lied shows when the piece passes: remember
+            // what each one sent.
+            if (data && ips.size() > 1)
+                hash_blocks(data, [this, piece, senders = std::move(senders)](std::vector<Sha1Digest> d) {
+                    smart_ban_.record_failure(piece, senders, d);
+                });
+        }
         for (auto& [k, p] : peers_) p->fill_requests();
     } else if (!w.ok()) {
         // Not verified: the piece is downloaded again once it can be stored.
@@ -451,6 +501,13 @@ void Torrent::piece_done(uint32_t piece, bool ok, const Status& w) {
     } else {
         disk_retry_.on_write_ok(s_.now_ms());
         picker_.piece_passed(piece);
+        for (const auto& ip : SmartBan::distinct(smart_ban_.take_senders(piece))) smart_ban_.contributed_to_pass(ip);
+        if (data && smart_ban_.has_failure(piece))
+            hash_blocks(data, [this, piece](std::vector<Sha1Digest> d) {
+                for (const auto& ip : smart_ban_.piece_passed(piece, d))
+                    ban_address(ip, "sent a bad block of piece " + std::to_string(piece) +
+                                        " (found when the piece later passed its hash check)");
+            });
         have_bytes_ += mi_.piece_size(piece);
         resume_dirty_ = true;
         for (auto& [k, p] : peers_) p->we_have_piece(piece);
@@ -492,6 +549,7 @@ void Torrent::read_block(Peer& p, uint32_t piece, uint32_t begin, uint32_t lengt
             return;
         }
         if (p.am_choking || p.closed_ || (*r)->size() < length) return;
+        p.note_sending();
         std::string hdr;
         append_piece_header(hdr, piece, begin, length);
         p.conn().send_with_payload(std::move(hdr), *r, 0, length);
@@ -616,6 +674,7 @@ void Torrent::recheck() {
     error_.clear();
     needs_recheck_ = false;
     disk_full_ = false;
+    smart_ban_.clear_in_progress();
     picker_ = PiecePicker(mi_.num_pieces(), mi_.piece_length, mi_.total_length, kBlock, s_.random());
     begin_check(true);
     s_.activate(id_);

@@ -13,14 +13,24 @@ constexpr size_t kMinQueue = 16;
 constexpr size_t kMaxTheirRequests = 2000;   // their queued requests before we drop them
 constexpr size_t kSendHighWater = 4u << 20;  // bytes queued to the socket
 constexpr int kMaxDiskReads = 16;
+// Blocks are served only below kSendHighWater, so an honest peer never has
+// much more than that queued; past kMaxQueued, or when nothing queued to it
+// has been written for kWriteStallMs, it has stopped reading.
+constexpr size_t kMaxQueued = 16u << 20;
+constexpr int64_t kWriteStallMs = 60'000;
+// Late blocks (after a cancel, choke or snub) are legitimate, but every one
+// answers a request we once sent; more blocks than requests is flooding.
+constexpr uint64_t kUnrequestedSlack = 64;
 }  // namespace
 
 Peer::Peer(Torrent& t, uint32_t key, std::unique_ptr<PeerConnection> conn, bool in)
     : incoming(in), t_(t), key_(key), conn_(std::move(conn)) {
     conn_->set_handler(this);
     connected_ms = t_.session().now_ms();
-    last_recv_ms_ = last_send_ms_ = last_block_ms_ = connected_ms;
+    last_recv_ms_ = last_send_ms_ = last_block_ms_ = last_write_done_ms_ = connected_ms;
     has_ = Bitfield(t_.metainfo().num_pieces());
+    // Nothing we ask for is longer than a block; only a bitfield can be.
+    max_message_ = std::max<uint32_t>(9 + kBlock, 1 + (t_.metainfo().num_pieces() + 7) / 8);
 }
 
 Peer::~Peer() { *alive_ = false; }
@@ -29,6 +39,24 @@ void Peer::disconnect(const std::string& why) {
     if (closed_) return;
     closed_ = true;
     conn_->close(why);
+}
+
+void Peer::violation(const std::string& why) {
+    if (closed_) return;
+    violation_ = why;
+    disconnect(why);
+}
+
+void Peer::note_sending() {
+    if (conn_->queued_bytes() == 0) last_write_done_ms_ = t_.session().now_ms();
+}
+
+void Peer::send(std::string bytes) {
+    if (closed_) return;
+    note_sending();
+    conn_->send(std::move(bytes));
+    if (conn_->queued_bytes() > kMaxQueued)
+        violation("stopped reading (" + std::to_string(conn_->queued_bytes()) + " bytes waiting to be sent)");
 }
 
 void Peer::on_connected() {
@@ -42,7 +70,7 @@ void Peer::send_handshake() {
     sent_handshake_ = true;
     std::string out;
     append_handshake(out, t_.info_hash(), t_.session().peer_id(), true, false);
-    conn_->send(std::move(out));
+    send(std::move(out));
 }
 
 void Peer::send_bitfield() {
@@ -54,7 +82,7 @@ void Peer::send_bitfield() {
         append_simple(out, MsgId::have_none);
     else if (!have.none())
         append_bitfield(out, have);
-    if (!out.empty()) conn_->send(std::move(out));
+    if (!out.empty()) send(std::move(out));
 }
 
 void Peer::accept_handshake(const Handshake& hs) {
@@ -73,11 +101,11 @@ size_t Peer::on_data(std::string_view buf) {
         if (buf.size() < kHandshakeSize) return 0;
         auto hs = parse_handshake(buf.substr(0, kHandshakeSize));
         if (!hs.ok()) {
-            disconnect("bad handshake: " + hs.error().message);
+            violation("bad handshake: " + hs.error().message);
             return 0;
         }
         if (hs->info_hash != t_.info_hash()) {
-            disconnect("handshake for another torrent");
+            violation("handshake for another torrent (info-hash " + to_hex(hs->info_hash) + ")");
             return 0;
         }
         if (hs->peer_id == t_.session().peer_id()) {
@@ -92,10 +120,10 @@ size_t Peer::on_data(std::string_view buf) {
         send_bitfield();
     }
     while (!closed_ && used < buf.size()) {
-        ParseResult r = parse_message(buf.substr(used));
+        ParseResult r = parse_message(buf.substr(used), max_message_);
         if (r.status == ParseStatus::need_more) break;
         if (r.status == ParseStatus::error) {
-            disconnect("protocol error: " + r.error);
+            violation("protocol error: " + r.error);
             return used;
         }
         used += r.consumed;
@@ -123,7 +151,7 @@ void Peer::update_interest() {
     am_interested = want;
     std::string out;
     append_simple(out, want ? MsgId::interested : MsgId::not_interested);
-    conn_->send(std::move(out));
+    send(std::move(out));
     if (want) fill_requests();
 }
 
@@ -134,7 +162,7 @@ bool Peer::handle_message(const Message& m) {
     got_first_message_ = true;
     const uint32_t n = t_.metainfo().num_pieces();
     auto fail = [&](const std::string& why) {
-        disconnect(why);
+        violation(why);
         return false;
     };
     switch (m.id) {
@@ -174,18 +202,29 @@ bool Peer::handle_message(const Message& m) {
                 for (uint32_t i = 0; i < n; ++i)
                     if (bf->get(i)) set_have(i);
             }
-            if (has_.all() && t_.complete()) return fail("both sides are seeds");
+            if (has_.all() && t_.complete()) {
+                disconnect("both sides are seeds");
+                return false;
+            }
             update_interest();
             break;
         }
         case MsgId::have_all:
             if (!fast_) return fail("have_all without the fast extension");
-            if (!first || got_bitfield_) return fail(std::string("have_all sent after ") + msg_name(first_msg_));
             got_bitfield_ = true;
-            has_.set_all();
-            t_.picker().inc_availability(has_);
-            interesting_count_ = n - t_.picker().num_have();
-            if (t_.complete()) return fail("both sides are seeds");
+            if (first) {
+                has_.set_all();
+                t_.picker().inc_availability(has_);
+                interesting_count_ = n - t_.picker().num_have();
+            } else {
+                // aria2 sends have_all instead of a batch of haves when it
+                // completes: like a later bitfield, it only adds pieces.
+                for (uint32_t i = 0; i < n; ++i) set_have(i);
+            }
+            if (t_.complete()) {
+                disconnect("both sides are seeds");
+                return false;
+            }
             update_interest();
             break;
         case MsgId::have_none:
@@ -201,7 +240,7 @@ bool Peer::handle_message(const Message& m) {
                 if (fast_) {
                     std::string out;
                     append_reject(out, m.piece, m.begin, m.length);
-                    conn_->send(std::move(out));
+                    send(std::move(out));
                 }
                 break;
             }
@@ -235,7 +274,7 @@ bool Peer::handle_message(const Message& m) {
             if (!fast_) return fail("fast-extension message without the fast extension");
             break;
         default:
-            break;  // port, extended: not used yet
+            break;  // port, extended (not negotiated), unknown ids: ignored
     }
     return !closed_;
 }
@@ -243,21 +282,31 @@ bool Peer::handle_message(const Message& m) {
 bool Peer::on_piece(const Message& m) {
     const uint32_t n = t_.metainfo().num_pieces();
     if (m.piece >= n) {
-        disconnect("piece index out of range");
+        violation("piece index " + std::to_string(m.piece) + " out of range");
         return false;
     }
-    if (m.begin % kBlock != 0) return true;  // not a block we asked for
     BlockRef b{m.piece, m.begin / kBlock};
     // Blocks nearly always arrive in the order requested: look at the front first.
-    auto it = !outstanding_.empty() && outstanding_.front() == b
+    auto it = m.begin % kBlock != 0 ? outstanding_.end()
+              : !outstanding_.empty() && outstanding_.front() == b
                   ? outstanding_.begin()
                   : std::find(outstanding_.begin(), outstanding_.end(), b);
-    if (it == outstanding_.end()) return true;  // late (cancelled/choked) or unrequested: drop
+    if (it == outstanding_.end()) {
+        // Late (cancelled, choked, snubbed) or never requested: dropped.
+        ++blocks_unrequested_;
+        if (blocks_accepted_ + blocks_unrequested_ > blocks_requested_ + kUnrequestedSlack) {
+            violation("sent " + std::to_string(blocks_unrequested_) + " blocks we did not request");
+            return false;
+        }
+        return true;
+    }
     if (m.payload.size() != t_.picker().block_length(b)) {
-        disconnect("block of wrong length");
+        violation("block of " + std::to_string(m.payload.size()) + " bytes, expected " +
+                  std::to_string(t_.picker().block_length(b)));
         return false;
     }
     outstanding_.erase(it);
+    ++blocks_accepted_;
     int64_t now = t_.session().now_ms();
     down.add(int64_t(m.payload.size()), now);
     last_block_ms_ = now;
@@ -284,8 +333,9 @@ void Peer::fill_requests() {
         append_request(out, b.piece, b.block * kBlock, t_.picker().block_length(b));
         outstanding_.push_back(b);
     }
+    blocks_requested_ += picked.size();
     last_send_ms_ = t_.session().now_ms();
-    conn_->send(std::move(out));
+    send(std::move(out));
 }
 
 void Peer::cancel_block(BlockRef b) {
@@ -294,7 +344,7 @@ void Peer::cancel_block(BlockRef b) {
     outstanding_.erase(it);
     std::string out;
     append_cancel(out, b.piece, b.block * kBlock, t_.picker().block_length(b));
-    conn_->send(std::move(out));
+    send(std::move(out));
 }
 
 void Peer::abort_all_requests() {
@@ -310,7 +360,7 @@ void Peer::we_have_piece(uint32_t piece) {
     } else {
         std::string out;
         append_have(out, piece);
-        conn_->send(std::move(out));
+        send(std::move(out));
     }
 }
 
@@ -327,7 +377,7 @@ void Peer::set_choking(bool choke) {
     } else {
         unchoked_ms = t_.session().now_ms();
     }
-    conn_->send(std::move(out));
+    send(std::move(out));
 }
 
 bool Peer::serve_one() {
@@ -349,7 +399,7 @@ void Peer::serve_requests() {
 
 void Peer::on_sent(size_t bytes) {
     (void)bytes;
-    last_send_ms_ = t_.session().now_ms();
+    last_send_ms_ = last_write_done_ms_ = t_.session().now_ms();
     serve_requests();
 }
 
@@ -365,6 +415,9 @@ void Peer::tick(int64_t now) {
         return;
     }
     if (now - last_recv_ms_ > 150'000) return disconnect("inactive for 150 s");
+    if (conn_->queued_bytes() > 0 && now - last_write_done_ms_ > kWriteStallMs)
+        return violation("stopped reading (nothing written for " + std::to_string(kWriteStallMs / 1000) + " s, " +
+                         std::to_string(conn_->queued_bytes()) + " bytes waiting)");
     if (!outstanding_.empty() && now - last_block_ms_ > 60'000 && !snubbed) {
         snubbed = true;
         queue_target_ = kMinQueue;
@@ -376,7 +429,7 @@ void Peer::tick(int64_t now) {
     if (now - last_send_ms_ > 90'000) {
         std::string out;
         append_keepalive(out);
-        conn_->send(std::move(out));
+        send(std::move(out));
         last_send_ms_ = now;
     }
     fill_requests();

@@ -295,11 +295,12 @@ ParseResult parse_message(std::string_view buf, uint32_t max_message_length) {
         r.msg.keepalive = true;
         return r;
     }
-    // The id is checked as soon as it arrives so garbage is rejected without
-    // waiting for a large frame to buffer.
+    // Unknown ids are returned as messages (payload = everything after the
+    // id) for the caller to skip: like libtorrent, a message we do not know
+    // is ignored as long as it is within the length limit, so a peer using
+    // an extension we never heard of is not cut off.
     if (buf.size() < 5) return {};
     uint8_t raw_id = uint8_t(buf[4]);
-    if (!known_id(raw_id)) return fail("unknown message id " + std::to_string(raw_id));
     MsgId id = MsgId(raw_id);
     int64_t fixed = fixed_payload(id);
     if (fixed >= 0 && int64_t(len) - 1 != fixed) {
@@ -339,7 +340,9 @@ ParseResult parse_message(std::string_view buf, uint32_t max_message_length) {
             m.ext_id = uint8_t(p[0]);
             m.payload = std::string_view(p + 1, plen - 1);
             break;
-        default: break;
+        default:
+            if (!known_id(raw_id)) m.payload = std::string_view(p, plen);
+            break;
     }
     return r;
 }

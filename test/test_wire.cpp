@@ -210,10 +210,18 @@ TEST_CASE("wire: errors") {
     CHECK(parse_err(be32(2) + "\x09") == "port message of length 2");
     CHECK(parse_err(be32(8) + "\x07") == "piece message of length 8");
     CHECK(parse_err(be32(1) + "\x14") == "extended message of length 1");
-    // Unknown ids, reported as soon as the id byte arrives.
-    CHECK(parse_err(be32(100) + "\x2a") == "unknown message id 42");
-    CHECK(parse_err(be32(1) + "\x0a") == "unknown message id 10");
-    CHECK(parse_err(be32(1) + "\x12") == "unknown message id 18");
+    // Unknown ids are whole messages for the caller to ignore, within the limit.
+    {
+        const std::string buf = be32(4) + "\x2a" + "abc" + "tail";  // payload points into it
+        auto r = parse_message(buf);
+        REQUIRE(r.status == ParseStatus::message);
+        CHECK(r.consumed == 8);
+        CHECK(uint8_t(r.msg.id) == 42);
+        CHECK(r.msg.payload == "abc");
+        CHECK(parse_message(be32(1) + "\x0a").status == ParseStatus::message);
+        CHECK(parse_message(be32(100) + "\x12").status == ParseStatus::need_more);
+        CHECK(parse_err(be32(200) + "\xff", 199) == "message length 200 exceeds limit 199");
+    }
     // Empty bitfield and piece with an empty block are well-formed frames.
     CHECK(parse_message(be32(1) + "\x05").status == ParseStatus::message);
     CHECK(parse_message(be32(9) + "\x07" + std::string(8, '\0')).status == ParseStatus::message);

@@ -79,6 +79,7 @@ public:
     // Connection accounting (global caps).
     bool may_connect() const;
     bool may_accept() const { return connections_ < opt_.max_connections; }
+    static constexpr size_t kMaxPendingHandshakes = 128;
     void connection_opened(bool outgoing);
     void connect_finished() { if (half_open_ > 0) --half_open_; }
     void connection_closed() { if (connections_ > 0) --connections_; }

@@ -8,6 +8,23 @@
 // extension); it lives in torrent_peer.cpp.  Both run only on the loop
 // thread.  The torrent reports through the Session's EventSink and through
 // TorrentStatus snapshots; it never prints.
+//
+// What a peer may send (everything else is a violation: the peer is
+// disconnected and a warning names it and the reason):
+// - frames up to one 16 KiB block message (or the bitfield, if longer);
+//   the length prefix alone decides, before anything is buffered;
+// - unknown message ids are skipped, like libtorrent, so an extension we
+//   do not know does not cut a peer off;
+// - a bitfield or have_all after the first message is merged and can only
+//   add pieces (aria2 sends a full bitfield instead of 20+ haves, and
+//   have_all when it completes); have_none is only valid first;
+// - requests of at most 16 KiB inside a piece we have (BEP 3), at most
+//   2,000 queued; while choked they are rejected (fast) or ignored;
+// - blocks we never requested are dropped; more of them than requests we
+//   ever sent is flooding;
+// - a peer must read: past 16 MiB queued to it, or 60 s without a write
+//   completing, it is dropped (blocks are only served below 4 MiB queued).
+// Data that fails the hash check bans the sender's address (SmartBan).
 #pragma once
 #include <deque>
 #include <functional>
@@ -27,6 +44,7 @@
 #include "btl/peer_connection.hpp"
 #include "btl/piece_picker.hpp"
 #include "btl/rate.hpp"
+#include "btl/smart_ban.hpp"
 #include "btl/storage.hpp"
 #include "btl/wire.hpp"
 
@@ -48,6 +66,12 @@ public:
     // Incoming peers: their handshake was read by the session.
     void accept_handshake(const Handshake& hs);
     void disconnect(const std::string& why);
+    // The peer broke the protocol: disconnect, and the torrent logs `why`
+    // as a warning naming the peer.
+    void violation(const std::string& why);
+    const std::string& violation_reason() const { return violation_; }
+    // Starts the write-stall clock when the send queue goes from empty to busy.
+    void note_sending();
     void tick(int64_t now_ms);
     void we_have_piece(uint32_t piece);
     void set_choking(bool choke);
@@ -74,6 +98,9 @@ private:
     friend class Torrent;
     bool handle_message(const Message& m);
     bool on_piece(const Message& m);
+    // Queues bytes to the socket; a peer that lets more than kMaxQueued
+    // pile up is not reading and is disconnected.
+    void send(std::string bytes);
     void send_handshake();
     void send_bitfield();
     void update_interest();
@@ -86,6 +113,11 @@ private:
     bool fast_ = false, closed_ = false, got_bitfield_ = false;
     PeerId peer_id_{};
     MsgId first_msg_ = MsgId::choke;
+    std::string violation_;
+    uint32_t max_message_ = 0;       // longest frame this peer may send us
+    uint64_t blocks_requested_ = 0;  // every request we ever sent them
+    uint64_t blocks_accepted_ = 0, blocks_unrequested_ = 0;
+    int64_t last_write_done_ms_ = 0;
     Bitfield has_;
     uint32_t interesting_count_ = 0;  // pieces they have that we lack
     std::deque<BlockRef> outstanding_;  // our requests to them, oldest first
@@ -153,7 +185,7 @@ private:
     void begin_check(bool full);
     void check_done(const std::vector<uint8_t>& verified);
     void start_swarm();
-    void piece_done(uint32_t piece, bool hash_ok, const Status& write);
+    void piece_done(uint32_t piece, bool hash_ok, const Status& write, BufferPtr data);
     void on_complete();
     void run_choker(int64_t now_ms, bool rotate_optimistic);
     void connect_more();
@@ -184,7 +216,10 @@ private:
     std::map<uint32_t, std::unique_ptr<Peer>> peers_;
     uint32_t next_key_ = 1;
     std::unordered_map<uint32_t, std::shared_ptr<std::vector<uint8_t>>> piece_bufs_;
-    std::map<std::string, int> strikes_;   // ip -> hash failures it contributed to
+    SmartBan smart_ban_;                   // who sent what, for pieces that fail
+    void ban_address(const std::string& ip, const std::string& why);
+    // SHA-1 of each block of data on the thread pool, then done (loop thread).
+    void hash_blocks(BufferPtr data, std::function<void(std::vector<Sha1Digest>)> done);
     std::deque<PeerEndpoint> candidates_;
     std::set<std::string> known_;          // ip:port already tried or connected
     std::unique_ptr<Announcer> announcer_;

@@ -10,7 +10,9 @@
 // Parsing: parse_message() looks at the front of the receive buffer and
 // returns one message, need_more, or an error.  Limits are checked as early
 // as possible: a length prefix above max_message_length is an error as soon
-// as its 4 bytes are in, before anything is buffered.  Returned string_views
+// as its 4 bytes are in, before anything is buffered.  A message with an
+// unknown id is returned like any other (msg.id holds the raw id, payload
+// the bytes after it) so the caller can ignore it.  Returned string_views
 // (payload) point into the caller's buffer.  Context checks (piece index in
 // range, block within its piece, bitfield size) are the caller's; the
 // helper check_block_request() covers the common request validation.
