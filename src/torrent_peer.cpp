@@ -48,7 +48,9 @@ void Peer::send_handshake() {
 void Peer::send_bitfield() {
     const auto& have = t_.picker().have_bitfield();
     std::string out;
-    if (fast_ && have.all())
+    if (t_.super_seeding()) {  // BEP 16: pieces are revealed one by one with `have`
+        if (fast_) append_simple(out, MsgId::have_none);
+    } else if (fast_ && have.all())
         append_simple(out, MsgId::have_all);
     else if (fast_ && have.none())
         append_simple(out, MsgId::have_none);
@@ -108,6 +110,7 @@ void Peer::set_have(uint32_t piece) {
     if (has_.get(piece)) return;
     has_.set(piece);
     t_.picker().inc_availability(piece);
+    t_.on_peer_has(*this, piece);
     if (!t_.picker().have(piece)) {
         ++interesting_count_;
         update_interest();
@@ -175,6 +178,7 @@ bool Peer::handle_message(const Message& m) {
                     if (bf->get(i)) set_have(i);
             }
             if (has_.all() && t_.complete()) return fail("both sides are seeds");
+            if (first) t_.super_seed_update();
             update_interest();
             break;
         }
@@ -191,6 +195,7 @@ bool Peer::handle_message(const Message& m) {
         case MsgId::have_none:
             if (!fast_) return fail("have_none without the fast extension");
             if (!first) return fail("have_none sent after other messages");
+            t_.super_seed_update();
             break;
         case MsgId::request: {
             auto bad = check_block_request(m.piece, m.begin, m.length, n,
@@ -307,7 +312,10 @@ void Peer::we_have_piece(uint32_t piece) {
     if (has_.get(piece)) {
         if (interesting_count_ > 0) --interesting_count_;
         update_interest();
-    } else {
+    }
+    // Also to peers that have the piece (not to seeds): a super-seed (BEP 16)
+    // shows us pieces and learns from our haves whom we passed them on to.
+    if (!is_seed()) {
         std::string out;
         append_have(out, piece);
         conn_->send(std::move(out));

@@ -91,6 +91,7 @@ struct SessionOptions {
     size_t max_files_open = 256;
     std::string data_dir;          // resume data; "" = default
     std::string peer_id_prefix = "-BL0100-";
+    bool super_seeder = false;     // BEP 16 for torrents that are complete when they start
 };
 
 }  // namespace btl

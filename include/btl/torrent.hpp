@@ -27,6 +27,7 @@
 #include "btl/piece_picker.hpp"
 #include "btl/rate.hpp"
 #include "btl/storage.hpp"
+#include "btl/super_seed.hpp"
 #include "btl/wire.hpp"
 
 namespace btl {
@@ -146,6 +147,10 @@ public:
     bool serving() const { return state_ == TorrentState::downloading || state_ == TorrentState::seeding; }
     void maybe_unchoke(Peer& p);
     void on_bandwidth();  // the session's rate limiter has tokens again
+    // BEP 16: while super-seeding, peers get have_none and one `have` at a time.
+    bool super_seeding() const { return super_ != nullptr; }
+    void on_peer_has(Peer& p, uint32_t piece);  // a have or bitfield bit from p
+    void super_seed_update();
     int64_t payload_down = 0, payload_up = 0;
 
 private:
@@ -192,6 +197,7 @@ private:
     int ticks_ = 0;
     uint32_t optimistic_ = 0;
     size_t bandwidth_turn_ = 0;  // round-robin start for the rate limiter
+    std::unique_ptr<SuperSeed> super_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -29,6 +29,7 @@ const std::vector<OptionSpec> kSpecs = {
     {"max_download_rate", "KB/S", "0", "download cap in kB/s, 0 = unlimited"},
     {"max_uploads", "N", "4", "peers unchoked at once (plus one optimistic)"},
     {"max_files_open", "N", "256", "open file descriptors kept for data files"},
+    {"super_seeder", "", "", "BEP 16 super-seeding when the torrent is complete at start"},
     {"data_dir", "DIR", "", "where resume data lives (default $XDG_STATE_HOME/btlaunchmany)"},
     {"seed_time", "S", "", "seconds to seed after completion; 0 = exit when complete (default: until interrupted)"},
     {"display_interval", "S", "1", "seconds between status lines"},
@@ -155,6 +156,7 @@ int main(int argc, char** argv) {
     so.max_uploads = int(*uploads);
     so.max_files_open = size_t(*files_open);
     so.data_dir = o.get("data_dir");
+    so.super_seeder = o.flag("super_seeder");
 
     App app;
     app.loop = uv_default_loop();
