@@ -23,12 +23,14 @@ takes about a minute).
 
 Env: BENCH_SWARM_RUNS (1), BENCH_SWARM_N (8), BENCH_SWARM_SIZE_MIB (64),
 BENCH_SWARM_RATE_KB (2000), BENCH_SWARM_PIECE_KIB (256), BENCH_SWARM_ONLY
-(comma-separated configuration keys: ours, super, ours-lt, lt), BTL_BIN.
+(comma-separated configuration keys: ours, super, ours-lt, lt),
+BENCH_SWARM_LOGS (a directory to copy every process log to), BTL_BIN.
 Exit status non-zero only if a scenario could not run.
 Run: /usr/bin/python3 test/bench/bench_swarm.py
 """
 
 import os
+import shutil
 import statistics
 import sys
 import time
@@ -108,6 +110,11 @@ def one_run(key, run, data, data_dir):
         leech_up = [p.status().get("uploaded", 0) for p, _ in leechers]
         for p, out in leechers:
             H.assert_same_data(data, os.path.join(out, os.path.basename(data)), p.name)
+        keep = os.environ.get("BENCH_SWARM_LOGS")
+        if keep:  # copies every process log there (the workspace is deleted)
+            os.makedirs(keep, exist_ok=True)
+            for p in ws.procs:
+                shutil.copy(p.logpath, os.path.join(keep, "%s-%d-%s.log" % (key, run, p.name)))
         r = {"last": last, "first": min(done.values()), "seed_copies": seed_up / size,
              "leech_up": statistics.mean(leech_up) / size}
         H.log("%s run %d: first %.1fs last %.1fs (T_min %.1fs, %.2fx), seed %.2f copies, "
