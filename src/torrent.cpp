@@ -296,7 +296,16 @@ void Torrent::on_bandwidth() {
     }
     if (ps.empty()) return;
     size_t start = bandwidth_turn_++ % ps.size();
-    bool progress = true;
+    // Seeding: first the blocks of pieces not yet uploaded once (whoever
+    // asked), so the swarm gets every piece from us before any piece twice;
+    // a duplicate request waits and is often cancelled (endgame) meanwhile.
+    bool progress = complete();
+    while (progress) {
+        progress = false;
+        for (size_t i = 0; i < ps.size(); ++i)
+            if (ps[(start + i) % ps.size()]->serve_one(true)) progress = true;
+    }
+    progress = true;
     while (progress) {
         progress = false;
         for (size_t i = 0; i < ps.size(); ++i)

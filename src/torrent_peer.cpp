@@ -338,13 +338,27 @@ void Peer::set_choking(bool choke) {
     conn_->send(std::move(out));
 }
 
-bool Peer::serve_one() {
+bool Peer::serve_one(bool fresh_only) {
     if (closed_ || am_choking || their_requests_.empty() || disk_reads_in_flight_ >= kMaxDiskReads ||
         conn_->queued_bytes() >= kSendHighWater)
         return false;
-    Request r = their_requests_.front();
+    auto it = their_requests_.begin();
+    if (t_.complete()) {
+        // Seeding: a piece not yet uploaded once goes before duplicates
+        // (looking a bounded way into the queue; blocks may go out of order).
+        auto end = their_requests_.size() > 64 ? it + 64 : their_requests_.end();
+        auto fresh = std::find_if(it, end, [&](const Request& q) { return t_.upload_fresh(q.piece); });
+        if (fresh != end)
+            it = fresh;
+        else if (fresh_only)
+            return false;
+    } else if (fresh_only) {
+        return false;
+    }
+    Request r = *it;
     if (!t_.session().take_upload(r.length, t_.id())) return false;
-    their_requests_.pop_front();
+    their_requests_.erase(it);
+    if (t_.complete()) t_.note_upload(r.piece, r.length);
     ++disk_reads_in_flight_;
     t_.read_block(*this, r.piece, r.begin, r.length);
     return true;
