@@ -223,6 +223,8 @@ std::string rows_status_json(const std::vector<Row>& rows, const SessionStatus& 
         append_str(o, t.tracker_message);
         o += ",\"save_path\":";
         append_str(o, t.save_path);
+        o += ",\"trackers\":";
+        o += trackers_json(t.trackers);
         o += '}';
     }
     o += "],\"errors\":";
