@@ -15,14 +15,20 @@ PREFIX   ?= /usr/local
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
-# -Wno-maybe-uninitialized: GCC 12 reports false positives inside std::variant.
-CXXFLAGS += -std=c++20 $(OPT) $(SAN) -Wall -Wextra -Werror -Wno-maybe-uninitialized -Iinclude $(PKG_CFLAGS) -MMD -MP
+# -Wno-maybe-uninitialized: GCC 12 reports false positives inside std::variant
+# (clang has no such warning and would reject the flag).
+CXX_IS_CLANG := $(findstring clang,$(shell $(CXX) --version 2>/dev/null | head -n 1))
+WARNINGS := -Wall -Wextra -Werror $(if $(CXX_IS_CLANG),,-Wno-maybe-uninitialized)
+CXXFLAGS += -std=c++20 $(OPT) $(SAN) $(WARNINGS) $(DEFS) -Iinclude $(PKG_CFLAGS) -MMD -MP
 LDFLAGS  += $(SAN)
 LDLIBS   += $(PKG_LIBS) -lpthread
 
 LIB_SRC  := $(filter-out src/bin/%,$(wildcard src/*.cpp src/*/*.cpp))
 BIN_SRC  := $(wildcard src/bin/*.cpp)
-TEST_SRC := $(wildcard test/test_*.cpp) test/doctest_main.cpp
+FUZZ_SRC := $(wildcard test/fuzz/fuzz_*.cpp)
+# The fuzz targets' entry points are linked into the unit tests, which
+# replay the committed fuzz inputs (test/test_fuzz_replay.cpp).
+TEST_SRC := $(wildcard test/test_*.cpp) test/doctest_main.cpp $(FUZZ_SRC)
 BENCH_SRC:= $(wildcard test/bench/*.cpp)
 
 LIB_OBJ  := $(LIB_SRC:%.cpp=$(BUILD)/obj/%.o)
@@ -30,14 +36,16 @@ TEST_OBJ := $(TEST_SRC:%.cpp=$(BUILD)/obj/%.o)
 LIB      := $(BUILD)/libbtl.a
 BINS     := $(BIN_SRC:src/bin/%.cpp=$(BUILD)/bin/%)
 BENCHES  := $(BENCH_SRC:test/bench/%.cpp=$(BUILD)/bench/%)
+FUZZ_NAMES := $(FUZZ_SRC:test/fuzz/fuzz_%.cpp=%)
 UNIT     := $(BUILD)/test/unit
 
 # Debian packages the build, the tests and the demo need.
 DEBS := g++ make pkg-config libuv1-dev libncurses-dev libssl-dev doctest-dev \
         python3 python3-libtorrent aria2 opentracker mktorrent tmux time wrk \
-        man-db procps psmisc rtorrent
+        man-db procps psmisc rtorrent clang libclang-rt-14-dev
 
-.PHONY: all check unit integration demo bench install clean deps build-all
+.PHONY: all check unit integration demo bench install clean deps build-all \
+        fuzz fuzz-build check-asan
 all: $(BINS) $(UNIT) $(BENCHES)
 
 $(BUILD)/obj/%.o: %.cpp
@@ -90,6 +98,50 @@ deps:
 	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+
+# ---- fuzzing and sanitizers -------------------------------------------------
+# `make fuzz`: each libFuzzer target (test/fuzz/fuzz_NAME.cpp) built with
+# clang, ASan and UBSan into $(FUZZ_BUILD), then run for FUZZ_SECONDS on a
+# copy of its corpus; fails if any target finds a crash (saved under
+# $(FUZZ_BUILD)/artifacts/NAME/).  FUZZ_TARGETS="bencode resume" picks some.
+FUZZ_BUILD   ?= build/fuzz
+FUZZ_CXX     ?= clang++
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+fuzz: deps
+	$(MAKE) --no-print-directory -j$$(nproc) fuzz-build BUILD=$(FUZZ_BUILD) CXX=$(FUZZ_CXX) OPT="-O1 -g" \
+	  SAN="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" DEFS=-DBTL_LIBFUZZER
+	BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) test/fuzz/run_fuzz.sh $(FUZZ_TARGETS)
+
+fuzz-build: $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
+
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/obj/test/fuzz/fuzz_%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(LDFLAGS) -fsanitize=fuzzer $< $(LIB) $(LDLIBS) -o $@
+
+# `make check-asan`: everything built with ASan + UBSan into $(ASAN_BUILD),
+# then the unit and integration tests against those binaries.  Sanitizer
+# reports go to $(ASAN_BUILD)/sanitizer/ (daemons started by the integration
+# tests have no terminal), and any report there fails the target.
+ASAN_BUILD   ?= build/asan
+ASAN_SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+ASAN_LOGS     = $(abspath $(ASAN_BUILD))/sanitizer
+ASAN_ENV      = ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:detect_stack_use_after_return=1:strict_string_checks=1:log_path=$(ASAN_LOGS)/asan \
+                UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(ASAN_LOGS)/ubsan \
+                BTL_TIME_SCALE=$${BTL_TIME_SCALE:-3} BTL_TEST_TIMEOUT=$${BTL_TEST_TIMEOUT:-2700}
+
+check-asan: deps
+	$(MAKE) --no-print-directory -j$$(nproc) build-all BUILD=$(ASAN_BUILD) OPT="-O1 -g" SAN="$(ASAN_SAN)"
+	rm -rf $(ASAN_LOGS) && mkdir -p $(ASAN_LOGS)
+	st=0; \
+	$(ASAN_ENV) $(ASAN_BUILD)/test/unit || st=1; \
+	$(ASAN_ENV) BUILD=$(ASAN_BUILD) test/run_integration.sh $(INTEGRATION_FILTER) || st=1; \
+	if [ -n "$$(ls -A $(ASAN_LOGS))" ]; then \
+	  echo "check-asan: sanitizer reports:"; cat $(ASAN_LOGS)/*; st=1; \
+	fi; \
+	[ $$st -eq 0 ] && echo "check-asan: clean"; exit $$st
 
 install: $(BINS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1

@@ -6,7 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
-#include <set>
+#include <map>
 
 #include "btl/bencode.hpp"
 
@@ -143,32 +143,64 @@ std::string join(const std::vector<std::string>& elems, size_t upto) {
 }
 
 // Renames later files that collide with earlier ones (see the header).
+//
+// The paths seen so far form a tree of elements, so checking a path costs
+// one lookup per element: a hostile torrent with many colliding or very
+// deep paths stays linear (joining every prefix into a string and looking
+// it up in a set was quadratic in the depth).  Each node remembers the
+// suffix where its last rename search stopped, so a thousand files called
+// "a" do not each try "a.1", "a.2", ... from the start; earlier suffixes
+// can only have become more taken since, so the names are the same as a
+// search from 1.  Nodes live in one vector and refer to each other by
+// index: a tree of nested maps would be destroyed recursively, and a path
+// 200,000 elements deep would overflow the stack.
+struct PathNode {
+    std::map<std::string, uint32_t, std::less<>> kids;  // element -> node index
+    bool file = false;          // some earlier file has exactly this path
+    bool dir = false;           // some earlier file lies below this path
+    uint64_t next_suffix[2] = {1, 1};  // [as a directory, as a file name]
+};
+
 void resolve_collisions(std::vector<FileEntry>& files, std::vector<std::string>& warnings) {
-    std::set<std::string, std::less<>> file_paths, dir_paths;
+    std::vector<PathNode> nodes(1);  // nodes[0]: the torrent's root
     for (size_t fi = 0; fi < files.size(); ++fi) {
         FileEntry& f = files[fi];
         if (f.pad) continue;
         auto& e = f.path;
         const std::string before = f.path_string;
+        uint32_t node = 0;
         for (size_t d = 0; d < e.size(); ++d) {
             const bool last = d + 1 == e.size();
-            auto taken = [&](const std::string& p) {
-                return file_paths.count(p) != 0 || (last && dir_paths.count(p) != 0);
+            // A file's path may not equal an earlier file's path, nor (for
+            // the file name itself) an earlier file's directory.
+            auto taken = [&](std::string_view name) {
+                const auto& kids = nodes[node].kids;
+                auto it = kids.find(name);
+                return it != kids.end() && (nodes[it->second].file || (last && nodes[it->second].dir));
             };
-            std::string p = join(e, d + 1);
-            if (!taken(p)) continue;
-            const std::string base = e[d];
-            for (uint64_t k = 1;; ++k) {
-                e[d] = base + "." + std::to_string(k);
-                if (!taken(join(e, d + 1))) break;
+            if (taken(e[d])) {
+                const uint32_t clash = nodes[node].kids.find(e[d])->second;
+                const std::string base = e[d];
+                uint64_t k = nodes[clash].next_suffix[last];
+                for (;; ++k) {
+                    e[d] = base + "." + std::to_string(k);
+                    if (!taken(e[d])) break;
+                }
+                nodes[clash].next_suffix[last] = k;
             }
+            auto [it, added] = nodes[node].kids.try_emplace(e[d], uint32_t(nodes.size()));
+            const uint32_t next = it->second;
+            if (added) nodes.emplace_back();
+            node = next;
+            if (last)
+                nodes[node].file = true;
+            else
+                nodes[node].dir = true;
         }
         f.path_string = join(e, e.size());
         if (f.path_string != before)
             warnings.push_back("file " + std::to_string(fi) + " path '" + before +
                                "' collides with an earlier file; renamed to '" + f.path_string + "'");
-        file_paths.insert(f.path_string);
-        for (size_t d = 1; d < e.size(); ++d) dir_paths.insert(join(e, d));
     }
 }
 

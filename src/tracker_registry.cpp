@@ -88,7 +88,7 @@ uint64_t keyed_hash(uint64_t seed, const void* data, size_t len) {
         len -= 8;
     }
     uint64_t tail = 0;
-    std::memcpy(&tail, p, len);
+    if (len) std::memcpy(&tail, p, len);  // p may be null when len is 0
     return mix(h ^ tail ^ (uint64_t{len} << 56));
 }
 
@@ -147,12 +147,12 @@ void TrackerRegistry::remove_peer(Swarm& s, uint32_t i) {
     --total_peers_;
 }
 
-void TrackerRegistry::announce(const AnnounceRequest& req, int64_t now, std::string& out) {
+void TrackerRegistry::announce(const ClientAnnounce& req, int64_t now, std::string& out) {
     auto it = swarms_.find(req.info_hash);
     const bool seed = req.left == 0;
     picked_.clear();
 
-    if (req.event == AnnounceEvent::stopped) {
+    if (req.event == ClientEvent::stopped) {
         Swarm* s = nullptr;
         if (it != swarms_.end()) {
             s = &it->second;
@@ -206,7 +206,7 @@ void TrackerRegistry::announce(const AnnounceRequest& req, int64_t now, std::str
         warning = "swarm is full; you were not added";
     } else {
         add_peer(s, Peer{req.peer_id, req.addr, req.port, seed, req.has_key, req.key, now});
-        if (req.event == AnnounceEvent::completed) ++s.counts.downloaded;
+        if (req.event == ClientEvent::completed) ++s.counts.downloaded;
     }
 
     size_t want = static_cast<size_t>(cfg_.response_size);
@@ -215,7 +215,7 @@ void TrackerRegistry::announce(const AnnounceRequest& req, int64_t now, std::str
     encode_answer(&s, req, warning, out);
 }
 
-void TrackerRegistry::select_peers(const Swarm& s, const AnnounceRequest& req, bool requester_seed,
+void TrackerRegistry::select_peers(const Swarm& s, const ClientAnnounce& req, bool requester_seed,
                                    size_t want) {
     const size_t n = s.peers.size();
     if (want == 0 || n == 0) return;
@@ -234,7 +234,7 @@ void TrackerRegistry::select_peers(const Swarm& s, const AnnounceRequest& req, b
     }
 }
 
-void TrackerRegistry::encode_answer(const Swarm* s, const AnnounceRequest& req, const char* warning,
+void TrackerRegistry::encode_answer(const Swarm* s, const ClientAnnounce& req, const char* warning,
                                     std::string& out) {
     SwarmCounts c = s ? s->counts : SwarmCounts{};
     BEncoder e(out);

@@ -77,7 +77,9 @@ Status TrackerRegistry::load(std::string_view image, int64_t now) {
                 (ip.string().size() != 4 && ip.string().size() != 16) || port.int_value() < 1 ||
                 port.int_value() > 65535)
                 return make_error("bad peer entry");
-            if (now - seen.int_value() > cfg_.peer_timeout) continue;
+            // Compared this way round: `now - seen` overflows for a seen
+            // time near INT64_MIN in a damaged file.
+            if (seen.int_value() < now - cfg_.peer_timeout) continue;
             if (s.peers.size() >= cfg_.max_peers_per_torrent || total >= cfg_.max_total_peers) continue;
             Peer p{};
             std::memcpy(p.id.data(), id.string().data(), 20);

@@ -76,8 +76,8 @@ void append_head(std::string& out, int status, const char* type, size_t length, 
 }  // namespace
 
 const char* parse_announce_query(std::string_view query, const PeerAddr& remote, bool honour_ip,
-                                 AnnounceRequest& out) {
-    out = AnnounceRequest{};
+                                 ClientAnnounce& out) {
+    out = ClientAnnounce{};
     out.addr = remote;
     bool have_hash = false, have_id = false, have_port = false;
     const char* err = nullptr;
@@ -108,10 +108,10 @@ const char* parse_announce_query(std::string_view query, const PeerAddr& remote,
         } else if (k == "no_peer_id") {
             out.no_peer_id = v == "1";
         } else if (k == "event") {
-            if (v == "started") out.event = AnnounceEvent::started;
-            else if (v == "completed") out.event = AnnounceEvent::completed;
-            else if (v == "stopped") out.event = AnnounceEvent::stopped;
-            else if (v.empty() || v == "empty" || v == "paused") out.event = AnnounceEvent::none;
+            if (v == "started") out.event = ClientEvent::started;
+            else if (v == "completed") out.event = ClientEvent::completed;
+            else if (v == "stopped") out.event = ClientEvent::stopped;
+            else if (v.empty() || v == "empty" || v == "paused") out.event = ClientEvent::none;
             else bad("invalid event");
         } else if (k == "key") {
             char buf[128];
@@ -172,7 +172,7 @@ bool TrackerService::handle(const HttpRequest& req, const PeerAddr& remote, int6
 
 void TrackerService::announce(const HttpRequest& req, const PeerAddr& remote, int64_t now) {
     ++announces_;
-    AnnounceRequest ar;
+    ClientAnnounce ar;
     const bool honour_ip = !cfg_.only_local_override_ip || remote.is_local();
     if (const char* why = parse_announce_query(req.query, remote, honour_ip, ar)) {
         encode_failure(body_, why);

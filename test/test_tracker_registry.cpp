@@ -16,9 +16,9 @@ Sha1Digest ih(uint8_t b) {
     return d;
 }
 
-AnnounceRequest req(uint8_t torrent, uint8_t peer, uint8_t ip_last, uint16_t port, int64_t left = 100,
-                    AnnounceEvent ev = AnnounceEvent::none) {
-    AnnounceRequest r;
+ClientAnnounce req(uint8_t torrent, uint8_t peer, uint8_t ip_last, uint16_t port, int64_t left = 100,
+                    ClientEvent ev = ClientEvent::none) {
+    ClientAnnounce r;
     r.info_hash = ih(torrent);
     r.peer_id.fill(peer);
     r.addr = PeerAddr::from_v4(0x7f000000u | ip_last);
@@ -55,7 +55,7 @@ std::set<std::string> peers_of(const std::string& body, int64_t* complete = null
     return out;
 }
 
-std::string announce(TrackerRegistry& r, const AnnounceRequest& a, int64_t now = 1000) {
+std::string announce(TrackerRegistry& r, const ClientAnnounce& a, int64_t now = 1000) {
     std::string out;
     r.announce(a, now, out);
     return out;
@@ -65,7 +65,7 @@ std::string announce(TrackerRegistry& r, const AnnounceRequest& a, int64_t now =
 
 TEST_CASE("registry: peers find each other and never see themselves") {
     TrackerRegistry r;
-    CHECK(peers_of(announce(r, req(1, 'a', 2, 1000, 0, AnnounceEvent::started))).empty());
+    CHECK(peers_of(announce(r, req(1, 'a', 2, 1000, 0, ClientEvent::started))).empty());
     CHECK(peers_of(announce(r, req(1, 'b', 3, 1001))) == std::set<std::string>{"2:1000"});
     CHECK(peers_of(announce(r, req(1, 'c', 4, 1002))) == std::set<std::string>{"2:1000", "3:1001"});
     // Another torrent is a separate swarm.
@@ -82,27 +82,27 @@ TEST_CASE("registry: seeds are not sent to seeds; counts follow left and events"
     CHECK(peers_of(announce(r, req(1, 'c', 4, 1000, 0)), &c, &i, &d).empty());
     CHECK(c == 3);
     CHECK(i == 0);
-    announce(r, req(1, 'l', 5, 1000, 50, AnnounceEvent::started));
+    announce(r, req(1, 'l', 5, 1000, 50, ClientEvent::started));
     CHECK(peers_of(announce(r, req(1, 'l', 5, 1000, 50)), &c, &i, &d).size() == 3);
     CHECK(i == 1);
     // completed: counted once, leecher becomes seed
-    announce(r, req(1, 'l', 5, 1000, 0, AnnounceEvent::completed));
-    announce(r, req(1, 'l', 5, 1000, 0, AnnounceEvent::completed));
+    announce(r, req(1, 'l', 5, 1000, 0, ClientEvent::completed));
+    announce(r, req(1, 'l', 5, 1000, 0, ClientEvent::completed));
     peers_of(announce(r, req(1, 'a', 2, 1000, 0)), &c, &i, &d);
     CHECK(c == 4);
     CHECK(i == 0);
     CHECK(d == 1);
     // stopped removes the peer
-    announce(r, req(1, 'l', 5, 1000, 0, AnnounceEvent::stopped));
+    announce(r, req(1, 'l', 5, 1000, 0, ClientEvent::stopped));
     peers_of(announce(r, req(1, 'a', 2, 1000, 0)), &c, &i, &d);
     CHECK(c == 3);
     CHECK(r.counts(ih(1))->downloaded == 1);
     // A leecher that stops with left=0 (aria2 --seed-time=0) has completed too.
     announce(r, req(1, 'm', 6, 1000, 50));
-    announce(r, req(1, 'm', 6, 1000, 0, AnnounceEvent::stopped));
+    announce(r, req(1, 'm', 6, 1000, 0, ClientEvent::stopped));
     CHECK(r.counts(ih(1))->downloaded == 2);
     announce(r, req(1, 'n', 7, 1000, 50));
-    announce(r, req(1, 'n', 7, 1000, 50, AnnounceEvent::stopped));
+    announce(r, req(1, 'n', 7, 1000, 50, ClientEvent::stopped));
     CHECK(r.counts(ih(1))->downloaded == 2);
 }
 
@@ -159,7 +159,7 @@ TEST_CASE("registry: key identity lets a peer move address; without it the entry
     CHECK(body.find("warning message") != std::string::npos);
     CHECK(peers_of(announce(r, req(1, 'x', 3, 1000))) == std::set<std::string>{"9:1000"});
     // ... and cannot stop it either.
-    thief.event = AnnounceEvent::stopped;
+    thief.event = ClientEvent::stopped;
     announce(r, thief);
     CHECK(r.total_peers() == 2);
 }
@@ -185,7 +185,9 @@ TEST_CASE("registry: dictionary peer lists with and without peer id") {
     announce(r, req(1, 'a', 2, 6881));
     auto a = req(1, 'b', 3, 1000);
     a.compact = false;
-    auto d = decode(announce(r, a));
+    // decode() points into its buffer: keep the body alive.
+    const std::string body = announce(r, a);
+    auto d = decode(body);
     REQUIRE(d.ok());
     BNode peers = d->root().find_list("peers");
     REQUIRE(peers.size() == 1);
@@ -194,8 +196,8 @@ TEST_CASE("registry: dictionary peer lists with and without peer id") {
     CHECK(p.find_int("port").int_value() == 6881);
     CHECK(p.find_string("peer id").string() == std::string(20, 'a'));
     a.no_peer_id = true;
-    std::string body = announce(r, a);
-    CHECK(body.find("peer id") == std::string::npos);
+    std::string body2 = announce(r, a);
+    CHECK(body2.find("peer id") == std::string::npos);
 }
 
 TEST_CASE("registry: IPv6 peers go to peers6 in compact answers") {
@@ -203,7 +205,8 @@ TEST_CASE("registry: IPv6 peers go to peers6 in compact answers") {
     auto six = req(1, 'a', 0, 7000);
     REQUIRE(PeerAddr::parse("::1", six.addr));
     announce(r, six);
-    auto d = decode(announce(r, req(1, 'b', 3, 1000)));
+    const std::string body = announce(r, req(1, 'b', 3, 1000));
+    auto d = decode(body);
     REQUIRE(d.ok());
     CHECK(d->root().find_string("peers").string().empty());
     CHECK(d->root().find_string("peers6").string().size() == 18);
@@ -213,7 +216,7 @@ TEST_CASE("registry: scrape for some, all, deduplicated and sorted") {
     TrackerRegistry r;
     announce(r, req(2, 'a', 2, 1000, 0));
     announce(r, req(1, 'b', 3, 1000, 5));
-    announce(r, req(1, 'c', 4, 1000, 0, AnnounceEvent::completed));
+    announce(r, req(1, 'c', 4, 1000, 0, ClientEvent::completed));
     std::string out;
     Sha1Digest want[] = {ih(1), ih(9), ih(1)};
     r.scrape(want, false, out);
@@ -236,7 +239,7 @@ TEST_CASE("registry: save and load round-trip; expired peers dropped; corrupt im
     RegistryConfig cfg;
     cfg.peer_timeout = 100;
     TrackerRegistry r(cfg);
-    auto k = req(1, 'a', 2, 1000, 0, AnnounceEvent::completed);
+    auto k = req(1, 'a', 2, 1000, 0, ClientEvent::completed);
     k.has_key = true;
     k.key = 5;
     announce(r, k, 1000);

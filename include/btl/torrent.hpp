@@ -212,7 +212,6 @@ private:
     int64_t pending_write_bytes_ = 0;
     std::function<void()> after_writes_;
     int64_t have_bytes_ = 0, started_ms_ = 0;
-    bool throttled_ = false;
     int ticks_ = 0;
     uint32_t optimistic_ = 0;
     size_t bandwidth_turn_ = 0;  // round-robin start for the rate limiter

@@ -52,9 +52,9 @@ struct PeerAddr {
     bool is_local() const;
 };
 
-enum class AnnounceEvent : uint8_t { none, started, completed, stopped };
+enum class ClientEvent : uint8_t { none, started, completed, stopped };
 
-struct AnnounceRequest {
+struct ClientAnnounce {
     Sha1Digest info_hash{};
     PeerId peer_id{};
     PeerAddr addr;
@@ -62,7 +62,7 @@ struct AnnounceRequest {
     int64_t uploaded = 0;
     int64_t downloaded = 0;
     int64_t left = -1;      // -1 = not given (treated as a leecher)
-    AnnounceEvent event = AnnounceEvent::none;
+    ClientEvent event = ClientEvent::none;
     int numwant = -1;       // -1 = not given
     bool compact = false;
     bool no_peer_id = false;
@@ -104,7 +104,7 @@ public:
     explicit TrackerRegistry(RegistryConfig cfg = {}, uint64_t seed = 0x9e3779b97f4a7c15ull);
 
     // Appends a complete bencoded announce answer (or failure) to out.
-    void announce(const AnnounceRequest& req, int64_t now, std::string& out);
+    void announce(const ClientAnnounce& req, int64_t now, std::string& out);
     // Appends a bencoded scrape answer for `hashes` (sorted, deduplicated
     // here; unknown ones omitted), or for every torrent when `all`.
     void scrape(std::span<const Sha1Digest> hashes, bool all, std::string& out);
@@ -156,8 +156,8 @@ private:
 
     void remove_peer(Swarm& s, uint32_t i);
     void add_peer(Swarm& s, const Peer& p);
-    void select_peers(const Swarm& s, const AnnounceRequest& req, bool requester_seed, size_t want);
-    void encode_answer(const Swarm* s, const AnnounceRequest& req, const char* warning, std::string& out);
+    void select_peers(const Swarm& s, const ClientAnnounce& req, bool requester_seed, size_t want);
+    void encode_answer(const Swarm* s, const ClientAnnounce& req, const char* warning, std::string& out);
     uint64_t next_random();
 
     RegistryConfig cfg_;

@@ -38,7 +38,7 @@ struct ServiceConfig {
 // Parses an announce query.  Returns nullptr on success or the failure
 // reason to send.
 const char* parse_announce_query(std::string_view query, const PeerAddr& remote, bool honour_ip,
-                                 AnnounceRequest& out);
+                                 ClientAnnounce& out);
 
 class TrackerService {
 public:

@@ -54,6 +54,10 @@ def log(*args):
 
 _t0 = time.monotonic()
 
+# Sanitizer builds (make check-asan) run several times slower: BTL_TIME_SCALE
+# stretches every wait and hard timeout here; what tests assert is unchanged.
+TIME_SCALE = max(1.0, float(os.environ.get("BTL_TIME_SCALE", "1") or 1))
+
 
 # ---------------------------------------------------------------- ports, IPs
 
@@ -78,6 +82,7 @@ def free_port(ip="127.0.0.1"):
 
 
 def wait_listening(ip, port, timeout=10.0, proc=None):
+    timeout *= TIME_SCALE
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -94,6 +99,7 @@ def wait_listening(ip, port, timeout=10.0, proc=None):
 def wait_until(pred, timeout, what, interval=0.1, procs=()):
     """Polls pred() until it returns a true value (returned). Fails after
     timeout, or as soon as one of `procs` exits unexpectedly."""
+    timeout *= TIME_SCALE
     deadline = time.monotonic() + timeout
     while True:
         v = pred()
@@ -148,6 +154,7 @@ class Proc:
 
     def wait(self, timeout):
         """Waits for exit; returns the exit code. Fails on timeout."""
+        timeout *= TIME_SCALE
         deadline = time.monotonic() + timeout
         while self.poll() is None:
             if time.monotonic() > deadline:
@@ -229,7 +236,7 @@ class Workspace:
 
     def __init__(self, name, timeout=300, base=None, keep_on_fail=False):
         self.name = name
-        self.timeout = timeout
+        self.timeout = timeout * TIME_SCALE if timeout else timeout
         self.dir = tempfile.mkdtemp(prefix="btl-%s-" % name, dir=base or "/tmp")
         self.procs = []
         self.keep_on_fail = keep_on_fail or os.environ.get("BTL_KEEP") == "1"
