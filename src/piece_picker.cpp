@@ -438,10 +438,24 @@ size_t PiecePicker::pick(const Bitfield& peer_has, size_t max_blocks, PeerKey pe
     bool seed = peer_has.all();
     size_t got = 0;
 
-    // 1. partial pieces first.
+    // 1. partial pieces first.  From a seed only those at least as rare as
+    // the rarest piece not yet started: a piece other peers have is left to
+    // them (it was begun from one of them and lost its requests to a
+    // choke), so a seed's upload goes to pieces the swarm lacks.  In a swarm
+    // of rate-limited peers, finishing such pieces from the seed was a
+    // quarter of everything the seed sent.
+    uint32_t rarest_new = kNone;
+    if (seed) {
+        for (uint32_t k = low_key_; k <= top_key_ && !order_.empty(); ++k)
+            if (bucket_start(k) != bucket_start(k + 1)) {
+                rarest_new = k;
+                break;
+            }
+    }
     for (size_t i = 0; i < open_.size() && got < max_blocks;) {
         uint32_t slot = open_[i];
-        if (seed || peer_has.get(slots_[slot].piece)) {
+        if (seed ? rarest_new == kNone || key_of(slots_[slot].piece) <= rarest_new
+                 : peer_has.get(slots_[slot].piece)) {
             got += take_blocks(slot, max_blocks - got, peer, out);
             if (slots_[slot].open_pos == kNone) continue;  // swapped out: re-examine i
         }

@@ -216,6 +216,13 @@ void Torrent::check_done(const std::vector<uint8_t>& verified) {
 
 void Torrent::start_swarm() {
     state_ = picker_.complete() ? TorrentState::seeding : TorrentState::downloading;
+    // Super-seeding only makes sense for a complete torrent (we reveal what
+    // we have); a download never turns it on.
+    super_.reset();
+    if (s_.options().super_seeder && picker_.complete()) {
+        super_ = std::make_unique<SuperSeed>(mi_.num_pieces(), s_.random());
+        log(LogLevel::info, "super-seeding: peers are shown one piece at a time");
+    }
     error_.clear();
     needs_recheck_ = false;
     disk_full_ = false;
@@ -306,6 +313,7 @@ void Torrent::peer_closed(Peer& p, const std::string& reason) {
     s_.connection_closed();
     p.abort_all_requests();
     if (p.has_.count() > 0) picker_.dec_availability(p.has_);
+    if (super_) super_->remove_peer(p.key());
     if (!p.violation_reason().empty())
         log(LogLevel::warning, "peer " + p.conn().remote() + " disconnected: " + p.violation_reason());
     else
@@ -362,6 +370,7 @@ void Torrent::tick(int64_t now) {
     ++ticks_;
     for (auto& [k, p] : peers_) p->tick(now);
     if (ticks_ % 10 == 0) run_choker(now, ticks_ % 30 == 0);
+    super_seed_update();
     connect_more();
     if (resume_dirty_ && !saving_ && now - last_save_ms_ > 60'000) save_resume();
     if (announcer_ && can_download() && peers_.size() < 10) announcer_->want_peers();
@@ -384,11 +393,48 @@ void Torrent::on_bandwidth() {
     }
     if (ps.empty()) return;
     size_t start = bandwidth_turn_++ % ps.size();
-    bool progress = true;
+    // Seeding: first the blocks of pieces not yet uploaded once (whoever
+    // asked), so the swarm gets every piece from us before any piece twice;
+    // a duplicate request waits and is often cancelled (endgame) meanwhile.
+    bool progress = complete();
+    while (progress) {
+        progress = false;
+        for (size_t i = 0; i < ps.size(); ++i)
+            if (ps[(start + i) % ps.size()]->serve_one(true)) progress = true;
+    }
+    progress = true;
     while (progress) {
         progress = false;
         for (size_t i = 0; i < ps.size(); ++i)
             if (ps[(start + i) % ps.size()]->serve_one()) progress = true;
+    }
+}
+
+void Torrent::on_peer_has(Peer& p, uint32_t piece) {
+    if (!super_) return;
+    if (!super_->has_peer(p.key())) return;  // not started yet: its bitfield is read on start
+    super_->peer_has(p.key(), piece, s_.now_ms());
+    super_seed_update();
+}
+
+void Torrent::super_seed_update() {
+    if (!super_) return;
+    int64_t now = s_.now_ms();
+    // A peer joins once it has said what it has (its first message), or
+    // after 2 s of silence (BEP 3 allows no bitfield when it has nothing).
+    for (auto& [k, p] : peers_) {
+        if (super_->has_peer(k) || !p->ready() || p->closed_) continue;
+        if (!p->got_first_message_ && now - p->connected_ms < 2000) continue;
+        super_->add_peer(k, now);
+        for (uint32_t i = 0; i < mi_.num_pieces() && p->has_.count(); ++i)
+            if (p->has_.get(i)) super_->peer_has(k, i, now);
+    }
+    for (auto [k, piece] : super_->reveals(now)) {
+        auto it = peers_.find(k);
+        if (it == peers_.end() || it->second->closed_) continue;
+        std::string out;
+        append_have(out, piece);
+        it->second->conn().send(std::move(out));
     }
 }
 

@@ -76,7 +76,9 @@ void Peer::send_handshake() {
 void Peer::send_bitfield() {
     const auto& have = t_.picker().have_bitfield();
     std::string out;
-    if (fast_ && have.all())
+    if (t_.super_seeding()) {  // BEP 16: pieces are revealed one by one with `have`
+        if (fast_) append_simple(out, MsgId::have_none);
+    } else if (fast_ && have.all())
         append_simple(out, MsgId::have_all);
     else if (fast_ && have.none())
         append_simple(out, MsgId::have_none);
@@ -136,6 +138,7 @@ void Peer::set_have(uint32_t piece) {
     if (has_.get(piece)) return;
     has_.set(piece);
     t_.picker().inc_availability(piece);
+    t_.on_peer_has(*this, piece);
     if (!t_.picker().have(piece)) {
         ++interesting_count_;
         update_interest();
@@ -206,6 +209,7 @@ bool Peer::handle_message(const Message& m) {
                 disconnect("both sides are seeds");
                 return false;
             }
+            if (first) t_.super_seed_update();
             update_interest();
             break;
         }
@@ -230,6 +234,7 @@ bool Peer::handle_message(const Message& m) {
         case MsgId::have_none:
             if (!fast_) return fail("have_none without the fast extension");
             if (!first) return fail("have_none sent after other messages");
+            t_.super_seed_update();
             break;
         case MsgId::request: {
             auto bad = check_block_request(m.piece, m.begin, m.length, n,
@@ -357,7 +362,10 @@ void Peer::we_have_piece(uint32_t piece) {
     if (has_.get(piece)) {
         if (interesting_count_ > 0) --interesting_count_;
         update_interest();
-    } else {
+    }
+    // Also to peers that have the piece (not to seeds): a super-seed (BEP 16)
+    // shows us pieces and learns from our haves whom we passed them on to.
+    if (!is_seed()) {
         std::string out;
         append_have(out, piece);
         send(std::move(out));
@@ -380,13 +388,27 @@ void Peer::set_choking(bool choke) {
     send(std::move(out));
 }
 
-bool Peer::serve_one() {
+bool Peer::serve_one(bool fresh_only) {
     if (closed_ || am_choking || their_requests_.empty() || disk_reads_in_flight_ >= kMaxDiskReads ||
         conn_->queued_bytes() >= kSendHighWater)
         return false;
-    Request r = their_requests_.front();
+    auto it = their_requests_.begin();
+    if (t_.complete()) {
+        // Seeding: a piece not yet uploaded once goes before duplicates
+        // (looking a bounded way into the queue; blocks may go out of order).
+        auto end = their_requests_.size() > 64 ? it + 64 : their_requests_.end();
+        auto fresh = std::find_if(it, end, [&](const Request& q) { return t_.upload_fresh(q.piece); });
+        if (fresh != end)
+            it = fresh;
+        else if (fresh_only)
+            return false;
+    } else if (fresh_only) {
+        return false;
+    }
+    Request r = *it;
     if (!t_.session().take_upload(r.length, t_.id())) return false;
-    their_requests_.pop_front();
+    their_requests_.erase(it);
+    if (t_.complete()) t_.note_upload(r.piece, r.length);
     ++disk_reads_in_flight_;
     t_.read_block(*this, r.piece, r.begin, r.length);
     return true;

@@ -541,3 +541,28 @@ TEST_CASE("picker: a peer whose only new piece is hidden among many others") {
     CHECK(p.pick(a, 4, 1, out) == 0);
     CHECK(p.check_invariants());
 }
+
+TEST_CASE("picker: a seed is not asked to finish pieces other peers have while rarer ones wait") {
+    // 8 pieces of 4 blocks; past random-first (we own 4..7).
+    const uint32_t blk = 16384;
+    PiecePicker p(8, 4 * blk, 8 * 4 * blk, blk, 3);
+    for (uint32_t i = 4; i < 8; ++i) p.set_have(i);
+    Bitfield seed(8, true), leecher = bits(8, {0});
+    p.inc_availability(seed);     // the seed, counted like any peer
+    p.inc_availability(leecher);  // a leecher with piece 0
+    std::vector<BlockRef> out;
+    // Piece 0 begun from the leecher (one block), then its request lost.
+    REQUIRE(p.pick(leecher, 1, 1, out) == 1);
+    CHECK(out[0].piece == 0);
+    p.abort_request(out[0], 1);
+    REQUIRE(p.pick(leecher, 1, 1, out) == 1);  // in progress again, 3 blocks open
+    out.clear();
+    // The seed gets the pieces only it has (1..3), not piece 0's open blocks.
+    REQUIRE(p.pick(seed, 12, 2, out) == 12);
+    for (const auto& b : out) CHECK(b.piece != 0);
+    // Nothing rarer left to start: now the seed may finish piece 0.
+    out.clear();
+    CHECK(p.pick(seed, 3, 2, out) == 3);
+    for (const auto& b : out) CHECK(b.piece == 0);
+    CHECK(p.check_invariants());
+}

@@ -102,6 +102,7 @@ struct SessionOptions {
     // A torrent whose disk is full looks for free space this often (doubling
     // after each failed attempt, up to 12 times this).
     int64_t disk_retry_interval_ms = 10'000;
+    bool super_seeder = false;     // BEP 16 for torrents that are complete when they start
 };
 
 }  // namespace btl

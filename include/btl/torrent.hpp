@@ -46,6 +46,7 @@
 #include "btl/rate.hpp"
 #include "btl/smart_ban.hpp"
 #include "btl/storage.hpp"
+#include "btl/super_seed.hpp"
 #include "btl/wire.hpp"
 
 namespace btl {
@@ -77,7 +78,9 @@ public:
     void set_choking(bool choke);
     void fill_requests();
     void serve_requests();
-    bool serve_one();  // sends at most one block; false if nothing could be sent
+    // Sends at most one block; false if nothing could be sent.  fresh_only:
+    // only a block of a piece we have not yet uploaded one whole copy of.
+    bool serve_one(bool fresh_only = false);
     void cancel_block(BlockRef b);
     void abort_all_requests();
 
@@ -179,6 +182,18 @@ public:
     bool serving() const { return state_ == TorrentState::downloading || state_ == TorrentState::seeding; }
     void maybe_unchoke(Peer& p);
     void on_bandwidth();  // the session's rate limiter has tokens again
+    // Seeding: pieces of which less than one copy went out are served first.
+    bool upload_fresh(uint32_t piece) const {
+        return piece < sent_bytes_.size() && sent_bytes_[piece] < mi_.piece_size(piece);
+    }
+    void note_upload(uint32_t piece, uint32_t bytes) {
+        if (sent_bytes_.size() != mi_.num_pieces()) sent_bytes_.assign(mi_.num_pieces(), 0);
+        sent_bytes_[piece] += bytes;
+    }
+    // BEP 16: while super-seeding, peers get have_none and one `have` at a time.
+    bool super_seeding() const { return super_ != nullptr; }
+    void on_peer_has(Peer& p, uint32_t piece);  // a have or bitfield bit from p
+    void super_seed_update();
     int64_t payload_down = 0, payload_up = 0;
 
 private:
@@ -235,6 +250,8 @@ private:
     int ticks_ = 0;
     uint32_t optimistic_ = 0;
     size_t bandwidth_turn_ = 0;  // round-robin start for the rate limiter
+    std::unique_ptr<SuperSeed> super_;
+    std::vector<int64_t> sent_bytes_;  // per piece, payload uploaded
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

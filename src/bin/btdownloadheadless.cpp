@@ -30,6 +30,7 @@ const std::vector<OptionSpec> kSpecs = {
     {"max_download_rate", "KB/S", "0", "download cap in kB/s, 0 = unlimited"},
     {"max_uploads", "N", "4", "peers unchoked at once (plus one optimistic)"},
     {"max_files_open", "N", "256", "open file descriptors kept for data files"},
+    {"super_seeder", "", "", "BEP 16 super-seeding when the torrent is complete at start"},
     {"data_dir", "DIR", "", "where resume data lives (default $XDG_STATE_HOME/btlaunchmany)"},
     {"disk_retry_interval", "S", "10", "when the disk is full, look for free space this often (backing off)"},
     {"seed_time", "S", "", "seconds to seed after completion; 0 = exit when complete (default: until interrupted)"},
@@ -172,6 +173,7 @@ int main(int argc, char** argv) {
     so.max_files_open = size_t(*files_open);
     so.data_dir = o.get("data_dir");
     so.disk_retry_interval_ms = int64_t(*disk_retry * 1000);
+    so.super_seeder = o.flag("super_seeder");
 
     App app;
     app.loop = uv_default_loop();

@@ -42,6 +42,7 @@ const std::vector<OptionSpec> kSpecs = {
     {"max_download_rate", "KB/S", "0", "global download cap in kB/s, 0 = unlimited"},
     {"max_uploads", "N", "4", "peers unchoked at once per torrent (plus one optimistic)"},
     {"max_files_open", "N", "256", "open file descriptors kept for data files"},
+    {"super_seeder", "", "", "BEP 16 super-seeding for torrents complete at start"},
     {"data_dir", "DIR", "", "where resume data lives (default $XDG_STATE_HOME/btlaunchmany)"},
     {"disk_retry_interval", "S", "10", "when a disk is full, look for free space this often (backing off)"},
     {"display", "MODE", "", "curses or plain (default: curses when stdout is a terminal)"},
@@ -342,6 +343,7 @@ int main(int argc, char** argv) {
     so.max_files_open = size_t(*files_open);
     so.data_dir = data_dir;
     so.disk_retry_interval_ms = int64_t(*disk_retry * 1000);
+    so.super_seeder = o.flag("super_seeder");
 
     App app;
     app.loop = uv_default_loop();

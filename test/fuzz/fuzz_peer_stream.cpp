@@ -41,6 +41,12 @@ std::string reencode(const Message& m) {
         append_keepalive(out);
         return out;
     }
+    auto raw = [&](std::string_view payload) {
+        uint32_t len = uint32_t(payload.size() + 1);
+        for (int s = 24; s >= 0; s -= 8) out.push_back(char(len >> s));
+        out.push_back(char(m.id));
+        out.append(payload);
+    };
     switch (m.id) {
         case MsgId::choke:
         case MsgId::unchoke:
@@ -68,6 +74,7 @@ std::string reencode(const Message& m) {
             out.append(m.payload);
             break;
         case MsgId::extended: append_extended(out, m.ext_id, m.payload); break;
+        default: raw(m.payload); break;  // an unknown id: the raw payload after it
     }
     return out;
 }
