@@ -91,6 +91,7 @@ void Launcher::on_parsed(const std::string& name, uint64_t gen, Result<Metainfo>
         // Changed file: stop the old torrent, then add the new one.
         Sha1Digest old = e.ih;
         e.loaded = false;
+        taken_.remove(e.save_path);
         owner_.erase(old);
         log_.log(LogLevel::info, e.torrent_name, name + " changed; reloading");
         auto owner = self_;
@@ -124,7 +125,7 @@ void Launcher::add(const std::string& name, Metainfo mi) {
     }
     for (const auto& w : mi.warnings) log_.log(LogLevel::warning, mi.name, name + ": " + w);
     AddTorrentParams p;
-    p.save_path = choose_save_path(opt_.saveas_style, opt_.save_in, name, mi.name, taken_paths(name));
+    p.save_path = choose_save_path(opt_.saveas_style, opt_.save_in, name, mi.name, taken_);
     std::string tname = mi.name;
     p.metainfo = std::move(mi);
     std::string save = p.save_path;
@@ -137,6 +138,7 @@ void Launcher::add(const std::string& name, Metainfo mi) {
     }
     e.loaded = true;
     e.save_path = save;
+    taken_.add(save);
     e.seq = next_seq_++;
     owner_[e.ih] = name;
     log_.log(LogLevel::info, tname, "added " + name + ", saving to " + save);
@@ -154,6 +156,7 @@ void Launcher::on_file_removed(const std::string& name) {
         return;
     }
     owner_.erase(e.ih);
+    taken_.remove(e.save_path);
     auto owner = self_;
     Sha1Digest ih = e.ih;
     std::string tname = e.torrent_name;
@@ -176,13 +179,6 @@ void Launcher::promote_duplicate(const Sha1Digest& ih) {
             return;
         }
     }
-}
-
-std::vector<std::string> Launcher::taken_paths(const std::string& except) const {
-    std::vector<std::string> out;
-    for (const auto& [name, e] : files_)
-        if (name != except && e.loaded) out.push_back(e.save_path);
-    return out;
 }
 
 std::vector<Row> Launcher::rows() const {

@@ -17,12 +17,6 @@ std::string join(const std::string& dir, const std::string& name) {
     return dir + "/" + name;
 }
 
-bool overlaps_any(const std::string& p, const std::vector<std::string>& taken) {
-    for (const auto& t : taken)
-        if (paths_overlap(p, t)) return true;
-    return false;
-}
-
 // ASCII folding only: names are UTF-8, where std::tolower (locale-bound, a
 // call per byte) leaves every byte >= 0x80 alone anyway.
 inline int fold(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c; }
@@ -52,20 +46,41 @@ bool paths_overlap(const std::string& a, const std::string& b) {
            (longer[shorter.size()] == '/' || (!shorter.empty() && shorter.back() == '/'));
 }
 
+TakenPaths::TakenPaths(std::initializer_list<std::string> paths) : paths_(paths) {}
+TakenPaths::TakenPaths(const std::vector<std::string>& paths) : paths_(paths.begin(), paths.end()) {}
+
+void TakenPaths::remove(const std::string& p) {
+    auto it = paths_.find(p);
+    if (it != paths_.end()) paths_.erase(it);
+}
+
+bool TakenPaths::overlaps(const std::string& p) const {
+    // A taken path overlaps p when it equals p, is an ancestor of p (p goes
+    // on with '/' after it, or it ends in '/'), or lies inside p.
+    if (paths_.count(p)) return true;
+    for (size_t i = 0; i < p.size(); ++i) {
+        if (p[i] != '/') continue;
+        if (paths_.count(p.substr(0, i)) || paths_.count(p.substr(0, i + 1))) return true;
+    }
+    std::string inside = !p.empty() && p.back() == '/' ? p : p + '/';
+    auto it = paths_.lower_bound(inside);
+    return it != paths_.end() && it->compare(0, inside.size(), inside) == 0;
+}
+
 std::string choose_save_path(int style, const std::string& save_in, const std::string& file_name,
-                             const std::string& torrent_name, const std::vector<std::string>& taken) {
+                             const std::string& torrent_name, const TakenPaths& taken) {
     const std::string stem = torrent_file_stem(file_name);
     std::vector<std::string> candidates;
     if (style == 1) candidates.push_back(join(save_in, stem));
     if (style == 2 || style == 4) candidates.push_back(join(save_in, torrent_name));
     candidates.push_back(join(join(save_in, stem), torrent_name));
     for (const auto& c : candidates)
-        if (!overlaps_any(c, taken)) return c;
+        if (!taken.overlaps(c)) return c;
     // A directory named after the file is taken too (a torrent named like
     // this file's stem): number it.  Bounded by the number of torrents.
     for (size_t i = 2;; ++i) {
         std::string c = join(join(save_in, stem + "." + std::to_string(i)), torrent_name);
-        if (!overlaps_any(c, taken)) return c;
+        if (!taken.overlaps(c)) return c;
     }
 }
 

@@ -21,8 +21,10 @@
 #include <ctime>
 #include <deque>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,6 +39,24 @@ class Session;
 
 // ---- pure helpers (unit-tested) ----------------------------------------
 
+// The save paths of the loaded torrents.  overlaps(p) answers
+// paths_overlap(p, t) for any t in the set with a few ordered look-ups (one
+// per '/' in p), so loading 10,000 torrents is not 10,000 scans of all the
+// others' paths.
+class TakenPaths {
+public:
+    TakenPaths() = default;
+    TakenPaths(std::initializer_list<std::string> paths);
+    TakenPaths(const std::vector<std::string>& paths);  // NOLINT: tests pass vectors
+    void add(const std::string& p) { paths_.insert(p); }
+    void remove(const std::string& p);  // one occurrence, if present
+    bool overlaps(const std::string& p) const;
+    size_t size() const { return paths_.size(); }
+
+private:
+    std::multiset<std::string> paths_;
+};
+
 // 1: save_in/STEM (STEM = the .torrent file name without ".torrent")
 // 2: save_in/NAME (NAME = the name inside the torrent)
 // 3: save_in/STEM/NAME
@@ -44,7 +64,7 @@ class Session;
 // In every style a path overlapping one in `taken` falls back to style 3,
 // then to save_in/STEM.2/NAME, STEM.3/NAME, ...
 std::string choose_save_path(int style, const std::string& save_in, const std::string& file_name,
-                             const std::string& torrent_name, const std::vector<std::string>& taken);
+                             const std::string& torrent_name, const TakenPaths& taken);
 // True when a == b or one is a directory prefix of the other.
 bool paths_overlap(const std::string& a, const std::string& b);
 std::string torrent_file_stem(const std::string& file_name);
@@ -148,7 +168,6 @@ private:
     void on_parsed(const std::string& name, uint64_t gen, Result<Metainfo> mi);
     void add(const std::string& name, Metainfo mi);
     void promote_duplicate(const Sha1Digest& ih);
-    std::vector<std::string> taken_paths(const std::string& except) const;
     void rows_changed() {
         if (on_rows_changed) on_rows_changed();
     }
@@ -160,6 +179,7 @@ private:
     std::unique_ptr<WatchDir> watch_;
     std::map<std::string, Entry> files_;
     std::map<Sha1Digest, std::string> owner_;  // info-hash -> file running it
+    TakenPaths taken_;                         // save_path of every loaded entry
     uint64_t next_seq_ = 1;
     std::shared_ptr<Launcher*> self_;
 };
