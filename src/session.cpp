@@ -5,6 +5,7 @@
 #include <random>
 
 #include "btl/resume.hpp"
+#include "btl/turn_queue.hpp"
 
 namespace btl {
 
@@ -51,6 +52,23 @@ private:
     bool handed_over_ = false;
 };
 
+struct Session::Turns {
+    TurnQueue queue{kAnnouncesPerTracker};
+    std::map<uint64_t, std::function<void()>> go;  // waiting turns
+    std::function<void()> wake;                    // schedules grant_turns
+    struct Token {
+        std::weak_ptr<Turns> turns;
+        uint64_t id = 0;
+        ~Token() {
+            auto t = turns.lock();
+            if (!t) return;
+            t->queue.release(id);
+            t->go.erase(id);
+            if (t->queue.waiting() > 0 && t->wake) t->wake();
+        }
+    };
+};
+
 Session::Session(uv_loop_t* loop, SessionOptions opt, EventSink* sink)
     : loop_(loop), opt_(std::move(opt)), sink_(sink), listener_(loop) {
     std::random_device rd;
@@ -67,10 +85,20 @@ Session::Session(uv_loop_t* loop, SessionOptions opt, EventSink* sink)
     }, 1000, 1000);
     bw_tick_ = UvHandle<uv_timer_t>::create([&](uv_timer_t* t) { return uv_timer_init(loop_, t); });
     bw_tick_->data = this;
+    turns_ = std::make_shared<Turns>();
+    turn_timer_ = UvHandle<uv_timer_t>::create([&](uv_timer_t* t) { return uv_timer_init(loop_, t); });
+    turn_timer_->data = this;
+    turns_->wake = [this] {
+        if (turn_timer_ && !uv_is_active(reinterpret_cast<uv_handle_t*>(turn_timer_.get())))
+            uv_timer_start(turn_timer_.get(), [](uv_timer_t* t) {
+                if (auto* s = static_cast<Session*>(t->data)) s->grant_turns();
+            }, 0, 0);
+    };
     set_rate_limits(opt_.max_upload_rate, opt_.max_download_rate);  // needs bw_tick_
 }
 
 Session::~Session() {
+    turns_->wake = nullptr;
     pending_.clear();
     torrents_.clear();
     graveyard_.clear();
@@ -251,6 +279,25 @@ void Session::on_bandwidth_tick() {
     for (uint32_t id : waiting) {
         auto it = by_id_.find(id);
         if (it != by_id_.end()) it->second->on_bandwidth();
+    }
+}
+
+std::shared_ptr<void> Session::announce_turn(const std::string& tracker_url, std::function<void()> go) {
+    auto tok = std::make_shared<Turns::Token>();
+    tok->turns = turns_;
+    tok->id = turns_->queue.request(tracker_key(tracker_url));
+    turns_->go.emplace(tok->id, std::move(go));
+    turns_->wake();  // granted from the loop, never inside this call
+    return tok;
+}
+
+void Session::grant_turns() {
+    for (uint64_t id : turns_->queue.grant()) {
+        auto it = turns_->go.find(id);
+        if (it == turns_->go.end()) continue;  // cancelled by an earlier go()
+        auto go = std::move(it->second);
+        turns_->go.erase(it);
+        if (go) go();
     }
 }
 

@@ -89,6 +89,13 @@ public:
     void activate(uint32_t torrent_id) { active_.insert(torrent_id); }
     void deactivate(uint32_t torrent_id) { active_.erase(torrent_id); }
 
+    // Announces take turns per tracker server (TurnQueue): `go` runs, from
+    // the loop, once fewer than kAnnouncesPerTracker announces to that server
+    // are under way.  Dropping the returned token ends the turn, or cancels
+    // it if `go` has not run yet.
+    static constexpr size_t kAnnouncesPerTracker = 32;
+    std::shared_ptr<void> announce_turn(const std::string& tracker_url, std::function<void()> go);
+
     std::string resume_file(const Sha1Digest& ih) const;
     const std::string& data_dir() const { return data_dir_; }
 
@@ -98,6 +105,7 @@ private:
     void on_accept(uv_tcp_t* client);
     void on_tick();
     void on_bandwidth_tick();
+    void grant_turns();
 
     uv_loop_t* loop_;
     SessionOptions opt_;
@@ -117,7 +125,9 @@ private:
     TokenBucket up_bucket_, down_bucket_;
     std::set<uint32_t> waiting_bandwidth_, active_;
     std::vector<std::unique_ptr<Torrent>> graveyard_;
-    UvHandle<uv_timer_t> tick_, bw_tick_;
+    UvHandle<uv_timer_t> tick_, bw_tick_, turn_timer_;
+    struct Turns;
+    std::shared_ptr<Turns> turns_;  // tokens hold it weakly
     // Incoming connections waiting for their handshake.
     std::map<Pending*, std::unique_ptr<Pending>> pending_;
     std::vector<std::unique_ptr<Pending>> dead_pending_;
