@@ -150,6 +150,7 @@ void Launcher::on_file_removed(const std::string& name) {
     if (it == files_.end()) return;
     Entry e = std::move(it->second);
     files_.erase(it);
+    order_dirty_ = true;  // order_ holds iterators into files_
     if (!e.loaded) {
         if (e.has_ih || !e.error.empty()) log_.log(LogLevel::info, "", name + " removed");
         rows_changed();
@@ -181,37 +182,33 @@ void Launcher::promote_duplicate(const Sha1Digest& ih) {
     }
 }
 
+bool Launcher::row_for(const std::string& name, const Entry& e, Row& r) const {
+    r = Row{};
+    r.file = name;
+    if (e.loaded) {
+        Torrent* t = s_.find(e.ih);
+        if (!t) return false;
+        r.loaded = true;
+        r.st = t->status(false);
+        r.added_seq = e.seq;
+        // A failed reparse of a running torrent's file: show it, keep running.
+        if (!e.error.empty() && r.st.error.empty()) r.st.error = name + ": " + e.error;
+        return true;
+    }
+    if (e.error.empty()) return false;  // still parsing or being reloaded
+    r.st.name = name;
+    r.st.state = TorrentState::error;
+    r.st.error = e.error;
+    if (e.has_ih) r.st.info_hash = e.ih;
+    return true;
+}
+
 std::vector<Row> Launcher::rows() const {
     std::vector<Row> out;
-    // One status pass; the session's torrents come sorted by info-hash, so
-    // each file finds its torrent by binary search and takes the copy.
-    auto live = s_.status(false);
-    auto by_hash = [](const TorrentStatus& a, const TorrentStatus& b) { return a.info_hash < b.info_hash; };
-    if (!std::is_sorted(live.begin(), live.end(), by_hash)) std::sort(live.begin(), live.end(), by_hash);
     out.reserve(files_.size());
-    for (const auto& [name, e] : files_) {
-        Row r;
-        r.file = name;
-        if (e.loaded) {
-            TorrentStatus key;
-            key.info_hash = e.ih;
-            auto it = std::lower_bound(live.begin(), live.end(), key, by_hash);
-            if (it == live.end() || !(it->info_hash == e.ih)) continue;
-            r.loaded = true;
-            r.st = std::move(*it);
-            r.added_seq = e.seq;
-            // A failed reparse of a running torrent's file: show it, keep running.
-            if (!e.error.empty() && r.st.error.empty()) r.st.error = name + ": " + e.error;
-        } else if (!e.error.empty()) {
-            r.st.name = name;
-            r.st.state = TorrentState::error;
-            r.st.error = e.error;
-            if (e.has_ih) r.st.info_hash = e.ih;
-        } else {
-            continue;  // still parsing or being reloaded
-        }
-        out.push_back(std::move(r));
-    }
+    Row r;
+    for (const auto& [name, e] : files_)
+        if (row_for(name, e, r)) out.push_back(std::move(r));
     return out;
 }
 
@@ -245,12 +242,78 @@ void Launcher::recheck(const Sha1Digest& ih) {
     }
 }
 
+void Launcher::sort_order() const {
+    // Sorted as sort_rows(SortKey::name) sorts rows: by the shown name (the
+    // torrent's for loaded files, the file's for error rows), then file.
+    std::vector<Row> keys;
+    keys.reserve(files_.size());
+    for (const auto& [name, e] : files_) {
+        Row k;
+        k.file = name;
+        k.st.name = e.loaded ? e.torrent_name : name;
+        keys.push_back(std::move(k));
+    }
+    sort_rows(keys, SortKey::name);
+    order_.clear();
+    order_.reserve(keys.size());
+    for (auto& k : keys) order_.emplace_back(files_.find(k.file), std::move(k.st.name));
+    order_dirty_ = false;
+}
+
 std::string Launcher::status_json() const {
-    // Rewritten every display interval, so it must stay cheap with
-    // thousands of torrents: one status pass, totals from the same rows.
-    auto rs = rows();
-    sort_rows(rs, SortKey::name);
-    return rows_status_json(rs, rows_totals(rs, s_.listen_port()));
+    // Rewritten every display interval, so with 10,000 torrents it must not
+    // rebuild 10,000 JSON objects each time: each row keeps its object and
+    // rebuilds it only when what it shows changed, and the name order is
+    // sorted again only when rows come, go or change names.  The result is
+    // what rows_status_json(rows() sorted by name) gives.
+    if (order_.size() != files_.size()) order_dirty_ = true;
+    bool changed = order_dirty_;
+    if (order_dirty_) sort_order();
+    SessionStatus tot;
+    tot.listen_port = s_.listen_port();
+    size_t errors = 0;
+    Row r;
+    for (size_t i = 0; i < order_.size(); ++i) {
+        const auto& [it, key] = order_[i];
+        const Entry& e = it->second;
+        if (key != (e.loaded ? e.torrent_name : it->first)) {
+            // Renamed by a reload that did not announce itself: sort again.
+            sort_order();
+            return status_json();
+        }
+        bool vis = row_for(it->first, e, r);
+        if (vis != e.visible) {
+            e.visible = vis;
+            changed = true;
+        }
+        if (!vis) continue;
+        if (!e.json_ok || !same_row_json(r, e.shown)) {
+            e.json.clear();
+            append_row_json(e.json, r);
+            e.shown = std::move(r);
+            e.json_ok = true;
+            changed = true;
+        }
+        add_to_totals(tot, e.shown);
+        if (!e.shown.loaded) ++errors;
+    }
+    std::string tail;
+    append_status_tail(tail, errors, tot);
+    if (changed || tail != doc_tail_ || doc_.empty()) {
+        size_t n = 16 + tail.size();
+        for (const auto& [it, key] : order_) n += it->second.json.size() + 1;
+        doc_.clear();
+        doc_.reserve(n);
+        doc_ += "{\"torrents\":[";
+        for (const auto& [it, key] : order_) {
+            if (!it->second.visible) continue;
+            if (doc_.back() != '[') doc_ += ',';
+            doc_ += it->second.json;
+        }
+        doc_ += tail;
+        doc_tail_ = std::move(tail);
+    }
+    return doc_;
 }
 
 }  // namespace btl

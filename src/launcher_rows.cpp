@@ -176,16 +176,75 @@ void append_str(std::string& o, const std::string& s) {
 SessionStatus rows_totals(const std::vector<Row>& rows, uint16_t listen_port) {
     SessionStatus s;
     s.listen_port = listen_port;
-    for (const auto& r : rows) {
-        if (!r.loaded) continue;
-        ++s.torrents;
-        s.down_rate += r.st.down_rate;
-        s.up_rate += r.st.up_rate;
-        s.downloaded += r.st.downloaded;
-        s.uploaded += r.st.uploaded;
-        s.peers += size_t(r.st.peers);
-    }
+    for (const auto& r : rows) add_to_totals(s, r);
     return s;
+}
+
+void append_row_json(std::string& o, const Row& r) {
+    const TorrentStatus& t = r.st;
+    o += "{\"file\":";
+    append_str(o, r.file);
+    o += r.loaded ? ",\"loaded\":true" : ",\"loaded\":false";
+    o += ",\"info_hash\":\"";
+    o += to_hex(t.info_hash);
+    o += "\",\"name\":";
+    append_str(o, t.name);
+    o += ",\"state\":\"";
+    o += state_name(t.state);
+    o += "\",\"progress\":";
+    append_num(o, t.progress);
+    o += ",\"check_progress\":";
+    append_num(o, t.check_progress);
+    o += ",\"total_size\":";
+    append_int(o, t.total_size);
+    o += ",\"have_bytes\":";
+    append_int(o, t.have_bytes);
+    o += ",\"down_rate\":";
+    append_num(o, t.down_rate);
+    o += ",\"up_rate\":";
+    append_num(o, t.up_rate);
+    o += ",\"downloaded\":";
+    append_int(o, t.downloaded);
+    o += ",\"uploaded\":";
+    append_int(o, t.uploaded);
+    o += ",\"total_downloaded\":";
+    append_int(o, t.total_downloaded);
+    o += ",\"total_uploaded\":";
+    append_int(o, t.total_uploaded);
+    o += ",\"peers\":";
+    append_int(o, t.peers);
+    o += ",\"seeds\":";
+    append_int(o, t.seeds);
+    o += ",\"eta\":";
+    append_int(o, t.eta_s);
+    o += ",\"error\":";
+    append_str(o, t.error);
+    o += ",\"tracker\":";
+    append_str(o, t.tracker_message);
+    o += ",\"save_path\":";
+    append_str(o, t.save_path);
+    o += '}';
+}
+
+bool same_row_json(const Row& a, const Row& b) {
+    const TorrentStatus &x = a.st, &y = b.st;
+    return a.loaded == b.loaded && a.file == b.file && x.info_hash == y.info_hash && x.state == y.state &&
+           x.progress == y.progress && x.check_progress == y.check_progress && x.total_size == y.total_size &&
+           x.have_bytes == y.have_bytes && x.down_rate == y.down_rate && x.up_rate == y.up_rate &&
+           x.downloaded == y.downloaded && x.uploaded == y.uploaded && x.total_downloaded == y.total_downloaded &&
+           x.total_uploaded == y.total_uploaded && x.peers == y.peers && x.seeds == y.seeds && x.eta_s == y.eta_s &&
+           x.name == y.name && x.error == y.error && x.tracker_message == y.tracker_message &&
+           x.save_path == y.save_path;
+}
+
+void append_status_tail(std::string& o, size_t errors, const SessionStatus& ss) {
+    o += "],\"errors\":";
+    append_int(o, int64_t(errors));
+    // The totals object exactly as btl::status_json writes it.
+    std::string totals = status_json({}, ss);
+    size_t at = totals.find("\"totals\":{");
+    o += ',';
+    o += at == std::string::npos ? std::string("\"totals\":{}}\n") : totals.substr(at);
 }
 
 std::string rows_status_json(const std::vector<Row>& rows, const SessionStatus& ss) {
@@ -194,60 +253,22 @@ std::string rows_status_json(const std::vector<Row>& rows, const SessionStatus& 
     o += "{\"torrents\":[";
     size_t errors = 0;
     for (const auto& r : rows) {
-        const TorrentStatus& t = r.st;
         if (!r.loaded) ++errors;
         if (o.back() != '[') o += ',';
-        o += "{\"file\":";
-        append_str(o, r.file);
-        o += r.loaded ? ",\"loaded\":true" : ",\"loaded\":false";
-        o += ",\"info_hash\":\"";
-        o += to_hex(t.info_hash);
-        o += "\",\"name\":";
-        append_str(o, t.name);
-        o += ",\"state\":\"";
-        o += state_name(t.state);
-        o += "\",\"progress\":";
-        append_num(o, t.progress);
-        o += ",\"check_progress\":";
-        append_num(o, t.check_progress);
-        o += ",\"total_size\":";
-        append_int(o, t.total_size);
-        o += ",\"have_bytes\":";
-        append_int(o, t.have_bytes);
-        o += ",\"down_rate\":";
-        append_num(o, t.down_rate);
-        o += ",\"up_rate\":";
-        append_num(o, t.up_rate);
-        o += ",\"downloaded\":";
-        append_int(o, t.downloaded);
-        o += ",\"uploaded\":";
-        append_int(o, t.uploaded);
-        o += ",\"total_downloaded\":";
-        append_int(o, t.total_downloaded);
-        o += ",\"total_uploaded\":";
-        append_int(o, t.total_uploaded);
-        o += ",\"peers\":";
-        append_int(o, t.peers);
-        o += ",\"seeds\":";
-        append_int(o, t.seeds);
-        o += ",\"eta\":";
-        append_int(o, t.eta_s);
-        o += ",\"error\":";
-        append_str(o, t.error);
-        o += ",\"tracker\":";
-        append_str(o, t.tracker_message);
-        o += ",\"save_path\":";
-        append_str(o, t.save_path);
-        o += '}';
+        append_row_json(o, r);
     }
-    o += "],\"errors\":";
-    append_int(o, int64_t(errors));
-    // The totals object exactly as btl::status_json writes it.
-    std::string totals = status_json({}, ss);
-    size_t at = totals.find("\"totals\":{");
-    o += ',';
-    o += at == std::string::npos ? std::string("\"totals\":{}}\n") : totals.substr(at);
+    append_status_tail(o, errors, ss);
     return o;
+}
+
+void add_to_totals(SessionStatus& s, const Row& r) {
+    if (!r.loaded) return;
+    ++s.torrents;
+    s.down_rate += r.st.down_rate;
+    s.up_rate += r.st.up_rate;
+    s.downloaded += r.st.downloaded;
+    s.uploaded += r.st.uploaded;
+    s.peers += size_t(r.st.peers);
 }
 
 void LogBook::log(LogLevel level, const std::string& torrent, const std::string& message) {

@@ -100,6 +100,7 @@ Session::Session(uv_loop_t* loop, SessionOptions opt, EventSink* sink)
 Session::~Session() {
     turns_->wake = nullptr;
     pending_.clear();
+    by_hash_.clear();
     torrents_.clear();
     graveyard_.clear();
 }
@@ -152,6 +153,7 @@ Result<Torrent*> Session::add_torrent(AddTorrentParams p) {
     auto t = std::make_unique<Torrent>(*this, std::move(p), id);
     Torrent* raw = t.get();
     torrents_.emplace(ih, std::move(t));
+    by_hash_[ih] = raw;
     by_id_[id] = raw;
     active_.insert(id);
     raw->start();
@@ -159,8 +161,8 @@ Result<Torrent*> Session::add_torrent(AddTorrentParams p) {
 }
 
 Torrent* Session::find(const Sha1Digest& ih) {
-    auto it = torrents_.find(ih);
-    return it == torrents_.end() ? nullptr : it->second.get();
+    auto it = by_hash_.find(ih);
+    return it == by_hash_.end() ? nullptr : it->second;
 }
 
 std::vector<Torrent*> Session::torrents() const {
@@ -189,6 +191,7 @@ void Session::remove_torrent(const Sha1Digest& ih, std::function<void()> done) {
             by_id_.erase(it->second->id());
             active_.erase(it->second->id());
             waiting_bandwidth_.erase(it->second->id());
+            by_hash_.erase(ih);
             graveyard_.push_back(std::move(it->second));  // freed on the next tick, outside its own callbacks
             torrents_.erase(it);
         }

@@ -90,6 +90,13 @@ SessionStatus rows_totals(const std::vector<Row>& rows, uint16_t listen_port);
 // that did not load) and "totals".  Appends in place: it runs every
 // display interval over every torrent.
 std::string rows_status_json(const std::vector<Row>& rows, const SessionStatus& totals);
+// Its parts, for a document kept up to date row by row: one row's object;
+// whether two rows give the same object; "],errors,totals}" after the rows;
+// one row's share of the totals.
+void append_row_json(std::string& out, const Row& r);
+bool same_row_json(const Row& a, const Row& b);
+void append_status_tail(std::string& out, size_t errors, const SessionStatus& totals);
+void add_to_totals(SessionStatus& totals, const Row& r);
 
 // ---- log ----------------------------------------------------------------
 
@@ -162,13 +169,23 @@ private:
         std::string torrent_name, error, save_path;
         std::string duplicate_of;  // file name of the running copy
         uint64_t seq = 0;
+        // status_json()'s cache of this row: what it last showed, as JSON.
+        mutable Row shown;
+        mutable std::string json;
+        mutable bool visible = false, json_ok = false;
     };
+    using Files = std::map<std::string, Entry>;
     struct ParseJob;
     void parse(const std::string& name);
     void on_parsed(const std::string& name, uint64_t gen, Result<Metainfo> mi);
     void add(const std::string& name, Metainfo mi);
     void promote_duplicate(const Sha1Digest& ih);
+    // The row of one file as views see it; false when it has none now
+    // (still parsing, or being reloaded).
+    bool row_for(const std::string& name, const Entry& e, Row& out) const;
+    void sort_order() const;
     void rows_changed() {
+        order_dirty_ = true;
         if (on_rows_changed) on_rows_changed();
     }
 
@@ -177,7 +194,12 @@ private:
     LogBook& log_;
     LauncherOptions opt_;
     std::unique_ptr<WatchDir> watch_;
-    std::map<std::string, Entry> files_;
+    Files files_;
+    // status_json(): every file in name order with the name it was sorted
+    // by, re-sorted only when rows come, go or are renamed; the document.
+    mutable std::vector<std::pair<Files::const_iterator, std::string>> order_;
+    mutable bool order_dirty_ = true;
+    mutable std::string doc_, doc_tail_;
     std::map<Sha1Digest, std::string> owner_;  // info-hash -> file running it
     TakenPaths taken_;                         // save_path of every loaded entry
     uint64_t next_seq_ = 1;

@@ -10,12 +10,14 @@
 #pragma once
 #include <uv.h>
 
+#include <cstring>
 #include <functional>
 #include <map>
 #include <memory>
 #include <random>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "btl/disk_io.hpp"
@@ -114,6 +116,16 @@ private:
     std::shared_ptr<FilePool> files_;
     Listener listener_;
     std::map<Sha1Digest, std::unique_ptr<Torrent>> torrents_;
+    // find() by hash: the launcher looks up every torrent each display
+    // interval, and a 10,000-node map walk by 20-byte keys was most of that.
+    struct DigestHash {
+        size_t operator()(const Sha1Digest& d) const {
+            size_t h;
+            std::memcpy(&h, d.data(), sizeof h);  // SHA-1 bytes are uniform already
+            return h;
+        }
+    };
+    std::unordered_map<Sha1Digest, Torrent*, DigestHash> by_hash_;
     std::map<uint32_t, Torrent*> by_id_;
     uint32_t next_id_ = 1;
     std::mt19937_64 rng_;
