@@ -151,6 +151,7 @@ void Launcher::on_file_removed(const std::string& name) {
     Entry e = std::move(it->second);
     files_.erase(it);
     order_dirty_ = true;  // order_ holds iterators into files_
+    refreshed_ms_ = -1;
     if (!e.loaded) {
         if (e.has_ih || !e.error.empty()) log_.log(LogLevel::info, "", name + " removed");
         rows_changed();
@@ -212,7 +213,12 @@ std::vector<Row> Launcher::rows() const {
     return out;
 }
 
-SessionStatus Launcher::session_status() const { return s_.session_status(); }
+SessionStatus Launcher::session_status() const {
+    // The views ask every frame: totals of the cached rows (what the table
+    // shows), not another status pass over every torrent.
+    refresh(100);
+    return totals_;
+}
 
 bool Launcher::detail(const Sha1Digest& ih, TorrentStatus& out) const {
     Torrent* t = s_.find(ih);
@@ -226,6 +232,7 @@ void Launcher::toggle_pause(const Sha1Digest& ih) {
     if (!t) return;
     // Ask the flag, not the displayed state: a paused torrent that is still
     // checking or in error shows those states, and must still resume.
+    refreshed_ms_ = -1;
     if (t->paused()) {
         t->resume();
         log_.log(LogLevel::info, t->metainfo().name, "resumed");
@@ -237,6 +244,7 @@ void Launcher::toggle_pause(const Sha1Digest& ih) {
 
 void Launcher::recheck(const Sha1Digest& ih) {
     if (Torrent* t = s_.find(ih)) {
+        refreshed_ms_ = -1;
         t->recheck();
         log_.log(LogLevel::info, t->metainfo().name, "re-check requested");
     }
@@ -260,46 +268,64 @@ void Launcher::sort_order() const {
     order_dirty_ = false;
 }
 
-std::string Launcher::status_json() const {
-    // Rewritten every display interval, so with 10,000 torrents it must not
-    // rebuild 10,000 JSON objects each time: each row keeps its object and
-    // rebuilds it only when what it shows changed, and the name order is
-    // sorted again only when rows come, go or change names.  The result is
-    // what rows_status_json(rows() sorted by name) gives.
+void Launcher::refresh(int64_t max_age_ms) const {
+    // Each row keeps what it last showed (and its JSON object, rebuilt only
+    // when that changed); the name order is sorted again only when rows
+    // come, go or change names.  With 10,000 torrents a full rebuild every
+    // interval was most of the idle CPU.
     if (order_.size() != files_.size()) order_dirty_ = true;
-    bool changed = order_dirty_;
-    if (order_dirty_) sort_order();
-    SessionStatus tot;
-    tot.listen_port = s_.listen_port();
-    size_t errors = 0;
+    int64_t now = int64_t(uv_now(loop_));
+    if (!order_dirty_ && refreshed_ms_ >= 0 && now - refreshed_ms_ < max_age_ms) return;
+    if (order_dirty_) {
+        sort_order();
+        doc_stale_ = true;
+    }
+    totals_ = SessionStatus{};
+    totals_.listen_port = s_.listen_port();
+    errors_ = 0;
     Row r;
-    for (size_t i = 0; i < order_.size(); ++i) {
-        const auto& [it, key] = order_[i];
+    for (const auto& [it, key] : order_) {
         const Entry& e = it->second;
         if (key != (e.loaded ? e.torrent_name : it->first)) {
             // Renamed by a reload that did not announce itself: sort again.
-            sort_order();
-            return status_json();
+            order_dirty_ = true;
+            return refresh(max_age_ms);
         }
         bool vis = row_for(it->first, e, r);
         if (vis != e.visible) {
             e.visible = vis;
-            changed = true;
+            doc_stale_ = true;
         }
         if (!vis) continue;
         if (!e.json_ok || !same_row_json(r, e.shown)) {
-            e.json.clear();
-            append_row_json(e.json, r);
             e.shown = std::move(r);
+            e.json.clear();
+            append_row_json(e.json, e.shown);
             e.json_ok = true;
-            changed = true;
+            doc_stale_ = true;
         }
-        add_to_totals(tot, e.shown);
-        if (!e.shown.loaded) ++errors;
+        add_to_totals(totals_, e.shown);
+        if (!e.shown.loaded) ++errors_;
     }
+    refreshed_ms_ = now;
+}
+
+const std::vector<const Row*>& Launcher::sorted_rows(SortKey k) const {
+    refresh(100);
+    sorted_.clear();
+    sorted_.reserve(order_.size());
+    for (const auto& [it, key] : order_)
+        if (it->second.visible) sorted_.push_back(&it->second.shown);
+    if (k != SortKey::name) sort_rows(sorted_, k);  // order_ is the name order already
+    return sorted_;
+}
+
+std::string Launcher::status_json() const {
+    // The result is what rows_status_json(rows() sorted by name) gives.
+    refresh(0);
     std::string tail;
-    append_status_tail(tail, errors, tot);
-    if (changed || tail != doc_tail_ || doc_.empty()) {
+    append_status_tail(tail, errors_, totals_);
+    if (doc_stale_ || tail != doc_tail_ || doc_.empty()) {
         size_t n = 16 + tail.size();
         for (const auto& [it, key] : order_) n += it->second.json.size() + 1;
         doc_.clear();
@@ -312,6 +338,7 @@ std::string Launcher::status_json() const {
         }
         doc_ += tail;
         doc_tail_ = std::move(tail);
+        doc_stale_ = false;
     }
     return doc_;
 }

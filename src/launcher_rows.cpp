@@ -111,16 +111,20 @@ double share_ratio(const TorrentStatus& t) {
     return base > 0 ? double(t.total_uploaded) / double(base) : 0.0;
 }
 
-void sort_rows(std::vector<Row>& rows, SortKey k) {
-    auto tie = [](const Row& a, const Row& b) {
+namespace {
+// One set of comparators for rows and for pointers to rows.
+template <class T, class Get>
+void sort_any(std::vector<T>& rows, SortKey k, Get get) {
+    auto tie = [get](const T& pa, const T& pb) {
+        const Row &a = get(pa), &b = get(pb);
         int c = compare_names(a.st.name, b.st.name);
         if (c != 0) return c < 0;
         return a.file < b.file;
     };
     // Numeric keys sort the biggest first: that is what one looks for.
     auto by = [&](auto key) {
-        return [&, key](const Row& a, const Row& b) {
-            auto x = key(a), y = key(b);
+        return [&, key](const T& a, const T& b) {
+            auto x = key(get(a)), y = key(get(b));
             if (x != y) return x > y;
             return tie(a, b);
         };
@@ -138,13 +142,23 @@ void sort_rows(std::vector<Row>& rows, SortKey k) {
             break;
         case SortKey::added:
             // Oldest first, as they were dropped in; error rows (seq 0) last.
-            std::sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) {
+            std::sort(rows.begin(), rows.end(), [&](const T& pa, const T& pb) {
+                const Row &a = get(pa), &b = get(pb);
                 uint64_t x = a.added_seq ? a.added_seq : UINT64_MAX, y = b.added_seq ? b.added_seq : UINT64_MAX;
                 if (x != y) return x < y;
-                return tie(a, b);
+                return tie(pa, pb);
             });
             break;
     }
+}
+}  // namespace
+
+void sort_rows(std::vector<Row>& rows, SortKey k) {
+    sort_any(rows, k, [](const Row& r) -> const Row& { return r; });
+}
+
+void sort_rows(std::vector<const Row*>& rows, SortKey k) {
+    sort_any(rows, k, [](const Row* r) -> const Row& { return *r; });
 }
 
 namespace {

@@ -42,6 +42,19 @@ bool run_until(uv_loop_t* loop, const std::function<bool()>& pred) {
     return pred();
 }
 
+// The views' cached, sorted pointers against rows() sorted from scratch.
+bool same_order(const Launcher& l) {
+    for (SortKey k : {SortKey::name, SortKey::progress, SortKey::rate, SortKey::ratio, SortKey::added}) {
+        auto want = l.rows();
+        sort_rows(want, k);
+        const auto& got = l.sorted_rows(k);
+        if (got.size() != want.size()) return false;
+        for (size_t i = 0; i < want.size(); ++i)
+            if (got[i]->file != want[i].file || got[i]->st.state != want[i].st.state) return false;
+    }
+    return true;
+}
+
 std::string reference(const Launcher& l, uint16_t port) {
     auto rs = l.rows();
     sort_rows(rs, SortKey::name);
@@ -85,6 +98,7 @@ TEST_CASE("the incremental --status_json document equals the one built from scra
         CHECK(first == reference(l, port));
         CHECK(first.find("\"name\":\"Alpha\"") < first.find("\"name\":\"zeta\""));
         CHECK(l.status_json() == first);  // nothing changed: same document
+        CHECK(same_order(l));
 
         // A state change in one row, then a file removed (the duplicate takes
         // over), then a new file and a broken one mended.
@@ -92,6 +106,7 @@ TEST_CASE("the incremental --status_json document equals the one built from scra
         for (const auto& r : l.rows())
             if (r.st.name == "Alpha") alpha = r.st.info_hash;
         l.toggle_pause(alpha);
+        CHECK(same_order(l));  // the pause shows at once, not 100 ms later
         CHECK(l.status_json() == reference(l, port));
         CHECK(l.status_json() != first);
 
@@ -118,6 +133,7 @@ TEST_CASE("the incremental --status_json document equals the one built from scra
         CHECK(last == reference(l, port));
         CHECK(last.find("\"name\":\"epsilon\"") != std::string::npos);
         CHECK(last.find("\"errors\":0") != std::string::npos);
+        CHECK(same_order(l));
 
         bool down = false;
         l.shutdown([&] { down = true; });

@@ -81,6 +81,7 @@ const char* sort_key_name(SortKey k);
 SortKey next_sort_key(SortKey k);
 // Stable and total: ties are broken by name, then by file.
 void sort_rows(std::vector<Row>& rows, SortKey k);
+void sort_rows(std::vector<const Row*>& rows, SortKey k);
 // Uploaded over downloaded (over the data we have when we downloaded none).
 double share_ratio(const TorrentStatus& t);
 // Session totals summed over the loaded rows.
@@ -141,6 +142,11 @@ public:
     void shutdown(std::function<void()> done);
 
     std::vector<Row> rows() const;
+    // The rows sorted by k, for views that draw every interval: served from
+    // a per-row cache at most 100 ms old (refreshed at once after a change
+    // the launcher made or saw), so 10,000 rows cost no copies.  The
+    // pointers are valid until the next call into the Launcher.
+    const std::vector<const Row*>& sorted_rows(SortKey k) const;
     // The detail snapshot (files, peers, trackers) of one running torrent.
     bool detail(const Sha1Digest& ih, TorrentStatus& out) const;
     void toggle_pause(const Sha1Digest& ih);
@@ -149,6 +155,7 @@ public:
     // and error rows for files that did not load.
     std::string status_json() const;
     const LauncherOptions& options() const { return opt_; }
+    // Totals over the loaded rows, from the same cache as sorted_rows().
     SessionStatus session_status() const;
     // Called when rows appear, fail or go away (not on status changes), so
     // --status_json can show a new torrent without waiting an interval.
@@ -184,8 +191,12 @@ private:
     // (still parsing, or being reloaded).
     bool row_for(const std::string& name, const Entry& e, Row& out) const;
     void sort_order() const;
+    // Brings every row's cache up to date unless that was done less than
+    // max_age_ms ago (and nothing the launcher knows of changed since).
+    void refresh(int64_t max_age_ms) const;
     void rows_changed() {
         order_dirty_ = true;
+        refreshed_ms_ = -1;
         if (on_rows_changed) on_rows_changed();
     }
 
@@ -199,6 +210,13 @@ private:
     // by, re-sorted only when rows come, go or are renamed; the document.
     mutable std::vector<std::pair<Files::const_iterator, std::string>> order_;
     mutable bool order_dirty_ = true;
+    // refresh(): when it last ran (-1: stale), whether the document must be
+    // rebuilt, the totals of the shown rows.
+    mutable int64_t refreshed_ms_ = -1;
+    mutable bool doc_stale_ = true;
+    mutable SessionStatus totals_;
+    mutable size_t errors_ = 0;
+    mutable std::vector<const Row*> sorted_;
     mutable std::string doc_, doc_tail_;
     std::map<Sha1Digest, std::string> owner_;  // info-hash -> file running it
     TakenPaths taken_;                         // save_path of every loaded entry
