@@ -91,6 +91,7 @@ void Launcher::on_parsed(const std::string& name, uint64_t gen, Result<Metainfo>
         // Changed file: stop the old torrent, then add the new one.
         Sha1Digest old = e.ih;
         e.loaded = false;
+        e.torrent = nullptr;
         taken_.remove(e.save_path);
         owner_.erase(old);
         log_.log(LogLevel::info, e.torrent_name, name + " changed; reloading");
@@ -137,6 +138,7 @@ void Launcher::add(const std::string& name, Metainfo mi) {
         return;
     }
     e.loaded = true;
+    e.torrent = *r;
     e.save_path = save;
     taken_.add(save);
     e.seq = next_seq_++;
@@ -187,7 +189,7 @@ bool Launcher::row_for(const std::string& name, const Entry& e, Row& r) const {
     r = Row{};
     r.file = name;
     if (e.loaded) {
-        Torrent* t = s_.find(e.ih);
+        Torrent* t = e.torrent;
         if (!t) return false;
         r.loaded = true;
         r.st = t->status(false);

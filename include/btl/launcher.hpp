@@ -36,6 +36,7 @@
 namespace btl {
 
 class Session;
+class Torrent;
 
 // ---- pure helpers (unit-tested) ----------------------------------------
 
@@ -170,6 +171,10 @@ private:
         std::string path;
         uint64_t gen = 0;        // bumps on every change; stale parse results are dropped
         bool loaded = false;     // a torrent runs for this file
+        // The running torrent while `loaded`: only the launcher removes
+        // torrents, and it clears `loaded` (or the entry) before it does.
+        // Saves a look-up per row per display interval.
+        Torrent* torrent = nullptr;
         bool busy = false;       // parsing or being removed for a reload
         Sha1Digest ih{};
         bool has_ih = false;
