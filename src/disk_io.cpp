@@ -11,11 +11,6 @@
 
 namespace btl {
 
-namespace {
-// Check reads: this much at a time, hashed while still in L2.
-constexpr size_t kCheckSlice = size_t(128) << 10;
-}  // namespace
-
 struct CheckHandle::State {
     std::weak_ptr<DiskIo::Impl> impl;
     std::shared_ptr<Storage> st;
@@ -346,14 +341,15 @@ void DiskIo::Impl::schedule_check_jobs(const std::shared_ptr<CheckHandle::State>
         auto out = std::make_shared<Out>();
         out->buf = std::move(buf);
         std::shared_ptr<Storage> st = s->st;
+        const size_t slice = std::max<size_t>(opt.check_read, 4096);
         submit(
-            [s, st, out, first, count] {
+            [s, st, out, first, count, slice] {
                 if (s->cancel_flag) return;
                 // Each piece is read in slices small enough to stay in L2
                 // while they are hashed: a multi-MiB buffer went to memory
                 // on the copy from the page cache and came back for SHA-1.
                 const FileLayout& lay = st->layout();
-                if (out->buf->size() < kCheckSlice) out->buf->resize(kCheckSlice);
+                if (out->buf->size() < slice) out->buf->resize(slice);
                 uint8_t* buf = out->buf->data();
                 std::vector<ByteRange> missing;
                 out->ok.assign(count, 0);
@@ -364,7 +360,7 @@ void DiskIo::Impl::schedule_check_jobs(const std::shared_ptr<CheckHandle::State>
                     int64_t p_len = lay.piece_size(first + i);
                     bool whole = true;
                     for (int64_t at = 0; at < p_len && whole;) {
-                        size_t n = size_t(std::min<int64_t>(int64_t(kCheckSlice), p_len - at));
+                        size_t n = size_t(std::min<int64_t>(int64_t(slice), p_len - at));
                         missing.clear();
                         // A failing read (EIO, a symlink in the way) or a
                         // hole leaves the piece unverified; the download

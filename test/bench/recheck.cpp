@@ -1,5 +1,5 @@
 // Benchmark: DiskIo::check throughput on a warm page cache.
-//   build/bench/recheck FILE PIECE_LEN [--jobs N] [--chunk MIB] [--runs N] [--serve 1]
+//   build/bench/recheck FILE PIECE_LEN [--jobs N] [--chunk MIB] [--read KIB] [--runs N] [--serve 1]
 // --serve 1 also times DiskIo::read serving every 16 KiB block in order (64
 // requests outstanding, as a fast peer would), with and without the cache.
 // FILE must exist.  Piece hashes are computed in-process first (which also
@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
         if (!std::strcmp(argv[i], "--jobs")) opt.check_jobs = unsigned(std::atoi(argv[i + 1]));
         else if (!std::strcmp(argv[i], "--chunk")) opt.check_chunk = size_t(std::atoll(argv[i + 1])) << 20;
         else if (!std::strcmp(argv[i], "--runs")) runs = std::atoi(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--read")) opt.check_read = size_t(std::atoll(argv[i + 1])) << 10;
         else if (!std::strcmp(argv[i], "--serve")) serve = std::atoi(argv[i + 1]) != 0;
     }
     struct stat sb;
