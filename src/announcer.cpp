@@ -4,6 +4,16 @@
 
 namespace btl {
 
+int64_t tracker_retry_delay_s(int fails) {
+    if (fails < 1) fails = 1;
+    if (fails > 8) return 1800;  // 15 * 2^7 already exceeds the cap
+    return std::min<int64_t>(int64_t(15) << (fails - 1), 1800);
+}
+
+int64_t announce_interval_s(const AnnounceResponse& a) {
+    return std::clamp(std::max(a.interval, a.min_interval), kMinInterval, kMaxInterval);
+}
+
 Announcer::Announcer(uv_loop_t* loop, std::vector<std::vector<std::string>> tiers, HttpOptions http, Hooks hooks,
                      UdpTrackerOptions udp)
     : loop_(loop), http_opts_(std::move(http)), hooks_(std::move(hooks)), udp_opts_(std::move(udp)) {
@@ -14,6 +24,11 @@ Announcer::Announcer(uv_loop_t* loop, std::vector<std::vector<std::string>> tier
             Entry e;
             e.url = url;
             e.tier = t;
+            if (url.rfind("http://", 0) != 0 && url.rfind("udp://", 0) != 0) {
+                e.status = "error: unsupported tracker protocol";
+                e.message = "unsupported tracker protocol";
+                e.next_ms = kNever;
+            }
             entries_.push_back(std::move(e));
         }
         ++t;
@@ -27,13 +42,36 @@ Announcer::~Announcer() = default;
 
 int64_t Announcer::now_ms() const { return static_cast<int64_t>(uv_now(loop_)); }
 
-void Announcer::schedule(uint64_t delay_ms) {
+void Announcer::arm(int64_t at_ms) {
     if (!timer_ || stopping_) return;
-    next_announce_ms_ = now_ms() + int64_t(delay_ms);
     uv_timer_start(timer_.get(), [](uv_timer_t* t) {
         auto* self = static_cast<Announcer*>(t->data);
-        if (self) self->announce(self->started_sent_ ? AnnounceEvent::none : AnnounceEvent::started);
-    }, delay_ms, 0);
+        if (!self) return;
+        AnnounceEvent ev = AnnounceEvent::none;
+        if (!self->started_sent_) {
+            ev = AnnounceEvent::started;
+        } else if (self->pending_event_ == AnnounceEvent::completed) {
+            ev = AnnounceEvent::completed;
+            self->pending_event_ = AnnounceEvent::none;
+        }
+        self->announce(ev);
+    }, uint64_t(std::max<int64_t>(0, at_ms - now_ms())), 0);
+}
+
+// The timer goes off when the first tracker up to (and including) the working
+// one is due: trackers behind the working one are not needed.
+void Announcer::schedule_next() {
+    if (!timer_ || stopping_) return;
+    int64_t next = kNever;
+    for (const auto& e : entries_) {
+        next = std::min(next, e.next_ms);
+        if (e.ok) break;
+    }
+    if (next == kNever) {
+        uv_timer_stop(timer_.get());
+        return;
+    }
+    arm(next);
 }
 
 void Announcer::start() {
@@ -47,10 +85,16 @@ void Announcer::completed() {
 }
 
 void Announcer::want_peers() {
-    if (entries_.empty() || in_flight_ || stopping_ || last_success_ms_ < 0) return;
-    int64_t earliest = last_success_ms_ + std::max<int64_t>(min_interval_s_, 30) * 1000;
-    int64_t delay = std::max<int64_t>(0, earliest - now_ms());
-    if (next_announce_ms_ < 0 || now_ms() + delay < next_announce_ms_) schedule(uint64_t(delay));
+    if (entries_.empty() || in_flight_ || stopping_) return;
+    for (auto& e : entries_) {
+        if (!e.ok) continue;
+        int64_t earliest = e.last_ok_ms + std::max(e.min_interval_s, kMinInterval) * 1000;
+        if (earliest < e.next_ms) {
+            e.next_ms = earliest;
+            schedule_next();
+        }
+        return;
+    }
 }
 
 void Announcer::stop(uint64_t timeout_ms, std::function<void()> done) {
@@ -61,6 +105,7 @@ void Announcer::stop(uint64_t timeout_ms, std::function<void()> done) {
     }
     if (entries_.empty() || !started_sent_) {
         stopping_ = true;
+        if (timer_) uv_timer_stop(timer_.get());
         if (done) done();
         return;
     }
@@ -92,19 +137,32 @@ void Announcer::announce(AnnounceEvent ev) {
         if (ev == AnnounceEvent::completed) pending_event_ = ev;
         return;
     }
-    try_entry(0, ev);
+    try_from(0, ev);
+}
+
+// One round: the first tracker from idx on that may be asked now.  Trackers
+// backing off after a failure are skipped; reaching the working tracker
+// before its interval is up ends a regular round without a request.
+void Announcer::try_from(size_t idx, AnnounceEvent ev) {
+    int64_t now = now_ms();
+    for (; idx < entries_.size(); ++idx) {
+        const Entry& e = entries_[idx];
+        if (e.next_ms == kNever) continue;
+        if (e.next_ms > now) {
+            if (!e.ok) continue;
+            if (ev == AnnounceEvent::none) return schedule_next();
+        }
+        return try_entry(idx, ev);
+    }
+    // Nobody answered: every tracker failed or is backing off.  Try again when
+    // the first backoff ends, with the same event.
+    if (ev == AnnounceEvent::completed) pending_event_ = ev;
+    schedule_next();
 }
 
 void Announcer::try_entry(size_t idx, AnnounceEvent ev) {
     if (idx >= entries_.size()) return;
     Entry& e = entries_[idx];
-    bool is_udp = e.url.rfind("udp://", 0) == 0;
-    if (e.url.rfind("http://", 0) != 0 && !is_udp) {
-        e.status = "error: unsupported tracker protocol";
-        if (idx + 1 < entries_.size()) return try_entry(idx + 1, ev);
-        on_result(idx, ev, make_error("no usable tracker"));
-        return;
-    }
     in_flight_ = true;
     if (hooks_.wait_turn && !turn_) {
         e.status = "waiting for a turn";
@@ -116,11 +174,14 @@ void Announcer::try_entry(size_t idx, AnnounceEvent ev) {
         if (turn_) return;
         turn_waiting_ = false;
     }
-    e.status = "announcing";
     AnnounceRequest req = hooks_.make_request();
-    req.event = ev;
-    req.tracker_id = tracker_id_;
+    // Every tracker hears `started` first, also one that answers only later.
+    AnnounceEvent sent = ev != AnnounceEvent::stopped && !e.started_sent ? AnnounceEvent::started : ev;
+    req.event = sent;
+    req.tracker_id = e.tracker_id;
     if (ev == AnnounceEvent::stopped) req.numwant = 0;
+    bool is_udp = e.url.rfind("udp://", 0) == 0;
+    e.status = "announcing";
     if (is_udp) {
         if (!udp_) udp_ = std::make_unique<UdpTrackerRequest>(loop_, udp_opts_, udp_cache_);
         // One try when another tracker could answer instead (and for
@@ -128,20 +189,22 @@ void Announcer::try_entry(size_t idx, AnnounceEvent ev) {
         // retransmission only for the last tracker in the list.
         bool others_left = idx + 1 < entries_.size();
         udp_->set_max_tries(others_left || ev == AnnounceEvent::stopped ? 1 : udp_opts_.max_tries);
-        udp_->announce(e.url, req, [this, idx, ev](Result<AnnounceResponse> r) { on_result(idx, ev, std::move(r)); });
+        udp_->announce(e.url, req, [this, idx, ev, sent](Result<AnnounceResponse> r) {
+            on_result(idx, ev, sent, std::move(r));
+        });
         return;
     }
     std::string url = build_announce_url(e.url, req);
     if (!http_) http_ = std::make_unique<HttpGet>(loop_, http_opts_);
-    http_->start(url, [this, idx, ev](Result<HttpResponse> r) {
-        if (!r.ok()) return on_result(idx, ev, r.error());
+    http_->start(url, [this, idx, ev, sent](Result<HttpResponse> r) {
+        if (!r.ok()) return on_result(idx, ev, sent, r.error());
         if (r->status != 200)
-            return on_result(idx, ev, make_error("HTTP status " + std::to_string(r->status)));
-        on_result(idx, ev, parse_announce_response(r->body));
+            return on_result(idx, ev, sent, make_error("HTTP status " + std::to_string(r->status)));
+        on_result(idx, ev, sent, parse_announce_response(r->body));
     });
 }
 
-void Announcer::on_result(size_t idx, AnnounceEvent ev, Result<AnnounceResponse> r) {
+void Announcer::on_result(size_t idx, AnnounceEvent ev, AnnounceEvent sent, Result<AnnounceResponse> r) {
     in_flight_ = false;
     turn_.reset();
     Entry& e = entries_[idx];
@@ -150,48 +213,53 @@ void Announcer::on_result(size_t idx, AnnounceEvent ev, Result<AnnounceResponse>
         if (auto d = std::move(stop_done_)) d();
         return;
     }
+    int64_t now = now_ms();
     std::string err;
     if (!r.ok())
         err = r.error().message;
     else if (!r->failure_reason.empty())
         err = "tracker said: " + r->failure_reason;
     if (!err.empty()) {
-        e.status = "error: " + err;
+        e.ok = false;
         ++e.fails;
-        last_message_ = e.url + ": " + err;
-        if (hooks_.on_log) hooks_.on_log(LogLevel::warning, "tracker " + e.url + ": " + err);
-        if (idx + 1 < entries_.size()) return try_entry(idx + 1, ev);
-        // Every tracker failed: back off and try again with the same event.
-        schedule(uint64_t(backoff_s_) * 1000);
-        backoff_s_ = std::min(backoff_s_ * 2, 1800);
-        if (ev == AnnounceEvent::completed) pending_event_ = ev;
-        return;
+        int64_t retry_s = tracker_retry_delay_s(e.fails);
+        e.next_ms = now + retry_s * 1000;
+        e.status = "error: " + err;
+        e.message = err;
+        if (hooks_.on_log)
+            hooks_.on_log(LogLevel::warning, "tracker " + e.url + ": " + err + " (retry in " + std::to_string(retry_s) + " s)");
+        return try_from(idx + 1, ev);
     }
     AnnounceResponse& a = *r;
+    e.ok = true;
     e.fails = 0;
+    if (sent == AnnounceEvent::started) e.started_sent = true;
+    started_sent_ = true;
     e.seeds = a.complete;
     e.leechers = a.incomplete;
     e.status = a.warning_message.empty() ? "ok" : "warning: " + a.warning_message;
-    last_message_ = a.warning_message.empty() ? "" : e.url + ": " + a.warning_message;
+    e.message = a.warning_message;
     if (!a.warning_message.empty() && hooks_.on_log)
         hooks_.on_log(LogLevel::warning, "tracker " + e.url + " warns: " + a.warning_message);
-    if (!a.tracker_id.empty()) tracker_id_ = a.tracker_id;
-    if (ev == AnnounceEvent::started) started_sent_ = true;
+    // The id goes back to this tracker only, and only if it is of a sane
+    // size: a liar must not make every later request megabytes long.
+    if (!a.tracker_id.empty() && a.tracker_id.size() <= kMaxTrackerIdBytes) e.tracker_id = a.tracker_id;
+    e.interval_s = announce_interval_s(a);
+    e.min_interval_s = std::clamp<int64_t>(a.min_interval, 0, e.interval_s);
+    e.last_ok_ms = now;
+    e.next_ms = now + e.interval_s * 1000;
     // BEP 12: the tracker that answered moves to the front of its tier.
     size_t front = idx;
     while (front > 0 && entries_[front - 1].tier == e.tier) --front;
     if (front != idx) std::rotate(entries_.begin() + long(front), entries_.begin() + long(idx), entries_.begin() + long(idx) + 1);
     last_ok_ = front;
-    backoff_s_ = 15;
-    interval_s_ = std::clamp<int64_t>(a.interval, 30, 86400);
-    min_interval_s_ = std::clamp<int64_t>(a.min_interval, 0, interval_s_);
-    last_success_ms_ = now_ms();
     if (hooks_.on_peers && !a.peers.empty()) hooks_.on_peers(a.peers);
+    if (ev == AnnounceEvent::completed) pending_event_ = AnnounceEvent::none;  // delivered
     if (pending_event_ == AnnounceEvent::completed) {
         pending_event_ = AnnounceEvent::none;
         return announce(AnnounceEvent::completed);
     }
-    schedule(uint64_t(interval_s_) * 1000);
+    schedule_next();
 }
 
 std::vector<TrackerStatus> Announcer::status(int64_t now) const {
@@ -202,10 +270,20 @@ std::vector<TrackerStatus> Announcer::status(int64_t now) const {
         s.status = e.status;
         s.seeds = e.seeds;
         s.leechers = e.leechers;
-        s.next_announce_s = next_announce_ms_ < 0 ? -1 : std::max<int64_t>(0, (next_announce_ms_ - now) / 1000);
+        s.fails = e.fails;
+        s.interval_s = e.interval_s;
+        s.next_announce_s = e.next_ms < 0 || e.next_ms == kNever ? -1 : std::max<int64_t>(0, (e.next_ms - now) / 1000);
         out.push_back(std::move(s));
     }
     return out;
+}
+
+std::string Announcer::last_message() const {
+    for (const auto& e : entries_) {
+        if (!e.message.empty()) return e.url + ": " + e.message;
+        if (e.ok) break;
+    }
+    return {};
 }
 
 }  // namespace btl

@@ -11,6 +11,22 @@
 
 namespace btl {
 
+namespace {
+// "PATH" or "PATH (and N more files)": the files a piece lies in.
+std::string files_of(const Storage& st, uint32_t piece) {
+    const FileLayout& lay = st.layout();
+    std::vector<FileSlice> slices;
+    lay.map(lay.piece_offset(piece), lay.piece_size(piece), slices);
+    std::vector<uint32_t> files;
+    for (const auto& sl : slices)
+        if (!lay.is_pad(sl.file_index)) files.push_back(sl.file_index);
+    if (files.empty()) return st.root();
+    std::string out = st.file_path(files[0]);
+    if (files.size() > 1) out += " (and " + std::to_string(files.size() - 1) + " more files)";
+    return out;
+}
+}  // namespace
+
 struct CheckHandle::State {
     std::weak_ptr<DiskIo::Impl> impl;
     std::shared_ptr<Storage> st;
@@ -171,6 +187,16 @@ void DiskIo::hash_and_write(std::shared_ptr<Storage> st, uint32_t piece, BufferP
 
 void DiskIo::read(std::shared_ptr<Storage> st, int64_t torrent_offset, uint32_t len,
                   std::function<void(Result<BufferPtr>)> cb) {
+    read_impl(std::move(st), torrent_offset, len, nullptr, std::move(cb));
+}
+
+void DiskIo::read_verified(std::shared_ptr<Storage> st, int64_t torrent_offset, uint32_t len,
+                           const Sha1Digest& expected, std::function<void(Result<BufferPtr>)> cb) {
+    read_impl(std::move(st), torrent_offset, len, &expected, std::move(cb));
+}
+
+void DiskIo::read_impl(std::shared_ptr<Storage> st, int64_t torrent_offset, uint32_t len,
+                       const Sha1Digest* expected_hash, std::function<void(Result<BufferPtr>)> cb) {
     auto& im = *impl_;
     const FileLayout& lay = st->layout();
     ++im.pending;
@@ -227,7 +253,17 @@ void DiskIo::read(std::shared_ptr<Storage> st, int64_t torrent_offset, uint32_t 
     auto buf = std::make_shared<std::vector<uint8_t>>(size_t(piece_size));
     auto status = std::make_shared<Status>(Ok{});
     int64_t piece_off = lay.piece_offset(piece);
-    im.submit([st, piece_off, buf, status] { *status = st->read(piece_off, buf->data(), buf->size()); },
+    bool verify = expected_hash != nullptr;
+    Sha1Digest expected = verify ? *expected_hash : Sha1Digest{};
+    im.submit([st, piece, piece_off, buf, status, verify, expected] {
+                  *status = st->read(piece_off, buf->data(), buf->size());
+                  // Whatever changed the file since it was checked (an edit,
+                  // a truncation and regrowth, bit rot), a piece is served
+                  // only if it still matches its hash.
+                  if (status->ok() && verify && sha1(buf->data(), buf->size()) != expected)
+                      *status = make_error("file changed: " + files_of(*st, piece) + " (piece " +
+                                           std::to_string(piece) + " fails its hash check)");
+              },
               [imp = impl_.get(), st, piece, key, buf, status] {
                   auto node = imp->inflight.extract(key);
                   if (status->ok()) {

@@ -54,6 +54,18 @@ static std::string num(double v) {
     return b;
 }
 
+std::string trackers_json(const std::vector<TrackerStatus>& trackers) {
+    std::string o = "[";
+    for (const auto& tr : trackers) {
+        if (o.size() > 1) o += ",";
+        o += "{\"url\":" + json_escape(tr.url) + ",\"status\":" + json_escape(tr.status) +
+             ",\"seeds\":" + std::to_string(tr.seeds) + ",\"leechers\":" + std::to_string(tr.leechers) +
+             ",\"fails\":" + std::to_string(tr.fails) + ",\"interval\":" + std::to_string(tr.interval_s) +
+             ",\"next_announce\":" + std::to_string(tr.next_announce_s) + "}";
+    }
+    return o + "]";
+}
+
 std::string status_json(const std::vector<TorrentStatus>& ts, const SessionStatus& s) {
     std::string o = "{\"torrents\":[";
     bool first = true;
@@ -69,7 +81,8 @@ std::string status_json(const std::vector<TorrentStatus>& ts, const SessionStatu
              std::to_string(t.total_downloaded) + ",\"total_uploaded\":" + std::to_string(t.total_uploaded) +
              ",\"peers\":" + std::to_string(t.peers) + ",\"seeds\":" + std::to_string(t.seeds) +
              ",\"eta\":" + std::to_string(t.eta_s) + ",\"error\":" + json_escape(t.error) +
-             ",\"tracker\":" + json_escape(t.tracker_message) + ",\"save_path\":" + json_escape(t.save_path) + "}";
+             ",\"tracker\":" + json_escape(t.tracker_message) + ",\"save_path\":" + json_escape(t.save_path);
+        o += ",\"trackers\":" + trackers_json(t.trackers) + "}";
     }
     o += "],\"totals\":{\"torrents\":" + std::to_string(s.torrents) + ",\"peers\":" + std::to_string(s.peers) +
          ",\"down_rate\":" + num(s.down_rate) + ",\"up_rate\":" + num(s.up_rate) +

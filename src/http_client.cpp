@@ -51,6 +51,9 @@ struct HttpGet::Impl : std::enable_shared_from_this<HttpGet::Impl> {
     std::string host, path, request;
     uint16_t port = 80;
     std::string in;
+    static constexpr uint64_t kUnknown = UINT64_MAX;
+    size_t scanned = 0, head_end = std::string::npos;  // complete()'s progress through `in`
+    uint64_t content_length = kUnknown;
     UvHandle<uv_tcp_t> tcp;
     UvHandle<uv_timer_t> timer;
 
@@ -67,8 +70,12 @@ struct HttpGet::Impl : std::enable_shared_from_this<HttpGet::Impl> {
 
     void begin(const std::string& url) {
         in.clear();
+        scanned = 0;
+        head_end = std::string::npos;
+        content_length = kUnknown;
         tcp.reset();
-        if (!split_http_url(url, host, port, path)) return fail("bad tracker URL " + url);
+        if (!split_http_url(url, host, port, path))
+            return fail((redirects ? "bad redirect URL " : "bad tracker URL ") + url.substr(0, 200));
         request = "GET " + path + " HTTP/1.0\r\nHost: " + host + (port != 80 ? ":" + std::to_string(port) : "") +
                   "\r\nUser-Agent: " + opt.user_agent + "\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n";
         resolve_address(loop, host, port, SOCK_STREAM, opt.bind_ip,
@@ -143,8 +150,12 @@ struct HttpGet::Impl : std::enable_shared_from_this<HttpGet::Impl> {
                 if (!self) return;
                 if (n > 0) {
                     if (self->in.size() + size_t(n) > self->opt.max_bytes)
-                        return self->fail("tracker response larger than " + std::to_string(self->opt.max_bytes) + " bytes");
+                        return self->fail("response too large (over " + std::to_string(self->opt.max_bytes >> 10) +
+                                          " KiB), stopped reading");
                     self->in.append(buf->base, size_t(n));
+                    // A server that keeps the connection open after a
+                    // complete response must not cost us the timeout.
+                    if (self->complete()) self->parse();
                 } else if (n == UV_EOF) {
                     self->parse();
                 } else if (n < 0) {
@@ -153,8 +164,32 @@ struct HttpGet::Impl : std::enable_shared_from_this<HttpGet::Impl> {
             });
     }
 
+    // True once the headers and Content-Length bytes of body have arrived.
+    // Each byte is scanned once: a server trickling a 4 MiB header in tiny
+    // segments must not make this quadratic.
+    bool complete() {
+        if (head_end == std::string::npos) {
+            size_t from = scanned < 3 ? 0 : scanned - 3;
+            scanned = in.size();
+            head_end = in.find("\r\n\r\n", from);
+            if (head_end == std::string::npos) return false;
+            std::string head = in.substr(0, head_end);
+            for (auto& ch : head) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+            size_t cl = head.find("\ncontent-length:");
+            if (cl != std::string::npos && head.find("\ntransfer-encoding:") == std::string::npos) {
+                const char* p = head.c_str() + cl + 16;
+                while (*p == ' ' || *p == '\t') ++p;
+                uint64_t n = 0;
+                auto [end, ec] = std::from_chars(p, head.c_str() + head.size(), n);
+                if (ec == std::errc() && end != p) content_length = n;
+            }
+        }
+        return content_length != kUnknown && in.size() - (head_end + 4) >= content_length;
+    }
+
     void parse() {
         auto keep = shared_from_this();
+        if (in.empty()) return fail("connection closed without a response");
         size_t hdr_end = in.find("\r\n\r\n");
         size_t sep = 4;
         if (hdr_end == std::string::npos) {
@@ -209,7 +244,11 @@ struct HttpGet::Impl : std::enable_shared_from_this<HttpGet::Impl> {
             return fail("truncated HTTP response (" + std::to_string(body.size()) + " of " + std::to_string(content_length) + " bytes)");
         }
         if (r.status >= 300 && r.status < 400 && !location.empty()) {
-            if (++redirects > opt.max_redirects) return fail("too many redirects");
+            if (++redirects > opt.max_redirects)
+                return fail("too many redirects (more than " + std::to_string(opt.max_redirects) + ")");
+            if (location.size() > 2000) return fail("redirect to a URL of " + std::to_string(location.size()) + " bytes");
+            for (auto& ch : location)
+                if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7F) ch = '?';
             if (location[0] == '/') location = "http://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port) + location;
             return begin(location);
         }
@@ -250,7 +289,9 @@ void HttpGet::start(const std::string& url, Callback cb) {
         impl_->timer->data = impl_.get();
         uv_timer_start(impl_->timer.get(), [](uv_timer_t* t) {
             auto* self = static_cast<Impl*>(t->data);
-            if (self) self->fail("timed out after " + std::to_string(self->opt.timeout_ms / 1000) + " s");
+            if (!self) return;
+            uint64_t ms = self->opt.timeout_ms;
+            self->fail("timed out after " + (ms % 1000 ? std::to_string(ms) + " ms" : std::to_string(ms / 1000) + " s"));
         }, opt_.timeout_ms, 0);
     }
     auto keep = impl_;

@@ -299,8 +299,11 @@ void Launcher::refresh(int64_t max_age_ms) const {
             doc_stale_ = true;
         }
         if (!vis) continue;
-        if (!e.json_ok || !same_row_json(r, e.shown)) {
-            e.shown = std::move(r);
+        // The views read every field; the JSON is rebuilt only when one it
+        // shows changed.
+        bool differs = !e.json_ok || !same_row_json(r, e.shown);
+        e.shown = std::move(r);
+        if (differs) {
             e.json.clear();
             append_row_json(e.json, e.shown);
             e.json_ok = true;

@@ -237,8 +237,22 @@ void append_row_json(std::string& o, const Row& r) {
     append_str(o, t.tracker_message);
     o += ",\"save_path\":";
     append_str(o, t.save_path);
+    o += ",\"trackers\":";
+    o += trackers_json(t.trackers);
     o += '}';
 }
+
+namespace {
+bool same_trackers(const std::vector<TrackerStatus>& a, const std::vector<TrackerStatus>& b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i)
+        if (a[i].url != b[i].url || a[i].status != b[i].status || a[i].seeds != b[i].seeds ||
+            a[i].leechers != b[i].leechers || a[i].next_announce_s != b[i].next_announce_s ||
+            a[i].fails != b[i].fails || a[i].interval_s != b[i].interval_s)
+            return false;
+    return true;
+}
+}  // namespace
 
 bool same_row_json(const Row& a, const Row& b) {
     const TorrentStatus &x = a.st, &y = b.st;
@@ -248,7 +262,7 @@ bool same_row_json(const Row& a, const Row& b) {
            x.downloaded == y.downloaded && x.uploaded == y.uploaded && x.total_downloaded == y.total_downloaded &&
            x.total_uploaded == y.total_uploaded && x.peers == y.peers && x.seeds == y.seeds && x.eta_s == y.eta_s &&
            x.name == y.name && x.error == y.error && x.tracker_message == y.tracker_message &&
-           x.save_path == y.save_path;
+           x.save_path == y.save_path && same_trackers(x.trackers, y.trackers);
 }
 
 void append_status_tail(std::string& o, size_t errors, const SessionStatus& ss) {

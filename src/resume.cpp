@@ -2,6 +2,7 @@
 
 #include "btl/atomic_file.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <pwd.h>
 #include <stdlib.h>
@@ -144,6 +145,50 @@ Status save_resume_atomic(const std::string& path, std::string_view bytes) {
     if (int e = mkdir_p(dir)) return make_error(io_error("create directory", dir, e));
 
     return write_file_atomic(path, bytes, true);
+}
+
+Status save_resume_durable(const std::string& path, ResumeData rd, const Storage& storage) {
+    auto now = storage.stat_files();
+    std::vector<ResumeFile> before;
+    if (auto old = read_small_file(path, 64u << 20); old.ok())
+        if (auto d = decode_resume(*old); d.ok()) before = std::move(d->files);
+    const FileLayout& layout = storage.layout();
+    for (uint32_t i = 0; i < now.size(); ++i) {
+        if (!now[i].exists || layout.is_pad(i) || now[i].size == 0) continue;
+        if (i < before.size() && before.size() == now.size() && before[i].size == now[i].size &&
+            before[i].mtime_ns == now[i].mtime_ns)
+            continue;  // unchanged since the last save, which synced it
+        std::string fp = storage.file_path(i);
+        int fd = ::open(fp.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+        if (fd < 0) {
+            if (errno == ENOENT) continue;  // removed meanwhile: nothing of it is claimed
+            return make_error("cannot open " + fp + " to sync it: " + std::strerror(errno));
+        }
+        struct stat st {};
+        int rc = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? ::fdatasync(fd) : 0;
+        int e = errno;
+        ::close(fd);
+        if (rc != 0) return make_error("cannot sync " + fp + ": " + std::strerror(e));
+    }
+    rd.files = resume_files(now);
+    return save_resume_atomic(path, encode_resume(rd));
+}
+
+std::map<std::string, std::vector<std::string>> find_resume_temps(const std::string& data_dir) {
+    std::map<std::string, std::vector<std::string>> out;
+    std::string dir = data_dir + "/resume";
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) return out;
+    static const std::string_view mid = ".resume.tmp.";
+    while (dirent* e = ::readdir(d)) {
+        std::string_view n = e->d_name;
+        if (n.size() <= 40 + mid.size() || n.substr(40, mid.size()) != mid) continue;
+        std::string hex(n.substr(0, 40));
+        if (hex.find_first_not_of("0123456789abcdef") != std::string::npos) continue;
+        out[hex].push_back(dir + "/" + std::string(n));
+    }
+    ::closedir(d);
+    return out;
 }
 
 Result<std::string> read_small_file(const std::string& path, size_t max) {

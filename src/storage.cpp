@@ -19,8 +19,15 @@ std::string write_error(const std::string& path, int e) {
     }
 }
 
-std::string missing_error(const std::string& path) {
-    return path + " is missing or shorter than expected";
+Error missing_error(const std::string& path) { return make_sys_error("file missing: " + path, ENOENT); }
+Error truncated_error(const std::string& path) { return make_sys_error("file truncated: " + path, ENOENT); }
+
+// A cached fd keeps a deleted file's data alive: reads would serve, and
+// writes would fill, an inode nobody can see any more.  One fstat per file
+// slice tells (st_nlink drops to 0 on unlink or on rename over it).
+bool unlinked(int fd) {
+    struct stat st;
+    return ::fstat(fd, &st) == 0 && st.st_nlink == 0;
 }
 
 }  // namespace
@@ -96,15 +103,30 @@ Status Storage::io(int64_t off, uint8_t* buf, size_t len, bool write,
         }
         int e = 0;
         auto l = lease(s.file_index, write, &e);
+        if (l && unlinked(l->fd())) {
+            // Deleted behind our back: forget the fd.  A write creates the
+            // file anew (the rest is re-checked or re-downloaded); a read
+            // reports it missing.
+            l = Result<FilePool::Lease>(make_error("deleted"));
+            pool_->close(file_path(s.file_index));
+            if (write)
+                l = lease(s.file_index, true, &e);
+            else
+                e = ENOENT;
+        }
         if (!l) {
             bool absent = e == ENOENT || e == ENOTDIR;
             if (!write && absent) {
-                if (!missing) return make_error(missing_error(file_path(s.file_index)));
+                if (!missing) return missing_error(file_path(s.file_index));
                 std::memset(slice_start, 0, size_t(s.length));
                 missing->push_back({slice_stream, s.length});
                 continue;
             }
-            return l.error();
+            // "cannot create directory D: No space left on device" is a full
+            // disk too; say so the same way as a failed pwrite.
+            if (write && (e == ENOSPC || e == EDQUOT || e == EFBIG))
+                return make_sys_error(write_error(file_path(s.file_index), e), e);
+            return make_sys_error(l.error().message, e);
         }
         int fd = l->fd();
         int64_t done = 0;
@@ -116,12 +138,12 @@ Status Storage::io(int64_t off, uint8_t* buf, size_t len, bool write,
             if (n < 0) {
                 if (errno == EINTR) continue;
                 int err = errno;
-                if (write) return make_error(write_error(file_path(s.file_index), err));
-                return make_error("cannot read " + file_path(s.file_index) + ": " + std::strerror(err));
+                if (write) return make_sys_error(write_error(file_path(s.file_index), err), err);
+                return make_sys_error("cannot read " + file_path(s.file_index) + ": " + std::strerror(err), err);
             }
             if (n == 0) {
-                if (write) return make_error(write_error(file_path(s.file_index), ENOSPC));
-                if (!missing) return make_error(missing_error(file_path(s.file_index)));
+                if (write) return make_sys_error(write_error(file_path(s.file_index), ENOSPC), ENOSPC);
+                if (!missing) return truncated_error(file_path(s.file_index));
                 std::memset(slice_start + done, 0, want);
                 missing->push_back({slice_stream + done, int64_t(want)});
                 break;
@@ -185,6 +207,36 @@ std::vector<FileStat> Storage::stat_files() const {
         out[i].mtime_ns = int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
     }
     return out;
+}
+
+Status Storage::check_writable() const {
+    // The files' directory, or the nearest ancestor that exists (the rest is
+    // created on the first write).  access() answers EROFS for a read-only
+    // mount even for root, who ignores permission bits.
+    std::string dir = base_dir_;
+    for (;;) {
+        struct stat st;
+        if (::stat(dir.c_str(), &st) == 0) {
+            if (!S_ISDIR(st.st_mode)) return make_sys_error("save directory " + dir + " is not a directory", ENOTDIR);
+            if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+                int e = errno;
+                return make_sys_error("save directory " + dir + " is not writable: " + std::strerror(e), e);
+            }
+            return Ok{};
+        }
+        int e = errno;
+        if (e != ENOENT) return make_sys_error("save directory " + dir + ": " + std::strerror(e), e);
+        size_t slash = dir.find_last_of('/');
+        if (slash == std::string::npos) {
+            if (dir == ".") return Ok{};
+            dir = ".";
+        } else if (slash == 0) {
+            if (dir == "/") return Ok{};
+            dir = "/";
+        } else {
+            dir.resize(slash);
+        }
+    }
 }
 
 void Storage::close_files() {

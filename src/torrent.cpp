@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "btl/choker.hpp"
+#include "btl/format.hpp"
 #include "btl/resume.hpp"
 #include "btl/session.hpp"
 
@@ -32,7 +33,8 @@ Torrent::Torrent(Session& s, AddTorrentParams p, uint32_t id)
       save_path_(std::move(p.save_path)),
       id_(id),
       picker_(mi_.num_pieces(), mi_.piece_length, mi_.total_length, kBlock, s.random()),
-      paused_(p.paused) {
+      paused_(p.paused),
+      disk_retry_(DiskRetryPolicy{s.options().disk_retry_interval_ms, 12 * s.options().disk_retry_interval_ms}) {
     added_time_ = int64_t(std::time(nullptr));
 }
 
@@ -43,11 +45,87 @@ Torrent::~Torrent() {
 
 void Torrent::log(LogLevel lvl, const std::string& msg) const { s_.log(lvl, mi_.name, msg); }
 
-void Torrent::set_error(const std::string& e) {
+void Torrent::set_error(const std::string& e, bool needs_recheck) {
+    // Several reads or writes in flight fail the same way at once: say it once.
+    if (state_ == TorrentState::error && error_ == e) return;
+    const bool was_error = state_ == TorrentState::error;
     error_ = e;
+    needs_recheck_ = needs_recheck;
+    disk_full_ = false;
     state_ = TorrentState::error;
-    log(LogLevel::error, e);
+    log(LogLevel::error, needs_recheck ? e + " (re-check the torrent)" : e);
     close_all_peers("torrent error");
+    // Nothing more is served from what may be stale, and the tracker stops
+    // sending peers here.
+    if (storage_) s_.disk().evict(storage_.get());
+    if (announcer_ && !was_error) announcer_->stop(3000, nullptr);
+}
+
+void Torrent::on_disk_full(const std::string& why) {
+    if (disk_full_ || state_ != TorrentState::downloading) return;
+    disk_full_ = true;
+    error_ = why;
+    needs_recheck_ = false;
+    int64_t now = s_.now_ms();
+    int64_t next = disk_retry_.on_full(now);
+    log(LogLevel::error, why + ": download paused, seeding the " + std::to_string(picker_.num_have()) +
+                             " pieces we have; looking for free space in " + std::to_string((next - now + 999) / 1000) +
+                             " s");
+    // Requests in flight would only bring data we cannot store: cancel them
+    // (can_download() is false now, so update_interest says not interested).
+    for (auto& [k, p] : peers_) {
+        auto outstanding = p->outstanding_;
+        for (const auto& b : outstanding) {
+            picker_.abort_request(b, k);
+            p->cancel_block(b);
+        }
+        p->update_interest();
+    }
+    s_.activate(id_);  // the tick must run to look for space again
+}
+
+void Torrent::check_space() {
+    if (!storage_) return;
+    space_check_running_ = true;
+    // statfs on the pool: a network filesystem may take its time to answer.
+    struct Job {
+        uv_fs_t req;
+        Torrent* t;
+        std::shared_ptr<bool> alive;
+    };
+    auto* j = new Job{};
+    j->t = this;
+    j->alive = alive_;
+    j->req.data = j;
+    int rc = uv_fs_statfs(s_.loop(), &j->req, storage_->base_dir().c_str(), [](uv_fs_t* r) {
+        std::unique_ptr<Job> job(static_cast<Job*>(r->data));
+        int64_t free_bytes = -1;
+        if (r->result == 0 && r->ptr) {
+            auto* sf = static_cast<const uv_statfs_t*>(r->ptr);
+            free_bytes = int64_t(sf->f_bavail * sf->f_bsize);
+        }
+        uv_fs_req_cleanup(r);
+        if (!*job->alive) return;
+        job->t->space_check_running_ = false;
+        job->t->end_disk_full(free_bytes);
+    });
+    if (rc < 0) {
+        delete j;
+        space_check_running_ = false;
+        end_disk_full(-1);
+    }
+}
+
+void Torrent::end_disk_full(int64_t free_bytes) {
+    if (!disk_full_ || state_ != TorrentState::downloading) return;
+    int64_t need = std::min<int64_t>(mi_.piece_length, mi_.total_length - have_bytes_);
+    if (!disk_retry_.on_check(s_.now_ms(), free_bytes, need)) return;
+    disk_full_ = false;
+    error_.clear();
+    log(LogLevel::info, (free_bytes >= 0 ? format_size(free_bytes) + " free" : std::string("free space unknown")) +
+                            " in " + storage_->base_dir() + "; resuming the download");
+    for (auto& [k, p] : peers_) p->update_interest();
+    if (announcer_) announcer_->want_peers();
 }
 
 void Torrent::close_all_peers(const std::string& why) {
@@ -130,12 +208,17 @@ void Torrent::check_done(const std::vector<uint8_t>& verified) {
         state_ = TorrentState::stopped;
         return;
     }
+    // Say now, not at the first piece, that nothing can be saved here.
+    if (!picker_.complete())
+        if (auto w = storage_->check_writable(); !w.ok()) return set_error(w.error().message);
     start_swarm();
 }
 
 void Torrent::start_swarm() {
     state_ = picker_.complete() ? TorrentState::seeding : TorrentState::downloading;
     error_.clear();
+    needs_recheck_ = false;
+    disk_full_ = false;
     Announcer::Hooks hooks;
     auto alive = alive_;
     hooks.make_request = [this] { return make_announce(); };
@@ -170,6 +253,14 @@ AnnounceRequest Torrent::make_announce() const {
 }
 
 void Torrent::add_peers(const std::vector<PeerEndpoint>& peers) {
+    // known_ remembers every address ever offered (so none is dialled twice);
+    // a tracker handing out fresh addresses at every announce must not grow
+    // it without end: past the cap, only queued and connected ones are kept.
+    if (known_.size() > 10'000) {
+        known_.clear();
+        for (const auto& c : candidates_) known_.insert(c.to_string());
+        for (const auto& [k, p] : peers_) known_.insert(p->conn().remote());
+    }
     for (const auto& p : peers) {
         std::string addr = p.to_string();
         if (known_.count(addr) || s_.is_banned(p.ip) || s_.is_self_address(addr)) continue;
@@ -274,7 +365,10 @@ void Torrent::tick(int64_t now) {
     connect_more();
     if (resume_dirty_ && !saving_ && now - last_save_ms_ > 60'000) save_resume();
     if (announcer_ && can_download() && peers_.size() < 10) announcer_->want_peers();
-    if (peers_.empty() && candidates_.empty() && state_ != TorrentState::checking && !resume_dirty_)
+    const bool waiting_for_space = disk_full_ && state_ == TorrentState::downloading;
+    if (waiting_for_space && !space_check_running_ && disk_retry_.due(now)) check_space();
+    if (peers_.empty() && candidates_.empty() && state_ != TorrentState::checking && !resume_dirty_ &&
+        !waiting_for_space)
         s_.deactivate(id_);
 }
 
@@ -285,7 +379,7 @@ void Torrent::on_bandwidth() {
     std::vector<Peer*> ps;
     ps.reserve(peers_.size());
     for (auto& [k, p] : peers_) {
-        if (!p->conn().reading() && !p->conn().closing()) p->conn().resume_reading();
+        if (s_.download_allowed() && !p->conn().reading() && !p->conn().closing()) p->conn().resume_reading();
         ps.push_back(p.get());
     }
     if (ps.empty()) return;
@@ -350,9 +444,15 @@ void Torrent::piece_done(uint32_t piece, bool ok, const Status& w) {
                                    (who.empty() ? "disconnected peers" : who) + ")");
         for (auto& [k, p] : peers_) p->fill_requests();
     } else if (!w.ok()) {
+        // Not verified: the piece is downloaded again once it can be stored.
         picker_.piece_failed(piece);
-        set_error(w.error().message);
+        if (classify_errno(w.error().sys_errno) == DiskFault::no_space)
+            on_disk_full(w.error().message);
+        else
+            set_error(w.error().message);
+        for (auto& [k, p] : peers_) p->fill_requests();
     } else {
+        disk_retry_.on_write_ok(s_.now_ms());
         picker_.piece_passed(piece);
         have_bytes_ += mi_.piece_size(piece);
         resume_dirty_ = true;
@@ -382,14 +482,16 @@ void Torrent::read_block(Peer& p, uint32_t piece, uint32_t begin, uint32_t lengt
     auto palive = p.alive_;
     uint32_t key = p.key();
     int64_t off = int64_t(piece) * mi_.piece_length + begin;
-    s_.disk().read(storage_, off, length, [this, talive, palive, key, piece, begin, length](Result<BufferPtr> r) {
+    s_.disk().read_verified(storage_, off, length, mi_.piece_hash(piece), [this, talive, palive, key, piece, begin, length](Result<BufferPtr> r) {
         if (!*talive || !*palive) return;
         auto it = peers_.find(key);
         if (it == peers_.end()) return;
         Peer& p = *it->second;
         --p.disk_reads_in_flight_;
         if (!r.ok()) {
-            set_error("cannot read data to upload: " + r.error().message + " (re-check the torrent)");
+            // Nothing is sent for this request, and nothing more at all
+            // until a re-check has found out what is still good.
+            set_error(r.error().message, true);
             return;
         }
         if (p.am_choking || p.closed_ || (*r)->size() < length) return;
@@ -444,8 +546,7 @@ void Torrent::save_resume(std::function<void()> done) {
         s_.loop(), &j->req,
         [](uv_work_t* req) {
             auto* j = reinterpret_cast<Job*>(req);
-            j->rd.files = resume_files(j->storage->stat_files());
-            j->result = save_resume_atomic(j->path, encode_resume(j->rd));
+            j->result = save_resume_durable(j->path, std::move(j->rd), *j->storage);
         },
         [](uv_work_t* req, int) {
             auto* j = reinterpret_cast<Job*>(req);
@@ -496,6 +597,12 @@ void Torrent::pause() {
 void Torrent::resume() {
     if (!paused_) return;
     paused_ = false;
+    // Data found damaged must be re-checked before anything is served again.
+    if (state_ == TorrentState::error && needs_recheck_) {
+        recheck();
+        resume_dirty_ = true;
+        return;
+    }
     if (state_ == TorrentState::stopped || state_ == TorrentState::error) start_swarm();
     resume_dirty_ = true;
 }
@@ -506,6 +613,12 @@ void Torrent::recheck() {
     if (announcer_) announcer_->stop(3000, nullptr);
     announcer_.reset();
     piece_bufs_.clear();
+    // Forget cached pieces and fds: the files may have been replaced.
+    s_.disk().evict(storage_.get());
+    storage_->close_files();
+    error_.clear();
+    needs_recheck_ = false;
+    disk_full_ = false;
     picker_ = PiecePicker(mi_.num_pieces(), mi_.piece_length, mi_.total_length, kBlock, s_.random());
     begin_check(true);
     s_.activate(id_);
@@ -538,14 +651,22 @@ TorrentStatus Torrent::status(bool detail) const {
     if (st.down_rate > 0 && !picker_.complete()) st.eta_s = int64_t(double(mi_.total_length - have_bytes_) / st.down_rate);
     if (picker_.complete()) st.eta_s = 0;
     st.error = error_;
-    if (announcer_) st.tracker_message = announcer_->last_message();
+    st.needs_recheck = state_ == TorrentState::error && needs_recheck_;
+    if (disk_full_ && state_ == TorrentState::downloading) {
+        st.state = TorrentState::error;
+        st.retry_in_s = std::max<int64_t>(0, (disk_retry_.next_ms() - now + 999) / 1000);
+        st.error = error_ + "; seeding what we have, looking for free space in " + std::to_string(st.retry_in_s) + " s";
+    }
+    if (announcer_) {
+        st.tracker_message = announcer_->last_message();
+        st.trackers = announcer_->status(now);  // a few entries: cheap enough for every row
+    }
     st.added_time = added_time_;
     st.num_pieces = mi_.num_pieces();
     st.pieces_have = picker_.num_have();
     if (detail) {
         for (auto& [k, p] : peers_)
             if (p->ready()) st.peer_list.push_back(p->status(now));
-        if (announcer_) st.trackers = announcer_->status(now);
         for (const auto& f : mi_.files) {
             FileStatus fs;
             fs.path = f.path_string;

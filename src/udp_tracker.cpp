@@ -89,6 +89,17 @@ struct UdpTrackerRequest::Impl : std::enable_shared_from_this<UdpTrackerRequest:
         host = u->host;
         port = u->port;
         key = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+        // The name lookup (which may wait for a turn, see resolve.hpp) gets
+        // the first try's deadline; the BEP 15 timer takes over once sent.
+        int err = 0;
+        timer = UvHandle<uv_timer_t>::create([&](uv_timer_t* t) { return uv_timer_init(loop, t); }, &err);
+        if (!timer) return fail(std::string("timer: ") + uv_strerror(err));
+        timer->data = this;
+        uv_timer_start(timer.get(), [](uv_timer_t* t) {
+            auto* self = static_cast<Impl*>(t->data);
+            if (self) self->fail("cannot resolve " + self->host + ": no answer within " +
+                                 std::to_string(self->opt.base_timeout_ms / 1000) + " s");
+        }, opt.base_timeout_ms, 0);
         resolve_address(loop, host, port, SOCK_DGRAM, opt.bind_ip,
                         [self = shared_from_this()](Result<sockaddr_storage> r) {
                             if (self->dead) return;
@@ -129,10 +140,6 @@ struct UdpTrackerRequest::Impl : std::enable_shared_from_this<UdpTrackerRequest:
                 if (self) self->on_packet(n, buf, from, flags);
             });
         if (rc != 0) return fail(std::string("UDP receive: ") + uv_strerror(rc));
-        int err2 = 0;
-        timer = UvHandle<uv_timer_t>::create([&](uv_timer_t* t) { return uv_timer_init(loop, t); }, &err2);
-        if (!timer) return fail(std::string("timer: ") + uv_strerror(err2));
-        timer->data = this;
         if (cache) {
             if (auto id = cache->get(key, now())) {
                 conn_id = *id;
@@ -163,7 +170,7 @@ struct UdpTrackerRequest::Impl : std::enable_shared_from_this<UdpTrackerRequest:
     void on_timeout() {
         waited_ms += opt.base_timeout_ms << tries;
         if (++tries >= opt.max_tries) {
-            std::string msg = "no answer from " + who() + " after " + std::to_string(tries) + " tries (" +
+            std::string msg = "no answer from " + who() + " after " + std::to_string(tries) + (tries == 1 ? " try (" : " tries (") +
                               std::to_string((waited_ms + 500) / 1000) + " s)";
             if (!ignored.empty()) msg += "; ignored: " + ignored;
             return fail(msg);

@@ -133,7 +133,7 @@ TEST_CASE("disk_io: read serves blocks from a whole-piece cache") {
     io.read(t.st, 350000, 100, [&](Result<BufferPtr> r) { res = r; ++got; });
     l.run_until([&] { return got == 3; });
     REQUIRE_FALSE(res.ok());
-    CHECK(res.error().message == t.dir / "t/d is missing or shorter than expected");
+    CHECK(res.error().message == "file missing: " + t.dir / "t/d");
     // Requests crossing a piece boundary are refused.
     io.read(t.st, 32000, 1000, [&](Result<BufferPtr> r) { res = r; ++got; });
     l.run_until([&] { return got == 4; });
@@ -236,4 +236,41 @@ TEST_CASE("disk_io: destroying DiskIo with jobs in flight drops their callbacks 
     CHECK_FALSE(called);
     // The write itself still happened.
     CHECK(std::filesystem::file_size(t.dir / "t/a") == 32768);
+}
+
+TEST_CASE("disk_io: read_verified never serves a piece that changed on disk") {
+    Loop l;
+    Torrent t;
+    DiskIo io(&l.loop);
+    int done = 0;
+    for (uint32_t p = 0; p < 3; ++p)
+        io.hash_and_write(t.st, p, t.piece(p), t.hash(p), [&](bool ok, Status s) { done += ok && s.ok(); });
+    l.run_until([&] { return done == 3; });
+    REQUIRE(done == 3);
+    // Piece 1 (bytes 32768..65535 of file a) is overwritten in place, same size.
+    {
+        int fd = ::open((t.dir / "t/a").c_str(), O_WRONLY);
+        REQUIRE(fd >= 0);
+        uint8_t junk[100] = {};
+        REQUIRE(::pwrite(fd, junk, sizeof junk, 40000) == ssize_t(sizeof junk));
+        ::close(fd);
+    }
+    std::optional<Result<BufferPtr>> good, bad;
+    io.read_verified(t.st, 0, 16384, t.hash(0), [&](Result<BufferPtr> r) { good = r; });
+    io.read_verified(t.st, 32768 + 16384, 16384, t.hash(1), [&](Result<BufferPtr> r) { bad = r; });
+    l.run_until([&] { return good && bad; });
+    REQUIRE(good);
+    REQUIRE(bad);
+    REQUIRE(good->ok());
+    CHECK(std::equal((**good)->begin(), (**good)->end(), t.data.begin()));
+    REQUIRE_FALSE(bad->ok());
+    CHECK(bad->error().message == "file changed: " + t.dir / "t/a" + " (piece 1 fails its hash check)");
+    // A failed piece is not cached: once the file is repaired it reads fine.
+    io.hash_and_write(t.st, 1, t.piece(1), t.hash(1), [&](bool, Status) { ++done; });
+    l.run_until([&] { return done == 4; });
+    bad.reset();
+    io.read_verified(t.st, 32768, 100, t.hash(1), [&](Result<BufferPtr> r) { bad = r; });
+    l.run_until([&] { return bad.has_value(); });
+    REQUIRE(bad);
+    CHECK(bad->ok());
 }

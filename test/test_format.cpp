@@ -36,5 +36,28 @@ TEST_CASE("format: json escaping and the status document") {
     CHECK(j.find("\"state\":\"seeding\"") != std::string::npos);
     CHECK(j.find("\"uploaded\":42") != std::string::npos);
     CHECK(j.find("\"totals\":{\"torrents\":1") != std::string::npos);
+    CHECK(j.find("\"trackers\":[]") != std::string::npos);
+}
+
+TEST_CASE("format: each tracker's status in the status document") {
+    TorrentStatus t;
+    TrackerStatus liar;
+    liar.url = "http://127.0.0.1:1/announce";
+    liar.status = "error: tracker said: \"no\"";
+    liar.fails = 2;
+    liar.next_announce_s = 30;
+    TrackerStatus ok;
+    ok.url = "udp://127.0.0.1:2";
+    ok.status = "ok";
+    ok.seeds = 1;
+    ok.leechers = 0;
+    ok.interval_s = 60;
+    ok.next_announce_s = 59;
+    t.trackers = {liar, ok};
+    std::string j = status_json({t}, SessionStatus{});
+    CHECK(j.find("\"trackers\":[{\"url\":\"http://127.0.0.1:1/announce\",\"status\":\"error: tracker said: \\\"no\\\"\","
+                 "\"seeds\":-1,\"leechers\":-1,\"fails\":2,\"interval\":-1,\"next_announce\":30},"
+                 "{\"url\":\"udp://127.0.0.1:2\",\"status\":\"ok\",\"seeds\":1,\"leechers\":0,\"fails\":0,"
+                 "\"interval\":60,\"next_announce\":59}]}") != std::string::npos);
 }
 

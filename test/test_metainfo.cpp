@@ -158,6 +158,13 @@ TEST_CASE("metainfo: every broken torrent in the corpus fails with its own messa
         {"empty_path.torrent", "file 0 has an empty path"},
         {"path_not_list.torrent", "file 0 path is not a list"},
         {"file_no_length.torrent", "file 0 has no length"},
+        {"dotdot_middle.torrent", "path element '..' in file 0"},
+        {"dot_name.torrent", "invalid info.name '.'"},
+        {"backslash_name.torrent", "path element containing '\\' in name"},
+        {"nul_name.torrent", "path element containing NUL in name"},
+        {"symlinkish_path.torrent", "path element containing '/' in file 0"},
+        {"huge_file_count.torrent", "torrent has 1000001 files, over the limit of 1000000"},
+        {"overflow_two_files.torrent", "total length overflows 64 bits at file 1"},
     };
     std::set<std::string> seen;
     DIR* d = opendir((data_dir() + "broken").c_str());

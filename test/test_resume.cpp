@@ -150,3 +150,45 @@ TEST_CASE("resume: paths") {
     if (home && *home) CHECK(default_data_dir() == std::string(home) + "/.local/state/btlaunchmany");
     if (old_xdg) setenv("XDG_STATE_HOME", saved.c_str(), 1);
 }
+
+TEST_CASE("resume: save_resume_durable records the files as they are on disk") {
+    TempDir t;
+    auto data = testutil::pattern(20);
+    Metainfo m = testutil::make_meta({12, 8}, 8, data);
+    testutil::write_file(t / "dl/t/f0", std::vector<uint8_t>(data.begin(), data.begin() + 12));
+    auto st = Storage::open(m, t / "dl/t", nullptr);
+    REQUIRE(st.ok());
+    ResumeData rd;
+    rd.num_pieces = 3;
+    rd.have_bits = pieces_to_bits({1, 0, 0});
+    rd.save_path = t / "dl/t";
+    std::string path = t / "state/resume/x.resume";
+    for (int round = 0; round < 2; ++round) {  // the second save finds nothing changed to sync
+        REQUIRE(save_resume_durable(path, rd, **st).ok());
+        auto back = decode_resume(*read_small_file(path, 1000));
+        REQUIRE(back.ok());
+        REQUIRE(back->files.size() == 2);
+        auto now = (*st)->stat_files();
+        CHECK(back->files[0].size == 12);
+        CHECK(back->files[0].mtime_ns == now[0].mtime_ns);
+        CHECK(back->files[1].size == -1);  // f1 does not exist yet
+        CHECK(back->have_bits == rd.have_bits);
+    }
+}
+
+TEST_CASE("resume: find_resume_temps finds only temp files of resume files") {
+    TempDir t;
+    std::string hex(40, 'a'), other(40, '0');
+    for (const std::string& n : std::vector<std::string>{hex + ".resume.tmp.Ab12Cd", hex + ".resume.tmp.zz99yy", hex + ".resume",
+                                hex + ".lock", other + ".resume.tmp.q", "junk.resume.tmp.abcdef",
+                                std::string(40, 'A') + ".resume.tmp.abcdef", "status.json.tmp.abcdef"})
+        testutil::write_file(t / ("d/resume/" + n), {1});
+    auto found = find_resume_temps(t / "d");
+    REQUIRE(found.size() == 2);
+    auto a = found[hex];
+    std::sort(a.begin(), a.end());
+    CHECK(a == std::vector<std::string>{t / ("d/resume/" + hex + ".resume.tmp.Ab12Cd"),
+                                        t / ("d/resume/" + hex + ".resume.tmp.zz99yy")});
+    CHECK(found[other] == std::vector<std::string>{t / ("d/resume/" + other + ".resume.tmp.q")});
+    CHECK(find_resume_temps(t / "missing").empty());
+}

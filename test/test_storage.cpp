@@ -86,11 +86,11 @@ TEST_CASE("storage: missing and short files are reported, never read as garbage"
     std::vector<uint8_t> b(100);
     auto s = f.st->read(1500, b.data(), b.size());
     REQUIRE_FALSE(s.ok());
-    CHECK(s.error().message == f.dir / "t/sub/b is missing or shorter than expected");
+    CHECK(s.error().message == "file missing: " + f.dir / "t/sub/b");
     std::filesystem::resize_file(f.dir / "t/d", 100);
     s = f.st->read(8000, b.data(), b.size());
     REQUIRE_FALSE(s.ok());
-    CHECK(s.error().message == f.dir / "t/d is missing or shorter than expected");
+    CHECK(s.error().message == "file truncated: " + f.dir / "t/d");
 
     // The lenient read zero-fills and reports what was missing.
     std::vector<ByteRange> missing;
@@ -163,4 +163,58 @@ TEST_CASE("storage: a full disk is one clear error naming the file") {
     ::waitpid(pid, &status, 0);
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("storage: a file deleted while its fd is cached reads as missing, never as the ghost") {
+    Fixture f;
+    REQUIRE(f.write_all().ok());
+    std::vector<uint8_t> b(100);
+    REQUIRE(f.st->read(1500, b.data(), b.size()).ok());  // the fd of sub/b is now in the pool
+    std::filesystem::remove(f.dir / "t/sub/b");
+    auto s = f.st->read(1500, b.data(), b.size());
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.error().message == "file missing: " + f.dir / "t/sub/b");
+    CHECK(s.error().sys_errno == ENOENT);
+    // The re-check sees the hole too.
+    REQUIRE(f.st->read(1500, b.data(), b.size()).ok() == false);
+    std::vector<ByteRange> missing;
+    std::vector<uint8_t> all(f.data.size());
+    REQUIRE(f.st->read_lenient(0, all.data(), all.size(), missing).ok());
+    REQUIRE(missing.size() == 1);
+    CHECK(missing[0].offset == 1000);
+    CHECK(missing[0].length == 3000);
+}
+
+TEST_CASE("storage: a write to a file deleted while its fd is cached creates it again") {
+    Fixture f;
+    REQUIRE(f.write_all().ok());
+    std::vector<uint8_t> b(100);
+    REQUIRE(f.st->read(8000, b.data(), b.size()).ok());
+    std::filesystem::remove(f.dir / "t/d");
+    REQUIRE(f.st->write(8000, f.data.data() + 8000, 100).ok());
+    REQUIRE(std::filesystem::exists(f.dir / "t/d"));
+    CHECK(std::filesystem::file_size(f.dir / "t/d") == 8100 - 4017);
+}
+
+TEST_CASE("storage: check_writable looks at the nearest existing directory") {
+    TempDir dir;
+    auto m = testutil::make_meta({10}, 16, testutil::pattern(10), false, {"x"});
+    auto st = Storage::open(m, dir / "not/yet/there/x", std::make_shared<FilePool>());
+    REQUIRE(st.ok());
+    CHECK((*st)->check_writable().ok());
+    testutil::write_file(dir / "plain", {1, 2, 3});
+    auto st2 = Storage::open(m, dir / "plain/x", std::make_shared<FilePool>());
+    REQUIRE(st2.ok());
+    auto w = (*st2)->check_writable();
+    REQUIRE_FALSE(w.ok());
+    CHECK(w.error().message == "save directory " + dir / "plain" + " is not a directory");
+}
+
+TEST_CASE("storage: write errors carry their errno") {
+    Fixture f;
+    // A regular file where the directory "sub" should be.
+    testutil::write_file(f.dir / "t/sub", {1});
+    auto s = f.st->write(1500, f.data.data() + 1500, 10);
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.error().sys_errno == ENOTDIR);
 }

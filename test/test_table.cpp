@@ -61,3 +61,25 @@ TEST_CASE("the progress bar fills in proportion and shows the percent") {
     CHECK(progress_bar(1.0, 10) == "########## 100.0%");
     CHECK(progress_bar(-1, 4) == "----   0.0%");
 }
+
+TEST_CASE("a row whose data changed on disk names the file briefly and says how to re-check") {
+    REQUIRE(std::setlocale(LC_CTYPE, "C.UTF-8") != nullptr);
+    Row r = sample("data");
+    r.st.state = TorrentState::error;
+    r.st.save_path = "/srv/very/long/downloads/path/data";
+    r.st.error = "file truncated: /srv/very/long/downloads/path/data/sub/f1.bin";
+    r.st.needs_recheck = true;
+    auto cols = layout_columns(200);
+    std::string line = row_line(r, cols, 200);
+    CHECK(line.find("file truncated: sub/f1.bin \u2014 press r to re-check") != std::string::npos);
+    // A single-file torrent: its save path is the file.
+    r.st.save_path = "/srv/x/one.iso";
+    r.st.error = "file missing: /srv/x/one.iso";
+    CHECK(row_line(r, cols, 200).find("file missing: one.iso \u2014 press r") != std::string::npos);
+    r.st.error = "file changed: /srv/x/one.iso (piece 7 fails its hash check)";
+    CHECK(row_line(r, cols, 200).find("file changed: one.iso \u2014 press r") != std::string::npos);
+    // Other errors are shown as they are.
+    r.st.needs_recheck = false;
+    r.st.error = "save directory /srv is not writable: Read-only file system";
+    CHECK(row_line(r, cols, 200).find("save directory /srv is not writable") != std::string::npos);
+}

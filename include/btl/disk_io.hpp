@@ -91,6 +91,13 @@ public:
     // inside one piece (callers validate peer requests first).
     void read(std::shared_ptr<Storage> st, int64_t torrent_offset, uint32_t len,
               std::function<void(Result<BufferPtr>)> cb);
+    // The same for uploading: a piece read whole into the cache is served
+    // only if its SHA-1 equals `piece_hash`, otherwise the read fails with
+    // "file changed: PATH (piece N fails its hash check)".  Pieces
+    // too big to cache are read block by block and cannot be verified; they
+    // still never yield bytes past a truncation or from a deleted file.
+    void read_verified(std::shared_ptr<Storage> st, int64_t torrent_offset, uint32_t len,
+                       const Sha1Digest& piece_hash, std::function<void(Result<BufferPtr>)> cb);
 
     // Full re-check.  `piece_hashes` is the concatenated 20-byte hashes
     // (Metainfo::pieces); the layout comes from the Storage.  progress is
@@ -117,6 +124,8 @@ public:
     struct Impl;
 
 private:
+    void read_impl(std::shared_ptr<Storage> st, int64_t torrent_offset, uint32_t len,
+                   const Sha1Digest* piece_hash, std::function<void(Result<BufferPtr>)> cb);
     std::shared_ptr<Impl> impl_;
 };
 

@@ -29,6 +29,8 @@ struct TrackerStatus {
     std::string status;       // "ok", "announcing", "error: ...", "warning: ..."
     int64_t seeds = -1, leechers = -1;
     int64_t next_announce_s = -1;
+    int fails = 0;            // failed announces in a row
+    int64_t interval_s = -1;  // announce interval in use (clamped), -1 before an answer
 };
 
 struct FileStatus {
@@ -52,12 +54,18 @@ struct TorrentStatus {
     int peers = 0, seeds = 0;
     int64_t eta_s = -1;           // -1 = unknown
     std::string error;            // the last error, empty if none
+    // With state error: the data on disk no longer matches what was checked
+    // (a file deleted, truncated or changed); a re-check repairs it.
+    bool needs_recheck = false;
+    // With state error: the disk is full; the torrent seeds what it has and
+    // looks for free space again in this many seconds (-1: not retrying).
+    int64_t retry_in_s = -1;
     std::string tracker_message;  // the last tracker status or warning
     int64_t added_time = 0;
     uint32_t num_pieces = 0, pieces_have = 0;
+    std::vector<TrackerStatus> trackers;
     // Filled only when asked for detail (the view's detail pane).
     std::vector<PeerStatus> peer_list;
-    std::vector<TrackerStatus> trackers;
     std::vector<FileStatus> files;
 };
 
@@ -91,6 +99,9 @@ struct SessionOptions {
     size_t max_files_open = 256;
     std::string data_dir;          // resume data; "" = default
     std::string peer_id_prefix = "-BL0100-";
+    // A torrent whose disk is full looks for free space this often (doubling
+    // after each failed attempt, up to 12 times this).
+    int64_t disk_retry_interval_ms = 10'000;
 };
 
 }  // namespace btl

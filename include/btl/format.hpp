@@ -16,4 +16,7 @@ std::string format_rate(double bytes_per_s);   // "12.3 MB/s" (decimal, as links
 std::string format_eta(int64_t seconds);       // "1:02:03", "4:05", "-" when unknown
 std::string json_escape(const std::string& s); // with the quotes
 std::string status_json(const std::vector<TorrentStatus>& torrents, const SessionStatus& session);
+// The "trackers" array of a torrent's status object: [{"url", "status",
+// "seeds", "leechers", "fails", "interval", "next_announce"}, ...].
+std::string trackers_json(const std::vector<TrackerStatus>& trackers);
 }  // namespace btl

@@ -14,6 +14,9 @@ struct Error {
     static constexpr size_t no_offset = static_cast<size_t>(-1);
     std::string message;
     size_t offset = no_offset;
+    // For operating-system failures: the errno behind it (0 otherwise), so
+    // callers can tell a full disk from a missing file without parsing text.
+    int sys_errno = 0;
 
     // "message" or "message (at byte N)"
     std::string describe() const {
@@ -24,6 +27,10 @@ struct Error {
 
 inline Error make_error(std::string msg, size_t offset = Error::no_offset) {
     return Error{std::move(msg), offset};
+}
+
+inline Error make_sys_error(std::string msg, int sys_errno) {
+    return Error{std::move(msg), Error::no_offset, sys_errno};
 }
 
 template <class T>

@@ -12,6 +12,7 @@
 // rename, fsync of the directory).
 #pragma once
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,6 +48,20 @@ std::string encode_resume(const ResumeData& r);
 Result<ResumeData> decode_resume(std::string_view bytes);
 
 Status save_resume_atomic(const std::string& path, std::string_view bytes);
+// The save a running torrent does (blocking; on the pool): fills rd.files
+// from storage.stat_files(), first fdatasync()ing every data file whose size
+// or mtime differs from the resume file now at `path` (all of them when there
+// is none), then writes atomically.  So a crash, even of the machine, never
+// leaves resume data claiming pieces whose bytes were still only in the page
+// cache, and an idle torrent's periodic save syncs nothing.  A failed sync
+// fails the save (the old resume file stays).
+Status save_resume_durable(const std::string& path, ResumeData rd, const Storage& storage);
+
+// Temporary files (PATH.tmp.XXXXXX) that a killed process left beside resume
+// files in DATA_DIR/resume, keyed by the 40-hex info-hash they belong to.
+// Delete one only while holding that torrent's lock (DATA_DIR/resume/HEX.lock):
+// another process may be writing it otherwise.
+std::map<std::string, std::vector<std::string>> find_resume_temps(const std::string& data_dir);
 // Reads a whole file, refusing files larger than max.
 Result<std::string> read_small_file(const std::string& path, size_t max);
 

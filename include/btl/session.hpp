@@ -23,6 +23,7 @@
 #include "btl/disk_io.hpp"
 #include "btl/engine_types.hpp"
 #include "btl/file_pool.hpp"
+#include "btl/lock_file.hpp"
 #include "btl/peer_connection.hpp"
 #include "btl/rate.hpp"
 #include "btl/torrent.hpp"
@@ -40,7 +41,10 @@ public:
 
     // Opens the listen port (first free in minport..maxport).
     Status start();
-    // Adds a torrent; an error if one with the same info-hash already runs.
+    // Adds a torrent; an error if one with the same info-hash already runs,
+    // or if another process runs it: each torrent holds
+    // DATA_DIR/resume/<info-hash>.lock while it is here ("in use by another
+    // process (pid N)").
     Result<Torrent*> add_torrent(AddTorrentParams p);
     Torrent* find(const Sha1Digest& ih);
     // Stops and removes a torrent (its data stays); `done` after `stopped`
@@ -86,6 +90,8 @@ public:
     bool take_upload(uint32_t bytes, uint32_t torrent_id);
     // Global download limit: account received bytes; false = stop reading.
     bool account_download(uint32_t bytes, uint32_t torrent_id);
+    // False while the download bucket is in debt: paused reads stay paused.
+    bool download_allowed() const { return down_bucket_.unlimited() || down_bucket_.available() >= 0; }
 
     // Torrents with peers or work to do get the one-second tick; idle ones not.
     void activate(uint32_t torrent_id) { active_.insert(torrent_id); }
@@ -146,6 +152,10 @@ private:
     // Torrents being removed -> everyone waiting for that removal to finish.
     std::map<Sha1Digest, std::vector<std::function<void()>>> removing_;
     bool shutting_down_ = false;
+    // Per-torrent locks, released once a removed torrent saved its resume data.
+    std::map<Sha1Digest, LockFile> locks_;
+    // Temp files of interrupted resume saves, deleted once their torrent's lock is ours.
+    std::map<std::string, std::vector<std::string>> stale_temps_;
 };
 
 }  // namespace btl

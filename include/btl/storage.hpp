@@ -10,11 +10,15 @@
 //   followed: "refusing to follow symlink ROOT/x/y".
 // - Files are created on first write, sparse (no preallocation).  Pad files
 //   are never created; reads of them return zeros.
-// - read() never returns garbage: a missing file or a short read is the error
-//   "PATH is missing or shorter than expected".
+// - read() never returns garbage: a missing file is the error "file missing:
+//   PATH", a short read "file truncated: PATH".  A file deleted while its fd
+//   sits in the pool counts as missing (st_nlink == 0); a write to it
+//   creates the file anew instead of filling an invisible inode.
 // - Write errors name the file: "disk full writing PATH" (ENOSPC),
 //   "disk quota exceeded writing PATH" (EDQUOT), "file too large writing PATH"
 //   (EFBIG), otherwise "cannot write PATH: REASON".
+// - Every error from the operating system carries its errno
+//   (Error::sys_errno), so the torrent can classify it (disk_fault.hpp).
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -76,7 +80,15 @@ public:
     // report exists=true with their length).
     std::vector<FileStat> stat_files() const;
 
+    // Can files be created below the save path?  Checks the files'
+    // directory or, when it does not exist yet, its nearest existing
+    // ancestor: "save directory DIR is not writable: Read-only file system".
+    // Blocking (a few stat calls).
+    Status check_writable() const;
+
     const FileLayout& layout() const { return layout_; }
+    // The directory the files live in (for a single file, its parent).
+    const std::string& base_dir() const { return base_dir_; }
     const std::string& root() const { return root_; }
     // Full path of file i (for messages and stat).
     std::string file_path(uint32_t i) const;

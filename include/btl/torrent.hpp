@@ -20,6 +20,7 @@
 
 #include "btl/announcer.hpp"
 #include "btl/bitfield.hpp"
+#include "btl/disk_fault.hpp"
 #include "btl/disk_io.hpp"
 #include "btl/engine_types.hpp"
 #include "btl/metainfo.hpp"
@@ -138,7 +139,7 @@ public:
     void on_block(Peer& from, BlockRef b, std::string_view data);
     void peer_closed(Peer& p, const std::string& reason);
     void read_block(Peer& p, uint32_t piece, uint32_t begin, uint32_t length);
-    bool can_download() const { return state_ == TorrentState::downloading && !picker_.complete(); }
+    bool can_download() const { return state_ == TorrentState::downloading && !picker_.complete() && !disk_full_; }
     // Pieces waiting for hash+write hold memory: stop requesting past a cap so
     // a disk slower than the network cannot grow the heap without bound.
     bool disk_backlogged() const { return pending_write_bytes_ >= kMaxPendingWriteBytes; }
@@ -157,7 +158,12 @@ private:
     void run_choker(int64_t now_ms, bool rotate_optimistic);
     void connect_more();
     void save_resume(std::function<void()> done = nullptr);
-    void set_error(const std::string& e);
+    void set_error(const std::string& e, bool needs_recheck = false);
+    // Disk full (disk_fault.hpp): stop downloading, keep seeding, look for
+    // space again later.
+    void on_disk_full(const std::string& why);
+    void check_space();
+    void end_disk_full(int64_t free_bytes);
     void close_all_peers(const std::string& why);
     AnnounceRequest make_announce() const;
 
@@ -170,6 +176,9 @@ private:
     TorrentState state_ = TorrentState::checking;
     bool paused_ = false, stopping_ = false, was_complete_at_start_ = false;
     std::string error_;
+    bool needs_recheck_ = false;
+    bool disk_full_ = false, space_check_running_ = false;
+    DiskRetry disk_retry_;
     double check_progress_ = 0;
     std::shared_ptr<CheckHandle> check_;
     std::map<uint32_t, std::unique_ptr<Peer>> peers_;

@@ -64,8 +64,10 @@ struct AnnounceRequest {
 // including compact=1 and no_peer_id=1; key as 8 hex digits.
 std::string build_announce_url(std::string_view announce_url, const AnnounceRequest& req);
 
-constexpr int64_t kMinInterval = 30;
-constexpr int64_t kMaxInterval = 86400;
+// A tracker's interval is kept within [1 min, 4 h]: an interval of 0 must not
+// make every client hammer it, a huge one must not silence us for weeks.
+constexpr int64_t kMinInterval = 60;
+constexpr int64_t kMaxInterval = 4 * 3600;
 
 struct AnnounceResponse {
     std::string failure_reason, warning_message, tracker_id;

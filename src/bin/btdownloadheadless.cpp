@@ -1,6 +1,7 @@
 // btdownloadheadless FILE.torrent — one torrent, no curses: a status line
 // every --display_interval seconds and a line per event.  Wiring only: the
 // engine does the work.
+#include <signal.h>
 #include <uv.h>
 
 #include <csignal>
@@ -30,6 +31,7 @@ const std::vector<OptionSpec> kSpecs = {
     {"max_uploads", "N", "4", "peers unchoked at once (plus one optimistic)"},
     {"max_files_open", "N", "256", "open file descriptors kept for data files"},
     {"data_dir", "DIR", "", "where resume data lives (default $XDG_STATE_HOME/btlaunchmany)"},
+    {"disk_retry_interval", "S", "10", "when the disk is full, look for free space this often (backing off)"},
     {"seed_time", "S", "", "seconds to seed after completion; 0 = exit when complete (default: until interrupted)"},
     {"display_interval", "S", "1", "seconds between status lines"},
     {"status_json", "FILE", "", "rewrite FILE with a JSON status every interval"},
@@ -57,7 +59,7 @@ struct App {
     std::string status_json_path;
     bool shutting_down = false, announced_complete = false;
     UvHandle<uv_timer_t> display, seed_timer;
-    UvHandle<uv_signal_t> sigint, sigterm;
+    UvHandle<uv_signal_t> sigint, sigterm, sighup;
     int exit_code = 0;
 
     void shutdown() {
@@ -74,6 +76,7 @@ struct App {
             seed_timer.reset();
             sigint.reset();
             sigterm.reset();
+            sighup.reset();
             uv_stop(loop);
         });
     }
@@ -95,10 +98,18 @@ struct App {
             std::snprintf(line, sizeof line, "%5.1f%%  down %s  up %s  peers %d (%d seeds)  eta %s  %s%s%s",
                           t.progress * 100, format_rate(t.down_rate).c_str(), format_rate(t.up_rate).c_str(),
                           t.peers, t.seeds, format_eta(t.eta_s).c_str(), state_name(t.state),
-                          t.tracker_message.empty() ? "" : "  tracker: ", t.tracker_message.c_str());
+                          !t.error.empty() ? "  " : t.tracker_message.empty() ? "" : "  tracker: ",
+                          !t.error.empty() ? t.error.c_str() : t.tracker_message.c_str());
         std::printf("%s\n", line);
         std::fflush(stdout);
         write_status();
+        // An error only the user can repair (no disk retry under way): say
+        // it and leave, rather than sit there doing nothing.
+        if (t.state == TorrentState::error && t.retry_in_s < 0 && !shutting_down) {
+            std::fprintf(stderr, "btdownloadheadless: %s: %s\n", t.name.c_str(), t.error.c_str());
+            exit_code = 1;
+            return shutdown();
+        }
         if (t.state == TorrentState::seeding && !announced_complete) {
             announced_complete = true;
             std::printf("complete: %s (%s) downloaded %s, uploaded %s\n", t.name.c_str(), format_size(t.total_size).c_str(),
@@ -124,6 +135,9 @@ int fail(const std::string& msg) {
 
 int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
+    // Past a file-size limit (ulimit -f) a write must fail with EFBIG, which
+    // the torrent handles like a full disk, not kill the whole process.
+    std::signal(SIGXFSZ, SIG_IGN);
     Options o(kSpecs);
     if (auto st = o.parse(argc, argv); !st.ok()) return fail(st.error().message);
     if (o.flag("help")) {
@@ -142,6 +156,8 @@ int main(int argc, char** argv) {
     auto up = o.get_int("max_upload_rate", 0, 100'000'000), down = o.get_int("max_download_rate", 0, 100'000'000);
     auto uploads = o.get_int("max_uploads", 0, 1000), files_open = o.get_int("max_files_open", 4, 100000);
     auto interval = o.get_double("display_interval", 0.1, 3600);
+    auto disk_retry = o.get_double("disk_retry_interval", 0.1, 86400);
+    if (!disk_retry.ok()) return fail(disk_retry.error().message);
     for (const Error* e : {minport.ok() ? nullptr : &minport.error(), maxport.ok() ? nullptr : &maxport.error(),
                            up.ok() ? nullptr : &up.error(), down.ok() ? nullptr : &down.error(),
                            uploads.ok() ? nullptr : &uploads.error(), files_open.ok() ? nullptr : &files_open.error(),
@@ -155,6 +171,7 @@ int main(int argc, char** argv) {
     so.max_uploads = int(*uploads);
     so.max_files_open = size_t(*files_open);
     so.data_dir = o.get("data_dir");
+    so.disk_retry_interval_ms = int64_t(*disk_retry * 1000);
 
     App app;
     app.loop = uv_default_loop();
@@ -178,7 +195,7 @@ int main(int argc, char** argv) {
     for (const auto& w : mi->warnings) std::printf("warning: %s: %s\n", file.c_str(), w.c_str());
     p.metainfo = std::move(*mi);
     auto added = session.add_torrent(std::move(p));
-    if (!added.ok()) return fail(added.error().message);
+    if (!added.ok()) return fail(file + ": " + added.error().message);
 
     app.display = UvHandle<uv_timer_t>::create([&](uv_timer_t* h) { return uv_timer_init(app.loop, h); });
     app.display->data = &app;
@@ -195,6 +212,20 @@ int main(int argc, char** argv) {
     app.sigterm = UvHandle<uv_signal_t>::create([&](uv_signal_t* h) { return uv_signal_init(app.loop, h); });
     app.sigterm->data = &app;
     uv_signal_start(app.sigterm.get(), on_signal, SIGTERM);
+    // A closing terminal (ssh dropped) sends SIGHUP, whose default action
+    // kills us without `stopped` or resume data: shut down cleanly instead.
+    // Under nohup SIGHUP arrives ignored, and stays so.
+    struct sigaction hup {};
+    if (::sigaction(SIGHUP, nullptr, &hup) == 0 && hup.sa_handler != SIG_IGN) {
+        app.sighup = UvHandle<uv_signal_t>::create([&](uv_signal_t* h) { return uv_signal_init(app.loop, h); });
+        app.sighup->data = &app;
+        uv_signal_start(app.sighup.get(), [](uv_signal_t* h, int) {
+            auto* a = static_cast<App*>(h->data);
+            if (a->shutting_down) return;
+            std::printf("hangup: shutting down\n");
+            a->shutdown();
+        }, SIGHUP);
+    }
 
     uv_run(app.loop, UV_RUN_DEFAULT);
     return app.exit_code;

@@ -2,6 +2,7 @@
 // loop, with a curses table (a terminal) or plain log lines (otherwise).
 // Wiring only: Launcher does the watching and bookkeeping, the views show
 // it, the Session does the work.
+#include <dirent.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
@@ -11,14 +12,17 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <memory>
 #include <sstream>
 
 #include "btl/launcher.hpp"
+#include "btl/lock_file.hpp"
 #include "btl/make_torrent.hpp"
 #include "btl/options.hpp"
+#include "btl/resume.hpp"
 #include "btl/session.hpp"
 #include "btl/ui/curses_view.hpp"
 #include "btl/ui/plain_view.hpp"
@@ -39,6 +43,7 @@ const std::vector<OptionSpec> kSpecs = {
     {"max_uploads", "N", "4", "peers unchoked at once per torrent (plus one optimistic)"},
     {"max_files_open", "N", "256", "open file descriptors kept for data files"},
     {"data_dir", "DIR", "", "where resume data lives (default $XDG_STATE_HOME/btlaunchmany)"},
+    {"disk_retry_interval", "S", "10", "when a disk is full, look for free space this often (backing off)"},
     {"display", "MODE", "", "curses or plain (default: curses when stdout is a terminal)"},
     {"display_interval", "S", "1", "seconds between screen updates / status_json writes"},
     {"parse_dir_interval", "S", "60", "seconds between full rescans of DIR"},
@@ -247,6 +252,23 @@ struct App {
     }
 };
 
+// A SIGKILL between writing --status_json's temporary file and renaming it
+// leaves FILE.tmp.XXXXXX behind; only this instance writes FILE (it holds
+// the data directory's lock), so they are ours to delete.
+void remove_status_temps(const std::string& path) {
+    size_t slash = path.rfind('/');
+    std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+    std::string prefix = (slash == std::string::npos ? path : path.substr(slash + 1)) + ".tmp.";
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) return;
+    while (dirent* e = ::readdir(d)) {
+        std::string n = e->d_name;
+        if (n.size() == prefix.size() + 6 && n.compare(0, prefix.size(), prefix) == 0)
+            ::unlink((dir + "/" + n).c_str());
+    }
+    ::closedir(d);
+}
+
 template <class F>
 UvHandle<uv_signal_t> on_signal(uv_loop_t* loop, App* app, int sig, F cb) {
     auto h = UvHandle<uv_signal_t>::create([&](uv_signal_t* s) { return uv_signal_init(loop, s); });
@@ -259,6 +281,9 @@ UvHandle<uv_signal_t> on_signal(uv_loop_t* loop, App* app, int sig, F cb) {
 
 int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
+    // Past a file-size limit (ulimit -f) a write must fail with EFBIG, which
+    // the torrent handles like a full disk, not kill the whole process.
+    std::signal(SIGXFSZ, SIG_IGN);
     std::setlocale(LC_ALL, "");
     std::string config_used;
     auto loaded = load_options(argc, argv, config_used);
@@ -278,6 +303,8 @@ int main(int argc, char** argv) {
     auto files_open = o.get_int("max_files_open", 4, 100000), style = o.get_int("saveas_style", 1, 4);
     auto interval = o.get_double("display_interval", 0.1, 3600);
     auto rescan = o.get_double("parse_dir_interval", 0, 86400);
+    auto disk_retry = o.get_double("disk_retry_interval", 0.1, 86400);
+    if (!disk_retry.ok()) return fail(disk_retry.error().message);
     auto lim = live_limits(o);
     for (const Error* e : {minport.ok() ? nullptr : &minport.error(), maxport.ok() ? nullptr : &maxport.error(),
                            files_open.ok() ? nullptr : &files_open.error(), style.ok() ? nullptr : &style.error(),
@@ -291,6 +318,19 @@ int main(int argc, char** argv) {
     std::string save_in = o.has("save_in") ? o.get("save_in") : dir;
     if (stat(save_in.c_str(), &sb) != 0 || !S_ISDIR(sb.st_mode)) return fail(save_in + ": --save_in is not a directory");
 
+    // One launcher per state directory: two would fight over every torrent's
+    // resume file.  The lock lives until exit (the kernel drops it if we die).
+    std::string data_dir = o.get("data_dir").empty() ? default_data_dir() : o.get("data_dir");
+    if (int e = make_directories(data_dir)) return fail("cannot create data directory " + data_dir + ": " + std::strerror(e));
+    auto instance = try_lock_file(data_dir + "/btlaunchmany.lock");
+    if (instance.busy)
+        return fail("another btlaunchmany (" +
+                    (instance.holder_pid > 0 ? "pid " + std::to_string(instance.holder_pid) : std::string("pid unknown")) +
+                    ") is using " + data_dir);
+    if (!instance.ok()) return fail(instance.error);
+    std::string status_path = o.get("status_json");
+    if (!status_path.empty()) remove_status_temps(status_path);
+
     SessionOptions so;
     so.bind_ip = o.get("bind");
     so.announce_ip = o.get("ip");
@@ -300,7 +340,8 @@ int main(int argc, char** argv) {
     so.max_download_rate = lim->down;
     so.max_uploads = lim->uploads;
     so.max_files_open = size_t(*files_open);
-    so.data_dir = o.get("data_dir");
+    so.data_dir = data_dir;
+    so.disk_retry_interval_ms = int64_t(*disk_retry * 1000);
 
     App app;
     app.loop = uv_default_loop();

@@ -68,6 +68,27 @@ std::string pct(double f) {
     return b;
 }
 
+// The row's message: an error that needs a re-check says how to start one,
+// and names its file relative to the torrent's save path so that the hint
+// is not cut off by a long path (the detail pane shows the full path).
+std::string row_message(const TorrentStatus& t) {
+    if (t.error.empty()) return t.tracker_message;
+    if (!t.needs_recheck) return t.error;
+    std::string e = t.error;
+    const std::string& sp = t.save_path;
+    if (!sp.empty()) {
+        std::string prefix = sp + "/";
+        size_t slash = sp.rfind('/');
+        std::string base = slash == std::string::npos ? sp : sp.substr(slash + 1);
+        for (size_t at; (at = e.find(prefix)) != std::string::npos;) e.replace(at, prefix.size(), "");
+        for (size_t at = 0; (at = e.find(sp, at)) != std::string::npos; at += base.size()) e.replace(at, sp.size(), base);
+    }
+    // "(piece N fails its hash check)" is for the log; the row keeps the hint.
+    size_t detail = e.rfind(" (piece ");
+    if (detail != std::string::npos && e.back() == ')') e.resize(detail);
+    return e + " \u2014 press r to re-check";
+}
+
 }  // namespace
 
 std::vector<Column> layout_columns(int width) {
@@ -141,7 +162,7 @@ std::string row_line(const Row& r, const std::vector<Column>& cols, int width) {
             case Col::eta:
                 s = r.loaded && t.state == TorrentState::downloading ? format_eta(t.eta_s) : "";
                 break;
-            case Col::message: s = !t.error.empty() ? t.error : t.tracker_message; break;
+            case Col::message: s = row_message(t); break;
         }
         cells.push_back(cell(s, c.width, right_aligned(c.id)));
     }
@@ -154,7 +175,7 @@ std::vector<std::string> detail_lines(const TorrentStatus& t, int width) {
     add(t.name + "  " + to_hex(t.info_hash) + "  " + format_size(t.total_size) + " in " +
         std::to_string(t.num_pieces) + " pieces (" + std::to_string(t.pieces_have) + " have)  -> " + t.save_path);
     add("downloaded " + format_size(t.total_downloaded) + ", uploaded " + format_size(t.total_uploaded) +
-        (t.error.empty() ? "" : "  error: " + t.error));
+        (t.error.empty() ? "" : "  error: " + t.error + (t.needs_recheck ? " \u2014 press r to re-check" : "")));
     add("Trackers (" + std::to_string(t.trackers.size()) + "):");
     for (const auto& tr : t.trackers) {
         std::string s = "  " + tr.url + "  " + tr.status;

@@ -84,6 +84,20 @@ cases = {
     "empty_path.torrent": enc(multi([{"length": 40000, "path": ["", "."]}])),
     "path_not_list.torrent": enc(multi([{"length": 40000, "path": "a/b"}])),
     "file_no_length.torrent": enc(multi([{"path": ["a"]}])),
+    # '..' after a harmless element: a check of only the first element misses it.
+    "dotdot_middle.torrent": enc(multi([{"length": 40000, "path": ["a", "b", "..", "..", "..", "x"]}])),
+    "dot_name.torrent": enc(single(name=".")),
+    "backslash_name.torrent": enc(single(name="..\\..\\x.bin")),
+    "nul_name.torrent": enc(single(name=b"file\x00.bin")),
+    # Symlink-like: a /proc path that would resolve through the process's own links.
+    "symlinkish_path.torrent": enc(multi([{"length": 40000, "path": ["sub", "/proc/self/cwd/x"]}])),
+    # One more file than the parser accepts (the entries are empty lists: the
+    # count is refused before any entry is looked at, and the file stays small).
+    "huge_file_count.torrent": (b"d8:announce30:http://127.0.0.1:6969/announce4:infod5:filesl"
+                                + b"le" * 1_000_001 + b"e4:name3:dir12:piece lengthi16384e6:pieces20:"
+                                + HASH + b"ee"),
+    # Two lengths that are each valid but whose sum passes INT64_MAX.
+    "overflow_two_files.torrent": enc(multi([{"length": (1 << 63) - 1, "path": ["a"]}, {"length": 1, "path": ["b"]}])),
 }
 
 os.makedirs(out, exist_ok=True)

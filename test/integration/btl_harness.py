@@ -235,6 +235,7 @@ class Workspace:
         self.keep_on_fail = keep_on_fail or os.environ.get("BTL_KEEP") == "1"
         self._old = {}
         self._ip_next = 2
+        self._cleanups = []
 
     def path(self, *parts):
         p = os.path.join(self.dir, *parts)
@@ -267,9 +268,19 @@ class Workspace:
             print(p.tail(n), flush=True)
         print("----- end of logs", flush=True)
 
+    def add_cleanup(self, fn):
+        """fn() runs at cleanup once every process is killed, before the
+        temp dir is removed (e.g. to unmount something inside it)."""
+        self._cleanups.append(fn)
+
     def cleanup(self, failed=False):
         for p in reversed(self.procs):
             p.kill_group()
+        for fn in reversed(self._cleanups):
+            try:
+                fn()
+            except Exception as e:  # one failing cleanup must not skip the rest
+                print("cleanup failed: %s" % e, flush=True)
         if failed and self.keep_on_fail:
             print("kept workspace %s" % self.dir, flush=True)
         else:
@@ -317,6 +328,28 @@ def run_main(fn):
         sys.exit(1)
     print("PASS", flush=True)
     sys.exit(0)
+
+
+# ---------------------------------------------------------------- mounts
+
+def mount_tmpfs(ws, path, size, read_only=False):
+    """Mounts a tmpfs of `size` ("40m") at path (created if needed); it is
+    unmounted at the workspace's cleanup, however the test ends.  Fails (never
+    skips) if the mount is refused: tests using it run as root."""
+    os.makedirs(path, exist_ok=True)
+    opts = "size=%s,mode=0755%s" % (size, ",ro" if read_only else "")
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", opts, "tmpfs", path],
+                       capture_output=True, text=True, timeout=20)
+    if r.returncode != 0:
+        raise Fail("cannot mount a %s tmpfs at %s (run as root): %s"
+                   % (size, path, (r.stderr or r.stdout).strip()))
+
+    def unmount():
+        if subprocess.run(["umount", path], capture_output=True, timeout=20).returncode != 0:
+            subprocess.run(["umount", "-l", path], capture_output=True, timeout=20)
+    ws.add_cleanup(unmount)
+    log("mounted a %s tmpfs%s at %s" % (size, " (read-only)" if read_only else "", path))
+    return path
 
 
 # ---------------------------------------------------------------- data
@@ -672,6 +705,7 @@ def lt_peer_main(argv):
                   "down_rate": s.download_payload_rate,
                   "up_rate": s.upload_payload_rate,
                   "peers": s.num_peers, "seeds": s.num_seeds,
+                  "failed_bytes": s.total_failed_bytes,
                   "finished": s.is_finished, "seeding": bool(seeding),
                   "done_after": done_at, "announces": announces,
                   "errors": errors[-5:], "listen_port": ses.listen_port()}
@@ -738,7 +772,7 @@ class Headless:
 
     def __init__(self, ws, name, torrent, ip, save_in=None, saveas=None,
                  data_dir=None, seed_time=None, port=None, extra=(),
-                 display_interval=1):
+                 display_interval=1, wrapper=()):
         self.name = name
         self.ip = ip
         self.port = port or free_port(ip)
@@ -756,7 +790,8 @@ class Headless:
         if seed_time is not None:
             argv += ["--seed_time", str(seed_time)]
         argv += list(extra)
-        self.proc = ws.start(name, argv)
+        # wrapper: a command to run it under, e.g. ("prlimit", "--fsize=N", "--").
+        self.proc = ws.start(name, list(wrapper) + argv)
 
     def status(self):
         """The first torrent's entry of the status JSON, or {}."""

@@ -1,0 +1,250 @@
+"""Helpers for the btlaunchmany hardening tests (test_launcher_hostile,
+test_launcher_kill9, test_launcher_locks, test_launcher_signals): running
+btlaunchmany in plain mode, a tiny recording HTTP tracker, reading resume
+files and checking the pieces they claim against the data on disk, and
+snapshots of a directory tree."""
+
+import fcntl
+import hashlib
+import os
+import socket
+import struct
+import threading
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import btl_harness as H
+
+
+def launcher_path():
+    p = os.path.join(H.btl_bin_dir(), "btlaunchmany")
+    H.check(os.path.isfile(p) and os.access(p, os.X_OK), "btlaunchmany not found in %s" % H.btl_bin_dir())
+    return p
+
+
+class Launcher:
+    """btlaunchmany --display plain, observed through --status_json."""
+
+    def __init__(self, ws, name, watch, save_in, data_dir, ip, port, extra=(), env=None, cwd=None,
+                 status_path=None, interval="0.2"):
+        self.name = name
+        self.ip, self.port, self.data_dir = ip, port, data_dir
+        self.status_path = status_path or ws.path("%s.status.json" % name)
+        self.argv = [launcher_path(), watch, "--display", "plain", "--save_in", save_in,
+                     "--data_dir", data_dir, "--bind", ip, "--ip", ip, "--minport", str(port),
+                     "--maxport", str(port), "--display_interval", interval,
+                     "--status_json", self.status_path] + list(extra)
+        e = dict(os.environ, LANG="C.UTF-8")
+        e.update(env or {})
+        self.proc = ws.start(name, self.argv, env=e, cwd=cwd)
+
+    def doc(self):
+        return H.read_json(self.status_path) or {}
+
+    def rows(self):
+        return {r["file"]: r for r in self.doc().get("torrents", [])}
+
+    def wait(self, pred, timeout, what, interval=0.1):
+        return H.wait_until(lambda: pred(self.rows()), timeout, what, procs=[self.proc], interval=interval)
+
+    def log_text(self):
+        with open(self.proc.logpath, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+
+# ---------------------------------------------------------------- torrents
+
+class TorrentFile:
+    """What the tests need from a .torrent: info-hash, piece hashes and the
+    file list (relative paths, lengths) in stream order."""
+
+    def __init__(self, path):
+        raw = open(path, "rb").read()
+        d = H.bdecode(raw)
+        info = d[b"info"]
+        self.info_hash = hashlib.sha1(H.bencode(info)).hexdigest()
+        self.name = info[b"name"].decode()
+        self.piece_length = info[b"piece length"]
+        p = info[b"pieces"]
+        self.hashes = [p[i:i + 20] for i in range(0, len(p), 20)]
+        if b"files" in info:
+            self.files = [(os.path.join(*[e.decode() for e in f[b"path"]]), f[b"length"]) for f in info[b"files"]]
+            self.multi = True
+        else:
+            self.files = [("", info[b"length"])]
+            self.multi = False
+        self.total = sum(n for _, n in self.files)
+
+    def num_pieces(self):
+        return len(self.hashes)
+
+    def piece_size(self, i):
+        return min(self.piece_length, self.total - i * self.piece_length)
+
+    def read_piece(self, root, i):
+        """Bytes of piece i from the data under `root` (save_in/NAME), or None
+        if a file is missing or short."""
+        want_off, want_len = i * self.piece_length, self.piece_size(i)
+        out = b""
+        off = 0
+        for rel, n in self.files:
+            a, b = max(off, want_off), min(off + n, want_off + want_len)
+            if a < b:
+                fp = os.path.join(root, rel) if self.multi else root
+                try:
+                    with open(fp, "rb") as f:
+                        f.seek(a - off)
+                        chunk = f.read(b - a)
+                except OSError:
+                    return None
+                if len(chunk) != b - a:
+                    return None
+                out += chunk
+            off += n
+        return out
+
+    def good_pieces(self, root):
+        """Indices of pieces whose on-disk bytes match their hash."""
+        good = set()
+        for i in range(self.num_pieces()):
+            b = self.read_piece(root, i)
+            if b is not None and hashlib.sha1(b).digest() == self.hashes[i]:
+                good.add(i)
+        return good
+
+
+def resume_file(data_dir, info_hash):
+    return os.path.join(data_dir, "resume", info_hash + ".resume")
+
+
+def read_resume(data_dir, info_hash):
+    """None if absent; otherwise the decoded dict.  Fails if the file is not
+    one complete bencoded dictionary (a torn write)."""
+    p = resume_file(data_dir, info_hash)
+    try:
+        raw = open(p, "rb").read()
+    except FileNotFoundError:
+        return None
+    try:
+        d = H.bdecode(raw)
+    except Exception as e:  # truncated documents raise ValueError/IndexError
+        raise H.Fail("resume file %s (%d bytes) is not a complete bencoded document: %r" % (p, len(raw), e))
+    H.check(isinstance(d, dict) and b"have" in d and b"pieces" in d, "resume file %s lacks fields: %s"
+            % (p, sorted(d) if isinstance(d, dict) else type(d)))
+    return d
+
+
+def claimed_pieces(resume):
+    n, bits = resume[b"pieces"], resume[b"have"]
+    return {i for i in range(n) if bits[i // 8] & (0x80 >> (i % 8))}
+
+
+# ---------------------------------------------------------------- tracker
+
+class MiniTracker:
+    """An HTTP tracker on 127.0.0.1 that records every announce (info-hash,
+    event, ip, port, left) and hands out compact peer lists.  For tests that
+    must see what a client told the tracker, `stopped` above all."""
+
+    def __init__(self, ws=None):
+        self.events = []
+        self.peers = {}
+        self.lock = threading.Lock()
+        tracker = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                u = urllib.parse.urlsplit(self.path)
+                q = urllib.parse.parse_qs(u.query, encoding="latin-1")
+                body = tracker._announce(q, self.client_address[0]) if u.path == "/announce" else b"d14:failure reason9:not founde"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.announce = "http://127.0.0.1:%d/announce" % self.port
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def _announce(self, q, src_ip):
+        ih = q.get("info_hash", [""])[0].encode("latin-1").hex()
+        ip = q.get("ip", [src_ip])[0]
+        port = int(q.get("port", ["0"])[0])
+        ev = {"info_hash": ih, "event": q.get("event", [""])[0], "ip": ip, "port": port,
+              "left": int(q.get("left", ["-1"])[0])}
+        with self.lock:
+            self.events.append(ev)
+            peers = self.peers.setdefault(ih, {})
+            if ev["event"] == "stopped":
+                peers.pop((ip, port), None)
+            else:
+                peers[(ip, port)] = True
+            others = [p for p in peers if p != (ip, port)]
+        compact = b"".join(socket.inet_aton(a) + struct.pack(">H", b) for a, b in others)
+        return b"d8:intervali1800e12:min intervali5e5:peers%d:%se" % (len(compact), compact)
+
+    def events_for(self, ip=None, event=None):
+        with self.lock:
+            return [e for e in self.events if (ip is None or e["ip"] == ip) and (event is None or e["event"] == event)]
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# ---------------------------------------------------------------- files
+
+def snapshot(root, exclude=()):
+    """{relative path: (kind, size, mtime_ns, sha1 or link target)} of every
+    entry under root (symlinks not followed), skipping paths under `exclude`
+    (absolute paths)."""
+    ex = [os.path.abspath(e) for e in exclude]
+    out = {}
+    for d, dirs, files in os.walk(root, followlinks=False):
+        for n in dirs + files:
+            full = os.path.join(d, n)
+            if any(full == e or full.startswith(e + os.sep) for e in ex):
+                continue
+            st = os.lstat(full)
+            rel = os.path.relpath(full, root)
+            if os.path.islink(full):
+                out[rel] = ("link", 0, 0, os.readlink(full))
+            elif os.path.isdir(full):
+                out[rel] = ("dir", 0, 0, "")
+            else:
+                h = hashlib.sha1(open(full, "rb").read()).hexdigest()
+                out[rel] = ("file", st.st_size, st.st_mtime_ns, h)
+        dirs[:] = [x for x in dirs if not os.path.islink(os.path.join(d, x))]
+    return out
+
+
+def lock_is_free(path):
+    """True if nobody holds a flock on `path` (or it does not exist)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def sig_ignored(pid, signum):
+    """Whether /proc/PID/status says signal `signum` is ignored."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("SigIgn:"):
+                return bool(int(line.split()[1], 16) & (1 << (signum - 1)))
+    raise H.Fail("no SigIgn line for pid %d" % pid)
