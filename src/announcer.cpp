@@ -98,6 +98,11 @@ void Announcer::want_peers() {
 }
 
 void Announcer::stop(uint64_t timeout_ms, std::function<void()> done) {
+    if (turn_waiting_) {  // the request never went out: nothing to take back
+        turn_.reset();
+        turn_waiting_ = false;
+        in_flight_ = false;
+    }
     if (entries_.empty() || !started_sent_) {
         stopping_ = true;
         if (timer_) uv_timer_stop(timer_.get());
@@ -109,6 +114,7 @@ void Announcer::stop(uint64_t timeout_ms, std::function<void()> done) {
     if (timer_) uv_timer_stop(timer_.get());
     http_.reset();
     udp_.reset();
+    turn_.reset();
     in_flight_ = false;
     // Only the tracker that last answered needs the stopped event (with a
     // dead first tier that is not entry 0).
@@ -118,6 +124,8 @@ void Announcer::stop(uint64_t timeout_ms, std::function<void()> done) {
         if (!self) return;
         self->http_.reset();
         self->udp_.reset();
+        self->turn_.reset();
+        self->turn_waiting_ = false;
         if (auto d = std::move(self->stop_done_)) d();
     }, timeout_ms, 0);
 }
@@ -155,6 +163,17 @@ void Announcer::try_from(size_t idx, AnnounceEvent ev) {
 void Announcer::try_entry(size_t idx, AnnounceEvent ev) {
     if (idx >= entries_.size()) return;
     Entry& e = entries_[idx];
+    in_flight_ = true;
+    if (hooks_.wait_turn && !turn_) {
+        e.status = "waiting for a turn";
+        turn_waiting_ = true;
+        turn_ = hooks_.wait_turn(e.url, [this, idx, ev] {
+            turn_waiting_ = false;
+            try_entry(idx, ev);
+        });
+        if (turn_) return;
+        turn_waiting_ = false;
+    }
     AnnounceRequest req = hooks_.make_request();
     // Every tracker hears `started` first, also one that answers only later.
     AnnounceEvent sent = ev != AnnounceEvent::stopped && !e.started_sent ? AnnounceEvent::started : ev;
@@ -163,7 +182,6 @@ void Announcer::try_entry(size_t idx, AnnounceEvent ev) {
     if (ev == AnnounceEvent::stopped) req.numwant = 0;
     bool is_udp = e.url.rfind("udp://", 0) == 0;
     e.status = "announcing";
-    in_flight_ = true;
     if (is_udp) {
         if (!udp_) udp_ = std::make_unique<UdpTrackerRequest>(loop_, udp_opts_, udp_cache_);
         // One try when another tracker could answer instead (and for
@@ -188,6 +206,7 @@ void Announcer::try_entry(size_t idx, AnnounceEvent ev) {
 
 void Announcer::on_result(size_t idx, AnnounceEvent ev, AnnounceEvent sent, Result<AnnounceResponse> r) {
     in_flight_ = false;
+    turn_.reset();
     Entry& e = entries_[idx];
     if (ev == AnnounceEvent::stopped) {
         if (timer_) uv_timer_stop(timer_.get());

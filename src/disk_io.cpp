@@ -41,8 +41,7 @@ struct CheckHandle::State {
     uint32_t next_piece = 0;
     uint32_t pieces_done = 0;
     unsigned in_flight = 0;
-    std::vector<std::unique_ptr<std::vector<uint8_t>>> spare_buffers;  // reused: fresh
-    // 8 MiB allocations would be zero-faulted by the kernel on every job.
+    std::vector<std::unique_ptr<std::vector<uint8_t>>> spare_buffers;  // one slice each, reused
 };
 
 struct DiskIo::Impl : std::enable_shared_from_this<DiskIo::Impl> {
@@ -378,32 +377,40 @@ void DiskIo::Impl::schedule_check_jobs(const std::shared_ptr<CheckHandle::State>
         auto out = std::make_shared<Out>();
         out->buf = std::move(buf);
         std::shared_ptr<Storage> st = s->st;
+        const size_t slice = std::max<size_t>(opt.check_read, 4096);
         submit(
-            [s, st, out, first, count] {
+            [s, st, out, first, count, slice] {
                 if (s->cancel_flag) return;
+                // Each piece is read in slices small enough to stay in L2
+                // while they are hashed: a multi-MiB buffer went to memory
+                // on the copy from the page cache and came back for SHA-1.
                 const FileLayout& lay = st->layout();
-                int64_t off = lay.piece_offset(first);
-                int64_t end = lay.piece_offset(first + count - 1) + lay.piece_size(first + count - 1);
-                size_t n = size_t(end - off);
-                if (out->buf->size() < n) out->buf->resize(n);
+                if (out->buf->size() < slice) out->buf->resize(slice);
+                uint8_t* buf = out->buf->data();
                 std::vector<ByteRange> missing;
                 out->ok.assign(count, 0);
-                // A failing read (EIO, a symlink in the way) leaves these
-                // pieces unverified; the download will rewrite them.
-                if (!st->read_lenient(off, out->buf->data(), n, missing)) return;
-                out->bytes = int64_t(n);
                 Sha1Hasher h;
                 for (uint32_t i = 0; i < count; ++i) {
                     if (s->cancel_flag) return;
                     int64_t p_off = lay.piece_offset(first + i);
                     int64_t p_len = lay.piece_size(first + i);
-                    bool hole = false;
-                    for (const auto& m : missing)
-                        if (m.offset < p_off + p_len && p_off < m.offset + m.length) hole = true;
-                    if (hole) continue;
-                    h.update(out->buf->data() + (p_off - off), size_t(p_len));
+                    bool whole = true;
+                    for (int64_t at = 0; at < p_len && whole;) {
+                        size_t n = size_t(std::min<int64_t>(int64_t(slice), p_len - at));
+                        missing.clear();
+                        // A failing read (EIO, a symlink in the way) or a
+                        // hole leaves the piece unverified; the download
+                        // will rewrite it.
+                        if (!st->read_lenient(p_off + at, buf, n, missing) || !missing.empty()) {
+                            whole = false;
+                        } else {
+                            h.update(buf, n);
+                            out->bytes += int64_t(n);
+                        }
+                        at += int64_t(n);
+                    }
                     Sha1Digest d = h.finish();
-                    out->ok[i] = std::memcmp(d.data(), s->hashes.data() + size_t(first + i) * 20, 20) == 0;
+                    out->ok[i] = whole && std::memcmp(d.data(), s->hashes.data() + size_t(first + i) * 20, 20) == 0;
                 }
             },
             [self = shared_from_this(), s, out, first, count] {

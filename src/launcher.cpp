@@ -91,6 +91,8 @@ void Launcher::on_parsed(const std::string& name, uint64_t gen, Result<Metainfo>
         // Changed file: stop the old torrent, then add the new one.
         Sha1Digest old = e.ih;
         e.loaded = false;
+        e.torrent = nullptr;
+        taken_.remove(e.save_path);
         owner_.erase(old);
         log_.log(LogLevel::info, e.torrent_name, name + " changed; reloading");
         auto owner = self_;
@@ -124,7 +126,7 @@ void Launcher::add(const std::string& name, Metainfo mi) {
     }
     for (const auto& w : mi.warnings) log_.log(LogLevel::warning, mi.name, name + ": " + w);
     AddTorrentParams p;
-    p.save_path = choose_save_path(opt_.saveas_style, opt_.save_in, name, mi.name, taken_paths(name));
+    p.save_path = choose_save_path(opt_.saveas_style, opt_.save_in, name, mi.name, taken_);
     std::string tname = mi.name;
     p.metainfo = std::move(mi);
     std::string save = p.save_path;
@@ -136,7 +138,9 @@ void Launcher::add(const std::string& name, Metainfo mi) {
         return;
     }
     e.loaded = true;
+    e.torrent = *r;
     e.save_path = save;
+    taken_.add(save);
     e.seq = next_seq_++;
     owner_[e.ih] = name;
     log_.log(LogLevel::info, tname, "added " + name + ", saving to " + save);
@@ -148,12 +152,15 @@ void Launcher::on_file_removed(const std::string& name) {
     if (it == files_.end()) return;
     Entry e = std::move(it->second);
     files_.erase(it);
+    order_dirty_ = true;  // order_ holds iterators into files_
+    refreshed_ms_ = -1;
     if (!e.loaded) {
         if (e.has_ih || !e.error.empty()) log_.log(LogLevel::info, "", name + " removed");
         rows_changed();
         return;
     }
     owner_.erase(e.ih);
+    taken_.remove(e.save_path);
     auto owner = self_;
     Sha1Digest ih = e.ih;
     std::string tname = e.torrent_name;
@@ -178,48 +185,42 @@ void Launcher::promote_duplicate(const Sha1Digest& ih) {
     }
 }
 
-std::vector<std::string> Launcher::taken_paths(const std::string& except) const {
-    std::vector<std::string> out;
-    for (const auto& [name, e] : files_)
-        if (name != except && e.loaded) out.push_back(e.save_path);
-    return out;
+bool Launcher::row_for(const std::string& name, const Entry& e, Row& r) const {
+    r = Row{};
+    r.file = name;
+    if (e.loaded) {
+        Torrent* t = e.torrent;
+        if (!t) return false;
+        r.loaded = true;
+        r.st = t->status(false);
+        r.added_seq = e.seq;
+        // A failed reparse of a running torrent's file: show it, keep running.
+        if (!e.error.empty() && r.st.error.empty()) r.st.error = name + ": " + e.error;
+        return true;
+    }
+    if (e.error.empty()) return false;  // still parsing or being reloaded
+    r.st.name = name;
+    r.st.state = TorrentState::error;
+    r.st.error = e.error;
+    if (e.has_ih) r.st.info_hash = e.ih;
+    return true;
 }
 
 std::vector<Row> Launcher::rows() const {
     std::vector<Row> out;
-    // One status pass; the session's torrents come sorted by info-hash, so
-    // each file finds its torrent by binary search and takes the copy.
-    auto live = s_.status(false);
-    auto by_hash = [](const TorrentStatus& a, const TorrentStatus& b) { return a.info_hash < b.info_hash; };
-    if (!std::is_sorted(live.begin(), live.end(), by_hash)) std::sort(live.begin(), live.end(), by_hash);
     out.reserve(files_.size());
-    for (const auto& [name, e] : files_) {
-        Row r;
-        r.file = name;
-        if (e.loaded) {
-            TorrentStatus key;
-            key.info_hash = e.ih;
-            auto it = std::lower_bound(live.begin(), live.end(), key, by_hash);
-            if (it == live.end() || !(it->info_hash == e.ih)) continue;
-            r.loaded = true;
-            r.st = std::move(*it);
-            r.added_seq = e.seq;
-            // A failed reparse of a running torrent's file: show it, keep running.
-            if (!e.error.empty() && r.st.error.empty()) r.st.error = name + ": " + e.error;
-        } else if (!e.error.empty()) {
-            r.st.name = name;
-            r.st.state = TorrentState::error;
-            r.st.error = e.error;
-            if (e.has_ih) r.st.info_hash = e.ih;
-        } else {
-            continue;  // still parsing or being reloaded
-        }
-        out.push_back(std::move(r));
-    }
+    Row r;
+    for (const auto& [name, e] : files_)
+        if (row_for(name, e, r)) out.push_back(std::move(r));
     return out;
 }
 
-SessionStatus Launcher::session_status() const { return s_.session_status(); }
+SessionStatus Launcher::session_status() const {
+    // The views ask every frame: totals of the cached rows (what the table
+    // shows), not another status pass over every torrent.
+    refresh(100);
+    return totals_;
+}
 
 bool Launcher::detail(const Sha1Digest& ih, TorrentStatus& out) const {
     Torrent* t = s_.find(ih);
@@ -233,6 +234,7 @@ void Launcher::toggle_pause(const Sha1Digest& ih) {
     if (!t) return;
     // Ask the flag, not the displayed state: a paused torrent that is still
     // checking or in error shows those states, and must still resume.
+    refreshed_ms_ = -1;
     if (t->paused()) {
         t->resume();
         log_.log(LogLevel::info, t->metainfo().name, "resumed");
@@ -244,17 +246,106 @@ void Launcher::toggle_pause(const Sha1Digest& ih) {
 
 void Launcher::recheck(const Sha1Digest& ih) {
     if (Torrent* t = s_.find(ih)) {
+        refreshed_ms_ = -1;
         t->recheck();
         log_.log(LogLevel::info, t->metainfo().name, "re-check requested");
     }
 }
 
+void Launcher::sort_order() const {
+    // Sorted as sort_rows(SortKey::name) sorts rows: by the shown name (the
+    // torrent's for loaded files, the file's for error rows), then file.
+    std::vector<Row> keys;
+    keys.reserve(files_.size());
+    for (const auto& [name, e] : files_) {
+        Row k;
+        k.file = name;
+        k.st.name = e.loaded ? e.torrent_name : name;
+        keys.push_back(std::move(k));
+    }
+    sort_rows(keys, SortKey::name);
+    order_.clear();
+    order_.reserve(keys.size());
+    for (auto& k : keys) order_.emplace_back(files_.find(k.file), std::move(k.st.name));
+    order_dirty_ = false;
+}
+
+void Launcher::refresh(int64_t max_age_ms) const {
+    // Each row keeps what it last showed (and its JSON object, rebuilt only
+    // when that changed); the name order is sorted again only when rows
+    // come, go or change names.  With 10,000 torrents a full rebuild every
+    // interval was most of the idle CPU.
+    if (order_.size() != files_.size()) order_dirty_ = true;
+    int64_t now = int64_t(uv_now(loop_));
+    if (!order_dirty_ && refreshed_ms_ >= 0 && now - refreshed_ms_ < max_age_ms) return;
+    if (order_dirty_) {
+        sort_order();
+        doc_stale_ = true;
+    }
+    totals_ = SessionStatus{};
+    totals_.listen_port = s_.listen_port();
+    errors_ = 0;
+    Row r;
+    for (const auto& [it, key] : order_) {
+        const Entry& e = it->second;
+        if (key != (e.loaded ? e.torrent_name : it->first)) {
+            // Renamed by a reload that did not announce itself: sort again.
+            order_dirty_ = true;
+            return refresh(max_age_ms);
+        }
+        bool vis = row_for(it->first, e, r);
+        if (vis != e.visible) {
+            e.visible = vis;
+            doc_stale_ = true;
+        }
+        if (!vis) continue;
+        // The views read every field; the JSON is rebuilt only when one it
+        // shows changed.
+        bool differs = !e.json_ok || !same_row_json(r, e.shown);
+        e.shown = std::move(r);
+        if (differs) {
+            e.json.clear();
+            append_row_json(e.json, e.shown);
+            e.json_ok = true;
+            doc_stale_ = true;
+        }
+        add_to_totals(totals_, e.shown);
+        if (!e.shown.loaded) ++errors_;
+    }
+    refreshed_ms_ = now;
+}
+
+const std::vector<const Row*>& Launcher::sorted_rows(SortKey k) const {
+    refresh(100);
+    sorted_.clear();
+    sorted_.reserve(order_.size());
+    for (const auto& [it, key] : order_)
+        if (it->second.visible) sorted_.push_back(&it->second.shown);
+    if (k != SortKey::name) sort_rows(sorted_, k);  // order_ is the name order already
+    return sorted_;
+}
+
 std::string Launcher::status_json() const {
-    // Rewritten every display interval, so it must stay cheap with
-    // thousands of torrents: one status pass, totals from the same rows.
-    auto rs = rows();
-    sort_rows(rs, SortKey::name);
-    return rows_status_json(rs, rows_totals(rs, s_.listen_port()));
+    // The result is what rows_status_json(rows() sorted by name) gives.
+    refresh(0);
+    std::string tail;
+    append_status_tail(tail, errors_, totals_);
+    if (doc_stale_ || tail != doc_tail_ || doc_.empty()) {
+        size_t n = 16 + tail.size();
+        for (const auto& [it, key] : order_) n += it->second.json.size() + 1;
+        doc_.clear();
+        doc_.reserve(n);
+        doc_ += "{\"torrents\":[";
+        for (const auto& [it, key] : order_) {
+            if (!it->second.visible) continue;
+            if (doc_.back() != '[') doc_ += ',';
+            doc_ += it->second.json;
+        }
+        doc_ += tail;
+        doc_tail_ = std::move(tail);
+        doc_stale_ = false;
+    }
+    return doc_;
 }
 
 }  // namespace btl

@@ -18,19 +18,34 @@ bool wanted_watch_name(const std::string& name) {
     return name.size() > 8 && ends_with(name, ".torrent");
 }
 
+void ReadyQueue::unindex(const Files::value_type& f) {
+    if (!(f.second.seen == f.second.delivered)) waiting_.erase({f.second.since_ms, f.first});
+}
+
+void ReadyQueue::index(const Files::value_type& f) {
+    if (!(f.second.seen == f.second.delivered)) waiting_.emplace(f.second.since_ms, f.first);
+}
+
 void ReadyQueue::observe(const std::string& name, FileStamp st, int64_t now_ms, int64_t unchanged_for_ms) {
     auto [it, inserted] = files_.try_emplace(name);
     Entry& e = it->second;
     if (inserted || !(e.seen == st)) {
+        if (!inserted) unindex(*it);
         e.seen = st;
         e.since_ms = now_ms - std::clamp<int64_t>(unchanged_for_ms, 0, quiet_ms_);
+        index(*it);
     }
 }
 
 std::vector<std::string> ReadyQueue::due(int64_t now_ms) const {
     std::vector<std::string> out;
-    for (const auto& [name, e] : files_)
-        if (!(e.seen == e.delivered) && now_ms - e.since_ms >= quiet_ms_) out.push_back(name);
+    for (const auto& [since, name] : waiting_) {
+        if (now_ms - since < quiet_ms_) break;
+        out.push_back(name);
+    }
+    // In name order, as a scan delivers them: the load order (and so which
+    // of two colliding torrents gets the plain save path) stays stable.
+    std::sort(out.begin(), out.end());
     return out;
 }
 
@@ -41,6 +56,7 @@ bool ReadyQueue::confirm(const std::string& name, FileStamp st, int64_t now_ms) 
         return false;
     }
     if (it->second.delivered == st) return false;  // already handed out
+    unindex(*it);
     it->second.delivered = st;
     return true;
 }
@@ -49,18 +65,13 @@ bool ReadyQueue::forget(const std::string& name) {
     auto it = files_.find(name);
     if (it == files_.end()) return false;
     bool was = it->second.delivered.size >= 0;
+    unindex(*it);
     files_.erase(it);
     return was;
 }
 
 int64_t ReadyQueue::next_deadline() const {
-    int64_t best = -1;
-    for (const auto& [name, e] : files_) {
-        if (e.seen == e.delivered) continue;
-        int64_t d = e.since_ms + quiet_ms_;
-        if (best < 0 || d < best) best = d;
-    }
-    return best;
+    return waiting_.empty() ? -1 : waiting_.begin()->first + quiet_ms_;
 }
 
 bool ReadyQueue::delivered(const std::string& name) const {

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "btl/resume.hpp"
+#include "btl/turn_queue.hpp"
 
 namespace btl {
 
@@ -56,6 +57,23 @@ private:
     bool handed_over_ = false;
 };
 
+struct Session::Turns {
+    TurnQueue queue{kAnnouncesPerTracker};
+    std::map<uint64_t, std::function<void()>> go;  // waiting turns
+    std::function<void()> wake;                    // schedules grant_turns
+    struct Token {
+        std::weak_ptr<Turns> turns;
+        uint64_t id = 0;
+        ~Token() {
+            auto t = turns.lock();
+            if (!t) return;
+            t->queue.release(id);
+            t->go.erase(id);
+            if (t->queue.waiting() > 0 && t->wake) t->wake();
+        }
+    };
+};
+
 Session::Session(uv_loop_t* loop, SessionOptions opt, EventSink* sink)
     : loop_(loop), opt_(std::move(opt)), sink_(sink), listener_(loop) {
     std::random_device rd;
@@ -72,11 +90,22 @@ Session::Session(uv_loop_t* loop, SessionOptions opt, EventSink* sink)
     }, 1000, 1000);
     bw_tick_ = UvHandle<uv_timer_t>::create([&](uv_timer_t* t) { return uv_timer_init(loop_, t); });
     bw_tick_->data = this;
+    turns_ = std::make_shared<Turns>();
+    turn_timer_ = UvHandle<uv_timer_t>::create([&](uv_timer_t* t) { return uv_timer_init(loop_, t); });
+    turn_timer_->data = this;
+    turns_->wake = [this] {
+        if (turn_timer_ && !uv_is_active(reinterpret_cast<uv_handle_t*>(turn_timer_.get())))
+            uv_timer_start(turn_timer_.get(), [](uv_timer_t* t) {
+                if (auto* s = static_cast<Session*>(t->data)) s->grant_turns();
+            }, 0, 0);
+    };
     set_rate_limits(opt_.max_upload_rate, opt_.max_download_rate);  // needs bw_tick_
 }
 
 Session::~Session() {
+    turns_->wake = nullptr;
     pending_.clear();
+    by_hash_.clear();
     torrents_.clear();
     graveyard_.clear();
 }
@@ -146,6 +175,7 @@ Result<Torrent*> Session::add_torrent(AddTorrentParams p) {
     auto t = std::make_unique<Torrent>(*this, std::move(p), id);
     Torrent* raw = t.get();
     torrents_.emplace(ih, std::move(t));
+    by_hash_[ih] = raw;
     by_id_[id] = raw;
     active_.insert(id);
     raw->start();
@@ -153,8 +183,8 @@ Result<Torrent*> Session::add_torrent(AddTorrentParams p) {
 }
 
 Torrent* Session::find(const Sha1Digest& ih) {
-    auto it = torrents_.find(ih);
-    return it == torrents_.end() ? nullptr : it->second.get();
+    auto it = by_hash_.find(ih);
+    return it == by_hash_.end() ? nullptr : it->second;
 }
 
 std::vector<Torrent*> Session::torrents() const {
@@ -183,6 +213,7 @@ void Session::remove_torrent(const Sha1Digest& ih, std::function<void()> done) {
             by_id_.erase(it->second->id());
             active_.erase(it->second->id());
             waiting_bandwidth_.erase(it->second->id());
+            by_hash_.erase(ih);
             graveyard_.push_back(std::move(it->second));  // freed on the next tick, outside its own callbacks
             torrents_.erase(it);
         }
@@ -286,6 +317,25 @@ void Session::on_bandwidth_tick() {
         // the download bucket in debt, so with only a download limit set
         // the limit did not hold: 150 kB/s configured, ~900 kB/s measured.)
         if (!down_ok) waiting_bandwidth_.insert(id);
+    }
+}
+
+std::shared_ptr<void> Session::announce_turn(const std::string& tracker_url, std::function<void()> go) {
+    auto tok = std::make_shared<Turns::Token>();
+    tok->turns = turns_;
+    tok->id = turns_->queue.request(tracker_key(tracker_url));
+    turns_->go.emplace(tok->id, std::move(go));
+    turns_->wake();  // granted from the loop, never inside this call
+    return tok;
+}
+
+void Session::grant_turns() {
+    for (uint64_t id : turns_->queue.grant()) {
+        auto it = turns_->go.find(id);
+        if (it == turns_->go.end()) continue;  // cancelled by an earlier go()
+        auto go = std::move(it->second);
+        turns_->go.erase(it);
+        if (go) go();
     }
 }
 

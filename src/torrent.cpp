@@ -235,6 +235,9 @@ void Torrent::start_swarm() {
     hooks.on_log = [this, alive](LogLevel l, const std::string& m) {
         if (*alive) log(l, m);
     };
+    hooks.wait_turn = [this](const std::string& url, std::function<void()> go) {
+        return s_.announce_turn(url, std::move(go));
+    };
     HttpOptions http;
     http.bind_ip = s_.options().bind_ip;
     announcer_ = std::make_unique<Announcer>(s_.loop(), mi_.tracker_tiers(), http, std::move(hooks));

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "btl/format.hpp"
 #include "btl/launcher.hpp"
 
@@ -158,4 +160,40 @@ TEST_CASE("the status_json document is btl::status_json's per row, with file and
     expect += "],\"errors\":1," + totals.substr(totals.find("\"totals\":{"));
     CHECK(doc == expect);
     CHECK(rows_status_json({}, ss).rfind("{\"torrents\":[],\"errors\":0,\"totals\":{", 0) == 0);
+}
+
+TEST_CASE("TakenPaths::overlaps answers as paths_overlap against every taken path") {
+    // Short random paths over a tiny alphabet make prefixes, trailing
+    // slashes and near-misses ("/a" vs "/ab", "/a!") common.
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+    auto rnd = [&](uint64_t n) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        return x % n;
+    };
+    auto path = [&] {
+        static const char alpha[] = {'/', 'a', 'b', '!', '/'};
+        std::string p;
+        for (uint64_t i = 0, n = rnd(7); i < n; ++i) p += alpha[rnd(sizeof alpha)];
+        return p;
+    };
+    for (int round = 0; round < 200; ++round) {
+        std::vector<std::string> list;
+        TakenPaths taken;
+        for (uint64_t i = 0, n = rnd(12); i < n; ++i) {
+            list.push_back(path());
+            taken.add(list.back());
+        }
+        if (!list.empty() && rnd(2)) {  // removal takes out one copy only
+            std::string gone = list[rnd(list.size())];
+            list.erase(std::find(list.begin(), list.end(), gone));
+            taken.remove(gone);
+        }
+        for (int q = 0; q < 50; ++q) {
+            std::string p = path();
+            bool want = false;
+            for (const auto& t : list) want = want || paths_overlap(p, t);
+            INFO("p = '", p, "'");
+            REQUIRE(taken.overlaps(p) == want);
+        }
+    }
 }

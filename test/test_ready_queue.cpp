@@ -1,5 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <map>
+
 #include "btl/ready_queue.hpp"
 
 using namespace btl;
@@ -103,4 +106,65 @@ TEST_CASE("a file whose mtime is already older than the quiet interval is due at
     CHECK(r.due(5599).empty());
     CHECK(r.due(5600) == std::vector<std::string>{"young.torrent"});
     CHECK(r.confirm("young.torrent", stamp(100, 2), 5600));
+}
+
+TEST_CASE("due and next_deadline stay exact through any mix of observe, confirm and forget") {
+    // A reference model scanned in full on every question, against the
+    // queue's deadline index, over random operations on a few names.
+    struct Ref {
+        FileStamp seen, delivered;
+        int64_t since = 0;
+    };
+    std::map<std::string, Ref> ref;
+    ReadyQueue q(1000);
+    uint64_t x = 88172645463325252ull;
+    auto rnd = [&](uint64_t n) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        return x % n;
+    };
+    int64_t now = 0;
+    for (int step = 0; step < 20000; ++step) {
+        now += int64_t(rnd(300));
+        std::string name = "t" + std::to_string(rnd(40)) + ".torrent";
+        FileStamp st{int64_t(rnd(3)), int64_t(rnd(2))};
+        switch (rnd(4)) {
+            case 0:
+            case 1: {
+                int64_t age = int64_t(rnd(2000));
+                q.observe(name, st, now, age);
+                auto [it, fresh] = ref.try_emplace(name);
+                if (fresh || !(it->second.seen == st)) {
+                    it->second.seen = st;
+                    it->second.since = now - std::min<int64_t>(age, 1000);
+                }
+                break;
+            }
+            case 2: {
+                auto it = ref.find(name);
+                bool want = it != ref.end() && it->second.seen == st && now - it->second.since >= 1000 &&
+                            !(it->second.delivered == st);
+                CHECK(q.confirm(name, st, now) == want);
+                if (want) it->second.delivered = st;
+                if (it == ref.end()) ref[name] = Ref{st, FileStamp{}, now};
+                else if (!(it->second.seen == st)) it->second.seen = st, it->second.since = now;
+                break;
+            }
+            case 3: {
+                auto it = ref.find(name);
+                bool was = it != ref.end() && it->second.delivered.size >= 0;
+                CHECK(q.forget(name) == was);
+                if (it != ref.end()) ref.erase(it);
+                break;
+            }
+        }
+        std::vector<std::string> due;
+        int64_t deadline = -1;
+        for (const auto& [n, r] : ref) {
+            if (r.seen == r.delivered) continue;
+            if (now - r.since >= 1000) due.push_back(n);
+            if (deadline < 0 || r.since + 1000 < deadline) deadline = r.since + 1000;
+        }
+        REQUIRE(q.due(now) == due);
+        REQUIRE(q.next_deadline() == deadline);
+    }
 }

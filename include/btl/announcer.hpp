@@ -60,6 +60,10 @@ public:
         std::function<AnnounceRequest()> make_request;  // counters filled in; event set by us
         std::function<void(const std::vector<PeerEndpoint>&)> on_peers;
         std::function<void(LogLevel, const std::string&)> on_log;
+        // Optional: each request waits until `go` is called (the session
+        // bounds announces per tracker); the request's turn ends when the
+        // returned token is dropped.
+        std::function<std::shared_ptr<void>(const std::string& url, std::function<void()> go)> wait_turn;
     };
     // udp.bind_ip defaults to http.bind_ip.
     Announcer(uv_loop_t* loop, std::vector<std::vector<std::string>> tiers, HttpOptions http, Hooks hooks,
@@ -119,6 +123,8 @@ private:
     bool started_sent_ = false, stopping_ = false, in_flight_ = false;
     AnnounceEvent pending_event_ = AnnounceEvent::none;
     std::function<void()> stop_done_;
+    std::shared_ptr<void> turn_;  // our turn at the tracker (Hooks::wait_turn)
+    bool turn_waiting_ = false;
 };
 
 }  // namespace btl

@@ -45,6 +45,7 @@ struct DiskIoOptions {
     size_t max_cached_piece = size_t(8) << 20;    // larger pieces bypass the cache
     size_t check_chunk = size_t(8) << 20;         // bytes per check job (whole pieces)
     unsigned check_jobs = 2;                      // check jobs in flight
+    size_t check_read = size_t(128) << 10;        // check reads this much at a time, hashed while in L2
 };
 
 struct DiskIoStats {

@@ -21,10 +21,17 @@
 //    delivered (so the caller knows a running torrent must stop).
 // wanted_watch_name() is the name filter: "*.torrent" but never dotfiles or
 // temporary names ("*.tmp", "*.part", "*~").
+//
+// Cost: a directory of 10,000 files is observed 10,000 times per scan and the
+// caller asks next_deadline() after each look, so the files still waiting
+// are kept ordered by deadline: observe/confirm/forget are O(log n),
+// next_deadline() O(1), due() O(k log k) for the k files it returns.
 #pragma once
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace btl {
@@ -64,8 +71,13 @@ private:
         int64_t since_ms = 0;    // when `seen` was first observed
         FileStamp delivered;     // stamp handed to the caller (size -1: never)
     };
+    using Files = std::map<std::string, Entry>;
+    // (since_ms, name) of every entry whose seen stamp is not delivered.
+    void unindex(const Files::value_type& f);
+    void index(const Files::value_type& f);
     int64_t quiet_ms_;
-    std::map<std::string, Entry> files_;
+    Files files_;
+    std::set<std::pair<int64_t, std::string>> waiting_;
 };
 
 }  // namespace btl

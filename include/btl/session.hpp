@@ -10,12 +10,14 @@
 #pragma once
 #include <uv.h>
 
+#include <cstring>
 #include <functional>
 #include <map>
 #include <memory>
 #include <random>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "btl/disk_io.hpp"
@@ -96,6 +98,13 @@ public:
     void activate(uint32_t torrent_id) { active_.insert(torrent_id); }
     void deactivate(uint32_t torrent_id) { active_.erase(torrent_id); }
 
+    // Announces take turns per tracker server (TurnQueue): `go` runs, from
+    // the loop, once fewer than kAnnouncesPerTracker announces to that server
+    // are under way.  Dropping the returned token ends the turn, or cancels
+    // it if `go` has not run yet.
+    static constexpr size_t kAnnouncesPerTracker = 32;
+    std::shared_ptr<void> announce_turn(const std::string& tracker_url, std::function<void()> go);
+
     std::string resume_file(const Sha1Digest& ih) const;
     const std::string& data_dir() const { return data_dir_; }
 
@@ -105,6 +114,7 @@ private:
     void on_accept(uv_tcp_t* client);
     void on_tick();
     void on_bandwidth_tick();
+    void grant_turns();
 
     uv_loop_t* loop_;
     SessionOptions opt_;
@@ -113,6 +123,16 @@ private:
     std::shared_ptr<FilePool> files_;
     Listener listener_;
     std::map<Sha1Digest, std::unique_ptr<Torrent>> torrents_;
+    // find() by hash: the launcher looks up every torrent each display
+    // interval, and a 10,000-node map walk by 20-byte keys was most of that.
+    struct DigestHash {
+        size_t operator()(const Sha1Digest& d) const {
+            size_t h;
+            std::memcpy(&h, d.data(), sizeof h);  // SHA-1 bytes are uniform already
+            return h;
+        }
+    };
+    std::unordered_map<Sha1Digest, Torrent*, DigestHash> by_hash_;
     std::map<uint32_t, Torrent*> by_id_;
     uint32_t next_id_ = 1;
     std::mt19937_64 rng_;
@@ -124,7 +144,9 @@ private:
     TokenBucket up_bucket_, down_bucket_;
     std::set<uint32_t> waiting_bandwidth_, active_;
     std::vector<std::unique_ptr<Torrent>> graveyard_;
-    UvHandle<uv_timer_t> tick_, bw_tick_;
+    UvHandle<uv_timer_t> tick_, bw_tick_, turn_timer_;
+    struct Turns;
+    std::shared_ptr<Turns> turns_;  // tokens hold it weakly
     // Incoming connections waiting for their handshake.
     std::map<Pending*, std::unique_ptr<Pending>> pending_;
     std::vector<std::unique_ptr<Pending>> dead_pending_;

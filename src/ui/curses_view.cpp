@@ -227,9 +227,8 @@ void CursesView::handle_key(int ch) {
         }
         return;
     }
-    auto rows = l_.rows();
+    const auto& rows = l_.sorted_rows(sort_);
     const int n = int(rows.size());
-    sort_rows(rows, sort_);
     switch (ch) {
         case KEY_UP: case 'k': move_selection(-1, n); break;
         case KEY_DOWN: case 'j': move_selection(1, n); break;
@@ -243,8 +242,8 @@ void CursesView::handle_key(int ch) {
         case '?': mode_ = Mode::help; break;
         case 'q': confirm_quit_ = true; break;
         case 'p': case 'r': {
-            if (selected_index_ < n && rows[size_t(selected_index_)].loaded) {
-                const auto& ih = rows[size_t(selected_index_)].st.info_hash;
+            if (selected_index_ < n && rows[size_t(selected_index_)]->loaded) {
+                const Sha1Digest ih = rows[size_t(selected_index_)]->st.info_hash;
                 if (ch == 'p') l_.toggle_pause(ih);
                 else l_.recheck(ih);
             }
@@ -277,15 +276,16 @@ void CursesView::draw() {
         refresh();
         return;
     }
-    auto rows = l_.rows();
-    sort_rows(rows, sort_);
+    // Views draw every interval: sorted pointers into the launcher's row
+    // cache, not 10,000 copies.
+    const auto& rows = l_.sorted_rows(sort_);
     // Keep the selection on the same torrent across re-sorts and new rows.
     if (!selected_.empty()) {
         for (size_t i = 0; i < rows.size(); ++i)
-            if (rows[i].file == selected_) selected_index_ = int(i);
+            if (rows[i]->file == selected_) selected_index_ = int(i);
     }
     selected_index_ = rows.empty() ? 0 : std::clamp(selected_index_, 0, int(rows.size()) - 1);
-    if (!rows.empty()) selected_ = rows[size_t(selected_index_)].file;
+    if (!rows.empty()) selected_ = rows[size_t(selected_index_)]->file;
 
     const int body = H - 2;  // the footer takes two lines
     if (mode_ == Mode::log) {
@@ -295,7 +295,7 @@ void CursesView::draw() {
     } else if (detail_ && !rows.empty()) {
         int table_h = std::max(3, body / 3);
         draw_table(0, table_h, rows);
-        draw_detail(table_h, body - table_h, rows[size_t(selected_index_)]);
+        draw_detail(table_h, body - table_h, *rows[size_t(selected_index_)]);
     } else {
         draw_table(0, body, rows);
     }
@@ -303,7 +303,7 @@ void CursesView::draw() {
     refresh();
 }
 
-void CursesView::draw_table(int top, int height, const std::vector<Row>& rows) {
+void CursesView::draw_table(int top, int height, const std::vector<const Row*>& rows) {
     const int W = COLS;
     auto cols = layout_columns(W);
     put(top, W, header_line(cols, W), has_colors() ? COLOR_PAIR(kHeader) : A_REVERSE);
@@ -317,7 +317,7 @@ void CursesView::draw_table(int top, int height, const std::vector<Row>& rows) {
     }
     // Only the visible rows are formatted.
     for (int i = 0; i < list_height_ && scroll_ + i < int(rows.size()); ++i) {
-        const Row& r = rows[size_t(scroll_ + i)];
+        const Row& r = *rows[size_t(scroll_ + i)];
         attr_t a = A_NORMAL;
         if (has_colors() && r.st.state == TorrentState::error) a |= COLOR_PAIR(kError);
         else if (has_colors() && r.st.state == TorrentState::seeding) a |= COLOR_PAIR(kSeed);
@@ -360,11 +360,11 @@ void CursesView::draw_help(int top, int height) {
     }
 }
 
-void CursesView::draw_footer(const std::vector<Row>& rows) {
+void CursesView::draw_footer(const std::vector<const Row*>& rows) {
     const int H = LINES, W = COLS;
     SessionStatus s = l_.session_status();
     size_t errors = 0;
-    for (const auto& r : rows) errors += !r.loaded;
+    for (const Row* r : rows) errors += !r->loaded;
     std::string totals = " " + std::to_string(rows.size() - errors) + " torrents" +
                          (errors ? ", " + std::to_string(errors) + " errors" : std::string()) + "  down " +
                          format_rate(s.down_rate) + "  up " + format_rate(s.up_rate) + "  peers " +

@@ -37,9 +37,9 @@ Status PlainView::start() {
 }
 
 std::string PlainView::summary() const {
-    auto rows = l_.rows();
+    const auto& rows = l_.sorted_rows(SortKey::name);
     size_t counts[6] = {};
-    for (const auto& r : rows) ++counts[static_cast<int>(r.st.state)];
+    for (const Row* r : rows) ++counts[static_cast<int>(r->st.state)];
     SessionStatus s = l_.session_status();
     std::string o = "summary: " + std::to_string(rows.size()) + " torrents";
     const char* names[6] = {"checking", "downloading", "seeding", "stalled", "stopped", "error"};

@@ -1,10 +1,11 @@
 // Benchmark: DiskIo::check throughput on a warm page cache.
-//   build/bench/recheck FILE PIECE_LEN [--jobs N] [--chunk MIB] [--runs N] [--serve 1]
+//   build/bench/recheck FILE PIECE_LEN [--jobs N] [--chunk MIB] [--read KIB] [--runs N] [--serve 1]
 // --serve 1 also times DiskIo::read serving every 16 KiB block in order (64
 // requests outstanding, as a fast peer would), with and without the cache.
 // FILE must exist.  Piece hashes are computed in-process first (which also
 // warms the page cache), then the best of --runs rechecks is reported as
 // "recheck GB/s: X".
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <uv.h>
 
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
         if (!std::strcmp(argv[i], "--jobs")) opt.check_jobs = unsigned(std::atoi(argv[i + 1]));
         else if (!std::strcmp(argv[i], "--chunk")) opt.check_chunk = size_t(std::atoll(argv[i + 1])) << 20;
         else if (!std::strcmp(argv[i], "--runs")) runs = std::atoi(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--read")) opt.check_read = size_t(std::atoll(argv[i + 1])) << 10;
         else if (!std::strcmp(argv[i], "--serve")) serve = std::atoi(argv[i + 1]) != 0;
     }
     struct stat sb;
@@ -72,9 +74,19 @@ int main(int argc, char** argv) {
     uv_loop_t loop;
     uv_loop_init(&loop);
     double best = 0;
+    // CPU per run (all threads): on a busy machine wall-clock speed says
+    // little, CPU seconds per GB and the share of the cores kept busy do.
+    auto cpu_s = [] {
+        rusage ru{};
+        getrusage(RUSAGE_SELF, &ru);
+        return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+               double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    };
+    double best_cpu = 1e9;
     for (int r = 0; r < runs; ++r) {
         DiskIo io(&loop, opt);
         bool ok = false;
+        double c0 = cpu_s();
         auto t0 = std::chrono::steady_clock::now();
         io.check(*st, m, nullptr, [&](Result<DiskIo::PieceMask> res) {
             ok = res.ok();
@@ -88,9 +100,14 @@ int main(int argc, char** argv) {
             return 1;
         }
         double gbs = double(sb.st_size) / s / 1e9;
-        std::printf("run %d: %.3f s, %.2f GB/s\n", r + 1, s, gbs);
+        double cpu = cpu_s() - c0;
+        std::printf("run %d: %.3f s, %.2f GB/s, CPU %.3f s (%.2f s per GB), %.0f%% of %u jobs' time busy\n", r + 1, s,
+                    gbs, cpu, cpu / (double(sb.st_size) / 1e9), 100.0 * cpu / (s * opt.check_jobs), opt.check_jobs);
+        if (cpu < best_cpu) best_cpu = cpu;
         if (gbs > best) best = gbs;
     }
+    std::printf("recheck CPU s per GB: %.3f (GB/s if %u cores were all ours: %.2f)\n",
+                best_cpu / (double(sb.st_size) / 1e9), opt.check_jobs, opt.check_jobs * double(sb.st_size) / best_cpu / 1e9);
     std::printf("recheck GB/s: %.2f\n", best);
 
     for (size_t cache : {size_t(0), size_t(32) << 20}) {

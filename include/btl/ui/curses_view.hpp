@@ -40,11 +40,11 @@ private:
     void handle_key(int ch);
     void request_draw(bool soon);
     void draw();
-    void draw_table(int top, int height, const std::vector<Row>& rows);
+    void draw_table(int top, int height, const std::vector<const Row*>& rows);
     void draw_detail(int top, int height, const Row& r);
     void draw_log(int top, int height);
     void draw_help(int top, int height);
-    void draw_footer(const std::vector<Row>& rows);
+    void draw_footer(const std::vector<const Row*>& rows);
     void resize();
     void move_selection(int delta, int list_height);
     void update_disk_free();
