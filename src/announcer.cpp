@@ -1,6 +1,7 @@
 #include "btl/announcer.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 namespace btl {
 
@@ -273,6 +274,12 @@ std::vector<TrackerStatus> Announcer::status(int64_t now) const {
         s.fails = e.fails;
         s.interval_s = e.interval_s;
         s.next_announce_s = e.next_ms < 0 || e.next_ms == kNever ? -1 : std::max<int64_t>(0, (e.next_ms - now) / 1000);
+        // The wall-clock offset is taken once, so the absolute time stays
+        // exactly the same from one status to the next.
+        static const int64_t wall_offset_ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+                .count() - now;
+        s.next_announce_at = s.next_announce_s < 0 ? -1 : (std::max(e.next_ms, now) + wall_offset_ms) / 1000;
         out.push_back(std::move(s));
     }
     return out;

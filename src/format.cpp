@@ -61,7 +61,7 @@ std::string trackers_json(const std::vector<TrackerStatus>& trackers) {
         o += "{\"url\":" + json_escape(tr.url) + ",\"status\":" + json_escape(tr.status) +
              ",\"seeds\":" + std::to_string(tr.seeds) + ",\"leechers\":" + std::to_string(tr.leechers) +
              ",\"fails\":" + std::to_string(tr.fails) + ",\"interval\":" + std::to_string(tr.interval_s) +
-             ",\"next_announce\":" + std::to_string(tr.next_announce_s) + "}";
+             ",\"next_announce_at\":" + std::to_string(tr.next_announce_at) + "}";
     }
     return o + "]";
 }

@@ -247,7 +247,7 @@ bool same_trackers(const std::vector<TrackerStatus>& a, const std::vector<Tracke
     if (a.size() != b.size()) return false;
     for (size_t i = 0; i < a.size(); ++i)
         if (a[i].url != b[i].url || a[i].status != b[i].status || a[i].seeds != b[i].seeds ||
-            a[i].leechers != b[i].leechers || a[i].next_announce_s != b[i].next_announce_s ||
+            a[i].leechers != b[i].leechers || a[i].next_announce_at != b[i].next_announce_at ||
             a[i].fails != b[i].fails || a[i].interval_s != b[i].interval_s)
             return false;
     return true;

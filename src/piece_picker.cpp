@@ -13,8 +13,7 @@ PiecePicker::PiecePicker(uint32_t num_pieces, int64_t piece_length, int64_t tota
       block_size_(block_size > 0 ? block_size : 16384),
       pieces_(num_pieces),
       have_(num_pieces),
-      wanted_(num_pieces, true),
-      bucket_start_(kNumKeys + 1, 0) {
+      wanted_(num_pieces, true) {
     blocks_per_piece_ = uint32_t((piece_length_ + block_size_ - 1) / block_size_);
     if (num_pieces_ == 0) {
         last_piece_size_ = 0;
@@ -33,8 +32,8 @@ PiecePicker::PiecePicker(uint32_t num_pieces, int64_t piece_length, int64_t tota
     // all in one bucket, appended in index order; the random offset in
     // pick_new_piece() supplies the randomness.
     uint32_t k = kNumKeys - kAvailLevels;  // priority 1, availability 0
-    low_key_ = top_key_ = k;
-    for (uint32_t j = 0; j <= k; ++j) bucket_start_[j] = 0;
+    low_key_ = top_key_ = base_key_ = k;
+    bucket_start_.assign(2, 0);
     for (uint32_t p = 0; p < num_pieces_; ++p) {
         pieces_[p].pos = p;
         order_.push_back(p);
@@ -72,6 +71,16 @@ uint32_t PiecePicker::block_length(BlockRef b) const {
 // stored (their bucket is empty and starts at order_.size()), so growing the
 // vector never touches thousands of empty high buckets.
 
+uint32_t& PiecePicker::bucket_slot(uint32_t key) {
+    if (key < base_key_) {  // buckets below base_key_ all start at 0
+        bucket_start_.insert(bucket_start_.begin(), base_key_ - key, 0u);
+        base_key_ = key;
+    }
+    size_t i = key - base_key_;
+    if (i >= bucket_start_.size()) bucket_start_.resize(i + 1, 0);
+    return bucket_start_[i];
+}
+
 uint32_t PiecePicker::key_of(uint32_t piece) const {
     const PieceInfo& pi = pieces_[piece];
     uint32_t rank = uint32_t(kMaxPriority - std::max<int>(pi.prio, 1));
@@ -82,7 +91,7 @@ void PiecePicker::order_insert(uint32_t piece) {
     uint32_t k = key_of(piece);
     uint32_t size = uint32_t(order_.size());
     if (k > top_key_) {
-        for (uint32_t j = top_key_ + 1; j <= k; ++j) bucket_start_[j] = size;
+        for (uint32_t j = top_key_ + 1; j <= k; ++j) bucket_slot(j) = size;
         top_key_ = k;
     }
     order_.push_back(piece);
@@ -90,13 +99,13 @@ void PiecePicker::order_insert(uint32_t piece) {
     // element of each higher bucket to that bucket's end.
     uint32_t hole = size;
     for (uint32_t j = top_key_; j > k; --j) {
-        uint32_t s = bucket_start_[j];
+        uint32_t s = bucket_slot(j);
         if (s != hole) {  // an empty bucket has s == hole: nothing to move
             order_[hole] = order_[s];
             pieces_[order_[hole]].pos = hole;
             hole = s;
         }
-        bucket_start_[j] = s + 1;
+        bucket_slot(j) = s + 1;
     }
     order_[hole] = piece;
     pieces_[piece].pos = hole;
@@ -117,35 +126,35 @@ void PiecePicker::order_remove(uint32_t piece) {
             pieces_[order_[hole]].pos = hole;
             hole = e;
         }
-        bucket_start_[j] -= 1;
+        bucket_slot(j) -= 1;
     }
     order_.pop_back();
     pieces_[piece].pos = kNone;
-    while (top_key_ > low_key_ && bucket_start_[top_key_] == order_.size()) --top_key_;
+    while (top_key_ > low_key_ && bucket_slot(top_key_) == order_.size()) --top_key_;
 }
 
 void PiecePicker::order_move_up(uint32_t piece, uint32_t k) {
     if (k + 1 > top_key_) {
-        bucket_start_[k + 1] = uint32_t(order_.size());
+        bucket_slot(k + 1) = uint32_t(order_.size());
         top_key_ = k + 1;
     }
     uint32_t p = pieces_[piece].pos;
-    uint32_t last = bucket_start_[k + 1] - 1;
+    uint32_t last = bucket_slot(k + 1) - 1;
     std::swap(order_[p], order_[last]);
     pieces_[order_[p]].pos = p;
     pieces_[piece].pos = last;
-    bucket_start_[k + 1] -= 1;
+    bucket_slot(k + 1) -= 1;
 }
 
 void PiecePicker::order_move_down(uint32_t piece, uint32_t k) {
     uint32_t p = pieces_[piece].pos;
-    uint32_t first = bucket_start_[k];
+    uint32_t first = bucket_slot(k);
     std::swap(order_[p], order_[first]);
     pieces_[order_[p]].pos = p;
     pieces_[piece].pos = first;
-    bucket_start_[k] += 1;
+    bucket_slot(k) += 1;
     low_key_ = std::min(low_key_, k - 1);
-    while (top_key_ > low_key_ && bucket_start_[top_key_] == order_.size()) --top_key_;
+    while (top_key_ > low_key_ && bucket_slot(top_key_) == order_.size()) --top_key_;
 }
 
 // Called after avail was incremented / decremented.

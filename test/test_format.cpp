@@ -46,6 +46,7 @@ TEST_CASE("format: each tracker's status in the status document") {
     liar.status = "error: tracker said: \"no\"";
     liar.fails = 2;
     liar.next_announce_s = 30;
+    liar.next_announce_at = 1795000030;
     TrackerStatus ok;
     ok.url = "udp://127.0.0.1:2";
     ok.status = "ok";
@@ -53,11 +54,12 @@ TEST_CASE("format: each tracker's status in the status document") {
     ok.leechers = 0;
     ok.interval_s = 60;
     ok.next_announce_s = 59;
+    ok.next_announce_at = 1795000059;
     t.trackers = {liar, ok};
     std::string j = status_json({t}, SessionStatus{});
     CHECK(j.find("\"trackers\":[{\"url\":\"http://127.0.0.1:1/announce\",\"status\":\"error: tracker said: \\\"no\\\"\","
-                 "\"seeds\":-1,\"leechers\":-1,\"fails\":2,\"interval\":-1,\"next_announce\":30},"
+                 "\"seeds\":-1,\"leechers\":-1,\"fails\":2,\"interval\":-1,\"next_announce_at\":1795000030},"
                  "{\"url\":\"udp://127.0.0.1:2\",\"status\":\"ok\",\"seeds\":1,\"leechers\":0,\"fails\":0,"
-                 "\"interval\":60,\"next_announce\":59}]}") != std::string::npos);
+                 "\"interval\":60,\"next_announce_at\":1795000059}]}") != std::string::npos);
 }
 

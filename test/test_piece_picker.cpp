@@ -566,3 +566,29 @@ TEST_CASE("picker: a seed is not asked to finish pieces other peers have while r
     for (const auto& b : out) CHECK(b.piece == 0);
     CHECK(p.check_invariants());
 }
+
+TEST_CASE("picker: random priority and availability changes keep the bucket table consistent") {
+    // The bucket table stores only the keys in use and grows at either end
+    // when a priority or an availability needs a new key.
+    std::mt19937 rng(7);
+    PiecePicker p(64, 16384, 64 * 16384, 16384, 3);
+    std::vector<uint32_t> avail(64, 0);
+    for (int step = 0; step < 20000; ++step) {
+        uint32_t piece = rng() % 64;
+        switch (rng() % 4) {
+            case 0: p.set_piece_priority(piece, int(rng() % 8)); break;
+            case 1: p.inc_availability(piece); ++avail[piece]; break;
+            case 2:
+                if (avail[piece] > 0) {
+                    p.dec_availability(piece);
+                    --avail[piece];
+                }
+                break;
+            case 3:
+                if (rng() % 50 == 0) p.set_have(piece);
+                break;
+        }
+        if (step % 97 == 0) REQUIRE(p.check_invariants());
+    }
+    CHECK(p.check_invariants());
+}

@@ -28,7 +28,9 @@ struct TrackerStatus {
     std::string url;
     std::string status;       // "ok", "announcing", "error: ...", "warning: ..."
     int64_t seeds = -1, leechers = -1;
-    int64_t next_announce_s = -1;
+    int64_t next_announce_s = -1;   // seconds from now (for the view)
+    int64_t next_announce_at = -1;  // unix time of the next announce: fixed between
+                                    // announces, so a status row does not churn
     int fails = 0;            // failed announces in a row
     int64_t interval_s = -1;  // announce interval in use (clamped), -1 before an answer
 };

@@ -17,6 +17,6 @@ std::string format_eta(int64_t seconds);       // "1:02:03", "4:05", "-" when un
 std::string json_escape(const std::string& s); // with the quotes
 std::string status_json(const std::vector<TorrentStatus>& torrents, const SessionStatus& session);
 // The "trackers" array of a torrent's status object: [{"url", "status",
-// "seeds", "leechers", "fails", "interval", "next_announce"}, ...].
+// "seeds", "leechers", "fails", "interval", "next_announce_at" (unix time)}, ...].
 std::string trackers_json(const std::vector<TrackerStatus>& trackers);
 }  // namespace btl
