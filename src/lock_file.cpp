@@ -98,6 +98,78 @@ LockAttempt try_lock_file(const std::string& path) {
     return out;
 }
 
+LockTable::~LockTable() {
+    if (fd_ >= 0) ::close(fd_);  // drops every lock this process holds on it
+}
+
+int LockTable::open_file(std::string& error) {
+    if (fd_ >= 0) return fd_;
+    int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0) {
+        error = "cannot open lock file " + path_ + ": " + std::strerror(errno);
+        return -1;
+    }
+    fd_ = fd;
+    return fd_;
+}
+
+namespace {
+
+struct flock byte_lock(short type, uint64_t key) {
+    struct flock fl {};
+    fl.l_type = type;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = off_t(key & ((uint64_t(1) << 62) - 1));
+    fl.l_len = 1;
+    return fl;
+}
+
+}  // namespace
+
+LockTable::Attempt LockTable::lock(uint64_t key) {
+    Attempt out;
+    if (open_file(out.error) < 0) return out;
+    // A holder may release between our refused F_SETLK and F_GETLK: try again.
+    for (int attempt = 0; attempt < 20; ++attempt) {
+        struct flock fl = byte_lock(F_WRLCK, key);
+        int rc;
+        do rc = ::fcntl(fd_, F_SETLK, &fl);
+        while (rc != 0 && errno == EINTR);
+        if (rc == 0) {
+            out.locked = true;
+            return out;
+        }
+        if (errno != EAGAIN && errno != EACCES) {
+            out.error = "cannot lock " + path_ + ": " + std::strerror(errno);
+            return out;
+        }
+        out.busy = true;
+        out.holder_pid = holder_pid(key);
+        if (out.holder_pid > 0) return out;
+    }
+    return out;  // busy, holder unknown
+}
+
+void LockTable::unlock(uint64_t key) {
+    if (fd_ < 0) return;
+    struct flock fl = byte_lock(F_UNLCK, key);
+    ::fcntl(fd_, F_SETLK, &fl);
+}
+
+int LockTable::holder_pid(uint64_t key) {
+    std::string ignored;
+    if (open_file(ignored) < 0) return 0;
+    struct flock fl = byte_lock(F_WRLCK, key);
+    if (::fcntl(fd_, F_GETLK, &fl) != 0 || fl.l_type == F_UNLCK) return 0;
+    return int(fl.l_pid);
+}
+
+uint64_t lock_table_key(const uint8_t* first8) {
+    uint64_t k = 0;
+    for (int i = 0; i < 8; ++i) k = (k << 8) | first8[i];
+    return k & ((uint64_t(1) << 62) - 1);
+}
+
 int make_directories(const std::string& dir) {
     for (size_t i = 1; i <= dir.size(); ++i) {
         if (i != dir.size() && dir[i] != '/') continue;

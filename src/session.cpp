@@ -160,13 +160,14 @@ Result<Torrent*> Session::add_torrent(AddTorrentParams p) {
         return make_error("torrent " + to_hex(p.metainfo.info_hash) + " is already running");
     Sha1Digest ih = p.metainfo.info_hash;
     std::string hex = to_hex(ih);
-    auto lk = try_lock_file(data_dir_ + "/resume/" + hex + ".lock");
+    if (!lock_table_) lock_table_ = std::make_unique<LockTable>(data_dir_ + "/resume/torrents.lock");
+    auto lk = lock_table_->lock(lock_table_key(ih.data()));
     if (lk.busy)
         return make_error("in use by another process (" +
                           (lk.holder_pid > 0 ? "pid " + std::to_string(lk.holder_pid) : std::string("pid unknown")) +
-                          ", lock " + data_dir_ + "/resume/" + hex + ".lock)");
+                          ", lock " + lock_table_->path() + ")");
     if (!lk.ok()) return make_error(lk.error);
-    locks_[ih] = std::move(lk.lock);
+    locks_.insert(ih);
     if (auto st = stale_temps_.find(hex); st != stale_temps_.end()) {
         for (const auto& f : st->second) ::unlink(f.c_str());
         stale_temps_.erase(st);
@@ -217,7 +218,8 @@ void Session::remove_torrent(const Sha1Digest& ih, std::function<void()> done) {
             graveyard_.push_back(std::move(it->second));  // freed on the next tick, outside its own callbacks
             torrents_.erase(it);
         }
-        locks_.erase(ih);  // its resume data is saved: another process may take it now
+        if (locks_.erase(ih))  // its resume data is saved: another process may take it now
+            lock_table_->unlock(lock_table_key(ih.data()));
         std::vector<std::function<void()>> waiting;
         if (auto r = removing_.find(ih); r != removing_.end()) {
             waiting = std::move(r->second);

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <functional>
+#include <utility>
 #include <string>
 
 #include "btl/lock_file.hpp"
@@ -112,4 +114,119 @@ TEST_CASE("lock_file: make_directories creates nested directories and refuses a 
     ::rmdir((d + "/a/b").c_str());
     ::rmdir((d + "/a").c_str());
     ::rmdir(d.c_str());
+}
+
+namespace {
+
+// Runs `body` in a forked child that reports one byte through a pipe and then
+// waits to be killed; returns the child's pid and the byte.
+std::pair<pid_t, char> child_reporting(const std::function<char()>& body, int fds[2]) {
+    REQUIRE(::pipe(fds) == 0);
+    pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        char c = body();
+        (void)!::write(fds[1], &c, 1);
+        for (;;) ::pause();
+    }
+    char c = 0;
+    REQUIRE(::read(fds[0], &c, 1) == 1);
+    return {child, c};
+}
+
+void reap(pid_t child, int fds[2]) {
+    ::kill(child, SIGKILL);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    ::close(fds[0]);
+    ::close(fds[1]);
+}
+
+}  // namespace
+
+TEST_CASE("lock_table: keys are the first 8 bytes big-endian, masked to 62 bits") {
+    const uint8_t a[8] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08};
+    CHECK(lock_table_key(a) == 0x0102030405060708ULL);
+    const uint8_t b[8] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    CHECK(lock_table_key(b) == (uint64_t(1) << 62) - 1);
+}
+
+TEST_CASE("lock_table: lock and unlock in one process; the file is lazy and stays") {
+    std::string d = temp_dir(), p = d + "/torrents.lock";
+    {
+        LockTable t(p);
+        CHECK(!exists(p));  // opened on first use
+        auto a = t.lock(42);
+        REQUIRE(a.ok());
+        CHECK(exists(p));
+        CHECK(t.holder_pid(42) == 0);  // F_GETLK does not report our own locks
+        CHECK(t.lock(7).ok());
+        t.unlock(42);
+        t.unlock(42);  // twice is harmless
+        CHECK(t.lock(42).ok());
+        CHECK(t.lock((uint64_t(1) << 62) - 1).ok());
+    }
+    CHECK(exists(p));  // never unlinked
+    ::unlink(p.c_str());
+    ::rmdir(d.c_str());
+}
+
+TEST_CASE("lock_table: another process's lock is busy with its pid, and goes with it") {
+    std::string d = temp_dir(), p = d + "/torrents.lock";
+    int fds[2];
+    LockTable* kept = nullptr;
+    auto [holder, c2] = child_reporting(
+        [&] {
+            kept = new LockTable(p);  // never destroyed: the child is killed holding it
+            return kept->lock(1000).ok() && kept->lock(2000).ok() ? 'y' : 'n';
+        },
+        fds);
+    REQUIRE(c2 == 'y');
+    LockTable t(p);
+    auto busy = t.lock(1000);
+    CHECK(!busy.ok());
+    CHECK(busy.busy);
+    CHECK(busy.error.empty());
+    CHECK(busy.holder_pid == int(holder));
+    CHECK(t.holder_pid(2000) == int(holder));
+    CHECK(t.holder_pid(1001) == 0);
+    CHECK(t.lock(1001).ok());  // a neighbouring byte is free
+    reap(holder, fds);         // SIGKILL: the kernel drops its locks
+    CHECK(t.holder_pid(1000) == 0);
+    CHECK(t.lock(1000).ok());
+    ::unlink(p.c_str());
+    ::rmdir(d.c_str());
+}
+
+TEST_CASE("lock_table: a child sees the parent's lock as busy; unlock frees it") {
+    std::string d = temp_dir(), p = d + "/torrents.lock";
+    LockTable t(p);
+    REQUIRE(t.lock(5).ok());
+    int fds[2];
+    pid_t parent = ::getpid();
+    auto probe = [&] {
+        // A fresh LockTable: the inherited one's descriptor is shared with the parent.
+        LockTable mine(p);
+        auto a = mine.lock(5);
+        if (a.ok()) return 'f';
+        return a.busy && a.holder_pid == int(parent) ? 'b' : 'x';
+    };
+    auto [c1, r1] = child_reporting(probe, fds);
+    CHECK(r1 == 'b');
+    reap(c1, fds);
+    t.unlock(5);
+    auto [c2, r2] = child_reporting(probe, fds);
+    CHECK(r2 == 'f');
+    reap(c2, fds);
+    ::unlink(p.c_str());
+    ::rmdir(d.c_str());
+}
+
+TEST_CASE("lock_table: an unusable path is an error naming it, not busy") {
+    LockTable t("/nonexistent-btl-dir/torrents.lock");
+    auto a = t.lock(1);
+    CHECK(!a.ok());
+    CHECK(!a.busy);
+    CHECK(a.error.find("/nonexistent-btl-dir/torrents.lock") != std::string::npos);
+    CHECK(t.holder_pid(1) == 0);
 }

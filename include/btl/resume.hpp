@@ -59,7 +59,7 @@ Status save_resume_durable(const std::string& path, ResumeData rd, const Storage
 
 // Temporary files (PATH.tmp.XXXXXX) that a killed process left beside resume
 // files in DATA_DIR/resume, keyed by the 40-hex info-hash they belong to.
-// Delete one only while holding that torrent's lock (DATA_DIR/resume/HEX.lock):
+// Delete one only while holding that torrent's lock (in DATA_DIR/resume/torrents.lock):
 // another process may be writing it otherwise.
 std::map<std::string, std::vector<std::string>> find_resume_temps(const std::string& data_dir);
 // Reads a whole file, refusing files larger than max.

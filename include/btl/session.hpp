@@ -42,9 +42,9 @@ public:
     // Opens the listen port (first free in minport..maxport).
     Status start();
     // Adds a torrent; an error if one with the same info-hash already runs,
-    // or if another process runs it: each torrent holds
-    // DATA_DIR/resume/<info-hash>.lock while it is here ("in use by another
-    // process (pid N)").
+    // or if another process runs it: each torrent holds a one-byte record
+    // lock in DATA_DIR/resume/torrents.lock while it is here ("in use by
+    // another process (pid N, lock PATH)").
     Result<Torrent*> add_torrent(AddTorrentParams p);
     Torrent* find(const Sha1Digest& ih);
     // Stops and removes a torrent (its data stays); `done` after `stopped`
@@ -153,8 +153,11 @@ private:
     // Torrents being removed -> everyone waiting for that removal to finish.
     std::map<Sha1Digest, std::vector<std::function<void()>>> removing_;
     bool shutting_down_ = false;
-    // Per-torrent locks, released once a removed torrent saved its resume data.
-    std::map<Sha1Digest, LockFile> locks_;
+    // Per-torrent locks (one byte each in DATA_DIR/resume/torrents.lock, one
+    // descriptor for all), released once a removed torrent saved its resume
+    // data.  locks_ lists the keys this session holds.
+    std::unique_ptr<LockTable> lock_table_;
+    std::set<Sha1Digest> locks_;
     // Temp files of interrupted resume saves, deleted once their torrent's lock is ours.
     std::map<std::string, std::vector<std::string>> stale_temps_;
 };

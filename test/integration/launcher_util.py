@@ -241,6 +241,32 @@ def lock_is_free(path):
         os.close(fd)
 
 
+def torrent_lock_path(data_dir):
+    return os.path.join(data_dir, "resume", "torrents.lock")
+
+
+def torrent_lock_holder(data_dir, info_hash_hex):
+    """The pid of the process holding the torrent's byte in
+    DATA_DIR/resume/torrents.lock (a POSIX record lock at offset = first 8
+    info-hash bytes big-endian, masked to 62 bits), 0 if none.  F_GETLK
+    reports other processes' locks only, so this sees the programs under
+    test, never this one (which must not lock that file: closing our fd
+    would drop our own locks, not theirs)."""
+    try:
+        fd = os.open(torrent_lock_path(data_dir), os.O_RDONLY)
+    except FileNotFoundError:
+        return 0
+    try:
+        off = int(info_hash_hex[:16], 16) & ((1 << 62) - 1)
+        # x86-64 struct flock: short l_type, short l_whence, pad, off_t l_start,
+        # off_t l_len, pid_t l_pid, pad.  F_WRLCK asks about any lock.
+        fl = struct.pack("hhxxxxqqixxxx", fcntl.F_WRLCK, os.SEEK_SET, off, 1, 0)
+        l_type, _, _, _, pid = struct.unpack("hhxxxxqqixxxx", fcntl.fcntl(fd, fcntl.F_GETLK, fl))
+        return 0 if l_type == fcntl.F_UNLCK else pid
+    finally:
+        os.close(fd)
+
+
 def sig_ignored(pid, signum):
     """Whether /proc/PID/status says signal `signum` is ignored."""
     with open("/proc/%d/status" % pid) as f:

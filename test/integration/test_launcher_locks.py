@@ -49,9 +49,9 @@ def main():
         # H1 holds B's lock in D.
         h1 = H.Headless(ws, "h1", tors["b"][0], ws.next_ip(), save_in=ws.mkdir("h1-out"), data_dir=D)
         h1.wait_state(("downloading", "seeding"), 30)
-        block = os.path.join(D, "resume", tors["b"][1] + ".lock")
-        H.check(not L.lock_is_free(block), "headless runs B but %s is not locked" % block)
-        H.check(open(block).read().strip() == str(h1.proc.pid), "B's lock file does not hold H1's pid")
+        holder = L.torrent_lock_holder(D, tors["b"][1])
+        H.check(holder == h1.proc.pid, "headless (pid %d) runs B but B's lock in %s is held by pid %d"
+                % (h1.proc.pid, L.torrent_lock_path(D), holder))
 
         watch, out = ws.mkdir("watch"), ws.mkdir("out")
         for k in ("a", "b"):
@@ -94,9 +94,11 @@ def main():
             H.check(h.proc.wait(90) == 0, "%s sharing a data dir exited %s" % (h.name, h.proc.returncode))
         H.assert_same_data(os.path.join(src, "a.bin"), ws.path("h3-out", "a.bin"), "h3")
         H.assert_same_data(os.path.join(src, "b.bin"), ws.path("h4-out", "b.bin"), "h4")
-        H.check(os.listdir(os.path.join(D2, "resume")) and
-                not [n for n in os.listdir(os.path.join(D2, "resume")) if n.endswith(".lock")],
-                "lock files left in %s: %s" % (D2, os.listdir(os.path.join(D2, "resume"))))
+        H.check(os.listdir(os.path.join(D2, "resume")), "no resume files in %s" % D2)
+        left = {k: L.torrent_lock_holder(D2, tors[k][1]) for k in ("a", "b")}
+        H.check(left == {"a": 0, "b": 0}, "torrent locks held in %s after both exited: %s" % (D2, left))
+        H.check(not [n for n in os.listdir(os.path.join(D2, "resume")) if n.endswith(".lock") and n != "torrents.lock"],
+                "per-torrent lock files in %s: %s" % (D2, os.listdir(os.path.join(D2, "resume"))))
 
         l1.wait(lambda r: r.get("a.torrent", {}).get("state") == "seeding", 60, "a to finish in l1")
         H.assert_same_data(os.path.join(src, "a.bin"), os.path.join(out, "a.bin"), "l1 a")
@@ -113,13 +115,13 @@ def main():
                 "btlaunchmany.lock does not hold the new launcher's pid")
 
         H.check(h1.stop(20) == 0, "h1 did not exit 0 on SIGTERM")
-        H.check(L.lock_is_free(block) and not os.path.exists(block), "B's lock survived H1's exit")
+        H.check(L.torrent_lock_holder(D, tors["b"][1]) == 0, "B's lock survived H1's exit")
         l3.proc.signal()
         H.check(l3.proc.wait(30) == 0, "l3 did not exit 0 on SIGTERM")
         lk = os.path.join(D, "btlaunchmany.lock")
         H.check(L.lock_is_free(lk) and not os.path.exists(lk), "btlaunchmany.lock survived a clean exit")
-        left = [n for n in os.listdir(os.path.join(D, "resume")) if n.endswith(".lock")]
-        H.check(left == [], "torrent locks left after clean exits: %s" % left)
+        left = {k: L.torrent_lock_holder(D, tors[k][1]) for k in ("a", "b")}
+        H.check(left == {"a": 0, "b": 0}, "torrent locks held after clean exits: %s" % left)
 
 
 if __name__ == "__main__":

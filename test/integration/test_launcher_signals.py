@@ -89,8 +89,8 @@ def check_clean_stop(tr, ip, data_dir, tf, root, last_status, what):
                                                                              last_status["have_bytes"]))
     bad = sorted(claimed - tf.good_pieces(root))
     H.check(not bad, "%s: resume claims pieces that fail their hash: %s" % (what, bad[:5]))
-    locks = [n for n in os.listdir(os.path.join(data_dir, "resume")) if n.endswith(".lock")]
-    H.check(locks == [], "%s: lock files left: %s" % (what, locks))
+    holder = L.torrent_lock_holder(data_dir, tf.info_hash)
+    H.check(holder == 0, "%s: the torrent's lock is still held by pid %d" % (what, holder))
     H.log("%s: clean stop: `stopped` sent (left=%d), %d pieces in the resume file, locks released"
           % (what, stopped[-1]["left"], len(claimed)))
 
@@ -178,7 +178,7 @@ def main():
         H.wait_until(lambda: hl.status().get("have_bytes", 0) > 10 * PIECE, 30, "headless to get pieces",
                      procs=[hl.proc])
         H.check(L.sig_ignored(hl.proc.pid, signal.SIGPIPE), "btdownloadheadless does not ignore SIGPIPE")
-        H.check(not L.lock_is_free(os.path.join(hdata, "resume", tf.info_hash + ".lock")),
+        H.check(L.torrent_lock_holder(hdata, tf.info_hash) == hl.proc.pid,
                 "headless does not hold its torrent lock")
         H.check(hl.stop(20) == 0, "btdownloadheadless did not exit 0 on SIGTERM")
         last = hl.status()
