@@ -158,8 +158,11 @@ def main():
             p = incoming(name)
             p.send(F.HAVE_ALL)        # has everything but never unchokes us
             junk = b"\xee" * 16384
-            for i in range(100):
-                p.send(F.PIECE, struct.pack(">II", i % NPIECES, 0) + junk)
+            try:
+                for i in range(100):
+                    p.send(F.PIECE, struct.pack(">II", i % NPIECES, 0) + junk)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # cut off after the 65th block, before we sent them all
             return expect_closed(name, p, ["blocks we did not request"])
 
         def wrong_hash_in(name):
