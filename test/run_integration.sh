@@ -25,11 +25,18 @@ for t in test/integration/test_*.sh test/integration/test_*.py; do
     pass=$((pass+1)); echo "PASS $name ($(( $(date +%s) - start ))s)"
   else
     rc=$?
-    fail=$((fail+1)); failed+=("$name")
-    echo "FAIL $name (exit $rc, $(( $(date +%s) - start ))s) — last lines:"
+    fail=$((fail+1))
+    # The reason first (a test prints "FAIL: why" last, after the logs of
+    # its processes), so that it survives any truncation of the output.
+    why=$(grep -aE '^(FAIL|FAILED): ' "$log" | tail -n 1 | cut -c1-600)
+    echo "FAIL $name (exit $rc, $(( $(date +%s) - start ))s): ${why:-see the lines below}"
+    grep -aE '^(FAIL|FAILED): |Traceback|Error' "$log" | head -n 10 | sed 's/^/    /'
+    failed+=("$name: ${why:-exit $rc}")
+    echo "    --- last lines:"
     tail -n 40 "$log" | sed 's/^/    /'
   fi
   rm -f "$log"
 done
+for f in "${failed[@]+"${failed[@]}"}"; do echo "failed: $f"; done
 echo "integration: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
