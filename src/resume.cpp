@@ -27,6 +27,7 @@ std::string encode_resume(const ResumeData& r) {
         BValue pair = BValue::list();
         pair.as_list().push_back(BValue(f.size));
         pair.as_list().push_back(BValue(f.mtime_ns));
+        pair.as_list().push_back(BValue(int64_t(f.synced ? 1 : 0)));
         files.as_list().push_back(std::move(pair));
     }
     d["files"] = std::move(files);
@@ -36,6 +37,7 @@ std::string encode_resume(const ResumeData& r) {
     d["added"] = r.added_time;
     d["completed"] = r.completed_time;
     d["paused"] = int64_t(r.paused ? 1 : 0);
+    d["boot-id"] = r.boot_id;
     return encode(d);
 }
 
@@ -69,8 +71,9 @@ Result<ResumeData> decode_resume(std::string_view bytes) {
 
     auto ver = get_int(root, "version", 0, INT64_MAX);
     if (!ver) return ver.error();
-    if (*ver != resume_format_version)
+    if (*ver != 1 && *ver != resume_format_version)
         return make_error("unsupported resume format version " + std::to_string(*ver));
+    const bool v1 = *ver == 1;
 
     ResumeData r;
     auto ih = get_str(root, "info-hash");
@@ -95,9 +98,17 @@ Result<ResumeData> decode_resume(std::string_view bytes) {
     BNode files = root.find("files");
     if (!files.is_list()) return make_error("resume data: \"files\" missing or not a list");
     for (BNode f : files.list_items()) {
-        if (!f.is_list() || f.size() != 2 || !f.at(0).is_int() || !f.at(1).is_int() || f.at(0).int_value() < -1)
+        // [size, mtime] in version 1, [size, mtime, synced] since.
+        if (!f.is_list() || f.size() != (v1 ? 2u : 3u) || !f.at(0).is_int() || !f.at(1).is_int() ||
+            f.at(0).int_value() < -1)
             return make_error("resume data: malformed file entry");
-        r.files.push_back(ResumeFile{f.at(0).int_value(), f.at(1).int_value()});
+        bool synced = true;
+        if (!v1) {
+            if (!f.at(2).is_int() || (f.at(2).int_value() != 0 && f.at(2).int_value() != 1))
+                return make_error("resume data: malformed file entry");
+            synced = f.at(2).int_value() == 1;
+        }
+        r.files.push_back(ResumeFile{f.at(0).int_value(), f.at(1).int_value(), synced});
     }
 
     auto up = get_int(root, "uploaded", 0, INT64_MAX);
@@ -118,6 +129,12 @@ Result<ResumeData> decode_resume(std::string_view bytes) {
     r.added_time = *added;
     r.completed_time = *completed;
     r.paused = *paused == 1;
+    if (!v1) {
+        auto boot = get_str(root, "boot-id");
+        if (!boot) return boot.error();
+        if (boot->size() > 64) return make_error("resume data: \"boot-id\" is too long");
+        r.boot_id = std::string(*boot);
+    }
     return r;
 }
 
@@ -147,17 +164,35 @@ Status save_resume_atomic(const std::string& path, std::string_view bytes) {
     return write_file_atomic(path, bytes, true);
 }
 
-Status save_resume_durable(const std::string& path, ResumeData rd, const Storage& storage) {
+const std::string& current_boot_id() {
+    static const std::string id = [] {
+        auto b = read_small_file("/proc/sys/kernel/random/boot_id", 128);
+        if (!b.ok()) return std::string();
+        std::string s = *b;
+        while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+        return s.size() <= 64 ? s : std::string();
+    }();
+    return id;
+}
+
+Status save_resume_files(const std::string& path, ResumeData rd, const Storage& storage, DataSync mode) {
     auto now = storage.stat_files();
     std::vector<ResumeFile> before;
     if (auto old = read_small_file(path, 64u << 20); old.ok())
         if (auto d = decode_resume(*old); d.ok()) before = std::move(d->files);
+    rd.files = resume_files(now);
     const FileLayout& layout = storage.layout();
     for (uint32_t i = 0; i < now.size(); ++i) {
+        ResumeFile& f = rd.files[i];
+        f.synced = true;
         if (!now[i].exists || layout.is_pad(i) || now[i].size == 0) continue;
         if (i < before.size() && before.size() == now.size() && before[i].size == now[i].size &&
-            before[i].mtime_ns == now[i].mtime_ns)
-            continue;  // unchanged since the last save, which synced it
+            before[i].mtime_ns == now[i].mtime_ns && before[i].synced)
+            continue;  // unchanged since a save that synced it
+        if (mode == DataSync::no_sync) {
+            f.synced = false;  // trusted only in this boot
+            continue;
+        }
         std::string fp = storage.file_path(i);
         int fd = ::open(fp.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
         if (fd < 0) {
@@ -170,7 +205,7 @@ Status save_resume_durable(const std::string& path, ResumeData rd, const Storage
         ::close(fd);
         if (rc != 0) return make_error("cannot sync " + fp + ": " + std::strerror(e));
     }
-    rd.files = resume_files(now);
+    rd.boot_id = current_boot_id();
     return save_resume_atomic(path, encode_resume(rd));
 }
 
@@ -225,7 +260,8 @@ Result<std::string> read_small_file(const std::string& path, size_t max) {
 }
 
 std::vector<uint8_t> trusted_pieces(const ResumeData& r, const FileLayout& layout,
-                                    const std::vector<FileStat>& now) {
+                                    const std::vector<FileStat>& now, const std::string& boot_id) {
+    const bool same_boot = !boot_id.empty() && boot_id == r.boot_id;
     uint32_t n = layout.num_pieces();
     std::vector<uint8_t> out(n, 0);
     if (r.num_pieces != n || r.have_bits.size() != (size_t(n) + 7) / 8 ||
@@ -233,11 +269,15 @@ std::vector<uint8_t> trusted_pieces(const ResumeData& r, const FileLayout& layou
         return out;
     for (uint32_t i = 0; i < n; ++i)
         out[i] = (uint8_t(r.have_bits[i / 8]) >> (7 - i % 8)) & 1;
-    // A changed file invalidates exactly the pieces it touches.
+    // A changed file invalidates exactly the pieces it touches; so does one
+    // that was not synced, after a reboot (its tail may never have been
+    // written back).
     for (uint32_t f = 0; f < layout.num_files(); ++f) {
         if (layout.is_pad(f) || layout.file_length(f) == 0) continue;
         const FileStat& s = now[f];
-        if (s.exists && s.size == r.files[f].size && s.mtime_ns == r.files[f].mtime_ns) continue;
+        if (s.exists && s.size == r.files[f].size && s.mtime_ns == r.files[f].mtime_ns &&
+            (r.files[f].synced || same_boot))
+            continue;
         auto [first, last] = layout.pieces_of_file(f);
         for (uint32_t p = first; p <= last && p < n; ++p) out[p] = 0;
     }

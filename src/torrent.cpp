@@ -153,7 +153,7 @@ void Torrent::start() {
             if (rd->added_time) added_time_ = rd->added_time;
             completed_time_ = rd->completed_time;
             if (rd->paused) paused_ = true;
-            auto trusted = trusted_pieces(*rd, storage_->layout(), storage_->stat_files());
+            auto trusted = trusted_pieces(*rd, storage_->layout(), storage_->stat_files(), current_boot_id());
             auto claimed = Bitfield::from_bytes(rd->have_bits, mi_.num_pieces());
             uint32_t n_trusted = uint32_t(std::count(trusted.begin(), trusted.end(), uint8_t(1)));
             if (claimed.ok() && n_trusted == claimed->count()) {
@@ -375,12 +375,16 @@ void Torrent::tick(int64_t now) {
     if (ticks_ % 10 == 0) run_choker(now, ticks_ % 30 == 0);
     super_seed_update();
     connect_more();
-    if (resume_dirty_ && !saving_ && now - last_save_ms_ > 60'000) save_resume();
+    // The periodic save syncs the data it claims (on the pool), so a reboot
+    // need not re-check it; saves on events (completion, pause, stop) do
+    // not wait for the disk, and the next periodic one syncs after them.
+    if ((resume_dirty_ || unsynced_) && !saving_ && now - last_save_ms_ > 60'000)
+        save_resume(nullptr, DataSync::sync);
     if (announcer_ && can_download() && peers_.size() < 10) announcer_->want_peers();
     const bool waiting_for_space = disk_full_ && state_ == TorrentState::downloading;
     if (waiting_for_space && !space_check_running_ && disk_retry_.due(now)) check_space();
     if (peers_.empty() && candidates_.empty() && state_ != TorrentState::checking && !resume_dirty_ &&
-        !waiting_for_space)
+        !unsynced_ && !waiting_for_space)
         s_.deactivate(id_);
 }
 
@@ -610,19 +614,21 @@ void Torrent::read_block(Peer& p, uint32_t piece, uint32_t begin, uint32_t lengt
     });
 }
 
-void Torrent::save_resume(std::function<void()> done) {
+void Torrent::save_resume(std::function<void()> done, DataSync mode) {
     if (!storage_ || state_ == TorrentState::checking) {
         if (done) done();
         return;
     }
     saving_ = true;
     resume_dirty_ = false;
+    unsynced_ = mode == DataSync::no_sync;
     last_save_ms_ = s_.now_ms();
     struct Job {
         uv_work_t req;
         ResumeData rd;
         std::shared_ptr<Storage> storage;
         std::string path;
+        DataSync mode = DataSync::no_sync;
         Status result = Ok{};
         std::function<void(const Status&)> after;
     };
@@ -638,11 +644,15 @@ void Torrent::save_resume(std::function<void()> done) {
     j->rd.paused = paused_;
     j->storage = storage_;
     j->path = s_.resume_file(mi_.info_hash);
+    j->mode = mode;
     auto alive = alive_;
-    j->after = [this, alive, done](const Status& st) {
+    j->after = [this, alive, done, mode](const Status& st) {
         if (*alive) {
             saving_ = false;
-            if (!st.ok()) log(LogLevel::warning, "cannot save resume data: " + st.error().message);
+            if (!st.ok()) {
+                log(LogLevel::warning, "cannot save resume data: " + st.error().message);
+                if (mode == DataSync::sync) unsynced_ = true;
+            }
         }
         if (done) done();
     };
@@ -650,7 +660,7 @@ void Torrent::save_resume(std::function<void()> done) {
         s_.loop(), &j->req,
         [](uv_work_t* req) {
             auto* j = reinterpret_cast<Job*>(req);
-            j->result = save_resume_durable(j->path, std::move(j->rd), *j->storage);
+            j->result = save_resume_files(j->path, std::move(j->rd), *j->storage, j->mode);
         },
         [](uv_work_t* req, int) {
             auto* j = reinterpret_cast<Job*>(req);

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "btl/bencode.hpp"
 #include "btl/resume.hpp"
@@ -64,12 +66,14 @@ TEST_CASE("resume: strict decoding") {
         auto d = decode_resume(encode(b));
         return d.ok() ? std::string("ok") : d.error().message;
     };
-    CHECK(mutate("version", 2) == "unsupported resume format version 2");
+    CHECK(mutate("version", 3) == "unsupported resume format version 3");
     CHECK(mutate("info-hash", "short") == "resume data: info-hash is not 20 bytes");
     CHECK(mutate("paused", 2) == "resume data: \"paused\" out of range");
     CHECK(mutate("uploaded", "x") == "resume data: \"uploaded\" is not an integer");
     CHECK(mutate("files", 1) == "resume data: \"files\" missing or not a list");
     CHECK(mutate("pieces", -1) == "resume data: \"pieces\" out of range");
+    CHECK(mutate("boot-id", 5) == "resume data: \"boot-id\" is not a string");
+    CHECK(mutate("boot-id", std::string(65, 'b')) == "resume data: \"boot-id\" is too long");
 
     std::string enc = encode_resume(sample());
     auto doc = decode(enc);
@@ -114,27 +118,37 @@ TEST_CASE("resume: trusted_pieces keeps only pieces whose files are unchanged") 
     CHECK(r.have_bits == std::string("\xd8", 1));
     std::vector<FileStat> now = {{10, 100, true}, {0, 0, true}, {20, 200, true}, {6, 300, true}};
     r.files = resume_files(now);
-    CHECK(trusted_pieces(r, layout, now) == std::vector<uint8_t>{1, 1, 0, 1, 1});
+    CHECK(trusted_pieces(r, layout, now, "boot-a") == std::vector<uint8_t>{1, 1, 0, 1, 1});
 
     auto changed = now;
     changed[2].mtime_ns = 201;  // file 2 spans pieces 1..3
-    CHECK(trusted_pieces(r, layout, changed) == std::vector<uint8_t>{1, 0, 0, 0, 1});
+    CHECK(trusted_pieces(r, layout, changed, "boot-a") == std::vector<uint8_t>{1, 0, 0, 0, 1});
     changed = now;
     changed[3].exists = false;  // file 3: pieces 3..4
-    CHECK(trusted_pieces(r, layout, changed) == std::vector<uint8_t>{1, 1, 0, 0, 0});
+    CHECK(trusted_pieces(r, layout, changed, "boot-a") == std::vector<uint8_t>{1, 1, 0, 0, 0});
     changed = now;
     changed[0].size = 9;
-    CHECK(trusted_pieces(r, layout, changed) == std::vector<uint8_t>{0, 0, 0, 1, 1});
+    CHECK(trusted_pieces(r, layout, changed, "boot-a") == std::vector<uint8_t>{0, 0, 0, 1, 1});
     changed = now;
     changed[1].mtime_ns = 7;  // an empty file touches no piece
-    CHECK(trusted_pieces(r, layout, changed) == std::vector<uint8_t>{1, 1, 0, 1, 1});
+    CHECK(trusted_pieces(r, layout, changed, "boot-a") == std::vector<uint8_t>{1, 1, 0, 1, 1});
+
+    // A file not synced before the save is trusted only in the same boot.
+    r.boot_id = "boot-a";
+    r.files[2].synced = false;
+    CHECK(trusted_pieces(r, layout, now, "boot-a") == std::vector<uint8_t>{1, 1, 0, 1, 1});
+    CHECK(trusted_pieces(r, layout, now, "boot-b") == std::vector<uint8_t>{1, 0, 0, 0, 1});
+    r.boot_id = "";  // an unknown boot is never the same boot
+    CHECK(trusted_pieces(r, layout, now, "") == std::vector<uint8_t>{1, 0, 0, 0, 1});
+    r.files[2].synced = true;
+    CHECK(trusted_pieces(r, layout, now, "boot-b") == std::vector<uint8_t>{1, 1, 0, 1, 1});
 
     ResumeData wrong = r;
     wrong.num_pieces = 6;
-    CHECK(trusted_pieces(wrong, layout, now) == std::vector<uint8_t>(5, 0));
+    CHECK(trusted_pieces(wrong, layout, now, "boot-a") == std::vector<uint8_t>(5, 0));
     wrong = r;
     wrong.files.pop_back();
-    CHECK(trusted_pieces(wrong, layout, now) == std::vector<uint8_t>(5, 0));
+    CHECK(trusted_pieces(wrong, layout, now, "boot-a") == std::vector<uint8_t>(5, 0));
 }
 
 TEST_CASE("resume: paths") {
@@ -151,7 +165,7 @@ TEST_CASE("resume: paths") {
     if (old_xdg) setenv("XDG_STATE_HOME", saved.c_str(), 1);
 }
 
-TEST_CASE("resume: save_resume_durable records the files as they are on disk") {
+TEST_CASE("resume: save_resume_files records the files as they are on disk, and which are synced") {
     TempDir t;
     auto data = testutil::pattern(20);
     Metainfo m = testutil::make_meta({12, 8}, 8, data);
@@ -163,8 +177,8 @@ TEST_CASE("resume: save_resume_durable records the files as they are on disk") {
     rd.have_bits = pieces_to_bits({1, 0, 0});
     rd.save_path = t / "dl/t";
     std::string path = t / "state/resume/x.resume";
-    for (int round = 0; round < 2; ++round) {  // the second save finds nothing changed to sync
-        REQUIRE(save_resume_durable(path, rd, **st).ok());
+    auto save = [&](DataSync mode) {
+        REQUIRE(save_resume_files(path, rd, **st, mode).ok());
         auto back = decode_resume(*read_small_file(path, 1000));
         REQUIRE(back.ok());
         REQUIRE(back->files.size() == 2);
@@ -172,8 +186,41 @@ TEST_CASE("resume: save_resume_durable records the files as they are on disk") {
         CHECK(back->files[0].size == 12);
         CHECK(back->files[0].mtime_ns == now[0].mtime_ns);
         CHECK(back->files[1].size == -1);  // f1 does not exist yet
+        CHECK(back->files[1].synced);      // nothing of it to lose
         CHECK(back->have_bits == rd.have_bits);
-    }
+        CHECK(back->boot_id == current_boot_id());
+        return *back;
+    };
+    CHECK_FALSE(current_boot_id().empty());  // Linux has /proc/sys/kernel/random/boot_id
+    CHECK_FALSE(save(DataSync::no_sync).files[0].synced);
+    CHECK_FALSE(save(DataSync::no_sync).files[0].synced);  // still not
+    CHECK(save(DataSync::sync).files[0].synced);
+    CHECK(save(DataSync::sync).files[0].synced);       // the second finds nothing to sync
+    CHECK(save(DataSync::no_sync).files[0].synced);    // unchanged since synced
+    // A write changes the mtime: the file is unsynced again until synced.
+    testutil::write_file(t / "dl/t/f0", std::vector<uint8_t>(data.begin(), data.begin() + 12));
+    struct timespec ts[2] = {{0, UTIME_OMIT}, {1000, 0}};
+    REQUIRE(::utimensat(AT_FDCWD, (t / "dl/t/f0").c_str(), ts, 0) == 0);
+    CHECK_FALSE(save(DataSync::no_sync).files[0].synced);
+}
+
+TEST_CASE("resume: version 1 files (every file synced, no boot id) still load") {
+    std::string ih(20, 'h');
+    std::string v1 = "d5:addedi1e9:completedi0e10:downloadedi0e5:filesll" "i12ei77eee" "4:have1:\x80" "9:info-hash20:" + ih +
+                     "6:pausedi0e6:piecesi1e9:save-path1:/8:uploadedi0e7:versioni1ee";
+    auto r = decode_resume(v1);
+    REQUIRE(r.ok());
+    REQUIRE(r->files.size() == 1);
+    CHECK(r->files[0].size == 12);
+    CHECK(r->files[0].synced);
+    CHECK(r->boot_id.empty());
+    // and a version 2 entry must carry its flag
+    std::string v2 = encode_resume(*r);
+    CHECK(v2.find("7:boot-id0:") != std::string::npos);
+    CHECK(decode_resume(v2)->files[0].synced);
+    std::string bad = v2;
+    bad.replace(bad.find("i77ei1e"), 7, "i77ei2e");
+    CHECK(decode_resume(bad).error().message == "resume data: malformed file entry");
 }
 
 TEST_CASE("resume: find_resume_temps finds only temp files of resume files") {

@@ -44,6 +44,7 @@
 #include "btl/peer_connection.hpp"
 #include "btl/piece_picker.hpp"
 #include "btl/rate.hpp"
+#include "btl/resume.hpp"
 #include "btl/smart_ban.hpp"
 #include "btl/storage.hpp"
 #include "btl/super_seed.hpp"
@@ -204,7 +205,7 @@ private:
     void on_complete();
     void run_choker(int64_t now_ms, bool rotate_optimistic);
     void connect_more();
-    void save_resume(std::function<void()> done = nullptr);
+    void save_resume(std::function<void()> done = nullptr, DataSync mode = DataSync::no_sync);
     void set_error(const std::string& e, bool needs_recheck = false);
     // Disk full (disk_fault.hpp): stop downloading, keep seeding, look for
     // space again later.
@@ -243,6 +244,7 @@ private:
     int64_t added_time_ = 0, completed_time_ = 0;
     int64_t last_save_ms_ = 0;
     bool resume_dirty_ = false, saving_ = false;
+    bool unsynced_ = false;  // the last save did not sync the data files
     int pending_writes_ = 0;
     int64_t pending_write_bytes_ = 0;
     std::function<void()> after_writes_;

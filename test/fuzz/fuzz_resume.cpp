@@ -18,16 +18,21 @@ namespace {
 bool same(const ResumeData& a, const ResumeData& b) {
     if (a.files.size() != b.files.size()) return false;
     for (size_t i = 0; i < a.files.size(); ++i)
-        if (a.files[i].size != b.files[i].size || a.files[i].mtime_ns != b.files[i].mtime_ns) return false;
+        if (a.files[i].size != b.files[i].size || a.files[i].mtime_ns != b.files[i].mtime_ns ||
+            a.files[i].synced != b.files[i].synced)
+            return false;
     return a.info_hash == b.info_hash && a.num_pieces == b.num_pieces && a.have_bits == b.have_bits &&
            a.uploaded == b.uploaded && a.downloaded == b.downloaded && a.save_path == b.save_path &&
-           a.added_time == b.added_time && a.completed_time == b.completed_time && a.paused == b.paused;
+           a.added_time == b.added_time && a.completed_time == b.completed_time && a.paused == b.paused &&
+           a.boot_id == b.boot_id;
 }
 
 bool bit(const std::string& bits, uint32_t i) { return (uint8_t(bits[i / 8]) >> (7 - i % 8)) & 1; }
 
 // A torrent shaped like the resume data (its piece and file counts), where
-// every odd-numbered file has changed on disk since the data was written.
+// every odd-numbered file has changed on disk since the data was written,
+// checked as if after a reboot (unsynced files untrusted) and in the boot
+// that saved it.
 void check_trust(const ResumeData& r) {
     const uint32_t n = r.num_pieces;
     const size_t nf = r.files.size();
@@ -43,16 +48,21 @@ void check_trust(const ResumeData& r) {
         now[f].size = r.files[f].size;
         now[f].mtime_ns = r.files[f].mtime_ns + (f % 2);
     }
-    std::vector<uint8_t> trusted = trusted_pieces(r, layout, now);
-    BTL_FUZZ_CHECK(trusted.size() == n);
-    for (uint32_t p = 0; p < n; ++p) {
-        bool files_ok = true;
-        auto [first, last] = layout.files_of_piece(p);
-        for (uint32_t f = first; f <= last; ++f)
-            if (layout.file_length(f) > 0 && (f % 2 == 1 || !now[f].exists)) files_ok = false;
-        BTL_FUZZ_CHECK(trusted[p] == (bit(r.have_bits, p) && files_ok ? 1 : 0));
+    for (bool rebooted : {true, false}) {
+        std::string boot = rebooted ? r.boot_id + "x" : r.boot_id;
+        std::vector<uint8_t> trusted = trusted_pieces(r, layout, now, boot);
+        BTL_FUZZ_CHECK(trusted.size() == n);
+        const bool same_boot = !rebooted && !boot.empty();
+        for (uint32_t p = 0; p < n; ++p) {
+            bool files_ok = true;
+            auto [first, last] = layout.files_of_piece(p);
+            for (uint32_t f = first; f <= last; ++f)
+                if (layout.file_length(f) > 0 && (f % 2 == 1 || !now[f].exists || !(r.files[f].synced || same_boot)))
+                    files_ok = false;
+            BTL_FUZZ_CHECK(trusted[p] == (bit(r.have_bits, p) && files_ok ? 1 : 0));
+        }
+        BTL_FUZZ_CHECK(pieces_to_bits(trusted).size() == r.have_bits.size());
     }
-    BTL_FUZZ_CHECK(pieces_to_bits(trusted).size() == r.have_bits.size());
 }
 
 }  // namespace
