@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -175,7 +176,8 @@ const std::string& current_boot_id() {
     return id;
 }
 
-Status save_resume_files(const std::string& path, ResumeData rd, const Storage& storage, DataSync mode) {
+Status save_resume_files(const std::string& path, ResumeData rd, const Storage& storage, DataSync mode,
+                         bool* all_synced) {
     auto now = storage.stat_files();
     std::vector<ResumeFile> before;
     if (auto old = read_small_file(path, 64u << 20); old.ok())
@@ -206,6 +208,8 @@ Status save_resume_files(const std::string& path, ResumeData rd, const Storage& 
         if (rc != 0) return make_error("cannot sync " + fp + ": " + std::strerror(e));
     }
     rd.boot_id = current_boot_id();
+    if (all_synced)
+        *all_synced = std::all_of(rd.files.begin(), rd.files.end(), [](const ResumeFile& f) { return f.synced; });
     return save_resume_atomic(path, encode_resume(rd));
 }
 

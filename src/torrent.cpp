@@ -46,6 +46,7 @@ Torrent::~Torrent() {
 void Torrent::log(LogLevel lvl, const std::string& msg) const { s_.log(lvl, mi_.name, msg); }
 
 void Torrent::set_error(const std::string& e, bool needs_recheck) {
+    ++status_gen_;
     // Several reads or writes in flight fail the same way at once: say it once.
     if (state_ == TorrentState::error && error_ == e) return;
     const bool was_error = state_ == TorrentState::error;
@@ -62,6 +63,7 @@ void Torrent::set_error(const std::string& e, bool needs_recheck) {
 }
 
 void Torrent::on_disk_full(const std::string& why) {
+    ++status_gen_;
     if (disk_full_ || state_ != TorrentState::downloading) return;
     disk_full_ = true;
     error_ = why;
@@ -117,6 +119,7 @@ void Torrent::check_space() {
 }
 
 void Torrent::end_disk_full(int64_t free_bytes) {
+    ++status_gen_;
     if (!disk_full_ || state_ != TorrentState::downloading) return;
     int64_t need = std::min<int64_t>(mi_.piece_length, mi_.total_length - have_bytes_);
     if (!disk_retry_.on_check(s_.now_ms(), free_bytes, need)) return;
@@ -138,6 +141,7 @@ bool Torrent::accepting_peers() const {
 }
 
 void Torrent::start() {
+    ++status_gen_;
     started_ms_ = s_.now_ms();
     auto st = Storage::open(mi_, save_path_, s_.file_pool());
     if (!st.ok()) return set_error(st.error().message);
@@ -174,6 +178,7 @@ void Torrent::start() {
 }
 
 void Torrent::begin_check(bool) {
+    ++status_gen_;
     state_ = TorrentState::checking;
     check_progress_ = 0;
     auto alive = alive_;
@@ -196,6 +201,7 @@ void Torrent::begin_check(bool) {
 }
 
 void Torrent::check_done(const std::vector<uint8_t>& verified) {
+    ++status_gen_;
     have_bytes_ = 0;
     for (uint32_t i = 0; i < mi_.num_pieces() && i < verified.size(); ++i)
         if (verified[i]) {
@@ -215,6 +221,7 @@ void Torrent::check_done(const std::vector<uint8_t>& verified) {
 }
 
 void Torrent::start_swarm() {
+    ++status_gen_;
     state_ = picker_.complete() ? TorrentState::seeding : TorrentState::downloading;
     // Super-seeding only makes sense for a complete torrent (we reveal what
     // we have); a download never turns it on.
@@ -299,6 +306,7 @@ void Torrent::connect_more() {
 
 void Torrent::add_incoming(std::unique_ptr<PeerConnection> conn, const Handshake& hs, std::string_view rest,
                            size_t& used) {
+    ++status_gen_;
     used = 0;
     uint32_t key = next_key_++;
     auto peer = std::make_unique<Peer>(*this, key, std::move(conn), true);
@@ -312,6 +320,7 @@ void Torrent::add_incoming(std::unique_ptr<PeerConnection> conn, const Handshake
 }
 
 void Torrent::peer_closed(Peer& p, const std::string& reason) {
+    ++status_gen_;
     if (!p.incoming && !p.tcp_connected) s_.connect_finished();
     s_.connection_closed();
     p.abort_all_requests();
@@ -370,6 +379,7 @@ void Torrent::run_choker(int64_t now, bool rotate) {
 }
 
 void Torrent::tick(int64_t now) {
+    ++status_gen_;
     ++ticks_;
     for (auto& [k, p] : peers_) p->tick(now);
     if (ticks_ % 10 == 0) run_choker(now, ticks_ % 30 == 0);
@@ -384,7 +394,7 @@ void Torrent::tick(int64_t now) {
     const bool waiting_for_space = disk_full_ && state_ == TorrentState::downloading;
     if (waiting_for_space && !space_check_running_ && disk_retry_.due(now)) check_space();
     if (peers_.empty() && candidates_.empty() && state_ != TorrentState::checking && !resume_dirty_ &&
-        !unsynced_ && !waiting_for_space)
+        !unsynced_ && !waiting_for_space && down_meter_.rate(now) == 0 && up_meter_.rate(now) == 0)
         s_.deactivate(id_);
 }
 
@@ -515,6 +525,7 @@ void Torrent::hash_blocks(BufferPtr data, std::function<void(std::vector<Sha1Dig
 }
 
 void Torrent::piece_done(uint32_t piece, bool ok, const Status& w, BufferPtr data) {
+    ++status_gen_;
     const bool was_backlogged = disk_backlogged();
     --pending_writes_;
     pending_write_bytes_ -= mi_.piece_size(piece);
@@ -574,6 +585,7 @@ void Torrent::piece_done(uint32_t piece, bool ok, const Status& w, BufferPtr dat
 }
 
 void Torrent::on_complete() {
+    ++status_gen_;
     if (state_ != TorrentState::downloading) return;
     state_ = TorrentState::seeding;
     completed_time_ = int64_t(std::time(nullptr));
@@ -621,7 +633,7 @@ void Torrent::save_resume(std::function<void()> done, DataSync mode) {
     }
     saving_ = true;
     resume_dirty_ = false;
-    unsynced_ = mode == DataSync::no_sync;
+    if (mode == DataSync::sync) unsynced_ = false;
     last_save_ms_ = s_.now_ms();
     struct Job {
         uv_work_t req;
@@ -629,8 +641,9 @@ void Torrent::save_resume(std::function<void()> done, DataSync mode) {
         std::shared_ptr<Storage> storage;
         std::string path;
         DataSync mode = DataSync::no_sync;
+        bool all_synced = true;
         Status result = Ok{};
-        std::function<void(const Status&)> after;
+        std::function<void(const Status&, bool)> after;
     };
     auto* j = new Job{};
     j->rd.info_hash = mi_.info_hash;
@@ -646,12 +659,14 @@ void Torrent::save_resume(std::function<void()> done, DataSync mode) {
     j->path = s_.resume_file(mi_.info_hash);
     j->mode = mode;
     auto alive = alive_;
-    j->after = [this, alive, done, mode](const Status& st) {
+    j->after = [this, alive, done, mode](const Status& st, bool all_synced) {
         if (*alive) {
             saving_ = false;
             if (!st.ok()) {
                 log(LogLevel::warning, "cannot save resume data: " + st.error().message);
                 if (mode == DataSync::sync) unsynced_ = true;
+            } else if (!all_synced) {
+                unsynced_ = true;  // the next periodic save syncs it
             }
         }
         if (done) done();
@@ -660,16 +675,17 @@ void Torrent::save_resume(std::function<void()> done, DataSync mode) {
         s_.loop(), &j->req,
         [](uv_work_t* req) {
             auto* j = reinterpret_cast<Job*>(req);
-            j->result = save_resume_files(j->path, std::move(j->rd), *j->storage, j->mode);
+            j->result = save_resume_files(j->path, std::move(j->rd), *j->storage, j->mode, &j->all_synced);
         },
         [](uv_work_t* req, int) {
             auto* j = reinterpret_cast<Job*>(req);
-            j->after(j->result);
+            j->after(j->result, j->all_synced);
             delete j;
         });
 }
 
 void Torrent::stop(std::function<void()> done) {
+    ++status_gen_;
     if (stopping_) {
         if (done) done();
         return;
@@ -697,6 +713,7 @@ void Torrent::stop(std::function<void()> done) {
 }
 
 void Torrent::pause() {
+    ++status_gen_;
     if (paused_) return;
     paused_ = true;
     close_all_peers("paused");
@@ -709,6 +726,7 @@ void Torrent::pause() {
 }
 
 void Torrent::resume() {
+    ++status_gen_;
     if (!paused_) return;
     paused_ = false;
     // Data found damaged must be re-checked before anything is served again.
@@ -722,6 +740,7 @@ void Torrent::resume() {
 }
 
 void Torrent::recheck() {
+    ++status_gen_;
     if (state_ == TorrentState::checking || !storage_) return;
     close_all_peers("re-checking");
     if (announcer_) announcer_->stop(3000, nullptr);
@@ -737,6 +756,17 @@ void Torrent::recheck() {
     picker_ = PiecePicker(mi_.num_pieces(), mi_.piece_length, mi_.total_length, kBlock, s_.random());
     begin_check(true);
     s_.activate(id_);
+}
+
+uint64_t Torrent::status_fingerprint() const {
+    // status_gen_ moves on every tick (a torrent with peers, a check or a
+    // pending save ticks every second) and every event that changes what
+    // status() shows; a sleeping torrent changes only by its announcer or
+    // by turning "stalled".
+    uint64_t h = status_gen_ * 0x9e3779b97f4a7c15ull;
+    if (announcer_) h ^= (announcer_->generation() + 1) * 0xc2b2ae3d27d4eb4full;
+    if (state_ == TorrentState::downloading && s_.now_ms() - started_ms_ > 15'000) h ^= 1;
+    return h;
 }
 
 TorrentStatus Torrent::status(bool detail) const {

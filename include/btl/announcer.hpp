@@ -83,9 +83,13 @@ public:
     // error of a tracker tried before it (or of every tracker), else "".
     std::string last_message() const;
     bool has_trackers() const { return !entries_.empty(); }
+    // Changes whenever status() or last_message() may have (views use it to
+    // skip rows that did not change).
+    uint64_t generation() const { return gen_; }
 
 private:
     static constexpr int64_t kNever = INT64_MAX;
+    uint64_t gen_ = 0;
     struct Entry {
         std::string url;
         int tier = 0;

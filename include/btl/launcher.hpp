@@ -153,8 +153,10 @@ public:
     void toggle_pause(const Sha1Digest& ih);
     void recheck(const Sha1Digest& ih);
     // The --status_json document: status_json() fields plus "file" per row,
-    // and error rows for files that did not load.
-    std::string status_json() const;
+    // and error rows for files that did not load.  The reference stays
+    // valid until the next call; status_json_version() moves when it changes.
+    const std::string& status_json() const;
+    uint64_t status_json_version() const { return doc_version_; }
     const LauncherOptions& options() const { return opt_; }
     // Totals over the loaded rows, from the same cache as sorted_rows().
     SessionStatus session_status() const;
@@ -185,6 +187,7 @@ private:
         mutable Row shown;
         mutable std::string json;
         mutable bool visible = false, json_ok = false;
+        mutable uint64_t fingerprint = 0;  // of `shown` (torrent's and this entry's)
     };
     using Files = std::map<std::string, Entry>;
     struct ParseJob;
@@ -218,11 +221,13 @@ private:
     // refresh(): when it last ran (-1: stale), whether the document must be
     // rebuilt, the totals of the shown rows.
     mutable int64_t refreshed_ms_ = -1;
+    mutable uint64_t refresh_pass_ = 0;
     mutable bool doc_stale_ = true;
     mutable SessionStatus totals_;
     mutable size_t errors_ = 0;
     mutable std::vector<const Row*> sorted_;
     mutable std::string doc_, doc_tail_;
+    mutable uint64_t doc_version_ = 0;
     std::map<Sha1Digest, std::string> owner_;  // info-hash -> file running it
     TakenPaths taken_;                         // save_path of every loaded entry
     uint64_t next_seq_ = 1;

@@ -66,8 +66,10 @@ enum class DataSync { sync, no_sync };
 // a save that synced it.  Either way a crash, even of the machine, never
 // leaves resume data claiming pieces whose bytes could be lost: unsynced
 // files are trusted only within the boot that saved them.  A failed sync
-// fails the save (the old resume file stays).
-Status save_resume_files(const std::string& path, ResumeData rd, const Storage& storage, DataSync mode);
+// fails the save (the old resume file stays).  *all_synced (if given) tells
+// whether every file ended up marked synced.
+Status save_resume_files(const std::string& path, ResumeData rd, const Storage& storage, DataSync mode,
+                         bool* all_synced = nullptr);
 
 // This boot of the machine (/proc/sys/kernel/random/boot_id), "" if unknown.
 const std::string& current_boot_id();

@@ -159,6 +159,9 @@ public:
     const Metainfo& metainfo() const { return mi_; }
     uint32_t id() const { return id_; }
     TorrentStatus status(bool detail) const;
+    // Changes whenever what status(false) shows may have changed (and more
+    // often): equal values mean an unchanged row.  O(1).
+    uint64_t status_fingerprint() const;
     bool complete() const { return picker_.complete(); }
     // Paused by the user (or resumed paused): no peers, no announces.
     bool paused() const { return paused_; }
@@ -245,6 +248,7 @@ private:
     int64_t last_save_ms_ = 0;
     bool resume_dirty_ = false, saving_ = false;
     bool unsynced_ = false;  // the last save did not sync the data files
+    uint64_t status_gen_ = 0;  // see status_fingerprint()
     int pending_writes_ = 0;
     int64_t pending_write_bytes_ = 0;
     std::function<void()> after_writes_;

@@ -126,9 +126,10 @@ struct App {
         uv_work_t req{};
         App* app = nullptr;
         std::string path, doc;
+        uint64_t version = 0;
         Status result = Ok{};
     };
-    std::string last_doc;
+    uint64_t last_version = UINT64_MAX;  // of the document last written
     int64_t last_write_ms = 0;
     bool writing = false, write_again = false, force_again = false;
     std::function<void()> flushed;
@@ -141,13 +142,17 @@ struct App {
             force_again |= force;
             return;
         }
-        std::string doc = launcher->status_json();
+        // Unchanged (the same version): no 5 MB copy and compare per second
+        // with 10,000 rows.
+        const std::string& doc = launcher->status_json();
+        uint64_t version = launcher->status_json_version();
         int64_t now = int64_t(uv_now(loop));
-        if (!force && doc == last_doc && now - last_write_ms < 60'000) return;
+        if (!force && version == last_version && now - last_write_ms < 60'000) return;
         auto* j = new StatusJob;
         j->app = this;
         j->path = status_path;
-        j->doc = std::move(doc);
+        j->doc = doc;
+        j->version = version;
         j->req.data = j;
         writing = true;
         int rc = uv_queue_work(
@@ -173,7 +178,7 @@ struct App {
         if (!j.result.ok()) {
             logbook->log(LogLevel::warning, "", "status_json: " + j.result.error().message);
         } else {
-            last_doc = std::move(j.doc);
+            last_version = j.version;
             last_write_ms = int64_t(uv_now(loop));
         }
         if (write_again) {

@@ -45,7 +45,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 import btl_harness as H  # noqa: E402
 
 N = 1000  # set per size by main()
-SIZES = os.environ.get("BENCH_SIZES", "1000:seed,download 10000:download")
+SIZES = os.environ.get("BENCH_SIZES", "1000:seed 10000:download")
 if "BENCH_TORRENTS" in os.environ:  # one size, as before
     SIZES = "%s:%s" % (os.environ["BENCH_TORRENTS"], os.environ.get("BENCH_SCENARIOS", "seed,download"))
 FILE_KIB = int(os.environ.get("BENCH_FILE_KIB", "4"))
