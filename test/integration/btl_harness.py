@@ -39,6 +39,29 @@ MiB = 1024 * 1024
 _live_workspaces = []
 
 
+def thread_waits(pid):
+    """One line: each thread's name, state, kernel wait channel and the top
+    of its kernel stack (readable as root), to say why a process hangs."""
+    out = []
+    try:
+        tids = sorted(os.listdir("/proc/%d/task" % pid), key=int)
+    except OSError:
+        return "(gone)"
+    for tid in tids:
+        base = "/proc/%d/task/%s/" % (pid, tid)
+
+        def rd(name):
+            try:
+                with open(base + name) as f:
+                    return f.read().strip()
+            except OSError:
+                return "?"
+        state = rd("stat").rsplit(")", 1)[-1].split()[:1]
+        stack = [ln.split()[-1].split("+")[0] for ln in rd("stack").splitlines()[:4] if ln.strip()]
+        out.append("%s %s %s [%s]" % (rd("comm"), state[0] if state else "?", rd("wchan"), " < ".join(stack)))
+    return "; ".join(out)
+
+
 class Fail(Exception):
     """A test assertion failed; the message says what was expected."""
 
@@ -158,7 +181,8 @@ class Proc:
         deadline = time.monotonic() + timeout
         while self.poll() is None:
             if time.monotonic() > deadline:
-                raise Fail("%s did not exit within %.0fs" % (self.name, timeout))
+                raise Fail("%s did not exit within %.0fs; where its threads wait: %s; log tail:\n%s"
+                           % (self.name, timeout, thread_waits(self.pid), self.tail(8)))
             time.sleep(0.02)
         return self.returncode
 

@@ -294,7 +294,9 @@ def main():
                 "launcher: the plain view does not show the lie:\n%s" % launcher.tail(10))
         H.check(launcher.peak_rss_kib() < RSS_LIMIT_KIB, "launcher: peak RSS %s KiB" % launcher.peak_rss_kib())
         launcher.signal()
-        H.check(launcher.wait(20) == 0, "launcher: exit %s on SIGTERM" % launcher.poll())
+        t_term = time.monotonic()
+        H.check(launcher.wait(60) == 0, "launcher: exit %s on SIGTERM" % launcher.poll())
+        H.log("launcher: exited %.1f s after SIGTERM" % (time.monotonic() - t_term))
 
         # 6. The lone silent UDP tracker: packets 15 s then 30 s apart, the
         # request given up after 15 + 30 + 60 s, the download done anyway.
