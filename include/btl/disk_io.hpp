@@ -43,7 +43,11 @@ using BufferPtr = std::shared_ptr<std::vector<uint8_t>>;
 struct DiskIoOptions {
     size_t cache_bytes = size_t(32) << 20;        // read cache budget
     size_t max_cached_piece = size_t(8) << 20;    // larger pieces bypass the cache
-    size_t check_chunk = size_t(8) << 20;         // bytes per check job (whole pieces)
+    // Bytes per check job (whole pieces).  8 MiB jobs of ~3 ms left the two
+    // jobs' threads idle 10-25% of the time between jobs (2.3-2.6 GB/s on
+    // 1 GiB); 32 MiB keeps them 95% busy (3.0-3.1 GB/s).  A cancel still
+    // stops within one piece.
+    size_t check_chunk = size_t(32) << 20;
     unsigned check_jobs = 2;                      // check jobs in flight
     size_t check_read = size_t(128) << 10;        // check reads this much at a time, hashed while in L2
 };

@@ -16,9 +16,9 @@ fi
 
 # The ceiling: OpenSSL SHA-1 on one core, 1 MiB blocks (the hashing alone).
 sha=$(openssl speed -evp sha1 -bytes 1048576 -seconds 2 2>/dev/null | awk '$1 == "sha1" { sub("k", "", $2); printf "%.2f", $2 * 1000 / 1e9 }')
-out=$("$BUILD/bench/recheck" "$FILE" "$PIECE" --runs 3)
+out=$("$BUILD/bench/recheck" "$FILE" "$PIECE" --runs 5)
 echo "$out" >&2
-ours=$(echo "$out" | sed -n 's/^recheck GB\/s: //p')
+ours=$(echo "$out" | sed -n "s/^recheck GB\/s: \([0-9.]*\).*/\1/p")
 cpu=$(echo "$out" | sed -n 's/^recheck CPU s per GB: \([0-9.]*\).*/\1/p')
 
 lt=$(/usr/bin/python3 - "$FILE" "$PIECE" <<'PY'
