@@ -130,7 +130,7 @@ ASAN_SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-saniti
 ASAN_LOGS     = $(abspath $(ASAN_BUILD))/sanitizer
 ASAN_ENV      = ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:detect_stack_use_after_return=1:strict_string_checks=1:log_path=$(ASAN_LOGS)/asan \
                 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(ASAN_LOGS)/ubsan \
-                BTL_TIME_SCALE=$${BTL_TIME_SCALE:-3} BTL_TEST_TIMEOUT=$${BTL_TEST_TIMEOUT:-2700}
+                BTL_TIME_SCALE=$${BTL_TIME_SCALE:-3} BTL_MEM_SCALE=$${BTL_MEM_SCALE:-4} BTL_TEST_TIMEOUT=$${BTL_TEST_TIMEOUT:-2700}
 
 check-asan: deps
 	$(MAKE) --no-print-directory -j$$(nproc) build-all BUILD=$(ASAN_BUILD) OPT="-O1 -g" SAN="$(ASAN_SAN)"

@@ -80,6 +80,9 @@ _t0 = time.monotonic()
 # Sanitizer builds (make check-asan) run several times slower: BTL_TIME_SCALE
 # stretches every wait and hard timeout here; what tests assert is unchanged.
 TIME_SCALE = max(1.0, float(os.environ.get("BTL_TIME_SCALE", "1") or 1))
+# ...and hold freed memory in quarantine (up to 256 MB): BTL_MEM_SCALE
+# stretches absolute memory bounds the same way.
+MEM_SCALE = max(1.0, float(os.environ.get("BTL_MEM_SCALE", "1") or 1))
 
 
 # ---------------------------------------------------------------- ports, IPs

@@ -33,7 +33,7 @@ from test_udp_tracker import make_torrent_tiers  # noqa: E402
 
 PIECE = 64 * H.KiB
 SIZE = 4 * H.MiB + 4321
-RSS_LIMIT_KIB = 100 * 1024
+RSS_LIMIT_KIB = int(100 * 1024 * H.MEM_SCALE)
 FD_LIMIT = 200
 
 # case -> (substring of the liar's tracker status, rounds to observe)
