@@ -298,16 +298,14 @@ void Launcher::refresh(int64_t max_age_ms) const {
         // statuses a second was most of the idle CPU.  Every row is still
         // rebuilt at least every 16th pass, in case an event forgot to move
         // the fingerprint.
-        if (e.loaded && e.torrent && e.visible && e.json_ok) {
+        if (e.loaded && e.torrent) {
             uint64_t fp = e.torrent->status_fingerprint() ^ (e.gen * 0x9e3779b97f4a7c15ull);
             bool due = ((refresh_pass_ + e.seq) & 15) == 0;
-            if (fp == e.fingerprint && !due) {
+            if (e.visible && e.json_ok && fp == e.fingerprint && !due) {
                 add_to_totals(totals_, e.shown);
                 continue;
             }
             e.fingerprint = fp;
-        } else if (e.loaded && e.torrent) {
-            e.fingerprint = e.torrent->status_fingerprint() ^ (e.gen * 0x9e3779b97f4a7c15ull);
         }
         bool vis = row_for(it->first, e, r);
         if (vis != e.visible) {

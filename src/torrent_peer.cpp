@@ -7,7 +7,7 @@
 namespace btl {
 
 namespace {
-constexpr uint32_t kBlock = 16384;
+constexpr uint32_t kBlock = Torrent::kBlock;
 constexpr size_t kMaxQueue = 1000;           // our requests in flight to one peer
 constexpr size_t kMinQueue = 16;
 constexpr size_t kMaxTheirRequests = 2000;   // their queued requests before we drop them

@@ -183,6 +183,7 @@ public:
     // a disk slower than the network cannot grow the heap without bound.
     bool disk_backlogged() const { return pending_write_bytes_ >= kMaxPendingWriteBytes; }
     static constexpr int64_t kMaxPendingWriteBytes = int64_t(32) << 20;
+    static constexpr uint32_t kBlock = 16384;  // the request size we use and accept
     bool serving() const { return state_ == TorrentState::downloading || state_ == TorrentState::seeding; }
     void maybe_unchoke(Peer& p);
     void on_bandwidth();  // the session's rate limiter has tokens again

@@ -11,25 +11,16 @@ Re-running the script rewrites the corpus (deterministically).
 import os
 import shutil
 import struct
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from btl_harness import bencode as benc  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "..", "data")
 OUT = os.path.join(HERE, "corpus")
 
 
-def benc(v):
-    if isinstance(v, int):
-        return b"i%de" % v
-    if isinstance(v, str):
-        v = v.encode()
-    if isinstance(v, bytes):
-        return b"%d:%s" % (len(v), v)
-    if isinstance(v, list):
-        return b"l" + b"".join(benc(x) for x in v) + b"e"
-    if isinstance(v, dict):
-        items = sorted((k.encode() if isinstance(k, str) else k, x) for k, x in v.items())
-        return b"d" + b"".join(benc(k) + benc(x) for k, x in items) + b"e"
-    raise TypeError(v)
 
 
 def write(target, name, data):
@@ -209,7 +200,12 @@ def resume_corpus():
                                         uploaded=5, paused=1))
     write("resume", "empty", rd(0, b"", []))
     write("resume", "spare_bits", rd(3, b"\xff", [[5, 5]]))
-    write("resume", "bad_version", rd(1, b"\x80", [[1, 1]], version=2))
+    write("resume", "bad_version", rd(1, b"\x80", [[1, 1]], version=3))
+    # Version 2: [size, mtime, synced] per file and the saving boot's id.
+    write("resume", "v2_unsynced", rd(3, b"\xa0", [[12, 1700000000123456789, 0], [-1, 0, 1],
+                                                  [40, 1700000001000000000, 1]],
+                                      version=2, downloaded=4096,
+                                      **{"boot-id": "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "save-path": "/srv/dl"}))
     write("resume", "unicode_path", rd(2, b"\xc0", [[10, 10], [20, 20]], **{"save-path": "/home/\xfc/dl"}))
 
 

@@ -27,6 +27,9 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from btl_harness import bencode as benc  # noqa: E402
+
 HTTP_MODES = {
     "garbage": "200 with an HTML body, not bencoded",
     "failure": "a bencoded failure reason",
@@ -63,16 +66,6 @@ def record(mode, kind, **kw):
             f.write(json.dumps(entry) + "\n")
 
 
-def benc(v):
-    if isinstance(v, int):
-        return b"i%de" % v
-    if isinstance(v, str):
-        v = v.encode()
-    if isinstance(v, bytes):
-        return b"%d:%s" % (len(v), v)
-    if isinstance(v, dict):
-        return b"d" + b"".join(benc(k) + benc(v[k]) for k in sorted(v)) + b"e"
-    raise TypeError(type(v))
 
 
 def compact(ip, port):
