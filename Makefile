@@ -1,9 +1,11 @@
 # btlaunchmany — plain Makefile.  `make check` and `make demo` install what a
 # fresh Debian machine lacks (the deps target), then build and run.
 #
-# Layout: every src/*.cpp and src/*/*.cpp (except src/bin) goes into one
-# static library; each src/bin/NAME.cpp becomes build/bin/NAME; every
-# test/test_*.cpp is linked into one doctest binary, build/test/unit.
+# Layout: one folder per layer (README, "Design"): every src/LAYER/*.cpp
+# (except src/bin) goes into one static library; each src/bin/NAME.cpp
+# becomes build/bin/NAME; every test/LAYER/test_*.cpp is linked into one
+# doctest binary, build/test/unit.  `make check-layering` fails on any
+# include that points up the layers.
 
 BUILD    ?= build
 CXX      ?= g++
@@ -23,12 +25,12 @@ CXXFLAGS += -std=c++20 $(OPT) $(SAN) $(WARNINGS) $(DEFS) -Iinclude $(PKG_CFLAGS)
 LDFLAGS  += $(SAN)
 LDLIBS   += $(PKG_LIBS) -lpthread
 
-LIB_SRC  := $(filter-out src/bin/%,$(wildcard src/*.cpp src/*/*.cpp))
+LIB_SRC  := $(filter-out src/bin/%,$(wildcard src/*/*.cpp))
 BIN_SRC  := $(wildcard src/bin/*.cpp)
 FUZZ_SRC := $(wildcard test/fuzz/fuzz_*.cpp)
 # The fuzz targets' entry points are linked into the unit tests, which
 # replay the committed fuzz inputs (test/test_fuzz_replay.cpp).
-TEST_SRC := $(wildcard test/test_*.cpp) test/doctest_main.cpp $(FUZZ_SRC)
+TEST_SRC := $(wildcard test/*/test_*.cpp) test/doctest_main.cpp $(FUZZ_SRC)
 BENCH_SRC:= $(wildcard test/bench/*.cpp)
 
 LIB_OBJ  := $(LIB_SRC:%.cpp=$(BUILD)/obj/%.o)
@@ -45,7 +47,7 @@ DEBS := g++ make pkg-config libuv1-dev libncurses-dev libssl-dev doctest-dev \
         man-db procps psmisc rtorrent clang libclang-rt-14-dev
 
 .PHONY: all check unit integration demo bench install clean deps build-all \
-        fuzz fuzz-build check-asan
+        fuzz fuzz-build check-asan check-layering
 all: $(BINS) $(UNIT) $(BENCHES)
 
 $(BUILD)/obj/%.o: %.cpp
@@ -76,6 +78,9 @@ check: deps
 	$(MAKE) --no-print-directory -j1 integration
 
 build-all: $(BINS) $(UNIT) $(BENCHES)
+
+check-layering:
+	python3 test/check_layering.py
 
 unit: $(UNIT)
 	$(UNIT)

@@ -9,11 +9,12 @@
 #include <ctime>
 #include <string>
 
-#include "btl/format.hpp"
-#include "btl/atomic_file.hpp"
-#include "btl/metainfo.hpp"
-#include "btl/options.hpp"
-#include "btl/session.hpp"
+#include "btl/base/atomic_file.hpp"
+#include "btl/base/format.hpp"
+#include "btl/base/options.hpp"
+#include "btl/core/metainfo.hpp"
+#include "btl/engine/session.hpp"
+#include "btl/engine/status_json.hpp"
 
 using namespace btl;
 

@@ -18,12 +18,13 @@
 #include <memory>
 #include <sstream>
 
-#include "btl/launcher.hpp"
-#include "btl/lock_file.hpp"
-#include "btl/make_torrent.hpp"
-#include "btl/options.hpp"
-#include "btl/resume.hpp"
-#include "btl/session.hpp"
+#include "btl/base/lock_file.hpp"
+#include "btl/base/options.hpp"
+#include "btl/disk/make_torrent.hpp"
+#include "btl/disk/resume.hpp"
+#include "btl/engine/session.hpp"
+#include "btl/engine/status_json.hpp"
+#include "btl/launcher/launcher.hpp"
 #include "btl/ui/curses_view.hpp"
 #include "btl/ui/plain_view.hpp"
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "btl/make_torrent.hpp"
+#include "btl/disk/make_torrent.hpp"
 
 namespace {
 

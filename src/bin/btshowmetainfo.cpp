@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "btl/json.hpp"
-#include "btl/metainfo.hpp"
+#include "btl/base/json.hpp"
+#include "btl/core/metainfo.hpp"
 
 namespace {
 

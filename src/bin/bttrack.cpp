@@ -18,11 +18,11 @@
 #include <set>
 #include <string>
 
-#include "btl/allowed_dir.hpp"
-#include "btl/tracker_registry.hpp"
-#include "btl/tracker_server.hpp"
-#include "btl/tracker_service.hpp"
-#include "btl/uv_util.hpp"
+#include "btl/base/uv_util.hpp"
+#include "btl/tracker/allowed_dir.hpp"
+#include "btl/tracker/registry.hpp"
+#include "btl/tracker/server.hpp"
+#include "btl/tracker/service.hpp"
 
 using namespace btl;
 

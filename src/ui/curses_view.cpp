@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <ctime>
 
-#include "btl/format.hpp"
+#include "btl/base/format.hpp"
 #include "btl/ui/table.hpp"
 #include "btl/ui/text_width.hpp"
 

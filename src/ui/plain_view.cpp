@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <ctime>
 
-#include "btl/format.hpp"
+#include "btl/base/format.hpp"
 
 namespace btl::ui {
 

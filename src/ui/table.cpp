@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "btl/format.hpp"
+#include "btl/base/format.hpp"
 #include "btl/ui/text_width.hpp"
 
 namespace btl::ui {

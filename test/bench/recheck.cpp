@@ -18,7 +18,7 @@
 #include <functional>
 #include <string>
 
-#include "btl/disk_io.hpp"
+#include "btl/disk/disk_io.hpp"
 
 using namespace btl;
 

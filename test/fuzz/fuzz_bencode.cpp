@@ -3,7 +3,7 @@
 #include <string>
 #include <string_view>
 
-#include "btl/bencode.hpp"
+#include "btl/core/bencode.hpp"
 #include "fuzz.hpp"
 
 namespace btl::fuzz {

@@ -16,10 +16,10 @@
 #include <string_view>
 #include <vector>
 
-#include "btl/bencode.hpp"
-#include "btl/http_request.hpp"
-#include "btl/tracker_registry.hpp"
-#include "btl/tracker_service.hpp"
+#include "btl/core/bencode.hpp"
+#include "btl/tracker/http_request.hpp"
+#include "btl/tracker/registry.hpp"
+#include "btl/tracker/service.hpp"
 #include "fuzz.hpp"
 
 namespace btl::fuzz {

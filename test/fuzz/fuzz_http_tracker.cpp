@@ -9,8 +9,8 @@
 
 #include <sys/socket.h>
 
-#include "btl/peer_connection.hpp"
-#include "btl/tracker_proto.hpp"
+#include "btl/core/tracker_client_codec.hpp"
+#include "btl/net/peer_connection.hpp"
 #include "fuzz.hpp"
 
 namespace btl::fuzz {

@@ -8,9 +8,9 @@
 #include <string>
 #include <string_view>
 
-#include "btl/file_layout.hpp"
-#include "btl/metainfo.hpp"
-#include "btl/sha1.hpp"
+#include "btl/base/sha1.hpp"
+#include "btl/core/file_layout.hpp"
+#include "btl/core/metainfo.hpp"
 #include "fuzz.hpp"
 
 namespace btl::fuzz {

@@ -16,8 +16,8 @@
 #include <string_view>
 #include <vector>
 
-#include "btl/bitfield.hpp"
-#include "btl/wire.hpp"
+#include "btl/core/bitfield.hpp"
+#include "btl/core/wire.hpp"
 #include "fuzz.hpp"
 
 namespace btl::fuzz {

@@ -7,8 +7,8 @@
 #include <string_view>
 #include <vector>
 
-#include "btl/file_layout.hpp"
-#include "btl/resume.hpp"
+#include "btl/core/file_layout.hpp"
+#include "btl/disk/resume.hpp"
 #include "fuzz.hpp"
 
 namespace btl::fuzz {

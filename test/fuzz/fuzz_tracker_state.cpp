@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "btl/tracker_registry.hpp"
+#include "btl/tracker/registry.hpp"
 #include "fuzz.hpp"
 
 namespace btl::fuzz {

@@ -19,9 +19,9 @@
 #include <string>
 #include <vector>
 
-#include "btl/launcher.hpp"
+#include "btl/base/uv_util.hpp"
+#include "btl/launcher/launcher.hpp"
 #include "btl/ui/view.hpp"
-#include "btl/uv_util.hpp"
 
 namespace btl::ui {
 

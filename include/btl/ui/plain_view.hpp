@@ -8,8 +8,8 @@
 
 #include <cstdio>
 
+#include "btl/base/uv_util.hpp"
 #include "btl/ui/view.hpp"
-#include "btl/uv_util.hpp"
 
 namespace btl::ui {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "btl/launcher.hpp"
+#include "btl/launcher/launcher.hpp"
 
 namespace btl::ui {
 

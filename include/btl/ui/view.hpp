@@ -3,8 +3,8 @@
 // every log line; it never touches engine objects.  stop() releases the
 // terminal and stops its timers; it is safe to call twice.
 #pragma once
-#include "btl/launcher.hpp"
-#include "btl/result.hpp"
+#include "btl/base/result.hpp"
+#include "btl/launcher/launcher.hpp"
 
 namespace btl::ui {
 

@@ -1,0 +1,17 @@
+// write_file_atomic: replace a file's contents so that readers (and a crash)
+// see either the old file or the new one, never a mix: the data goes to a
+// temporary file in the same directory, which is then renamed over the
+// target.  `durable` adds fsync of the file before the rename and of the
+// directory after it, for files whose loss matters (resume data, .torrent
+// files); status files rewritten every second skip the fsyncs.
+#pragma once
+#include <string>
+#include <string_view>
+
+#include "btl/base/result.hpp"
+
+namespace btl {
+
+Status write_file_atomic(const std::string& path, std::string_view data, bool durable = true);
+
+}  // namespace btl

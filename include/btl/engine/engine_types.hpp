@@ -1,0 +1,110 @@
+// Plain, copyable types through which the engine talks to front ends:
+// options in, status snapshots and log events out.  The engine never prints
+// and never includes curses; views hold copies of these, never engine
+// pointers (rtorrent's UI reading live engine objects is what we avoid).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "btl/base/sha1.hpp"
+
+namespace btl {
+
+enum class TorrentState { checking, downloading, seeding, stalled, stopped, error };
+const char* state_name(TorrentState s);
+
+struct PeerStatus {
+    std::string address;      // ip:port
+    std::string client;       // decoded from the peer id
+    double down_rate = 0, up_rate = 0;
+    int64_t downloaded = 0, uploaded = 0;
+    double progress = 0;      // share of pieces the peer has
+    std::string flags;        // e.g. "D U i I c C S": see man page
+    bool incoming = false;
+};
+
+struct TrackerStatus {
+    std::string url;
+    std::string status;       // "ok", "announcing", "error: ...", "warning: ..."
+    int64_t seeds = -1, leechers = -1;
+    int64_t next_announce_s = -1;   // seconds from now (for the view)
+    int64_t next_announce_at = -1;  // unix time of the next announce: fixed between
+                                    // announces, so a status row does not churn
+    int fails = 0;            // failed announces in a row
+    int64_t interval_s = -1;  // announce interval in use (clamped), -1 before an answer
+};
+
+struct FileStatus {
+    std::string path;
+    int64_t length = 0;
+    double progress = 0;
+};
+
+struct TorrentStatus {
+    Sha1Digest info_hash{};
+    std::string name;
+    std::string save_path;
+    TorrentState state = TorrentState::checking;
+    double progress = 0;          // verified share of the data (0..1)
+    double check_progress = 0;    // while checking
+    int64_t total_size = 0;
+    int64_t have_bytes = 0;
+    double down_rate = 0, up_rate = 0;   // payload bytes/s
+    int64_t downloaded = 0, uploaded = 0;            // payload bytes this session
+    int64_t total_downloaded = 0, total_uploaded = 0; // including earlier sessions
+    int peers = 0, seeds = 0;
+    int64_t eta_s = -1;           // -1 = unknown
+    std::string error;            // the last error, empty if none
+    // With state error: the data on disk no longer matches what was checked
+    // (a file deleted, truncated or changed); a re-check repairs it.
+    bool needs_recheck = false;
+    // With state error: the disk is full; the torrent seeds what it has and
+    // looks for free space again in this many seconds (-1: not retrying).
+    int64_t retry_in_s = -1;
+    std::string tracker_message;  // the last tracker status or warning
+    int64_t added_time = 0;
+    uint32_t num_pieces = 0, pieces_have = 0;
+    std::vector<TrackerStatus> trackers;
+    // Filled only when asked for detail (the view's detail pane).
+    std::vector<PeerStatus> peer_list;
+    std::vector<FileStatus> files;
+};
+
+struct SessionStatus {
+    uint16_t listen_port = 0;
+    double down_rate = 0, up_rate = 0;
+    int64_t downloaded = 0, uploaded = 0;
+    size_t torrents = 0, peers = 0;
+};
+
+enum class LogLevel { debug, info, warning, error };
+
+// The engine reports events through this.  `torrent` is the torrent's name,
+// or empty for session-wide events.
+class EventSink {
+public:
+    virtual ~EventSink() = default;
+    virtual void log(LogLevel level, const std::string& torrent, const std::string& message) = 0;
+};
+
+struct SessionOptions {
+    std::string bind_ip;           // listen on / connect from ("" = any)
+    std::string announce_ip;       // --ip: address reported to trackers
+    uint16_t minport = 6881, maxport = 6889;
+    int64_t max_upload_rate = 0;   // bytes/s, 0 = unlimited
+    int64_t max_download_rate = 0; // bytes/s, 0 = unlimited
+    int max_uploads = 4;           // regular unchoke slots per torrent (+1 optimistic)
+    int max_peers_per_torrent = 60;
+    int max_connections = 500;     // whole session
+    int max_half_open = 16;        // outgoing connects in progress, whole session
+    size_t max_files_open = 256;
+    std::string data_dir;          // resume data; "" = default
+    std::string peer_id_prefix = "-BL0100-";
+    // A torrent whose disk is full looks for free space this often (doubling
+    // after each failed attempt, up to 12 times this).
+    int64_t disk_retry_interval_ms = 10'000;
+    bool super_seeder = false;     // BEP 16 for torrents that are complete when they start
+};
+
+}  // namespace btl

@@ -1,0 +1,165 @@
+// Session: owns the libuv loop's engine-wide state — the listen socket, the
+// disk thread-pool front (DiskIo) and file-descriptor pool, the global rate
+// limits and connection caps, the ban list — and every Torrent, keyed by
+// info-hash.  Incoming connections are read up to their handshake here and
+// handed to the torrent they name.
+//
+// Idle torrents cost nothing: the session's one-second tick visits only
+// torrents that are active (checking, or connected to peers, or seeking
+// them); a torrent with nothing to do is not touched.
+#pragma once
+#include <uv.h>
+
+#include <cstring>
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "btl/base/lock_file.hpp"
+#include "btl/base/rate.hpp"
+#include "btl/base/uv_util.hpp"
+#include "btl/core/wire.hpp"
+#include "btl/disk/disk_io.hpp"
+#include "btl/disk/file_pool.hpp"
+#include "btl/engine/engine_types.hpp"
+#include "btl/engine/torrent.hpp"
+#include "btl/net/peer_connection.hpp"
+
+namespace btl {
+
+class Session {
+public:
+    Session(uv_loop_t* loop, SessionOptions opt, EventSink* sink);
+    ~Session();
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    // Opens the listen port (first free in minport..maxport).
+    Status start();
+    // Adds a torrent; an error if one with the same info-hash already runs,
+    // or if another process runs it: each torrent holds a one-byte record
+    // lock in DATA_DIR/resume/torrents.lock while it is here ("in use by
+    // another process (pid N, lock PATH)").
+    Result<Torrent*> add_torrent(AddTorrentParams p);
+    Torrent* find(const Sha1Digest& ih);
+    // Stops and removes a torrent (its data stays); `done` after `stopped`
+    // was sent and resume data saved.  A second call while the first removal
+    // is under way waits for it too; `done` runs at once only if no torrent
+    // with that info-hash exists.
+    void remove_torrent(const Sha1Digest& ih, std::function<void()> done = nullptr);
+    // Graceful shutdown of every torrent, then `done`.
+    void shutdown(std::function<void()> done);
+
+    std::vector<TorrentStatus> status(bool detail = false) const;
+    SessionStatus session_status() const;
+    std::vector<Torrent*> torrents() const;
+
+    // ---- for torrents and peers --------------------------------------------
+    uv_loop_t* loop() const { return loop_; }
+    DiskIo& disk() { return *disk_; }
+    std::shared_ptr<FilePool> file_pool() { return files_; }
+    const SessionOptions& options() const { return opt_; }
+    void set_rate_limits(int64_t up_bytes_s, int64_t down_bytes_s);
+    void set_max_uploads(int n) { opt_.max_uploads = n; }
+    const PeerId& peer_id() const { return peer_id_; }
+    uint16_t listen_port() const { return listener_.port(); }
+    int64_t now_ms() const { return static_cast<int64_t>(uv_now(loop_)); }
+    uint64_t random() { return rng_(); }
+    uint32_t announce_key() const { return key_; }
+    void log(LogLevel lvl, const std::string& torrent, const std::string& msg);
+
+    bool is_banned(const std::string& ip) const { return banned_.count(ip) > 0; }
+    void ban(const std::string& ip) { banned_.insert(ip); }
+    void note_self_address(const std::string& addr) { self_addrs_.insert(addr); }
+    bool is_self_address(const std::string& addr) const { return self_addrs_.count(addr) > 0; }
+
+    // Connection accounting (global caps).
+    bool may_connect() const;
+    bool may_accept() const { return connections_ < opt_.max_connections; }
+    static constexpr size_t kMaxPendingHandshakes = 128;
+    void connection_opened(bool outgoing);
+    void connect_finished() { if (half_open_ > 0) --half_open_; }
+    void connection_closed() { if (connections_ > 0) --connections_; }
+
+    // Global upload limit: true if `bytes` may be sent now; otherwise the
+    // torrent is told (Torrent::tick / bandwidth) when tokens are back.
+    bool take_upload(uint32_t bytes, uint32_t torrent_id);
+    // Global download limit: account received bytes; false = stop reading.
+    bool account_download(uint32_t bytes, uint32_t torrent_id);
+    // False while the download bucket is in debt: paused reads stay paused.
+    bool download_allowed() const { return down_bucket_.unlimited() || down_bucket_.available() >= 0; }
+
+    // Torrents with peers or work to do get the one-second tick; idle ones not.
+    void activate(uint32_t torrent_id) { active_.insert(torrent_id); }
+    void deactivate(uint32_t torrent_id) { active_.erase(torrent_id); }
+
+    // Announces take turns per tracker server (TurnQueue): `go` runs, from
+    // the loop, once fewer than kAnnouncesPerTracker announces to that server
+    // are under way.  Dropping the returned token ends the turn, or cancels
+    // it if `go` has not run yet.
+    static constexpr size_t kAnnouncesPerTracker = 32;
+    std::shared_ptr<void> announce_turn(const std::string& tracker_url, std::function<void()> go);
+
+    std::string resume_file(const Sha1Digest& ih) const;
+    const std::string& data_dir() const { return data_dir_; }
+
+private:
+    class Pending;
+    void retire(Pending* p);  // a pending connection is done (handed over or closed)
+    void on_accept(uv_tcp_t* client);
+    void on_tick();
+    void on_bandwidth_tick();
+    void grant_turns();
+
+    uv_loop_t* loop_;
+    SessionOptions opt_;
+    EventSink* sink_;
+    std::unique_ptr<DiskIo> disk_;
+    std::shared_ptr<FilePool> files_;
+    Listener listener_;
+    std::map<Sha1Digest, std::unique_ptr<Torrent>> torrents_;
+    // find() by hash: the launcher looks up every torrent each display
+    // interval, and a 10,000-node map walk by 20-byte keys was most of that.
+    struct DigestHash {
+        size_t operator()(const Sha1Digest& d) const {
+            size_t h;
+            std::memcpy(&h, d.data(), sizeof h);  // SHA-1 bytes are uniform already
+            return h;
+        }
+    };
+    std::unordered_map<Sha1Digest, Torrent*, DigestHash> by_hash_;
+    std::map<uint32_t, Torrent*> by_id_;
+    uint32_t next_id_ = 1;
+    std::mt19937_64 rng_;
+    PeerId peer_id_{};
+    uint32_t key_ = 0;
+    std::string data_dir_;
+    std::set<std::string> banned_, self_addrs_;
+    int connections_ = 0, half_open_ = 0;
+    TokenBucket up_bucket_, down_bucket_;
+    std::set<uint32_t> waiting_bandwidth_, active_;
+    std::vector<std::unique_ptr<Torrent>> graveyard_;
+    UvHandle<uv_timer_t> tick_, bw_tick_, turn_timer_;
+    struct Turns;
+    std::shared_ptr<Turns> turns_;  // tokens hold it weakly
+    // Incoming connections waiting for their handshake.
+    std::map<Pending*, std::unique_ptr<Pending>> pending_;
+    std::vector<std::unique_ptr<Pending>> dead_pending_;
+    // Torrents being removed -> everyone waiting for that removal to finish.
+    std::map<Sha1Digest, std::vector<std::function<void()>>> removing_;
+    bool shutting_down_ = false;
+    // Per-torrent locks (one byte each in DATA_DIR/resume/torrents.lock, one
+    // descriptor for all), released once a removed torrent saved its resume
+    // data.  locks_ lists the keys this session holds.
+    std::unique_ptr<LockTable> lock_table_;
+    std::set<Sha1Digest> locks_;
+    // Temp files of interrupted resume saves, deleted once their torrent's lock is ours.
+    std::map<std::string, std::vector<std::string>> stale_temps_;
+};
+
+}  // namespace btl

@@ -1,0 +1,237 @@
+// Launcher: the front-end-independent controller of btlaunchmany.  It turns
+// the watched directory into session state: a ready .torrent is parsed on
+// the thread pool and added; a removed one is stopped (its data stays); a
+// changed one is reloaded (remove, then add).  A torrent is identified by its
+// info-hash, so the same torrent under two file names runs once and the
+// second file becomes an error row "duplicate of NAME" (promoted if the
+// first file goes away).  A file that fails to parse is an error row with
+// the reason and is retried only when it changes (ReadyQueue).
+//
+// Views read Rows: copies of TorrentStatus plus the file they came from,
+// never engine pointers.  Every user-visible event goes through LogBook,
+// which is also the Session's EventSink, so views see one stream.
+//
+// Save paths (choose_save_path, pure) follow --saveas_style; see the man
+// page.  Whatever the style, a torrent never gets a path that equals,
+// contains or lies inside the path of another loaded torrent.
+#pragma once
+#include <uv.h>
+
+#include <cstdint>
+#include <ctime>
+#include <deque>
+#include <functional>
+#include <initializer_list>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "btl/base/result.hpp"
+#include "btl/core/metainfo.hpp"
+#include "btl/engine/engine_types.hpp"
+#include "btl/launcher/watch_dir.hpp"
+
+namespace btl {
+
+class Session;
+class Torrent;
+
+// ---- pure helpers (unit-tested) ----------------------------------------
+
+// The save paths of the loaded torrents.  overlaps(p) answers
+// paths_overlap(p, t) for any t in the set with a few ordered look-ups (one
+// per '/' in p), so loading 10,000 torrents is not 10,000 scans of all the
+// others' paths.
+class TakenPaths {
+public:
+    TakenPaths() = default;
+    TakenPaths(std::initializer_list<std::string> paths);
+    TakenPaths(const std::vector<std::string>& paths);  // NOLINT: tests pass vectors
+    void add(const std::string& p) { paths_.insert(p); }
+    void remove(const std::string& p);  // one occurrence, if present
+    bool overlaps(const std::string& p) const;
+    size_t size() const { return paths_.size(); }
+
+private:
+    std::multiset<std::string> paths_;
+};
+
+// 1: save_in/STEM (STEM = the .torrent file name without ".torrent")
+// 2: save_in/NAME (NAME = the name inside the torrent)
+// 3: save_in/STEM/NAME
+// 4: save_in/NAME, or as 3 when NAME is taken by another torrent
+// In every style a path overlapping one in `taken` falls back to style 3,
+// then to save_in/STEM.2/NAME, STEM.3/NAME, ...
+std::string choose_save_path(int style, const std::string& save_in, const std::string& file_name,
+                             const std::string& torrent_name, const TakenPaths& taken);
+// True when a == b or one is a directory prefix of the other.
+bool paths_overlap(const std::string& a, const std::string& b);
+std::string torrent_file_stem(const std::string& file_name);
+
+struct Row {
+    std::string file;       // file name inside the watched directory
+    bool loaded = false;    // false: an error row (nothing runs)
+    TorrentStatus st;       // error rows: name = file, state error, error = why
+    uint64_t added_seq = 0; // load order, for the "added" sort
+};
+
+enum class SortKey { name, progress, rate, ratio, added };
+const char* sort_key_name(SortKey k);
+SortKey next_sort_key(SortKey k);
+// Stable and total: ties are broken by name, then by file.
+void sort_rows(std::vector<Row>& rows, SortKey k);
+void sort_rows(std::vector<const Row*>& rows, SortKey k);
+// Uploaded over downloaded (over the data we have when we downloaded none).
+double share_ratio(const TorrentStatus& t);
+// Session totals summed over the loaded rows.
+SessionStatus rows_totals(const std::vector<Row>& rows, uint16_t listen_port);
+// The --status_json document: each row is btl::status_json's object for
+// its TorrentStatus with "file" and "loaded" first, then "errors" (rows
+// that did not load) and "totals".  Appends in place: it runs every
+// display interval over every torrent.
+std::string rows_status_json(const std::vector<Row>& rows, const SessionStatus& totals);
+// Its parts, for a document kept up to date row by row: one row's object;
+// whether two rows give the same object; "],errors,totals}" after the rows;
+// one row's share of the totals.
+void append_row_json(std::string& out, const Row& r);
+bool same_row_json(const Row& a, const Row& b);
+void append_status_tail(std::string& out, size_t errors, const SessionStatus& totals);
+void add_to_totals(SessionStatus& totals, const Row& r);
+
+// ---- log ----------------------------------------------------------------
+
+struct LogLine {
+    std::time_t time = 0;
+    LogLevel level = LogLevel::info;
+    std::string torrent, message;
+};
+
+class LogBook : public EventSink {
+public:
+    explicit LogBook(size_t keep = 1000) : keep_(keep) {}
+    void log(LogLevel level, const std::string& torrent, const std::string& message) override;
+    const std::deque<LogLine>& lines() const { return lines_; }
+    // Called for every line (debug included; the listener filters).
+    std::function<void(const LogLine&)> listener;
+
+private:
+    size_t keep_;
+    std::deque<LogLine> lines_;
+};
+
+// ---- controller ---------------------------------------------------------
+
+struct LauncherOptions {
+    std::string dir;
+    std::string save_in;          // "" = dir
+    int saveas_style = 4;
+    int64_t quiet_ms = 1000;
+    int64_t parse_dir_interval_ms = 60'000;
+};
+
+class Launcher : public WatchDir::Handler {
+public:
+    Launcher(uv_loop_t* loop, Session& s, LogBook& log, LauncherOptions opt);
+    ~Launcher() override;
+    Launcher(const Launcher&) = delete;
+    Launcher& operator=(const Launcher&) = delete;
+
+    Status start();
+    // Stops watching, then shuts the session down gracefully.
+    void shutdown(std::function<void()> done);
+
+    std::vector<Row> rows() const;
+    // The rows sorted by k, for views that draw every interval: served from
+    // a per-row cache at most 100 ms old (refreshed at once after a change
+    // the launcher made or saw), so 10,000 rows cost no copies.  The
+    // pointers are valid until the next call into the Launcher.
+    const std::vector<const Row*>& sorted_rows(SortKey k) const;
+    // The detail snapshot (files, peers, trackers) of one running torrent.
+    bool detail(const Sha1Digest& ih, TorrentStatus& out) const;
+    void toggle_pause(const Sha1Digest& ih);
+    void recheck(const Sha1Digest& ih);
+    // The --status_json document: status_json() fields plus "file" per row,
+    // and error rows for files that did not load.  The reference stays
+    // valid until the next call; status_json_version() moves when it changes.
+    const std::string& status_json() const;
+    uint64_t status_json_version() const { return doc_version_; }
+    const LauncherOptions& options() const { return opt_; }
+    // Totals over the loaded rows, from the same cache as sorted_rows().
+    SessionStatus session_status() const;
+    // Called when rows appear, fail or go away (not on status changes), so
+    // --status_json can show a new torrent without waiting an interval.
+    std::function<void()> on_rows_changed;
+
+    void on_file_ready(const std::string& name, const std::string& path, FileStamp st) override;
+    void on_file_removed(const std::string& name) override;
+    void on_watch_error(const std::string& message) override;
+
+private:
+    struct Entry {
+        std::string path;
+        uint64_t gen = 0;        // bumps on every change; stale parse results are dropped
+        bool loaded = false;     // a torrent runs for this file
+        // The running torrent while `loaded`: only the launcher removes
+        // torrents, and it clears `loaded` (or the entry) before it does.
+        // Saves a look-up per row per display interval.
+        Torrent* torrent = nullptr;
+        bool busy = false;       // parsing or being removed for a reload
+        Sha1Digest ih{};
+        bool has_ih = false;
+        std::string torrent_name, error, save_path;
+        std::string duplicate_of;  // file name of the running copy
+        uint64_t seq = 0;
+        // status_json()'s cache of this row: what it last showed, as JSON.
+        mutable Row shown;
+        mutable std::string json;
+        mutable bool visible = false, json_ok = false;
+        mutable uint64_t fingerprint = 0;  // of `shown` (torrent's and this entry's)
+    };
+    using Files = std::map<std::string, Entry>;
+    struct ParseJob;
+    void parse(const std::string& name);
+    void on_parsed(const std::string& name, uint64_t gen, Result<Metainfo> mi);
+    void add(const std::string& name, Metainfo mi);
+    void promote_duplicate(const Sha1Digest& ih);
+    // The row of one file as views see it; false when it has none now
+    // (still parsing, or being reloaded).
+    bool row_for(const std::string& name, const Entry& e, Row& out) const;
+    void sort_order() const;
+    // Brings every row's cache up to date unless that was done less than
+    // max_age_ms ago (and nothing the launcher knows of changed since).
+    void refresh(int64_t max_age_ms) const;
+    void rows_changed() {
+        order_dirty_ = true;
+        refreshed_ms_ = -1;
+        if (on_rows_changed) on_rows_changed();
+    }
+
+    uv_loop_t* loop_;
+    Session& s_;
+    LogBook& log_;
+    LauncherOptions opt_;
+    std::unique_ptr<WatchDir> watch_;
+    Files files_;
+    // status_json(): every file in name order with the name it was sorted
+    // by, re-sorted only when rows come, go or are renamed; the document.
+    mutable std::vector<std::pair<Files::const_iterator, std::string>> order_;
+    mutable bool order_dirty_ = true;
+    // refresh(): when it last ran (-1: stale), whether the document must be
+    // rebuilt, the totals of the shown rows.
+    mutable int64_t refreshed_ms_ = -1;
+    mutable uint64_t refresh_pass_ = 0;
+    mutable bool doc_stale_ = true;
+    mutable SessionStatus totals_;
+    mutable size_t errors_ = 0;
+    mutable std::vector<const Row*> sorted_;
+    mutable std::string doc_, doc_tail_;
+    mutable uint64_t doc_version_ = 0;
+    std::map<Sha1Digest, std::string> owner_;  // info-hash -> file running it
+    TakenPaths taken_;                         // save_path of every loaded entry
+    uint64_t next_seq_ = 1;
+    std::shared_ptr<Launcher*> self_;
+};
+
+}  // namespace btl

@@ -1,0 +1,69 @@
+// WatchDir: watches one directory for .torrent files and reports each file
+// once it is complete (ReadyQueue decides), and each delivered file that
+// disappears.  Changes are noticed within about a second through a
+// uv_fs_event (inotify) watch; a periodic rescan catches what events miss
+// (network file systems, overflowed event queues).
+//
+// Everything touching the disk runs on the libuv thread pool (uv_fs_scandir,
+// uv_fs_stat) so a directory of thousands of files never blocks the loop.
+// Names are filtered with wanted_watch_name().  Callbacks run on the loop
+// thread; the handler may destroy nothing of WatchDir from inside them
+// except through stop().  Requests still in flight when the WatchDir is
+// destroyed are ignored when they complete.
+#pragma once
+#include <uv.h>
+
+#include <memory>
+#include <string>
+
+#include "btl/base/result.hpp"
+#include "btl/base/uv_util.hpp"
+#include "btl/core/ready_queue.hpp"
+
+namespace btl {
+
+class WatchDir {
+public:
+    class Handler {
+    public:
+        virtual ~Handler() = default;
+        // `name` is the file name inside the directory, `path` dir/name.
+        virtual void on_file_ready(const std::string& name, const std::string& path, FileStamp st) = 0;
+        virtual void on_file_removed(const std::string& name) = 0;
+        virtual void on_watch_error(const std::string& message) = 0;
+    };
+
+    WatchDir(uv_loop_t* loop, std::string dir, Handler* h, int64_t quiet_ms, int64_t rescan_ms);
+    ~WatchDir();
+    WatchDir(const WatchDir&) = delete;
+    WatchDir& operator=(const WatchDir&) = delete;
+
+    // Starts the event watch, the rescan timer and a first scan.
+    Status start();
+    void stop();
+    // Scans the directory now (at most one scan runs at a time).
+    void rescan();
+    const std::string& dir() const { return dir_; }
+
+private:
+    struct Req;
+    void stat_file(const std::string& name, bool confirming);
+    void on_stat(const std::string& name, bool confirming, int result, const uv_stat_t* st);
+    void on_scan(uv_fs_t* req);
+    void arm_timer();
+    void on_timer();
+    void on_event(const char* filename);
+
+    uv_loop_t* loop_;
+    std::string dir_;
+    Handler* h_;
+    int64_t rescan_ms_;
+    ReadyQueue queue_;
+    UvHandle<uv_fs_event_t> event_;
+    UvHandle<uv_timer_t> ready_timer_, rescan_timer_;
+    bool scanning_ = false, rescan_again_ = false, stopped_ = false;
+    bool reported_scan_error_ = false;
+    std::shared_ptr<WatchDir*> self_;  // requests hold this; nulled on destruction
+};
+
+}  // namespace btl

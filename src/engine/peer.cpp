@@ -1,0 +1,479 @@
+// Peer: the protocol state machine of one connection.  See torrent.hpp.
+#include <algorithm>
+
+#include "btl/engine/session.hpp"
+#include "btl/engine/torrent.hpp"
+
+namespace btl {
+
+namespace {
+constexpr uint32_t kBlock = Torrent::kBlock;
+constexpr size_t kMaxQueue = 1000;           // our requests in flight to one peer
+constexpr size_t kMinQueue = 16;
+constexpr size_t kMaxTheirRequests = 2000;   // their queued requests before we drop them
+constexpr size_t kSendHighWater = 4u << 20;  // bytes queued to the socket
+constexpr int kMaxDiskReads = 16;
+// Blocks are served only below kSendHighWater, so an honest peer never has
+// much more than that queued; past kMaxQueued, or when nothing queued to it
+// has been written for kWriteStallMs, it has stopped reading.
+constexpr size_t kMaxQueued = 16u << 20;
+constexpr int64_t kWriteStallMs = 60'000;
+// Late blocks (after a cancel, choke or snub) are legitimate, but every one
+// answers a request we once sent; more blocks than requests is flooding.
+constexpr uint64_t kUnrequestedSlack = 64;
+}  // namespace
+
+Peer::Peer(Torrent& t, uint32_t key, std::unique_ptr<PeerConnection> conn, bool in)
+    : incoming(in), t_(t), key_(key), conn_(std::move(conn)) {
+    conn_->set_handler(this);
+    connected_ms = t_.session().now_ms();
+    last_recv_ms_ = last_send_ms_ = last_block_ms_ = last_write_done_ms_ = connected_ms;
+    has_ = Bitfield(t_.metainfo().num_pieces());
+    // Nothing we ask for is longer than a block; only a bitfield can be.
+    max_message_ = std::max<uint32_t>(9 + kBlock, 1 + (t_.metainfo().num_pieces() + 7) / 8);
+}
+
+Peer::~Peer() { *alive_ = false; }
+
+void Peer::disconnect(const std::string& why) {
+    if (closed_) return;
+    closed_ = true;
+    conn_->close(why);
+}
+
+void Peer::violation(const std::string& why) {
+    if (closed_) return;
+    violation_ = why;
+    disconnect(why);
+}
+
+void Peer::note_sending() {
+    if (conn_->queued_bytes() == 0) last_write_done_ms_ = t_.session().now_ms();
+}
+
+void Peer::send(std::string bytes) {
+    if (closed_) return;
+    note_sending();
+    conn_->send(std::move(bytes));
+    if (conn_->queued_bytes() > kMaxQueued)
+        violation("stopped reading (" + std::to_string(conn_->queued_bytes()) + " bytes waiting to be sent)");
+}
+
+void Peer::on_connected() {
+    tcp_connected = true;
+    t_.session().connect_finished();
+    send_handshake();
+}
+
+void Peer::send_handshake() {
+    if (sent_handshake_) return;
+    sent_handshake_ = true;
+    std::string out;
+    append_handshake(out, t_.info_hash(), t_.session().peer_id(), true, false);
+    send(std::move(out));
+}
+
+void Peer::send_bitfield() {
+    const auto& have = t_.picker().have_bitfield();
+    std::string out;
+    if (t_.super_seeding()) {  // BEP 16: pieces are revealed one by one with `have`
+        if (fast_) append_simple(out, MsgId::have_none);
+    } else if (fast_ && have.all())
+        append_simple(out, MsgId::have_all);
+    else if (fast_ && have.none())
+        append_simple(out, MsgId::have_none);
+    else if (!have.none())
+        append_bitfield(out, have);
+    if (!out.empty()) send(std::move(out));
+}
+
+void Peer::accept_handshake(const Handshake& hs) {
+    if (hs.peer_id == t_.session().peer_id()) return disconnect("connected to ourselves");
+    peer_id_ = hs.peer_id;
+    fast_ = hs.supports_fast();
+    handshake_done_ = true;
+    send_handshake();
+    send_bitfield();
+}
+
+size_t Peer::on_data(std::string_view buf) {
+    size_t used = 0;
+    last_recv_ms_ = t_.session().now_ms();
+    if (!handshake_done_) {
+        if (buf.size() < kHandshakeSize) return 0;
+        auto hs = parse_handshake(buf.substr(0, kHandshakeSize));
+        if (!hs.ok()) {
+            violation("bad handshake: " + hs.error().message);
+            return 0;
+        }
+        if (hs->info_hash != t_.info_hash()) {
+            violation("handshake for another torrent (info-hash " + to_hex(hs->info_hash) + ")");
+            return 0;
+        }
+        if (hs->peer_id == t_.session().peer_id()) {
+            t_.session().note_self_address(conn_->remote());
+            disconnect("connected to ourselves");
+            return 0;
+        }
+        peer_id_ = hs->peer_id;
+        fast_ = hs->supports_fast();
+        handshake_done_ = true;
+        used = kHandshakeSize;
+        send_bitfield();
+    }
+    while (!closed_ && used < buf.size()) {
+        ParseResult r = parse_message(buf.substr(used), max_message_);
+        if (r.status == ParseStatus::need_more) break;
+        if (r.status == ParseStatus::error) {
+            violation("protocol error: " + r.error);
+            return used;
+        }
+        used += r.consumed;
+        if (!handle_message(r.msg)) break;
+    }
+    return used;
+}
+
+void Peer::set_have(uint32_t piece) {
+    if (has_.get(piece)) return;
+    has_.set(piece);
+    t_.picker().inc_availability(piece);
+    t_.on_peer_has(*this, piece);
+    if (!t_.picker().have(piece)) {
+        ++interesting_count_;
+        update_interest();
+    }
+}
+
+void Peer::update_interest() {
+    bool want = interesting_count_ > 0 && t_.can_download();
+    if (want == am_interested) {
+        if (want) fill_requests();
+        return;
+    }
+    am_interested = want;
+    std::string out;
+    append_simple(out, want ? MsgId::interested : MsgId::not_interested);
+    send(std::move(out));
+    if (want) fill_requests();
+}
+
+bool Peer::handle_message(const Message& m) {
+    if (m.keepalive) return true;
+    const bool first = !got_first_message_;
+    if (first) first_msg_ = m.id;
+    got_first_message_ = true;
+    const uint32_t n = t_.metainfo().num_pieces();
+    auto fail = [&](const std::string& why) {
+        violation(why);
+        return false;
+    };
+    switch (m.id) {
+        case MsgId::choke:
+            peer_choking = true;
+            abort_all_requests();
+            break;
+        case MsgId::unchoke:
+            peer_choking = false;
+            fill_requests();
+            break;
+        case MsgId::interested:
+            peer_interested = true;
+            t_.maybe_unchoke(*this);
+            break;
+        case MsgId::not_interested:
+            peer_interested = false;
+            break;
+        case MsgId::have:
+            if (m.piece >= n) return fail("have for piece " + std::to_string(m.piece) + " out of range");
+            set_have(m.piece);
+            break;
+        case MsgId::bitfield: {
+            // BEP 3 puts the bitfield first, but aria2 sends have_none and
+            // later bitfields again; a later bitfield is merged, so it can
+            // only add pieces, never take back what the peer announced.
+            got_bitfield_ = true;
+            auto bf = Bitfield::from_bytes(m.payload, n);
+            if (!bf.ok()) return fail(bf.error().message);
+            if (first) {
+                has_ = std::move(*bf);
+                t_.picker().inc_availability(has_);
+                interesting_count_ = 0;
+                for (uint32_t i = 0; i < n; ++i)
+                    if (has_.get(i) && !t_.picker().have(i)) ++interesting_count_;
+            } else {
+                for (uint32_t i = 0; i < n; ++i)
+                    if (bf->get(i)) set_have(i);
+            }
+            if (has_.all() && t_.complete()) {
+                disconnect("both sides are seeds");
+                return false;
+            }
+            if (first) t_.super_seed_update();
+            update_interest();
+            break;
+        }
+        case MsgId::have_all:
+            if (!fast_) return fail("have_all without the fast extension");
+            got_bitfield_ = true;
+            if (first) {
+                has_.set_all();
+                t_.picker().inc_availability(has_);
+                interesting_count_ = n - t_.picker().num_have();
+            } else {
+                // aria2 sends have_all instead of a batch of haves when it
+                // completes: like a later bitfield, it only adds pieces.
+                for (uint32_t i = 0; i < n; ++i) set_have(i);
+            }
+            if (t_.complete()) {
+                disconnect("both sides are seeds");
+                return false;
+            }
+            update_interest();
+            break;
+        case MsgId::have_none:
+            if (!fast_) return fail("have_none without the fast extension");
+            if (!first) return fail("have_none sent after other messages");
+            t_.super_seed_update();
+            break;
+        case MsgId::request: {
+            auto bad = check_block_request(m.piece, m.begin, m.length, n,
+                                           m.piece < n ? t_.metainfo().piece_size(m.piece) : 0);
+            if (bad) return fail("bad request: " + *bad);
+            if (!t_.picker().have(m.piece)) return fail("request for piece " + std::to_string(m.piece) + " we do not have");
+            if (am_choking || !t_.serving()) {
+                if (fast_) {
+                    std::string out;
+                    append_reject(out, m.piece, m.begin, m.length);
+                    send(std::move(out));
+                }
+                break;
+            }
+            if (their_requests_.size() >= kMaxTheirRequests) return fail("too many outstanding requests");
+            their_requests_.push_back({m.piece, m.begin, m.length});
+            serve_requests();
+            break;
+        }
+        case MsgId::piece:
+            return on_piece(m);
+        case MsgId::cancel: {
+            auto it = std::find_if(their_requests_.begin(), their_requests_.end(), [&](const Request& r) {
+                return r.piece == m.piece && r.begin == m.begin && r.length == m.length;
+            });
+            if (it != their_requests_.end()) their_requests_.erase(it);
+            break;
+        }
+        case MsgId::reject: {
+            if (!fast_) return fail("reject without the fast extension");
+            if (m.begin % kBlock) break;
+            BlockRef b{m.piece, m.begin / kBlock};
+            auto it = std::find(outstanding_.begin(), outstanding_.end(), b);
+            if (it != outstanding_.end()) {
+                outstanding_.erase(it);
+                t_.picker().abort_request(b, key_);
+            }
+            break;
+        }
+        case MsgId::allowed_fast:
+        case MsgId::suggest:
+            if (!fast_) return fail("fast-extension message without the fast extension");
+            break;
+        default:
+            break;  // port, extended (not negotiated), unknown ids: ignored
+    }
+    return !closed_;
+}
+
+bool Peer::on_piece(const Message& m) {
+    const uint32_t n = t_.metainfo().num_pieces();
+    if (m.piece >= n) {
+        violation("piece index " + std::to_string(m.piece) + " out of range");
+        return false;
+    }
+    BlockRef b{m.piece, m.begin / kBlock};
+    // Blocks nearly always arrive in the order requested: look at the front first.
+    auto it = m.begin % kBlock != 0 ? outstanding_.end()
+              : !outstanding_.empty() && outstanding_.front() == b
+                  ? outstanding_.begin()
+                  : std::find(outstanding_.begin(), outstanding_.end(), b);
+    if (it == outstanding_.end()) {
+        // Late (cancelled, choked, snubbed) or never requested: dropped.
+        ++blocks_unrequested_;
+        if (blocks_accepted_ + blocks_unrequested_ > blocks_requested_ + kUnrequestedSlack) {
+            violation("sent " + std::to_string(blocks_unrequested_) + " blocks we did not request");
+            return false;
+        }
+        return true;
+    }
+    if (m.payload.size() != t_.picker().block_length(b)) {
+        violation("block of " + std::to_string(m.payload.size()) + " bytes, expected " +
+                  std::to_string(t_.picker().block_length(b)));
+        return false;
+    }
+    outstanding_.erase(it);
+    ++blocks_accepted_;
+    int64_t now = t_.session().now_ms();
+    down.add(int64_t(m.payload.size()), now);
+    last_block_ms_ = now;
+    snubbed = false;
+    if (queue_target_ < kMaxQueue) ++queue_target_;
+    t_.on_block(*this, b, m.payload);
+    // Refill in batches: one request message per received block would cost a
+    // write syscall per 16 KiB.
+    if (!closed_ && outstanding_.size() + std::min<size_t>(16, queue_target_ / 4) <= queue_target_) fill_requests();
+    return !closed_;
+}
+
+void Peer::fill_requests() {
+    if (closed_ || !handshake_done_ || peer_choking || !am_interested || !t_.can_download() ||
+        t_.disk_backlogged())
+        return;
+    if (outstanding_.size() >= queue_target_) return;
+    std::vector<BlockRef> picked;
+    t_.picker().pick(has_, queue_target_ - outstanding_.size(), key_, picked);
+    if (picked.empty()) return;
+    std::string out;
+    out.reserve(picked.size() * 17);
+    for (const auto& b : picked) {
+        append_request(out, b.piece, b.block * kBlock, t_.picker().block_length(b));
+        outstanding_.push_back(b);
+    }
+    blocks_requested_ += picked.size();
+    last_send_ms_ = t_.session().now_ms();
+    send(std::move(out));
+}
+
+void Peer::cancel_block(BlockRef b) {
+    auto it = std::find(outstanding_.begin(), outstanding_.end(), b);
+    if (it == outstanding_.end()) return;
+    outstanding_.erase(it);
+    std::string out;
+    append_cancel(out, b.piece, b.block * kBlock, t_.picker().block_length(b));
+    send(std::move(out));
+}
+
+void Peer::abort_all_requests() {
+    for (const auto& b : outstanding_) t_.picker().abort_request(b, key_);
+    outstanding_.clear();
+}
+
+void Peer::we_have_piece(uint32_t piece) {
+    if (closed_ || !handshake_done_) return;
+    if (has_.get(piece)) {
+        if (interesting_count_ > 0) --interesting_count_;
+        update_interest();
+    }
+    // Also to peers that have the piece (not to seeds): a super-seed (BEP 16)
+    // shows us pieces and learns from our haves whom we passed them on to.
+    if (!is_seed()) {
+        std::string out;
+        append_have(out, piece);
+        send(std::move(out));
+    }
+}
+
+void Peer::set_choking(bool choke) {
+    if (closed_ || !handshake_done_ || am_choking == choke) return;
+    am_choking = choke;
+    std::string out;
+    append_simple(out, choke ? MsgId::choke : MsgId::unchoke);
+    if (choke) {
+        if (fast_)
+            for (const auto& r : their_requests_) append_reject(out, r.piece, r.begin, r.length);
+        their_requests_.clear();
+        unchoked_ms = -1;
+    } else {
+        unchoked_ms = t_.session().now_ms();
+    }
+    send(std::move(out));
+}
+
+bool Peer::serve_one(bool fresh_only) {
+    if (closed_ || am_choking || their_requests_.empty() || disk_reads_in_flight_ >= kMaxDiskReads ||
+        conn_->queued_bytes() >= kSendHighWater)
+        return false;
+    auto it = their_requests_.begin();
+    if (t_.complete()) {
+        // Seeding: a piece not yet uploaded once goes before duplicates
+        // (looking a bounded way into the queue; blocks may go out of order).
+        auto end = their_requests_.size() > 64 ? it + 64 : their_requests_.end();
+        auto fresh = std::find_if(it, end, [&](const Request& q) { return t_.upload_fresh(q.piece); });
+        if (fresh != end)
+            it = fresh;
+        else if (fresh_only)
+            return false;
+    } else if (fresh_only) {
+        return false;
+    }
+    Request r = *it;
+    if (!t_.session().take_upload(r.length, t_.id())) return false;
+    their_requests_.erase(it);
+    if (t_.complete()) t_.note_upload(r.piece, r.length);
+    ++disk_reads_in_flight_;
+    t_.read_block(*this, r.piece, r.begin, r.length);
+    return true;
+}
+
+void Peer::serve_requests() {
+    while (serve_one()) {
+    }
+}
+
+void Peer::on_sent(size_t bytes) {
+    (void)bytes;
+    last_send_ms_ = last_write_done_ms_ = t_.session().now_ms();
+    serve_requests();
+}
+
+void Peer::on_closed(const std::string& reason) {
+    closed_ = true;
+    t_.peer_closed(*this, reason);  // destroys *this
+}
+
+void Peer::tick(int64_t now) {
+    if (closed_) return;
+    if (!handshake_done_) {
+        if (now - connected_ms > 20'000) disconnect("handshake timed out");
+        return;
+    }
+    if (now - last_recv_ms_ > 150'000) return disconnect("inactive for 150 s");
+    if (conn_->queued_bytes() > 0 && now - last_write_done_ms_ > kWriteStallMs)
+        return violation("stopped reading (nothing written for " + std::to_string(kWriteStallMs / 1000) + " s, " +
+                         std::to_string(conn_->queued_bytes()) + " bytes waiting)");
+    if (!outstanding_.empty() && now - last_block_ms_ > 60'000 && !snubbed) {
+        snubbed = true;
+        queue_target_ = kMinQueue;
+        abort_all_requests();  // let faster peers have those blocks
+    }
+    size_t rate_target = size_t(down.rate(now) * 3.0 / kBlock);
+    size_t decayed = queue_target_ - queue_target_ / 4;
+    queue_target_ = std::clamp(std::max(rate_target, decayed), kMinQueue, kMaxQueue);
+    if (now - last_send_ms_ > 90'000) {
+        std::string out;
+        append_keepalive(out);
+        send(std::move(out));
+        last_send_ms_ = now;
+    }
+    fill_requests();
+    serve_requests();
+}
+
+PeerStatus Peer::status(int64_t now) const {
+    PeerStatus s;
+    s.address = conn_->remote();
+    s.client = handshake_done_ ? client_name(peer_id_) : "";
+    s.down_rate = down.rate(now);
+    s.up_rate = up.rate(now);
+    s.downloaded = down.total();
+    s.uploaded = up.total();
+    s.progress = has_.size() ? double(has_.count()) / has_.size() : 0;
+    s.incoming = incoming;
+    s.flags += am_interested ? (peer_choking ? 'd' : 'D') : ' ';
+    s.flags += peer_interested ? (am_choking ? 'u' : 'U') : ' ';
+    s.flags += snubbed ? 'S' : ' ';
+    s.flags += incoming ? 'I' : 'O';
+    s.flags += fast_ ? 'F' : ' ';
+    return s;
+}
+
+}  // namespace btl

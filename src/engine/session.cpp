@@ -1,0 +1,380 @@
+#include "btl/engine/session.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <random>
+
+#include "btl/core/turn_queue.hpp"
+#include "btl/disk/resume.hpp"
+
+namespace btl {
+
+// An incoming connection until its handshake names a torrent.
+class Session::Pending : public PeerConnectionHandler {
+public:
+    Pending(Session& s, uv_tcp_t* client) : s_(s), conn_(std::make_unique<PeerConnection>(s.loop(), this)) {
+        conn_->adopt(client);
+        remote_ = conn_->remote();
+        born_ms_ = s.now_ms();
+    }
+    void on_connected() override {}
+    void on_sent(size_t) override {}
+    size_t on_data(std::string_view buf) override {
+        if (buf.size() < kHandshakeSize) return 0;
+        auto hs = parse_handshake(buf.substr(0, kHandshakeSize));
+        if (!hs.ok()) {
+            conn_->close("bad handshake: " + hs.error().message);
+            return 0;
+        }
+        Torrent* t = s_.find(hs->info_hash);
+        if (!t || !t->accepting_peers()) {
+            conn_->close(t ? "torrent not accepting peers"
+                           : "handshake for an unknown torrent (info-hash " + to_hex(hs->info_hash) + ")");
+            return 0;
+        }
+        size_t used = 0;
+        handed_over_ = true;
+        t->add_incoming(std::move(conn_), *hs, buf.substr(kHandshakeSize), used);
+        s_.retire(this);
+        return kHandshakeSize + used;
+    }
+    void on_closed(const std::string& why) override {
+        s_.log(LogLevel::debug, "", "incoming connection from " + remote_ + " closed before its handshake: " + why);
+        s_.connection_closed();
+        s_.retire(this);
+    }
+    bool expired(int64_t now) const { return !handed_over_ && now - born_ms_ > 20'000; }
+    void close(const std::string& why) {
+        if (conn_) conn_->close(why);
+    }
+
+private:
+    Session& s_;
+    std::unique_ptr<PeerConnection> conn_;
+    std::string remote_;
+    int64_t born_ms_ = 0;
+    bool handed_over_ = false;
+};
+
+struct Session::Turns {
+    TurnQueue queue{kAnnouncesPerTracker};
+    std::map<uint64_t, std::function<void()>> go;  // waiting turns
+    std::function<void()> wake;                    // schedules grant_turns
+    struct Token {
+        std::weak_ptr<Turns> turns;
+        uint64_t id = 0;
+        ~Token() {
+            auto t = turns.lock();
+            if (!t) return;
+            t->queue.release(id);
+            t->go.erase(id);
+            if (t->queue.waiting() > 0 && t->wake) t->wake();
+        }
+    };
+};
+
+Session::Session(uv_loop_t* loop, SessionOptions opt, EventSink* sink)
+    : loop_(loop), opt_(std::move(opt)), sink_(sink), listener_(loop) {
+    std::random_device rd;
+    rng_.seed((uint64_t(rd()) << 32) ^ rd() ^ uint64_t(uv_hrtime()));
+    peer_id_ = make_peer_id(opt_.peer_id_prefix, rng_());
+    key_ = uint32_t(rng_());
+    disk_ = std::make_unique<DiskIo>(loop_);
+    files_ = std::make_shared<FilePool>(opt_.max_files_open);
+    data_dir_ = opt_.data_dir.empty() ? default_data_dir() : opt_.data_dir;
+    tick_ = UvHandle<uv_timer_t>::create([&](uv_timer_t* t) { return uv_timer_init(loop_, t); });
+    tick_->data = this;
+    uv_timer_start(tick_.get(), [](uv_timer_t* t) {
+        if (auto* s = static_cast<Session*>(t->data)) s->on_tick();
+    }, 1000, 1000);
+    bw_tick_ = UvHandle<uv_timer_t>::create([&](uv_timer_t* t) { return uv_timer_init(loop_, t); });
+    bw_tick_->data = this;
+    turns_ = std::make_shared<Turns>();
+    turn_timer_ = UvHandle<uv_timer_t>::create([&](uv_timer_t* t) { return uv_timer_init(loop_, t); });
+    turn_timer_->data = this;
+    turns_->wake = [this] {
+        if (turn_timer_ && !uv_is_active(reinterpret_cast<uv_handle_t*>(turn_timer_.get())))
+            uv_timer_start(turn_timer_.get(), [](uv_timer_t* t) {
+                if (auto* s = static_cast<Session*>(t->data)) s->grant_turns();
+            }, 0, 0);
+    };
+    set_rate_limits(opt_.max_upload_rate, opt_.max_download_rate);  // needs bw_tick_
+}
+
+Session::~Session() {
+    turns_->wake = nullptr;
+    pending_.clear();
+    by_hash_.clear();
+    torrents_.clear();
+    graveyard_.clear();
+}
+
+void Session::set_rate_limits(int64_t up, int64_t down) {
+    opt_.max_upload_rate = up;
+    opt_.max_download_rate = down;
+    up_bucket_.set_rate(double(up));
+    down_bucket_.set_rate(double(down));
+    if (!bw_tick_) return;
+    if (up > 0 || down > 0)
+        uv_timer_start(bw_tick_.get(), [](uv_timer_t* t) {
+            if (auto* s = static_cast<Session*>(t->data)) s->on_bandwidth_tick();
+        }, 50, 50);
+    else {
+        uv_timer_stop(bw_tick_.get());
+        // No tick will wake the torrents still waiting for tokens (reads
+        // paused under the old limit stalled forever): wake them now.
+        on_bandwidth_tick();
+    }
+}
+
+Status Session::start() {
+    // Resume data lives in data_dir/resume; create it up front so a bad
+    // --data_dir is reported at start, not at the first save.
+    std::string d = data_dir_;
+    for (size_t i = 1; i <= d.size(); ++i)
+        if (i == d.size() || d[i] == '/') ::mkdir(d.substr(0, i).c_str(), 0755);
+    ::mkdir((d + "/resume").c_str(), 0755);
+    struct stat st {};
+    if (::stat((d + "/resume").c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+        return make_error("cannot create data directory " + d + "/resume");
+    stale_temps_ = find_resume_temps(d);
+    int rc = listener_.listen(opt_.bind_ip, opt_.minport, opt_.maxport, [this](uv_tcp_t* c) { on_accept(c); });
+    if (rc != 0)
+        return make_error("cannot listen on " + (opt_.bind_ip.empty() ? std::string("any address") : opt_.bind_ip) +
+                          " ports " + std::to_string(opt_.minport) + "-" + std::to_string(opt_.maxport) + ": " +
+                          uv_strerror(rc));
+    log(LogLevel::info, "", "listening on port " + std::to_string(listener_.port()));
+    return Ok{};
+}
+
+void Session::log(LogLevel lvl, const std::string& torrent, const std::string& msg) {
+    if (sink_) sink_->log(lvl, torrent, msg);
+}
+
+std::string Session::resume_file(const Sha1Digest& ih) const { return resume_path(data_dir_, ih); }
+
+Result<Torrent*> Session::add_torrent(AddTorrentParams p) {
+    if (shutting_down_) return make_error("shutting down");
+    if (torrents_.count(p.metainfo.info_hash))
+        return make_error("torrent " + to_hex(p.metainfo.info_hash) + " is already running");
+    Sha1Digest ih = p.metainfo.info_hash;
+    std::string hex = to_hex(ih);
+    if (!lock_table_) lock_table_ = std::make_unique<LockTable>(data_dir_ + "/resume/torrents.lock");
+    auto lk = lock_table_->lock(lock_table_key(ih.data()));
+    if (lk.busy)
+        return make_error("in use by another process (" +
+                          (lk.holder_pid > 0 ? "pid " + std::to_string(lk.holder_pid) : std::string("pid unknown")) +
+                          ", lock " + lock_table_->path() + ")");
+    if (!lk.ok()) return make_error(lk.error);
+    locks_.insert(ih);
+    if (auto st = stale_temps_.find(hex); st != stale_temps_.end()) {
+        for (const auto& f : st->second) ::unlink(f.c_str());
+        stale_temps_.erase(st);
+    }
+    uint32_t id = next_id_++;
+    auto t = std::make_unique<Torrent>(*this, std::move(p), id);
+    Torrent* raw = t.get();
+    torrents_.emplace(ih, std::move(t));
+    by_hash_[ih] = raw;
+    by_id_[id] = raw;
+    active_.insert(id);
+    raw->start();
+    return raw;
+}
+
+Torrent* Session::find(const Sha1Digest& ih) {
+    auto it = by_hash_.find(ih);
+    return it == by_hash_.end() ? nullptr : it->second;
+}
+
+std::vector<Torrent*> Session::torrents() const {
+    std::vector<Torrent*> out;
+    for (auto& [h, t] : torrents_) out.push_back(t.get());
+    return out;
+}
+
+void Session::remove_torrent(const Sha1Digest& ih, std::function<void()> done) {
+    auto it = torrents_.find(ih);
+    if (it == torrents_.end()) {
+        if (done) done();
+        return;
+    }
+    if (auto r = removing_.find(ih); r != removing_.end()) {
+        // Already stopping: the caller must not see the torrent gone (and
+        // e.g. re-add it) before it really is.
+        if (done) r->second.push_back(std::move(done));
+        return;
+    }
+    auto& waiters = removing_[ih];
+    if (done) waiters.push_back(std::move(done));
+    it->second->stop([this, ih] {
+        auto it = torrents_.find(ih);
+        if (it != torrents_.end()) {
+            by_id_.erase(it->second->id());
+            active_.erase(it->second->id());
+            waiting_bandwidth_.erase(it->second->id());
+            by_hash_.erase(ih);
+            graveyard_.push_back(std::move(it->second));  // freed on the next tick, outside its own callbacks
+            torrents_.erase(it);
+        }
+        if (locks_.erase(ih))  // its resume data is saved: another process may take it now
+            lock_table_->unlock(lock_table_key(ih.data()));
+        std::vector<std::function<void()>> waiting;
+        if (auto r = removing_.find(ih); r != removing_.end()) {
+            waiting = std::move(r->second);
+            removing_.erase(r);
+        }
+        for (auto& f : waiting) f();
+    });
+}
+
+void Session::shutdown(std::function<void()> done) {
+    shutting_down_ = true;
+    listener_.close();
+    for (auto& [p, owned] : pending_) p->close("shutting down");
+    auto remaining = std::make_shared<size_t>(torrents_.size());
+    if (*remaining == 0) {
+        if (done) done();
+        return;
+    }
+    for (auto& [h, t] : torrents_) {
+        t->stop([remaining, done] {
+            if (--*remaining == 0 && done) done();
+        });
+    }
+}
+
+void Session::retire(Pending* p) {
+    auto it = pending_.find(p);
+    if (it == pending_.end()) return;
+    dead_pending_.push_back(std::move(it->second));
+    pending_.erase(it);
+}
+
+void Session::on_accept(uv_tcp_t* client) {
+    auto drop = [](uv_tcp_t* c) {
+        uv_close(reinterpret_cast<uv_handle_t*>(c), [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+    };
+    // Connections still owing their handshake are capped separately, so a
+    // flood of silent sockets cannot take every slot for the handshake timeout.
+    if (shutting_down_ || !may_accept() || pending_.size() >= kMaxPendingHandshakes) return drop(client);
+    sockaddr_storage ss{};
+    int len = sizeof ss;
+    std::string ip;
+    uint16_t port = 0;
+    if (uv_tcp_getpeername(client, reinterpret_cast<sockaddr*>(&ss), &len) == 0)
+        sockaddr_to_ip(reinterpret_cast<sockaddr*>(&ss), ip, port);
+    if (is_banned(ip)) {
+        log(LogLevel::debug, "", "refused a connection from banned address " + ip);
+        return drop(client);
+    }
+    ++connections_;
+    auto p = std::make_unique<Pending>(*this, client);
+    Pending* raw = p.get();
+    pending_.emplace(raw, std::move(p));
+}
+
+bool Session::may_connect() const {
+    return !shutting_down_ && connections_ < opt_.max_connections && half_open_ < opt_.max_half_open;
+}
+
+void Session::connection_opened(bool outgoing) {
+    ++connections_;
+    if (outgoing) ++half_open_;
+}
+
+bool Session::take_upload(uint32_t bytes, uint32_t torrent_id) {
+    if (up_bucket_.unlimited()) return true;
+    if (up_bucket_.consume(bytes)) return true;
+    waiting_bandwidth_.insert(torrent_id);
+    return false;
+}
+
+bool Session::account_download(uint32_t bytes, uint32_t torrent_id) {
+    if (down_bucket_.unlimited()) return true;
+    down_bucket_.force_consume(bytes);
+    if (down_bucket_.available() >= 0) return true;
+    waiting_bandwidth_.insert(torrent_id);
+    return false;
+}
+
+void Session::on_bandwidth_tick() {
+    int64_t now = now_ms();
+    up_bucket_.refill(now);
+    down_bucket_.refill(now);
+    if (waiting_bandwidth_.empty()) return;
+    bool up_ok = up_bucket_.unlimited() || up_bucket_.available() > 0;
+    bool down_ok = download_allowed();
+    if (!up_ok && !down_ok) return;
+    auto waiting = std::move(waiting_bandwidth_);
+    waiting_bandwidth_.clear();
+    for (uint32_t id : waiting) {
+        auto it = by_id_.find(id);
+        if (it == by_id_.end()) continue;
+        it->second->on_bandwidth();
+        // Upload tokens woke it, but its reads stay paused until download
+        // tokens are back too: keep it on the list for that.  (Waking
+        // everyone whenever either bucket had tokens resumed reading with
+        // the download bucket in debt, so with only a download limit set
+        // the limit did not hold: 150 kB/s configured, ~900 kB/s measured.)
+        if (!down_ok) waiting_bandwidth_.insert(id);
+    }
+}
+
+std::shared_ptr<void> Session::announce_turn(const std::string& tracker_url, std::function<void()> go) {
+    auto tok = std::make_shared<Turns::Token>();
+    tok->turns = turns_;
+    tok->id = turns_->queue.request(tracker_key(tracker_url));
+    turns_->go.emplace(tok->id, std::move(go));
+    turns_->wake();  // granted from the loop, never inside this call
+    return tok;
+}
+
+void Session::grant_turns() {
+    for (uint64_t id : turns_->queue.grant()) {
+        auto it = turns_->go.find(id);
+        if (it == turns_->go.end()) continue;  // cancelled by an earlier go()
+        auto go = std::move(it->second);
+        turns_->go.erase(it);
+        if (go) go();
+    }
+}
+
+void Session::on_tick() {
+    int64_t now = now_ms();
+    graveyard_.clear();
+    dead_pending_.clear();
+    for (auto& [p, owned] : pending_)
+        if (p->expired(now)) p->close("handshake timed out");
+    // Copy: a tick may activate or deactivate torrents.
+    std::vector<uint32_t> ids(active_.begin(), active_.end());
+    for (uint32_t id : ids) {
+        auto it = by_id_.find(id);
+        if (it != by_id_.end()) it->second->tick(now);
+    }
+}
+
+std::vector<TorrentStatus> Session::status(bool detail) const {
+    std::vector<TorrentStatus> out;
+    out.reserve(torrents_.size());
+    for (auto& [h, t] : torrents_) out.push_back(t->status(detail));
+    return out;
+}
+
+SessionStatus Session::session_status() const {
+    SessionStatus s;
+    s.listen_port = listener_.port();
+    s.torrents = torrents_.size();
+    for (auto& [h, t] : torrents_) {
+        auto st = t->status(false);
+        s.down_rate += st.down_rate;
+        s.up_rate += st.up_rate;
+        s.downloaded += st.downloaded;
+        s.uploaded += st.uploaded;
+        s.peers += size_t(st.peers);
+    }
+    return s;
+}
+
+}  // namespace btl

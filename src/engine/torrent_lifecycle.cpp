@@ -1,0 +1,224 @@
+// Torrent lifecycle: start (resume data or a check), re-check, pause and
+// resume, resume-data saves and the clean stop.
+#include "btl/engine/torrent.hpp"
+
+#include <algorithm>
+
+#include "btl/disk/resume.hpp"
+#include "btl/engine/session.hpp"
+
+namespace btl {
+
+void Torrent::start() {
+    ++status_gen_;
+    started_ms_ = s_.now_ms();
+    auto st = Storage::open(mi_, save_path_, s_.file_pool());
+    if (!st.ok()) return set_error(st.error().message);
+    storage_ = *st;
+    // Resume data: trust pieces whose files are unchanged; otherwise check.
+    auto bytes = read_small_file(s_.resume_file(mi_.info_hash), 64u << 20);
+    if (bytes.ok()) {
+        auto rd = decode_resume(*bytes);
+        if (rd.ok() && rd->info_hash == mi_.info_hash && rd->num_pieces == mi_.num_pieces() &&
+            rd->files.size() == mi_.files.size()) {
+            total_down_before_ = rd->downloaded;
+            total_up_before_ = rd->uploaded;
+            if (rd->added_time) added_time_ = rd->added_time;
+            completed_time_ = rd->completed_time;
+            if (rd->paused) paused_ = true;
+            auto trusted = trusted_pieces(*rd, storage_->layout(), storage_->stat_files(), current_boot_id());
+            auto claimed = Bitfield::from_bytes(rd->have_bits, mi_.num_pieces());
+            uint32_t n_trusted = uint32_t(std::count(trusted.begin(), trusted.end(), uint8_t(1)));
+            if (claimed.ok() && n_trusted == claimed->count()) {
+                check_done(trusted);
+                log(LogLevel::info, "resumed: " + std::to_string(n_trusted) + " of " +
+                                        std::to_string(mi_.num_pieces()) + " pieces verified earlier");
+                return;
+            }
+            log(LogLevel::info, "files changed since the last run; re-checking");
+            return begin_check(true);
+        }
+        if (!rd.ok()) log(LogLevel::warning, "ignoring resume data: " + rd.error().message);
+    }
+    // No usable resume data: check only if some data is already there.
+    for (const auto& fs : storage_->stat_files())
+        if (fs.exists && fs.size > 0) return begin_check(true);
+    check_done(std::vector<uint8_t>(mi_.num_pieces(), 0));
+}
+
+void Torrent::begin_check(bool) {
+    ++status_gen_;
+    state_ = TorrentState::checking;
+    check_progress_ = 0;
+    auto alive = alive_;
+    check_ = std::make_shared<CheckHandle>(s_.disk().check(
+        storage_, mi_,
+        [this, alive](uint32_t done, uint32_t total) {
+            if (*alive) check_progress_ = total ? double(done) / total : 1.0;
+        },
+        [this, alive](Result<DiskIo::PieceMask> r) {
+            if (!*alive) return;
+            check_.reset();
+            if (stopping_) return;
+            if (!r.ok()) return set_error("check failed: " + r.error().message);
+            uint32_t n = uint32_t(std::count(r->begin(), r->end(), uint8_t(1)));
+            log(LogLevel::info, "checked: " + std::to_string(n) + " of " + std::to_string(mi_.num_pieces()) +
+                                    " pieces present");
+            check_done(*r);
+            resume_dirty_ = true;
+        }));
+}
+
+void Torrent::check_done(const std::vector<uint8_t>& verified) {
+    ++status_gen_;
+    have_bytes_ = 0;
+    for (uint32_t i = 0; i < mi_.num_pieces() && i < verified.size(); ++i)
+        if (verified[i]) {
+            picker_.set_have(i);
+            have_bytes_ += mi_.piece_size(i);
+        }
+    was_complete_at_start_ = picker_.complete();
+    check_progress_ = 1;
+    if (paused_) {
+        state_ = TorrentState::stopped;
+        return;
+    }
+    // Say now, not at the first piece, that nothing can be saved here.
+    if (!picker_.complete())
+        if (auto w = storage_->check_writable(); !w.ok()) return set_error(w.error().message);
+    start_swarm();
+}
+
+void Torrent::save_resume(std::function<void()> done, DataSync mode) {
+    if (!storage_ || state_ == TorrentState::checking) {
+        if (done) done();
+        return;
+    }
+    saving_ = true;
+    resume_dirty_ = false;
+    if (mode == DataSync::sync) unsynced_ = false;
+    last_save_ms_ = s_.now_ms();
+    struct Job {
+        uv_work_t req;
+        ResumeData rd;
+        std::shared_ptr<Storage> storage;
+        std::string path;
+        DataSync mode = DataSync::no_sync;
+        bool all_synced = true;
+        Status result = Ok{};
+        std::function<void(const Status&, bool)> after;
+    };
+    auto* j = new Job{};
+    j->rd.info_hash = mi_.info_hash;
+    j->rd.num_pieces = mi_.num_pieces();
+    j->rd.have_bits = picker_.have_bitfield().to_bytes();
+    j->rd.uploaded = total_up_before_ + payload_up;
+    j->rd.downloaded = total_down_before_ + payload_down;
+    j->rd.save_path = save_path_;
+    j->rd.added_time = added_time_;
+    j->rd.completed_time = completed_time_;
+    j->rd.paused = paused_;
+    j->storage = storage_;
+    j->path = s_.resume_file(mi_.info_hash);
+    j->mode = mode;
+    auto alive = alive_;
+    j->after = [this, alive, done, mode](const Status& st, bool all_synced) {
+        if (*alive) {
+            saving_ = false;
+            if (!st.ok()) {
+                log(LogLevel::warning, "cannot save resume data: " + st.error().message);
+                if (mode == DataSync::sync) unsynced_ = true;
+            } else if (!all_synced) {
+                unsynced_ = true;  // the next periodic save syncs it
+            }
+        }
+        if (done) done();
+    };
+    uv_queue_work(
+        s_.loop(), &j->req,
+        [](uv_work_t* req) {
+            auto* j = reinterpret_cast<Job*>(req);
+            j->result = save_resume_files(j->path, std::move(j->rd), *j->storage, j->mode, &j->all_synced);
+        },
+        [](uv_work_t* req, int) {
+            auto* j = reinterpret_cast<Job*>(req);
+            j->after(j->result, j->all_synced);
+            delete j;
+        });
+}
+
+void Torrent::stop(std::function<void()> done) {
+    ++status_gen_;
+    if (stopping_) {
+        if (done) done();
+        return;
+    }
+    stopping_ = true;
+    if (check_) check_->cancel();
+    close_all_peers("shutting down");
+    candidates_.clear();
+    auto alive = alive_;
+    auto finish = [this, alive, done] {
+        if (!*alive) {
+            if (done) done();
+            return;
+        }
+        auto save = [this, done] { save_resume(done); };
+        if (pending_writes_ > 0)
+            after_writes_ = save;
+        else
+            save();
+    };
+    if (announcer_)
+        announcer_->stop(3000, finish);
+    else
+        finish();
+}
+
+void Torrent::pause() {
+    ++status_gen_;
+    if (paused_) return;
+    paused_ = true;
+    close_all_peers("paused");
+    candidates_.clear();
+    known_.clear();
+    if (announcer_) announcer_->stop(3000, nullptr);
+    if (state_ != TorrentState::checking && state_ != TorrentState::error) state_ = TorrentState::stopped;
+    resume_dirty_ = true;
+    save_resume();
+}
+
+void Torrent::resume() {
+    ++status_gen_;
+    if (!paused_) return;
+    paused_ = false;
+    // Data found damaged must be re-checked before anything is served again.
+    if (state_ == TorrentState::error && needs_recheck_) {
+        recheck();
+        resume_dirty_ = true;
+        return;
+    }
+    if (state_ == TorrentState::stopped || state_ == TorrentState::error) start_swarm();
+    resume_dirty_ = true;
+}
+
+void Torrent::recheck() {
+    ++status_gen_;
+    if (state_ == TorrentState::checking || !storage_) return;
+    close_all_peers("re-checking");
+    if (announcer_) announcer_->stop(3000, nullptr);
+    announcer_.reset();
+    piece_bufs_.clear();
+    // Forget cached pieces and fds: the files may have been replaced.
+    s_.disk().evict(storage_.get());
+    storage_->close_files();
+    error_.clear();
+    needs_recheck_ = false;
+    disk_full_ = false;
+    smart_ban_.clear_in_progress();
+    picker_ = PiecePicker(mi_.num_pieces(), mi_.piece_length, mi_.total_length, kBlock, s_.random());
+    begin_check(true);
+    s_.activate(id_);
+}
+
+}  // namespace btl

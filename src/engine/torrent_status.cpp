@@ -1,0 +1,83 @@
+// What a torrent shows: TorrentStatus snapshots and the generation views
+// use to skip unchanged rows.
+#include "btl/engine/torrent.hpp"
+
+#include <algorithm>
+
+#include "btl/engine/session.hpp"
+
+namespace btl {
+
+uint64_t Torrent::status_fingerprint() const {
+    // status_gen_ moves on every tick (a torrent with peers, a check or a
+    // pending save ticks every second) and every event that changes what
+    // status() shows; a sleeping torrent changes only by its announcer or
+    // by turning "stalled".
+    uint64_t h = status_gen_ * 0x9e3779b97f4a7c15ull;
+    if (announcer_) h ^= (announcer_->generation() + 1) * 0xc2b2ae3d27d4eb4full;
+    if (state_ == TorrentState::downloading && s_.now_ms() - started_ms_ > 15'000) h ^= 1;
+    return h;
+}
+
+TorrentStatus Torrent::status(bool detail) const {
+    TorrentStatus st;
+    int64_t now = s_.now_ms();
+    st.info_hash = mi_.info_hash;
+    st.name = mi_.name;
+    st.save_path = save_path_;
+    st.state = state_;
+    st.total_size = mi_.total_length;
+    st.have_bytes = have_bytes_;
+    st.progress = mi_.total_length ? double(have_bytes_) / double(mi_.total_length) : 1.0;
+    st.check_progress = check_progress_;
+    st.down_rate = down_meter_.rate(now);
+    st.up_rate = up_meter_.rate(now);
+    st.downloaded = payload_down;
+    st.uploaded = payload_up;
+    st.total_downloaded = total_down_before_ + payload_down;
+    st.total_uploaded = total_up_before_ + payload_up;
+    for (auto& [k, p] : peers_) {
+        if (!p->ready()) continue;
+        ++st.peers;
+        if (p->is_seed()) ++st.seeds;
+    }
+    if (state_ == TorrentState::downloading && st.down_rate < 1 && now - started_ms_ > 15'000)
+        st.state = TorrentState::stalled;
+    if (st.down_rate > 0 && !picker_.complete()) st.eta_s = int64_t(double(mi_.total_length - have_bytes_) / st.down_rate);
+    if (picker_.complete()) st.eta_s = 0;
+    st.error = error_;
+    st.needs_recheck = state_ == TorrentState::error && needs_recheck_;
+    if (disk_full_ && state_ == TorrentState::downloading) {
+        st.state = TorrentState::error;
+        st.retry_in_s = std::max<int64_t>(0, (disk_retry_.next_ms() - now + 999) / 1000);
+        st.error = error_ + "; seeding what we have, looking for free space in " + std::to_string(st.retry_in_s) + " s";
+    }
+    if (announcer_) {
+        st.tracker_message = announcer_->last_message();
+        st.trackers = announcer_->status(now);  // a few entries: cheap enough for every row
+    }
+    st.added_time = added_time_;
+    st.num_pieces = mi_.num_pieces();
+    st.pieces_have = picker_.num_have();
+    if (detail) {
+        for (auto& [k, p] : peers_)
+            if (p->ready()) st.peer_list.push_back(p->status(now));
+        for (const auto& f : mi_.files) {
+            FileStatus fs;
+            fs.path = f.path_string;
+            fs.length = f.length;
+            if (f.length > 0 && mi_.piece_length > 0) {
+                int64_t first = f.offset / mi_.piece_length, last = (f.offset + f.length - 1) / mi_.piece_length;
+                int64_t have = 0;
+                for (int64_t i = first; i <= last; ++i) have += picker_.have(uint32_t(i));
+                fs.progress = double(have) / double(last - first + 1);
+            } else {
+                fs.progress = 1;
+            }
+            st.files.push_back(std::move(fs));
+        }
+    }
+    return st;
+}
+
+}  // namespace btl

@@ -1,0 +1,312 @@
+// The pure parts of the launcher: save-path choice, row sorting, the log
+// book.  Kept apart from launcher.cpp so they are testable without a loop.
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+
+#include "btl/base/format.hpp"
+#include "btl/base/sha1.hpp"
+#include "btl/engine/status_json.hpp"
+#include "btl/launcher/launcher.hpp"
+
+namespace btl {
+
+namespace {
+std::string join(const std::string& dir, const std::string& name) {
+    if (dir.empty()) return name;
+    if (dir.back() == '/') return dir + name;
+    return dir + "/" + name;
+}
+
+// ASCII folding only: names are UTF-8, where std::tolower (locale-bound, a
+// call per byte) leaves every byte >= 0x80 alone anyway.
+inline int fold(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c; }
+
+int compare_names(const std::string& a, const std::string& b) {
+    size_t n = std::min(a.size(), b.size());
+    for (size_t i = 0; i < n; ++i) {
+        int x = fold(static_cast<unsigned char>(a[i])), y = fold(static_cast<unsigned char>(b[i]));
+        if (x != y) return x < y ? -1 : 1;
+    }
+    return a.size() == b.size() ? 0 : (a.size() < b.size() ? -1 : 1);
+}
+}  // namespace
+
+std::string torrent_file_stem(const std::string& file_name) {
+    const std::string ext = ".torrent";
+    if (file_name.size() > ext.size() && file_name.compare(file_name.size() - ext.size(), ext.size(), ext) == 0)
+        return file_name.substr(0, file_name.size() - ext.size());
+    return file_name;
+}
+
+bool paths_overlap(const std::string& a, const std::string& b) {
+    if (a == b) return true;
+    const std::string& shorter = a.size() < b.size() ? a : b;
+    const std::string& longer = a.size() < b.size() ? b : a;
+    return longer.compare(0, shorter.size(), shorter) == 0 &&
+           (longer[shorter.size()] == '/' || (!shorter.empty() && shorter.back() == '/'));
+}
+
+TakenPaths::TakenPaths(std::initializer_list<std::string> paths) : paths_(paths) {}
+TakenPaths::TakenPaths(const std::vector<std::string>& paths) : paths_(paths.begin(), paths.end()) {}
+
+void TakenPaths::remove(const std::string& p) {
+    auto it = paths_.find(p);
+    if (it != paths_.end()) paths_.erase(it);
+}
+
+bool TakenPaths::overlaps(const std::string& p) const {
+    // A taken path overlaps p when it equals p, is an ancestor of p (p goes
+    // on with '/' after it, or it ends in '/'), or lies inside p.
+    if (paths_.count(p)) return true;
+    for (size_t i = 0; i < p.size(); ++i) {
+        if (p[i] != '/') continue;
+        if (paths_.count(p.substr(0, i)) || paths_.count(p.substr(0, i + 1))) return true;
+    }
+    std::string inside = !p.empty() && p.back() == '/' ? p : p + '/';
+    auto it = paths_.lower_bound(inside);
+    return it != paths_.end() && it->compare(0, inside.size(), inside) == 0;
+}
+
+std::string choose_save_path(int style, const std::string& save_in, const std::string& file_name,
+                             const std::string& torrent_name, const TakenPaths& taken) {
+    const std::string stem = torrent_file_stem(file_name);
+    std::vector<std::string> candidates;
+    if (style == 1) candidates.push_back(join(save_in, stem));
+    if (style == 2 || style == 4) candidates.push_back(join(save_in, torrent_name));
+    candidates.push_back(join(join(save_in, stem), torrent_name));
+    for (const auto& c : candidates)
+        if (!taken.overlaps(c)) return c;
+    // A directory named after the file is taken too (a torrent named like
+    // this file's stem): number it.  Bounded by the number of torrents.
+    for (size_t i = 2;; ++i) {
+        std::string c = join(join(save_in, stem + "." + std::to_string(i)), torrent_name);
+        if (!taken.overlaps(c)) return c;
+    }
+}
+
+const char* sort_key_name(SortKey k) {
+    switch (k) {
+        case SortKey::name: return "name";
+        case SortKey::progress: return "progress";
+        case SortKey::rate: return "rate";
+        case SortKey::ratio: return "ratio";
+        case SortKey::added: return "added";
+    }
+    return "?";
+}
+
+SortKey next_sort_key(SortKey k) {
+    switch (k) {
+        case SortKey::name: return SortKey::progress;
+        case SortKey::progress: return SortKey::rate;
+        case SortKey::rate: return SortKey::ratio;
+        case SortKey::ratio: return SortKey::added;
+        case SortKey::added: return SortKey::name;
+    }
+    return SortKey::name;
+}
+
+double share_ratio(const TorrentStatus& t) {
+    int64_t base = t.total_downloaded > 0 ? t.total_downloaded : t.have_bytes;
+    return base > 0 ? double(t.total_uploaded) / double(base) : 0.0;
+}
+
+namespace {
+// One set of comparators for rows and for pointers to rows.
+template <class T, class Get>
+void sort_any(std::vector<T>& rows, SortKey k, Get get) {
+    auto tie = [get](const T& pa, const T& pb) {
+        const Row &a = get(pa), &b = get(pb);
+        int c = compare_names(a.st.name, b.st.name);
+        if (c != 0) return c < 0;
+        return a.file < b.file;
+    };
+    // Numeric keys sort the biggest first: that is what one looks for.
+    auto by = [&](auto key) {
+        return [&, key](const T& a, const T& b) {
+            auto x = key(get(a)), y = key(get(b));
+            if (x != y) return x > y;
+            return tie(a, b);
+        };
+    };
+    switch (k) {
+        case SortKey::name: std::sort(rows.begin(), rows.end(), tie); break;
+        case SortKey::progress:
+            std::sort(rows.begin(), rows.end(), by([](const Row& r) { return r.st.progress; }));
+            break;
+        case SortKey::rate:
+            std::sort(rows.begin(), rows.end(), by([](const Row& r) { return r.st.down_rate + r.st.up_rate; }));
+            break;
+        case SortKey::ratio:
+            std::sort(rows.begin(), rows.end(), by([](const Row& r) { return share_ratio(r.st); }));
+            break;
+        case SortKey::added:
+            // Oldest first, as they were dropped in; error rows (seq 0) last.
+            std::sort(rows.begin(), rows.end(), [&](const T& pa, const T& pb) {
+                const Row &a = get(pa), &b = get(pb);
+                uint64_t x = a.added_seq ? a.added_seq : UINT64_MAX, y = b.added_seq ? b.added_seq : UINT64_MAX;
+                if (x != y) return x < y;
+                return tie(pa, pb);
+            });
+            break;
+    }
+}
+}  // namespace
+
+void sort_rows(std::vector<Row>& rows, SortKey k) {
+    sort_any(rows, k, [](const Row& r) -> const Row& { return r; });
+}
+
+void sort_rows(std::vector<const Row*>& rows, SortKey k) {
+    sort_any(rows, k, [](const Row* r) -> const Row& { return *r; });
+}
+
+namespace {
+void append_int(std::string& o, int64_t v) {
+    char b[24];
+    auto r = std::to_chars(b, b + sizeof b, v);
+    o.append(b, r.ptr);
+}
+
+// Same text as format.cpp's numbers ("%.6g").
+void append_num(std::string& o, double v) {
+    char b[48];
+    int n = std::snprintf(b, sizeof b, "%.6g", v);
+    if (n > 0) o.append(b, size_t(std::min(n, int(sizeof b) - 1)));
+}
+
+void append_str(std::string& o, const std::string& s) {
+    for (unsigned char c : s)
+        if (c < 0x20 || c == '"' || c == '\\') {
+            o += json_escape(s);
+            return;
+        }
+    o += '"';
+    o += s;
+    o += '"';
+}
+}  // namespace
+
+SessionStatus rows_totals(const std::vector<Row>& rows, uint16_t listen_port) {
+    SessionStatus s;
+    s.listen_port = listen_port;
+    for (const auto& r : rows) add_to_totals(s, r);
+    return s;
+}
+
+void append_row_json(std::string& o, const Row& r) {
+    const TorrentStatus& t = r.st;
+    o += "{\"file\":";
+    append_str(o, r.file);
+    o += r.loaded ? ",\"loaded\":true" : ",\"loaded\":false";
+    o += ",\"info_hash\":\"";
+    o += to_hex(t.info_hash);
+    o += "\",\"name\":";
+    append_str(o, t.name);
+    o += ",\"state\":\"";
+    o += state_name(t.state);
+    o += "\",\"progress\":";
+    append_num(o, t.progress);
+    o += ",\"check_progress\":";
+    append_num(o, t.check_progress);
+    o += ",\"total_size\":";
+    append_int(o, t.total_size);
+    o += ",\"have_bytes\":";
+    append_int(o, t.have_bytes);
+    o += ",\"down_rate\":";
+    append_num(o, t.down_rate);
+    o += ",\"up_rate\":";
+    append_num(o, t.up_rate);
+    o += ",\"downloaded\":";
+    append_int(o, t.downloaded);
+    o += ",\"uploaded\":";
+    append_int(o, t.uploaded);
+    o += ",\"total_downloaded\":";
+    append_int(o, t.total_downloaded);
+    o += ",\"total_uploaded\":";
+    append_int(o, t.total_uploaded);
+    o += ",\"peers\":";
+    append_int(o, t.peers);
+    o += ",\"seeds\":";
+    append_int(o, t.seeds);
+    o += ",\"eta\":";
+    append_int(o, t.eta_s);
+    o += ",\"error\":";
+    append_str(o, t.error);
+    o += ",\"tracker\":";
+    append_str(o, t.tracker_message);
+    o += ",\"save_path\":";
+    append_str(o, t.save_path);
+    o += ",\"trackers\":";
+    o += trackers_json(t.trackers);
+    o += '}';
+}
+
+namespace {
+bool same_trackers(const std::vector<TrackerStatus>& a, const std::vector<TrackerStatus>& b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i)
+        if (a[i].url != b[i].url || a[i].status != b[i].status || a[i].seeds != b[i].seeds ||
+            a[i].leechers != b[i].leechers || a[i].next_announce_at != b[i].next_announce_at ||
+            a[i].fails != b[i].fails || a[i].interval_s != b[i].interval_s)
+            return false;
+    return true;
+}
+}  // namespace
+
+bool same_row_json(const Row& a, const Row& b) {
+    const TorrentStatus &x = a.st, &y = b.st;
+    return a.loaded == b.loaded && a.file == b.file && x.info_hash == y.info_hash && x.state == y.state &&
+           x.progress == y.progress && x.check_progress == y.check_progress && x.total_size == y.total_size &&
+           x.have_bytes == y.have_bytes && x.down_rate == y.down_rate && x.up_rate == y.up_rate &&
+           x.downloaded == y.downloaded && x.uploaded == y.uploaded && x.total_downloaded == y.total_downloaded &&
+           x.total_uploaded == y.total_uploaded && x.peers == y.peers && x.seeds == y.seeds && x.eta_s == y.eta_s &&
+           x.name == y.name && x.error == y.error && x.tracker_message == y.tracker_message &&
+           x.save_path == y.save_path && same_trackers(x.trackers, y.trackers);
+}
+
+void append_status_tail(std::string& o, size_t errors, const SessionStatus& ss) {
+    o += "],\"errors\":";
+    append_int(o, int64_t(errors));
+    // The totals object exactly as btl::status_json writes it.
+    std::string totals = status_json({}, ss);
+    size_t at = totals.find("\"totals\":{");
+    o += ',';
+    o += at == std::string::npos ? std::string("\"totals\":{}}\n") : totals.substr(at);
+}
+
+std::string rows_status_json(const std::vector<Row>& rows, const SessionStatus& ss) {
+    std::string o;
+    o.reserve(64 + rows.size() * 640);
+    o += "{\"torrents\":[";
+    size_t errors = 0;
+    for (const auto& r : rows) {
+        if (!r.loaded) ++errors;
+        if (o.back() != '[') o += ',';
+        append_row_json(o, r);
+    }
+    append_status_tail(o, errors, ss);
+    return o;
+}
+
+void add_to_totals(SessionStatus& s, const Row& r) {
+    if (!r.loaded) return;
+    ++s.torrents;
+    s.down_rate += r.st.down_rate;
+    s.up_rate += r.st.up_rate;
+    s.downloaded += r.st.downloaded;
+    s.uploaded += r.st.uploaded;
+    s.peers += size_t(r.st.peers);
+}
+
+void LogBook::log(LogLevel level, const std::string& torrent, const std::string& message) {
+    LogLine l{std::time(nullptr), level, torrent, message};
+    if (level != LogLevel::debug) {
+        lines_.push_back(l);
+        while (lines_.size() > keep_) lines_.pop_front();
+    }
+    if (listener) listener(l);
+}
+
+}  // namespace btl

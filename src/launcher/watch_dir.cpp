@@ -1,0 +1,194 @@
+#include "btl/launcher/watch_dir.hpp"
+
+#include <ctime>
+#include <set>
+
+namespace btl {
+
+// One in-flight uv_fs_t.  It carries a weak way back to its WatchDir: the
+// WatchDir may be gone when the pool finishes.
+struct WatchDir::Req {
+    uv_fs_t fs{};
+    std::shared_ptr<WatchDir*> owner;
+    std::string name;
+    bool confirming = false;
+};
+
+WatchDir::WatchDir(uv_loop_t* loop, std::string dir, Handler* h, int64_t quiet_ms, int64_t rescan_ms)
+    : loop_(loop), dir_(std::move(dir)), h_(h), rescan_ms_(rescan_ms), queue_(quiet_ms),
+      self_(std::make_shared<WatchDir*>(this)) {
+    while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
+}
+
+WatchDir::~WatchDir() {
+    *self_ = nullptr;
+    stop();
+}
+
+Status WatchDir::start() {
+    int err = 0;
+    event_ = UvHandle<uv_fs_event_t>::create([&](uv_fs_event_t* h) { return uv_fs_event_init(loop_, h); }, &err);
+    if (!event_) return make_error(dir_ + ": " + uv_error_string(err));
+    event_->data = this;
+    err = uv_fs_event_start(
+        event_.get(),
+        [](uv_fs_event_t* h, const char* filename, int, int status) {
+            auto* self = static_cast<WatchDir*>(h->data);
+            if (!self) return;
+            // An error from the watch (e.g. queue overflow): a rescan recovers.
+            self->on_event(status < 0 ? nullptr : filename);
+        },
+        dir_.c_str(), 0);
+    if (err < 0) return make_error(dir_ + ": cannot watch: " + uv_error_string(err));
+    ready_timer_ = UvHandle<uv_timer_t>::create([&](uv_timer_t* h) { return uv_timer_init(loop_, h); });
+    ready_timer_->data = this;
+    rescan_timer_ = UvHandle<uv_timer_t>::create([&](uv_timer_t* h) { return uv_timer_init(loop_, h); });
+    rescan_timer_->data = this;
+    if (rescan_ms_ > 0)
+        uv_timer_start(
+            rescan_timer_.get(),
+            [](uv_timer_t* t) {
+                if (auto* self = static_cast<WatchDir*>(t->data)) self->rescan();
+            },
+            uint64_t(rescan_ms_), uint64_t(rescan_ms_));
+    rescan();
+    return Ok{};
+}
+
+void WatchDir::stop() {
+    stopped_ = true;
+    event_.reset();
+    ready_timer_.reset();
+    rescan_timer_.reset();
+}
+
+void WatchDir::on_event(const char* filename) {
+    if (stopped_) return;
+    if (!filename) return rescan();
+    std::string name(filename);
+    if (wanted_watch_name(name)) stat_file(name, false);
+}
+
+void WatchDir::rescan() {
+    if (stopped_) return;
+    if (scanning_) {
+        rescan_again_ = true;
+        return;
+    }
+    scanning_ = true;
+    auto* r = new Req;
+    r->owner = self_;
+    r->fs.data = r;
+    int err = uv_fs_scandir(loop_, &r->fs, dir_.c_str(), 0, [](uv_fs_t* req) {
+        auto* rq = static_cast<Req*>(req->data);
+        if (WatchDir* self = *rq->owner) self->on_scan(req);
+        uv_fs_req_cleanup(req);
+        delete rq;
+    });
+    if (err < 0) {
+        scanning_ = false;
+        delete r;
+        h_->on_watch_error(dir_ + ": cannot scan: " + uv_error_string(err));
+    }
+}
+
+void WatchDir::on_scan(uv_fs_t* req) {
+    scanning_ = false;
+    if (req->result < 0) {
+        // Reported once per outage, not on every rescan.
+        if (!reported_scan_error_)
+            h_->on_watch_error(dir_ + ": cannot scan: " + uv_error_string(int(req->result)));
+        reported_scan_error_ = true;
+    } else {
+        reported_scan_error_ = false;
+        std::set<std::string> present;
+        uv_dirent_t ent;
+        while (uv_fs_scandir_next(req, &ent) != UV_EOF) {
+            if (ent.type != UV_DIRENT_FILE && ent.type != UV_DIRENT_UNKNOWN && ent.type != UV_DIRENT_LINK) continue;
+            std::string name(ent.name);
+            if (wanted_watch_name(name)) present.insert(name);
+        }
+        // Sorted order: a restart with the same directory loads files in the
+        // same order, so saveas collisions resolve the same way.
+        for (const auto& name : present) stat_file(name, false);
+        for (const auto& name : queue_.names())
+            if (!present.count(name) && queue_.forget(name) && !stopped_) h_->on_file_removed(name);
+    }
+    if (rescan_again_) {
+        rescan_again_ = false;
+        rescan();
+    }
+}
+
+void WatchDir::stat_file(const std::string& name, bool confirming) {
+    if (stopped_) return;
+    auto* r = new Req;
+    r->owner = self_;
+    r->name = name;
+    r->confirming = confirming;
+    r->fs.data = r;
+    std::string path = dir_ + "/" + name;
+    int err = uv_fs_stat(loop_, &r->fs, path.c_str(), [](uv_fs_t* req) {
+        auto* rq = static_cast<Req*>(req->data);
+        if (WatchDir* self = *rq->owner)
+            self->on_stat(rq->name, rq->confirming, int(req->result), &req->statbuf);
+        uv_fs_req_cleanup(req);
+        delete rq;
+    });
+    if (err < 0) {
+        delete r;
+        on_stat(name, confirming, err, nullptr);
+    }
+}
+
+void WatchDir::on_stat(const std::string& name, bool confirming, int result, const uv_stat_t* st) {
+    if (stopped_) return;
+    const int64_t now = int64_t(uv_now(loop_));
+    bool regular = result >= 0 && st && (st->st_mode & S_IFMT) == S_IFREG;
+    if (!regular) {
+        // Gone (or replaced by something that is not a file).
+        if (queue_.forget(name)) h_->on_file_removed(name);
+        arm_timer();
+        return;
+    }
+    FileStamp fs{int64_t(st->st_size), int64_t(st->st_mtim.tv_sec) * 1'000'000'000 + int64_t(st->st_mtim.tv_nsec)};
+    if (confirming) {
+        if (queue_.confirm(name, fs, now)) h_->on_file_ready(name, dir_ + "/" + name, fs);
+    } else {
+        // Already quiet by its mtime (e.g. present before we started): no
+        // need to wait the full interval again, only to confirm.
+        timespec wall{};
+        clock_gettime(CLOCK_REALTIME, &wall);
+        int64_t age_ms = (int64_t(wall.tv_sec) * 1'000'000'000 + wall.tv_nsec - fs.mtime_ns) / 1'000'000;
+        queue_.observe(name, fs, now, age_ms > 0 ? age_ms : 0);
+    }
+    arm_timer();
+}
+
+void WatchDir::arm_timer() {
+    if (stopped_ || !ready_timer_) return;
+    int64_t d = queue_.next_deadline();
+    if (d < 0) {
+        uv_timer_stop(ready_timer_.get());
+        return;
+    }
+    int64_t now = int64_t(uv_now(loop_));
+    uint64_t wait = d > now ? uint64_t(d - now) : 0;
+    uv_timer_start(
+        ready_timer_.get(),
+        [](uv_timer_t* t) {
+            if (auto* self = static_cast<WatchDir*>(t->data)) self->on_timer();
+        },
+        wait, 0);
+}
+
+void WatchDir::on_timer() {
+    int64_t now = int64_t(uv_now(loop_));
+    auto due = queue_.due(now);
+    for (const auto& name : due) stat_file(name, true);
+    // While confirming stats are out, re-arming would fire immediately again
+    // for the same names; wait for their results (on_stat re-arms).
+    if (due.empty()) arm_timer();
+}
+
+}  // namespace btl

@@ -1,0 +1,279 @@
+#include "btl/net/peer_connection.hpp"
+
+#include <cstring>
+
+namespace btl {
+
+bool sockaddr_to_ip(const sockaddr* sa, std::string& ip, uint16_t& port) {
+    char buf[INET6_ADDRSTRLEN] = {};
+    if (sa->sa_family == AF_INET) {
+        auto* in = reinterpret_cast<const sockaddr_in*>(sa);
+        uv_ip4_name(in, buf, sizeof buf);
+        port = ntohs(in->sin_port);
+    } else if (sa->sa_family == AF_INET6) {
+        auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
+        uv_ip6_name(in6, buf, sizeof buf);
+        port = ntohs(in6->sin6_port);
+    } else {
+        return false;
+    }
+    ip = buf;
+    return true;
+}
+
+bool ip_to_sockaddr(const std::string& ip, uint16_t port, sockaddr_storage& out) {
+    std::memset(&out, 0, sizeof out);
+    if (uv_ip4_addr(ip.c_str(), port, reinterpret_cast<sockaddr_in*>(&out)) == 0) return true;
+    if (uv_ip6_addr(ip.c_str(), port, reinterpret_cast<sockaddr_in6*>(&out)) == 0) return true;
+    return false;
+}
+
+PeerConnection::PeerConnection(uv_loop_t* loop, PeerConnectionHandler* h, size_t max_buffer)
+    : loop_(loop), handler_(h), max_buffer_(max_buffer) {}
+
+PeerConnection::~PeerConnection() {
+    connect_timer_.reset();
+    if (tcp_) {
+        tcp_->data = nullptr;
+        if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(tcp_)))
+            uv_close(reinterpret_cast<uv_handle_t*>(tcp_), [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+        // else: the pending close callback sees data == nullptr and only frees.
+        tcp_ = nullptr;
+    }
+}
+
+std::string PeerConnection::remote() const {
+    if (remote_ip_.find(':') != std::string::npos) return "[" + remote_ip_ + "]:" + std::to_string(remote_port_);
+    return remote_ip_ + ":" + std::to_string(remote_port_);
+}
+
+void PeerConnection::fill_remote() {
+    sockaddr_storage ss{};
+    int len = sizeof ss;
+    if (uv_tcp_getpeername(tcp_, reinterpret_cast<sockaddr*>(&ss), &len) == 0)
+        sockaddr_to_ip(reinterpret_cast<sockaddr*>(&ss), remote_ip_, remote_port_);
+}
+
+void PeerConnection::connect(const sockaddr* addr, const std::string& bind_ip, uint64_t timeout_ms) {
+    sockaddr_to_ip(addr, remote_ip_, remote_port_);
+    tcp_ = new uv_tcp_t{};
+    uv_tcp_init(loop_, tcp_);
+    tcp_->data = this;
+    uv_tcp_nodelay(tcp_, 1);
+    if (!bind_ip.empty()) {
+        sockaddr_storage local{};
+        if (ip_to_sockaddr(bind_ip, 0, local) && local.ss_family == addr->sa_family) {
+            int rc = uv_tcp_bind(tcp_, reinterpret_cast<sockaddr*>(&local), 0);
+            if (rc != 0) return close(std::string("bind ") + bind_ip + ": " + uv_strerror(rc));
+        }
+    }
+    auto* req = new uv_connect_t{};
+    int rc = uv_tcp_connect(req, tcp_, addr, [](uv_connect_t* req, int status) {
+        auto* h = req->handle;
+        delete req;
+        auto* self = static_cast<PeerConnection*>(h->data);
+        if (!self || status == UV_ECANCELED || self->closing_) return;
+        self->connect_timer_.reset();
+        if (status != 0) return self->close(std::string("connect failed: ") + uv_strerror(status));
+        self->connected_ = true;
+        self->start_reading();
+        if (self->handler_) self->handler_->on_connected();
+    });
+    if (rc != 0) {
+        delete req;
+        return close(std::string("connect failed: ") + uv_strerror(rc));
+    }
+    connect_timer_ = UvHandle<uv_timer_t>::create([&](uv_timer_t* t) { return uv_timer_init(loop_, t); });
+    if (connect_timer_) {
+        connect_timer_->data = this;
+        uv_timer_start(connect_timer_.get(), [](uv_timer_t* t) {
+            auto* self = static_cast<PeerConnection*>(t->data);
+            if (self && !self->connected_) self->close("connect timed out");
+        }, timeout_ms, 0);
+    }
+}
+
+void PeerConnection::adopt(uv_tcp_t* accepted) {
+    tcp_ = accepted;
+    tcp_->data = this;
+    uv_tcp_nodelay(tcp_, 1);
+    connected_ = true;
+    fill_remote();
+    start_reading();
+}
+
+void PeerConnection::start_reading() {
+    if (!tcp_ || closing_ || reading_ || !want_read_) return;
+    if (uv_read_start(reinterpret_cast<uv_stream_t*>(tcp_), on_alloc, on_read) == 0) reading_ = true;
+}
+
+void PeerConnection::pause_reading() {
+    want_read_ = false;
+    if (tcp_ && reading_ && !closing_) uv_read_stop(reinterpret_cast<uv_stream_t*>(tcp_));
+    reading_ = false;
+}
+
+void PeerConnection::resume_reading() {
+    want_read_ = true;
+    if (connected_) start_reading();
+}
+
+void PeerConnection::on_alloc(uv_handle_t* h, size_t, uv_buf_t* out) {
+    auto* self = static_cast<PeerConnection*>(h->data);
+    if (!self) {
+        *out = uv_buf_init(nullptr, 0);
+        return;
+    }
+    if (!self->buf_) {
+        self->cap_ = 64 * 1024;
+        self->buf_.reset(new char[self->cap_]);
+    }
+    if (self->end_ == self->cap_ && self->start_ > 0) {
+        std::memmove(self->buf_.get(), self->buf_.get() + self->start_, self->end_ - self->start_);
+        self->end_ -= self->start_;
+        self->start_ = 0;
+    }
+    if (self->end_ == self->cap_ && self->cap_ < self->max_buffer_) {
+        size_t ncap = std::min(self->cap_ * 2, self->max_buffer_);
+        std::unique_ptr<char[]> nb(new char[ncap]);
+        std::memcpy(nb.get(), self->buf_.get(), self->end_);
+        self->buf_ = std::move(nb);
+        self->cap_ = ncap;
+    }
+    *out = uv_buf_init(self->buf_.get() + self->end_, static_cast<unsigned>(self->cap_ - self->end_));
+}
+
+void PeerConnection::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t*) {
+    auto* self = static_cast<PeerConnection*>(s->data);
+    if (!self || self->closing_) return;
+    if (n < 0) {
+        self->close(n == UV_EOF ? "connection closed by peer" : std::string("read error: ") + uv_strerror(int(n)));
+        return;
+    }
+    if (n == 0) return;
+    self->end_ += size_t(n);
+    size_t used = self->handler_->on_data(std::string_view(self->buf_.get() + self->start_, self->end_ - self->start_));
+    if (self->closing_) return;
+    self->start_ += used;
+    if (self->start_ == self->end_) self->start_ = self->end_ = 0;
+    if (self->end_ - self->start_ >= self->max_buffer_) self->close("message larger than the read buffer");
+}
+
+namespace {
+struct WriteReq {
+    uv_write_t req;
+    std::string head;
+    std::shared_ptr<const std::vector<uint8_t>> data;
+    size_t bytes;
+};
+
+// Completion of either kind of send: frees the request, keeps the queued
+// byte count, reports errors and progress to the handler.
+void on_write_done(uv_write_t* req, int status) {
+    auto* w = reinterpret_cast<WriteReq*>(req);
+    auto* self = static_cast<PeerConnection*>(req->handle->data);
+    size_t bytes = w->bytes;
+    delete w;
+    if (self) self->write_done(bytes, status);
+}
+}  // namespace
+
+void PeerConnection::write_done(size_t bytes, int status) {
+    queued_ -= bytes;
+    if (status != 0) {
+        if (status != UV_ECANCELED) close(std::string("write error: ") + uv_strerror(status));
+        return;
+    }
+    if (handler_) handler_->on_sent(bytes);
+}
+
+void PeerConnection::send(std::string bytes) {
+    if (!tcp_ || closing_ || bytes.empty()) return;
+    auto* w = new WriteReq{};
+    w->head = std::move(bytes);
+    w->bytes = w->head.size();
+    uv_buf_t b = uv_buf_init(w->head.data(), static_cast<unsigned>(w->head.size()));
+    queued_ += w->bytes;
+    int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(tcp_), &b, 1, on_write_done);
+    if (rc != 0) {
+        queued_ -= w->bytes;
+        delete w;
+        close(std::string("write error: ") + uv_strerror(rc));
+    }
+}
+
+void PeerConnection::send_with_payload(std::string header, std::shared_ptr<const std::vector<uint8_t>> data,
+                                       size_t offset, size_t len) {
+    if (!tcp_ || closing_) return;
+    auto* w = new WriteReq{};
+    w->head = std::move(header);
+    w->data = std::move(data);
+    w->bytes = w->head.size() + len;
+    uv_buf_t b[2] = {uv_buf_init(w->head.data(), static_cast<unsigned>(w->head.size())),
+                     uv_buf_init(reinterpret_cast<char*>(const_cast<uint8_t*>(w->data->data() + offset)),
+                                 static_cast<unsigned>(len))};
+    queued_ += w->bytes;
+    int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(tcp_), b, 2, on_write_done);
+    if (rc != 0) {
+        queued_ -= w->bytes;
+        delete w;
+        close(std::string("write error: ") + uv_strerror(rc));
+    }
+}
+
+void PeerConnection::close(const std::string& reason) {
+    if (closing_) return;
+    closing_ = true;
+    close_reason_ = reason;
+    connect_timer_.reset();
+    if (!tcp_) {
+        // Never connected a socket: report asynchronously is not needed; do it now.
+        if (handler_) handler_->on_closed(close_reason_);
+        return;
+    }
+    reading_ = false;
+    uv_close(reinterpret_cast<uv_handle_t*>(tcp_), [](uv_handle_t* h) {
+        auto* self = static_cast<PeerConnection*>(h->data);
+        delete reinterpret_cast<uv_tcp_t*>(h);
+        if (!self) return;
+        self->tcp_ = nullptr;
+        auto* handler = self->handler_;
+        std::string reason = self->close_reason_;
+        // `self` may be destroyed by the handler; touch nothing after this.
+        if (handler) handler->on_closed(reason);
+    });
+}
+
+int Listener::listen(const std::string& bind_ip, uint16_t minport, uint16_t maxport, AcceptFn fn) {
+    fn_ = std::move(fn);
+    int last = UV_EADDRINUSE;
+    for (uint32_t p = minport; p <= maxport; ++p) {
+        sockaddr_storage ss{};
+        if (!ip_to_sockaddr(bind_ip.empty() ? "0.0.0.0" : bind_ip, uint16_t(p), ss)) return UV_EINVAL;
+        int err = 0;
+        auto tcp = UvHandle<uv_tcp_t>::create([&](uv_tcp_t* h) { return uv_tcp_init(loop_, h); }, &err);
+        if (!tcp) return err;
+        int rc = uv_tcp_bind(tcp.get(), reinterpret_cast<sockaddr*>(&ss), 0);
+        if (rc == 0) rc = uv_listen(tcp.stream(), 128, [](uv_stream_t* server, int status) {
+            auto* self = static_cast<Listener*>(server->data);
+            if (!self || status != 0) return;
+            auto* client = new uv_tcp_t{};
+            uv_tcp_init(server->loop, client);
+            if (uv_accept(server, reinterpret_cast<uv_stream_t*>(client)) != 0) {
+                uv_close(reinterpret_cast<uv_handle_t*>(client), [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+                return;
+            }
+            self->fn_(client);
+        });
+        if (rc == 0) {
+            tcp->data = this;
+            tcp_ = std::move(tcp);
+            port_ = uint16_t(p);
+            return 0;
+        }
+        last = rc;
+    }
+    return last;
+}
+
+}  // namespace btl

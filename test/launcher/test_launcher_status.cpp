@@ -1,0 +1,146 @@
+// Launcher::status_json keeps each row's JSON and the name order between
+// calls; whatever happens to the files and torrents, the document must be
+// exactly the one built from scratch from rows().
+#include <doctest/doctest.h>
+#include <uv.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+
+#include "btl/base/sha1.hpp"
+#include "btl/engine/session.hpp"
+#include "btl/engine/status_json.hpp"
+#include "btl/launcher/launcher.hpp"
+
+using namespace btl;
+
+namespace {
+std::string torrent_named(const std::string& name, char fill) {
+    std::string data(1000, fill);
+    auto h = sha1(data);
+    std::string pieces(reinterpret_cast<const char*>(h.data()), h.size());
+    return "d4:infod6:lengthi1000e4:name" + std::to_string(name.size()) + ":" + name +
+           "12:piece lengthi16384e6:pieces20:" + pieces + "ee";
+}
+
+void write(const std::string& path, const std::string& body) {
+    std::ofstream(path, std::ios::binary) << body;
+}
+
+// Runs the loop until pred() or about 10 s.
+bool run_until(uv_loop_t* loop, const std::function<bool()>& pred) {
+    for (int i = 0; i < 1000 && !pred(); ++i) {
+        uv_timer_t t;
+        uv_timer_init(loop, &t);
+        uv_timer_start(&t, [](uv_timer_t*) {}, 10, 0);
+        uv_run(loop, UV_RUN_ONCE);
+        uv_close(reinterpret_cast<uv_handle_t*>(&t), nullptr);
+        uv_run(loop, UV_RUN_NOWAIT);
+    }
+    return pred();
+}
+
+// The views' cached, sorted pointers against rows() sorted from scratch.
+bool same_order(const Launcher& l) {
+    for (SortKey k : {SortKey::name, SortKey::progress, SortKey::rate, SortKey::ratio, SortKey::added}) {
+        auto want = l.rows();
+        sort_rows(want, k);
+        const auto& got = l.sorted_rows(k);
+        if (got.size() != want.size()) return false;
+        for (size_t i = 0; i < want.size(); ++i)
+            if (got[i]->file != want[i].file || got[i]->st.state != want[i].st.state) return false;
+    }
+    return true;
+}
+
+std::string reference(const Launcher& l, uint16_t port) {
+    auto rs = l.rows();
+    sort_rows(rs, SortKey::name);
+    return rows_status_json(rs, rows_totals(rs, port));
+}
+}  // namespace
+
+TEST_CASE("the incremental --status_json document equals the one built from scratch") {
+    char tmpl[] = "/tmp/btl-launcher-status-XXXXXX";
+    REQUIRE(mkdtemp(tmpl) != nullptr);
+    std::string dir = tmpl;
+    std::filesystem::create_directories(dir + "/watch");
+    std::filesystem::create_directories(dir + "/data");
+    // Names out of file order, a duplicate and a broken file.
+    write(dir + "/watch/a.torrent", torrent_named("zeta", 'a'));
+    write(dir + "/watch/b.torrent", torrent_named("Alpha", 'b'));
+    write(dir + "/watch/c.torrent", torrent_named("mid", 'c'));
+    write(dir + "/watch/d.torrent", torrent_named("mid", 'c'));
+    write(dir + "/watch/e.torrent", "not bencode");
+    uv_loop_t loop;
+    REQUIRE(uv_loop_init(&loop) == 0);
+    {
+        LogBook log;
+        SessionOptions so;
+        so.bind_ip = "127.0.0.1";
+        so.minport = 20000;
+        so.maxport = 60000;
+        so.data_dir = dir + "/state";
+        Session s(&loop, so, &log);
+        REQUIRE(s.start().ok());
+        LauncherOptions lo;
+        lo.dir = dir + "/watch";
+        lo.save_in = dir + "/data";
+        lo.quiet_ms = 0;
+        Launcher l(&loop, s, log, lo);
+        REQUIRE(l.start().ok());
+        uint16_t port = s.listen_port();
+
+        REQUIRE(run_until(&loop, [&] { return l.rows().size() == 5; }));
+        std::string first = l.status_json();
+        CHECK(first == reference(l, port));
+        CHECK(first.find("\"name\":\"Alpha\"") < first.find("\"name\":\"zeta\""));
+        CHECK(l.status_json() == first);  // nothing changed: same document
+        CHECK(same_order(l));
+
+        // A state change in one row, then a file removed (the duplicate takes
+        // over), then a new file and a broken one mended.
+        Sha1Digest alpha{};
+        for (const auto& r : l.rows())
+            if (r.st.name == "Alpha") alpha = r.st.info_hash;
+        l.toggle_pause(alpha);
+        CHECK(same_order(l));  // the pause shows at once, not 100 ms later
+        CHECK(l.status_json() == reference(l, port));
+        CHECK(l.status_json() != first);
+
+        std::filesystem::remove(dir + "/watch/c.torrent");
+        l.on_file_removed("c.torrent");
+        CHECK(l.status_json() == reference(l, port));
+        REQUIRE(run_until(&loop, [&] {
+            for (const auto& r : l.rows())
+                if (r.file == "d.torrent" && r.loaded) return true;
+            return false;
+        }));
+        CHECK(l.status_json() == reference(l, port));
+
+        write(dir + "/watch/f.torrent", torrent_named("beta", 'f'));
+        write(dir + "/watch/e.torrent", torrent_named("epsilon", 'e'));
+        std::filesystem::last_write_time(dir + "/watch/e.torrent",
+                                         std::filesystem::file_time_type::clock::now() - std::chrono::seconds(5));
+        REQUIRE(run_until(&loop, [&] {
+            size_t loaded = 0;
+            for (const auto& r : l.rows()) loaded += r.loaded;
+            return loaded == 5;
+        }));
+        std::string last = l.status_json();
+        CHECK(last == reference(l, port));
+        CHECK(last.find("\"name\":\"epsilon\"") != std::string::npos);
+        CHECK(last.find("\"errors\":0") != std::string::npos);
+        CHECK(same_order(l));
+
+        bool down = false;
+        l.shutdown([&] { down = true; });
+        REQUIRE(run_until(&loop, [&] { return down; }));
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    std::filesystem::remove_all(dir);
+}

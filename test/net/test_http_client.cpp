@@ -1,0 +1,226 @@
+// HttpGet against scripted HTTP servers (a blocking socket on 127.0.0.1 in a
+// thread, one script per test): every bound a lying tracker could push on —
+// size, redirects, total time — ends the request with a clear error, and a
+// complete answer is taken without waiting for the server to hang up.
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "btl/net/http_client.hpp"
+
+using namespace btl;
+
+namespace {
+
+struct Loop {
+    uv_loop_t loop;
+    Loop() { uv_loop_init(&loop); }
+    ~Loop() {
+        uv_run(&loop, UV_RUN_DEFAULT);
+        uv_loop_close(&loop);
+    }
+    bool run_until(const std::function<bool()>& pred, int limit_ms = 5000) {
+        auto t0 = std::chrono::steady_clock::now();
+        while (!pred()) {
+            if (std::chrono::steady_clock::now() - t0 > std::chrono::milliseconds(limit_ms)) return false;
+            uv_run(&loop, UV_RUN_NOWAIT);
+            uv_sleep(1);
+        }
+        return true;
+    }
+};
+
+// Accepts connections until destroyed; script(fd, request) answers each.
+struct FakeHttp {
+    int lfd = -1;
+    uint16_t port = 0;
+    std::atomic<int> requests{0};
+    std::atomic<bool> quit{false};
+    std::thread th;
+
+    explicit FakeHttp(std::function<void(int, const std::string&)> script) {
+        lfd = ::socket(AF_INET, SOCK_STREAM, 0);
+        REQUIRE(lfd >= 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+        socklen_t len = sizeof a;
+        ::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
+        port = ntohs(a.sin_port);
+        REQUIRE(::listen(lfd, 8) == 0);
+        th = std::thread([this, script] {
+            while (!quit) {
+                int fd = ::accept(lfd, nullptr, nullptr);
+                if (fd < 0) return;
+                std::string req;
+                char buf[4096];
+                while (req.find("\r\n\r\n") == std::string::npos) {
+                    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+                    if (n <= 0) break;
+                    req.append(buf, size_t(n));
+                }
+                ++requests;
+                if (!quit) script(fd, req);
+                ::close(fd);
+            }
+        });
+    }
+    ~FakeHttp() {
+        quit = true;
+        ::shutdown(lfd, SHUT_RDWR);
+        ::close(lfd);
+        th.join();
+    }
+    std::string url(const std::string& path = "/announce") const {
+        return "http://127.0.0.1:" + std::to_string(port) + path;
+    }
+};
+
+bool send_all(int fd, const std::string& s) {
+    size_t off = 0;
+    while (off < s.size()) {
+        ssize_t n = ::send(fd, s.data() + off, s.size() - off, MSG_NOSIGNAL);
+        if (n <= 0) return false;
+        off += size_t(n);
+    }
+    return true;
+}
+
+struct Outcome {
+    std::optional<Result<HttpResponse>> r;
+    bool done() const { return r.has_value(); }
+    std::string error() const { return r && !r->ok() ? r->error().message : ""; }
+};
+
+}  // namespace
+
+TEST_CASE("http client: a body past max_bytes is cut off, not buffered") {
+    std::atomic<size_t> sent{0};
+    FakeHttp srv([&](int fd, const std::string&) {
+        if (!send_all(fd, "HTTP/1.0 200 OK\r\nContent-Length: 500000000\r\n\r\n")) return;
+        std::string chunk(65536, 'x');
+        while (sent < 500'000'000 && send_all(fd, chunk)) sent += chunk.size();
+    });
+    Loop l;
+    HttpOptions o;
+    o.max_bytes = 256 << 10;
+    HttpGet get(&l.loop, o);
+    Outcome out;
+    get.start(srv.url(), [&](Result<HttpResponse> r) { out.r = std::move(r); });
+    REQUIRE(l.run_until([&] { return out.done(); }));
+    CHECK(out.error() == "response too large (over 256 KiB), stopped reading");
+    CHECK(sent < 64u << 20);  // the server was stopped, not drained
+}
+
+TEST_CASE("http client: redirects are followed a few times, a loop is an error") {
+    FakeHttp loop_srv([](int fd, const std::string&) {
+        send_all(fd, "HTTP/1.0 302 Found\r\nLocation: /again\r\nContent-Length: 0\r\n\r\n");
+    });
+    Loop l;
+    HttpGet get(&l.loop);
+    Outcome out;
+    get.start(loop_srv.url(), [&](Result<HttpResponse> r) { out.r = std::move(r); });
+    REQUIRE(l.run_until([&] { return out.done(); }));
+    CHECK(out.error() == "too many redirects (more than 3)");
+    CHECK(loop_srv.requests == 4);
+
+    // Two hops to a real answer are fine (relative and absolute Location).
+    FakeHttp target([](int fd, const std::string& req) {
+        if (req.rfind("GET /final", 0) == 0)
+            send_all(fd, "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nde");
+        else
+            send_all(fd, "HTTP/1.0 301 Moved\r\nLocation: /final\r\n\r\n");
+    });
+    FakeHttp first([&](int fd, const std::string&) {
+        send_all(fd, "HTTP/1.0 302 Found\r\nLocation: " + target.url("/step") + "\r\n\r\n");
+    });
+    Outcome ok;
+    get.start(first.url(), [&](Result<HttpResponse> r) { ok.r = std::move(r); });
+    REQUIRE(l.run_until([&] { return ok.done(); }));
+    REQUIRE(ok.r->ok());
+    CHECK((*ok.r)->status == 200);
+    CHECK((*ok.r)->body == "de");
+}
+
+TEST_CASE("http client: an answer complete by Content-Length does not wait for the hang-up") {
+    std::atomic<bool> release{false};
+    FakeHttp srv([&](int fd, const std::string&) {
+        send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 19\r\n\r\nd8:intervali60ee");  // 16 of 19
+        uv_sleep(50);
+        send_all(fd, "xyz");
+        while (!release) uv_sleep(5);  // keeps the connection open
+    });
+    Loop l;
+    HttpOptions o;
+    o.timeout_ms = 3000;
+    HttpGet get(&l.loop, o);
+    Outcome out;
+    auto t0 = std::chrono::steady_clock::now();
+    get.start(srv.url(), [&](Result<HttpResponse> r) { out.r = std::move(r); });
+    bool done = l.run_until([&] { return out.done(); }, 2500);
+    release = true;
+    REQUIRE(done);
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(2500));
+    REQUIRE(out.r->ok());
+    CHECK((*out.r)->body == "d8:intervali60eexyz");
+}
+
+TEST_CASE("http client: a slow drip hits the total deadline") {
+    std::atomic<bool> stop{false};
+    FakeHttp srv([&](int fd, const std::string&) {
+        send_all(fd, "HTTP/1.0 200 OK\r\nContent-Length: 100000\r\n\r\n");
+        while (!stop && send_all(fd, "d")) uv_sleep(20);  // always "making progress"
+    });
+    Loop l;
+    HttpOptions o;
+    o.timeout_ms = 400;
+    HttpGet get(&l.loop, o);
+    Outcome out;
+    get.start(srv.url(), [&](Result<HttpResponse> r) { out.r = std::move(r); });
+    bool done = l.run_until([&] { return out.done(); }, 3000);
+    stop = true;
+    REQUIRE(done);
+    CHECK(out.error() == "timed out after 400 ms");
+}
+
+TEST_CASE("http client: a header trickled in tiny pieces, never ended, is bounded") {
+    FakeHttp srv([](int fd, const std::string&) {
+        send_all(fd, "HTTP/1.0 200 OK\r\n");
+        std::string line = "X-Junk: " + std::string(90, 'j') + "\r\n";
+        for (int i = 0; i < 20000 && send_all(fd, line); ++i) {
+        }
+    });
+    Loop l;
+    HttpOptions o;
+    o.max_bytes = 1 << 20;
+    HttpGet get(&l.loop, o);
+    Outcome out;
+    get.start(srv.url(), [&](Result<HttpResponse> r) { out.r = std::move(r); });
+    REQUIRE(l.run_until([&] { return out.done(); }));
+    CHECK(out.error() == "response too large (over 1024 KiB), stopped reading");
+}
+
+TEST_CASE("http client: a hang-up without an answer and a garbled status line are errors") {
+    FakeHttp mute([](int, const std::string&) {});
+    FakeHttp garbled([](int fd, const std::string&) { send_all(fd, "SPAM\r\n\r\nbody"); });
+    Loop l;
+    HttpGet get(&l.loop);
+    Outcome a, b;
+    get.start(mute.url(), [&](Result<HttpResponse> r) { a.r = std::move(r); });
+    REQUIRE(l.run_until([&] { return a.done(); }));
+    CHECK(a.error() == "connection closed without a response");
+    get.start(garbled.url(), [&](Result<HttpResponse> r) { b.r = std::move(r); });
+    REQUIRE(l.run_until([&] { return b.done(); }));
+    CHECK(b.error() == "malformed HTTP response (bad status line)");
+}
