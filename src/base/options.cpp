@@ -18,10 +18,7 @@ const OptionSpec* Options::find(const std::string& name) const {
     return nullptr;
 }
 
-Status Options::set(const std::string& name, const std::string& value) {
-    values_[name] = value;
-    return Ok{};
-}
+void Options::set(const std::string& name, const std::string& value) { values_[name] = value; }
 
 Status Options::parse(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {

@@ -39,7 +39,7 @@ public:
 
 private:
     const OptionSpec* find(const std::string& name) const;
-    Status set(const std::string& name, const std::string& value);
+    void set(const std::string& name, const std::string& value);
 
     std::vector<OptionSpec> specs_;
     std::map<std::string, std::string> values_;

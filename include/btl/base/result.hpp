@@ -34,7 +34,7 @@ inline Error make_sys_error(std::string msg, int sys_errno) {
 }
 
 template <class T>
-class Result {
+class [[nodiscard]] Result {
 public:
     Result(T v) : v_(std::move(v)) {}                // NOLINT: implicit by design
     Result(Error e) : v_(std::move(e)) {}            // NOLINT
