@@ -7,6 +7,7 @@
 #include <list>
 #include <map>
 
+#include "btl/base/async_job.hpp"
 #include "btl/base/uv_util.hpp"
 
 namespace btl {
@@ -92,28 +93,16 @@ struct DiskIo::Impl : std::enable_shared_from_this<DiskIo::Impl> {
         }
     }
 
-    // One uv_queue_work job.  `after` runs on the loop only while the DiskIo lives.
-    struct Job {
-        uv_work_t req;
-        std::shared_ptr<Impl> impl;
-        std::function<void()> work;
-        std::function<void()> after;
-    };
-    void submit(std::function<void()> work, std::function<void()> after) {
-        auto* j = new Job{};
-        j->req.data = j;
-        j->impl = shared_from_this();
-        j->work = std::move(work);
-        j->after = std::move(after);
-        int rc = uv_queue_work(
-            loop, &j->req, [](uv_work_t* r) { static_cast<Job*>(r->data)->work(); },
-            [](uv_work_t* r, int) {
-                std::unique_ptr<Job> job(static_cast<Job*>(r->data));
-                if (job->impl->alive) job->after();
-            });
-        if (rc != 0) {  // only on a closing loop; nothing sensible to run
-            delete j;
-        }
+    // One thread-pool job.  `after` runs on the loop only while the DiskIo
+    // lives, with the job's Status: an error when libuv cancelled or refused
+    // the job, in which case its work did not run (or not to the end), and
+    // `after` must not trust what the work would have produced.  A refusal
+    // is answered from the next loop turn, never from inside submit().
+    std::unique_ptr<JobOwner> jobs = std::make_unique<JobOwner>();  // reset by ~DiskIo
+    void submit(std::function<void()> work, std::function<void(Status)> after) {
+        auto cb = std::make_shared<std::function<void(Status)>>(std::move(after));
+        Status queued = queue_job(loop, jobs->token(), std::move(work), [cb](Status st) { (*cb)(std::move(st)); });
+        if (!queued.ok()) post([cb, err = queued.error()] { (*cb)(err); });
     }
 
     void cache_drop(std::map<Key, CacheEntry>::iterator it) {
@@ -150,6 +139,7 @@ DiskIo::DiskIo(uv_loop_t* loop, DiskIoOptions opt) : impl_(std::make_shared<Impl
 
 DiskIo::~DiskIo() {
     impl_->alive = false;
+    impl_->jobs.reset();
     for (auto& s : impl_->check_queue) s->cancel_flag = true;
     if (impl_->active_check) impl_->active_check->cancel_flag = true;
     impl_->check_queue.clear();
@@ -178,8 +168,14 @@ void DiskIo::hash_and_write(std::shared_ptr<Storage> st, uint32_t piece, BufferP
             out->hash_ok = sha1(data->data(), data->size()) == expected;
             if (out->hash_ok) out->status = st->write_piece(piece, data->data(), data->size());
         },
-        [imp = impl_.get(), data, out, cb = std::move(cb)] {
+        [imp = impl_.get(), data, out, cb = std::move(cb)](Status job) {
             --imp->pending;
+            if (!job.ok()) {
+                // Never hashed: report a write failure, not a hash failure
+                // (which would blame the peers that sent the piece).
+                out->hash_ok = true;
+                out->status = std::move(job);
+            }
             if (out->hash_ok && out->status.ok()) imp->stats.bytes_written += data->size();
             if (cb) cb(out->hash_ok, std::move(out->status));
         });
@@ -222,8 +218,9 @@ void DiskIo::read_impl(std::shared_ptr<Storage> st, int64_t torrent_offset, uint
         auto buf = std::make_shared<std::vector<uint8_t>>(len);
         auto status = std::make_shared<Status>(Ok{});
         im.submit([st, torrent_offset, buf, status] { *status = st->read(torrent_offset, buf->data(), buf->size()); },
-                  [imp = impl_.get(), buf, status, finish] {
+                  [imp = impl_.get(), buf, status, finish](Status job) {
                       ++imp->stats.cache_misses;
+                      if (!job.ok()) return finish(job.error());
                       if (!status->ok()) return finish(status->error());
                       imp->stats.bytes_read += buf->size();
                       finish(buf);
@@ -264,7 +261,8 @@ void DiskIo::read_impl(std::shared_ptr<Storage> st, int64_t torrent_offset, uint
                       *status = make_error("file changed: " + files_of(*st, piece) + " (piece " +
                                            std::to_string(piece) + " fails its hash check)");
               },
-              [imp = impl_.get(), st, piece, key, buf, status] {
+              [imp = impl_.get(), st, piece, key, buf, status](Status job) {
+                  if (!job.ok()) *status = std::move(job);
                   auto node = imp->inflight.extract(key);
                   if (status->ok()) {
                       imp->stats.bytes_read += buf->size();
@@ -413,7 +411,9 @@ void DiskIo::Impl::schedule_check_jobs(const std::shared_ptr<CheckHandle::State>
                     out->ok[i] = whole && std::memcmp(d.data(), s->hashes.data() + size_t(first + i) * 20, 20) == 0;
                 }
             },
-            [self = shared_from_this(), s, out, first, count] {
+            // A job that did not run leaves out->ok empty: its pieces count
+            // as unverified and will be downloaded again.
+            [self = shared_from_this(), s, out, first, count](Status) {
                 --s->in_flight;
                 s->spare_buffers.push_back(std::move(out->buf));
                 if (s->cancelled) {
