@@ -44,7 +44,8 @@ UNIT     := $(BUILD)/test/unit
 # Debian packages the build, the tests and the demo need.
 DEBS := g++ make pkg-config libuv1-dev libncurses-dev libssl-dev doctest-dev \
         python3 python3-libtorrent aria2 opentracker mktorrent tmux time wrk \
-        man-db procps psmisc rtorrent clang libclang-rt-14-dev
+        man-db procps psmisc rtorrent clang libclang-rt-14-dev \
+        universal-ctags
 
 .PHONY: all check unit integration demo bench install clean deps build-all \
         fuzz fuzz-build check-asan check-layering
@@ -79,8 +80,11 @@ check: deps
 
 build-all: $(BINS) $(UNIT) $(BENCHES)
 
+# Layers point down, modules form no include cycle, no function over 100
+# lines and no main over 60 (test/check_layering.py, check_function_size.py).
 check-layering:
 	python3 test/check_layering.py
+	python3 test/check_function_size.py
 
 unit: $(UNIT)
 	$(UNIT)

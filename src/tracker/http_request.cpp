@@ -1,4 +1,4 @@
-// HTTP request-head parsing; see http_request.hpp for the contract.
+// HTTP request-head parsing; see btl/tracker/http_request.hpp for the contract.
 #include "btl/tracker/http_request.hpp"
 
 #include <cstring>

@@ -1,4 +1,4 @@
-// Swarm state and announce/scrape answers; see tracker_registry.hpp.
+// Swarm state and announce/scrape answers; see btl/tracker/registry.hpp.
 #include "btl/tracker/registry.hpp"
 
 #include <arpa/inet.h>

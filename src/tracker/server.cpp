@@ -1,4 +1,4 @@
-// libuv TCP layer of the tracker; see tracker_server.hpp.
+// libuv TCP layer of the tracker; see btl/tracker/server.hpp.
 #include "btl/tracker/server.hpp"
 
 #include <arpa/inet.h>

@@ -1,4 +1,4 @@
-// HTTP routes of the tracker; see tracker_service.hpp.
+// HTTP routes of the tracker; see btl/tracker/service.hpp.
 #include "btl/tracker/service.hpp"
 
 #include <charconv>

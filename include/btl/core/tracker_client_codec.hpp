@@ -1,4 +1,5 @@
-// Tracker protocol encoding and parsing, pure (no sockets): URLs, HTTP
+// The client half of the tracker protocol (bttrack's server half lives in
+// tracker/): encoding announces and parsing answers, pure (no sockets): URLs, HTTP
 // announce and scrape (BEP 3, compact peers BEP 23, IPv6 peers BEP 7,
 // scrape convention BEP 48) and UDP trackers (BEP 15).
 //

@@ -21,8 +21,8 @@
 // An HTTP announce is bounded by HttpGet: 20 s in total (connect, up to 3
 // redirects, the whole body; a server dripping bytes does not extend it) and
 // 4 MiB ("response too large").  Peers per answer are capped at 1000 by
-// tracker_proto; the torrent caps what it queues and remembers.  A tracker
-// id longer than 256 bytes is not echoed; an id goes back only to the
+// core/tracker_client_codec; the torrent caps what it queues and remembers.
+// A tracker id longer than 256 bytes is not echoed; an id goes back only to the
 // tracker that sent it.
 //
 // http:// and udp:// (BEP 15) trackers are handled alike.  A UDP tracker

@@ -1,7 +1,8 @@
 // UdpTrackerRequest: one announce to a UDP tracker (BEP 15) on the libuv
-// loop: resolve the host, connect (get a connection id), announce.  The pure
-// packet codec lives in tracker_proto; this module owns the socket, timers
-// and retransmission.
+// loop: resolve the host, connect (get a connection id), announce.  The
+// client half of the tracker protocol: the pure packet codec lives in
+// core/tracker_client_codec; this module owns the socket, timers and
+// retransmission.  (bttrack's server half is in tracker/.)
 //
 // Contract:
 // - The callback runs at most once, on the loop thread, and never after the
