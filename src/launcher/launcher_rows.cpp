@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "btl/base/format.hpp"
+#include "btl/base/json.hpp"
 #include "btl/base/sha1.hpp"
 #include "btl/engine/status_json.hpp"
 #include "btl/launcher/launcher.hpp"
@@ -176,16 +177,9 @@ void append_num(std::string& o, double v) {
     if (n > 0) o.append(b, size_t(std::min(n, int(sizeof b) - 1)));
 }
 
-void append_str(std::string& o, const std::string& s) {
-    for (unsigned char c : s)
-        if (c < 0x20 || c == '"' || c == '\\') {
-            o += json_escape(s);
-            return;
-        }
-    o += '"';
-    o += s;
-    o += '"';
-}
+// The project's one escaper: any bytes give valid UTF-8 (invalid ones as
+// %XX), so a Latin-1 .torrent file name cannot break the document.
+void append_str(std::string& o, const std::string& s) { append_json_string(o, s); }
 }  // namespace
 
 SessionStatus rows_totals(const std::vector<Row>& rows, uint16_t listen_port) {
