@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 
 #include "btl/base/json.hpp"
@@ -25,6 +26,13 @@ void append_json_value(std::string& out, uint64_t v) {
 }
 
 void append_json_value(std::string& out, double v) {
+    // "%.6g" writes "inf" and "nan", which are not JSON: a rate is never
+    // either, but one bad division must not make the whole document
+    // unreadable.
+    if (!std::isfinite(v)) {
+        out += "null";
+        return;
+    }
     char b[48];
     int n = std::snprintf(b, sizeof b, "%.6g", v);
     if (n > 0) out.append(b, size_t(std::min(n, int(sizeof b) - 1)));

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -105,4 +106,19 @@ TEST_CASE("btl::status_json's objects are the launcher's row objects without fil
     auto v = test::parse_json(doc);
     REQUIRE(v.has_value());
     CHECK((*v)["totals"]["listen_port"].text == "0");
+}
+
+TEST_CASE("a non-finite number is written as null, so the document stays JSON") {
+    Row r = base_row();
+    r.st.down_rate = std::numeric_limits<double>::infinity();
+    r.st.progress = std::numeric_limits<double>::quiet_NaN();
+    std::string o = object(r);
+    CHECK(o.find("\"down_rate\":null") != std::string::npos);
+    CHECK(o.find("\"progress\":null") != std::string::npos);
+    CHECK(test::parse_json(o).has_value());
+    SessionStatus s;
+    s.up_rate = -std::numeric_limits<double>::infinity();
+    std::string doc = status_json({r.st}, s);
+    CHECK(doc.find("\"up_rate\":null") != std::string::npos);
+    CHECK(test::parse_json(doc).has_value());
 }

@@ -14,7 +14,8 @@
 // file system, a tracker's failure reason): strings go through base/json's
 // append_json_string, which writes bytes that are not UTF-8 as "%XX" (as
 // metainfo does to names, as btshowmetainfo --json prints them).  Numbers:
-// integers exactly, doubles as "%.6g".  Pure: formats copies, never engine objects; appends in
+// integers exactly, doubles as "%.6g" (a non-finite one, which JSON cannot
+// hold, as null).  Pure: formats copies, never engine objects; appends in
 // place, since it runs every display interval over every changed torrent.
 #pragma once
 #include <cstdint>
