@@ -11,8 +11,9 @@ b"\\xe9t\\xe9.torrent", and a broken one, b"\\xff broken.torrent".  Their
 tracker refuses them with a Latin-1 failure reason.  The status file must
 decode as strict UTF-8 and parse as JSON, with every invalid byte written
 as %XX, the torrent names as btshowmetainfo --json prints them (which must
-be strict UTF-8 too).  btdownloadheadless --status_json on the same
-torrent, against the same tracker, must be valid too.  Tracker 127.0.0.1,
+be strict UTF-8 too, Latin-1 comment and "created by" included).  btdownloadheadless --status_json on the same
+torrent, against the same tracker, must be valid too, and so must the
+plain view's log lines.  Tracker 127.0.0.1,
 us 127.0.0.2 and 127.0.0.3: nothing leaves loopback."""
 
 import json
@@ -60,7 +61,8 @@ def torrent_bytes(announce, info):
     total = info.get(b"length") or sum(f[b"length"] for f in info[b"files"])
     info[b"piece length"] = 16384
     info[b"pieces"] = os.urandom(20 * ((total + 16383) // 16384))
-    return H.bencode({b"announce": announce.encode(), b"info": info})
+    return H.bencode({b"announce": announce.encode(), b"comment": b"r\xe9sum\xe9 \x01",
+                      b"created by": b"\xffmaker", b"info": info})
 
 
 def strict_json(raw, what):
@@ -120,6 +122,10 @@ def main():
                 % shown[b"caf\xe9.torrent"]["name"])
         H.check(shown[b"\xe9t\xe9.torrent"]["files"][0]["path"] == "sous-r%E9p/fichier %FF.txt",
                 "btshowmetainfo file path %r" % shown[b"\xe9t\xe9.torrent"]["files"][0]["path"])
+        H.check(shown[b"caf\xe9.torrent"]["comment"] == "r%E9sum%E9 \x01"
+                and shown[b"caf\xe9.torrent"]["created_by"] == "%FFmaker",
+                "btshowmetainfo comment %r, created by %r" % (shown[b"caf\xe9.torrent"]["comment"],
+                                                              shown[b"caf\xe9.torrent"]["created_by"]))
 
         watch, out, data = ws.mkdir("watch"), ws.mkdir("out"), ws.mkdir("data")
         ip = ws.next_ip()
@@ -165,6 +171,14 @@ def main():
         btl.proc.signal()
         H.check(btl.proc.wait(30) == 0, "btlaunchmany did not exit 0 on SIGTERM")
         read_status(btl.status_path)  # the last document written is valid too
+        # The plain view's log (stdout) names the files as the JSON does.
+        raw = open(btl.proc.logpath, "rb").read()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise H.Fail("the plain log is not valid UTF-8: %r" % raw[max(0, e.start - 60):e.end + 20])
+        for name in ("caf%E9.torrent", "%FF broken.torrent", "tracker said: refus%E9 (caf%E9)"):
+            H.check(name in text, "the plain log does not mention %r" % name)
 
 
 if __name__ == "__main__":
