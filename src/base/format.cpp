@@ -1,7 +1,5 @@
 #include "btl/base/format.hpp"
 
-#include "btl/base/json.hpp"
-
 #include <cstdio>
 
 namespace btl {
@@ -45,7 +43,5 @@ std::string format_eta(int64_t s) {
         std::snprintf(buf, sizeof buf, "%lld:%02lld", (long long)(s / 60), (long long)(s % 60));
     return buf;
 }
-
-std::string json_escape(const std::string& s) { return json_string(s); }
 
 }  // namespace btl

@@ -4,10 +4,7 @@
 
 namespace btl {
 
-namespace {
-
-// Length of the well-formed UTF-8 sequence at s[i], or 0 if it is not one.
-size_t utf8_seq_len(std::string_view s, size_t i) {
+size_t utf8_sequence_length(std::string_view s, size_t i) {
     auto b = [&](size_t k) { return static_cast<uint8_t>(s[k]); };
     uint8_t c = b(i);
     if (c < 0x80) return 1;
@@ -29,11 +26,9 @@ size_t utf8_seq_len(std::string_view s, size_t i) {
     return n;
 }
 
-}  // namespace
-
 bool is_valid_utf8(std::string_view s) {
     for (size_t i = 0; i < s.size();) {
-        size_t n = utf8_seq_len(s, i);
+        size_t n = utf8_sequence_length(s, i);
         if (n == 0) return false;
         i += n;
     }
@@ -45,7 +40,7 @@ std::string escape_invalid_utf8(std::string_view s) {
     std::string out;
     out.reserve(s.size());
     for (size_t i = 0; i < s.size();) {
-        size_t n = utf8_seq_len(s, i);
+        size_t n = utf8_sequence_length(s, i);
         if (n == 0) {
             uint8_t c = static_cast<uint8_t>(s[i]);
             out += '%';

@@ -1,52 +1,134 @@
 #include "btl/engine/status_json.hpp"
 
+#include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
 
-#include "btl/base/format.hpp"
+#include "btl/base/json.hpp"
 
 namespace btl {
 
-static std::string num(double v) {
+void append_json_value(std::string& out, const std::string& v) { append_json_string(out, v); }
+
+void append_json_value(std::string& out, bool v) { out += v ? "true" : "false"; }
+
+void append_json_value(std::string& out, int64_t v) {
+    char b[24];
+    auto r = std::to_chars(b, b + sizeof b, v);
+    out.append(b, r.ptr);
+}
+
+void append_json_value(std::string& out, uint64_t v) {
+    char b[24];
+    auto r = std::to_chars(b, b + sizeof b, v);
+    out.append(b, r.ptr);
+}
+
+void append_json_value(std::string& out, double v) {
+    // "%.6g" writes "inf" and "nan", which are not JSON: a rate is never
+    // either, but one bad division must not make the whole document
+    // unreadable.
+    if (!std::isfinite(v)) {
+        out += "null";
+        return;
+    }
     char b[48];
-    std::snprintf(b, sizeof b, "%.6g", v);
-    return b;
+    int n = std::snprintf(b, sizeof b, "%.6g", v);
+    if (n > 0) out.append(b, size_t(std::min(n, int(sizeof b) - 1)));
+}
+
+void append_json_value(std::string& out, const Sha1Digest& v) {
+    out += '"';
+    out += to_hex(v);
+    out += '"';
+}
+
+void append_json_value(std::string& out, TorrentState v) {
+    out += '"';
+    out += state_name(v);
+    out += '"';
+}
+
+void append_json_value(std::string& out, const std::vector<TrackerStatus>& v) {
+    out += '[';
+    for (size_t i = 0; i < v.size(); ++i) {
+        if (i) out += ',';
+        bool first = true;
+        out += '{';
+        for_each_tracker_field([&](std::string_view name, auto member) {
+            append_json_member(out, name, v[i].*member, first);
+            first = false;
+        });
+        out += '}';
+    }
+    out += ']';
+}
+
+namespace {
+// Equal values give equal text; the trackers compare member by member, only
+// those the document shows (not next_announce_s, which ticks every second).
+template <class T>
+bool same_value(const T& a, const T& b) {
+    return a == b;
+}
+
+bool same_value(const std::vector<TrackerStatus>& a, const std::vector<TrackerStatus>& b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+        bool same = true;
+        for_each_tracker_field([&](std::string_view, auto member) { same = same && a[i].*member == b[i].*member; });
+        if (!same) return false;
+    }
+    return true;
+}
+}  // namespace
+
+void append_torrent_members(std::string& out, const TorrentStatus& t, bool first) {
+    for_each_torrent_field([&](std::string_view name, auto member) {
+        append_json_member(out, name, t.*member, first);
+        first = false;
+    });
+}
+
+bool same_torrent_members(const TorrentStatus& a, const TorrentStatus& b) {
+    bool same = true;
+    for_each_torrent_field([&](std::string_view, auto member) { same = same && same_value(a.*member, b.*member); });
+    return same;
+}
+
+void append_status_head(std::string& out) { out += "{\"torrents\":["; }
+
+void append_status_end(std::string& out, const SessionStatus& totals, std::optional<size_t> errors) {
+    out += ']';
+    if (errors) append_json_member(out, "errors", uint64_t{*errors});
+    out += ",\"totals\":{";
+    bool first = true;
+    for_each_totals_field([&](std::string_view name, auto member) {
+        append_json_member(out, name, totals.*member, first);
+        first = false;
+    });
+    out += "}}\n";
+}
+
+std::string status_json(const std::vector<TorrentStatus>& torrents, const SessionStatus& session) {
+    std::string out;
+    out.reserve(64 + torrents.size() * 640);
+    append_status_head(out);
+    for (size_t i = 0; i < torrents.size(); ++i) {
+        if (i) out += ',';
+        out += '{';
+        append_torrent_members(out, torrents[i]);
+        out += '}';
+    }
+    append_status_end(out, session);
+    return out;
 }
 
 std::string trackers_json(const std::vector<TrackerStatus>& trackers) {
-    std::string o = "[";
-    for (const auto& tr : trackers) {
-        if (o.size() > 1) o += ",";
-        o += "{\"url\":" + json_escape(tr.url) + ",\"status\":" + json_escape(tr.status) +
-             ",\"seeds\":" + std::to_string(tr.seeds) + ",\"leechers\":" + std::to_string(tr.leechers) +
-             ",\"fails\":" + std::to_string(tr.fails) + ",\"interval\":" + std::to_string(tr.interval_s) +
-             ",\"next_announce_at\":" + std::to_string(tr.next_announce_at) + "}";
-    }
-    return o + "]";
-}
-
-std::string status_json(const std::vector<TorrentStatus>& ts, const SessionStatus& s) {
-    std::string o = "{\"torrents\":[";
-    bool first = true;
-    for (const auto& t : ts) {
-        if (!first) o += ",";
-        first = false;
-        o += "{\"info_hash\":\"" + to_hex(t.info_hash) + "\",\"name\":" + json_escape(t.name) +
-             ",\"state\":\"" + state_name(t.state) + "\",\"progress\":" + num(t.progress) +
-             ",\"check_progress\":" + num(t.check_progress) + ",\"total_size\":" + std::to_string(t.total_size) +
-             ",\"have_bytes\":" + std::to_string(t.have_bytes) + ",\"down_rate\":" + num(t.down_rate) +
-             ",\"up_rate\":" + num(t.up_rate) + ",\"downloaded\":" + std::to_string(t.downloaded) +
-             ",\"uploaded\":" + std::to_string(t.uploaded) + ",\"total_downloaded\":" +
-             std::to_string(t.total_downloaded) + ",\"total_uploaded\":" + std::to_string(t.total_uploaded) +
-             ",\"peers\":" + std::to_string(t.peers) + ",\"seeds\":" + std::to_string(t.seeds) +
-             ",\"eta\":" + std::to_string(t.eta_s) + ",\"error\":" + json_escape(t.error) +
-             ",\"tracker\":" + json_escape(t.tracker_message) + ",\"save_path\":" + json_escape(t.save_path);
-        o += ",\"trackers\":" + trackers_json(t.trackers) + "}";
-    }
-    o += "],\"totals\":{\"torrents\":" + std::to_string(s.torrents) + ",\"peers\":" + std::to_string(s.peers) +
-         ",\"down_rate\":" + num(s.down_rate) + ",\"up_rate\":" + num(s.up_rate) +
-         ",\"downloaded\":" + std::to_string(s.downloaded) + ",\"uploaded\":" + std::to_string(s.uploaded) +
-         ",\"listen_port\":" + std::to_string(s.listen_port) + "}}\n";
-    return o;
+    std::string out;
+    append_json_value(out, trackers);
+    return out;
 }
 
 }  // namespace btl

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <optional>
 
-#include "btl/base/format.hpp"
 #include "btl/engine/session.hpp"
 #include "btl/engine/status_json.hpp"
 
@@ -350,7 +349,7 @@ const std::string& Launcher::status_json() const {
         for (const auto& [it, key] : order_) n += it->second.json.size() + 1;
         doc_.clear();
         doc_.reserve(n);
-        doc_ += "{\"torrents\":[";
+        append_status_head(doc_);
         for (const auto& [it, key] : order_) {
             if (!it->second.visible) continue;
             if (doc_.back() != '[') doc_ += ',';

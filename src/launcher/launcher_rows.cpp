@@ -1,10 +1,10 @@
-// The pure parts of the launcher: save-path choice, row sorting, the log
-// book.  Kept apart from launcher.cpp so they are testable without a loop.
+// The pure parts of the launcher: save-path choice, row sorting, the rows
+// document (through engine/status_json's writer), the log book.  Kept apart
+// from launcher.cpp so they are testable without a loop.
 #include <algorithm>
-#include <charconv>
-#include <cstdio>
 
 #include "btl/base/format.hpp"
+#include "btl/base/json.hpp"
 #include "btl/base/sha1.hpp"
 #include "btl/engine/status_json.hpp"
 #include "btl/launcher/launcher.hpp"
@@ -162,32 +162,6 @@ void sort_rows(std::vector<const Row*>& rows, SortKey k) {
     sort_any(rows, k, [](const Row* r) -> const Row& { return *r; });
 }
 
-namespace {
-void append_int(std::string& o, int64_t v) {
-    char b[24];
-    auto r = std::to_chars(b, b + sizeof b, v);
-    o.append(b, r.ptr);
-}
-
-// Same text as format.cpp's numbers ("%.6g").
-void append_num(std::string& o, double v) {
-    char b[48];
-    int n = std::snprintf(b, sizeof b, "%.6g", v);
-    if (n > 0) o.append(b, size_t(std::min(n, int(sizeof b) - 1)));
-}
-
-void append_str(std::string& o, const std::string& s) {
-    for (unsigned char c : s)
-        if (c < 0x20 || c == '"' || c == '\\') {
-            o += json_escape(s);
-            return;
-        }
-    o += '"';
-    o += s;
-    o += '"';
-}
-}  // namespace
-
 SessionStatus rows_totals(const std::vector<Row>& rows, uint16_t listen_port) {
     SessionStatus s;
     s.listen_port = listen_port;
@@ -195,96 +169,32 @@ SessionStatus rows_totals(const std::vector<Row>& rows, uint16_t listen_port) {
     return s;
 }
 
+// The row is "file" and "loaded", then the torrent's members: written by
+// status_json's one writer, so the launcher's document, btdownloadheadless's
+// and the RPC's cannot drift apart.
 void append_row_json(std::string& o, const Row& r) {
-    const TorrentStatus& t = r.st;
-    o += "{\"file\":";
-    append_str(o, r.file);
-    o += r.loaded ? ",\"loaded\":true" : ",\"loaded\":false";
-    o += ",\"info_hash\":\"";
-    o += to_hex(t.info_hash);
-    o += "\",\"name\":";
-    append_str(o, t.name);
-    o += ",\"state\":\"";
-    o += state_name(t.state);
-    o += "\",\"progress\":";
-    append_num(o, t.progress);
-    o += ",\"check_progress\":";
-    append_num(o, t.check_progress);
-    o += ",\"total_size\":";
-    append_int(o, t.total_size);
-    o += ",\"have_bytes\":";
-    append_int(o, t.have_bytes);
-    o += ",\"down_rate\":";
-    append_num(o, t.down_rate);
-    o += ",\"up_rate\":";
-    append_num(o, t.up_rate);
-    o += ",\"downloaded\":";
-    append_int(o, t.downloaded);
-    o += ",\"uploaded\":";
-    append_int(o, t.uploaded);
-    o += ",\"total_downloaded\":";
-    append_int(o, t.total_downloaded);
-    o += ",\"total_uploaded\":";
-    append_int(o, t.total_uploaded);
-    o += ",\"peers\":";
-    append_int(o, t.peers);
-    o += ",\"seeds\":";
-    append_int(o, t.seeds);
-    o += ",\"eta\":";
-    append_int(o, t.eta_s);
-    o += ",\"error\":";
-    append_str(o, t.error);
-    o += ",\"tracker\":";
-    append_str(o, t.tracker_message);
-    o += ",\"save_path\":";
-    append_str(o, t.save_path);
-    o += ",\"trackers\":";
-    o += trackers_json(t.trackers);
+    o += '{';
+    append_json_member(o, "file", r.file, true);
+    append_json_member(o, "loaded", r.loaded);
+    append_torrent_members(o, r.st, false);
     o += '}';
 }
 
-namespace {
-bool same_trackers(const std::vector<TrackerStatus>& a, const std::vector<TrackerStatus>& b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i)
-        if (a[i].url != b[i].url || a[i].status != b[i].status || a[i].seeds != b[i].seeds ||
-            a[i].leechers != b[i].leechers || a[i].next_announce_at != b[i].next_announce_at ||
-            a[i].fails != b[i].fails || a[i].interval_s != b[i].interval_s)
-            return false;
-    return true;
-}
-}  // namespace
-
 bool same_row_json(const Row& a, const Row& b) {
-    const TorrentStatus &x = a.st, &y = b.st;
-    return a.loaded == b.loaded && a.file == b.file && x.info_hash == y.info_hash && x.state == y.state &&
-           x.progress == y.progress && x.check_progress == y.check_progress && x.total_size == y.total_size &&
-           x.have_bytes == y.have_bytes && x.down_rate == y.down_rate && x.up_rate == y.up_rate &&
-           x.downloaded == y.downloaded && x.uploaded == y.uploaded && x.total_downloaded == y.total_downloaded &&
-           x.total_uploaded == y.total_uploaded && x.peers == y.peers && x.seeds == y.seeds && x.eta_s == y.eta_s &&
-           x.name == y.name && x.error == y.error && x.tracker_message == y.tracker_message &&
-           x.save_path == y.save_path && same_trackers(x.trackers, y.trackers);
+    return a.loaded == b.loaded && a.file == b.file && same_torrent_members(a.st, b.st);
 }
 
-void append_status_tail(std::string& o, size_t errors, const SessionStatus& ss) {
-    o += "],\"errors\":";
-    append_int(o, int64_t(errors));
-    // The totals object exactly as btl::status_json writes it.
-    std::string totals = status_json({}, ss);
-    size_t at = totals.find("\"totals\":{");
-    o += ',';
-    o += at == std::string::npos ? std::string("\"totals\":{}}\n") : totals.substr(at);
-}
+void append_status_tail(std::string& o, size_t errors, const SessionStatus& ss) { append_status_end(o, ss, errors); }
 
 std::string rows_status_json(const std::vector<Row>& rows, const SessionStatus& ss) {
     std::string o;
     o.reserve(64 + rows.size() * 640);
-    o += "{\"torrents\":[";
+    append_status_head(o);
     size_t errors = 0;
-    for (const auto& r : rows) {
-        if (!r.loaded) ++errors;
-        if (o.back() != '[') o += ',';
-        append_row_json(o, r);
+    for (size_t i = 0; i < rows.size(); ++i) {
+        if (!rows[i].loaded) ++errors;
+        if (i) o += ',';
+        append_row_json(o, rows[i]);
     }
     append_status_tail(o, errors, ss);
     return o;

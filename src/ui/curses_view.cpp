@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include "btl/base/format.hpp"
+#include "btl/base/utf8.hpp"
 #include "btl/ui/table.hpp"
 #include "btl/ui/text_width.hpp"
 
@@ -20,9 +21,11 @@ constexpr int64_t kBusyFrameMs = 250;  // after log lines: at most 4 frames/s
 
 enum Pair { kError = 1, kSeed = 2, kHeader = 3 };
 
+// Names and messages show as the status JSON writes them: bytes that are
+// not UTF-8 as %XX (table.cpp's cells do the same).
 void put(int y, int width, const std::string& text, attr_t attr = A_NORMAL) {
     if (attr) attron(attr);
-    mvaddstr(y, 0, fit_width(text, width).c_str());
+    mvaddstr(y, 0, fit_width(escape_invalid_utf8(text), width).c_str());
     if (attr) attroff(attr);
 }
 

@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "btl/base/format.hpp"
+#include "btl/base/utf8.hpp"
 
 namespace btl::ui {
 
@@ -42,9 +43,9 @@ std::string PlainView::summary() const {
     for (const Row* r : rows) ++counts[static_cast<int>(r->st.state)];
     SessionStatus s = l_.session_status();
     std::string o = "summary: " + std::to_string(rows.size()) + " torrents";
-    const char* names[6] = {"checking", "downloading", "seeding", "stalled", "stopped", "error"};
+    // The states by the names the status JSON gives them.
     for (int i = 0; i < 6; ++i)
-        if (counts[i]) o += ", " + std::to_string(counts[i]) + " " + names[i];
+        if (counts[i]) o += ", " + std::to_string(counts[i]) + " " + state_name(static_cast<TorrentState>(i));
     o += "; down " + format_rate(s.down_rate) + ", up " + format_rate(s.up_rate) + ", " + std::to_string(s.peers) +
          " peers, port " + std::to_string(s.listen_port);
     return o;
@@ -55,8 +56,10 @@ void PlainView::on_log(const LogLine& line) {
     const char* tag = line.level == LogLevel::error     ? "error: "
                       : line.level == LogLevel::warning ? "warning: "
                                                         : "";
-    std::fprintf(out_, "%s %s%s%s%s\n", stamp(line.time).c_str(), tag, line.torrent.c_str(),
-                 line.torrent.empty() ? "" : ": ", line.message.c_str());
+    // A journal or a pipe gets valid UTF-8 too: a Latin-1 .torrent file
+    // name reads as in the status JSON (%XX), not as raw bytes.
+    std::fprintf(out_, "%s %s%s%s%s\n", stamp(line.time).c_str(), tag, escape_invalid_utf8(line.torrent).c_str(),
+                 line.torrent.empty() ? "" : ": ", escape_invalid_utf8(line.message).c_str());
     std::fflush(out_);
 }
 

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "btl/base/format.hpp"
+#include "btl/base/utf8.hpp"
 #include "btl/ui/text_width.hpp"
 
 namespace btl::ui {
@@ -46,7 +47,11 @@ bool right_aligned(Col c) {
     return c == Col::size || c == Col::down || c == Col::up || c == Col::peers || c == Col::ratio || c == Col::eta;
 }
 
-std::string cell(const std::string& text, int width, bool right) {
+// Text from the outside world (names, paths, tracker messages) shows as
+// the status JSON writes it: bytes that are not UTF-8 as %XX, the same in
+// every view and in btshowmetainfo, instead of one U+FFFD per byte here.
+std::string cell(const std::string& raw, int width, bool right) {
+    const std::string text = escape_invalid_utf8(raw);
     if (!right) return fit_width(text, width);
     int w = display_width(text);
     if (w >= width) return fit_width(text, width);
@@ -148,7 +153,7 @@ std::string row_line(const Row& r, const std::vector<Column>& cols, int width) {
                     s = progress_bar(t.state == TorrentState::checking ? t.check_progress : t.progress,
                                      c.width - 7);
                 break;
-            case Col::state: s = r.loaded ? state_name(t.state) : "error"; break;
+            case Col::state: s = state_name(t.state); break;  // error rows have state error
             case Col::down: s = r.loaded ? format_rate(t.down_rate) : ""; break;
             case Col::up: s = r.loaded ? format_rate(t.up_rate) : ""; break;
             case Col::peers: s = r.loaded ? std::to_string(t.peers) + "/" + std::to_string(t.seeds) : ""; break;
@@ -171,7 +176,7 @@ std::string row_line(const Row& r, const std::vector<Column>& cols, int width) {
 
 std::vector<std::string> detail_lines(const TorrentStatus& t, int width) {
     std::vector<std::string> out;
-    auto add = [&](const std::string& s) { out.push_back(fit_width(s, width)); };
+    auto add = [&](const std::string& s) { out.push_back(fit_width(escape_invalid_utf8(s), width)); };
     add(t.name + "  " + to_hex(t.info_hash) + "  " + format_size(t.total_size) + " in " +
         std::to_string(t.num_pieces) + " pieces (" + std::to_string(t.pieces_have) + " have)  -> " + t.save_path);
     add("downloaded " + format_size(t.total_downloaded) + ", uploaded " + format_size(t.total_uploaded) +
@@ -185,7 +190,7 @@ std::vector<std::string> detail_lines(const TorrentStatus& t, int width) {
     }
     add("Peers (" + std::to_string(t.peer_list.size()) + "):");
     for (const auto& p : t.peer_list) {
-        std::string left = "  " + fit_width(p.address, 22) + " " + fit_width(p.client, 18) + " ";
+        std::string left = "  " + fit_width(escape_invalid_utf8(p.address), 22) + " " + fit_width(escape_invalid_utf8(p.client), 18) + " ";
         add(left + cell(format_rate(p.down_rate), 10, true) + " " + cell(format_rate(p.up_rate), 10, true) + " " +
             pct(p.progress) + " " + (p.incoming ? "in  " : "out ") + p.flags);
     }

@@ -10,7 +10,9 @@
 #include <functional>
 #include <string>
 
+#include "../base/json_check.hpp"
 #include "btl/base/sha1.hpp"
+#include "btl/base/utf8.hpp"
 #include "btl/engine/session.hpp"
 #include "btl/engine/status_json.hpp"
 #include "btl/launcher/launcher.hpp"
@@ -135,6 +137,62 @@ TEST_CASE("the incremental --status_json document equals the one built from scra
         CHECK(last.find("\"name\":\"epsilon\"") != std::string::npos);
         CHECK(last.find("\"errors\":0") != std::string::npos);
         CHECK(same_order(l));
+
+        bool down = false;
+        l.shutdown([&] { down = true; });
+        REQUIRE(run_until(&loop, [&] { return down; }));
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("the --status_json document is valid UTF-8 when file and torrent names are Latin-1") {
+    // A .torrent copied from a Windows share: its file name and the name
+    // inside are Latin-1 bytes, as is the file name of a broken one.
+    char tmpl[] = "/tmp/btl-launcher-utf8-XXXXXX";
+    REQUIRE(mkdtemp(tmpl) != nullptr);
+    std::string dir = tmpl;
+    std::filesystem::create_directories(dir + "/watch");
+    std::filesystem::create_directories(dir + "/data");
+    write(dir + "/watch/caf\xe9.torrent", torrent_named("caf\xe9", 'a'));
+    write(dir + "/watch/\xff broken.torrent", "not bencode");
+    uv_loop_t loop;
+    REQUIRE(uv_loop_init(&loop) == 0);
+    {
+        LogBook log;
+        SessionOptions so;
+        so.bind_ip = "127.0.0.1";
+        so.minport = 20000;
+        so.maxport = 60000;
+        so.data_dir = dir + "/state";
+        Session s(&loop, so, &log);
+        REQUIRE(s.start().ok());
+        LauncherOptions lo;
+        lo.dir = dir + "/watch";
+        lo.save_in = dir + "/data";
+        lo.quiet_ms = 0;
+        lo.saveas_style = 1;  // save_in/STEM: the save path holds the raw file name
+        Launcher l(&loop, s, log, lo);
+        REQUIRE(l.start().ok());
+        uint16_t port = s.listen_port();
+        REQUIRE(run_until(&loop, [&] { return l.rows().size() == 2; }));
+        const std::string& doc = l.status_json();
+        CHECK(is_valid_utf8(doc));
+        CHECK(doc == reference(l, port));
+        auto v = test::parse_json(doc);
+        REQUIRE(v.has_value());
+        const auto& ts = (*v)["torrents"];
+        REQUIRE(ts.items.size() == 2);
+        // In name order, by the bytes: "caf\xe9" before "\xff broken.torrent".
+        const auto &caf = ts[0], &broken = ts[1];
+        CHECK(broken["file"].text == "%FF broken.torrent");
+        CHECK(broken["name"].text == "%FF broken.torrent");
+        CHECK(broken["loaded"].b == false);
+        CHECK(caf["file"].text == "caf%E9.torrent");
+        CHECK(caf["name"].text == "caf%E9");  // metainfo's escaping, as btshowmetainfo shows it
+        CHECK(caf["loaded"].b == true);
+        CHECK(caf["save_path"].text == dir + "/data/caf%E9");
 
         bool down = false;
         l.shutdown([&] { down = true; });

@@ -83,3 +83,27 @@ TEST_CASE("a row whose data changed on disk names the file briefly and says how 
     r.st.error = "save directory /srv is not writable: Read-only file system";
     CHECK(row_line(r, cols, 200).find("save directory /srv is not writable") != std::string::npos);
 }
+
+TEST_CASE("the table shows bytes that are not UTF-8 as the status JSON does, as %XX") {
+    REQUIRE(std::setlocale(LC_CTYPE, "C.UTF-8") != nullptr);
+    Row error;  // a .torrent copied from a Latin-1 share that did not load
+    error.file = "caf\xe9.torrent";
+    error.st.name = "caf\xe9.torrent";
+    error.st.state = TorrentState::error;
+    error.st.error = "invalid bencode in caf\xe9.torrent";
+    auto cols = layout_columns(160);
+    std::string line = row_line(error, cols, 160);
+    CHECK(line.find("caf%E9.torrent") != std::string::npos);
+    CHECK(line.find("invalid bencode in caf%E9.torrent") != std::string::npos);
+    CHECK(display_width(line) == 160);
+    TorrentStatus t;
+    t.name = "\xff name";
+    t.save_path = "/srv/caf\xe9";
+    t.files.push_back({"sous-r\xe9p/f", 10, 1.0});
+    std::string all;
+    for (const auto& l : detail_lines(t, 120)) all += l + "\n";
+    CHECK(all.find("%FF name") != std::string::npos);
+    CHECK(all.find("/srv/caf%E9") != std::string::npos);
+    CHECK(all.find("sous-r%E9p/f") != std::string::npos);
+    std::setlocale(LC_CTYPE, "C");
+}

@@ -1,9 +1,13 @@
-// Json: the little JSON output the command-line tools need (btshowmetainfo
-// --json).  Contract: json_string() always yields a valid JSON string literal
-// holding valid UTF-8: quotes, backslashes and control characters are
-// escaped, and bytes that are not well-formed UTF-8 are first rewritten as
-// "%XX" exactly as metainfo does for file names, so a name prints the same in
-// both places.
+// Json: the one JSON string escaper of the project.  Every JSON document
+// btl writes (btlaunchmany and btdownloadheadless --status_json through
+// engine/status_json, btshowmetainfo --json) puts its strings through it.
+//
+// Contract: append_json_string() always yields one valid JSON string
+// literal holding valid UTF-8, whatever the bytes: quotes, backslashes and
+// control characters are escaped, and bytes that are not well-formed UTF-8
+// are rewritten as "%XX" exactly as metainfo does for names (utf8.hpp's
+// escape_invalid_utf8), so a name prints the same everywhere.  One pass, no
+// allocation beyond the output.
 #pragma once
 #include <string>
 #include <string_view>

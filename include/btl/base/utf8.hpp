@@ -14,6 +14,9 @@ namespace btl {
 // True when s is well-formed UTF-8 (no overlong forms, no surrogates, at most
 // U+10FFFF).
 bool is_valid_utf8(std::string_view s);
+// Length of the well-formed sequence starting at s[i] (1 for ASCII), or 0
+// when the byte there does not start one; i < s.size().
+size_t utf8_sequence_length(std::string_view s, size_t i);
 // s with every byte that is not part of a well-formed UTF-8 sequence written
 // as "%XX"; valid input is returned unchanged.
 std::string escape_invalid_utf8(std::string_view s);

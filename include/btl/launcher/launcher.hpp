@@ -8,7 +8,9 @@
 // the reason and is retried only when it changes (ReadyQueue).
 //
 // Views read Rows: copies of TorrentStatus plus the file they came from,
-// never engine pointers.  Every user-visible event goes through LogBook,
+// never engine pointers.  A Row is the one status record: the curses and
+// plain views show its fields, status_json() serialises it (each row's
+// object cached and rewritten only when a shown field changed).  Every user-visible event goes through LogBook,
 // which is also the Session's EventSink, so views see one stream.
 //
 // Save paths (choose_save_path, pure) follow --saveas_style; see the man
@@ -87,14 +89,16 @@ void sort_rows(std::vector<const Row*>& rows, SortKey k);
 double share_ratio(const TorrentStatus& t);
 // Session totals summed over the loaded rows.
 SessionStatus rows_totals(const std::vector<Row>& rows, uint16_t listen_port);
-// The --status_json document: each row is btl::status_json's object for
-// its TorrentStatus with "file" and "loaded" first, then "errors" (rows
-// that did not load) and "totals".  Appends in place: it runs every
-// display interval over every torrent.
+// The --status_json document: each row is "file" and "loaded", then its
+// TorrentStatus's members as btl::status_json writes them (the schema and
+// the writer are engine/status_json.hpp's: valid UTF-8 JSON for any bytes);
+// then "errors" (rows that did not load) and "totals".  Appends in place:
+// it runs every display interval over every torrent.
 std::string rows_status_json(const std::vector<Row>& rows, const SessionStatus& totals);
 // Its parts, for a document kept up to date row by row: one row's object;
-// whether two rows give the same object; "],errors,totals}" after the rows;
-// one row's share of the totals.
+// whether two rows give the same object (walks the same schema, so a cached
+// object is rewritten exactly when it would read differently);
+// "],errors,totals}" after the rows; one row's share of the totals.
 void append_row_json(std::string& out, const Row& r);
 bool same_row_json(const Row& a, const Row& b);
 void append_status_tail(std::string& out, size_t errors, const SessionStatus& totals);

@@ -9,7 +9,8 @@
 // display_interval otherwise; only the visible rows are formatted.  Input
 // comes through a uv_poll on fd 0 with nodelay getch(); SIGWINCH is a
 // uv_signal that resizes the curses screen.  Free disk space is computed
-// with uv_fs_statfs on the thread pool every 10 s, not per frame.
+// with uv_fs_statfs on the thread pool every 10 s, not per frame.  Text is
+// shown as the status JSON writes it (bytes that are not UTF-8 as %XX).
 //
 // The caller must setlocale(LC_ALL, "") before start() (wide characters).
 #pragma once

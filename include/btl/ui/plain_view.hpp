@@ -3,6 +3,8 @@
 // launcher log at info level or above; debug too with --verbose) and a
 // summary line every max(display_interval, 10 s), so a journal is not
 // flooded by a 1-second default meant for the curses view.  No curses.
+// Lines are valid UTF-8: bytes that are not (a Latin-1 .torrent file name)
+// are written as %XX, as in the status JSON.
 #pragma once
 #include <uv.h>
 

@@ -4,7 +4,9 @@
 // curses view can draw it without wrapping and tests can check the layout
 // for any width.  Columns are dropped in a fixed order as the terminal
 // narrows (ratio, peers, ETA, size, up, down, then the message); the name
-// and the state always stay.
+// and the state always stay.  Cells show a Row's values as the status JSON
+// writes them (engine/status_json.hpp): states by state_name(), bytes that
+// are not UTF-8 as %XX.
 #pragma once
 #include <string>
 #include <vector>
