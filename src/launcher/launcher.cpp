@@ -1,29 +1,18 @@
 #include "btl/launcher/launcher.hpp"
 
 #include <algorithm>
-#include <optional>
 
 #include "btl/engine/session.hpp"
 #include "btl/engine/status_json.hpp"
 
 namespace btl {
 
-// A .torrent read and parsed on the thread pool: a big one (100k files)
-// takes milliseconds to validate, which the loop must not spend.
-struct Launcher::ParseJob {
-    uv_work_t work{};
-    std::shared_ptr<Launcher*> owner;
-    std::string name, path;
-    uint64_t gen = 0;
-    std::optional<Result<Metainfo>> result;
-};
-
 Launcher::Launcher(uv_loop_t* loop, Session& s, LogBook& log, LauncherOptions opt)
-    : loop_(loop), s_(s), log_(log), opt_(std::move(opt)), self_(std::make_shared<Launcher*>(this)) {
+    : loop_(loop), s_(s), log_(log), opt_(std::move(opt)) {
     if (opt_.save_in.empty()) opt_.save_in = opt_.dir;
 }
 
-Launcher::~Launcher() { *self_ = nullptr; }
+Launcher::~Launcher() = default;
 
 Status Launcher::start() {
     watch_ = std::make_unique<WatchDir>(loop_, opt_.dir, this, opt_.quiet_ms, opt_.parse_dir_interval_ms);
@@ -47,30 +36,13 @@ void Launcher::on_file_ready(const std::string& name, const std::string& path, F
 void Launcher::parse(const std::string& name) {
     Entry& e = files_[name];
     e.busy = true;
-    auto* job = new ParseJob;
-    job->owner = self_;
-    job->name = name;
-    job->path = e.path;
-    job->gen = e.gen;
-    job->work.data = job;
-    int err = uv_queue_work(
-        loop_, &job->work,
-        [](uv_work_t* w) {
-            auto* j = static_cast<ParseJob*>(w->data);
-            j->result.emplace(load_metainfo_file(j->path));
-        },
-        [](uv_work_t* w, int status) {
-            auto* j = static_cast<ParseJob*>(w->data);
-            if (Launcher* self = *j->owner) {
-                if (status < 0 || !j->result) j->result.emplace(make_error("cancelled"));
-                self->on_parsed(j->name, j->gen, std::move(*j->result));
-            }
-            delete j;
-        });
-    if (err < 0) {
-        delete job;
-        on_parsed(name, e.gen, make_error(uv_error_string(err)));
-    }
+    // A .torrent is read and parsed on the thread pool: a big one (100k
+    // files) takes milliseconds to validate, which the loop must not spend.
+    const uint64_t gen = e.gen;
+    Status queued = queue_job(
+        loop_, jobs_.token(), [path = e.path] { return load_metainfo_file(path); },
+        [this, name, gen](Result<Metainfo> mi) { on_parsed(name, gen, std::move(mi)); });
+    if (!queued.ok()) on_parsed(name, gen, queued.error());
 }
 
 void Launcher::on_parsed(const std::string& name, uint64_t gen, Result<Metainfo> mi) {
@@ -95,14 +67,12 @@ void Launcher::on_parsed(const std::string& name, uint64_t gen, Result<Metainfo>
         taken_.remove(e.save_path);
         owner_.erase(old);
         log_.log(LogLevel::info, e.torrent_name, name + " changed; reloading");
-        auto owner = self_;
         auto shared = std::make_shared<Metainfo>(std::move(*mi));
-        s_.remove_torrent(old, [owner, name, gen, shared, old] {
-            Launcher* self = *owner;
-            if (!self) return;
-            auto it2 = self->files_.find(name);
-            if (it2 != self->files_.end() && it2->second.gen == gen) self->add(name, std::move(*shared));
-            if (!(shared->info_hash == old)) self->promote_duplicate(old);
+        s_.remove_torrent(old, [this, alive = jobs_.token(), name, gen, shared, old] {
+            if (alive.expired()) return;
+            auto it2 = files_.find(name);
+            if (it2 != files_.end() && it2->second.gen == gen) add(name, std::move(*shared));
+            if (!(shared->info_hash == old)) promote_duplicate(old);
         });
         return;
     }
@@ -161,15 +131,13 @@ void Launcher::on_file_removed(const std::string& name) {
     }
     owner_.erase(e.ih);
     taken_.remove(e.save_path);
-    auto owner = self_;
     Sha1Digest ih = e.ih;
     std::string tname = e.torrent_name;
-    s_.remove_torrent(ih, [owner, ih, name, tname] {
-        Launcher* self = *owner;
-        if (!self) return;
-        self->log_.log(LogLevel::info, tname, "removed " + name + " (data kept)");
-        self->rows_changed();
-        self->promote_duplicate(ih);
+    s_.remove_torrent(ih, [this, alive = jobs_.token(), ih, name, tname] {
+        if (alive.expired()) return;
+        log_.log(LogLevel::info, tname, "removed " + name + " (data kept)");
+        rows_changed();
+        promote_duplicate(ih);
     });
 }
 

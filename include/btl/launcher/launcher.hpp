@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "btl/base/async_job.hpp"
 #include "btl/base/result.hpp"
 #include "btl/core/metainfo.hpp"
 #include "btl/engine/engine_types.hpp"
@@ -194,7 +195,6 @@ private:
         mutable uint64_t fingerprint = 0;  // of `shown` (torrent's and this entry's)
     };
     using Files = std::map<std::string, Entry>;
-    struct ParseJob;
     void parse(const std::string& name);
     void on_parsed(const std::string& name, uint64_t gen, Result<Metainfo> mi);
     void add(const std::string& name, Metainfo mi);
@@ -235,7 +235,7 @@ private:
     std::map<Sha1Digest, std::string> owner_;  // info-hash -> file running it
     TakenPaths taken_;                         // save_path of every loaded entry
     uint64_t next_seq_ = 1;
-    std::shared_ptr<Launcher*> self_;
+    JobOwner jobs_;  // pool jobs and session callbacks check it before touching us
 };
 
 }  // namespace btl
