@@ -17,7 +17,9 @@
 #include <random>
 #include <set>
 #include <string>
+#include <vector>
 
+#include "btl/base/options.hpp"
 #include "btl/base/uv_util.hpp"
 #include "btl/tracker/allowed_dir.hpp"
 #include "btl/tracker/registry.hpp"
@@ -28,27 +30,29 @@ using namespace btl;
 
 namespace {
 
-const char* kUsage =
-    "usage: bttrack --dfile FILE [--port P] [options]\n"
-    "  --port P                        TCP port (default 6969)\n"
-    "  --bind IP                       address to listen on (default 0.0.0.0)\n"
-    "  --dfile FILE                    state file, saved periodically and on exit\n"
-    "  --save_dfile_interval S         seconds between saves (default 300)\n"
-    "  --allowed_dir DIR               track only torrents whose .torrent is in DIR\n"
-    "  --parse_allowed_interval S      seconds between rescans of DIR (default 60)\n"
-    "  --reannounce_interval S         interval told to clients (default 1800)\n"
-    "  --timeout_downloaders_interval S  drop peers silent this long (default 2700)\n"
-    "  --response_size N               default and maximum numwant (default 50)\n"
-    "  --max_connections N             open HTTP connections (default 1000)\n"
-    "  --socket_timeout S              seconds for a request / idle keep-alive (default 15)\n"
-    "  --only_local_override_ip 0|1    honour ip= only from local networks (default 1)\n"
-    "  --scrape_allowed full|specific|none  (default full)\n"
-    "  --max_torrents N                (default 100000)\n"
-    "  --max_peers_per_torrent N       (default 50000)\n"
-    "  --max_peers N                   peers in all swarms (default 2000000)\n"
-    "  --help                          this text\n";
+const char* const kProgram = "bttrack";
 
-struct Options {
+const std::vector<OptionSpec> kSpecs = {
+    {"port", "P", "6969", "TCP port"},
+    {"bind", "IP", "0.0.0.0", "address to listen on"},
+    {"dfile", "FILE", "", "state file, saved periodically and on exit (required)"},
+    {"save_dfile_interval", "S", "300", "seconds between saves"},
+    {"allowed_dir", "DIR", "", "track only torrents whose .torrent is in DIR"},
+    {"parse_allowed_interval", "S", "60", "seconds between rescans of DIR"},
+    {"reannounce_interval", "S", "1800", "interval told to clients"},
+    {"timeout_downloaders_interval", "S", "2700", "drop peers silent this long"},
+    {"response_size", "N", "50", "default and maximum numwant"},
+    {"max_connections", "N", "1000", "open HTTP connections"},
+    {"socket_timeout", "S", "15", "seconds for a request / idle keep-alive"},
+    {"only_local_override_ip", "0|1", "1", "honour ip= only from local networks"},
+    {"scrape_allowed", "MODE", "full", "full, specific or none"},
+    {"max_torrents", "N", "100000", "torrents tracked at once"},
+    {"max_peers_per_torrent", "N", "50000", "peers kept per torrent"},
+    {"max_peers", "N", "2000000", "peers in all swarms"},
+    {"help", "", "", "show this help"},
+};
+
+struct TrackOptions {
     int port = 6969;
     std::string bind = "0.0.0.0";
     std::string dfile;
@@ -67,80 +71,44 @@ struct Options {
     int64_t max_peers = 2000000;
 };
 
+// The parsed command line as TrackOptions; every error is a usage error.
+Result<TrackOptions> track_options(const Options& o) {
+    TrackOptions t;
+    int64_t port = 0;
+    struct Num { const char* name; int64_t* dst; int64_t lo, hi; };
+    const Num nums[] = {
+        {"port", &port, 0, 65535},
+        {"save_dfile_interval", &t.save_interval, 1, INT32_MAX},
+        {"parse_allowed_interval", &t.parse_allowed_interval, 1, INT32_MAX},
+        {"reannounce_interval", &t.reannounce, 1, INT32_MAX},
+        {"timeout_downloaders_interval", &t.timeout_downloaders, 1, INT32_MAX},
+        {"response_size", &t.response_size, 0, 100000},
+        {"max_connections", &t.max_connections, 1, 10000000},
+        {"socket_timeout", &t.socket_timeout, 1, 86400},
+        {"only_local_override_ip", &t.only_local_override_ip, 0, 1},
+        {"max_torrents", &t.max_torrents, 1, INT32_MAX},
+        {"max_peers_per_torrent", &t.max_peers_per_torrent, 1, INT32_MAX},
+        {"max_peers", &t.max_peers, 1, INT64_MAX},
+    };
+    for (const Num& n : nums) {
+        auto v = o.get_int(n.name, n.lo, n.hi);
+        if (!v) return v.error();
+        *n.dst = *v;
+    }
+    auto scrape = o.get_choice("scrape_allowed", {"full", "specific", "none"});
+    if (!scrape) return scrape.error();
+    t.port = static_cast<int>(port);
+    t.scrape = *scrape;
+    t.bind = o.get("bind");
+    t.dfile = o.get("dfile");
+    t.allowed_dir = o.get("allowed_dir");
+    if (t.dfile.empty()) return make_error("--dfile is required");
+    return t;
+}
+
 [[noreturn]] void die(const std::string& msg, int code = 2) {
     std::fprintf(stderr, "bttrack: %s\n", msg.c_str());
     std::exit(code);
-}
-
-bool parse_num(const std::string& s, int64_t lo, int64_t hi, int64_t& out) {
-    if (s.empty()) return false;
-    char* end = nullptr;
-    errno = 0;
-    long long v = std::strtoll(s.c_str(), &end, 10);
-    if (errno || *end || v < lo || v > hi) return false;
-    out = v;
-    return true;
-}
-
-Options parse_options(int argc, char** argv) {
-    Options o;
-    struct Num { const char* name; int64_t* dst; int64_t lo, hi; };
-    int64_t port = o.port;
-    Num nums[] = {
-        {"port", &port, 0, 65535},
-        {"save_dfile_interval", &o.save_interval, 1, INT32_MAX},
-        {"parse_allowed_interval", &o.parse_allowed_interval, 1, INT32_MAX},
-        {"reannounce_interval", &o.reannounce, 1, INT32_MAX},
-        {"timeout_downloaders_interval", &o.timeout_downloaders, 1, INT32_MAX},
-        {"response_size", &o.response_size, 0, 100000},
-        {"max_connections", &o.max_connections, 1, 10000000},
-        {"socket_timeout", &o.socket_timeout, 1, 86400},
-        {"only_local_override_ip", &o.only_local_override_ip, 0, 1},
-        {"max_torrents", &o.max_torrents, 1, INT32_MAX},
-        {"max_peers_per_torrent", &o.max_peers_per_torrent, 1, INT32_MAX},
-        {"max_peers", &o.max_peers, 1, INT64_MAX},
-    };
-    for (int i = 1; i < argc; ++i) {
-        std::string a = argv[i];
-        if (a == "--help" || a == "-h") {
-            std::fputs(kUsage, stdout);
-            std::exit(0);
-        }
-        if (a.rfind("--", 0) != 0) die("unexpected argument '" + a + "' (try --help)");
-        std::string name = a.substr(2), value;
-        bool have_value = false;
-        if (size_t eq = name.find('='); eq != std::string::npos) {
-            value = name.substr(eq + 1);
-            name.resize(eq);
-            have_value = true;
-        }
-        for (char& ch : name)
-            if (ch == '-') ch = '_';
-        if (!have_value) {
-            if (i + 1 >= argc) die("option --" + name + " needs a value");
-            value = argv[++i];
-        }
-        bool done = false;
-        for (Num& n : nums) {
-            if (name != n.name) continue;
-            if (!parse_num(value, n.lo, n.hi, *n.dst))
-                die("invalid value '" + value + "' for --" + name + " (expected " + std::to_string(n.lo) +
-                    ".." + std::to_string(n.hi) + ")");
-            done = true;
-        }
-        if (done) continue;
-        if (name == "dfile") o.dfile = value;
-        else if (name == "bind") o.bind = value;
-        else if (name == "allowed_dir") o.allowed_dir = value;
-        else if (name == "scrape_allowed") {
-            if (value != "full" && value != "specific" && value != "none")
-                die("--scrape_allowed must be full, specific or none");
-            o.scrape = value;
-        } else die("unknown option --" + name + " (try --help)");
-    }
-    o.port = static_cast<int>(port);
-    if (o.dfile.empty()) die("--dfile is required (try --help)");
-    return o;
 }
 
 std::string write_atomic(const std::string& path, const std::string& data) {
@@ -170,7 +138,7 @@ std::string write_atomic(const std::string& path, const std::string& data) {
 int64_t now_s() { return static_cast<int64_t>(::time(nullptr)); }
 
 struct App {
-    Options opt;
+    TrackOptions opt;
     uv_loop_t* loop = uv_default_loop();
     std::unique_ptr<TrackerRegistry> reg;
     std::unique_ptr<TrackerService> svc;
@@ -264,9 +232,15 @@ UvHandle<uv_timer_t> start_timer(uv_loop_t* loop, uint64_t ms, App* app, Fn) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    Options cli(kSpecs);
+    const ProgramInfo program{kProgram, "bttrack --dfile FILE [--port P] [options]",
+                              "An HTTP BitTorrent tracker (BEP 3, BEP 23 compact, scrape).", 0, 0, "no arguments"};
+    if (auto code = parse_command_line(cli, program, argc, argv)) return *code;
+    auto parsed = track_options(cli);
+    if (!parsed) return usage_error(kProgram, parsed.error().message);
     App app;
-    app.opt = parse_options(argc, argv);
-    const Options& o = app.opt;
+    app.opt = *parsed;
+    const TrackOptions& o = app.opt;
     std::signal(SIGPIPE, SIG_IGN);
 
     // Every connection is a descriptor; let the cap, not the soft rlimit, decide.
