@@ -128,10 +128,10 @@ struct App {
     }
 };
 
-int fail(const std::string& msg) {
-    std::fprintf(stderr, "btdownloadheadless: %s\n", msg.c_str());
-    return 1;
-}
+const char* const kProgram = "btdownloadheadless";
+
+int fail(const std::string& msg) { return runtime_error(kProgram, msg); }
+int usage(const std::string& msg) { return usage_error(kProgram, msg); }
 
 }  // namespace
 
@@ -141,12 +141,9 @@ int main(int argc, char** argv) {
     // the torrent handles like a full disk, not kill the whole process.
     std::signal(SIGXFSZ, SIG_IGN);
     Options o(kSpecs);
-    if (auto st = o.parse(argc, argv); !st.ok()) return fail(st.error().message);
-    if (o.flag("help")) {
-        std::printf("usage: btdownloadheadless FILE.torrent [options]\n\n%s", o.help_text().c_str());
-        return 0;
-    }
-    if (o.positional().size() != 1) return fail("expected exactly one .torrent file (see --help)");
+    const ProgramInfo program{kProgram, "btdownloadheadless FILE.torrent [options]", "", 1, 1,
+                              "exactly one .torrent file"};
+    if (auto code = parse_command_line(o, program, argc, argv)) return *code;
     const std::string file = o.positional()[0];
     auto mi = load_metainfo_file(file);
     if (!mi.ok()) return fail(file + ": " + mi.error().message);
@@ -159,13 +156,13 @@ int main(int argc, char** argv) {
     auto uploads = o.get_int("max_uploads", 0, 1000), files_open = o.get_int("max_files_open", 4, 100000);
     auto interval = o.get_double("display_interval", 0.1, 3600);
     auto disk_retry = o.get_double("disk_retry_interval", 0.1, 86400);
-    if (!disk_retry.ok()) return fail(disk_retry.error().message);
+    if (!disk_retry.ok()) return usage(disk_retry.error().message);
     for (const Error* e : {minport.ok() ? nullptr : &minport.error(), maxport.ok() ? nullptr : &maxport.error(),
                            up.ok() ? nullptr : &up.error(), down.ok() ? nullptr : &down.error(),
                            uploads.ok() ? nullptr : &uploads.error(), files_open.ok() ? nullptr : &files_open.error(),
                            interval.ok() ? nullptr : &interval.error()})
-        if (e) return fail(e->message);
-    if (*maxport < *minport) return fail("--maxport is lower than --minport");
+        if (e) return usage(e->message);
+    if (*maxport < *minport) return usage("--maxport is lower than --minport");
     so.minport = uint16_t(*minport);
     so.maxport = uint16_t(*maxport);
     so.max_upload_rate = *up * 1000;
@@ -182,7 +179,7 @@ int main(int argc, char** argv) {
     app.status_json_path = o.get("status_json");
     if (o.has("seed_time")) {
         auto st = o.get_int("seed_time", 0, int64_t(1) << 40);
-        if (!st.ok()) return fail(st.error().message);
+        if (!st.ok()) return usage(st.error().message);
         app.seed_time = *st;
     }
     StdoutSink sink;

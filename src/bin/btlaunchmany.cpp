@@ -58,10 +58,10 @@ const std::vector<OptionSpec> kSpecs = {
 // Options the running program can change on SIGHUP; the rest need a restart.
 const char* const kLive[] = {"max_upload_rate", "max_download_rate", "max_uploads"};
 
-int fail(const std::string& msg) {
-    std::fprintf(stderr, "btlaunchmany: %s\n", msg.c_str());
-    return 1;
-}
+const char* const kProgram = "btlaunchmany";
+
+int fail(const std::string& msg) { return runtime_error(kProgram, msg); }
+int usage(const std::string& msg) { return usage_error(kProgram, msg); }
 
 std::string default_config_path() {
     if (const char* x = std::getenv("XDG_CONFIG_HOME"); x && *x) return std::string(x) + "/btlaunchmany/config";
@@ -70,9 +70,11 @@ std::string default_config_path() {
 }
 
 // Command line first, then the config file fills what the command line did
-// not set (Options::parse_config never overrides).
-Result<Options> load_options(int argc, char** argv, std::string& config_used) {
+// not set (Options::parse_config never overrides).  `usage` tells a bad
+// option (exit 2) from a config file that cannot be read (exit 1).
+Result<Options> load_options(int argc, char** argv, std::string& config_used, bool* usage = nullptr) {
     Options o(kSpecs);
+    if (usage) *usage = true;
     if (auto st = o.parse(argc, argv); !st.ok()) return st.error();
     bool explicit_config = o.has("config");
     std::string path = explicit_config ? o.get("config") : default_config_path();
@@ -80,6 +82,7 @@ Result<Options> load_options(int argc, char** argv, std::string& config_used) {
     if (!path.empty()) {
         std::ifstream in(path);
         if (!in) {
+            if (usage) *usage = false;
             if (explicit_config) return make_error(path + ": cannot read the config file");
         } else {
             std::stringstream ss;
@@ -293,15 +296,14 @@ int main(int argc, char** argv) {
     std::signal(SIGXFSZ, SIG_IGN);
     std::setlocale(LC_ALL, "");
     std::string config_used;
-    auto loaded = load_options(argc, argv, config_used);
-    if (!loaded.ok()) return fail(loaded.error().message);
+    Options cli(kSpecs);  // --help and command-line mistakes first, before any config file
+    const ProgramInfo program{kProgram, "btlaunchmany DIR [options]",
+                              "Runs every .torrent file in DIR; see man btlaunchmany.", 1, 1, "exactly one directory"};
+    if (auto code = parse_command_line(cli, program, argc, argv)) return *code;
+    bool usage_problem = true;
+    auto loaded = load_options(argc, argv, config_used, &usage_problem);
+    if (!loaded.ok()) return usage_problem ? usage(loaded.error().message) : fail(loaded.error().message);
     Options& o = *loaded;
-    if (o.flag("help")) {
-        std::printf("usage: btlaunchmany DIR [options]\n\nRuns every .torrent file in DIR; see man btlaunchmany.\n\n%s",
-                    o.help_text().c_str());
-        return 0;
-    }
-    if (o.positional().size() != 1) return fail("expected exactly one directory (see --help)");
     const std::string dir = o.positional()[0];
     struct stat sb {};
     if (stat(dir.c_str(), &sb) != 0 || !S_ISDIR(sb.st_mode)) return fail(dir + ": not a directory");
@@ -311,17 +313,17 @@ int main(int argc, char** argv) {
     auto interval = o.get_double("display_interval", 0.1, 3600);
     auto rescan = o.get_double("parse_dir_interval", 0, 86400);
     auto disk_retry = o.get_double("disk_retry_interval", 0.1, 86400);
-    if (!disk_retry.ok()) return fail(disk_retry.error().message);
+    if (!disk_retry.ok()) return usage(disk_retry.error().message);
     auto lim = live_limits(o);
     for (const Error* e : {minport.ok() ? nullptr : &minport.error(), maxport.ok() ? nullptr : &maxport.error(),
                            files_open.ok() ? nullptr : &files_open.error(), style.ok() ? nullptr : &style.error(),
                            interval.ok() ? nullptr : &interval.error(), rescan.ok() ? nullptr : &rescan.error(),
                            lim.ok() ? nullptr : &lim.error()})
-        if (e) return fail(e->message);
-    if (*maxport < *minport) return fail("--maxport is lower than --minport");
+        if (e) return usage(e->message);
+    if (*maxport < *minport) return usage("--maxport is lower than --minport");
     std::string display = o.get("display");
     if (display.empty()) display = isatty(1) && isatty(0) ? "curses" : "plain";
-    if (display != "curses" && display != "plain") return fail("--display must be curses or plain");
+    if (display != "curses" && display != "plain") return usage("--display must be curses or plain");
     std::string save_in = o.has("save_in") ? o.get("save_in") : dir;
     if (stat(save_in.c_str(), &sb) != 0 || !S_ISDIR(sb.st_mode)) return fail(save_in + ": --save_in is not a directory");
 

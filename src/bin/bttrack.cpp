@@ -289,7 +289,7 @@ int main(int argc, char** argv) {
 
     if (!o.allowed_dir.empty()) {
         auto s = scan_allowed_dir(o.allowed_dir, nullptr);
-        if (!s) die("--allowed_dir: " + s.error().describe());
+        if (!s) return runtime_error(kProgram, "--allowed_dir: " + s.error().describe());
         app.install_scan(std::move(*s));
         app.svc->on_unknown_torrent = [&app] {
             // A new .torrent may just have been dropped in: rescan, at most every 5 s.
