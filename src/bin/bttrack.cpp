@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "btl/base/async_job.hpp"
+#include "btl/base/atomic_file.hpp"
 #include "btl/base/options.hpp"
 #include "btl/base/uv_util.hpp"
 #include "btl/tracker/allowed_dir.hpp"
@@ -111,30 +113,6 @@ Result<TrackOptions> track_options(const Options& o) {
     std::exit(code);
 }
 
-std::string write_atomic(const std::string& path, const std::string& data) {
-    std::string tmp = path + ".tmp";
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return tmp + ": " + std::strerror(errno);
-    size_t off = 0;
-    while (off < data.size()) {
-        ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            std::string err = tmp + ": " + std::strerror(errno);
-            ::close(fd);
-            ::unlink(tmp.c_str());
-            return err;
-        }
-        off += static_cast<size_t>(n);
-    }
-    if (::fsync(fd) != 0 || ::close(fd) != 0) {
-        ::unlink(tmp.c_str());
-        return tmp + ": " + std::strerror(errno);
-    }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) return path + ": " + std::strerror(errno);
-    return {};
-}
-
 int64_t now_s() { return static_cast<int64_t>(::time(nullptr)); }
 
 struct App {
@@ -150,55 +128,48 @@ struct App {
     uint64_t last_scan_ms = 0;
     std::shared_ptr<const AllowedScan> scan;
     std::set<std::string> warned;
+    JobOwner jobs;  // no job's callback outlives the App
 
     void warn_scan(const AllowedScan& s) {
         for (const auto& w : s.warnings)
             if (warned.insert(w).second) std::fprintf(stderr, "bttrack: warning: %s\n", w.c_str());
     }
 
+    void warn(const std::string& msg) { std::fprintf(stderr, "bttrack: warning: %s\n", msg.c_str()); }
+
+    // The registry image is taken on the loop; writing it (with fsyncs) runs
+    // on the pool, one save at a time.
     void start_save() {
         if (save_running) return;
-        struct Job { uv_work_t req; App* app; std::string data, path, error; };
-        auto* job = new Job{};
-        job->req.data = job;
-        job->app = this;
-        job->data = reg->save();
-        job->path = opt.dfile;
         save_running = true;
-        uv_queue_work(
-            loop, &job->req, [](uv_work_t* r) { auto* j = static_cast<Job*>(r->data); j->error = write_atomic(j->path, j->data); },
-            [](uv_work_t* r, int) {
-                auto* j = static_cast<Job*>(r->data);
-                j->app->save_running = false;
-                if (!j->error.empty()) std::fprintf(stderr, "bttrack: warning: cannot save state: %s\n", j->error.c_str());
-                delete j;
+        auto queued = queue_job(
+            loop, jobs.token(), [data = reg->save(), path = opt.dfile] { return write_file_atomic(path, data, true); },
+            [this](Status written) {
+                save_running = false;
+                if (!written) warn("cannot save state: " + written.error().message);
             });
+        if (!queued) {
+            save_running = false;  // the next timer tick tries again
+            warn("cannot save state: " + queued.error().message);
+        }
     }
 
+    // Reading every .torrent of --allowed_dir is disk work: pool only.
     void start_scan() {
         if (opt.allowed_dir.empty() || scan_running) return;
-        struct Job { uv_work_t req; App* app; std::string dir; std::shared_ptr<const AllowedScan> prev; Result<AllowedScan> result = make_error("not run"); };
-        auto* job = new Job{};
-        job->req.data = job;
-        job->app = this;
-        job->dir = opt.allowed_dir;
-        job->prev = scan;
         scan_running = true;
         last_scan_ms = uv_now(loop);
-        uv_queue_work(
-            loop, &job->req,
-            [](uv_work_t* r) { auto* j = static_cast<Job*>(r->data); j->result = scan_allowed_dir(j->dir, j->prev.get()); },
-            [](uv_work_t* r, int) {
-                auto* j = static_cast<Job*>(r->data);
-                App* app = j->app;
-                app->scan_running = false;
-                if (!j->result) {
-                    std::fprintf(stderr, "bttrack: warning: %s\n", j->result.error().describe().c_str());
-                } else if (app->svc) {
-                    app->install_scan(std::move(*j->result));
-                }
-                delete j;
+        auto queued = queue_job(
+            loop, jobs.token(), [dir = opt.allowed_dir, prev = scan] { return scan_allowed_dir(dir, prev.get()); },
+            [this](Result<AllowedScan> result) {
+                scan_running = false;
+                if (!result) warn(result.error().describe());
+                else if (svc) install_scan(std::move(*result));
             });
+        if (!queued) {
+            scan_running = false;
+            warn("cannot rescan --allowed_dir: " + queued.error().message);
+        }
     }
 
     void install_scan(AllowedScan s) {
@@ -311,6 +282,9 @@ int main(int argc, char** argv) {
                "  bad requests: " + std::to_string(s.bad_requests) + "\n";
     };
     std::fprintf(stderr, "bttrack: listening on %s:%d\n", o.bind.c_str(), app.server->bound_port());
+    // Listening proves no other bttrack serves this port; a temporary file
+    // of a save a SIGKILL interrupted is garbage now.
+    remove_atomic_temps(o.dfile);
 
     struct Expire { void operator()(App* a) const { a->reg->expire(now_s()); } };
     struct Save { void operator()(App* a) const { a->start_save(); } };
@@ -333,12 +307,9 @@ int main(int argc, char** argv) {
     uv_run(app.loop, UV_RUN_DEFAULT);
 
     app.reg->expire(now_s());
-    std::string err = write_atomic(o.dfile, app.reg->save());
+    Status saved = write_file_atomic(o.dfile, app.reg->save(), true);
     app.server.reset();
     uv_run(app.loop, UV_RUN_NOWAIT);
-    if (!err.empty()) {
-        std::fprintf(stderr, "bttrack: cannot save state: %s\n", err.c_str());
-        return 1;
-    }
-    return 0;
+    if (!saved) return runtime_error(kProgram, "cannot save state: " + saved.error().message);
+    return kExitOk;
 }
