@@ -2,9 +2,7 @@
 // scrape).  This file is wiring only: options, the --dfile image (loaded at
 // start, saved periodically on the thread pool and once more on exit),
 // --allowed_dir rescans, peer expiry, and SIGINT/SIGTERM.
-#include <fcntl.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -108,11 +106,6 @@ Result<TrackOptions> track_options(const Options& o) {
     return t;
 }
 
-[[noreturn]] void die(const std::string& msg, int code = 2) {
-    std::fprintf(stderr, "bttrack: %s\n", msg.c_str());
-    std::exit(code);
-}
-
 int64_t now_s() { return static_cast<int64_t>(::time(nullptr)); }
 
 struct App {
@@ -194,33 +187,22 @@ struct App {
 template <class Fn>
 UvHandle<uv_timer_t> start_timer(uv_loop_t* loop, uint64_t ms, App* app, Fn) {
     auto t = UvHandle<uv_timer_t>::create([loop](uv_timer_t* h) { return uv_timer_init(loop, h); });
-    if (!t) die("cannot create a timer", 1);
+    if (!t) return t;
     t->data = app;
     uv_timer_start(t.get(), [](uv_timer_t* h) { if (h->data) Fn{}(static_cast<App*>(h->data)); }, ms, ms);
     return t;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-    Options cli(kSpecs);
-    const ProgramInfo program{kProgram, "bttrack --dfile FILE [--port P] [options]",
-                              "An HTTP BitTorrent tracker (BEP 3, BEP 23 compact, scrape).", 0, 0, "no arguments"};
-    if (auto code = parse_command_line(cli, program, argc, argv)) return *code;
-    auto parsed = track_options(cli);
-    if (!parsed) return usage_error(kProgram, parsed.error().message);
-    App app;
-    app.opt = *parsed;
-    const TrackOptions& o = app.opt;
-    std::signal(SIGPIPE, SIG_IGN);
-
-    // Every connection is a descriptor; let the cap, not the soft rlimit, decide.
+// Every connection is a descriptor; let the cap, not the soft rlimit, decide.
+void raise_fd_limit() {
     rlimit rl{};
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
+}
 
+std::unique_ptr<TrackerRegistry> make_registry(const TrackOptions& o) {
     std::random_device rd;
     uint64_t seed = (uint64_t{rd()} << 32) ^ rd();
     RegistryConfig rc;
@@ -234,47 +216,52 @@ int main(int argc, char** argv) {
     char tid[9];
     std::snprintf(tid, sizeof tid, "%08x", static_cast<unsigned>(seed >> 7));
     rc.tracker_id = tid;
-    app.reg = std::make_unique<TrackerRegistry>(rc, seed);
+    return std::make_unique<TrackerRegistry>(rc, seed);
+}
 
-    if (FILE* f = std::fopen(o.dfile.c_str(), "rb")) {
-        std::string data;
-        char buf[65536];
-        size_t n;
-        while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) data.append(buf, n);
-        std::fclose(f);
-        if (!data.empty()) {
-            auto st = app.reg->load(data, now_s());
-            if (!st)
-                std::fprintf(stderr, "bttrack: warning: %s: %s; starting with an empty state\n", o.dfile.c_str(),
-                             st.error().describe().c_str());
-        }
-    } else if (errno != ENOENT) {
-        std::fprintf(stderr, "bttrack: warning: %s: %s; starting with an empty state\n", o.dfile.c_str(),
-                     std::strerror(errno));
+// A missing or broken --dfile is a warning: the tracker starts empty.
+void load_dfile(TrackerRegistry& reg, const std::string& dfile) {
+    FILE* f = std::fopen(dfile.c_str(), "rb");
+    if (!f) {
+        if (errno != ENOENT)
+            std::fprintf(stderr, "bttrack: warning: %s: %s; starting with an empty state\n", dfile.c_str(),
+                         std::strerror(errno));
+        return;
     }
+    std::string data;
+    char buf[65536];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) data.append(buf, n);
+    std::fclose(f);
+    if (data.empty()) return;
+    if (auto st = reg.load(data, now_s()); !st)
+        std::fprintf(stderr, "bttrack: warning: %s: %s; starting with an empty state\n", dfile.c_str(),
+                     st.error().describe().c_str());
+}
 
+// The service (with --allowed_dir's first scan) and the listening server.
+Status start_service(App& app) {
+    const TrackOptions& o = app.opt;
     ServiceConfig sc;
     sc.only_local_override_ip = o.only_local_override_ip != 0;
     sc.scrape = o.scrape == "none" ? ScrapeMode::none : o.scrape == "specific" ? ScrapeMode::specific : ScrapeMode::full;
     app.svc = std::make_unique<TrackerService>(*app.reg, sc);
-
     if (!o.allowed_dir.empty()) {
         auto s = scan_allowed_dir(o.allowed_dir, nullptr);
-        if (!s) return runtime_error(kProgram, "--allowed_dir: " + s.error().describe());
+        if (!s) return make_error("--allowed_dir: " + s.error().describe());
         app.install_scan(std::move(*s));
         app.svc->on_unknown_torrent = [&app] {
             // A new .torrent may just have been dropped in: rescan, at most every 5 s.
             if (uv_now(app.loop) - app.last_scan_ms >= 5000) app.start_scan();
         };
     }
-
     ServerConfig svcfg;
     svcfg.bind = o.bind;
     svcfg.port = o.port;
     svcfg.max_connections = static_cast<size_t>(o.max_connections);
     svcfg.timeout_ms = static_cast<uint64_t>(o.socket_timeout) * 1000;
     app.server = std::make_unique<TrackerServer>(app.loop, *app.svc, svcfg);
-    if (auto st = app.server->start(); !st) die(st.error().describe(), 1);
+    if (auto st = app.server->start(); !st) return make_error(st.error().describe());
     app.svc->status_extra = [&app](std::string& out) {
         const ServerStats& s = app.server->stats();
         out += "connections: " + std::to_string(s.open) + " (max " + std::to_string(app.opt.max_connections) +
@@ -285,7 +272,12 @@ int main(int argc, char** argv) {
     // Listening proves no other bttrack serves this port; a temporary file
     // of a save a SIGKILL interrupted is garbage now.
     remove_atomic_temps(o.dfile);
+    return Ok{};
+}
 
+// Peer expiry, periodic saves, --allowed_dir rescans, SIGINT/SIGTERM.
+Status install_handlers(App& app) {
+    const TrackOptions& o = app.opt;
     struct Expire { void operator()(App* a) const { a->reg->expire(now_s()); } };
     struct Save { void operator()(App* a) const { a->start_save(); } };
     struct Scan { void operator()(App* a) const { a->start_scan(); } };
@@ -293,21 +285,44 @@ int main(int argc, char** argv) {
     expire_s = expire_s < 1 ? 1 : expire_s > 60 ? 60 : expire_s;
     app.expire_timer = start_timer(app.loop, static_cast<uint64_t>(expire_s) * 1000, &app, Expire{});
     app.save_timer = start_timer(app.loop, static_cast<uint64_t>(o.save_interval) * 1000, &app, Save{});
-    if (!o.allowed_dir.empty())
+    if (!app.expire_timer || !app.save_timer) return make_error("cannot create a timer");
+    if (!o.allowed_dir.empty()) {
         app.scan_timer = start_timer(app.loop, static_cast<uint64_t>(o.parse_allowed_interval) * 1000, &app, Scan{});
-
+        if (!app.scan_timer) return make_error("cannot create a timer");
+    }
     for (auto [sig, handle] : {std::pair{SIGINT, &app.sigint}, std::pair{SIGTERM, &app.sigterm}}) {
         *handle = UvHandle<uv_signal_t>::create([&app](uv_signal_t* h) { return uv_signal_init(app.loop, h); });
-        if (!*handle) die("cannot install signal handler", 1);
+        if (!*handle) return make_error("cannot install signal handler");
         (*handle)->data = &app;
         uv_signal_start(handle->get(),
                         [](uv_signal_t* h, int) { if (h->data) static_cast<App*>(h->data)->shutdown(); }, sig);
     }
+    return Ok{};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options cli(kSpecs);
+    const ProgramInfo program{kProgram, "bttrack --dfile FILE [--port P] [options]",
+                              "An HTTP BitTorrent tracker (BEP 3, BEP 23 compact, scrape).", 0, 0, "no arguments"};
+    if (auto code = parse_command_line(cli, program, argc, argv)) return *code;
+    auto parsed = track_options(cli);
+    if (!parsed) return usage_error(kProgram, parsed.error().message);
+    App app;
+    app.opt = *parsed;
+    std::signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit();
+    app.reg = make_registry(app.opt);
+    load_dfile(*app.reg, app.opt.dfile);
+    if (auto st = start_service(app); !st) return runtime_error(kProgram, st.error().message);
+    if (auto st = install_handlers(app); !st) return runtime_error(kProgram, st.error().message);
 
     uv_run(app.loop, UV_RUN_DEFAULT);
 
+    // The final save is synchronous: the loop is done, nothing waits for it.
     app.reg->expire(now_s());
-    Status saved = write_file_atomic(o.dfile, app.reg->save(), true);
+    Status saved = write_file_atomic(app.opt.dfile, app.reg->save(), true);
     app.server.reset();
     uv_run(app.loop, UV_RUN_NOWAIT);
     if (!saved) return runtime_error(kProgram, "cannot save state: " + saved.error().message);
