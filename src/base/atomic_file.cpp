@@ -1,5 +1,6 @@
 #include "btl/base/atomic_file.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -49,6 +50,24 @@ Status write_file_atomic(const std::string& path, std::string_view data, bool du
         }
     }
     return Ok{};
+}
+
+int remove_atomic_temps(const std::string& path) {
+    size_t slash = path.rfind('/');
+    std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+    std::string prefix = (slash == std::string::npos ? path : path.substr(slash + 1)) + ".tmp.";
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) return 0;
+    int removed = 0;
+    while (dirent* e = ::readdir(d)) {
+        std::string n = e->d_name;
+        // mkostemp's six characters exactly: PATH.tmp.old is someone else's.
+        if (n.size() == prefix.size() + 6 && n.compare(0, prefix.size(), prefix) == 0 &&
+            ::unlink((dir + "/" + n).c_str()) == 0)
+            ++removed;
+    }
+    ::closedir(d);
+    return removed;
 }
 
 }  // namespace btl

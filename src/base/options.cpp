@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <optional>
 #include <sstream>
 
 namespace btl {
@@ -19,6 +20,13 @@ const OptionSpec* Options::find(const std::string& name) const {
 }
 
 void Options::set(const std::string& name, const std::string& value) { values_[name] = value; }
+
+// "1" or "0" for a flag's value, nullopt for anything else.
+static std::optional<std::string> flag_value(const std::string& v) {
+    if (v == "1" || v == "yes" || v == "true") return std::string("1");
+    if (v == "0" || v == "no" || v == "false" || v.empty()) return std::string("0");
+    return std::nullopt;
+}
 
 Status Options::parse(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
@@ -40,8 +48,9 @@ Status Options::parse(int argc, char** argv) {
             const OptionSpec* s = find(name);
             if (!s) return make_error("unknown option --" + body + " (see --help)");
             if (s->arg.empty()) {
-                if (has_value) return make_error("option --" + body + " takes no value");
-                set(name, "1");
+                auto v = has_value ? flag_value(value) : std::optional<std::string>("1");
+                if (!v) return make_error("option --" + body + " takes 0 or 1, not '" + value + "'");
+                set(name, *v);
                 continue;
             }
             if (!has_value) {
@@ -51,6 +60,9 @@ Status Options::parse(int argc, char** argv) {
             set(name, value);
         } else if (a == "-h") {
             set("help", "1");
+        } else if (a.size() > 1 && a[0] == '-') {
+            // A typo (`-port`) must not quietly become a file name.
+            return make_error("unknown option " + a + " (see --help)");
         } else {
             positional_.push_back(a);
         }
@@ -77,8 +89,12 @@ Status Options::parse_config(const std::string& text, const std::string& origin)
         std::string key = canonical(trim(line.substr(0, eq))), value = trim(line.substr(eq + 1));
         const OptionSpec* s = find(key);
         if (!s) return make_error(origin + ":" + std::to_string(n) + ": unknown option " + key);
-        if (!has(key)) set(key, s->arg.empty() ? (value == "0" || value == "false" || value == "no" ? "" : "1") : value);
-        if (s->arg.empty() && values_[key].empty()) values_.erase(key);
+        if (s->arg.empty()) {
+            auto v = flag_value(value);
+            if (!v) return make_error(origin + ":" + std::to_string(n) + ": " + key + " takes 0 or 1, not '" + value + "'");
+            value = *v;
+        }
+        if (!has(key)) set(key, value);  // the command line wins
     }
     return Ok{};
 }
@@ -111,6 +127,16 @@ Result<double> Options::get_double(const std::string& name, double lo, double hi
     return x;
 }
 
+Result<std::string> Options::get_choice(const std::string& name, const std::vector<std::string>& allowed) const {
+    std::string v = get(name);
+    std::string list;
+    for (size_t i = 0; i < allowed.size(); ++i) {
+        if (v == allowed[i]) return v;
+        list += (i == 0 ? "" : i + 1 == allowed.size() ? " or " : ", ") + allowed[i];
+    }
+    return make_error("--" + name + " must be " + list + ", not '" + v + "'");
+}
+
 std::string Options::help_text() const {
     std::string out;
     for (const auto& s : specs_) {
@@ -120,6 +146,36 @@ std::string Options::help_text() const {
         out += left + s.help + (s.def.empty() ? "" : " (default " + s.def + ")") + "\n";
     }
     return out;
+}
+
+std::optional<int> parse_command_line(Options& o, const ProgramInfo& p, int argc, char** argv, std::FILE* out,
+                                      std::FILE* err) {
+    if (auto st = o.parse(argc, argv); !st.ok()) return usage_error(p.name, st.error().message, err);
+    if (o.flag("help")) {
+        std::string text = "usage: " + p.synopsis + "\n\n" + (p.about.empty() ? "" : p.about + "\n\n") + o.help_text();
+        std::fputs(text.c_str(), out);
+        return kExitOk;
+    }
+    size_t n = o.positional().size();
+    if (n < p.min_positional) return usage_error(p.name, "expected " + p.positional_what, err);
+    if (n > p.max_positional)
+        return usage_error(p.name, "unexpected argument '" + o.positional()[p.max_positional] + "' (expected " +
+                                       p.positional_what + ")", err);
+    return std::nullopt;
+}
+
+std::string usage_line(const std::string& program, const std::string& message) {
+    return program + ": " + message + (message.find("--help") == std::string::npos ? " (see --help)" : "");
+}
+
+int usage_error(const std::string& program, const std::string& message, std::FILE* err) {
+    std::fprintf(err, "%s\n", usage_line(program, message).c_str());
+    return kExitUsage;
+}
+
+int runtime_error(const std::string& program, const std::string& message, std::FILE* err) {
+    std::fprintf(err, "%s: %s\n", program.c_str(), message.c_str());
+    return kExitRuntime;
 }
 
 }  // namespace btl

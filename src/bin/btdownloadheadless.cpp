@@ -128,9 +128,97 @@ struct App {
     }
 };
 
-int fail(const std::string& msg) {
-    std::fprintf(stderr, "btdownloadheadless: %s\n", msg.c_str());
-    return 1;
+const char* const kProgram = "btdownloadheadless";
+
+int fail(const std::string& msg) { return runtime_error(kProgram, msg); }
+int usage(const std::string& msg) { return usage_error(kProgram, msg); }
+
+// The option values main() wires; an error is a usage error (exit 2).
+struct Settings {
+    SessionOptions session;
+    double interval = 1;
+    int64_t seed_time = -1;  // -1: until interrupted
+};
+
+Result<Settings> read_settings(const Options& o) {
+    Settings s;
+    SessionOptions& so = s.session;
+    so.bind_ip = o.get("bind");
+    so.announce_ip = o.get("ip");
+    auto minport = o.get_int("minport", 1, 65535), maxport = o.get_int("maxport", 1, 65535);
+    auto up = o.get_int("max_upload_rate", 0, 100'000'000), down = o.get_int("max_download_rate", 0, 100'000'000);
+    auto uploads = o.get_int("max_uploads", 0, 1000), files_open = o.get_int("max_files_open", 4, 100000);
+    auto interval = o.get_double("display_interval", 0.1, 3600);
+    auto disk_retry = o.get_double("disk_retry_interval", 0.1, 86400);
+    auto seed_time = o.has("seed_time") ? o.get_int("seed_time", 0, int64_t(1) << 40) : Result<int64_t>(-1);
+    for (const Error* e : {disk_retry.ok() ? nullptr : &disk_retry.error(), minport.ok() ? nullptr : &minport.error(),
+                           maxport.ok() ? nullptr : &maxport.error(), up.ok() ? nullptr : &up.error(),
+                           down.ok() ? nullptr : &down.error(), uploads.ok() ? nullptr : &uploads.error(),
+                           files_open.ok() ? nullptr : &files_open.error(), interval.ok() ? nullptr : &interval.error(),
+                           seed_time.ok() ? nullptr : &seed_time.error()})
+        if (e) return *e;
+    if (*maxport < *minport) return make_error("--maxport is lower than --minport");
+    so.minport = uint16_t(*minport);
+    so.maxport = uint16_t(*maxport);
+    so.max_upload_rate = *up * 1000;
+    so.max_download_rate = *down * 1000;
+    so.max_uploads = int(*uploads);
+    so.max_files_open = size_t(*files_open);
+    so.data_dir = o.get("data_dir");
+    so.disk_retry_interval_ms = int64_t(*disk_retry * 1000);
+    so.super_seeder = o.flag("super_seeder");
+    s.interval = *interval;
+    s.seed_time = *seed_time;
+    return s;
+}
+
+template <class F>
+UvHandle<uv_signal_t> on_signal(App& app, int sig, F cb) {
+    auto h = UvHandle<uv_signal_t>::create([&](uv_signal_t* s) { return uv_signal_init(app.loop, s); });
+    if (!h) return h;
+    h->data = &app;
+    uv_signal_start(h.get(), cb, sig);
+    return h;
+}
+
+// The display timer and the signals: what makes the loop do its job.
+void install_handlers(App& app) {
+    app.display = UvHandle<uv_timer_t>::create([&](uv_timer_t* h) { return uv_timer_init(app.loop, h); });
+    app.display->data = &app;
+    uint64_t ms = uint64_t(app.interval * 1000);
+    uv_timer_start(app.display.get(), [](uv_timer_t* h) { static_cast<App*>(h->data)->on_display(); }, ms, ms);
+    auto stop = [](uv_signal_t* h, int) {
+        auto* a = static_cast<App*>(h->data);
+        if (a->shutting_down) std::_Exit(130);  // second signal: leave now
+        a->shutdown();
+    };
+    app.sigint = on_signal(app, SIGINT, stop);
+    app.sigterm = on_signal(app, SIGTERM, stop);
+    // A closing terminal (ssh dropped) sends SIGHUP, whose default action
+    // kills us without `stopped` or resume data: shut down cleanly instead.
+    // Under nohup SIGHUP arrives ignored, and stays so.
+    struct sigaction hup {};
+    if (::sigaction(SIGHUP, nullptr, &hup) == 0 && hup.sa_handler != SIG_IGN) {
+        app.sighup = on_signal(app, SIGHUP, [](uv_signal_t* h, int) {
+            auto* a = static_cast<App*>(h->data);
+            if (a->shutting_down) return;
+            std::printf("hangup: shutting down\n");
+            a->shutdown();
+        });
+    }
+}
+
+// Adds the torrent to the session, saying where it goes.
+Status add_torrent(Session& session, const Options& o, const std::string& file, Metainfo mi) {
+    AddTorrentParams p;
+    p.save_path = o.has("saveas") ? o.get("saveas") : o.get("save_in") + "/" + mi.name;
+    std::printf("%s: %s, %s in %u pieces, saving to %s\n", file.c_str(), mi.name.c_str(),
+                format_size(mi.total_length).c_str(), mi.num_pieces(), p.save_path.c_str());
+    for (const auto& w : mi.warnings) std::printf("warning: %s: %s\n", file.c_str(), w.c_str());
+    p.metainfo = std::move(mi);
+    auto added = session.add_torrent(std::move(p));
+    if (!added.ok()) return make_error(file + ": " + added.error().message);
+    return Ok{};
 }
 
 }  // namespace
@@ -141,95 +229,27 @@ int main(int argc, char** argv) {
     // the torrent handles like a full disk, not kill the whole process.
     std::signal(SIGXFSZ, SIG_IGN);
     Options o(kSpecs);
-    if (auto st = o.parse(argc, argv); !st.ok()) return fail(st.error().message);
-    if (o.flag("help")) {
-        std::printf("usage: btdownloadheadless FILE.torrent [options]\n\n%s", o.help_text().c_str());
-        return 0;
-    }
-    if (o.positional().size() != 1) return fail("expected exactly one .torrent file (see --help)");
+    const ProgramInfo program{kProgram, "btdownloadheadless FILE.torrent [options]", "", 1, 1,
+                              "exactly one .torrent file"};
+    if (auto code = parse_command_line(o, program, argc, argv)) return *code;
+    auto settings = read_settings(o);
+    if (!settings.ok()) return usage(settings.error().message);
     const std::string file = o.positional()[0];
     auto mi = load_metainfo_file(file);
     if (!mi.ok()) return fail(file + ": " + mi.error().message);
 
-    SessionOptions so;
-    so.bind_ip = o.get("bind");
-    so.announce_ip = o.get("ip");
-    auto minport = o.get_int("minport", 1, 65535), maxport = o.get_int("maxport", 1, 65535);
-    auto up = o.get_int("max_upload_rate", 0, 100'000'000), down = o.get_int("max_download_rate", 0, 100'000'000);
-    auto uploads = o.get_int("max_uploads", 0, 1000), files_open = o.get_int("max_files_open", 4, 100000);
-    auto interval = o.get_double("display_interval", 0.1, 3600);
-    auto disk_retry = o.get_double("disk_retry_interval", 0.1, 86400);
-    if (!disk_retry.ok()) return fail(disk_retry.error().message);
-    for (const Error* e : {minport.ok() ? nullptr : &minport.error(), maxport.ok() ? nullptr : &maxport.error(),
-                           up.ok() ? nullptr : &up.error(), down.ok() ? nullptr : &down.error(),
-                           uploads.ok() ? nullptr : &uploads.error(), files_open.ok() ? nullptr : &files_open.error(),
-                           interval.ok() ? nullptr : &interval.error()})
-        if (e) return fail(e->message);
-    if (*maxport < *minport) return fail("--maxport is lower than --minport");
-    so.minport = uint16_t(*minport);
-    so.maxport = uint16_t(*maxport);
-    so.max_upload_rate = *up * 1000;
-    so.max_download_rate = *down * 1000;
-    so.max_uploads = int(*uploads);
-    so.max_files_open = size_t(*files_open);
-    so.data_dir = o.get("data_dir");
-    so.disk_retry_interval_ms = int64_t(*disk_retry * 1000);
-    so.super_seeder = o.flag("super_seeder");
-
     App app;
     app.loop = uv_default_loop();
-    app.interval = *interval;
+    app.interval = settings->interval;
+    app.seed_time = settings->seed_time;
     app.status_json_path = o.get("status_json");
-    if (o.has("seed_time")) {
-        auto st = o.get_int("seed_time", 0, int64_t(1) << 40);
-        if (!st.ok()) return fail(st.error().message);
-        app.seed_time = *st;
-    }
     StdoutSink sink;
     sink.verbose = o.flag("verbose");
-    Session session(app.loop, so, &sink);
+    Session session(app.loop, settings->session, &sink);
     app.session = &session;
     if (auto st = session.start(); !st.ok()) return fail(st.error().message);
-
-    AddTorrentParams p;
-    p.save_path = o.has("saveas") ? o.get("saveas") : o.get("save_in") + "/" + mi->name;
-    std::printf("%s: %s, %s in %u pieces, saving to %s\n", file.c_str(), mi->name.c_str(),
-                format_size(mi->total_length).c_str(), mi->num_pieces(), p.save_path.c_str());
-    for (const auto& w : mi->warnings) std::printf("warning: %s: %s\n", file.c_str(), w.c_str());
-    p.metainfo = std::move(*mi);
-    auto added = session.add_torrent(std::move(p));
-    if (!added.ok()) return fail(file + ": " + added.error().message);
-
-    app.display = UvHandle<uv_timer_t>::create([&](uv_timer_t* h) { return uv_timer_init(app.loop, h); });
-    app.display->data = &app;
-    uint64_t ms = uint64_t(app.interval * 1000);
-    uv_timer_start(app.display.get(), [](uv_timer_t* h) { static_cast<App*>(h->data)->on_display(); }, ms, ms);
-    auto on_signal = [](uv_signal_t* h, int) {
-        auto* a = static_cast<App*>(h->data);
-        if (a->shutting_down) std::_Exit(130);  // second signal: leave now
-        a->shutdown();
-    };
-    app.sigint = UvHandle<uv_signal_t>::create([&](uv_signal_t* h) { return uv_signal_init(app.loop, h); });
-    app.sigint->data = &app;
-    uv_signal_start(app.sigint.get(), on_signal, SIGINT);
-    app.sigterm = UvHandle<uv_signal_t>::create([&](uv_signal_t* h) { return uv_signal_init(app.loop, h); });
-    app.sigterm->data = &app;
-    uv_signal_start(app.sigterm.get(), on_signal, SIGTERM);
-    // A closing terminal (ssh dropped) sends SIGHUP, whose default action
-    // kills us without `stopped` or resume data: shut down cleanly instead.
-    // Under nohup SIGHUP arrives ignored, and stays so.
-    struct sigaction hup {};
-    if (::sigaction(SIGHUP, nullptr, &hup) == 0 && hup.sa_handler != SIG_IGN) {
-        app.sighup = UvHandle<uv_signal_t>::create([&](uv_signal_t* h) { return uv_signal_init(app.loop, h); });
-        app.sighup->data = &app;
-        uv_signal_start(app.sighup.get(), [](uv_signal_t* h, int) {
-            auto* a = static_cast<App*>(h->data);
-            if (a->shutting_down) return;
-            std::printf("hangup: shutting down\n");
-            a->shutdown();
-        }, SIGHUP);
-    }
-
+    if (auto st = add_torrent(session, o, file, std::move(*mi)); !st.ok()) return fail(st.error().message);
+    install_handlers(app);
     uv_run(app.loop, UV_RUN_DEFAULT);
     return app.exit_code;
 }

@@ -1,20 +1,21 @@
 // btshowmetainfo: prints what .torrent files hold, as text or as one JSON
 // object per line (--json).  A broken file costs one line on stderr
 // ("FILE: reason") and a non-zero exit at the end; the others are still shown.
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "btl/base/json.hpp"
+#include "btl/base/options.hpp"
 #include "btl/core/metainfo.hpp"
 
 namespace {
 
-const char* kUsage =
-    "usage: btshowmetainfo [--json] FILE.torrent...\n"
-    "Shows the contents of BitTorrent metainfo files.\n"
-    "  --json   one JSON object per torrent, one per line\n"
-    "  --help   this text\n";
+const std::vector<btl::OptionSpec> kSpecs = {
+    {"json", "", "", "one JSON object per torrent, one per line"},
+    {"help", "", "", "show this help"},
+};
 
 std::string human_size(int64_t n) {
     static const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
@@ -126,29 +127,13 @@ void print_json(const std::string& file, const btl::Metainfo& m) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    bool json = false;
-    std::vector<std::string> files;
-    bool opts_done = false;
-    for (int i = 1; i < argc; ++i) {
-        std::string a = argv[i];
-        if (!opts_done && a == "--") {
-            opts_done = true;
-        } else if (!opts_done && (a == "--help" || a == "-h")) {
-            std::fputs(kUsage, stdout);
-            return 0;
-        } else if (!opts_done && a == "--json") {
-            json = true;
-        } else if (!opts_done && a.size() > 1 && a[0] == '-') {
-            std::fprintf(stderr, "btshowmetainfo: unknown option %s (try --help)\n", a.c_str());
-            return 2;
-        } else {
-            files.push_back(a);
-        }
-    }
-    if (files.empty()) {
-        std::fputs(kUsage, stderr);
-        return 2;
-    }
+    btl::Options o(kSpecs);
+    const btl::ProgramInfo program{"btshowmetainfo", "btshowmetainfo [--json] FILE.torrent...",
+                                   "Shows the contents of BitTorrent metainfo files.", 1, SIZE_MAX,
+                                   "one or more FILE.torrent"};
+    if (auto code = btl::parse_command_line(o, program, argc, argv)) return *code;
+    const bool json = o.flag("json");
+    const std::vector<std::string>& files = o.positional();
     int status = 0;
     bool first = true;
     for (const auto& f : files) {

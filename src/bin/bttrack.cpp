@@ -2,9 +2,7 @@
 // scrape).  This file is wiring only: options, the --dfile image (loaded at
 // start, saved periodically on the thread pool and once more on exit),
 // --allowed_dir rescans, peer expiry, and SIGINT/SIGTERM.
-#include <fcntl.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -17,7 +15,11 @@
 #include <random>
 #include <set>
 #include <string>
+#include <vector>
 
+#include "btl/base/async_job.hpp"
+#include "btl/base/atomic_file.hpp"
+#include "btl/base/options.hpp"
 #include "btl/base/uv_util.hpp"
 #include "btl/tracker/allowed_dir.hpp"
 #include "btl/tracker/registry.hpp"
@@ -28,27 +30,29 @@ using namespace btl;
 
 namespace {
 
-const char* kUsage =
-    "usage: bttrack --dfile FILE [--port P] [options]\n"
-    "  --port P                        TCP port (default 6969)\n"
-    "  --bind IP                       address to listen on (default 0.0.0.0)\n"
-    "  --dfile FILE                    state file, saved periodically and on exit\n"
-    "  --save_dfile_interval S         seconds between saves (default 300)\n"
-    "  --allowed_dir DIR               track only torrents whose .torrent is in DIR\n"
-    "  --parse_allowed_interval S      seconds between rescans of DIR (default 60)\n"
-    "  --reannounce_interval S         interval told to clients (default 1800)\n"
-    "  --timeout_downloaders_interval S  drop peers silent this long (default 2700)\n"
-    "  --response_size N               default and maximum numwant (default 50)\n"
-    "  --max_connections N             open HTTP connections (default 1000)\n"
-    "  --socket_timeout S              seconds for a request / idle keep-alive (default 15)\n"
-    "  --only_local_override_ip 0|1    honour ip= only from local networks (default 1)\n"
-    "  --scrape_allowed full|specific|none  (default full)\n"
-    "  --max_torrents N                (default 100000)\n"
-    "  --max_peers_per_torrent N       (default 50000)\n"
-    "  --max_peers N                   peers in all swarms (default 2000000)\n"
-    "  --help                          this text\n";
+const char* const kProgram = "bttrack";
 
-struct Options {
+const std::vector<OptionSpec> kSpecs = {
+    {"port", "P", "6969", "TCP port"},
+    {"bind", "IP", "0.0.0.0", "address to listen on"},
+    {"dfile", "FILE", "", "state file, saved periodically and on exit (required)"},
+    {"save_dfile_interval", "S", "300", "seconds between saves"},
+    {"allowed_dir", "DIR", "", "track only torrents whose .torrent is in DIR"},
+    {"parse_allowed_interval", "S", "60", "seconds between rescans of DIR"},
+    {"reannounce_interval", "S", "1800", "interval told to clients"},
+    {"timeout_downloaders_interval", "S", "2700", "drop peers silent this long"},
+    {"response_size", "N", "50", "default and maximum numwant"},
+    {"max_connections", "N", "1000", "open HTTP connections"},
+    {"socket_timeout", "S", "15", "seconds for a request / idle keep-alive"},
+    {"only_local_override_ip", "0|1", "1", "honour ip= only from local networks"},
+    {"scrape_allowed", "MODE", "full", "full, specific or none"},
+    {"max_torrents", "N", "100000", "torrents tracked at once"},
+    {"max_peers_per_torrent", "N", "50000", "peers kept per torrent"},
+    {"max_peers", "N", "2000000", "peers in all swarms"},
+    {"help", "", "", "show this help"},
+};
+
+struct TrackOptions {
     int port = 6969;
     std::string bind = "0.0.0.0";
     std::string dfile;
@@ -67,110 +71,45 @@ struct Options {
     int64_t max_peers = 2000000;
 };
 
-[[noreturn]] void die(const std::string& msg, int code = 2) {
-    std::fprintf(stderr, "bttrack: %s\n", msg.c_str());
-    std::exit(code);
-}
-
-bool parse_num(const std::string& s, int64_t lo, int64_t hi, int64_t& out) {
-    if (s.empty()) return false;
-    char* end = nullptr;
-    errno = 0;
-    long long v = std::strtoll(s.c_str(), &end, 10);
-    if (errno || *end || v < lo || v > hi) return false;
-    out = v;
-    return true;
-}
-
-Options parse_options(int argc, char** argv) {
-    Options o;
+// The parsed command line as TrackOptions; every error is a usage error.
+Result<TrackOptions> track_options(const Options& o) {
+    TrackOptions t;
+    int64_t port = 0;
     struct Num { const char* name; int64_t* dst; int64_t lo, hi; };
-    int64_t port = o.port;
-    Num nums[] = {
+    const Num nums[] = {
         {"port", &port, 0, 65535},
-        {"save_dfile_interval", &o.save_interval, 1, INT32_MAX},
-        {"parse_allowed_interval", &o.parse_allowed_interval, 1, INT32_MAX},
-        {"reannounce_interval", &o.reannounce, 1, INT32_MAX},
-        {"timeout_downloaders_interval", &o.timeout_downloaders, 1, INT32_MAX},
-        {"response_size", &o.response_size, 0, 100000},
-        {"max_connections", &o.max_connections, 1, 10000000},
-        {"socket_timeout", &o.socket_timeout, 1, 86400},
-        {"only_local_override_ip", &o.only_local_override_ip, 0, 1},
-        {"max_torrents", &o.max_torrents, 1, INT32_MAX},
-        {"max_peers_per_torrent", &o.max_peers_per_torrent, 1, INT32_MAX},
-        {"max_peers", &o.max_peers, 1, INT64_MAX},
+        {"save_dfile_interval", &t.save_interval, 1, INT32_MAX},
+        {"parse_allowed_interval", &t.parse_allowed_interval, 1, INT32_MAX},
+        {"reannounce_interval", &t.reannounce, 1, INT32_MAX},
+        {"timeout_downloaders_interval", &t.timeout_downloaders, 1, INT32_MAX},
+        {"response_size", &t.response_size, 0, 100000},
+        {"max_connections", &t.max_connections, 1, 10000000},
+        {"socket_timeout", &t.socket_timeout, 1, 86400},
+        {"only_local_override_ip", &t.only_local_override_ip, 0, 1},
+        {"max_torrents", &t.max_torrents, 1, INT32_MAX},
+        {"max_peers_per_torrent", &t.max_peers_per_torrent, 1, INT32_MAX},
+        {"max_peers", &t.max_peers, 1, INT64_MAX},
     };
-    for (int i = 1; i < argc; ++i) {
-        std::string a = argv[i];
-        if (a == "--help" || a == "-h") {
-            std::fputs(kUsage, stdout);
-            std::exit(0);
-        }
-        if (a.rfind("--", 0) != 0) die("unexpected argument '" + a + "' (try --help)");
-        std::string name = a.substr(2), value;
-        bool have_value = false;
-        if (size_t eq = name.find('='); eq != std::string::npos) {
-            value = name.substr(eq + 1);
-            name.resize(eq);
-            have_value = true;
-        }
-        for (char& ch : name)
-            if (ch == '-') ch = '_';
-        if (!have_value) {
-            if (i + 1 >= argc) die("option --" + name + " needs a value");
-            value = argv[++i];
-        }
-        bool done = false;
-        for (Num& n : nums) {
-            if (name != n.name) continue;
-            if (!parse_num(value, n.lo, n.hi, *n.dst))
-                die("invalid value '" + value + "' for --" + name + " (expected " + std::to_string(n.lo) +
-                    ".." + std::to_string(n.hi) + ")");
-            done = true;
-        }
-        if (done) continue;
-        if (name == "dfile") o.dfile = value;
-        else if (name == "bind") o.bind = value;
-        else if (name == "allowed_dir") o.allowed_dir = value;
-        else if (name == "scrape_allowed") {
-            if (value != "full" && value != "specific" && value != "none")
-                die("--scrape_allowed must be full, specific or none");
-            o.scrape = value;
-        } else die("unknown option --" + name + " (try --help)");
+    for (const Num& n : nums) {
+        auto v = o.get_int(n.name, n.lo, n.hi);
+        if (!v) return v.error();
+        *n.dst = *v;
     }
-    o.port = static_cast<int>(port);
-    if (o.dfile.empty()) die("--dfile is required (try --help)");
-    return o;
-}
-
-std::string write_atomic(const std::string& path, const std::string& data) {
-    std::string tmp = path + ".tmp";
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return tmp + ": " + std::strerror(errno);
-    size_t off = 0;
-    while (off < data.size()) {
-        ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            std::string err = tmp + ": " + std::strerror(errno);
-            ::close(fd);
-            ::unlink(tmp.c_str());
-            return err;
-        }
-        off += static_cast<size_t>(n);
-    }
-    if (::fsync(fd) != 0 || ::close(fd) != 0) {
-        ::unlink(tmp.c_str());
-        return tmp + ": " + std::strerror(errno);
-    }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) return path + ": " + std::strerror(errno);
-    return {};
+    auto scrape = o.get_choice("scrape_allowed", {"full", "specific", "none"});
+    if (!scrape) return scrape.error();
+    t.port = static_cast<int>(port);
+    t.scrape = *scrape;
+    t.bind = o.get("bind");
+    t.dfile = o.get("dfile");
+    t.allowed_dir = o.get("allowed_dir");
+    if (t.dfile.empty()) return make_error("--dfile is required");
+    return t;
 }
 
 int64_t now_s() { return static_cast<int64_t>(::time(nullptr)); }
 
 struct App {
-    Options opt;
+    TrackOptions opt;
     uv_loop_t* loop = uv_default_loop();
     std::unique_ptr<TrackerRegistry> reg;
     std::unique_ptr<TrackerService> svc;
@@ -182,55 +121,48 @@ struct App {
     uint64_t last_scan_ms = 0;
     std::shared_ptr<const AllowedScan> scan;
     std::set<std::string> warned;
+    JobOwner jobs;  // no job's callback outlives the App
 
     void warn_scan(const AllowedScan& s) {
         for (const auto& w : s.warnings)
             if (warned.insert(w).second) std::fprintf(stderr, "bttrack: warning: %s\n", w.c_str());
     }
 
+    void warn(const std::string& msg) { std::fprintf(stderr, "bttrack: warning: %s\n", msg.c_str()); }
+
+    // The registry image is taken on the loop; writing it (with fsyncs) runs
+    // on the pool, one save at a time.
     void start_save() {
         if (save_running) return;
-        struct Job { uv_work_t req; App* app; std::string data, path, error; };
-        auto* job = new Job{};
-        job->req.data = job;
-        job->app = this;
-        job->data = reg->save();
-        job->path = opt.dfile;
         save_running = true;
-        uv_queue_work(
-            loop, &job->req, [](uv_work_t* r) { auto* j = static_cast<Job*>(r->data); j->error = write_atomic(j->path, j->data); },
-            [](uv_work_t* r, int) {
-                auto* j = static_cast<Job*>(r->data);
-                j->app->save_running = false;
-                if (!j->error.empty()) std::fprintf(stderr, "bttrack: warning: cannot save state: %s\n", j->error.c_str());
-                delete j;
+        auto queued = queue_job(
+            loop, jobs.token(), [data = reg->save(), path = opt.dfile] { return write_file_atomic(path, data, true); },
+            [this](Status written) {
+                save_running = false;
+                if (!written) warn("cannot save state: " + written.error().message);
             });
+        if (!queued) {
+            save_running = false;  // the next timer tick tries again
+            warn("cannot save state: " + queued.error().message);
+        }
     }
 
+    // Reading every .torrent of --allowed_dir is disk work: pool only.
     void start_scan() {
         if (opt.allowed_dir.empty() || scan_running) return;
-        struct Job { uv_work_t req; App* app; std::string dir; std::shared_ptr<const AllowedScan> prev; Result<AllowedScan> result = make_error("not run"); };
-        auto* job = new Job{};
-        job->req.data = job;
-        job->app = this;
-        job->dir = opt.allowed_dir;
-        job->prev = scan;
         scan_running = true;
         last_scan_ms = uv_now(loop);
-        uv_queue_work(
-            loop, &job->req,
-            [](uv_work_t* r) { auto* j = static_cast<Job*>(r->data); j->result = scan_allowed_dir(j->dir, j->prev.get()); },
-            [](uv_work_t* r, int) {
-                auto* j = static_cast<Job*>(r->data);
-                App* app = j->app;
-                app->scan_running = false;
-                if (!j->result) {
-                    std::fprintf(stderr, "bttrack: warning: %s\n", j->result.error().describe().c_str());
-                } else if (app->svc) {
-                    app->install_scan(std::move(*j->result));
-                }
-                delete j;
+        auto queued = queue_job(
+            loop, jobs.token(), [dir = opt.allowed_dir, prev = scan] { return scan_allowed_dir(dir, prev.get()); },
+            [this](Result<AllowedScan> result) {
+                scan_running = false;
+                if (!result) warn(result.error().describe());
+                else if (svc) install_scan(std::move(*result));
             });
+        if (!queued) {
+            scan_running = false;
+            warn("cannot rescan --allowed_dir: " + queued.error().message);
+        }
     }
 
     void install_scan(AllowedScan s) {
@@ -255,27 +187,22 @@ struct App {
 template <class Fn>
 UvHandle<uv_timer_t> start_timer(uv_loop_t* loop, uint64_t ms, App* app, Fn) {
     auto t = UvHandle<uv_timer_t>::create([loop](uv_timer_t* h) { return uv_timer_init(loop, h); });
-    if (!t) die("cannot create a timer", 1);
+    if (!t) return t;
     t->data = app;
     uv_timer_start(t.get(), [](uv_timer_t* h) { if (h->data) Fn{}(static_cast<App*>(h->data)); }, ms, ms);
     return t;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-    App app;
-    app.opt = parse_options(argc, argv);
-    const Options& o = app.opt;
-    std::signal(SIGPIPE, SIG_IGN);
-
-    // Every connection is a descriptor; let the cap, not the soft rlimit, decide.
+// Every connection is a descriptor; let the cap, not the soft rlimit, decide.
+void raise_fd_limit() {
     rlimit rl{};
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
+}
 
+std::unique_ptr<TrackerRegistry> make_registry(const TrackOptions& o) {
     std::random_device rd;
     uint64_t seed = (uint64_t{rd()} << 32) ^ rd();
     RegistryConfig rc;
@@ -289,47 +216,52 @@ int main(int argc, char** argv) {
     char tid[9];
     std::snprintf(tid, sizeof tid, "%08x", static_cast<unsigned>(seed >> 7));
     rc.tracker_id = tid;
-    app.reg = std::make_unique<TrackerRegistry>(rc, seed);
+    return std::make_unique<TrackerRegistry>(rc, seed);
+}
 
-    if (FILE* f = std::fopen(o.dfile.c_str(), "rb")) {
-        std::string data;
-        char buf[65536];
-        size_t n;
-        while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) data.append(buf, n);
-        std::fclose(f);
-        if (!data.empty()) {
-            auto st = app.reg->load(data, now_s());
-            if (!st)
-                std::fprintf(stderr, "bttrack: warning: %s: %s; starting with an empty state\n", o.dfile.c_str(),
-                             st.error().describe().c_str());
-        }
-    } else if (errno != ENOENT) {
-        std::fprintf(stderr, "bttrack: warning: %s: %s; starting with an empty state\n", o.dfile.c_str(),
-                     std::strerror(errno));
+// A missing or broken --dfile is a warning: the tracker starts empty.
+void load_dfile(TrackerRegistry& reg, const std::string& dfile) {
+    FILE* f = std::fopen(dfile.c_str(), "rb");
+    if (!f) {
+        if (errno != ENOENT)
+            std::fprintf(stderr, "bttrack: warning: %s: %s; starting with an empty state\n", dfile.c_str(),
+                         std::strerror(errno));
+        return;
     }
+    std::string data;
+    char buf[65536];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) data.append(buf, n);
+    std::fclose(f);
+    if (data.empty()) return;
+    if (auto st = reg.load(data, now_s()); !st)
+        std::fprintf(stderr, "bttrack: warning: %s: %s; starting with an empty state\n", dfile.c_str(),
+                     st.error().describe().c_str());
+}
 
+// The service (with --allowed_dir's first scan) and the listening server.
+Status start_service(App& app) {
+    const TrackOptions& o = app.opt;
     ServiceConfig sc;
     sc.only_local_override_ip = o.only_local_override_ip != 0;
     sc.scrape = o.scrape == "none" ? ScrapeMode::none : o.scrape == "specific" ? ScrapeMode::specific : ScrapeMode::full;
     app.svc = std::make_unique<TrackerService>(*app.reg, sc);
-
     if (!o.allowed_dir.empty()) {
         auto s = scan_allowed_dir(o.allowed_dir, nullptr);
-        if (!s) die("--allowed_dir: " + s.error().describe());
+        if (!s) return make_error("--allowed_dir: " + s.error().describe());
         app.install_scan(std::move(*s));
         app.svc->on_unknown_torrent = [&app] {
             // A new .torrent may just have been dropped in: rescan, at most every 5 s.
             if (uv_now(app.loop) - app.last_scan_ms >= 5000) app.start_scan();
         };
     }
-
     ServerConfig svcfg;
     svcfg.bind = o.bind;
     svcfg.port = o.port;
     svcfg.max_connections = static_cast<size_t>(o.max_connections);
     svcfg.timeout_ms = static_cast<uint64_t>(o.socket_timeout) * 1000;
     app.server = std::make_unique<TrackerServer>(app.loop, *app.svc, svcfg);
-    if (auto st = app.server->start(); !st) die(st.error().describe(), 1);
+    if (auto st = app.server->start(); !st) return make_error(st.error().describe());
     app.svc->status_extra = [&app](std::string& out) {
         const ServerStats& s = app.server->stats();
         out += "connections: " + std::to_string(s.open) + " (max " + std::to_string(app.opt.max_connections) +
@@ -337,7 +269,15 @@ int main(int argc, char** argv) {
                "  bad requests: " + std::to_string(s.bad_requests) + "\n";
     };
     std::fprintf(stderr, "bttrack: listening on %s:%d\n", o.bind.c_str(), app.server->bound_port());
+    // Listening proves no other bttrack serves this port; a temporary file
+    // of a save a SIGKILL interrupted is garbage now.
+    remove_atomic_temps(o.dfile);
+    return Ok{};
+}
 
+// Peer expiry, periodic saves, --allowed_dir rescans, SIGINT/SIGTERM.
+Status install_handlers(App& app) {
+    const TrackOptions& o = app.opt;
     struct Expire { void operator()(App* a) const { a->reg->expire(now_s()); } };
     struct Save { void operator()(App* a) const { a->start_save(); } };
     struct Scan { void operator()(App* a) const { a->start_scan(); } };
@@ -345,26 +285,46 @@ int main(int argc, char** argv) {
     expire_s = expire_s < 1 ? 1 : expire_s > 60 ? 60 : expire_s;
     app.expire_timer = start_timer(app.loop, static_cast<uint64_t>(expire_s) * 1000, &app, Expire{});
     app.save_timer = start_timer(app.loop, static_cast<uint64_t>(o.save_interval) * 1000, &app, Save{});
-    if (!o.allowed_dir.empty())
+    if (!app.expire_timer || !app.save_timer) return make_error("cannot create a timer");
+    if (!o.allowed_dir.empty()) {
         app.scan_timer = start_timer(app.loop, static_cast<uint64_t>(o.parse_allowed_interval) * 1000, &app, Scan{});
-
+        if (!app.scan_timer) return make_error("cannot create a timer");
+    }
     for (auto [sig, handle] : {std::pair{SIGINT, &app.sigint}, std::pair{SIGTERM, &app.sigterm}}) {
         *handle = UvHandle<uv_signal_t>::create([&app](uv_signal_t* h) { return uv_signal_init(app.loop, h); });
-        if (!*handle) die("cannot install signal handler", 1);
+        if (!*handle) return make_error("cannot install signal handler");
         (*handle)->data = &app;
         uv_signal_start(handle->get(),
                         [](uv_signal_t* h, int) { if (h->data) static_cast<App*>(h->data)->shutdown(); }, sig);
     }
+    return Ok{};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options cli(kSpecs);
+    const ProgramInfo program{kProgram, "bttrack --dfile FILE [--port P] [options]",
+                              "An HTTP BitTorrent tracker (BEP 3, BEP 23 compact, scrape).", 0, 0, "no arguments"};
+    if (auto code = parse_command_line(cli, program, argc, argv)) return *code;
+    auto parsed = track_options(cli);
+    if (!parsed) return usage_error(kProgram, parsed.error().message);
+    App app;
+    app.opt = *parsed;
+    std::signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit();
+    app.reg = make_registry(app.opt);
+    load_dfile(*app.reg, app.opt.dfile);
+    if (auto st = start_service(app); !st) return runtime_error(kProgram, st.error().message);
+    if (auto st = install_handlers(app); !st) return runtime_error(kProgram, st.error().message);
 
     uv_run(app.loop, UV_RUN_DEFAULT);
 
+    // The final save is synchronous: the loop is done, nothing waits for it.
     app.reg->expire(now_s());
-    std::string err = write_atomic(o.dfile, app.reg->save());
+    Status saved = write_file_atomic(app.opt.dfile, app.reg->save(), true);
     app.server.reset();
     uv_run(app.loop, UV_RUN_NOWAIT);
-    if (!err.empty()) {
-        std::fprintf(stderr, "bttrack: cannot save state: %s\n", err.c_str());
-        return 1;
-    }
-    return 0;
+    if (!saved) return runtime_error(kProgram, "cannot save state: " + saved.error().message);
+    return kExitOk;
 }

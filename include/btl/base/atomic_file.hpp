@@ -14,4 +14,10 @@ namespace btl {
 
 Status write_file_atomic(const std::string& path, std::string_view data, bool durable = true);
 
+// Deletes the temporary files write_file_atomic(path) leaves behind when the
+// process is killed between writing and renaming (PATH.tmp.XXXXXX).  Only
+// for a file this process is the sole writer of (e.g. under a lock): another
+// writer's temporary file would vanish under it.  Returns how many went.
+int remove_atomic_temps(const std::string& path);
+
 }  // namespace btl

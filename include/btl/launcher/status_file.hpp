@@ -1,0 +1,75 @@
+// StatusFile: btlaunchmany's --status_json writer.  It rewrites one file with
+// the launcher's JSON document (Launcher::status_json()) for monitoring
+// scripts, without ever blocking the loop.
+//
+// Contract:
+//  - start(interval_ms) first deletes the temporary files a SIGKILL between
+//    write and rename left beside the file (the caller must be the file's
+//    only writer: btlaunchmany holds its data directory's lock), then
+//    writes every interval.
+//  - Writes run on the libuv thread pool (queue_job), one at a time, with
+//    write_file_atomic (no fsync: the file is rewritten every second), so a
+//    reader sees an old or a new document, never a mix.  If libuv refuses
+//    the job, that one document is written on the loop instead.
+//  - Each tick asks the source for its document (by reference: the
+//    launcher refreshes the document and its version there), then skips
+//    the write when the version equals the one last written and less than
+//    a minute passed, so an idle session does no disk I/O and no copy of a
+//    5 MB document per second.  Only a document that is written is copied.
+//  - write() while a write is running coalesces: exactly one more write
+//    follows, with the document as it is then.
+//  - soon() (rows appeared or went) writes within 200 ms instead of an
+//    interval later; a burst of calls makes one write.
+//  - flush(done) stops the timers and writes the document even if unchanged;
+//    done runs once it is on disk (or failed).  With no path, done runs at
+//    once and nothing is ever written.
+//  - A failed write is reported through `warn` ("status_json: reason") and
+//    retried at the next tick.
+//  - Destroying the StatusFile drops callbacks of writes still running.
+#pragma once
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "btl/base/async_job.hpp"
+#include "btl/base/uv_util.hpp"
+
+namespace btl {
+
+class StatusFile {
+public:
+    struct Source {
+        std::function<const std::string&()> document;  // valid until the next call; called first
+        std::function<uint64_t()> version;              // of the document last returned
+    };
+    StatusFile(uv_loop_t* loop, std::string path, Source source, std::function<void(const std::string&)> warn);
+    StatusFile(const StatusFile&) = delete;
+    StatusFile& operator=(const StatusFile&) = delete;
+
+    Status start(uint64_t interval_ms);
+    void write(bool force = false);
+    void soon();
+    void flush(std::function<void()> done);
+    const std::string& path() const { return path_; }
+    uint64_t writes() const { return writes_; }  // documents written so far (tests, logs)
+
+private:
+    void written(Status result, uint64_t version);
+    void finish_flush();
+
+    uv_loop_t* loop_;
+    std::string path_;
+    Source source_;
+    std::function<void(const std::string&)> warn_;
+    uint64_t last_version_ = UINT64_MAX;  // of the document last written
+    int64_t last_write_ms_ = 0;
+    uint64_t writes_ = 0;
+    bool writing_ = false, again_ = false, force_again_ = false, stopped_ = false;
+    std::function<void()> flushed_;
+    UvHandle<uv_timer_t> interval_timer_, soon_timer_;
+    JobOwner jobs_;  // last: dies first, so no job callback sees a half-destroyed StatusFile
+};
+
+}  // namespace btl

@@ -1,0 +1,89 @@
+#include "btl/launcher/status_file.hpp"
+
+#include <utility>
+
+#include "btl/base/atomic_file.hpp"
+
+namespace btl {
+
+namespace {
+constexpr int64_t kRewriteUnchangedMs = 60'000;  // an idle file still shows it is alive
+constexpr uint64_t kSoonMs = 200;
+}  // namespace
+
+StatusFile::StatusFile(uv_loop_t* loop, std::string path, Source source, std::function<void(const std::string&)> warn)
+    : loop_(loop), path_(std::move(path)), source_(std::move(source)), warn_(std::move(warn)) {}
+
+Status StatusFile::start(uint64_t interval_ms) {
+    if (path_.empty()) return Ok{};
+    remove_atomic_temps(path_);
+    int err = 0;
+    interval_timer_ = UvHandle<uv_timer_t>::create([this](uv_timer_t* h) { return uv_timer_init(loop_, h); }, &err);
+    if (!interval_timer_) return make_error("status_json: cannot create a timer: " + uv_error_string(err));
+    soon_timer_ = UvHandle<uv_timer_t>::create([this](uv_timer_t* h) { return uv_timer_init(loop_, h); }, &err);
+    if (!soon_timer_) return make_error("status_json: cannot create a timer: " + uv_error_string(err));
+    interval_timer_->data = this;
+    soon_timer_->data = this;
+    uv_timer_start(interval_timer_.get(), [](uv_timer_t* h) {
+        if (auto* self = static_cast<StatusFile*>(h->data)) self->write();
+    }, interval_ms, interval_ms);
+    return Ok{};
+}
+
+void StatusFile::write(bool force) {
+    if (path_.empty()) return finish_flush();
+    if (writing_) {
+        again_ = true;
+        force_again_ |= force;
+        return;
+    }
+    // document() first: the launcher brings its version up to date there.
+    const std::string& doc = source_.document();
+    uint64_t version = source_.version();
+    int64_t now = int64_t(uv_now(loop_));
+    if (!force && version == last_version_ && now - last_write_ms_ < kRewriteUnchangedMs) return;
+    writing_ = true;
+    auto work = [path = path_, doc] { return write_file_atomic(path, doc, false); };
+    auto queued = queue_job(loop_, jobs_.token(), work, [this, version](Status r) { written(std::move(r), version); });
+    if (!queued) written(work(), version);  // no pool: this one document is written here
+}
+
+void StatusFile::written(Status result, uint64_t version) {
+    writing_ = false;
+    if (!result.ok()) {
+        if (warn_) warn_("status_json: " + result.error().message);
+    } else {
+        last_version_ = version;
+        last_write_ms_ = int64_t(uv_now(loop_));
+        ++writes_;
+    }
+    if (again_) {
+        again_ = false;
+        bool force = std::exchange(force_again_, false);
+        return write(force);
+    }
+    finish_flush();
+}
+
+void StatusFile::soon() {
+    if (stopped_ || !soon_timer_ || uv_is_active(soon_timer_.handle())) return;
+    uv_timer_start(soon_timer_.get(), [](uv_timer_t* h) {
+        if (auto* self = static_cast<StatusFile*>(h->data)) self->write();
+    }, kSoonMs, 0);
+}
+
+void StatusFile::flush(std::function<void()> done) {
+    stopped_ = true;
+    interval_timer_.reset();
+    soon_timer_.reset();
+    flushed_ = std::move(done);
+    write(true);
+}
+
+void StatusFile::finish_flush() {
+    if (!flushed_) return;
+    auto done = std::exchange(flushed_, nullptr);
+    done();
+}
+
+}  // namespace btl
