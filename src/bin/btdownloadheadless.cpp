@@ -9,12 +9,15 @@
 #include <ctime>
 #include <string>
 
-#include "btl/base/atomic_file.hpp"
+#include <memory>
+
 #include "btl/base/format.hpp"
 #include "btl/base/options.hpp"
+#include "btl/base/utf8.hpp"
 #include "btl/core/metainfo.hpp"
 #include "btl/engine/session.hpp"
 #include "btl/engine/status_json.hpp"
+#include "btl/launcher/status_file.hpp"
 
 using namespace btl;
 
@@ -47,7 +50,9 @@ public:
     void log(LogLevel lvl, const std::string&, const std::string& msg) override {
         if (lvl == LogLevel::debug && !verbose) return;
         const char* tag = lvl == LogLevel::error ? "error: " : lvl == LogLevel::warning ? "warning: " : "";
-        std::printf("%s%s\n", tag, msg.c_str());
+        // Bytes that are not UTF-8 (a Latin-1 file name) print as %XX, as
+        // in the status JSON, so a UTF-8 log reader never chokes.
+        std::printf("%s%s\n", tag, escape_invalid_utf8(msg).c_str());
         std::fflush(stdout);
     }
 };
@@ -58,7 +63,9 @@ struct App {
     Sha1Digest ih{};
     double interval = 1;
     int64_t seed_time = -1;
-    std::string status_json_path;
+    std::unique_ptr<StatusFile> status;  // --status_json, written on the thread pool
+    std::string doc;
+    uint64_t doc_version = 0;
     bool shutting_down = false, announced_complete = false;
     UvHandle<uv_timer_t> display, seed_timer;
     UvHandle<uv_signal_t> sigint, sigterm, sighup;
@@ -71,22 +78,23 @@ struct App {
         shutting_down = true;
         std::printf("shutting down...\n");
         std::fflush(stdout);
-        write_status();
+        status->write(true);
         session->shutdown([this] {
-            write_status();
-            display.reset();
-            seed_timer.reset();
-            sigint.reset();
-            sigterm.reset();
-            sighup.reset();
-            uv_stop(loop);
+            status->flush([this] {
+                display.reset();
+                seed_timer.reset();
+                sigint.reset();
+                sigterm.reset();
+                sighup.reset();
+                uv_stop(loop);
+            });
         });
     }
 
-    void write_status() {
-        if (status_json_path.empty()) return;
-        auto st = write_file_atomic(status_json_path, status_json(session->status(), session->session_status()), false);
-        if (!st.ok()) std::fprintf(stderr, "btdownloadheadless: %s\n", st.error().message.c_str());
+    const std::string& status_document() {
+        doc = status_json(session->status(), session->session_status());
+        ++doc_version;
+        return doc;
     }
 
     void on_display() {
@@ -101,14 +109,13 @@ struct App {
                           t.progress * 100, format_rate(t.down_rate).c_str(), format_rate(t.up_rate).c_str(),
                           t.peers, t.seeds, format_eta(t.eta_s).c_str(), state_name(t.state),
                           !t.error.empty() ? "  " : t.tracker_message.empty() ? "" : "  tracker: ",
-                          !t.error.empty() ? t.error.c_str() : t.tracker_message.c_str());
+                          escape_invalid_utf8(!t.error.empty() ? t.error : t.tracker_message).c_str());
         std::printf("%s\n", line);
         std::fflush(stdout);
-        write_status();
         // An error only the user can repair (no disk retry under way): say
         // it and leave, rather than sit there doing nothing.
         if (t.state == TorrentState::error && t.retry_in_s < 0 && !shutting_down) {
-            std::fprintf(stderr, "btdownloadheadless: %s: %s\n", t.name.c_str(), t.error.c_str());
+            std::fprintf(stderr, "btdownloadheadless: %s: %s\n", t.name.c_str(), escape_invalid_utf8(t.error).c_str());
             exit_code = 1;
             return shutdown();
         }
@@ -212,9 +219,10 @@ void install_handlers(App& app) {
 Status add_torrent(Session& session, const Options& o, const std::string& file, Metainfo mi) {
     AddTorrentParams p;
     p.save_path = o.has("saveas") ? o.get("saveas") : o.get("save_in") + "/" + mi.name;
-    std::printf("%s: %s, %s in %u pieces, saving to %s\n", file.c_str(), mi.name.c_str(),
-                format_size(mi.total_length).c_str(), mi.num_pieces(), p.save_path.c_str());
-    for (const auto& w : mi.warnings) std::printf("warning: %s: %s\n", file.c_str(), w.c_str());
+    const std::string shown = escape_invalid_utf8(file);
+    std::printf("%s: %s, %s in %u pieces, saving to %s\n", shown.c_str(), mi.name.c_str(),
+                format_size(mi.total_length).c_str(), mi.num_pieces(), escape_invalid_utf8(p.save_path).c_str());
+    for (const auto& w : mi.warnings) std::printf("warning: %s: %s\n", shown.c_str(), w.c_str());
     p.metainfo = std::move(mi);
     auto added = session.add_torrent(std::move(p));
     if (!added.ok()) return make_error(file + ": " + added.error().message);
@@ -242,13 +250,18 @@ int main(int argc, char** argv) {
     app.loop = uv_default_loop();
     app.interval = settings->interval;
     app.seed_time = settings->seed_time;
-    app.status_json_path = o.get("status_json");
+    app.status = std::make_unique<StatusFile>(
+        app.loop, o.get("status_json"),
+        StatusFile::Source{[&app]() -> const std::string& { return app.status_document(); },
+                           [&app] { return app.doc_version; }},
+        [](const std::string& w) { std::fprintf(stderr, "btdownloadheadless: %s\n", w.c_str()); });
     StdoutSink sink;
     sink.verbose = o.flag("verbose");
     Session session(app.loop, settings->session, &sink);
     app.session = &session;
     if (auto st = session.start(); !st.ok()) return fail(st.error().message);
     if (auto st = add_torrent(session, o, file, std::move(*mi)); !st.ok()) return fail(st.error().message);
+    if (auto st = app.status->start(uint64_t(app.interval * 1000)); !st.ok()) return fail(st.error().message);
     install_handlers(app);
     uv_run(app.loop, UV_RUN_DEFAULT);
     return app.exit_code;
