@@ -1,7 +1,6 @@
 // Peer: the protocol state machine of one connection.  See torrent.hpp.
 #include <algorithm>
 
-#include "btl/engine/session.hpp"
 #include "btl/engine/torrent.hpp"
 
 namespace btl {
@@ -26,7 +25,7 @@ constexpr uint64_t kUnrequestedSlack = 64;
 Peer::Peer(Torrent& t, uint32_t key, std::unique_ptr<PeerConnection> conn, bool in)
     : incoming(in), t_(t), key_(key), conn_(std::move(conn)) {
     conn_->set_handler(this);
-    connected_ms = t_.session().now_ms();
+    connected_ms = t_.host().now_ms();
     last_recv_ms_ = last_send_ms_ = last_block_ms_ = last_write_done_ms_ = connected_ms;
     has_ = Bitfield(t_.metainfo().num_pieces());
     // Nothing we ask for is longer than a block; only a bitfield can be.
@@ -48,7 +47,7 @@ void Peer::violation(const std::string& why) {
 }
 
 void Peer::note_sending() {
-    if (conn_->queued_bytes() == 0) last_write_done_ms_ = t_.session().now_ms();
+    if (conn_->queued_bytes() == 0) last_write_done_ms_ = t_.host().now_ms();
 }
 
 void Peer::send(std::string bytes) {
@@ -61,7 +60,7 @@ void Peer::send(std::string bytes) {
 
 void Peer::on_connected() {
     tcp_connected = true;
-    t_.session().connect_finished();
+    t_.host().slot_event(SlotEvent::connect_finished);
     send_handshake();
 }
 
@@ -69,7 +68,7 @@ void Peer::send_handshake() {
     if (sent_handshake_) return;
     sent_handshake_ = true;
     std::string out;
-    append_handshake(out, t_.info_hash(), t_.session().peer_id(), true, false);
+    append_handshake(out, t_.info_hash(), t_.host().identity().peer_id, true, false);
     send(std::move(out));
 }
 
@@ -88,7 +87,7 @@ void Peer::send_bitfield() {
 }
 
 void Peer::accept_handshake(const Handshake& hs) {
-    if (hs.peer_id == t_.session().peer_id()) return disconnect("connected to ourselves");
+    if (hs.peer_id == t_.host().identity().peer_id) return disconnect("connected to ourselves");
     peer_id_ = hs.peer_id;
     fast_ = hs.supports_fast();
     handshake_done_ = true;
@@ -98,7 +97,7 @@ void Peer::accept_handshake(const Handshake& hs) {
 
 size_t Peer::on_data(std::string_view buf) {
     size_t used = 0;
-    last_recv_ms_ = t_.session().now_ms();
+    last_recv_ms_ = t_.host().now_ms();
     if (!handshake_done_) {
         if (buf.size() < kHandshakeSize) return 0;
         auto hs = parse_handshake(buf.substr(0, kHandshakeSize));
@@ -110,8 +109,8 @@ size_t Peer::on_data(std::string_view buf) {
             violation("handshake for another torrent (info-hash " + to_hex(hs->info_hash) + ")");
             return 0;
         }
-        if (hs->peer_id == t_.session().peer_id()) {
-            t_.session().note_self_address(conn_->remote());
+        if (hs->peer_id == t_.host().identity().peer_id) {
+            t_.host().note_self_address(conn_->remote());
             disconnect("connected to ourselves");
             return 0;
         }
@@ -312,7 +311,7 @@ bool Peer::on_piece(const Message& m) {
     }
     outstanding_.erase(it);
     ++blocks_accepted_;
-    int64_t now = t_.session().now_ms();
+    int64_t now = t_.host().now_ms();
     down.add(int64_t(m.payload.size()), now);
     last_block_ms_ = now;
     snubbed = false;
@@ -339,7 +338,7 @@ void Peer::fill_requests() {
         outstanding_.push_back(b);
     }
     blocks_requested_ += picked.size();
-    last_send_ms_ = t_.session().now_ms();
+    last_send_ms_ = t_.host().now_ms();
     send(std::move(out));
 }
 
@@ -383,7 +382,7 @@ void Peer::set_choking(bool choke) {
         their_requests_.clear();
         unchoked_ms = -1;
     } else {
-        unchoked_ms = t_.session().now_ms();
+        unchoked_ms = t_.host().now_ms();
     }
     send(std::move(out));
 }
@@ -406,7 +405,7 @@ bool Peer::serve_one(bool fresh_only) {
         return false;
     }
     Request r = *it;
-    if (!t_.session().take_upload(r.length, t_.id())) return false;
+    if (!t_.host().take_upload(r.length, t_.id())) return false;
     their_requests_.erase(it);
     if (t_.complete()) t_.note_upload(r.piece, r.length);
     ++disk_reads_in_flight_;
@@ -421,7 +420,7 @@ void Peer::serve_requests() {
 
 void Peer::on_sent(size_t bytes) {
     (void)bytes;
-    last_send_ms_ = last_write_done_ms_ = t_.session().now_ms();
+    last_send_ms_ = last_write_done_ms_ = t_.host().now_ms();
     serve_requests();
 }
 

@@ -41,7 +41,7 @@ public:
     }
     void on_closed(const std::string& why) override {
         s_.log(LogLevel::debug, "", "incoming connection from " + remote_ + " closed before its handshake: " + why);
-        s_.connection_closed();
+        s_.slot_event(SlotEvent::closed);
         s_.retire(this);
     }
     bool expired(int64_t now) const { return !handed_over_ && now - born_ms_ > 20'000; }
@@ -279,9 +279,19 @@ bool Session::may_connect() const {
     return !shutting_down_ && connections_ < opt_.max_connections && half_open_ < opt_.max_half_open;
 }
 
-void Session::connection_opened(bool outgoing) {
-    ++connections_;
-    if (outgoing) ++half_open_;
+void Session::slot_event(SlotEvent e) {
+    switch (e) {
+        case SlotEvent::outgoing_opened:
+            ++connections_;
+            ++half_open_;
+            break;
+        case SlotEvent::connect_finished:
+            if (half_open_ > 0) --half_open_;
+            break;
+        case SlotEvent::closed:
+            if (connections_ > 0) --connections_;
+            break;
+    }
 }
 
 bool Session::take_upload(uint32_t bytes, uint32_t torrent_id) {

@@ -7,7 +7,6 @@
 #include "btl/base/format.hpp"
 #include "btl/core/choker.hpp"
 #include "btl/disk/resume.hpp"
-#include "btl/engine/session.hpp"
 
 namespace btl {
 
@@ -23,14 +22,14 @@ const char* state_name(TorrentState s) {
     return "?";
 }
 
-Torrent::Torrent(Session& s, AddTorrentParams p, uint32_t id)
-    : s_(s),
+Torrent::Torrent(TorrentHost& host, AddTorrentParams p, uint32_t id)
+    : host_(host),
       mi_(std::move(p.metainfo)),
       save_path_(std::move(p.save_path)),
       id_(id),
-      picker_(mi_.num_pieces(), mi_.piece_length, mi_.total_length, kBlock, s.random()),
+      picker_(mi_.num_pieces(), mi_.piece_length, mi_.total_length, kBlock, host.random()),
       paused_(p.paused),
-      disk_retry_(DiskRetryPolicy{s.options().disk_retry_interval_ms, 12 * s.options().disk_retry_interval_ms}) {
+      disk_retry_(DiskRetryPolicy{host.options().disk_retry_interval_ms, 12 * host.options().disk_retry_interval_ms}) {
     added_time_ = int64_t(std::time(nullptr));
 }
 
@@ -39,7 +38,7 @@ Torrent::~Torrent() {
     if (check_) check_->cancel();
 }
 
-void Torrent::log(LogLevel lvl, const std::string& msg) const { s_.log(lvl, mi_.name, msg); }
+void Torrent::log(LogLevel lvl, const std::string& msg) const { host_.log(lvl, mi_.name, msg); }
 
 void Torrent::set_error(const std::string& e, bool needs_recheck) {
     ++status_gen_;
@@ -54,7 +53,7 @@ void Torrent::set_error(const std::string& e, bool needs_recheck) {
     close_all_peers("torrent error");
     // Nothing more is served from what may be stale, and the tracker stops
     // sending peers here.
-    if (storage_) s_.disk().evict(storage_.get());
+    if (storage_) host_.disk().evict(storage_.get());
     if (announcer_ && !was_error) announcer_->stop(3000, nullptr);
 }
 
@@ -64,7 +63,7 @@ void Torrent::on_disk_full(const std::string& why) {
     disk_full_ = true;
     error_ = why;
     needs_recheck_ = false;
-    int64_t now = s_.now_ms();
+    int64_t now = host_.now_ms();
     int64_t next = disk_retry_.on_full(now);
     log(LogLevel::error, why + ": download paused, seeding the " + std::to_string(picker_.num_have()) +
                              " pieces we have; looking for free space in " + std::to_string((next - now + 999) / 1000) +
@@ -79,7 +78,7 @@ void Torrent::on_disk_full(const std::string& why) {
         }
         p->update_interest();
     }
-    s_.activate(id_);  // the tick must run to look for space again
+    host_.set_active(id_, true);  // the tick must run to look for space again
 }
 
 void Torrent::check_space() {
@@ -95,7 +94,7 @@ void Torrent::check_space() {
     j->t = this;
     j->alive = alive_;
     j->req.data = j;
-    int rc = uv_fs_statfs(s_.loop(), &j->req, storage_->base_dir().c_str(), [](uv_fs_t* r) {
+    int rc = uv_fs_statfs(host_.loop(), &j->req, storage_->base_dir().c_str(), [](uv_fs_t* r) {
         std::unique_ptr<Job> job(static_cast<Job*>(r->data));
         int64_t free_bytes = -1;
         if (r->result == 0 && r->ptr) {
@@ -118,7 +117,7 @@ void Torrent::end_disk_full(int64_t free_bytes) {
     ++status_gen_;
     if (!disk_full_ || state_ != TorrentState::downloading) return;
     int64_t need = std::min<int64_t>(mi_.piece_length, mi_.total_length - have_bytes_);
-    if (!disk_retry_.on_check(s_.now_ms(), free_bytes, need)) return;
+    if (!disk_retry_.on_check(host_.now_ms(), free_bytes, need)) return;
     disk_full_ = false;
     error_.clear();
     log(LogLevel::info, (free_bytes >= 0 ? format_size(free_bytes) + " free" : std::string("free space unknown")) +
@@ -133,7 +132,7 @@ void Torrent::close_all_peers(const std::string& why) {
 
 bool Torrent::accepting_peers() const {
     return !stopping_ && !paused_ && (state_ == TorrentState::downloading || state_ == TorrentState::seeding) &&
-           int(peers_.size()) < s_.options().max_peers_per_torrent;
+           int(peers_.size()) < host_.options().max_peers_per_torrent;
 }
 
 void Torrent::start_swarm() {
@@ -142,8 +141,8 @@ void Torrent::start_swarm() {
     // Super-seeding only makes sense for a complete torrent (we reveal what
     // we have); a download never turns it on.
     super_.reset();
-    if (s_.options().super_seeder && picker_.complete()) {
-        super_ = std::make_unique<SuperSeed>(mi_.num_pieces(), s_.random());
+    if (host_.options().super_seeder && picker_.complete()) {
+        super_ = std::make_unique<SuperSeed>(mi_.num_pieces(), host_.random());
         log(LogLevel::info, "super-seeding: peers are shown one piece at a time");
     }
     error_.clear();
@@ -159,26 +158,26 @@ void Torrent::start_swarm() {
         if (*alive) log(l, m);
     };
     hooks.wait_turn = [this](const std::string& url, std::function<void()> go) {
-        return s_.announce_turn(url, std::move(go));
+        return host_.announce_turn(url, std::move(go));
     };
     HttpOptions http;
-    http.bind_ip = s_.options().bind_ip;
-    announcer_ = std::make_unique<Announcer>(s_.loop(), mi_.tracker_tiers(), http, std::move(hooks));
+    http.bind_ip = host_.options().bind_ip;
+    announcer_ = std::make_unique<Announcer>(host_.loop(), mi_.tracker_tiers(), http, std::move(hooks));
     announcer_->start();
-    s_.activate(id_);
+    host_.set_active(id_, true);
 }
 
 AnnounceRequest Torrent::make_announce() const {
     AnnounceRequest r;
     r.info_hash = mi_.info_hash;
-    r.peer_id = s_.peer_id();
-    r.port = s_.listen_port();
+    r.peer_id = host_.identity().peer_id;
+    r.port = host_.identity().listen_port;
     r.uploaded = total_up_before_ + payload_up;
     r.downloaded = total_down_before_ + payload_down;
     r.left = mi_.total_length - have_bytes_;
     r.numwant = 50;
-    r.key = s_.announce_key();
-    r.ip = s_.options().announce_ip;
+    r.key = host_.identity().announce_key;
+    r.ip = host_.options().announce_ip;
     return r;
 }
 
@@ -193,30 +192,30 @@ void Torrent::add_peers(const std::vector<PeerEndpoint>& peers) {
     }
     for (const auto& p : peers) {
         std::string addr = p.to_string();
-        if (known_.count(addr) || s_.is_banned(p.ip) || s_.is_self_address(addr)) continue;
-        if (p.port == s_.listen_port() && (p.ip == s_.options().bind_ip || p.ip == s_.options().announce_ip)) continue;
+        if (known_.count(addr) || host_.is_banned(p.ip) || host_.is_self_address(addr)) continue;
+        if (p.port == host_.identity().listen_port && (p.ip == host_.options().bind_ip || p.ip == host_.options().announce_ip)) continue;
         if (candidates_.size() >= 2000) break;
         known_.insert(addr);
         candidates_.push_back(p);
     }
     connect_more();
-    s_.activate(id_);
+    host_.set_active(id_, true);
 }
 
 void Torrent::connect_more() {
-    while (accepting_peers() && !candidates_.empty() && s_.may_connect() &&
+    while (accepting_peers() && !candidates_.empty() && host_.may_connect() &&
            !(picker_.complete() && false)) {
         PeerEndpoint ep = candidates_.front();
         candidates_.pop_front();
         sockaddr_storage ss{};
-        if (!ip_to_sockaddr(ep.ip, ep.port, ss) || s_.is_banned(ep.ip)) continue;
-        auto conn = std::make_unique<PeerConnection>(s_.loop(), nullptr);
+        if (!ip_to_sockaddr(ep.ip, ep.port, ss) || host_.is_banned(ep.ip)) continue;
+        auto conn = std::make_unique<PeerConnection>(host_.loop(), nullptr);
         PeerConnection* raw = conn.get();
         uint32_t key = next_key_++;
         auto peer = std::make_unique<Peer>(*this, key, std::move(conn), false);
         peers_.emplace(key, std::move(peer));
-        s_.connection_opened(true);
-        raw->connect(reinterpret_cast<sockaddr*>(&ss), s_.options().bind_ip, 10'000);
+        host_.slot_event(SlotEvent::outgoing_opened);
+        raw->connect(reinterpret_cast<sockaddr*>(&ss), host_.options().bind_ip, 10'000);
     }
 }
 
@@ -232,13 +231,13 @@ void Torrent::add_incoming(std::unique_ptr<PeerConnection> conn, const Handshake
     peers_.emplace(key, std::move(peer));
     p->accept_handshake(hs);
     if (!rest.empty()) used = p->on_data(rest);
-    s_.activate(id_);
+    host_.set_active(id_, true);
 }
 
 void Torrent::peer_closed(Peer& p, const std::string& reason) {
     ++status_gen_;
-    if (!p.incoming && !p.tcp_connected) s_.connect_finished();
-    s_.connection_closed();
+    if (!p.incoming && !p.tcp_connected) host_.slot_event(SlotEvent::connect_finished);
+    host_.slot_event(SlotEvent::closed);
     p.abort_all_requests();
     if (p.has_.count() > 0) picker_.dec_availability(p.has_);
     if (super_) super_->remove_peer(p.key());
@@ -250,7 +249,7 @@ void Torrent::peer_closed(Peer& p, const std::string& reason) {
     bool was_unchoked = !p.am_choking;
     peers_.erase(p.key());  // destroys p
     if (stopping_) return;
-    if (was_unchoked) run_choker(s_.now_ms(), false);
+    if (was_unchoked) run_choker(host_.now_ms(), false);
     connect_more();
 }
 
@@ -259,7 +258,7 @@ void Torrent::maybe_unchoke(Peer& p) {
     int unchoked = 0;
     for (auto& [k, q] : peers_)
         if (!q->am_choking) ++unchoked;
-    if (unchoked < s_.options().max_uploads + 1) p.set_choking(false);
+    if (unchoked < host_.options().max_uploads + 1) p.set_choking(false);
 }
 
 void Torrent::run_choker(int64_t now, bool rotate) {
@@ -279,11 +278,11 @@ void Torrent::run_choker(int64_t now, bool rotate) {
         c.push_back(x);
     }
     const bool seeding = picker_.complete();
-    auto regular = choose_unchoked(c, size_t(s_.options().max_uploads), seeding, std::nullopt, now);
+    auto regular = choose_unchoked(c, size_t(host_.options().max_uploads), seeding, std::nullopt, now);
     bool opt_valid = optimistic_ && peers_.count(optimistic_) &&
                      std::find(regular.begin(), regular.end(), optimistic_) == regular.end();
     if (rotate || !opt_valid) {
-        auto o = pick_optimistic(c, regular, s_.random(), now);
+        auto o = pick_optimistic(c, regular, host_.random(), now);
         optimistic_ = o ? *o : 0;
     }
     if (optimistic_) regular.push_back(optimistic_);
@@ -311,7 +310,7 @@ void Torrent::tick(int64_t now) {
     if (waiting_for_space && !space_check_running_ && disk_retry_.due(now)) check_space();
     if (peers_.empty() && candidates_.empty() && state_ != TorrentState::checking && !resume_dirty_ &&
         !unsynced_ && !waiting_for_space && down_meter_.rate(now) == 0 && up_meter_.rate(now) == 0)
-        s_.deactivate(id_);
+        host_.set_active(id_, false);
 }
 
 void Torrent::on_bandwidth() {
@@ -321,7 +320,7 @@ void Torrent::on_bandwidth() {
     std::vector<Peer*> ps;
     ps.reserve(peers_.size());
     for (auto& [k, p] : peers_) {
-        if (s_.download_allowed() && !p->conn().reading() && !p->conn().closing()) p->conn().resume_reading();
+        if (host_.download_allowed() && !p->conn().reading() && !p->conn().closing()) p->conn().resume_reading();
         ps.push_back(p.get());
     }
     if (ps.empty()) return;
@@ -346,13 +345,13 @@ void Torrent::on_bandwidth() {
 void Torrent::on_peer_has(Peer& p, uint32_t piece) {
     if (!super_) return;
     if (!super_->has_peer(p.key())) return;  // not started yet: its bitfield is read on start
-    super_->peer_has(p.key(), piece, s_.now_ms());
+    super_->peer_has(p.key(), piece, host_.now_ms());
     super_seed_update();
 }
 
 void Torrent::super_seed_update() {
     if (!super_) return;
-    int64_t now = s_.now_ms();
+    int64_t now = host_.now_ms();
     // A peer joins once it has said what it has (its first message), or
     // after 2 s of silence (BEP 3 allows no bitfield when it has nothing).
     for (auto& [k, p] : peers_) {
@@ -375,8 +374,8 @@ void Torrent::on_block(Peer& from, BlockRef b, std::string_view data) {
     auto r = picker_.mark_received(b, from.key());
     if (!r.accepted) return;
     payload_down += int64_t(data.size());
-    down_meter_.add(int64_t(data.size()), s_.now_ms());
-    if (!s_.account_download(uint32_t(data.size()), id_)) from.conn().pause_reading();
+    down_meter_.add(int64_t(data.size()), host_.now_ms());
+    if (!host_.account_download(uint32_t(data.size()), id_)) from.conn().pause_reading();
     smart_ban_.block_received(b.piece, b.block, uint32_t((mi_.piece_size(b.piece) + kBlock - 1) / kBlock),
                               from.conn().remote_ip());
     auto& buf = piece_bufs_[b.piece];
@@ -396,7 +395,7 @@ void Torrent::on_block(Peer& from, BlockRef b, std::string_view data) {
     // The completion keeps the buffer: smart ban hashes its blocks when the
     // piece fails, or when it passes after an earlier failure.
     BufferPtr keep = piece_data;
-    s_.disk().hash_and_write(storage_, piece, std::move(piece_data), mi_.piece_hash(piece),
+    host_.disk().hash_and_write(storage_, piece, std::move(piece_data), mi_.piece_hash(piece),
                              [this, alive, piece, keep](bool ok, Status w) {
                                  if (!*alive) return;
                                  piece_done(piece, ok, w, keep);
@@ -405,8 +404,8 @@ void Torrent::on_block(Peer& from, BlockRef b, std::string_view data) {
 
 void Torrent::ban_address(const std::string& ip, const std::string& why) {
     if (ip.empty()) return;
-    if (!s_.is_banned(ip)) {
-        s_.ban(ip);
+    if (!host_.is_banned(ip)) {
+        host_.ban(ip);
         log(LogLevel::warning, "banned " + ip + ": " + why);
     }
     for (auto& [k, p] : peers_)
@@ -427,7 +426,7 @@ void Torrent::hash_blocks(BufferPtr data, std::function<void(std::vector<Sha1Dig
         if (*alive) done(std::move(d));
     };
     uv_queue_work(
-        s_.loop(), &j->req,
+        host_.loop(), &j->req,
         [](uv_work_t* req) {
             auto* j = reinterpret_cast<Job*>(req);
             j->digests = block_digests(j->data->data(), j->data->size(), kBlock);
@@ -479,7 +478,7 @@ void Torrent::piece_done(uint32_t piece, bool ok, const Status& w, BufferPtr dat
             set_error(w.error().message);
         for (auto& [k, p] : peers_) p->fill_requests();
     } else {
-        disk_retry_.on_write_ok(s_.now_ms());
+        disk_retry_.on_write_ok(host_.now_ms());
         picker_.piece_passed(piece);
         for (const auto& ip : SmartBan::distinct(smart_ban_.take_senders(piece))) smart_ban_.contributed_to_pass(ip);
         if (data && smart_ban_.has_failure(piece))
@@ -517,7 +516,7 @@ void Torrent::read_block(Peer& p, uint32_t piece, uint32_t begin, uint32_t lengt
     auto palive = p.alive_;
     uint32_t key = p.key();
     int64_t off = int64_t(piece) * mi_.piece_length + begin;
-    s_.disk().read_verified(storage_, off, length, mi_.piece_hash(piece), [this, talive, palive, key, piece, begin, length](Result<BufferPtr> r) {
+    host_.disk().read_verified(storage_, off, length, mi_.piece_hash(piece), [this, talive, palive, key, piece, begin, length](Result<BufferPtr> r) {
         if (!*talive || !*palive) return;
         auto it = peers_.find(key);
         if (it == peers_.end()) return;
@@ -534,7 +533,7 @@ void Torrent::read_block(Peer& p, uint32_t piece, uint32_t begin, uint32_t lengt
         std::string hdr;
         append_piece_header(hdr, piece, begin, length);
         p.conn().send_with_payload(std::move(hdr), *r, 0, length);
-        int64_t now = s_.now_ms();
+        int64_t now = host_.now_ms();
         p.up.add(length, now);
         payload_up += length;
         up_meter_.add(length, now);

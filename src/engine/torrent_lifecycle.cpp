@@ -5,18 +5,17 @@
 #include <algorithm>
 
 #include "btl/disk/resume.hpp"
-#include "btl/engine/session.hpp"
 
 namespace btl {
 
 void Torrent::start() {
     ++status_gen_;
-    started_ms_ = s_.now_ms();
-    auto st = Storage::open(mi_, save_path_, s_.file_pool());
+    started_ms_ = host_.now_ms();
+    auto st = Storage::open(mi_, save_path_, host_.file_pool());
     if (!st.ok()) return set_error(st.error().message);
     storage_ = *st;
     // Resume data: trust pieces whose files are unchanged; otherwise check.
-    auto bytes = read_small_file(s_.resume_file(mi_.info_hash), 64u << 20);
+    auto bytes = read_small_file(host_.resume_file(mi_.info_hash), 64u << 20);
     if (bytes.ok()) {
         auto rd = decode_resume(*bytes);
         if (rd.ok() && rd->info_hash == mi_.info_hash && rd->num_pieces == mi_.num_pieces() &&
@@ -51,7 +50,7 @@ void Torrent::begin_check(bool) {
     state_ = TorrentState::checking;
     check_progress_ = 0;
     auto alive = alive_;
-    check_ = std::make_shared<CheckHandle>(s_.disk().check(
+    check_ = std::make_shared<CheckHandle>(host_.disk().check(
         storage_, mi_,
         [this, alive](uint32_t done, uint32_t total) {
             if (*alive) check_progress_ = total ? double(done) / total : 1.0;
@@ -97,7 +96,7 @@ void Torrent::save_resume(std::function<void()> done, DataSync mode) {
     saving_ = true;
     resume_dirty_ = false;
     if (mode == DataSync::sync) unsynced_ = false;
-    last_save_ms_ = s_.now_ms();
+    last_save_ms_ = host_.now_ms();
     struct Job {
         uv_work_t req;
         ResumeData rd;
@@ -119,7 +118,7 @@ void Torrent::save_resume(std::function<void()> done, DataSync mode) {
     j->rd.completed_time = completed_time_;
     j->rd.paused = paused_;
     j->storage = storage_;
-    j->path = s_.resume_file(mi_.info_hash);
+    j->path = host_.resume_file(mi_.info_hash);
     j->mode = mode;
     auto alive = alive_;
     j->after = [this, alive, done, mode](const Status& st, bool all_synced) {
@@ -135,7 +134,7 @@ void Torrent::save_resume(std::function<void()> done, DataSync mode) {
         if (done) done();
     };
     uv_queue_work(
-        s_.loop(), &j->req,
+        host_.loop(), &j->req,
         [](uv_work_t* req) {
             auto* j = reinterpret_cast<Job*>(req);
             j->result = save_resume_files(j->path, std::move(j->rd), *j->storage, j->mode, &j->all_synced);
@@ -210,15 +209,15 @@ void Torrent::recheck() {
     announcer_.reset();
     piece_bufs_.clear();
     // Forget cached pieces and fds: the files may have been replaced.
-    s_.disk().evict(storage_.get());
+    host_.disk().evict(storage_.get());
     storage_->close_files();
     error_.clear();
     needs_recheck_ = false;
     disk_full_ = false;
     smart_ban_.clear_in_progress();
-    picker_ = PiecePicker(mi_.num_pieces(), mi_.piece_length, mi_.total_length, kBlock, s_.random());
+    picker_ = PiecePicker(mi_.num_pieces(), mi_.piece_length, mi_.total_length, kBlock, host_.random());
     begin_check(true);
-    s_.activate(id_);
+    host_.set_active(id_, true);
 }
 
 }  // namespace btl

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 
-#include "btl/engine/session.hpp"
 
 namespace btl {
 
@@ -15,13 +14,13 @@ uint64_t Torrent::status_fingerprint() const {
     // by turning "stalled".
     uint64_t h = status_gen_ * 0x9e3779b97f4a7c15ull;
     if (announcer_) h ^= (announcer_->generation() + 1) * 0xc2b2ae3d27d4eb4full;
-    if (state_ == TorrentState::downloading && s_.now_ms() - started_ms_ > 15'000) h ^= 1;
+    if (state_ == TorrentState::downloading && host_.now_ms() - started_ms_ > 15'000) h ^= 1;
     return h;
 }
 
 TorrentStatus Torrent::status(bool detail) const {
     TorrentStatus st;
-    int64_t now = s_.now_ms();
+    int64_t now = host_.now_ms();
     st.info_hash = mi_.info_hash;
     st.name = mi_.name;
     st.save_path = save_path_;

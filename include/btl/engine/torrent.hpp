@@ -6,7 +6,7 @@
 //
 // Peer is the protocol state of one connection (BEP 3 + the BEP 6 fast
 // extension); it lives in torrent_peer.cpp.  Both run only on the loop
-// thread.  The torrent reports through the Session's EventSink and through
+// thread.  The torrent reports through its TorrentHost's log sink and through
 // TorrentStatus snapshots; it never prints.
 //
 // What a peer may send (everything else is a violation: the peer is
@@ -48,11 +48,11 @@
 #include "btl/disk/storage.hpp"
 #include "btl/engine/announcer.hpp"
 #include "btl/engine/engine_types.hpp"
+#include "btl/engine/torrent_host.hpp"
 #include "btl/net/peer_connection.hpp"
 
 namespace btl {
 
-class Session;
 class Torrent;
 
 class Peer : public PeerConnectionHandler {
@@ -143,7 +143,7 @@ struct AddTorrentParams {
 
 class Torrent {
 public:
-    Torrent(Session& s, AddTorrentParams p, uint32_t id);
+    Torrent(TorrentHost& host, AddTorrentParams p, uint32_t id);
     ~Torrent();
     Torrent(const Torrent&) = delete;
     Torrent& operator=(const Torrent&) = delete;
@@ -172,7 +172,7 @@ public:
     void tick(int64_t now_ms);  // once a second, from the session
 
     // Used by Peer.
-    Session& session() { return s_; }
+    TorrentHost& host() { return host_; }
     PiecePicker& picker() { return picker_; }
     void log(LogLevel lvl, const std::string& msg) const;
     void on_block(Peer& from, BlockRef b, std::string_view data);
@@ -219,7 +219,7 @@ private:
     void close_all_peers(const std::string& why);
     AnnounceRequest make_announce() const;
 
-    Session& s_;
+    TorrentHost& host_;
     Metainfo mi_;
     std::string save_path_;
     uint32_t id_;
