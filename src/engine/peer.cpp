@@ -1,12 +1,12 @@
-// Peer: the protocol state machine of one connection.  See torrent.hpp.
-#include <algorithm>
+// Peer: the protocol state machine of one connection.  See peer.hpp.
+#include "btl/engine/peer.hpp"
 
-#include "btl/engine/torrent.hpp"
+#include <algorithm>
 
 namespace btl {
 
 namespace {
-constexpr uint32_t kBlock = Torrent::kBlock;
+constexpr uint32_t kBlock = PeerOwner::kBlock;
 constexpr size_t kMaxQueue = 1000;           // our requests in flight to one peer
 constexpr size_t kMinQueue = 16;
 constexpr size_t kMaxTheirRequests = 2000;   // their queued requests before we drop them
@@ -22,17 +22,17 @@ constexpr int64_t kWriteStallMs = 60'000;
 constexpr uint64_t kUnrequestedSlack = 64;
 }  // namespace
 
-Peer::Peer(Torrent& t, uint32_t key, std::unique_ptr<PeerConnection> conn, bool in)
-    : incoming(in), t_(t), key_(key), conn_(std::move(conn)) {
+Peer::Peer(PeerOwner& t, uint32_t key, std::unique_ptr<PeerConnection> conn, bool in)
+    : t_(t), key_(key), conn_(std::move(conn)), incoming_(in) {
     conn_->set_handler(this);
-    connected_ms = t_.host().now_ms();
-    last_recv_ms_ = last_send_ms_ = last_block_ms_ = last_write_done_ms_ = connected_ms;
+    connected_ms_ = t_.host().now_ms();
+    last_recv_ms_ = last_send_ms_ = last_block_ms_ = last_write_done_ms_ = connected_ms_;
     has_ = Bitfield(t_.metainfo().num_pieces());
     // Nothing we ask for is longer than a block; only a bitfield can be.
     max_message_ = std::max<uint32_t>(9 + kBlock, 1 + (t_.metainfo().num_pieces() + 7) / 8);
 }
 
-Peer::~Peer() { *alive_ = false; }
+Peer::~Peer() = default;
 
 void Peer::disconnect(const std::string& why) {
     if (closed_) return;
@@ -59,7 +59,7 @@ void Peer::send(std::string bytes) {
 }
 
 void Peer::on_connected() {
-    tcp_connected = true;
+    tcp_connected_ = true;
     t_.host().slot_event(SlotEvent::connect_finished);
     send_handshake();
 }
@@ -68,7 +68,7 @@ void Peer::send_handshake() {
     if (sent_handshake_) return;
     sent_handshake_ = true;
     std::string out;
-    append_handshake(out, t_.info_hash(), t_.host().identity().peer_id, true, false);
+    append_handshake(out, t_.metainfo().info_hash, t_.host().identity().peer_id, true, false);
     send(std::move(out));
 }
 
@@ -105,7 +105,7 @@ size_t Peer::on_data(std::string_view buf) {
             violation("bad handshake: " + hs.error().message);
             return 0;
         }
-        if (hs->info_hash != t_.info_hash()) {
+        if (hs->info_hash != t_.metainfo().info_hash) {
             violation("handshake for another torrent (info-hash " + to_hex(hs->info_hash) + ")");
             return 0;
         }
@@ -146,11 +146,11 @@ void Peer::set_have(uint32_t piece) {
 
 void Peer::update_interest() {
     bool want = interesting_count_ > 0 && t_.can_download();
-    if (want == am_interested) {
+    if (want == am_interested_) {
         if (want) fill_requests();
         return;
     }
-    am_interested = want;
+    am_interested_ = want;
     std::string out;
     append_simple(out, want ? MsgId::interested : MsgId::not_interested);
     send(std::move(out));
@@ -169,19 +169,19 @@ bool Peer::handle_message(const Message& m) {
     };
     switch (m.id) {
         case MsgId::choke:
-            peer_choking = true;
+            peer_choking_ = true;
             abort_all_requests();
             break;
         case MsgId::unchoke:
-            peer_choking = false;
+            peer_choking_ = false;
             fill_requests();
             break;
         case MsgId::interested:
-            peer_interested = true;
+            peer_interested_ = true;
             t_.maybe_unchoke(*this);
             break;
         case MsgId::not_interested:
-            peer_interested = false;
+            peer_interested_ = false;
             break;
         case MsgId::have:
             if (m.piece >= n) return fail("have for piece " + std::to_string(m.piece) + " out of range");
@@ -240,7 +240,7 @@ bool Peer::handle_message(const Message& m) {
                                            m.piece < n ? t_.metainfo().piece_size(m.piece) : 0);
             if (bad) return fail("bad request: " + *bad);
             if (!t_.picker().have(m.piece)) return fail("request for piece " + std::to_string(m.piece) + " we do not have");
-            if (am_choking || !t_.serving()) {
+            if (am_choking_ || !t_.serving()) {
                 if (fast_) {
                     std::string out;
                     append_reject(out, m.piece, m.begin, m.length);
@@ -296,7 +296,7 @@ bool Peer::on_piece(const Message& m) {
                   ? outstanding_.begin()
                   : std::find(outstanding_.begin(), outstanding_.end(), b);
     if (it == outstanding_.end()) {
-        // Late (cancelled, choked, snubbed) or never requested: dropped.
+        // Late (cancelled, choked, snubbed_) or never requested: dropped.
         ++blocks_unrequested_;
         if (blocks_accepted_ + blocks_unrequested_ > blocks_requested_ + kUnrequestedSlack) {
             violation("sent " + std::to_string(blocks_unrequested_) + " blocks we did not request");
@@ -312,9 +312,9 @@ bool Peer::on_piece(const Message& m) {
     outstanding_.erase(it);
     ++blocks_accepted_;
     int64_t now = t_.host().now_ms();
-    down.add(int64_t(m.payload.size()), now);
+    down_.add(int64_t(m.payload.size()), now);
     last_block_ms_ = now;
-    snubbed = false;
+    snubbed_ = false;
     if (queue_target_ < kMaxQueue) ++queue_target_;
     t_.on_block(*this, b, m.payload);
     // Refill in batches: one request message per received block would cost a
@@ -324,7 +324,7 @@ bool Peer::on_piece(const Message& m) {
 }
 
 void Peer::fill_requests() {
-    if (closed_ || !handshake_done_ || peer_choking || !am_interested || !t_.can_download() ||
+    if (closed_ || !handshake_done_ || peer_choking_ || !am_interested_ || !t_.can_download() ||
         t_.disk_backlogged())
         return;
     if (outstanding_.size() >= queue_target_) return;
@@ -351,6 +351,30 @@ void Peer::cancel_block(BlockRef b) {
     send(std::move(out));
 }
 
+void Peer::cancel_all_requests() {
+    auto outstanding = outstanding_;
+    for (const auto& b : outstanding) {
+        t_.picker().abort_request(b, key_);
+        cancel_block(b);
+    }
+}
+
+bool Peer::send_block(uint32_t piece, uint32_t begin, uint32_t length, const BufferPtr& data) {
+    if (am_choking_ || closed_ || data->size() < length) return false;
+    note_sending();
+    std::string hdr;
+    append_piece_header(hdr, piece, begin, length);
+    conn_->send_with_payload(std::move(hdr), data, 0, length);
+    up_.add(length, t_.host().now_ms());
+    return true;
+}
+
+void Peer::reveal_piece(uint32_t piece) {
+    std::string out;
+    append_have(out, piece);
+    conn_->send(std::move(out));
+}
+
 void Peer::abort_all_requests() {
     for (const auto& b : outstanding_) t_.picker().abort_request(b, key_);
     outstanding_.clear();
@@ -372,23 +396,23 @@ void Peer::we_have_piece(uint32_t piece) {
 }
 
 void Peer::set_choking(bool choke) {
-    if (closed_ || !handshake_done_ || am_choking == choke) return;
-    am_choking = choke;
+    if (closed_ || !handshake_done_ || am_choking_ == choke) return;
+    am_choking_ = choke;
     std::string out;
     append_simple(out, choke ? MsgId::choke : MsgId::unchoke);
     if (choke) {
         if (fast_)
             for (const auto& r : their_requests_) append_reject(out, r.piece, r.begin, r.length);
         their_requests_.clear();
-        unchoked_ms = -1;
+        unchoked_ms_ = -1;
     } else {
-        unchoked_ms = t_.host().now_ms();
+        unchoked_ms_ = t_.host().now_ms();
     }
     send(std::move(out));
 }
 
 bool Peer::serve_one(bool fresh_only) {
-    if (closed_ || am_choking || their_requests_.empty() || disk_reads_in_flight_ >= kMaxDiskReads ||
+    if (closed_ || am_choking_ || their_requests_.empty() || disk_reads_in_flight_ >= kMaxDiskReads ||
         conn_->queued_bytes() >= kSendHighWater)
         return false;
     auto it = their_requests_.begin();
@@ -405,7 +429,7 @@ bool Peer::serve_one(bool fresh_only) {
         return false;
     }
     Request r = *it;
-    if (!t_.host().take_upload(r.length, t_.id())) return false;
+    if (!t_.take_upload(r.length)) return false;
     their_requests_.erase(it);
     if (t_.complete()) t_.note_upload(r.piece, r.length);
     ++disk_reads_in_flight_;
@@ -432,19 +456,19 @@ void Peer::on_closed(const std::string& reason) {
 void Peer::tick(int64_t now) {
     if (closed_) return;
     if (!handshake_done_) {
-        if (now - connected_ms > 20'000) disconnect("handshake timed out");
+        if (now - connected_ms_ > 20'000) disconnect("handshake timed out");
         return;
     }
     if (now - last_recv_ms_ > 150'000) return disconnect("inactive for 150 s");
     if (conn_->queued_bytes() > 0 && now - last_write_done_ms_ > kWriteStallMs)
         return violation("stopped reading (nothing written for " + std::to_string(kWriteStallMs / 1000) + " s, " +
                          std::to_string(conn_->queued_bytes()) + " bytes waiting)");
-    if (!outstanding_.empty() && now - last_block_ms_ > 60'000 && !snubbed) {
-        snubbed = true;
+    if (!outstanding_.empty() && now - last_block_ms_ > 60'000 && !snubbed_) {
+        snubbed_ = true;
         queue_target_ = kMinQueue;
         abort_all_requests();  // let faster peers have those blocks
     }
-    size_t rate_target = size_t(down.rate(now) * 3.0 / kBlock);
+    size_t rate_target = size_t(down_.rate(now) * 3.0 / kBlock);
     size_t decayed = queue_target_ - queue_target_ / 4;
     queue_target_ = std::clamp(std::max(rate_target, decayed), kMinQueue, kMaxQueue);
     if (now - last_send_ms_ > 90'000) {
@@ -461,16 +485,16 @@ PeerStatus Peer::status(int64_t now) const {
     PeerStatus s;
     s.address = conn_->remote();
     s.client = handshake_done_ ? client_name(peer_id_) : "";
-    s.down_rate = down.rate(now);
-    s.up_rate = up.rate(now);
-    s.downloaded = down.total();
-    s.uploaded = up.total();
+    s.down_rate = down_.rate(now);
+    s.up_rate = up_.rate(now);
+    s.downloaded = down_.total();
+    s.uploaded = up_.total();
     s.progress = has_.size() ? double(has_.count()) / has_.size() : 0;
-    s.incoming = incoming;
-    s.flags += am_interested ? (peer_choking ? 'd' : 'D') : ' ';
-    s.flags += peer_interested ? (am_choking ? 'u' : 'U') : ' ';
-    s.flags += snubbed ? 'S' : ' ';
-    s.flags += incoming ? 'I' : 'O';
+    s.incoming = incoming_;
+    s.flags += am_interested_ ? (peer_choking_ ? 'd' : 'D') : ' ';
+    s.flags += peer_interested_ ? (am_choking_ ? 'u' : 'U') : ' ';
+    s.flags += snubbed_ ? 'S' : ' ';
+    s.flags += incoming_ ? 'I' : 'O';
     s.flags += fast_ ? 'F' : ' ';
     return s;
 }

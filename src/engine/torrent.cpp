@@ -71,11 +71,7 @@ void Torrent::on_disk_full(const std::string& why) {
     // Requests in flight would only bring data we cannot store: cancel them
     // (can_download() is false now, so update_interest says not interested).
     for (auto& [k, p] : peers_) {
-        auto outstanding = p->outstanding_;
-        for (const auto& b : outstanding) {
-            picker_.abort_request(b, k);
-            p->cancel_block(b);
-        }
+        p->cancel_all_requests();
         p->update_interest();
     }
     host_.set_active(id_, true);  // the tick must run to look for space again
@@ -172,8 +168,8 @@ AnnounceRequest Torrent::make_announce() const {
     r.info_hash = mi_.info_hash;
     r.peer_id = host_.identity().peer_id;
     r.port = host_.identity().listen_port;
-    r.uploaded = total_up_before_ + payload_up;
-    r.downloaded = total_down_before_ + payload_down;
+    r.uploaded = total_up_before_ + payload_up_;
+    r.downloaded = total_down_before_ + payload_down_;
     r.left = mi_.total_length - have_bytes_;
     r.numwant = 50;
     r.key = host_.identity().announce_key;
@@ -226,7 +222,7 @@ void Torrent::add_incoming(std::unique_ptr<PeerConnection> conn, const Handshake
     uint32_t key = next_key_++;
     auto peer = std::make_unique<Peer>(*this, key, std::move(conn), true);
     Peer* p = peer.get();
-    p->tcp_connected = true;
+    p->set_tcp_connected();
     known_.insert(p->conn().remote());
     peers_.emplace(key, std::move(peer));
     p->accept_handshake(hs);
@@ -236,17 +232,17 @@ void Torrent::add_incoming(std::unique_ptr<PeerConnection> conn, const Handshake
 
 void Torrent::peer_closed(Peer& p, const std::string& reason) {
     ++status_gen_;
-    if (!p.incoming && !p.tcp_connected) host_.slot_event(SlotEvent::connect_finished);
+    if (!p.incoming() && !p.tcp_connected()) host_.slot_event(SlotEvent::connect_finished);
     host_.slot_event(SlotEvent::closed);
     p.abort_all_requests();
-    if (p.has_.count() > 0) picker_.dec_availability(p.has_);
+    if (p.pieces().count() > 0) picker_.dec_availability(p.pieces());
     if (super_) super_->remove_peer(p.key());
     if (!p.violation_reason().empty())
         log(LogLevel::warning, "peer " + p.conn().remote() + " disconnected: " + p.violation_reason());
     else
         log(LogLevel::debug, "peer " + p.conn().remote() + " disconnected: " + reason);
     if (optimistic_ == p.key()) optimistic_ = 0;
-    bool was_unchoked = !p.am_choking;
+    bool was_unchoked = !p.am_choking();
     peers_.erase(p.key());  // destroys p
     if (stopping_) return;
     if (was_unchoked) run_choker(host_.now_ms(), false);
@@ -254,10 +250,10 @@ void Torrent::peer_closed(Peer& p, const std::string& reason) {
 }
 
 void Torrent::maybe_unchoke(Peer& p) {
-    if (!p.am_choking || !serving()) return;
+    if (!p.am_choking() || !serving()) return;
     int unchoked = 0;
     for (auto& [k, q] : peers_)
-        if (!q->am_choking) ++unchoked;
+        if (!q->am_choking()) ++unchoked;
     if (unchoked < host_.options().max_uploads + 1) p.set_choking(false);
 }
 
@@ -269,12 +265,12 @@ void Torrent::run_choker(int64_t now, bool rotate) {
         if (!p->ready()) continue;
         ChokeCandidate x;
         x.id = k;
-        x.interested = p->peer_interested;
-        x.snubbed = p->snubbed;
-        x.rate_from_peer = p->down.rate(now);
-        x.rate_to_peer = p->up.rate(now);
-        x.unchoked_at_ms = p->unchoked_ms;
-        x.connected_at_ms = p->connected_ms;
+        x.interested = p->peer_interested();
+        x.snubbed = p->snubbed();
+        x.rate_from_peer = p->down_rate(now);
+        x.rate_to_peer = p->up_rate(now);
+        x.unchoked_at_ms = p->unchoked_ms();
+        x.connected_at_ms = p->connected_ms();
         c.push_back(x);
     }
     const bool seeding = picker_.complete();
@@ -355,25 +351,23 @@ void Torrent::super_seed_update() {
     // A peer joins once it has said what it has (its first message), or
     // after 2 s of silence (BEP 3 allows no bitfield when it has nothing).
     for (auto& [k, p] : peers_) {
-        if (super_->has_peer(k) || !p->ready() || p->closed_) continue;
-        if (!p->got_first_message_ && now - p->connected_ms < 2000) continue;
+        if (super_->has_peer(k) || !p->ready() || p->closed()) continue;
+        if (!p->said_what_it_has() && now - p->connected_ms() < 2000) continue;
         super_->add_peer(k, now);
-        for (uint32_t i = 0; i < mi_.num_pieces() && p->has_.count(); ++i)
-            if (p->has_.get(i)) super_->peer_has(k, i, now);
+        for (uint32_t i = 0; i < mi_.num_pieces() && p->pieces().count(); ++i)
+            if (p->pieces().get(i)) super_->peer_has(k, i, now);
     }
     for (auto [k, piece] : super_->reveals(now)) {
         auto it = peers_.find(k);
-        if (it == peers_.end() || it->second->closed_) continue;
-        std::string out;
-        append_have(out, piece);
-        it->second->conn().send(std::move(out));
+        if (it == peers_.end() || it->second->closed()) continue;
+        it->second->reveal_piece(piece);
     }
 }
 
 void Torrent::on_block(Peer& from, BlockRef b, std::string_view data) {
     auto r = picker_.mark_received(b, from.key());
     if (!r.accepted) return;
-    payload_down += int64_t(data.size());
+    payload_down_ += int64_t(data.size());
     down_meter_.add(int64_t(data.size()), host_.now_ms());
     if (!host_.account_download(uint32_t(data.size()), id_)) from.conn().pause_reading();
     smart_ban_.block_received(b.piece, b.block, uint32_t((mi_.piece_size(b.piece) + kBlock - 1) / kBlock),
@@ -513,30 +507,24 @@ void Torrent::on_complete() {
 
 void Torrent::read_block(Peer& p, uint32_t piece, uint32_t begin, uint32_t length) {
     auto talive = alive_;
-    auto palive = p.alive_;
+    // Keys are never reused: a peer found under `key` is the one that asked.
     uint32_t key = p.key();
     int64_t off = int64_t(piece) * mi_.piece_length + begin;
-    host_.disk().read_verified(storage_, off, length, mi_.piece_hash(piece), [this, talive, palive, key, piece, begin, length](Result<BufferPtr> r) {
-        if (!*talive || !*palive) return;
+    host_.disk().read_verified(storage_, off, length, mi_.piece_hash(piece), [this, talive, key, piece, begin, length](Result<BufferPtr> r) {
+        if (!*talive) return;
         auto it = peers_.find(key);
         if (it == peers_.end()) return;
         Peer& p = *it->second;
-        --p.disk_reads_in_flight_;
+        p.read_done();
         if (!r.ok()) {
             // Nothing is sent for this request, and nothing more at all
             // until a re-check has found out what is still good.
             set_error(r.error().message, true);
             return;
         }
-        if (p.am_choking || p.closed_ || (*r)->size() < length) return;
-        p.note_sending();
-        std::string hdr;
-        append_piece_header(hdr, piece, begin, length);
-        p.conn().send_with_payload(std::move(hdr), *r, 0, length);
-        int64_t now = host_.now_ms();
-        p.up.add(length, now);
-        payload_up += length;
-        up_meter_.add(length, now);
+        if (!p.send_block(piece, begin, length, *r)) return;
+        payload_up_ += length;
+        up_meter_.add(length, host_.now_ms());
         p.serve_requests();
     });
 }

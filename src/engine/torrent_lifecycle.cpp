@@ -111,8 +111,8 @@ void Torrent::save_resume(std::function<void()> done, DataSync mode) {
     j->rd.info_hash = mi_.info_hash;
     j->rd.num_pieces = mi_.num_pieces();
     j->rd.have_bits = picker_.have_bitfield().to_bytes();
-    j->rd.uploaded = total_up_before_ + payload_up;
-    j->rd.downloaded = total_down_before_ + payload_down;
+    j->rd.uploaded = total_up_before_ + payload_up_;
+    j->rd.downloaded = total_down_before_ + payload_down_;
     j->rd.save_path = save_path_;
     j->rd.added_time = added_time_;
     j->rd.completed_time = completed_time_;

@@ -31,10 +31,10 @@ TorrentStatus Torrent::status(bool detail) const {
     st.check_progress = check_progress_;
     st.down_rate = down_meter_.rate(now);
     st.up_rate = up_meter_.rate(now);
-    st.downloaded = payload_down;
-    st.uploaded = payload_up;
-    st.total_downloaded = total_down_before_ + payload_down;
-    st.total_uploaded = total_up_before_ + payload_up;
+    st.downloaded = payload_down_;
+    st.uploaded = payload_up_;
+    st.total_downloaded = total_down_before_ + payload_down_;
+    st.total_uploaded = total_up_before_ + payload_up_;
     for (auto& [k, p] : peers_) {
         if (!p->ready()) continue;
         ++st.peers;
