@@ -2,6 +2,7 @@
 #include "btl/engine/peer.hpp"
 
 #include <algorithm>
+#include <array>
 
 namespace btl {
 
@@ -157,130 +158,161 @@ void Peer::update_interest() {
     if (want) fill_requests();
 }
 
+// One small handler per message id, in a table indexed by the id (the
+// shape of libtorrent's bt_peer_connection): a handler returns false when
+// it dropped the peer.  Ids without a handler (port, extended when not
+// negotiated, unknown ones) are ignored, as libtorrent does.
+const std::array<Peer::Handler, 21> Peer::kHandlers = [] {
+    std::array<Handler, 21> at{};
+    at[size_t(MsgId::choke)] = &Peer::on_choke;
+    at[size_t(MsgId::unchoke)] = &Peer::on_unchoke;
+    at[size_t(MsgId::interested)] = &Peer::on_interested;
+    at[size_t(MsgId::not_interested)] = &Peer::on_not_interested;
+    at[size_t(MsgId::have)] = &Peer::on_have;
+    at[size_t(MsgId::bitfield)] = &Peer::on_bitfield;
+    at[size_t(MsgId::request)] = &Peer::on_request;
+    at[size_t(MsgId::piece)] = &Peer::on_piece;
+    at[size_t(MsgId::cancel)] = &Peer::on_cancel;
+    at[size_t(MsgId::suggest)] = &Peer::on_fast_hint;
+    at[size_t(MsgId::have_all)] = &Peer::on_have_all;
+    at[size_t(MsgId::have_none)] = &Peer::on_have_none;
+    at[size_t(MsgId::reject)] = &Peer::on_reject;
+    at[size_t(MsgId::allowed_fast)] = &Peer::on_fast_hint;
+    return at;
+}();
+
 bool Peer::handle_message(const Message& m) {
     if (m.keepalive) return true;
-    const bool first = !got_first_message_;
-    if (first) first_msg_ = m.id;
+    first_message_ = !got_first_message_;
+    if (first_message_) first_msg_ = m.id;
     got_first_message_ = true;
-    const uint32_t n = t_.metainfo().num_pieces();
-    auto fail = [&](const std::string& why) {
-        violation(why);
-        return false;
-    };
-    switch (m.id) {
-        case MsgId::choke:
-            peer_choking_ = true;
-            abort_all_requests();
-            break;
-        case MsgId::unchoke:
-            peer_choking_ = false;
-            fill_requests();
-            break;
-        case MsgId::interested:
-            peer_interested_ = true;
-            t_.maybe_unchoke(*this);
-            break;
-        case MsgId::not_interested:
-            peer_interested_ = false;
-            break;
-        case MsgId::have:
-            if (m.piece >= n) return fail("have for piece " + std::to_string(m.piece) + " out of range");
-            set_have(m.piece);
-            break;
-        case MsgId::bitfield: {
-            // BEP 3 puts the bitfield first, but aria2 sends have_none and
-            // later bitfields again; a later bitfield is merged, so it can
-            // only add pieces, never take back what the peer announced.
-            got_bitfield_ = true;
-            auto bf = Bitfield::from_bytes(m.payload, n);
-            if (!bf.ok()) return fail(bf.error().message);
-            if (first) {
-                has_ = std::move(*bf);
-                t_.picker().inc_availability(has_);
-                interesting_count_ = 0;
-                for (uint32_t i = 0; i < n; ++i)
-                    if (has_.get(i) && !t_.picker().have(i)) ++interesting_count_;
-            } else {
-                for (uint32_t i = 0; i < n; ++i)
-                    if (bf->get(i)) set_have(i);
-            }
-            if (has_.all() && t_.complete()) {
-                disconnect("both sides are seeds");
-                return false;
-            }
-            if (first) t_.super_seed_update();
-            update_interest();
-            break;
-        }
-        case MsgId::have_all:
-            if (!fast_) return fail("have_all without the fast extension");
-            got_bitfield_ = true;
-            if (first) {
-                has_.set_all();
-                t_.picker().inc_availability(has_);
-                interesting_count_ = n - t_.picker().num_have();
-            } else {
-                // aria2 sends have_all instead of a batch of haves when it
-                // completes: like a later bitfield, it only adds pieces.
-                for (uint32_t i = 0; i < n; ++i) set_have(i);
-            }
-            if (t_.complete()) {
-                disconnect("both sides are seeds");
-                return false;
-            }
-            update_interest();
-            break;
-        case MsgId::have_none:
-            if (!fast_) return fail("have_none without the fast extension");
-            if (!first) return fail("have_none sent after other messages");
-            t_.super_seed_update();
-            break;
-        case MsgId::request: {
-            auto bad = check_block_request(m.piece, m.begin, m.length, n,
-                                           m.piece < n ? t_.metainfo().piece_size(m.piece) : 0);
-            if (bad) return fail("bad request: " + *bad);
-            if (!t_.picker().have(m.piece)) return fail("request for piece " + std::to_string(m.piece) + " we do not have");
-            if (am_choking_ || !t_.serving()) {
-                if (fast_) {
-                    std::string out;
-                    append_reject(out, m.piece, m.begin, m.length);
-                    send(std::move(out));
-                }
-                break;
-            }
-            if (their_requests_.size() >= kMaxTheirRequests) return fail("too many outstanding requests");
-            their_requests_.push_back({m.piece, m.begin, m.length});
-            serve_requests();
-            break;
-        }
-        case MsgId::piece:
-            return on_piece(m);
-        case MsgId::cancel: {
-            auto it = std::find_if(their_requests_.begin(), their_requests_.end(), [&](const Request& r) {
-                return r.piece == m.piece && r.begin == m.begin && r.length == m.length;
-            });
-            if (it != their_requests_.end()) their_requests_.erase(it);
-            break;
-        }
-        case MsgId::reject: {
-            if (!fast_) return fail("reject without the fast extension");
-            if (m.begin % kBlock) break;
-            BlockRef b{m.piece, m.begin / kBlock};
-            auto it = std::find(outstanding_.begin(), outstanding_.end(), b);
-            if (it != outstanding_.end()) {
-                outstanding_.erase(it);
-                t_.picker().abort_request(b, key_);
-            }
-            break;
-        }
-        case MsgId::allowed_fast:
-        case MsgId::suggest:
-            if (!fast_) return fail("fast-extension message without the fast extension");
-            break;
-        default:
-            break;  // port, extended (not negotiated), unknown ids: ignored
-    }
+    const size_t id = size_t(m.id);
+    Handler h = id < kHandlers.size() ? kHandlers[id] : nullptr;
+    if (h && !(this->*h)(m)) return false;
     return !closed_;
+}
+
+bool Peer::fail(const std::string& why) {
+    violation(why);
+    return false;
+}
+
+bool Peer::on_choke(const Message&) {
+    peer_choking_ = true;
+    abort_all_requests();
+    return true;
+}
+
+bool Peer::on_unchoke(const Message&) {
+    peer_choking_ = false;
+    fill_requests();
+    return true;
+}
+
+bool Peer::on_interested(const Message&) {
+    peer_interested_ = true;
+    t_.maybe_unchoke(*this);
+    return true;
+}
+
+bool Peer::on_not_interested(const Message&) {
+    peer_interested_ = false;
+    return true;
+}
+
+bool Peer::on_have(const Message& m) {
+    if (m.piece >= t_.metainfo().num_pieces())
+        return fail("have for piece " + std::to_string(m.piece) + " out of range");
+    set_have(m.piece);
+    return true;
+}
+
+bool Peer::on_bitfield(const Message& m) {
+    auto bf = Bitfield::from_bytes(m.payload, t_.metainfo().num_pieces());
+    got_bitfield_ = true;
+    if (!bf.ok()) return fail(bf.error().message);
+    return take_piece_set(*bf);
+}
+
+bool Peer::on_have_all(const Message&) {
+    if (!fast_) return fail("have_all without the fast extension");
+    Bitfield all(t_.metainfo().num_pieces());
+    all.set_all();
+    return take_piece_set(all);
+}
+
+// BEP 3 puts the bitfield first, but aria2 sends have_none and later
+// bitfields again, or have_all instead of a batch of haves when it
+// completes: a later set is merged, so it can only add pieces, never take
+// back what the peer announced.
+bool Peer::take_piece_set(const Bitfield& theirs) {
+    got_bitfield_ = true;
+    const uint32_t n = t_.metainfo().num_pieces();
+    if (first_message_) {
+        has_ = theirs;
+        t_.picker().inc_availability(has_);
+        interesting_count_ = 0;
+        for (uint32_t i = 0; i < n; ++i)
+            if (has_.get(i) && !t_.picker().have(i)) ++interesting_count_;
+    } else {
+        for (uint32_t i = 0; i < n; ++i)
+            if (theirs.get(i)) set_have(i);
+    }
+    if (has_.all() && t_.complete()) return disconnect("both sides are seeds"), false;
+    if (first_message_) t_.super_seed_update();
+    update_interest();
+    return true;
+}
+
+bool Peer::on_have_none(const Message&) {
+    if (!fast_) return fail("have_none without the fast extension");
+    if (!first_message_) return fail("have_none sent after other messages");
+    t_.super_seed_update();
+    return true;
+}
+
+bool Peer::on_request(const Message& m) {
+    const uint32_t n = t_.metainfo().num_pieces();
+    auto bad = check_block_request(m.piece, m.begin, m.length, n, m.piece < n ? t_.metainfo().piece_size(m.piece) : 0);
+    if (bad) return fail("bad request: " + *bad);
+    if (!t_.picker().have(m.piece)) return fail("request for piece " + std::to_string(m.piece) + " we do not have");
+    if (am_choking_ || !t_.serving()) {
+        if (fast_) {
+            std::string out;
+            append_reject(out, m.piece, m.begin, m.length);
+            send(std::move(out));
+        }
+        return true;
+    }
+    if (their_requests_.size() >= kMaxTheirRequests) return fail("too many outstanding requests");
+    their_requests_.push_back({m.piece, m.begin, m.length});
+    serve_requests();
+    return true;
+}
+
+bool Peer::on_cancel(const Message& m) {
+    auto it = std::find_if(their_requests_.begin(), their_requests_.end(), [&](const Request& r) {
+        return r.piece == m.piece && r.begin == m.begin && r.length == m.length;
+    });
+    if (it != their_requests_.end()) their_requests_.erase(it);
+    return true;
+}
+
+bool Peer::on_reject(const Message& m) {
+    if (!fast_) return fail("reject without the fast extension");
+    if (m.begin % kBlock) return true;
+    BlockRef b{m.piece, m.begin / kBlock};
+    auto it = std::find(outstanding_.begin(), outstanding_.end(), b);
+    if (it != outstanding_.end()) {
+        outstanding_.erase(it);
+        t_.picker().abort_request(b, key_);
+    }
+    return true;
+}
+
+bool Peer::on_fast_hint(const Message&) {
+    if (!fast_) return fail("fast-extension message without the fast extension");
+    return true;  // allowed_fast and suggest are hints we do not act on
 }
 
 bool Peer::on_piece(const Message& m) {

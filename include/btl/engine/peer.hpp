@@ -21,6 +21,7 @@
 // - a peer must read: past 16 MiB queued to it, or 60 s without a write
 //   completing, it is dropped (blocks are only served below 4 MiB queued).
 #pragma once
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -148,7 +149,27 @@ public:
 
 private:
     bool handle_message(const Message& m);
+    // ---- one handler per message id (peer.cpp's table); false = dropped
+    bool on_choke(const Message& m);
+    bool on_unchoke(const Message& m);
+    bool on_interested(const Message& m);
+    bool on_not_interested(const Message& m);
+    bool on_have(const Message& m);
+    bool on_bitfield(const Message& m);
+    bool on_request(const Message& m);
     bool on_piece(const Message& m);
+    bool on_cancel(const Message& m);
+    bool on_have_all(const Message& m);
+    bool on_have_none(const Message& m);
+    bool on_reject(const Message& m);
+    bool on_fast_hint(const Message& m);  // suggest, allowed_fast
+
+    using Handler = bool (Peer::*)(const Message&);
+    static const std::array<Handler, 21> kHandlers;  // indexed by MsgId
+    // A bitfield or have_all: taken whole as the first message, merged
+    // (only adding pieces) later.  The one place both are handled.
+    bool take_piece_set(const Bitfield& theirs);
+    bool fail(const std::string& why);  // violation(why), then false
     // Queues bytes to the socket; a peer that lets more than kMaxQueued
     // pile up is not reading and is disconnected.
     void send(std::string bytes);
@@ -167,6 +188,7 @@ private:
     int64_t connected_ms_ = 0, unchoked_ms_ = -1;
     RateMeter down_, up_;
     bool handshake_done_ = false, sent_handshake_ = false, got_first_message_ = false;
+    bool first_message_ = false;  // the message being handled is the first
     bool fast_ = false, closed_ = false, got_bitfield_ = false;
     PeerId peer_id_{};
     MsgId first_msg_ = MsgId::choke;
