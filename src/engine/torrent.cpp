@@ -34,7 +34,6 @@ Torrent::Torrent(TorrentHost& host, AddTorrentParams p, uint32_t id)
 }
 
 Torrent::~Torrent() {
-    *alive_ = false;
     if (check_) check_->cancel();
 }
 
@@ -84,11 +83,11 @@ void Torrent::check_space() {
     struct Job {
         uv_fs_t req;
         Torrent* t;
-        std::shared_ptr<bool> alive;
+        JobToken alive;
     };
     auto* j = new Job{};
     j->t = this;
-    j->alive = alive_;
+    j->alive = jobs_.token();
     j->req.data = j;
     int rc = uv_fs_statfs(host_.loop(), &j->req, storage_->base_dir().c_str(), [](uv_fs_t* r) {
         std::unique_ptr<Job> job(static_cast<Job*>(r->data));
@@ -98,7 +97,7 @@ void Torrent::check_space() {
             free_bytes = int64_t(sf->f_bavail * sf->f_bsize);
         }
         uv_fs_req_cleanup(r);
-        if (!*job->alive) return;
+        if (job->alive.expired()) return;
         job->t->space_check_running_ = false;
         job->t->end_disk_full(free_bytes);
     });
@@ -145,13 +144,13 @@ void Torrent::start_swarm() {
     needs_recheck_ = false;
     disk_full_ = false;
     Announcer::Hooks hooks;
-    auto alive = alive_;
+    auto alive = jobs_.token();
     hooks.make_request = [this] { return make_announce(); };
     hooks.on_peers = [this, alive](const std::vector<PeerEndpoint>& peers) {
-        if (*alive) add_peers(peers);
+        if (!alive.expired()) add_peers(peers);
     };
     hooks.on_log = [this, alive](LogLevel l, const std::string& m) {
-        if (*alive) log(l, m);
+        if (!alive.expired()) log(l, m);
     };
     hooks.wait_turn = [this](const std::string& url, std::function<void()> go) {
         return host_.announce_turn(url, std::move(go));
@@ -384,14 +383,14 @@ void Torrent::on_block(Peer& from, BlockRef b, std::string_view data) {
     piece_bufs_.erase(b.piece);
     ++pending_writes_;
     pending_write_bytes_ += mi_.piece_size(b.piece);
-    auto alive = alive_;
+    auto alive = jobs_.token();
     uint32_t piece = b.piece;
     // The completion keeps the buffer: smart ban hashes its blocks when the
     // piece fails, or when it passes after an earlier failure.
     BufferPtr keep = piece_data;
     host_.disk().hash_and_write(storage_, piece, std::move(piece_data), mi_.piece_hash(piece),
                              [this, alive, piece, keep](bool ok, Status w) {
-                                 if (!*alive) return;
+                                 if (alive.expired()) return;
                                  piece_done(piece, ok, w, keep);
                              });
 }
@@ -407,30 +406,14 @@ void Torrent::ban_address(const std::string& ip, const std::string& why) {
 }
 
 void Torrent::hash_blocks(BufferPtr data, std::function<void(std::vector<Sha1Digest>)> done) {
-    struct Job {
-        uv_work_t req;
-        BufferPtr data;
-        std::vector<Sha1Digest> digests;
-        std::function<void(std::vector<Sha1Digest>)> done;
-    };
-    auto* j = new Job{};
-    j->data = std::move(data);
-    auto alive = alive_;
-    j->done = [alive, done = std::move(done)](std::vector<Sha1Digest> d) {
-        if (*alive) done(std::move(d));
-    };
-    uv_queue_work(
-        host_.loop(), &j->req,
-        [](uv_work_t* req) {
-            auto* j = reinterpret_cast<Job*>(req);
-            j->digests = block_digests(j->data->data(), j->data->size(), kBlock);
-        },
-        [](uv_work_t* req, int) {
-            auto* j = reinterpret_cast<Job*>(req);
-            j->data.reset();
-            j->done(std::move(j->digests));
-            delete j;
+    auto queued = queue_job(
+        host_.loop(), jobs_.token(),
+        [data = std::move(data)] { return block_digests(data->data(), data->size(), kBlock); },
+        [done = std::move(done)](Result<std::vector<Sha1Digest>> r) {
+            if (r.ok()) done(std::move(*r));  // cancelled: the smart-ban evidence is lost, nothing else
         });
+    // Refused: as if cancelled, the evidence of who lied is lost; say so.
+    if (!queued.ok()) log(LogLevel::warning, "smart ban: " + queued.error().message);
 }
 
 void Torrent::piece_done(uint32_t piece, bool ok, const Status& w, BufferPtr data) {
@@ -506,12 +489,12 @@ void Torrent::on_complete() {
 }
 
 void Torrent::read_block(Peer& p, uint32_t piece, uint32_t begin, uint32_t length) {
-    auto talive = alive_;
+    auto talive = jobs_.token();
     // Keys are never reused: a peer found under `key` is the one that asked.
     uint32_t key = p.key();
     int64_t off = int64_t(piece) * mi_.piece_length + begin;
     host_.disk().read_verified(storage_, off, length, mi_.piece_hash(piece), [this, talive, key, piece, begin, length](Result<BufferPtr> r) {
-        if (!*talive) return;
+        if (talive.expired()) return;
         auto it = peers_.find(key);
         if (it == peers_.end()) return;
         Peer& p = *it->second;

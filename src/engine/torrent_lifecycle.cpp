@@ -49,14 +49,14 @@ void Torrent::begin_check(bool) {
     ++status_gen_;
     state_ = TorrentState::checking;
     check_progress_ = 0;
-    auto alive = alive_;
+    auto alive = jobs_.token();
     check_ = std::make_shared<CheckHandle>(host_.disk().check(
         storage_, mi_,
         [this, alive](uint32_t done, uint32_t total) {
-            if (*alive) check_progress_ = total ? double(done) / total : 1.0;
+            if (!alive.expired()) check_progress_ = total ? double(done) / total : 1.0;
         },
         [this, alive](Result<DiskIo::PieceMask> r) {
-            if (!*alive) return;
+            if (alive.expired()) return;
             check_.reset();
             if (stopping_) return;
             if (!r.ok()) return set_error("check failed: " + r.error().message);
@@ -97,32 +97,19 @@ void Torrent::save_resume(std::function<void()> done, DataSync mode) {
     resume_dirty_ = false;
     if (mode == DataSync::sync) unsynced_ = false;
     last_save_ms_ = host_.now_ms();
-    struct Job {
-        uv_work_t req;
-        ResumeData rd;
-        std::shared_ptr<Storage> storage;
-        std::string path;
-        DataSync mode = DataSync::no_sync;
-        bool all_synced = true;
-        Status result = Ok{};
-        std::function<void(const Status&, bool)> after;
-    };
-    auto* j = new Job{};
-    j->rd.info_hash = mi_.info_hash;
-    j->rd.num_pieces = mi_.num_pieces();
-    j->rd.have_bits = picker_.have_bitfield().to_bytes();
-    j->rd.uploaded = total_up_before_ + payload_up_;
-    j->rd.downloaded = total_down_before_ + payload_down_;
-    j->rd.save_path = save_path_;
-    j->rd.added_time = added_time_;
-    j->rd.completed_time = completed_time_;
-    j->rd.paused = paused_;
-    j->storage = storage_;
-    j->path = host_.resume_file(mi_.info_hash);
-    j->mode = mode;
-    auto alive = alive_;
-    j->after = [this, alive, done, mode](const Status& st, bool all_synced) {
-        if (*alive) {
+    ResumeData rd;
+    rd.info_hash = mi_.info_hash;
+    rd.num_pieces = mi_.num_pieces();
+    rd.have_bits = picker_.have_bitfield().to_bytes();
+    rd.uploaded = total_up_before_ + payload_up_;
+    rd.downloaded = total_down_before_ + payload_down_;
+    rd.save_path = save_path_;
+    rd.added_time = added_time_;
+    rd.completed_time = completed_time_;
+    rd.paused = paused_;
+    // Runs whether or not the torrent still exists (stop() waits on it).
+    auto after = [this, alive = jobs_.token(), done, mode](const Status& st, bool all_synced) {
+        if (!alive.expired()) {
             saving_ = false;
             if (!st.ok()) {
                 log(LogLevel::warning, "cannot save resume data: " + st.error().message);
@@ -133,17 +120,27 @@ void Torrent::save_resume(std::function<void()> done, DataSync mode) {
         }
         if (done) done();
     };
-    uv_queue_work(
-        host_.loop(), &j->req,
-        [](uv_work_t* req) {
-            auto* j = reinterpret_cast<Job*>(req);
-            j->result = save_resume_files(j->path, std::move(j->rd), *j->storage, j->mode, &j->all_synced);
+    struct Saved {
+        Status result = Ok{};
+        bool all_synced = true;
+    };
+    // `done` (a removal or shutdown waiting for the resume data) must run
+    // even if the torrent is gone by then, so the job's owner is an anchor
+    // the completion itself holds; `after` checks the torrent's own token.
+    auto anchor = std::make_shared<const char>(0);
+    auto queued = queue_job(
+        host_.loop(), anchor,
+        [path = host_.resume_file(mi_.info_hash), rd = std::move(rd), storage = storage_, mode]() mutable {
+            Saved s;
+            s.result = save_resume_files(path, std::move(rd), *storage, mode, &s.all_synced);
+            return s;
         },
-        [](uv_work_t* req, int) {
-            auto* j = reinterpret_cast<Job*>(req);
-            j->after(j->result, j->all_synced);
-            delete j;
+        [after, anchor](Result<Saved> r) {
+            if (!r.ok()) return after(Status(r.error()), false);  // cancelled: a failed save
+            after(r->result, r->all_synced);
         });
+    // Refused by libuv: fails like a save that could not write.
+    if (!queued.ok()) after(queued, false);
 }
 
 void Torrent::stop(std::function<void()> done) {
@@ -156,9 +153,9 @@ void Torrent::stop(std::function<void()> done) {
     if (check_) check_->cancel();
     close_all_peers("shutting down");
     candidates_.clear();
-    auto alive = alive_;
+    auto alive = jobs_.token();
     auto finish = [this, alive, done] {
-        if (!*alive) {
+        if (alive.expired()) {
             if (done) done();
             return;
         }

@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "btl/base/async_job.hpp"
 #include "btl/base/rate.hpp"
 #include "btl/core/bitfield.hpp"
 #include "btl/core/metainfo.hpp"
@@ -168,7 +169,9 @@ private:
     size_t bandwidth_turn_ = 0;  // round-robin start for the rate limiter
     std::unique_ptr<SuperSeed> super_;
     std::vector<int64_t> sent_bytes_;  // per piece, payload uploaded
-    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    // Last member, so destroyed first: no callback (disk job, announcer
+    // hook) runs into a torrent whose members are being torn down.
+    JobOwner jobs_;
 };
 
 }  // namespace btl
