@@ -23,7 +23,7 @@ constexpr int64_t kWriteStallMs = 60'000;
 constexpr uint64_t kUnrequestedSlack = 64;
 }  // namespace
 
-Peer::Peer(PeerOwner& t, uint32_t key, std::unique_ptr<PeerConnection> conn, bool in)
+Peer::Peer(PeerOwner& t, uint32_t key, std::unique_ptr<PeerTransport> conn, bool in)
     : t_(t), key_(key), conn_(std::move(conn)), incoming_(in) {
     conn_->set_handler(this);
     connected_ms_ = t_.host().now_ms();

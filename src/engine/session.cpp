@@ -275,6 +275,18 @@ void Session::on_accept(uv_tcp_t* client) {
     pending_.emplace(raw, std::move(p));
 }
 
+Result<std::shared_ptr<PieceStore>> Session::open_storage(const Metainfo& m, const std::string& save_path) {
+    auto st = Storage::open(m, save_path, files_);
+    if (!st.ok()) return st.error();
+    return std::shared_ptr<PieceStore>(std::make_shared<DiskPieceStore>(loop_, *disk_, *st));
+}
+
+std::unique_ptr<PeerTransport> Session::connect_peer(const sockaddr* addr) {
+    auto conn = std::make_unique<PeerConnection>(loop_, nullptr);
+    conn->connect(addr, opt_.bind_ip, 10'000);
+    return conn;
+}
+
 bool Session::may_connect() const {
     return !shutting_down_ && connections_ < opt_.max_connections && half_open_ < opt_.max_half_open;
 }

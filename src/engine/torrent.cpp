@@ -6,6 +6,7 @@
 
 #include "btl/base/format.hpp"
 #include "btl/core/choker.hpp"
+#include "btl/net/peer_connection.hpp"
 #include "btl/disk/resume.hpp"
 
 namespace btl {
@@ -34,7 +35,7 @@ Torrent::Torrent(TorrentHost& host, AddTorrentParams p, uint32_t id)
 }
 
 Torrent::~Torrent() {
-    if (check_) check_->cancel();
+    if (cancel_check_) cancel_check_();
 }
 
 void Torrent::log(LogLevel lvl, const std::string& msg) const { host_.log(lvl, mi_.name, msg); }
@@ -52,7 +53,7 @@ void Torrent::set_error(const std::string& e, bool needs_recheck) {
     close_all_peers("torrent error");
     // Nothing more is served from what may be stale, and the tracker stops
     // sending peers here.
-    if (storage_) host_.disk().evict(storage_.get());
+    if (storage_) storage_->evict();
     if (announcer_ && !was_error) announcer_->stop(3000, nullptr);
 }
 
@@ -79,33 +80,11 @@ void Torrent::on_disk_full(const std::string& why) {
 void Torrent::check_space() {
     if (!storage_) return;
     space_check_running_ = true;
-    // statfs on the pool: a network filesystem may take its time to answer.
-    struct Job {
-        uv_fs_t req;
-        Torrent* t;
-        JobToken alive;
-    };
-    auto* j = new Job{};
-    j->t = this;
-    j->alive = jobs_.token();
-    j->req.data = j;
-    int rc = uv_fs_statfs(host_.loop(), &j->req, storage_->base_dir().c_str(), [](uv_fs_t* r) {
-        std::unique_ptr<Job> job(static_cast<Job*>(r->data));
-        int64_t free_bytes = -1;
-        if (r->result == 0 && r->ptr) {
-            auto* sf = static_cast<const uv_statfs_t*>(r->ptr);
-            free_bytes = int64_t(sf->f_bavail * sf->f_bsize);
-        }
-        uv_fs_req_cleanup(r);
-        if (job->alive.expired()) return;
-        job->t->space_check_running_ = false;
-        job->t->end_disk_full(free_bytes);
-    });
-    if (rc < 0) {
-        delete j;
+    storage_->free_space([this, alive = jobs_.token()](int64_t free_bytes) {
+        if (alive.expired()) return;
         space_check_running_ = false;
-        end_disk_full(-1);
-    }
+        end_disk_full(free_bytes);
+    });
 }
 
 void Torrent::end_disk_full(int64_t free_bytes) {
@@ -204,17 +183,15 @@ void Torrent::connect_more() {
         candidates_.pop_front();
         sockaddr_storage ss{};
         if (!ip_to_sockaddr(ep.ip, ep.port, ss) || host_.is_banned(ep.ip)) continue;
-        auto conn = std::make_unique<PeerConnection>(host_.loop(), nullptr);
-        PeerConnection* raw = conn.get();
-        uint32_t key = next_key_++;
-        auto peer = std::make_unique<Peer>(*this, key, std::move(conn), false);
-        peers_.emplace(key, std::move(peer));
         host_.slot_event(SlotEvent::outgoing_opened);
-        raw->connect(reinterpret_cast<sockaddr*>(&ss), host_.options().bind_ip, 10'000);
+        uint32_t key = next_key_++;
+        // The connect reports asynchronously: the peer is its handler by then.
+        auto peer = std::make_unique<Peer>(*this, key, host_.connect_peer(reinterpret_cast<sockaddr*>(&ss)), false);
+        peers_.emplace(key, std::move(peer));
     }
 }
 
-void Torrent::add_incoming(std::unique_ptr<PeerConnection> conn, const Handshake& hs, std::string_view rest,
+void Torrent::add_incoming(std::unique_ptr<PeerTransport> conn, const Handshake& hs, std::string_view rest,
                            size_t& used) {
     ++status_gen_;
     used = 0;
@@ -388,7 +365,7 @@ void Torrent::on_block(Peer& from, BlockRef b, std::string_view data) {
     // The completion keeps the buffer: smart ban hashes its blocks when the
     // piece fails, or when it passes after an earlier failure.
     BufferPtr keep = piece_data;
-    host_.disk().hash_and_write(storage_, piece, std::move(piece_data), mi_.piece_hash(piece),
+    storage_->hash_and_write(piece, std::move(piece_data), mi_.piece_hash(piece),
                              [this, alive, piece, keep](bool ok, Status w) {
                                  if (alive.expired()) return;
                                  piece_done(piece, ok, w, keep);
@@ -493,7 +470,7 @@ void Torrent::read_block(Peer& p, uint32_t piece, uint32_t begin, uint32_t lengt
     // Keys are never reused: a peer found under `key` is the one that asked.
     uint32_t key = p.key();
     int64_t off = int64_t(piece) * mi_.piece_length + begin;
-    host_.disk().read_verified(storage_, off, length, mi_.piece_hash(piece), [this, talive, key, piece, begin, length](Result<BufferPtr> r) {
+    storage_->read_verified(off, length, mi_.piece_hash(piece), [this, talive, key, piece, begin, length](Result<BufferPtr> r) {
         if (talive.expired()) return;
         auto it = peers_.find(key);
         if (it == peers_.end()) return;

@@ -11,7 +11,7 @@ namespace btl {
 void Torrent::start() {
     ++status_gen_;
     started_ms_ = host_.now_ms();
-    auto st = Storage::open(mi_, save_path_, host_.file_pool());
+    auto st = host_.open_storage(mi_, save_path_);
     if (!st.ok()) return set_error(st.error().message);
     storage_ = *st;
     // Resume data: trust pieces whose files are unchanged; otherwise check.
@@ -50,14 +50,14 @@ void Torrent::begin_check(bool) {
     state_ = TorrentState::checking;
     check_progress_ = 0;
     auto alive = jobs_.token();
-    check_ = std::make_shared<CheckHandle>(host_.disk().check(
-        storage_, mi_,
+    cancel_check_ = storage_->check(
+        mi_.pieces,
         [this, alive](uint32_t done, uint32_t total) {
             if (!alive.expired()) check_progress_ = total ? double(done) / total : 1.0;
         },
-        [this, alive](Result<DiskIo::PieceMask> r) {
+        [this, alive](Result<PieceStore::PieceMask> r) {
             if (alive.expired()) return;
-            check_.reset();
+            cancel_check_ = nullptr;
             if (stopping_) return;
             if (!r.ok()) return set_error("check failed: " + r.error().message);
             uint32_t n = uint32_t(std::count(r->begin(), r->end(), uint8_t(1)));
@@ -65,7 +65,7 @@ void Torrent::begin_check(bool) {
                                     " pieces present");
             check_done(*r);
             resume_dirty_ = true;
-        }));
+        });
 }
 
 void Torrent::check_done(const std::vector<uint8_t>& verified) {
@@ -132,7 +132,7 @@ void Torrent::save_resume(std::function<void()> done, DataSync mode) {
         host_.loop(), anchor,
         [path = host_.resume_file(mi_.info_hash), rd = std::move(rd), storage = storage_, mode]() mutable {
             Saved s;
-            s.result = save_resume_files(path, std::move(rd), *storage, mode, &s.all_synced);
+            s.result = storage->save_resume(path, std::move(rd), mode, &s.all_synced);
             return s;
         },
         [after, anchor](Result<Saved> r) {
@@ -150,7 +150,7 @@ void Torrent::stop(std::function<void()> done) {
         return;
     }
     stopping_ = true;
-    if (check_) check_->cancel();
+    if (cancel_check_) cancel_check_();
     close_all_peers("shutting down");
     candidates_.clear();
     auto alive = jobs_.token();
@@ -206,7 +206,7 @@ void Torrent::recheck() {
     announcer_.reset();
     piece_bufs_.clear();
     // Forget cached pieces and fds: the files may have been replaced.
-    host_.disk().evict(storage_.get());
+    storage_->evict();
     storage_->close_files();
     error_.clear();
     needs_recheck_ = false;

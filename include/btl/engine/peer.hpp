@@ -36,7 +36,7 @@
 #include "btl/disk/disk_io.hpp"
 #include "btl/engine/engine_types.hpp"
 #include "btl/engine/torrent_host.hpp"
-#include "btl/net/peer_connection.hpp"
+#include "btl/net/peer_transport.hpp"
 
 namespace btl {
 
@@ -78,7 +78,7 @@ public:
 
 class Peer : public PeerConnectionHandler {
 public:
-    Peer(PeerOwner& t, uint32_t key, std::unique_ptr<PeerConnection> conn, bool incoming);
+    Peer(PeerOwner& t, uint32_t key, std::unique_ptr<PeerTransport> conn, bool incoming);
     ~Peer() override;
 
     // ---- PeerConnectionHandler
@@ -122,8 +122,8 @@ public:
     void set_tcp_connected() { tcp_connected_ = true; }
 
     // ---- queries
-    PeerConnection& conn() { return *conn_; }
-    const PeerConnection& conn() const { return *conn_; }
+    PeerTransport& conn() { return *conn_; }
+    const PeerTransport& conn() const { return *conn_; }
     uint32_t key() const { return key_; }
     bool ready() const { return handshake_done_; }
     bool closed() const { return closed_; }
@@ -181,7 +181,7 @@ private:
 
     PeerOwner& t_;
     uint32_t key_;
-    std::unique_ptr<PeerConnection> conn_;
+    std::unique_ptr<PeerTransport> conn_;
     bool am_choking_ = true, am_interested_ = false;
     bool peer_choking_ = true, peer_interested_ = false;
     bool snubbed_ = false, incoming_ = false, tcp_connected_ = false;

@@ -76,8 +76,7 @@ public:
     uint64_t random() override { return rng_(); }
     const SessionOptions& options() const override { return opt_; }
     HostIdentity identity() const override { return HostIdentity{peer_id_, listener_.port(), key_}; }
-    DiskIo& disk() override { return *disk_; }
-    std::shared_ptr<FilePool> file_pool() override { return files_; }
+    Result<std::shared_ptr<PieceStore>> open_storage(const Metainfo& m, const std::string& save_path) override;
     std::string resume_file(const Sha1Digest& ih) const override;
     void log(LogLevel lvl, const std::string& torrent, const std::string& msg) override;
     bool is_banned(const std::string& ip) const override { return banned_.count(ip) > 0; }
@@ -86,6 +85,7 @@ public:
     bool is_self_address(const std::string& addr) const override { return self_addrs_.count(addr) > 0; }
     bool may_connect() const override;
     void slot_event(SlotEvent e) override;
+    std::unique_ptr<PeerTransport> connect_peer(const sockaddr* addr) override;
     bool take_upload(uint32_t bytes, uint32_t torrent_id) override;
     bool account_download(uint32_t bytes, uint32_t torrent_id) override;
     bool download_allowed() const override {

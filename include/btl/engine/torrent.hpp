@@ -31,12 +31,12 @@
 #include "btl/disk/disk_fault.hpp"
 #include "btl/disk/disk_io.hpp"
 #include "btl/disk/resume.hpp"
-#include "btl/disk/storage.hpp"
+#include "btl/disk/piece_store.hpp"
 #include "btl/engine/announcer.hpp"
 #include "btl/engine/engine_types.hpp"
 #include "btl/engine/peer.hpp"
 #include "btl/engine/torrent_host.hpp"
-#include "btl/net/peer_connection.hpp"
+#include "btl/net/peer_transport.hpp"
 
 namespace btl {
 
@@ -72,7 +72,7 @@ public:
     bool paused() const { return paused_; }
     bool accepting_peers() const;
 
-    void add_incoming(std::unique_ptr<PeerConnection> conn, const Handshake& hs, std::string_view rest, size_t& used);
+    void add_incoming(std::unique_ptr<PeerTransport> conn, const Handshake& hs, std::string_view rest, size_t& used);
     void add_peers(const std::vector<PeerEndpoint>& peers);
     void tick(int64_t now_ms);  // once a second, from the session
 
@@ -133,7 +133,7 @@ private:
     Metainfo mi_;
     std::string save_path_;
     uint32_t id_;
-    std::shared_ptr<Storage> storage_;
+    std::shared_ptr<PieceStore> storage_;
     PiecePicker picker_;
     TorrentState state_ = TorrentState::checking;
     bool paused_ = false, stopping_ = false, was_complete_at_start_ = false;
@@ -142,7 +142,7 @@ private:
     bool disk_full_ = false, space_check_running_ = false;
     DiskRetry disk_retry_;
     double check_progress_ = 0;
-    std::shared_ptr<CheckHandle> check_;
+    PieceStore::CancelFn cancel_check_;  // set while a check runs
     std::map<uint32_t, std::unique_ptr<Peer>> peers_;
     uint32_t next_key_ = 1;
     std::unordered_map<uint32_t, std::shared_ptr<std::vector<uint8_t>>> piece_bufs_;

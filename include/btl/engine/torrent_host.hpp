@@ -6,8 +6,9 @@
 //
 // Contract: every method is called on the loop thread only.  The host
 // outlives its torrents.  Methods are grouped by concern: loop and clock,
-// options and identity, disk, the log sink, addresses (bans), connection
-// slots, global rate limits, scheduling (the tick, announce turns).
+// options and identity, storage, the log sink, addresses (bans), connection
+// slots and transports, global rate limits, scheduling (the tick, announce
+// turns).
 #pragma once
 #include <uv.h>
 
@@ -18,9 +19,11 @@
 
 #include "btl/base/sha1.hpp"
 #include "btl/core/wire.hpp"
-#include "btl/disk/disk_io.hpp"
-#include "btl/disk/file_pool.hpp"
+#include "btl/base/result.hpp"
+#include "btl/core/metainfo.hpp"
+#include "btl/disk/piece_store.hpp"
 #include "btl/engine/engine_types.hpp"
+#include "btl/net/peer_transport.hpp"
 
 namespace btl {
 
@@ -51,9 +54,10 @@ public:
     [[nodiscard]] virtual const SessionOptions& options() const = 0;
     [[nodiscard]] virtual HostIdentity identity() const = 0;
 
-    // ---- disk: the job front, the shared fd pool, where resume data lives
-    virtual DiskIo& disk() = 0;
-    virtual std::shared_ptr<FilePool> file_pool() = 0;
+    // ---- disk: the torrent's piece storage, where resume data lives
+    // Opens (touching nothing on disk) the storage of a torrent saved at
+    // save_path: the real one is file-backed; a test's is in memory.
+    virtual Result<std::shared_ptr<PieceStore>> open_storage(const Metainfo& m, const std::string& save_path) = 0;
     [[nodiscard]] virtual std::string resume_file(const Sha1Digest& info_hash) const = 0;
 
     // ---- the log sink (`torrent` is the torrent's name)
@@ -68,6 +72,9 @@ public:
     // ---- connection slots (global caps)
     [[nodiscard]] virtual bool may_connect() const = 0;
     virtual void slot_event(SlotEvent e) = 0;
+    // Starts an outgoing connection (the caller took the slot); it reports
+    // to the handler set on it before the loop runs again.
+    virtual std::unique_ptr<PeerTransport> connect_peer(const sockaddr* addr) = 0;
 
     // ---- global rate limits
     // True if `bytes` may be sent now; otherwise the torrent's on_bandwidth()
