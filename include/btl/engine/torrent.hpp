@@ -1,13 +1,17 @@
 // Torrent: one swarm.  Owns the piece picker, the peers of this torrent, the
 // in-memory buffers of pieces being downloaded, the announcer, and the
-// torrent's storage.  Pieces are assembled in memory and handed to the disk
-// thread pool in one job that hashes and, if the hash matches, writes them;
-// so the loop thread never hashes and data is never read back to verify.
+// torrent's storage.  Pieces are assembled in memory and handed to the
+// storage (PieceStore: the disk thread pool, or a test's memory twin) in one
+// job that hashes and, if the hash matches, writes them; so the loop thread
+// never hashes and data is never read back to verify.
 //
-// Peer (peer.hpp) is the protocol state of one connection; the torrent
-// drives it through its public queries and commands.  Both run only on the
-// loop thread.  The torrent reports through its TorrentHost's log sink and through
-// TorrentStatus snapshots; it never prints.
+// Everything from outside comes through TorrentHost (torrent_host.hpp): the
+// clock, storage, transports, bans, slots and rate limits; a test builds a
+// Torrent with a fake host and no sockets.  Peer (peer.hpp) is the protocol
+// state of one connection; the torrent is its PeerOwner and drives it
+// through its public queries and commands.  Both run only on the loop
+// thread.  The torrent reports through the host's log sink and TorrentStatus
+// snapshots; it never prints.
 //
 // Data that fails the hash check bans the sender's address (SmartBan).
 #pragma once
@@ -29,9 +33,8 @@
 #include "btl/core/super_seed.hpp"
 #include "btl/core/wire.hpp"
 #include "btl/disk/disk_fault.hpp"
-#include "btl/disk/disk_io.hpp"
-#include "btl/disk/resume.hpp"
 #include "btl/disk/piece_store.hpp"
+#include "btl/disk/resume.hpp"
 #include "btl/engine/announcer.hpp"
 #include "btl/engine/engine_types.hpp"
 #include "btl/engine/peer.hpp"
