@@ -184,7 +184,6 @@ const std::array<Peer::Handler, 21> Peer::kHandlers = [] {
 bool Peer::handle_message(const Message& m) {
     if (m.keepalive) return true;
     first_message_ = !got_first_message_;
-    if (first_message_) first_msg_ = m.id;
     got_first_message_ = true;
     const size_t id = size_t(m.id);
     Handler h = id < kHandlers.size() ? kHandlers[id] : nullptr;
@@ -229,7 +228,6 @@ bool Peer::on_have(const Message& m) {
 
 bool Peer::on_bitfield(const Message& m) {
     auto bf = Bitfield::from_bytes(m.payload, t_.metainfo().num_pieces());
-    got_bitfield_ = true;
     if (!bf.ok()) return fail(bf.error().message);
     return take_piece_set(*bf);
 }
@@ -246,7 +244,6 @@ bool Peer::on_have_all(const Message&) {
 // completes: a later set is merged, so it can only add pieces, never take
 // back what the peer announced.
 bool Peer::take_piece_set(const Bitfield& theirs) {
-    got_bitfield_ = true;
     const uint32_t n = t_.metainfo().num_pieces();
     if (first_message_) {
         has_ = theirs;
@@ -258,7 +255,10 @@ bool Peer::take_piece_set(const Bitfield& theirs) {
         for (uint32_t i = 0; i < n; ++i)
             if (theirs.get(i)) set_have(i);
     }
-    if (has_.all() && t_.complete()) return disconnect("both sides are seeds"), false;
+    if (has_.all() && t_.complete()) {
+        disconnect("both sides are seeds");
+        return false;
+    }
     if (first_message_) t_.super_seed_update();
     update_interest();
     return true;

@@ -189,9 +189,8 @@ private:
     RateMeter down_, up_;
     bool handshake_done_ = false, sent_handshake_ = false, got_first_message_ = false;
     bool first_message_ = false;  // the message being handled is the first
-    bool fast_ = false, closed_ = false, got_bitfield_ = false;
+    bool fast_ = false, closed_ = false;
     PeerId peer_id_{};
-    MsgId first_msg_ = MsgId::choke;
     std::string violation_;
     uint32_t max_message_ = 0;       // longest frame this peer may send us
     uint64_t blocks_requested_ = 0;  // every request we ever sent them
