@@ -123,6 +123,7 @@ TEST_CASE("torrent: completion fires once and the torrent becomes a seed") {
     h.t->tick(h.host.now);
     h.host.pump();
     CHECK(h.host.count_logged("download complete") == 1);
+    CHECK(h.host.store->saves >= 1);  // resume data saved on completion
     // Both sides are seeds now: the peer is let go.
     CHECK_FALSE(a.connected());
 }

@@ -270,3 +270,20 @@ TEST_CASE("torrent: a complete torrent checks its data and seeds without downloa
     b.simple(MsgId::have_all);
     CHECK(b.closing());
 }
+
+TEST_CASE("torrent: a block whose piece changed on disk is not uploaded and the torrent asks for a re-check") {
+    Harness h(make_content(4, 2 * kB), true);
+    RemotePeer a(h.host, *h.t, "10.0.0.1");
+    a.simple(MsgId::have_none);
+    a.simple(MsgId::interested);
+    a.sent();
+    h.host.store->corrupt(size_t(3) * 2 * kB + 5);
+    a.request(3, 0, kB);
+    h.host.pump();
+    CHECK_FALSE(has_message(a.sent(), MsgId::piece));
+    auto st = h.t->status(false);
+    CHECK(st.state == TorrentState::error);
+    CHECK(st.needs_recheck);
+    CHECK_FALSE(a.connected());
+    CHECK(h.host.logged("file changed"));
+}

@@ -202,6 +202,8 @@ public:
         return n;
     }
     const std::vector<uint8_t>& bytes() const { return data_; }
+    // The data changing behind the torrent's back (another program).
+    void corrupt(size_t offset) { data_[offset] ^= 0xff; }
 
     int write_errno = 0;       // set: writes fail with this errno (ENOSPC: disk full)
     int64_t free_bytes = -1;   // what free_space() reports
