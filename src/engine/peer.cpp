@@ -1,13 +1,13 @@
-// Peer: the protocol state machine of one connection.  See torrent.hpp.
-#include <algorithm>
+// Peer: the protocol state machine of one connection.  See peer.hpp.
+#include "btl/engine/peer.hpp"
 
-#include "btl/engine/session.hpp"
-#include "btl/engine/torrent.hpp"
+#include <algorithm>
+#include <array>
 
 namespace btl {
 
 namespace {
-constexpr uint32_t kBlock = Torrent::kBlock;
+constexpr uint32_t kBlock = PeerOwner::kBlock;
 constexpr size_t kMaxQueue = 1000;           // our requests in flight to one peer
 constexpr size_t kMinQueue = 16;
 constexpr size_t kMaxTheirRequests = 2000;   // their queued requests before we drop them
@@ -23,17 +23,17 @@ constexpr int64_t kWriteStallMs = 60'000;
 constexpr uint64_t kUnrequestedSlack = 64;
 }  // namespace
 
-Peer::Peer(Torrent& t, uint32_t key, std::unique_ptr<PeerConnection> conn, bool in)
-    : incoming(in), t_(t), key_(key), conn_(std::move(conn)) {
+Peer::Peer(PeerOwner& t, uint32_t key, std::unique_ptr<PeerTransport> conn, bool in)
+    : t_(t), key_(key), conn_(std::move(conn)), incoming_(in) {
     conn_->set_handler(this);
-    connected_ms = t_.session().now_ms();
-    last_recv_ms_ = last_send_ms_ = last_block_ms_ = last_write_done_ms_ = connected_ms;
+    connected_ms_ = t_.host().now_ms();
+    last_recv_ms_ = last_send_ms_ = last_block_ms_ = last_write_done_ms_ = connected_ms_;
     has_ = Bitfield(t_.metainfo().num_pieces());
     // Nothing we ask for is longer than a block; only a bitfield can be.
     max_message_ = std::max<uint32_t>(9 + kBlock, 1 + (t_.metainfo().num_pieces() + 7) / 8);
 }
 
-Peer::~Peer() { *alive_ = false; }
+Peer::~Peer() = default;
 
 void Peer::disconnect(const std::string& why) {
     if (closed_) return;
@@ -48,7 +48,7 @@ void Peer::violation(const std::string& why) {
 }
 
 void Peer::note_sending() {
-    if (conn_->queued_bytes() == 0) last_write_done_ms_ = t_.session().now_ms();
+    if (conn_->queued_bytes() == 0) last_write_done_ms_ = t_.host().now_ms();
 }
 
 void Peer::send(std::string bytes) {
@@ -60,8 +60,8 @@ void Peer::send(std::string bytes) {
 }
 
 void Peer::on_connected() {
-    tcp_connected = true;
-    t_.session().connect_finished();
+    tcp_connected_ = true;
+    t_.host().slot_event(SlotEvent::connect_finished);
     send_handshake();
 }
 
@@ -69,7 +69,7 @@ void Peer::send_handshake() {
     if (sent_handshake_) return;
     sent_handshake_ = true;
     std::string out;
-    append_handshake(out, t_.info_hash(), t_.session().peer_id(), true, false);
+    append_handshake(out, t_.metainfo().info_hash, t_.host().identity().peer_id, true, false);
     send(std::move(out));
 }
 
@@ -88,7 +88,7 @@ void Peer::send_bitfield() {
 }
 
 void Peer::accept_handshake(const Handshake& hs) {
-    if (hs.peer_id == t_.session().peer_id()) return disconnect("connected to ourselves");
+    if (hs.peer_id == t_.host().identity().peer_id) return disconnect("connected to ourselves");
     peer_id_ = hs.peer_id;
     fast_ = hs.supports_fast();
     handshake_done_ = true;
@@ -98,7 +98,7 @@ void Peer::accept_handshake(const Handshake& hs) {
 
 size_t Peer::on_data(std::string_view buf) {
     size_t used = 0;
-    last_recv_ms_ = t_.session().now_ms();
+    last_recv_ms_ = t_.host().now_ms();
     if (!handshake_done_) {
         if (buf.size() < kHandshakeSize) return 0;
         auto hs = parse_handshake(buf.substr(0, kHandshakeSize));
@@ -106,12 +106,12 @@ size_t Peer::on_data(std::string_view buf) {
             violation("bad handshake: " + hs.error().message);
             return 0;
         }
-        if (hs->info_hash != t_.info_hash()) {
+        if (hs->info_hash != t_.metainfo().info_hash) {
             violation("handshake for another torrent (info-hash " + to_hex(hs->info_hash) + ")");
             return 0;
         }
-        if (hs->peer_id == t_.session().peer_id()) {
-            t_.session().note_self_address(conn_->remote());
+        if (hs->peer_id == t_.host().identity().peer_id) {
+            t_.host().note_self_address(conn_->remote());
             disconnect("connected to ourselves");
             return 0;
         }
@@ -147,141 +147,172 @@ void Peer::set_have(uint32_t piece) {
 
 void Peer::update_interest() {
     bool want = interesting_count_ > 0 && t_.can_download();
-    if (want == am_interested) {
+    if (want == am_interested_) {
         if (want) fill_requests();
         return;
     }
-    am_interested = want;
+    am_interested_ = want;
     std::string out;
     append_simple(out, want ? MsgId::interested : MsgId::not_interested);
     send(std::move(out));
     if (want) fill_requests();
 }
 
+// One small handler per message id, in a table indexed by the id (the
+// shape of libtorrent's bt_peer_connection): a handler returns false when
+// it dropped the peer.  Ids without a handler (port, extended when not
+// negotiated, unknown ones) are ignored, as libtorrent does.
+const std::array<Peer::Handler, 21> Peer::kHandlers = [] {
+    std::array<Handler, 21> at{};
+    at[size_t(MsgId::choke)] = &Peer::on_choke;
+    at[size_t(MsgId::unchoke)] = &Peer::on_unchoke;
+    at[size_t(MsgId::interested)] = &Peer::on_interested;
+    at[size_t(MsgId::not_interested)] = &Peer::on_not_interested;
+    at[size_t(MsgId::have)] = &Peer::on_have;
+    at[size_t(MsgId::bitfield)] = &Peer::on_bitfield;
+    at[size_t(MsgId::request)] = &Peer::on_request;
+    at[size_t(MsgId::piece)] = &Peer::on_piece;
+    at[size_t(MsgId::cancel)] = &Peer::on_cancel;
+    at[size_t(MsgId::suggest)] = &Peer::on_fast_hint;
+    at[size_t(MsgId::have_all)] = &Peer::on_have_all;
+    at[size_t(MsgId::have_none)] = &Peer::on_have_none;
+    at[size_t(MsgId::reject)] = &Peer::on_reject;
+    at[size_t(MsgId::allowed_fast)] = &Peer::on_fast_hint;
+    return at;
+}();
+
 bool Peer::handle_message(const Message& m) {
     if (m.keepalive) return true;
-    const bool first = !got_first_message_;
-    if (first) first_msg_ = m.id;
+    first_message_ = !got_first_message_;
     got_first_message_ = true;
-    const uint32_t n = t_.metainfo().num_pieces();
-    auto fail = [&](const std::string& why) {
-        violation(why);
-        return false;
-    };
-    switch (m.id) {
-        case MsgId::choke:
-            peer_choking = true;
-            abort_all_requests();
-            break;
-        case MsgId::unchoke:
-            peer_choking = false;
-            fill_requests();
-            break;
-        case MsgId::interested:
-            peer_interested = true;
-            t_.maybe_unchoke(*this);
-            break;
-        case MsgId::not_interested:
-            peer_interested = false;
-            break;
-        case MsgId::have:
-            if (m.piece >= n) return fail("have for piece " + std::to_string(m.piece) + " out of range");
-            set_have(m.piece);
-            break;
-        case MsgId::bitfield: {
-            // BEP 3 puts the bitfield first, but aria2 sends have_none and
-            // later bitfields again; a later bitfield is merged, so it can
-            // only add pieces, never take back what the peer announced.
-            got_bitfield_ = true;
-            auto bf = Bitfield::from_bytes(m.payload, n);
-            if (!bf.ok()) return fail(bf.error().message);
-            if (first) {
-                has_ = std::move(*bf);
-                t_.picker().inc_availability(has_);
-                interesting_count_ = 0;
-                for (uint32_t i = 0; i < n; ++i)
-                    if (has_.get(i) && !t_.picker().have(i)) ++interesting_count_;
-            } else {
-                for (uint32_t i = 0; i < n; ++i)
-                    if (bf->get(i)) set_have(i);
-            }
-            if (has_.all() && t_.complete()) {
-                disconnect("both sides are seeds");
-                return false;
-            }
-            if (first) t_.super_seed_update();
-            update_interest();
-            break;
-        }
-        case MsgId::have_all:
-            if (!fast_) return fail("have_all without the fast extension");
-            got_bitfield_ = true;
-            if (first) {
-                has_.set_all();
-                t_.picker().inc_availability(has_);
-                interesting_count_ = n - t_.picker().num_have();
-            } else {
-                // aria2 sends have_all instead of a batch of haves when it
-                // completes: like a later bitfield, it only adds pieces.
-                for (uint32_t i = 0; i < n; ++i) set_have(i);
-            }
-            if (t_.complete()) {
-                disconnect("both sides are seeds");
-                return false;
-            }
-            update_interest();
-            break;
-        case MsgId::have_none:
-            if (!fast_) return fail("have_none without the fast extension");
-            if (!first) return fail("have_none sent after other messages");
-            t_.super_seed_update();
-            break;
-        case MsgId::request: {
-            auto bad = check_block_request(m.piece, m.begin, m.length, n,
-                                           m.piece < n ? t_.metainfo().piece_size(m.piece) : 0);
-            if (bad) return fail("bad request: " + *bad);
-            if (!t_.picker().have(m.piece)) return fail("request for piece " + std::to_string(m.piece) + " we do not have");
-            if (am_choking || !t_.serving()) {
-                if (fast_) {
-                    std::string out;
-                    append_reject(out, m.piece, m.begin, m.length);
-                    send(std::move(out));
-                }
-                break;
-            }
-            if (their_requests_.size() >= kMaxTheirRequests) return fail("too many outstanding requests");
-            their_requests_.push_back({m.piece, m.begin, m.length});
-            serve_requests();
-            break;
-        }
-        case MsgId::piece:
-            return on_piece(m);
-        case MsgId::cancel: {
-            auto it = std::find_if(their_requests_.begin(), their_requests_.end(), [&](const Request& r) {
-                return r.piece == m.piece && r.begin == m.begin && r.length == m.length;
-            });
-            if (it != their_requests_.end()) their_requests_.erase(it);
-            break;
-        }
-        case MsgId::reject: {
-            if (!fast_) return fail("reject without the fast extension");
-            if (m.begin % kBlock) break;
-            BlockRef b{m.piece, m.begin / kBlock};
-            auto it = std::find(outstanding_.begin(), outstanding_.end(), b);
-            if (it != outstanding_.end()) {
-                outstanding_.erase(it);
-                t_.picker().abort_request(b, key_);
-            }
-            break;
-        }
-        case MsgId::allowed_fast:
-        case MsgId::suggest:
-            if (!fast_) return fail("fast-extension message without the fast extension");
-            break;
-        default:
-            break;  // port, extended (not negotiated), unknown ids: ignored
-    }
+    const size_t id = size_t(m.id);
+    Handler h = id < kHandlers.size() ? kHandlers[id] : nullptr;
+    if (h && !(this->*h)(m)) return false;
     return !closed_;
+}
+
+bool Peer::fail(const std::string& why) {
+    violation(why);
+    return false;
+}
+
+bool Peer::on_choke(const Message&) {
+    peer_choking_ = true;
+    abort_all_requests();
+    return true;
+}
+
+bool Peer::on_unchoke(const Message&) {
+    peer_choking_ = false;
+    fill_requests();
+    return true;
+}
+
+bool Peer::on_interested(const Message&) {
+    peer_interested_ = true;
+    t_.maybe_unchoke(*this);
+    return true;
+}
+
+bool Peer::on_not_interested(const Message&) {
+    peer_interested_ = false;
+    return true;
+}
+
+bool Peer::on_have(const Message& m) {
+    if (m.piece >= t_.metainfo().num_pieces())
+        return fail("have for piece " + std::to_string(m.piece) + " out of range");
+    set_have(m.piece);
+    return true;
+}
+
+bool Peer::on_bitfield(const Message& m) {
+    auto bf = Bitfield::from_bytes(m.payload, t_.metainfo().num_pieces());
+    if (!bf.ok()) return fail(bf.error().message);
+    return take_piece_set(*bf);
+}
+
+bool Peer::on_have_all(const Message&) {
+    if (!fast_) return fail("have_all without the fast extension");
+    Bitfield all(t_.metainfo().num_pieces());
+    all.set_all();
+    return take_piece_set(all);
+}
+
+// BEP 3 puts the bitfield first, but aria2 sends have_none and later
+// bitfields again, or have_all instead of a batch of haves when it
+// completes: a later set is merged, so it can only add pieces, never take
+// back what the peer announced.
+bool Peer::take_piece_set(const Bitfield& theirs) {
+    const uint32_t n = t_.metainfo().num_pieces();
+    if (first_message_) {
+        has_ = theirs;
+        t_.picker().inc_availability(has_);
+        interesting_count_ = 0;
+        for (uint32_t i = 0; i < n; ++i)
+            if (has_.get(i) && !t_.picker().have(i)) ++interesting_count_;
+    } else {
+        for (uint32_t i = 0; i < n; ++i)
+            if (theirs.get(i)) set_have(i);
+    }
+    if (has_.all() && t_.complete()) {
+        disconnect("both sides are seeds");
+        return false;
+    }
+    if (first_message_) t_.super_seed_update();
+    update_interest();
+    return true;
+}
+
+bool Peer::on_have_none(const Message&) {
+    if (!fast_) return fail("have_none without the fast extension");
+    if (!first_message_) return fail("have_none sent after other messages");
+    t_.super_seed_update();
+    return true;
+}
+
+bool Peer::on_request(const Message& m) {
+    const uint32_t n = t_.metainfo().num_pieces();
+    auto bad = check_block_request(m.piece, m.begin, m.length, n, m.piece < n ? t_.metainfo().piece_size(m.piece) : 0);
+    if (bad) return fail("bad request: " + *bad);
+    if (!t_.picker().have(m.piece)) return fail("request for piece " + std::to_string(m.piece) + " we do not have");
+    if (am_choking_ || !t_.serving()) {
+        if (fast_) {
+            std::string out;
+            append_reject(out, m.piece, m.begin, m.length);
+            send(std::move(out));
+        }
+        return true;
+    }
+    if (their_requests_.size() >= kMaxTheirRequests) return fail("too many outstanding requests");
+    their_requests_.push_back({m.piece, m.begin, m.length});
+    serve_requests();
+    return true;
+}
+
+bool Peer::on_cancel(const Message& m) {
+    auto it = std::find_if(their_requests_.begin(), their_requests_.end(), [&](const Request& r) {
+        return r.piece == m.piece && r.begin == m.begin && r.length == m.length;
+    });
+    if (it != their_requests_.end()) their_requests_.erase(it);
+    return true;
+}
+
+bool Peer::on_reject(const Message& m) {
+    if (!fast_) return fail("reject without the fast extension");
+    if (m.begin % kBlock) return true;
+    BlockRef b{m.piece, m.begin / kBlock};
+    auto it = std::find(outstanding_.begin(), outstanding_.end(), b);
+    if (it != outstanding_.end()) {
+        outstanding_.erase(it);
+        t_.picker().abort_request(b, key_);
+    }
+    return true;
+}
+
+bool Peer::on_fast_hint(const Message&) {
+    if (!fast_) return fail("fast-extension message without the fast extension");
+    return true;  // allowed_fast and suggest are hints we do not act on
 }
 
 bool Peer::on_piece(const Message& m) {
@@ -297,7 +328,7 @@ bool Peer::on_piece(const Message& m) {
                   ? outstanding_.begin()
                   : std::find(outstanding_.begin(), outstanding_.end(), b);
     if (it == outstanding_.end()) {
-        // Late (cancelled, choked, snubbed) or never requested: dropped.
+        // Late (cancelled, choked, snubbed_) or never requested: dropped.
         ++blocks_unrequested_;
         if (blocks_accepted_ + blocks_unrequested_ > blocks_requested_ + kUnrequestedSlack) {
             violation("sent " + std::to_string(blocks_unrequested_) + " blocks we did not request");
@@ -312,10 +343,10 @@ bool Peer::on_piece(const Message& m) {
     }
     outstanding_.erase(it);
     ++blocks_accepted_;
-    int64_t now = t_.session().now_ms();
-    down.add(int64_t(m.payload.size()), now);
+    int64_t now = t_.host().now_ms();
+    down_.add(int64_t(m.payload.size()), now);
     last_block_ms_ = now;
-    snubbed = false;
+    snubbed_ = false;
     if (queue_target_ < kMaxQueue) ++queue_target_;
     t_.on_block(*this, b, m.payload);
     // Refill in batches: one request message per received block would cost a
@@ -325,7 +356,7 @@ bool Peer::on_piece(const Message& m) {
 }
 
 void Peer::fill_requests() {
-    if (closed_ || !handshake_done_ || peer_choking || !am_interested || !t_.can_download() ||
+    if (closed_ || !handshake_done_ || peer_choking_ || !am_interested_ || !t_.can_download() ||
         t_.disk_backlogged())
         return;
     if (outstanding_.size() >= queue_target_) return;
@@ -339,7 +370,7 @@ void Peer::fill_requests() {
         outstanding_.push_back(b);
     }
     blocks_requested_ += picked.size();
-    last_send_ms_ = t_.session().now_ms();
+    last_send_ms_ = t_.host().now_ms();
     send(std::move(out));
 }
 
@@ -350,6 +381,30 @@ void Peer::cancel_block(BlockRef b) {
     std::string out;
     append_cancel(out, b.piece, b.block * kBlock, t_.picker().block_length(b));
     send(std::move(out));
+}
+
+void Peer::cancel_all_requests() {
+    auto outstanding = outstanding_;
+    for (const auto& b : outstanding) {
+        t_.picker().abort_request(b, key_);
+        cancel_block(b);
+    }
+}
+
+bool Peer::send_block(uint32_t piece, uint32_t begin, uint32_t length, const BufferPtr& data) {
+    if (am_choking_ || closed_ || data->size() < length) return false;
+    note_sending();
+    std::string hdr;
+    append_piece_header(hdr, piece, begin, length);
+    conn_->send_with_payload(std::move(hdr), data, 0, length);
+    up_.add(length, t_.host().now_ms());
+    return true;
+}
+
+void Peer::reveal_piece(uint32_t piece) {
+    std::string out;
+    append_have(out, piece);
+    conn_->send(std::move(out));
 }
 
 void Peer::abort_all_requests() {
@@ -373,23 +428,23 @@ void Peer::we_have_piece(uint32_t piece) {
 }
 
 void Peer::set_choking(bool choke) {
-    if (closed_ || !handshake_done_ || am_choking == choke) return;
-    am_choking = choke;
+    if (closed_ || !handshake_done_ || am_choking_ == choke) return;
+    am_choking_ = choke;
     std::string out;
     append_simple(out, choke ? MsgId::choke : MsgId::unchoke);
     if (choke) {
         if (fast_)
             for (const auto& r : their_requests_) append_reject(out, r.piece, r.begin, r.length);
         their_requests_.clear();
-        unchoked_ms = -1;
+        unchoked_ms_ = -1;
     } else {
-        unchoked_ms = t_.session().now_ms();
+        unchoked_ms_ = t_.host().now_ms();
     }
     send(std::move(out));
 }
 
 bool Peer::serve_one(bool fresh_only) {
-    if (closed_ || am_choking || their_requests_.empty() || disk_reads_in_flight_ >= kMaxDiskReads ||
+    if (closed_ || am_choking_ || their_requests_.empty() || disk_reads_in_flight_ >= kMaxDiskReads ||
         conn_->queued_bytes() >= kSendHighWater)
         return false;
     auto it = their_requests_.begin();
@@ -406,7 +461,7 @@ bool Peer::serve_one(bool fresh_only) {
         return false;
     }
     Request r = *it;
-    if (!t_.session().take_upload(r.length, t_.id())) return false;
+    if (!t_.take_upload(r.length)) return false;
     their_requests_.erase(it);
     if (t_.complete()) t_.note_upload(r.piece, r.length);
     ++disk_reads_in_flight_;
@@ -421,7 +476,7 @@ void Peer::serve_requests() {
 
 void Peer::on_sent(size_t bytes) {
     (void)bytes;
-    last_send_ms_ = last_write_done_ms_ = t_.session().now_ms();
+    last_send_ms_ = last_write_done_ms_ = t_.host().now_ms();
     serve_requests();
 }
 
@@ -433,19 +488,19 @@ void Peer::on_closed(const std::string& reason) {
 void Peer::tick(int64_t now) {
     if (closed_) return;
     if (!handshake_done_) {
-        if (now - connected_ms > 20'000) disconnect("handshake timed out");
+        if (now - connected_ms_ > 20'000) disconnect("handshake timed out");
         return;
     }
     if (now - last_recv_ms_ > 150'000) return disconnect("inactive for 150 s");
     if (conn_->queued_bytes() > 0 && now - last_write_done_ms_ > kWriteStallMs)
         return violation("stopped reading (nothing written for " + std::to_string(kWriteStallMs / 1000) + " s, " +
                          std::to_string(conn_->queued_bytes()) + " bytes waiting)");
-    if (!outstanding_.empty() && now - last_block_ms_ > 60'000 && !snubbed) {
-        snubbed = true;
+    if (!outstanding_.empty() && now - last_block_ms_ > 60'000 && !snubbed_) {
+        snubbed_ = true;
         queue_target_ = kMinQueue;
         abort_all_requests();  // let faster peers have those blocks
     }
-    size_t rate_target = size_t(down.rate(now) * 3.0 / kBlock);
+    size_t rate_target = size_t(down_.rate(now) * 3.0 / kBlock);
     size_t decayed = queue_target_ - queue_target_ / 4;
     queue_target_ = std::clamp(std::max(rate_target, decayed), kMinQueue, kMaxQueue);
     if (now - last_send_ms_ > 90'000) {
@@ -462,16 +517,16 @@ PeerStatus Peer::status(int64_t now) const {
     PeerStatus s;
     s.address = conn_->remote();
     s.client = handshake_done_ ? client_name(peer_id_) : "";
-    s.down_rate = down.rate(now);
-    s.up_rate = up.rate(now);
-    s.downloaded = down.total();
-    s.uploaded = up.total();
+    s.down_rate = down_.rate(now);
+    s.up_rate = up_.rate(now);
+    s.downloaded = down_.total();
+    s.uploaded = up_.total();
     s.progress = has_.size() ? double(has_.count()) / has_.size() : 0;
-    s.incoming = incoming;
-    s.flags += am_interested ? (peer_choking ? 'd' : 'D') : ' ';
-    s.flags += peer_interested ? (am_choking ? 'u' : 'U') : ' ';
-    s.flags += snubbed ? 'S' : ' ';
-    s.flags += incoming ? 'I' : 'O';
+    s.incoming = incoming_;
+    s.flags += am_interested_ ? (peer_choking_ ? 'd' : 'D') : ' ';
+    s.flags += peer_interested_ ? (am_choking_ ? 'u' : 'U') : ' ';
+    s.flags += snubbed_ ? 'S' : ' ';
+    s.flags += incoming_ ? 'I' : 'O';
     s.flags += fast_ ? 'F' : ' ';
     return s;
 }

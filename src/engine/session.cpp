@@ -41,7 +41,7 @@ public:
     }
     void on_closed(const std::string& why) override {
         s_.log(LogLevel::debug, "", "incoming connection from " + remote_ + " closed before its handshake: " + why);
-        s_.connection_closed();
+        s_.slot_event(SlotEvent::closed);
         s_.retire(this);
     }
     bool expired(int64_t now) const { return !handed_over_ && now - born_ms_ > 20'000; }
@@ -275,13 +275,35 @@ void Session::on_accept(uv_tcp_t* client) {
     pending_.emplace(raw, std::move(p));
 }
 
+Result<std::shared_ptr<PieceStore>> Session::open_storage(const Metainfo& m, const std::string& save_path) {
+    auto st = Storage::open(m, save_path, files_);
+    if (!st.ok()) return st.error();
+    return std::shared_ptr<PieceStore>(std::make_shared<DiskPieceStore>(loop_, *disk_, *st));
+}
+
+std::unique_ptr<PeerTransport> Session::connect_peer(const sockaddr* addr) {
+    auto conn = std::make_unique<PeerConnection>(loop_, nullptr);
+    conn->connect(addr, opt_.bind_ip, 10'000);
+    return conn;
+}
+
 bool Session::may_connect() const {
     return !shutting_down_ && connections_ < opt_.max_connections && half_open_ < opt_.max_half_open;
 }
 
-void Session::connection_opened(bool outgoing) {
-    ++connections_;
-    if (outgoing) ++half_open_;
+void Session::slot_event(SlotEvent e) {
+    switch (e) {
+        case SlotEvent::outgoing_opened:
+            ++connections_;
+            ++half_open_;
+            break;
+        case SlotEvent::connect_finished:
+            if (half_open_ > 0) --half_open_;
+            break;
+        case SlotEvent::closed:
+            if (connections_ > 0) --connections_;
+            break;
+    }
 }
 
 bool Session::take_upload(uint32_t bytes, uint32_t torrent_id) {

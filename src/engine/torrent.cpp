@@ -6,8 +6,8 @@
 
 #include "btl/base/format.hpp"
 #include "btl/core/choker.hpp"
+#include "btl/net/peer_connection.hpp"
 #include "btl/disk/resume.hpp"
-#include "btl/engine/session.hpp"
 
 namespace btl {
 
@@ -23,23 +23,22 @@ const char* state_name(TorrentState s) {
     return "?";
 }
 
-Torrent::Torrent(Session& s, AddTorrentParams p, uint32_t id)
-    : s_(s),
+Torrent::Torrent(TorrentHost& host, AddTorrentParams p, uint32_t id)
+    : host_(host),
       mi_(std::move(p.metainfo)),
       save_path_(std::move(p.save_path)),
       id_(id),
-      picker_(mi_.num_pieces(), mi_.piece_length, mi_.total_length, kBlock, s.random()),
+      picker_(mi_.num_pieces(), mi_.piece_length, mi_.total_length, kBlock, host.random()),
       paused_(p.paused),
-      disk_retry_(DiskRetryPolicy{s.options().disk_retry_interval_ms, 12 * s.options().disk_retry_interval_ms}) {
+      disk_retry_(DiskRetryPolicy{host.options().disk_retry_interval_ms, 12 * host.options().disk_retry_interval_ms}) {
     added_time_ = int64_t(std::time(nullptr));
 }
 
 Torrent::~Torrent() {
-    *alive_ = false;
-    if (check_) check_->cancel();
+    if (cancel_check_) cancel_check_();
 }
 
-void Torrent::log(LogLevel lvl, const std::string& msg) const { s_.log(lvl, mi_.name, msg); }
+void Torrent::log(LogLevel lvl, const std::string& msg) const { host_.log(lvl, mi_.name, msg); }
 
 void Torrent::set_error(const std::string& e, bool needs_recheck) {
     ++status_gen_;
@@ -54,7 +53,7 @@ void Torrent::set_error(const std::string& e, bool needs_recheck) {
     close_all_peers("torrent error");
     // Nothing more is served from what may be stale, and the tracker stops
     // sending peers here.
-    if (storage_) s_.disk().evict(storage_.get());
+    if (storage_) storage_->evict();
     if (announcer_ && !was_error) announcer_->stop(3000, nullptr);
 }
 
@@ -64,7 +63,7 @@ void Torrent::on_disk_full(const std::string& why) {
     disk_full_ = true;
     error_ = why;
     needs_recheck_ = false;
-    int64_t now = s_.now_ms();
+    int64_t now = host_.now_ms();
     int64_t next = disk_retry_.on_full(now);
     log(LogLevel::error, why + ": download paused, seeding the " + std::to_string(picker_.num_have()) +
                              " pieces we have; looking for free space in " + std::to_string((next - now + 999) / 1000) +
@@ -72,53 +71,27 @@ void Torrent::on_disk_full(const std::string& why) {
     // Requests in flight would only bring data we cannot store: cancel them
     // (can_download() is false now, so update_interest says not interested).
     for (auto& [k, p] : peers_) {
-        auto outstanding = p->outstanding_;
-        for (const auto& b : outstanding) {
-            picker_.abort_request(b, k);
-            p->cancel_block(b);
-        }
+        p->cancel_all_requests();
         p->update_interest();
     }
-    s_.activate(id_);  // the tick must run to look for space again
+    host_.set_active(id_, true);  // the tick must run to look for space again
 }
 
 void Torrent::check_space() {
     if (!storage_) return;
     space_check_running_ = true;
-    // statfs on the pool: a network filesystem may take its time to answer.
-    struct Job {
-        uv_fs_t req;
-        Torrent* t;
-        std::shared_ptr<bool> alive;
-    };
-    auto* j = new Job{};
-    j->t = this;
-    j->alive = alive_;
-    j->req.data = j;
-    int rc = uv_fs_statfs(s_.loop(), &j->req, storage_->base_dir().c_str(), [](uv_fs_t* r) {
-        std::unique_ptr<Job> job(static_cast<Job*>(r->data));
-        int64_t free_bytes = -1;
-        if (r->result == 0 && r->ptr) {
-            auto* sf = static_cast<const uv_statfs_t*>(r->ptr);
-            free_bytes = int64_t(sf->f_bavail * sf->f_bsize);
-        }
-        uv_fs_req_cleanup(r);
-        if (!*job->alive) return;
-        job->t->space_check_running_ = false;
-        job->t->end_disk_full(free_bytes);
-    });
-    if (rc < 0) {
-        delete j;
+    storage_->free_space([this, alive = jobs_.token()](int64_t free_bytes) {
+        if (alive.expired()) return;
         space_check_running_ = false;
-        end_disk_full(-1);
-    }
+        end_disk_full(free_bytes);
+    });
 }
 
 void Torrent::end_disk_full(int64_t free_bytes) {
     ++status_gen_;
     if (!disk_full_ || state_ != TorrentState::downloading) return;
     int64_t need = std::min<int64_t>(mi_.piece_length, mi_.total_length - have_bytes_);
-    if (!disk_retry_.on_check(s_.now_ms(), free_bytes, need)) return;
+    if (!disk_retry_.on_check(host_.now_ms(), free_bytes, need)) return;
     disk_full_ = false;
     error_.clear();
     log(LogLevel::info, (free_bytes >= 0 ? format_size(free_bytes) + " free" : std::string("free space unknown")) +
@@ -133,7 +106,7 @@ void Torrent::close_all_peers(const std::string& why) {
 
 bool Torrent::accepting_peers() const {
     return !stopping_ && !paused_ && (state_ == TorrentState::downloading || state_ == TorrentState::seeding) &&
-           int(peers_.size()) < s_.options().max_peers_per_torrent;
+           int(peers_.size()) < host_.options().max_peers_per_torrent;
 }
 
 void Torrent::start_swarm() {
@@ -142,43 +115,43 @@ void Torrent::start_swarm() {
     // Super-seeding only makes sense for a complete torrent (we reveal what
     // we have); a download never turns it on.
     super_.reset();
-    if (s_.options().super_seeder && picker_.complete()) {
-        super_ = std::make_unique<SuperSeed>(mi_.num_pieces(), s_.random());
+    if (host_.options().super_seeder && picker_.complete()) {
+        super_ = std::make_unique<SuperSeed>(mi_.num_pieces(), host_.random());
         log(LogLevel::info, "super-seeding: peers are shown one piece at a time");
     }
     error_.clear();
     needs_recheck_ = false;
     disk_full_ = false;
     Announcer::Hooks hooks;
-    auto alive = alive_;
+    auto alive = jobs_.token();
     hooks.make_request = [this] { return make_announce(); };
     hooks.on_peers = [this, alive](const std::vector<PeerEndpoint>& peers) {
-        if (*alive) add_peers(peers);
+        if (!alive.expired()) add_peers(peers);
     };
     hooks.on_log = [this, alive](LogLevel l, const std::string& m) {
-        if (*alive) log(l, m);
+        if (!alive.expired()) log(l, m);
     };
     hooks.wait_turn = [this](const std::string& url, std::function<void()> go) {
-        return s_.announce_turn(url, std::move(go));
+        return host_.announce_turn(url, std::move(go));
     };
     HttpOptions http;
-    http.bind_ip = s_.options().bind_ip;
-    announcer_ = std::make_unique<Announcer>(s_.loop(), mi_.tracker_tiers(), http, std::move(hooks));
+    http.bind_ip = host_.options().bind_ip;
+    announcer_ = std::make_unique<Announcer>(host_.loop(), mi_.tracker_tiers(), http, std::move(hooks));
     announcer_->start();
-    s_.activate(id_);
+    host_.set_active(id_, true);
 }
 
 AnnounceRequest Torrent::make_announce() const {
     AnnounceRequest r;
     r.info_hash = mi_.info_hash;
-    r.peer_id = s_.peer_id();
-    r.port = s_.listen_port();
-    r.uploaded = total_up_before_ + payload_up;
-    r.downloaded = total_down_before_ + payload_down;
+    r.peer_id = host_.identity().peer_id;
+    r.port = host_.identity().listen_port;
+    r.uploaded = total_up_before_ + payload_up_;
+    r.downloaded = total_down_before_ + payload_down_;
     r.left = mi_.total_length - have_bytes_;
     r.numwant = 50;
-    r.key = s_.announce_key();
-    r.ip = s_.options().announce_ip;
+    r.key = host_.identity().announce_key;
+    r.ip = host_.options().announce_ip;
     return r;
 }
 
@@ -193,73 +166,71 @@ void Torrent::add_peers(const std::vector<PeerEndpoint>& peers) {
     }
     for (const auto& p : peers) {
         std::string addr = p.to_string();
-        if (known_.count(addr) || s_.is_banned(p.ip) || s_.is_self_address(addr)) continue;
-        if (p.port == s_.listen_port() && (p.ip == s_.options().bind_ip || p.ip == s_.options().announce_ip)) continue;
+        if (known_.count(addr) || host_.is_banned(p.ip) || host_.is_self_address(addr)) continue;
+        if (p.port == host_.identity().listen_port && (p.ip == host_.options().bind_ip || p.ip == host_.options().announce_ip)) continue;
         if (candidates_.size() >= 2000) break;
         known_.insert(addr);
         candidates_.push_back(p);
     }
     connect_more();
-    s_.activate(id_);
+    host_.set_active(id_, true);
 }
 
 void Torrent::connect_more() {
-    while (accepting_peers() && !candidates_.empty() && s_.may_connect() &&
+    while (accepting_peers() && !candidates_.empty() && host_.may_connect() &&
            !(picker_.complete() && false)) {
         PeerEndpoint ep = candidates_.front();
         candidates_.pop_front();
         sockaddr_storage ss{};
-        if (!ip_to_sockaddr(ep.ip, ep.port, ss) || s_.is_banned(ep.ip)) continue;
-        auto conn = std::make_unique<PeerConnection>(s_.loop(), nullptr);
-        PeerConnection* raw = conn.get();
+        if (!ip_to_sockaddr(ep.ip, ep.port, ss) || host_.is_banned(ep.ip)) continue;
+        host_.slot_event(SlotEvent::outgoing_opened);
         uint32_t key = next_key_++;
-        auto peer = std::make_unique<Peer>(*this, key, std::move(conn), false);
+        // The connect reports asynchronously: the peer is its handler by then.
+        auto peer = std::make_unique<Peer>(*this, key, host_.connect_peer(reinterpret_cast<sockaddr*>(&ss)), false);
         peers_.emplace(key, std::move(peer));
-        s_.connection_opened(true);
-        raw->connect(reinterpret_cast<sockaddr*>(&ss), s_.options().bind_ip, 10'000);
     }
 }
 
-void Torrent::add_incoming(std::unique_ptr<PeerConnection> conn, const Handshake& hs, std::string_view rest,
+void Torrent::add_incoming(std::unique_ptr<PeerTransport> conn, const Handshake& hs, std::string_view rest,
                            size_t& used) {
     ++status_gen_;
     used = 0;
     uint32_t key = next_key_++;
     auto peer = std::make_unique<Peer>(*this, key, std::move(conn), true);
     Peer* p = peer.get();
-    p->tcp_connected = true;
+    p->set_tcp_connected();
     known_.insert(p->conn().remote());
     peers_.emplace(key, std::move(peer));
     p->accept_handshake(hs);
     if (!rest.empty()) used = p->on_data(rest);
-    s_.activate(id_);
+    host_.set_active(id_, true);
 }
 
 void Torrent::peer_closed(Peer& p, const std::string& reason) {
     ++status_gen_;
-    if (!p.incoming && !p.tcp_connected) s_.connect_finished();
-    s_.connection_closed();
+    if (!p.incoming() && !p.tcp_connected()) host_.slot_event(SlotEvent::connect_finished);
+    host_.slot_event(SlotEvent::closed);
     p.abort_all_requests();
-    if (p.has_.count() > 0) picker_.dec_availability(p.has_);
+    if (p.pieces().count() > 0) picker_.dec_availability(p.pieces());
     if (super_) super_->remove_peer(p.key());
     if (!p.violation_reason().empty())
         log(LogLevel::warning, "peer " + p.conn().remote() + " disconnected: " + p.violation_reason());
     else
         log(LogLevel::debug, "peer " + p.conn().remote() + " disconnected: " + reason);
     if (optimistic_ == p.key()) optimistic_ = 0;
-    bool was_unchoked = !p.am_choking;
+    bool was_unchoked = !p.am_choking();
     peers_.erase(p.key());  // destroys p
     if (stopping_) return;
-    if (was_unchoked) run_choker(s_.now_ms(), false);
+    if (was_unchoked) run_choker(host_.now_ms(), false);
     connect_more();
 }
 
 void Torrent::maybe_unchoke(Peer& p) {
-    if (!p.am_choking || !serving()) return;
+    if (!p.am_choking() || !serving()) return;
     int unchoked = 0;
     for (auto& [k, q] : peers_)
-        if (!q->am_choking) ++unchoked;
-    if (unchoked < s_.options().max_uploads + 1) p.set_choking(false);
+        if (!q->am_choking()) ++unchoked;
+    if (unchoked < host_.options().max_uploads + 1) p.set_choking(false);
 }
 
 void Torrent::run_choker(int64_t now, bool rotate) {
@@ -270,20 +241,20 @@ void Torrent::run_choker(int64_t now, bool rotate) {
         if (!p->ready()) continue;
         ChokeCandidate x;
         x.id = k;
-        x.interested = p->peer_interested;
-        x.snubbed = p->snubbed;
-        x.rate_from_peer = p->down.rate(now);
-        x.rate_to_peer = p->up.rate(now);
-        x.unchoked_at_ms = p->unchoked_ms;
-        x.connected_at_ms = p->connected_ms;
+        x.interested = p->peer_interested();
+        x.snubbed = p->snubbed();
+        x.rate_from_peer = p->down_rate(now);
+        x.rate_to_peer = p->up_rate(now);
+        x.unchoked_at_ms = p->unchoked_ms();
+        x.connected_at_ms = p->connected_ms();
         c.push_back(x);
     }
     const bool seeding = picker_.complete();
-    auto regular = choose_unchoked(c, size_t(s_.options().max_uploads), seeding, std::nullopt, now);
+    auto regular = choose_unchoked(c, size_t(host_.options().max_uploads), seeding, std::nullopt, now);
     bool opt_valid = optimistic_ && peers_.count(optimistic_) &&
                      std::find(regular.begin(), regular.end(), optimistic_) == regular.end();
     if (rotate || !opt_valid) {
-        auto o = pick_optimistic(c, regular, s_.random(), now);
+        auto o = pick_optimistic(c, regular, host_.random(), now);
         optimistic_ = o ? *o : 0;
     }
     if (optimistic_) regular.push_back(optimistic_);
@@ -311,7 +282,7 @@ void Torrent::tick(int64_t now) {
     if (waiting_for_space && !space_check_running_ && disk_retry_.due(now)) check_space();
     if (peers_.empty() && candidates_.empty() && state_ != TorrentState::checking && !resume_dirty_ &&
         !unsynced_ && !waiting_for_space && down_meter_.rate(now) == 0 && up_meter_.rate(now) == 0)
-        s_.deactivate(id_);
+        host_.set_active(id_, false);
 }
 
 void Torrent::on_bandwidth() {
@@ -321,7 +292,7 @@ void Torrent::on_bandwidth() {
     std::vector<Peer*> ps;
     ps.reserve(peers_.size());
     for (auto& [k, p] : peers_) {
-        if (s_.download_allowed() && !p->conn().reading() && !p->conn().closing()) p->conn().resume_reading();
+        if (host_.download_allowed() && !p->conn().reading() && !p->conn().closing()) p->conn().resume_reading();
         ps.push_back(p.get());
     }
     if (ps.empty()) return;
@@ -346,37 +317,35 @@ void Torrent::on_bandwidth() {
 void Torrent::on_peer_has(Peer& p, uint32_t piece) {
     if (!super_) return;
     if (!super_->has_peer(p.key())) return;  // not started yet: its bitfield is read on start
-    super_->peer_has(p.key(), piece, s_.now_ms());
+    super_->peer_has(p.key(), piece, host_.now_ms());
     super_seed_update();
 }
 
 void Torrent::super_seed_update() {
     if (!super_) return;
-    int64_t now = s_.now_ms();
+    int64_t now = host_.now_ms();
     // A peer joins once it has said what it has (its first message), or
     // after 2 s of silence (BEP 3 allows no bitfield when it has nothing).
     for (auto& [k, p] : peers_) {
-        if (super_->has_peer(k) || !p->ready() || p->closed_) continue;
-        if (!p->got_first_message_ && now - p->connected_ms < 2000) continue;
+        if (super_->has_peer(k) || !p->ready() || p->closed()) continue;
+        if (!p->said_what_it_has() && now - p->connected_ms() < 2000) continue;
         super_->add_peer(k, now);
-        for (uint32_t i = 0; i < mi_.num_pieces() && p->has_.count(); ++i)
-            if (p->has_.get(i)) super_->peer_has(k, i, now);
+        for (uint32_t i = 0; i < mi_.num_pieces() && p->pieces().count(); ++i)
+            if (p->pieces().get(i)) super_->peer_has(k, i, now);
     }
     for (auto [k, piece] : super_->reveals(now)) {
         auto it = peers_.find(k);
-        if (it == peers_.end() || it->second->closed_) continue;
-        std::string out;
-        append_have(out, piece);
-        it->second->conn().send(std::move(out));
+        if (it == peers_.end() || it->second->closed()) continue;
+        it->second->reveal_piece(piece);
     }
 }
 
 void Torrent::on_block(Peer& from, BlockRef b, std::string_view data) {
     auto r = picker_.mark_received(b, from.key());
     if (!r.accepted) return;
-    payload_down += int64_t(data.size());
-    down_meter_.add(int64_t(data.size()), s_.now_ms());
-    if (!s_.account_download(uint32_t(data.size()), id_)) from.conn().pause_reading();
+    payload_down_ += int64_t(data.size());
+    down_meter_.add(int64_t(data.size()), host_.now_ms());
+    if (!host_.account_download(uint32_t(data.size()), id_)) from.conn().pause_reading();
     smart_ban_.block_received(b.piece, b.block, uint32_t((mi_.piece_size(b.piece) + kBlock - 1) / kBlock),
                               from.conn().remote_ip());
     auto& buf = piece_bufs_[b.piece];
@@ -391,22 +360,22 @@ void Torrent::on_block(Peer& from, BlockRef b, std::string_view data) {
     piece_bufs_.erase(b.piece);
     ++pending_writes_;
     pending_write_bytes_ += mi_.piece_size(b.piece);
-    auto alive = alive_;
+    auto alive = jobs_.token();
     uint32_t piece = b.piece;
     // The completion keeps the buffer: smart ban hashes its blocks when the
     // piece fails, or when it passes after an earlier failure.
     BufferPtr keep = piece_data;
-    s_.disk().hash_and_write(storage_, piece, std::move(piece_data), mi_.piece_hash(piece),
+    storage_->hash_and_write(piece, std::move(piece_data), mi_.piece_hash(piece),
                              [this, alive, piece, keep](bool ok, Status w) {
-                                 if (!*alive) return;
+                                 if (alive.expired()) return;
                                  piece_done(piece, ok, w, keep);
                              });
 }
 
 void Torrent::ban_address(const std::string& ip, const std::string& why) {
     if (ip.empty()) return;
-    if (!s_.is_banned(ip)) {
-        s_.ban(ip);
+    if (!host_.is_banned(ip)) {
+        host_.ban(ip);
         log(LogLevel::warning, "banned " + ip + ": " + why);
     }
     for (auto& [k, p] : peers_)
@@ -414,30 +383,14 @@ void Torrent::ban_address(const std::string& ip, const std::string& why) {
 }
 
 void Torrent::hash_blocks(BufferPtr data, std::function<void(std::vector<Sha1Digest>)> done) {
-    struct Job {
-        uv_work_t req;
-        BufferPtr data;
-        std::vector<Sha1Digest> digests;
-        std::function<void(std::vector<Sha1Digest>)> done;
-    };
-    auto* j = new Job{};
-    j->data = std::move(data);
-    auto alive = alive_;
-    j->done = [alive, done = std::move(done)](std::vector<Sha1Digest> d) {
-        if (*alive) done(std::move(d));
-    };
-    uv_queue_work(
-        s_.loop(), &j->req,
-        [](uv_work_t* req) {
-            auto* j = reinterpret_cast<Job*>(req);
-            j->digests = block_digests(j->data->data(), j->data->size(), kBlock);
-        },
-        [](uv_work_t* req, int) {
-            auto* j = reinterpret_cast<Job*>(req);
-            j->data.reset();
-            j->done(std::move(j->digests));
-            delete j;
+    auto queued = queue_job(
+        host_.loop(), jobs_.token(),
+        [data = std::move(data)] { return block_digests(data->data(), data->size(), kBlock); },
+        [done = std::move(done)](Result<std::vector<Sha1Digest>> r) {
+            if (r.ok()) done(std::move(*r));  // cancelled: the smart-ban evidence is lost, nothing else
         });
+    // Refused: as if cancelled, the evidence of who lied is lost; say so.
+    if (!queued.ok()) log(LogLevel::warning, "smart ban: " + queued.error().message);
 }
 
 void Torrent::piece_done(uint32_t piece, bool ok, const Status& w, BufferPtr data) {
@@ -479,7 +432,7 @@ void Torrent::piece_done(uint32_t piece, bool ok, const Status& w, BufferPtr dat
             set_error(w.error().message);
         for (auto& [k, p] : peers_) p->fill_requests();
     } else {
-        disk_retry_.on_write_ok(s_.now_ms());
+        disk_retry_.on_write_ok(host_.now_ms());
         picker_.piece_passed(piece);
         for (const auto& ip : SmartBan::distinct(smart_ban_.take_senders(piece))) smart_ban_.contributed_to_pass(ip);
         if (data && smart_ban_.has_failure(piece))
@@ -513,31 +466,25 @@ void Torrent::on_complete() {
 }
 
 void Torrent::read_block(Peer& p, uint32_t piece, uint32_t begin, uint32_t length) {
-    auto talive = alive_;
-    auto palive = p.alive_;
+    auto talive = jobs_.token();
+    // Keys are never reused: a peer found under `key` is the one that asked.
     uint32_t key = p.key();
     int64_t off = int64_t(piece) * mi_.piece_length + begin;
-    s_.disk().read_verified(storage_, off, length, mi_.piece_hash(piece), [this, talive, palive, key, piece, begin, length](Result<BufferPtr> r) {
-        if (!*talive || !*palive) return;
+    storage_->read_verified(off, length, mi_.piece_hash(piece), [this, talive, key, piece, begin, length](Result<BufferPtr> r) {
+        if (talive.expired()) return;
         auto it = peers_.find(key);
         if (it == peers_.end()) return;
         Peer& p = *it->second;
-        --p.disk_reads_in_flight_;
+        p.read_done();
         if (!r.ok()) {
             // Nothing is sent for this request, and nothing more at all
             // until a re-check has found out what is still good.
             set_error(r.error().message, true);
             return;
         }
-        if (p.am_choking || p.closed_ || (*r)->size() < length) return;
-        p.note_sending();
-        std::string hdr;
-        append_piece_header(hdr, piece, begin, length);
-        p.conn().send_with_payload(std::move(hdr), *r, 0, length);
-        int64_t now = s_.now_ms();
-        p.up.add(length, now);
-        payload_up += length;
-        up_meter_.add(length, now);
+        if (!p.send_block(piece, begin, length, *r)) return;
+        payload_up_ += length;
+        up_meter_.add(length, host_.now_ms());
         p.serve_requests();
     });
 }

@@ -5,18 +5,17 @@
 #include <algorithm>
 
 #include "btl/disk/resume.hpp"
-#include "btl/engine/session.hpp"
 
 namespace btl {
 
 void Torrent::start() {
     ++status_gen_;
-    started_ms_ = s_.now_ms();
-    auto st = Storage::open(mi_, save_path_, s_.file_pool());
+    started_ms_ = host_.now_ms();
+    auto st = host_.open_storage(mi_, save_path_);
     if (!st.ok()) return set_error(st.error().message);
     storage_ = *st;
     // Resume data: trust pieces whose files are unchanged; otherwise check.
-    auto bytes = read_small_file(s_.resume_file(mi_.info_hash), 64u << 20);
+    auto bytes = read_small_file(host_.resume_file(mi_.info_hash), 64u << 20);
     if (bytes.ok()) {
         auto rd = decode_resume(*bytes);
         if (rd.ok() && rd->info_hash == mi_.info_hash && rd->num_pieces == mi_.num_pieces() &&
@@ -50,15 +49,15 @@ void Torrent::begin_check(bool) {
     ++status_gen_;
     state_ = TorrentState::checking;
     check_progress_ = 0;
-    auto alive = alive_;
-    check_ = std::make_shared<CheckHandle>(s_.disk().check(
-        storage_, mi_,
+    auto alive = jobs_.token();
+    cancel_check_ = storage_->check(
+        mi_.pieces,
         [this, alive](uint32_t done, uint32_t total) {
-            if (*alive) check_progress_ = total ? double(done) / total : 1.0;
+            if (!alive.expired()) check_progress_ = total ? double(done) / total : 1.0;
         },
-        [this, alive](Result<DiskIo::PieceMask> r) {
-            if (!*alive) return;
-            check_.reset();
+        [this, alive](Result<PieceStore::PieceMask> r) {
+            if (alive.expired()) return;
+            cancel_check_ = nullptr;
             if (stopping_) return;
             if (!r.ok()) return set_error("check failed: " + r.error().message);
             uint32_t n = uint32_t(std::count(r->begin(), r->end(), uint8_t(1)));
@@ -66,7 +65,7 @@ void Torrent::begin_check(bool) {
                                     " pieces present");
             check_done(*r);
             resume_dirty_ = true;
-        }));
+        });
 }
 
 void Torrent::check_done(const std::vector<uint8_t>& verified) {
@@ -97,33 +96,20 @@ void Torrent::save_resume(std::function<void()> done, DataSync mode) {
     saving_ = true;
     resume_dirty_ = false;
     if (mode == DataSync::sync) unsynced_ = false;
-    last_save_ms_ = s_.now_ms();
-    struct Job {
-        uv_work_t req;
-        ResumeData rd;
-        std::shared_ptr<Storage> storage;
-        std::string path;
-        DataSync mode = DataSync::no_sync;
-        bool all_synced = true;
-        Status result = Ok{};
-        std::function<void(const Status&, bool)> after;
-    };
-    auto* j = new Job{};
-    j->rd.info_hash = mi_.info_hash;
-    j->rd.num_pieces = mi_.num_pieces();
-    j->rd.have_bits = picker_.have_bitfield().to_bytes();
-    j->rd.uploaded = total_up_before_ + payload_up;
-    j->rd.downloaded = total_down_before_ + payload_down;
-    j->rd.save_path = save_path_;
-    j->rd.added_time = added_time_;
-    j->rd.completed_time = completed_time_;
-    j->rd.paused = paused_;
-    j->storage = storage_;
-    j->path = s_.resume_file(mi_.info_hash);
-    j->mode = mode;
-    auto alive = alive_;
-    j->after = [this, alive, done, mode](const Status& st, bool all_synced) {
-        if (*alive) {
+    last_save_ms_ = host_.now_ms();
+    ResumeData rd;
+    rd.info_hash = mi_.info_hash;
+    rd.num_pieces = mi_.num_pieces();
+    rd.have_bits = picker_.have_bitfield().to_bytes();
+    rd.uploaded = total_up_before_ + payload_up_;
+    rd.downloaded = total_down_before_ + payload_down_;
+    rd.save_path = save_path_;
+    rd.added_time = added_time_;
+    rd.completed_time = completed_time_;
+    rd.paused = paused_;
+    // Runs whether or not the torrent still exists (stop() waits on it).
+    auto after = [this, alive = jobs_.token(), done, mode](const Status& st, bool all_synced) {
+        if (!alive.expired()) {
             saving_ = false;
             if (!st.ok()) {
                 log(LogLevel::warning, "cannot save resume data: " + st.error().message);
@@ -134,17 +120,27 @@ void Torrent::save_resume(std::function<void()> done, DataSync mode) {
         }
         if (done) done();
     };
-    uv_queue_work(
-        s_.loop(), &j->req,
-        [](uv_work_t* req) {
-            auto* j = reinterpret_cast<Job*>(req);
-            j->result = save_resume_files(j->path, std::move(j->rd), *j->storage, j->mode, &j->all_synced);
+    struct Saved {
+        Status result = Ok{};
+        bool all_synced = true;
+    };
+    // `done` (a removal or shutdown waiting for the resume data) must run
+    // even if the torrent is gone by then, so the job's owner is an anchor
+    // the completion itself holds; `after` checks the torrent's own token.
+    auto anchor = std::make_shared<const char>(0);
+    auto queued = queue_job(
+        host_.loop(), anchor,
+        [path = host_.resume_file(mi_.info_hash), rd = std::move(rd), storage = storage_, mode]() mutable {
+            Saved s;
+            s.result = storage->save_resume(path, std::move(rd), mode, &s.all_synced);
+            return s;
         },
-        [](uv_work_t* req, int) {
-            auto* j = reinterpret_cast<Job*>(req);
-            j->after(j->result, j->all_synced);
-            delete j;
+        [after, anchor](Result<Saved> r) {
+            if (!r.ok()) return after(Status(r.error()), false);  // cancelled: a failed save
+            after(r->result, r->all_synced);
         });
+    // Refused by libuv: fails like a save that could not write.
+    if (!queued.ok()) after(queued, false);
 }
 
 void Torrent::stop(std::function<void()> done) {
@@ -154,12 +150,12 @@ void Torrent::stop(std::function<void()> done) {
         return;
     }
     stopping_ = true;
-    if (check_) check_->cancel();
+    if (cancel_check_) cancel_check_();
     close_all_peers("shutting down");
     candidates_.clear();
-    auto alive = alive_;
+    auto alive = jobs_.token();
     auto finish = [this, alive, done] {
-        if (!*alive) {
+        if (alive.expired()) {
             if (done) done();
             return;
         }
@@ -210,15 +206,15 @@ void Torrent::recheck() {
     announcer_.reset();
     piece_bufs_.clear();
     // Forget cached pieces and fds: the files may have been replaced.
-    s_.disk().evict(storage_.get());
+    storage_->evict();
     storage_->close_files();
     error_.clear();
     needs_recheck_ = false;
     disk_full_ = false;
     smart_ban_.clear_in_progress();
-    picker_ = PiecePicker(mi_.num_pieces(), mi_.piece_length, mi_.total_length, kBlock, s_.random());
+    picker_ = PiecePicker(mi_.num_pieces(), mi_.piece_length, mi_.total_length, kBlock, host_.random());
     begin_check(true);
-    s_.activate(id_);
+    host_.set_active(id_, true);
 }
 
 }  // namespace btl

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 
-#include "btl/engine/session.hpp"
 
 namespace btl {
 
@@ -15,13 +14,13 @@ uint64_t Torrent::status_fingerprint() const {
     // by turning "stalled".
     uint64_t h = status_gen_ * 0x9e3779b97f4a7c15ull;
     if (announcer_) h ^= (announcer_->generation() + 1) * 0xc2b2ae3d27d4eb4full;
-    if (state_ == TorrentState::downloading && s_.now_ms() - started_ms_ > 15'000) h ^= 1;
+    if (state_ == TorrentState::downloading && host_.now_ms() - started_ms_ > 15'000) h ^= 1;
     return h;
 }
 
 TorrentStatus Torrent::status(bool detail) const {
     TorrentStatus st;
-    int64_t now = s_.now_ms();
+    int64_t now = host_.now_ms();
     st.info_hash = mi_.info_hash;
     st.name = mi_.name;
     st.save_path = save_path_;
@@ -32,10 +31,10 @@ TorrentStatus Torrent::status(bool detail) const {
     st.check_progress = check_progress_;
     st.down_rate = down_meter_.rate(now);
     st.up_rate = up_meter_.rate(now);
-    st.downloaded = payload_down;
-    st.uploaded = payload_up;
-    st.total_downloaded = total_down_before_ + payload_down;
-    st.total_uploaded = total_up_before_ + payload_up;
+    st.downloaded = payload_down_;
+    st.uploaded = payload_up_;
+    st.total_downloaded = total_down_before_ + payload_down_;
+    st.total_uploaded = total_up_before_ + payload_up_;
     for (auto& [k, p] : peers_) {
         if (!p->ready()) continue;
         ++st.peers;

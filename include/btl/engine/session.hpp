@@ -28,14 +28,15 @@
 #include "btl/disk/file_pool.hpp"
 #include "btl/engine/engine_types.hpp"
 #include "btl/engine/torrent.hpp"
+#include "btl/engine/torrent_host.hpp"
 #include "btl/net/peer_connection.hpp"
 
 namespace btl {
 
-class Session {
+class Session final : public TorrentHost {
 public:
     Session(uv_loop_t* loop, SessionOptions opt, EventSink* sink);
-    ~Session();
+    ~Session() override;
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
 
@@ -59,54 +60,44 @@ public:
     SessionStatus session_status() const;
     std::vector<Torrent*> torrents() const;
 
-    // ---- for torrents and peers --------------------------------------------
-    uv_loop_t* loop() const { return loop_; }
-    DiskIo& disk() { return *disk_; }
-    std::shared_ptr<FilePool> file_pool() { return files_; }
-    const SessionOptions& options() const { return opt_; }
     void set_rate_limits(int64_t up_bytes_s, int64_t down_bytes_s);
     void set_max_uploads(int n) { opt_.max_uploads = n; }
-    const PeerId& peer_id() const { return peer_id_; }
     uint16_t listen_port() const { return listener_.port(); }
-    int64_t now_ms() const { return static_cast<int64_t>(uv_now(loop_)); }
-    uint64_t random() { return rng_(); }
-    uint32_t announce_key() const { return key_; }
-    void log(LogLevel lvl, const std::string& torrent, const std::string& msg);
-
-    bool is_banned(const std::string& ip) const { return banned_.count(ip) > 0; }
-    void ban(const std::string& ip) { banned_.insert(ip); }
-    void note_self_address(const std::string& addr) { self_addrs_.insert(addr); }
-    bool is_self_address(const std::string& addr) const { return self_addrs_.count(addr) > 0; }
-
-    // Connection accounting (global caps).
-    bool may_connect() const;
+    const std::string& data_dir() const { return data_dir_; }
     bool may_accept() const { return connections_ < opt_.max_connections; }
     static constexpr size_t kMaxPendingHandshakes = 128;
-    void connection_opened(bool outgoing);
-    void connect_finished() { if (half_open_ > 0) --half_open_; }
-    void connection_closed() { if (connections_ > 0) --connections_; }
-
-    // Global upload limit: true if `bytes` may be sent now; otherwise the
-    // torrent is told (Torrent::tick / bandwidth) when tokens are back.
-    bool take_upload(uint32_t bytes, uint32_t torrent_id);
-    // Global download limit: account received bytes; false = stop reading.
-    bool account_download(uint32_t bytes, uint32_t torrent_id);
-    // False while the download bucket is in debt: paused reads stay paused.
-    bool download_allowed() const { return down_bucket_.unlimited() || down_bucket_.available() >= 0; }
-
-    // Torrents with peers or work to do get the one-second tick; idle ones not.
-    void activate(uint32_t torrent_id) { active_.insert(torrent_id); }
-    void deactivate(uint32_t torrent_id) { active_.erase(torrent_id); }
-
-    // Announces take turns per tracker server (TurnQueue): `go` runs, from
-    // the loop, once fewer than kAnnouncesPerTracker announces to that server
-    // are under way.  Dropping the returned token ends the turn, or cancels
-    // it if `go` has not run yet.
+    // Announces take turns per tracker server (TurnQueue): at most this many
+    // announces to one server are under way.
     static constexpr size_t kAnnouncesPerTracker = 32;
-    std::shared_ptr<void> announce_turn(const std::string& tracker_url, std::function<void()> go);
 
-    std::string resume_file(const Sha1Digest& ih) const;
-    const std::string& data_dir() const { return data_dir_; }
+    // ---- TorrentHost (torrent_host.hpp) ------------------------------------
+    uv_loop_t* loop() const override { return loop_; }
+    int64_t now_ms() const override { return static_cast<int64_t>(uv_now(loop_)); }
+    uint64_t random() override { return rng_(); }
+    const SessionOptions& options() const override { return opt_; }
+    HostIdentity identity() const override { return HostIdentity{peer_id_, listener_.port(), key_}; }
+    Result<std::shared_ptr<PieceStore>> open_storage(const Metainfo& m, const std::string& save_path) override;
+    std::string resume_file(const Sha1Digest& ih) const override;
+    void log(LogLevel lvl, const std::string& torrent, const std::string& msg) override;
+    bool is_banned(const std::string& ip) const override { return banned_.count(ip) > 0; }
+    void ban(const std::string& ip) override { banned_.insert(ip); }
+    void note_self_address(const std::string& addr) override { self_addrs_.insert(addr); }
+    bool is_self_address(const std::string& addr) const override { return self_addrs_.count(addr) > 0; }
+    bool may_connect() const override;
+    void slot_event(SlotEvent e) override;
+    std::unique_ptr<PeerTransport> connect_peer(const sockaddr* addr) override;
+    bool take_upload(uint32_t bytes, uint32_t torrent_id) override;
+    bool account_download(uint32_t bytes, uint32_t torrent_id) override;
+    bool download_allowed() const override {
+        return down_bucket_.unlimited() || down_bucket_.available() >= 0;
+    }
+    void set_active(uint32_t torrent_id, bool active) override {
+        if (active)
+            active_.insert(torrent_id);
+        else
+            active_.erase(torrent_id);
+    }
+    std::shared_ptr<void> announce_turn(const std::string& tracker_url, std::function<void()> go) override;
 
 private:
     class Pending;

@@ -1,4 +1,5 @@
-// PeerConnection: the TCP transport of one peer connection on the libuv loop.
+// PeerConnection: the TCP transport (peer_transport.hpp) of one peer
+// connection on the libuv loop.
 //
 // It knows nothing of the BitTorrent protocol: incoming bytes are kept in a
 // read buffer and offered to the handler, which returns how many it consumed
@@ -21,22 +22,14 @@
 #include <vector>
 
 #include "btl/base/uv_util.hpp"
+#include "btl/net/peer_transport.hpp"
 
 namespace btl {
 
-class PeerConnectionHandler {
-public:
-    virtual ~PeerConnectionHandler() = default;
-    virtual void on_connected() = 0;                         // outgoing connect succeeded
-    virtual size_t on_data(std::string_view buffered) = 0;   // returns bytes consumed
-    virtual void on_sent(size_t bytes) = 0;                  // a write completed
-    virtual void on_closed(const std::string& reason) = 0;
-};
-
-class PeerConnection {
+class PeerConnection final : public PeerTransport {
 public:
     PeerConnection(uv_loop_t* loop, PeerConnectionHandler* h, size_t max_buffer = (1u << 20) + 64 * 1024);
-    ~PeerConnection();
+    ~PeerConnection() override;
     PeerConnection(const PeerConnection&) = delete;
     PeerConnection& operator=(const PeerConnection&) = delete;
 
@@ -45,23 +38,24 @@ public:
     void connect(const sockaddr* addr, const std::string& bind_ip, uint64_t timeout_ms);
     // Incoming: take over an accepted socket and start reading.
     void adopt(uv_tcp_t* accepted);
-    void set_handler(PeerConnectionHandler* h) { handler_ = h; }
+    void set_handler(PeerConnectionHandler* h) override { handler_ = h; }
 
-    void send(std::string bytes);
+    void send(std::string bytes) override;
     // Sends header then data[offset, offset+len) without copying the data.
-    void send_with_payload(std::string header, std::shared_ptr<const std::vector<uint8_t>> data, size_t offset, size_t len);
-    size_t queued_bytes() const { return queued_; }
+    void send_with_payload(std::string header, std::shared_ptr<const std::vector<uint8_t>> data, size_t offset,
+                           size_t len) override;
+    size_t queued_bytes() const override { return queued_; }
 
-    void pause_reading();
-    void resume_reading();
-    bool reading() const { return reading_; }
+    void pause_reading() override;
+    void resume_reading() override;
+    bool reading() const override { return reading_; }
 
-    void close(const std::string& reason);
-    bool closing() const { return closing_; }
+    void close(const std::string& reason) override;
+    bool closing() const override { return closing_; }
 
-    const std::string& remote_ip() const { return remote_ip_; }
+    const std::string& remote_ip() const override { return remote_ip_; }
     uint16_t remote_port() const { return remote_port_; }
-    std::string remote() const;  // "ip:port"
+    std::string remote() const override;  // "ip:port"
     void write_done(size_t bytes, int status);  // from the libuv write callback
 
 private:
