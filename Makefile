@@ -5,7 +5,8 @@
 # (except src/bin) goes into one static library; each src/bin/NAME.cpp
 # becomes build/bin/NAME; every test/LAYER/test_*.cpp is linked into one
 # doctest binary, build/test/unit.  `make check-layering` fails on any
-# include that points up the layers.
+# include that points up the layers, any module include cycle and any
+# function over 100 lines (main over 60); `make check` runs it first.
 
 BUILD    ?= build
 CXX      ?= g++
@@ -74,6 +75,7 @@ $(UNIT): $(TEST_OBJ) $(LIB)
 # deps first, then a fresh make so pkg-config sees the installed packages;
 # the build is parallel, the tests run one after the other.
 check: deps
+	$(MAKE) --no-print-directory check-layering
 	$(MAKE) --no-print-directory -j$$(nproc) build-all
 	$(MAKE) --no-print-directory -j1 unit
 	$(MAKE) --no-print-directory -j1 integration
