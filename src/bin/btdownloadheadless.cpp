@@ -234,7 +234,7 @@ Status add_torrent(Session& session, const Options& o, const std::string& file, 
     }
     const std::string shown = escape_invalid_utf8(file);
     std::printf("%s: %s, %s in %u pieces, saving to %s\n", shown.c_str(), mi.name.c_str(),
-                format_size(mi.total_length).c_str(), mi.num_pieces(), escape_invalid_utf8(p.save_path).c_str());
+                format_size(mi.content_length).c_str(), mi.num_pieces(), escape_invalid_utf8(p.save_path).c_str());
     for (const auto& w : mi.warnings) std::printf("warning: %s: %s\n", shown.c_str(), w.c_str());
     p.metainfo = std::move(mi);
     auto added = session.add_torrent(std::move(p));
