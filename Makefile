@@ -46,7 +46,7 @@ UNIT     := $(BUILD)/test/unit
 DEBS := g++ make pkg-config libuv1-dev libncurses-dev libssl-dev doctest-dev \
         python3 python3-libtorrent aria2 opentracker mktorrent tmux time wrk \
         man-db procps psmisc rtorrent clang libclang-rt-14-dev \
-        universal-ctags
+        universal-ctags transmission-daemon transmission-cli
 
 .PHONY: all check unit integration demo bench install clean deps build-all \
         fuzz fuzz-build check-asan check-layering

@@ -2,16 +2,19 @@
 // every --display_interval seconds and a line per event.  Wiring only: the
 // engine does the work.
 #include <signal.h>
+#include <sys/stat.h>
 #include <uv.h>
 
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <string>
 
 #include <memory>
 
 #include "btl/base/format.hpp"
+#include "btl/base/lock_file.hpp"
 #include "btl/base/options.hpp"
 #include "btl/base/utf8.hpp"
 #include "btl/core/metainfo.hpp"
@@ -219,9 +222,19 @@ void install_handlers(App& app) {
 Status add_torrent(Session& session, const Options& o, const std::string& file, Metainfo mi) {
     AddTorrentParams p;
     p.save_path = o.has("saveas") ? o.get("saveas") : o.get("save_in") + "/" + mi.name;
+    // Created now rather than at the first piece, so the user reads where
+    // (btlaunchmany does the same); --saveas's parent is left to storage.
+    if (!o.has("saveas")) {
+        const std::string dir = o.get("save_in");
+        struct stat sb {};
+        bool existed = ::stat(dir.c_str(), &sb) == 0;
+        if (existed && !S_ISDIR(sb.st_mode)) return make_error(dir + ": --save_in is not a directory");
+        if (int e = existed ? 0 : make_directories(dir)) return make_error("cannot create --save_in " + dir + ": " + std::strerror(e));
+        if (!existed) std::printf("created save directory %s\n", escape_invalid_utf8(dir).c_str());
+    }
     const std::string shown = escape_invalid_utf8(file);
     std::printf("%s: %s, %s in %u pieces, saving to %s\n", shown.c_str(), mi.name.c_str(),
-                format_size(mi.total_length).c_str(), mi.num_pieces(), escape_invalid_utf8(p.save_path).c_str());
+                format_size(mi.content_length).c_str(), mi.num_pieces(), escape_invalid_utf8(p.save_path).c_str());
     for (const auto& w : mi.warnings) std::printf("warning: %s: %s\n", shown.c_str(), w.c_str());
     p.metainfo = std::move(mi);
     auto added = session.add_torrent(std::move(p));

@@ -69,7 +69,21 @@ struct Settings {
     LauncherOptions launcher;
     std::string display, status_path;
     double interval = 1;
+    bool created_save_in = false;  // said in the log once the view is up
 };
+
+// A --save_in that does not exist yet is created, as btdownloadheadless
+// does (refusing it only made a first run fail); one that exists but is
+// not a directory is an error.  Returns an exit code on failure.
+std::optional<int> prepare_save_in(Settings& s) {
+    const std::string& dir = s.launcher.save_in;
+    if (is_dir(dir)) return std::nullopt;
+    struct stat sb {};
+    if (::stat(dir.c_str(), &sb) == 0) return fail(dir + ": --save_in is not a directory");
+    if (int e = make_directories(dir)) return fail("cannot create --save_in " + dir + ": " + std::strerror(e));
+    s.created_save_in = true;
+    return std::nullopt;
+}
 
 // The option values as Settings; an error is a usage error (exit 2).
 Result<Settings> read_settings(const Options& o, const std::string& dir) {
@@ -217,6 +231,7 @@ int run(App& app, Launcher& launcher, const Settings& s, const LoadedOptions& lo
     app.logbook->log(LogLevel::info, "",
                      "watching " + s.launcher.dir + ", saving in " + s.launcher.save_in + ", listening on port " +
                          std::to_string(app.session->listen_port()) + (cfg.empty() ? std::string() : ", config " + cfg));
+    if (s.created_save_in) app.logbook->log(LogLevel::info, "", "created save directory " + s.launcher.save_in);
     if (auto st = launcher.start(); !st.ok()) {
         app.view->stop();
         return fail(st.error().message);
@@ -251,9 +266,9 @@ int main(int argc, char** argv) {
     if (!is_dir(dir)) return fail(dir + ": not a directory");
     auto settings = read_settings(o, dir);
     if (!settings.ok()) return usage(settings.error().message);
-    if (!is_dir(settings->launcher.save_in)) return fail(settings->launcher.save_in + ": --save_in is not a directory");
     auto instance = lock_data_dir(settings->session.data_dir);
     if (!instance.ok()) return fail(instance.error().message);
+    if (auto code = prepare_save_in(*settings)) return *code;
 
     App app;
     app.loop = uv_default_loop();

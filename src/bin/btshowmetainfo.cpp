@@ -60,7 +60,9 @@ void print_text(const std::string& file, const btl::Metainfo& m, bool first) {
     }
     o += "piece length..: " + std::to_string(m.piece_length) + "\n";
     o += "pieces........: " + std::to_string(m.num_pieces()) + "\n";
-    o += "total size....: " + std::to_string(m.total_length) + " (" + human_size(m.total_length) + ")\n";
+    // BEP 47 pad files (hybrid torrents have one after nearly every file)
+    // are never written: the size is what lands on disk.
+    o += "total size....: " + std::to_string(m.content_length) + " (" + human_size(m.content_length) + ")\n";
     o += "announce url..: " + m.announce + "\n";
     if (!m.announce_list.empty()) o += "announce-list.: " + tiers_text(m.announce_list) + "\n";
     o += std::string("private.......: ") + (m.is_private ? "yes" : "no") + "\n";
@@ -91,6 +93,7 @@ void print_json(const std::string& file, const btl::Metainfo& m) {
     o += ",\"piece_length\":" + std::to_string(m.piece_length);
     o += ",\"num_pieces\":" + std::to_string(m.num_pieces());
     o += ",\"total_length\":" + std::to_string(m.total_length);
+    o += ",\"content_length\":" + std::to_string(m.content_length);
     o += ",\"files\":[";
     for (size_t i = 0; i < m.files.size(); ++i) {
         const auto& f = m.files[i];

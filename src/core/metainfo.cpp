@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -165,6 +166,11 @@ Status parse_files(BNode info, Metainfo& m, const MetainfoLimits& lim) {
     BNode len = info.find("length");
     BNode files = info.find("files");
     if (len && files) return make_error("info has both 'length' and 'files'", info.offset());
+    // A v2-only torrent (BEP 52) describes its files only in "file tree";
+    // say what it is rather than that something is missing.  A hybrid has
+    // "files" or "length" too and is read as v1.
+    if (!len && !files && (info.find("file tree") || info.find_int("meta version")))
+        return make_error("BitTorrent v2-only torrent (BEP 52) is not supported yet");
     if (!len && !files) return make_error("info has neither 'length' nor 'files'", info.offset());
     if (len) {
         if (!len.is_int()) return make_error("info.length is not an integer", len.offset());
@@ -176,6 +182,7 @@ Status parse_files(BNode info, Metainfo& m, const MetainfoLimits& lim) {
         f.length = len.int_value();
         m.files.push_back(std::move(f));
         m.total_length = len.int_value();
+        m.content_length = m.total_length;
         return Ok{};
     }
     if (!files.is_list()) return make_error("info.files is not a list", files.offset());
@@ -219,6 +226,9 @@ Status parse_files(BNode info, Metainfo& m, const MetainfoLimits& lim) {
         ++idx;
     }
     m.total_length = total;
+    m.content_length = 0;
+    for (const auto& f : m.files)
+        if (!f.pad) m.content_length += f.length;  // no overflow: a part of total
     resolve_collisions(m.files, m.warnings);
     return Ok{};
 }
@@ -247,7 +257,24 @@ void parse_trackers(BNode root, Metainfo& m) {
             if (u.is_string() && !u.string().empty()) m.url_list.emplace_back(u.string());
 }
 
+// Until DHT and web seeds land, a torrent with no tracker gets no peer at
+// all: one line saying why beats a download stuck at 0 % in silence.
+void warn_unsupported_sources(Metainfo& m) {
+    if (!m.tracker_tiers().empty()) return;
+    if (m.url_list.empty())
+        m.warnings.push_back("no trackers: DHT is not supported yet");
+    else
+        m.warnings.push_back("no trackers, only web seeds: web seeds (BEP 19) are not supported yet");
+}
+
 }  // namespace
+
+bool is_magnet_uri(std::string_view s) {
+    if (s.size() < 7) return false;
+    for (size_t i = 0; i < 7; ++i)
+        if (char(std::tolower(static_cast<unsigned char>(s[i]))) != "magnet:"[i]) return false;
+    return true;
+}
 
 Result<Metainfo> parse_metainfo(std::string_view bytes, const MetainfoLimits& lim) {
     DecodeLimits dl;
@@ -301,6 +328,7 @@ Result<Metainfo> parse_metainfo(std::string_view bytes, const MetainfoLimits& li
     m.is_private = priv && priv.int_value() == 1;
 
     parse_trackers(root, m);
+    warn_unsupported_sources(m);
     m.comment = opt_string(root, "comment");
     m.created_by = opt_string(root, "created by");
     if (BNode cd = root.find_int("creation date")) m.creation_date = cd.int_value();
@@ -308,6 +336,12 @@ Result<Metainfo> parse_metainfo(std::string_view bytes, const MetainfoLimits& li
 }
 
 Result<Metainfo> load_metainfo_file(const std::string& path, const MetainfoLimits& lim) {
+    // A magnet link given where a file is expected, or a .magnet file (one
+    // link inside) dropped into a watched directory: say what it is, not
+    // "No such file or directory" or nothing at all.
+    if (is_magnet_uri(path) ||
+        (path.size() > 7 && path.compare(path.size() - 7, 7, ".magnet") == 0))
+        return make_error("magnet links are not supported yet");
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return make_error(std::strerror(errno));
     struct stat st {};

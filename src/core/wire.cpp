@@ -42,7 +42,7 @@ struct ClientCode {
     const char* name;
 };
 constexpr ClientCode kAzureusClients[] = {
-    {"AZ", "Azureus"},   {"BC", "BitComet"},   {"BL", "btlaunchmany"}, {"BT", "BitTorrent"},
+    {"AZ", "Azureus"},   {"BC", "BitComet"},   {"BL", "BitBlinder"},  {"BM", "btlaunchmany"}, {"BT", "BitTorrent"},
     {"DE", "Deluge"},    {"KT", "KTorrent"},   {"LT", "libtorrent"},   {"lt", "libTorrent (rtorrent)"},
     {"qB", "qBittorrent"}, {"TR", "Transmission"}, {"UT", "uTorrent"}, {"UM", "uTorrent Mac"},
     {"UW", "uTorrent Web"}, {"WW", "WebTorrent"}, {"BI", "BiglyBT"},   {"FD", "Free Download Manager"},

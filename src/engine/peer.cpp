@@ -8,8 +8,6 @@ namespace btl {
 
 namespace {
 constexpr uint32_t kBlock = PeerOwner::kBlock;
-constexpr size_t kMaxQueue = 1000;           // our requests in flight to one peer
-constexpr size_t kMinQueue = 16;
 constexpr size_t kMaxTheirRequests = 2000;   // their queued requests before we drop them
 constexpr size_t kSendHighWater = 4u << 20;  // bytes queued to the socket
 constexpr int kMaxDiskReads = 16;
@@ -22,6 +20,27 @@ constexpr int64_t kWriteStallMs = 60'000;
 // answers a request we once sent; more blocks than requests is flooding.
 constexpr uint64_t kUnrequestedSlack = 64;
 }  // namespace
+
+size_t request_queue_cap(uint32_t peer_reqq) {
+    if (peer_reqq == 0) return kRequestQueueUnknownCap;
+    // Strictly below: Transmission 3.00 advertises 512 but queues only 511
+    // and rejects the rest seconds later, in one batch.
+    return std::clamp<size_t>(size_t(peer_reqq) - 1, 1, kRequestQueueMax);
+}
+
+size_t request_queue_target(double bytes_per_s, size_t current, size_t cap) {
+    // About 3 s of data at the measured rate (~2-3 s is what keeps the pipe
+    // full across a round trip and the peer's disk latency), decaying by a
+    // quarter a second when the rate drops rather than collapsing at once.
+    size_t rate_target = size_t(std::max(0.0, bytes_per_s) * 3.0 / kBlock);
+    size_t decayed = current - current / 4;
+    return std::clamp(std::max(rate_target, decayed), std::min(kRequestQueueMin, cap), cap);
+}
+
+void Peer::set_peer_reqq(uint32_t reqq) {
+    queue_cap_ = request_queue_cap(reqq);
+    queue_target_ = std::min(queue_target_, queue_cap_);
+}
 
 Peer::Peer(PeerOwner& t, uint32_t key, std::unique_ptr<PeerTransport> conn, bool in)
     : t_(t), key_(key), conn_(std::move(conn)), incoming_(in) {
@@ -347,7 +366,7 @@ bool Peer::on_piece(const Message& m) {
     down_.add(int64_t(m.payload.size()), now);
     last_block_ms_ = now;
     snubbed_ = false;
-    if (queue_target_ < kMaxQueue) ++queue_target_;
+    if (queue_target_ < queue_cap_) ++queue_target_;  // slow start, one per block
     t_.on_block(*this, b, m.payload);
     // Refill in batches: one request message per received block would cost a
     // write syscall per 16 KiB.
@@ -497,12 +516,10 @@ void Peer::tick(int64_t now) {
                          std::to_string(conn_->queued_bytes()) + " bytes waiting)");
     if (!outstanding_.empty() && now - last_block_ms_ > 60'000 && !snubbed_) {
         snubbed_ = true;
-        queue_target_ = kMinQueue;
+        queue_target_ = std::min(kRequestQueueMin, queue_cap_);
         abort_all_requests();  // let faster peers have those blocks
     }
-    size_t rate_target = size_t(down_.rate(now) * 3.0 / kBlock);
-    size_t decayed = queue_target_ - queue_target_ / 4;
-    queue_target_ = std::clamp(std::max(rate_target, decayed), kMinQueue, kMaxQueue);
+    queue_target_ = btl::request_queue_target(down_.rate(now), queue_target_, queue_cap_);
     if (now - last_send_ms_ > 90'000) {
         std::string out;
         append_keepalive(out);

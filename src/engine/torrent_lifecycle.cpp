@@ -78,6 +78,11 @@ void Torrent::check_done(const std::vector<uint8_t>& verified) {
         }
     was_complete_at_start_ = picker_.complete();
     check_progress_ = 1;
+    // Empty files are part of the tree but no piece writes them: create
+    // them now, like a download creates every other file.
+    storage_->create_empty_files([this, alive = jobs_.token()](Status s) {
+        if (!alive.expired() && !s.ok()) log(LogLevel::warning, "cannot create empty file: " + s.error().message);
+    });
     if (paused_) {
         state_ = TorrentState::stopped;
         return;

@@ -5,6 +5,18 @@
 
 namespace btl {
 
+bool watched_name(const std::string& name) {
+    if (wanted_watch_name(name)) return true;
+    // A *.magnet file (one magnet link, as some browsers and sites save
+    // them) is delivered too, so the user gets an error row saying magnet
+    // links are not supported yet instead of silence.  Same exclusions as
+    // for .torrent: dotfiles and half-written names are not ours.
+    static const std::string ext = ".magnet";
+    if (name.size() <= ext.size() || name[0] == '.') return false;
+    if (name.compare(name.size() - ext.size(), ext.size(), ext) != 0) return false;
+    return wanted_watch_name(name.substr(0, name.size() - ext.size()) + ".torrent");
+}
+
 // One in-flight uv_fs_t.  It carries a weak way back to its WatchDir: the
 // WatchDir may be gone when the pool finishes.
 struct WatchDir::Req {
@@ -66,7 +78,7 @@ void WatchDir::on_event(const char* filename) {
     if (stopped_) return;
     if (!filename) return rescan();
     std::string name(filename);
-    if (wanted_watch_name(name)) stat_file(name, false);
+    if (watched_name(name)) stat_file(name, false);
 }
 
 void WatchDir::rescan() {
@@ -106,7 +118,7 @@ void WatchDir::on_scan(uv_fs_t* req) {
         while (uv_fs_scandir_next(req, &ent) != UV_EOF) {
             if (ent.type != UV_DIRENT_FILE && ent.type != UV_DIRENT_UNKNOWN && ent.type != UV_DIRENT_LINK) continue;
             std::string name(ent.name);
-            if (wanted_watch_name(name)) present.insert(name);
+            if (watched_name(name)) present.insert(name);
         }
         // Sorted order: a restart with the same directory loads files in the
         // same order, so saveas collisions resolve the same way.

@@ -2,7 +2,9 @@
 
 #include <dirent.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -267,7 +269,9 @@ TEST_CASE("metainfo: path sanitising drops '.' and empty elements, escapes inval
     REQUIRE(n.ok());
     CHECK(n->name == "%C0%AF");  // an overlong '/' never becomes a separator
     CHECK(n->files[0].path_string == "%C0%AF");
-    CHECK(n->warnings.size() == 1);
+    // Issue 12: this torrent has no tracker, which is now said too.
+    CHECK(n->warnings.size() == 2);
+    CHECK(n->warnings[1] == "no trackers: DHT is not supported yet");
 }
 
 TEST_CASE("metainfo: duplicate paths are renamed deterministically with a warning") {
@@ -390,4 +394,65 @@ TEST_CASE("json: strings are escaped and always valid UTF-8") {
     CHECK(json_string("\xc3\xa9") == "\"\xc3\xa9\"");
     CHECK(json_string("x\xff") == "\"x%FF\"");
     CHECK(json_string(std::string("a\0b", 3)) == "\"a\\u0000b\"");
+}
+
+// ---- issue 12: clear words for what is not supported yet
+
+TEST_CASE("metainfo: a v2-only torrent (BEP 52) is refused as such") {
+    std::string pieces(20, 'x');
+    std::string v2 = "d8:announce3:url4:infod9:file treed4:filed0:d6:lengthi5e11:pieces root32:" + std::string(32, 'r') +
+                     "eee12:meta versioni2e4:name4:file12:piece lengthi16384eee";
+    CHECK(err_of(v2) == "BitTorrent v2-only torrent (BEP 52) is not supported yet");
+    // Neither files nor a v2 file tree: still the plain complaint.
+    CHECK(err_of("d4:infod4:name1:x12:piece lengthi16384e6:pieces20:" + pieces + "ee") ==
+          "info has neither 'length' nor 'files'");
+}
+
+TEST_CASE("metainfo: a hybrid torrent loads as v1 and its size leaves out the BEP 47 pad files") {
+    std::string files = file_dict(10, {"a"}) + file_dict(16374, {".pad", "16374"}, "p") + file_dict(7, {"b"});
+    std::string t = multi_torrent(files, 10 + 16374 + 7);
+    // A hybrid's info also holds "meta version" 2 and a "file tree".
+    t.insert(t.find("4:name"), "12:meta versioni2e");
+    auto m = parse_metainfo(t);
+    REQUIRE_MESSAGE(m.ok(), (m.ok() ? "" : m.error().describe()));
+    CHECK(m->total_length == 10 + 16374 + 7);  // the piece stream
+    CHECK(m->content_length == 17);            // what lands on disk
+    auto single = parse_metainfo(single_torrent(1000, 16384));
+    REQUIRE(single.ok());
+    CHECK(single->content_length == 1000);
+}
+
+TEST_CASE("metainfo: no tracker and web seeds only each get one warning naming what is missing") {
+    std::string pieces(20, 'x');
+    std::string info = "4:infod6:lengthi5e4:name1:x12:piece lengthi16384e6:pieces20:" + pieces + "e";
+    auto none = parse_metainfo("d" + info + "e");
+    REQUIRE(none.ok());
+    CHECK(none->warnings == std::vector<std::string>{"no trackers: DHT is not supported yet"});
+    auto ws = parse_metainfo("d" + info + "8:url-listl21:http://example.org/x/ee");
+    REQUIRE(ws.ok());
+    REQUIRE(ws->warnings.size() == 1);
+    CHECK(ws->warnings[0].find("web seeds (BEP 19) are not supported yet") != std::string::npos);
+    // With a tracker, web seeds are simply unused: no warning.
+    auto both = parse_metainfo("d8:announce3:url" + info + "8:url-listl21:http://example.org/x/ee");
+    REQUIRE(both.ok());
+    CHECK(both->warnings.empty());
+    auto tiers = parse_metainfo("d13:announce-listll3:urlee" + info + "e");
+    REQUIRE(tiers.ok());
+    CHECK(tiers->warnings.empty());
+}
+
+TEST_CASE("metainfo: a magnet link or a .magnet file is 'not supported yet', not 'No such file'") {
+    CHECK(is_magnet_uri("magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567"));
+    CHECK(is_magnet_uri("MAGNET:?xt=urn:btih:x"));
+    CHECK_FALSE(is_magnet_uri("magnet.torrent"));
+    CHECK_FALSE(is_magnet_uri("magnet"));
+    auto r = load_metainfo_file("magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message == "magnet links are not supported yet");
+    auto f = load_metainfo_file("/nonexistent/dir/ubuntu.magnet");
+    REQUIRE_FALSE(f.ok());
+    CHECK(f.error().message == "magnet links are not supported yet");
+    auto t = load_metainfo_file("/nonexistent/dir/ubuntu.torrent");
+    REQUIRE_FALSE(t.ok());
+    CHECK(t.error().message == std::strerror(ENOENT));
 }

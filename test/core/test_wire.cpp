@@ -29,7 +29,7 @@ std::string be32(uint32_t v) {
 TEST_CASE("wire: handshake round trip and flags") {
     Sha1Digest ih{};
     for (size_t i = 0; i < 20; ++i) ih[i] = uint8_t(i * 7);
-    PeerId pid = make_peer_id("-BL0100-", 42);
+    PeerId pid = make_peer_id("-BM0100-", 42);
     std::string out;
     append_handshake(out, ih, pid);
     REQUIRE(out.size() == kHandshakeSize);
@@ -61,11 +61,11 @@ TEST_CASE("wire: handshake round trip and flags") {
 }
 
 TEST_CASE("wire: peer ids and client names") {
-    PeerId a = make_peer_id("-BL0100-", 1), b = make_peer_id("-BL0100-", 2);
+    PeerId a = make_peer_id("-BM0100-", 1), b = make_peer_id("-BM0100-", 2);
     CHECK(a != b);
-    CHECK(std::memcmp(a.data(), "-BL0100-", 8) == 0);
+    CHECK(std::memcmp(a.data(), "-BM0100-", 8) == 0);
     for (size_t i = 8; i < 20; ++i) CHECK(std::isalnum(a[i]));
-    CHECK(make_peer_id("-BL0100-", 1) == a);  // deterministic in the seed
+    CHECK(make_peer_id("-BM0100-", 1) == a);  // deterministic in the seed
 
     auto id = [](const char* s) {
         PeerId p{};
@@ -77,6 +77,9 @@ TEST_CASE("wire: peer ids and client names") {
     CHECK(client_name(id("-TR4000-abcdefghijkl")) == "Transmission 4.0.0.0");
     CHECK(client_name(id("-qB4510-abcdefghijkl")) == "qBittorrent 4.5.1.0");
     CHECK(client_name(id("-ZZ1234-abcdefghijkl")) == "ZZ 1.2.3.4");
+    // Ours is BM; BL belongs to BitBlinder (issue 12).
+    CHECK(client_name(id("-BM0100-abcdefghijkl")) == "btlaunchmany 0.1.0.0");
+    CHECK(client_name(id("-BL0100-abcdefghijkl")) == "BitBlinder 0.1.0.0");
     CHECK(client_name(id("A2-1-36-0-abcdefghij")) == "aria2 1.36.0");
     CHECK(client_name(id("-aria2-abcdefghijklm")) == "aria2");
     CHECK(client_name(id("M7-2-2--abcdefghijkl")) == "BitTorrent 7.2.2");

@@ -1,9 +1,11 @@
 #include <doctest/doctest.h>
+#include <optional>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "btl/disk/piece_store.hpp"
 #include "btl/disk/storage.hpp"
 #include "storage_test_util.hpp"
 
@@ -67,6 +69,53 @@ TEST_CASE("storage: write_piece then read round trip over uneven files") {
     CHECK(stats[2].size == 3000);
     CHECK(stats[2].mtime_ns > 0);
     CHECK(f.st->file_path(2) == f.dir / "t/sub/b");
+}
+
+TEST_CASE("storage: empty files and their directories exist before any piece is written") {
+    TempDir dir;
+    std::vector<int64_t> lengths{0, 2000, 0, 0, 0};
+    std::vector<uint8_t> data = testutil::pattern(2000, 4);
+    Metainfo m = testutil::make_meta(lengths, 1024, data, true,
+                                     {"pkg/__init__.py", "pkg/core.py", "empty_dir/.gitkeep", "a/b/c/.keep", "last"});
+    auto st = Storage::open(m, dir / "t", std::make_shared<FilePool>(4));
+    REQUIRE(st.ok());
+    REQUIRE((*st)->create_empty_files().ok());
+    for (const char* rel : {"t/pkg/__init__.py", "t/empty_dir/.gitkeep", "t/a/b/c/.keep", "t/last"}) {
+        CAPTURE(rel);
+        CHECK(std::filesystem::is_regular_file(dir / rel));
+        CHECK(std::filesystem::file_size(dir / rel) == 0);
+    }
+    // Only the empty files: the data file appears with its first piece.
+    CHECK_FALSE(std::filesystem::exists(dir / "t/pkg/core.py"));
+    // Idempotent, and it never truncates a file that gained data.
+    REQUIRE((*st)->write_piece(0, data.data(), 1024).ok());
+    REQUIRE((*st)->create_empty_files().ok());
+    CHECK(std::filesystem::file_size(dir / "t/pkg/core.py") == 1024);
+}
+
+TEST_CASE("storage: DiskPieceStore creates the empty files on the pool and answers on the loop") {
+    TempDir dir;
+    std::vector<int64_t> lengths{3000, 0};
+    std::vector<uint8_t> data = testutil::pattern(3000, 5);
+    Metainfo m = testutil::make_meta(lengths, 1024, data, true, {"data.bin", "sub/.gitkeep"});
+    auto st = Storage::open(m, dir / "t", std::make_shared<FilePool>(4));
+    REQUIRE(st.ok());
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    std::optional<Status> got;
+    {
+        DiskIo io(&loop);
+        DiskPieceStore store(&loop, io, *st);
+        store.create_empty_files([&](Status s) { got = std::move(s); });
+        CHECK_FALSE(got.has_value());  // never inside the call
+        for (int i = 0; i < 100000 && !got; ++i) uv_run(&loop, UV_RUN_ONCE);
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    REQUIRE(got.has_value());
+    CHECK(got->ok());
+    CHECK(std::filesystem::is_regular_file(dir / "t/sub/.gitkeep"));
+    CHECK_FALSE(std::filesystem::exists(dir / "t/data.bin"));
 }
 
 TEST_CASE("storage: wrong sizes and out-of-range reads are errors") {

@@ -225,7 +225,7 @@ class FakeHost final : public TorrentHost {
 public:
     FakeHost() {
         uv_loop_init(&loop_);
-        identity_.peer_id = make_peer_id("-BL0100-", 42);
+        identity_.peer_id = make_peer_id("-BM0100-", 42);
         identity_.listen_port = 6881;
         identity_.announce_key = 7;
         opt.max_uploads = 4;

@@ -44,7 +44,8 @@ struct Metainfo {
     std::string name;                // sanitised info.name
     bool multi_file = false;         // true: files live in a directory called `name`
     int64_t piece_length = 0;
-    int64_t total_length = 0;
+    int64_t total_length = 0;        // the byte stream pieces cover, BEP 47 pad files included
+    int64_t content_length = 0;      // the files' bytes without pad files: the size to show
     std::string pieces;              // concatenated 20-byte SHA-1 hashes
     std::vector<FileEntry> files;    // single-file torrents have one entry, path {name}
 
@@ -73,6 +74,14 @@ struct MetainfoLimits {
     size_t max_files = 1'000'000;
 };
 
+// Not supported yet, each refused with one line naming it (issue 12):
+// "magnet links are not supported yet" (load_metainfo_file, for a
+// "magnet:" argument or a *.magnet file), "BitTorrent v2-only torrent
+// (BEP 52) is not supported yet" (an info dict with only a "file tree").
+// A torrent without trackers loads, with the warning "no trackers: DHT is
+// not supported yet" (or, with url-list, "... web seeds (BEP 19) are not
+// supported yet"), since nothing else would tell why it finds no peer.
+bool is_magnet_uri(std::string_view s);
 Result<Metainfo> parse_metainfo(std::string_view bytes, const MetainfoLimits& lim = {});
 // Reads and parses a .torrent file; errors are prefixed by nothing (the caller
 // adds the file name).  Refuses files larger than lim.max_file_size.

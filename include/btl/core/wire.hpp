@@ -54,7 +54,7 @@ const char* msg_name(MsgId id);
 
 using PeerId = std::array<uint8_t, 20>;
 
-// Azureus-style peer id: prefix (e.g. "-BL0100-", truncated to 20 bytes)
+// Azureus-style peer id: prefix (e.g. "-BM0100-", truncated to 20 bytes)
 // followed by pseudo-random printable characters derived from random_seed.
 PeerId make_peer_id(std::string_view prefix, uint64_t random_seed);
 // Human name of the client behind a peer id: "libtorrent 2.0.8.0",

@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "btl/base/async_job.hpp"
 #include "btl/base/result.hpp"
 #include "btl/base/sha1.hpp"
 #include "btl/core/file_layout.hpp"
@@ -61,6 +62,13 @@ public:
     // Blocking (pool thread): writes resume data describing this storage.
     virtual Status save_resume(const std::string& path, ResumeData rd, DataSync mode, bool* all_synced) = 0;
 
+    // Creates the zero-length files (and their directories) on the pool:
+    // no piece ever writes them, so without this a dataset's empty
+    // __init__.py or .gitkeep would never appear.  done(status) on the loop
+    // thread.  A store without files (a test's memory twin) has nothing to
+    // create and never calls back.
+    virtual void create_empty_files(std::function<void(Status)> done) { (void)done; }
+
     // ---- caches: forget cached pieces; close cached descriptors
     virtual void evict() = 0;
     virtual void close_files() = 0;
@@ -92,6 +100,7 @@ public:
     Status save_resume(const std::string& path, ResumeData rd, DataSync mode, bool* all_synced) override {
         return save_resume_files(path, std::move(rd), *storage_, mode, all_synced);
     }
+    void create_empty_files(std::function<void(Status)> done) override;
     void evict() override { disk_.evict(storage_.get()); }
     void close_files() override { storage_->close_files(); }
 
@@ -99,6 +108,7 @@ private:
     uv_loop_t* loop_;
     DiskIo& disk_;
     std::shared_ptr<Storage> storage_;
+    JobOwner jobs_;
 };
 
 }  // namespace btl

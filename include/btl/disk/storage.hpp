@@ -8,8 +8,10 @@
 //   files).  Everything below root comes from the (sanitised) metainfo and is
 //   opened through FilePool::acquire_under, so a symlink below root is never
 //   followed: "refusing to follow symlink ROOT/x/y".
-// - Files are created on first write, sparse (no preallocation).  Pad files
-//   are never created; reads of them return zeros.
+// - Files are created on first write, sparse (no preallocation); the
+//   zero-length ones, which no write ever touches, by create_empty_files()
+//   when the torrent starts.  Pad files are never created; reads of them
+//   return zeros.
 // - read() never returns garbage: a missing file is the error "file missing:
 //   PATH", a short read "file truncated: PATH".  A file deleted while its fd
 //   sits in the pool counts as missing (st_nlink == 0); a write to it
@@ -72,8 +74,9 @@ public:
     // Reads the piece into scratch (resized) and returns its SHA-1.
     Result<Sha1Digest> hash_piece(uint32_t piece, std::vector<uint8_t>& scratch);
 
-    // Creates the torrent's zero-length files (no piece ever writes them);
-    // call once the download completes or when starting from nothing.
+    // Creates the torrent's zero-length files and their directories (no
+    // piece ever writes them); the torrent calls it, on the pool, at start.
+    // Never truncates: an existing file keeps its data.
     Status create_empty_files();
 
     // Size and mtime of every file (exists=false when absent; pad files

@@ -100,7 +100,10 @@ struct SessionOptions {
     int max_half_open = 16;        // outgoing connects in progress, whole session
     size_t max_files_open = 256;
     std::string data_dir;          // resume data; "" = default
-    std::string peer_id_prefix = "-BL0100-";
+    // Azureus style (BEP 20).  "BM": "BL" is BitBlinder's (libtorrent's
+    // identify_client table); "BM" is in neither BEP 20 nor libtorrent's
+    // nor Vuze's list of Azureus-style codes.
+    std::string peer_id_prefix = "-BM0100-";
     // A torrent whose disk is full looks for free space this often (doubling
     // after each failed attempt, up to 12 times this).
     int64_t disk_retry_interval_ms = 10'000;

@@ -6,7 +6,9 @@
 //
 // Everything touching the disk runs on the libuv thread pool (uv_fs_scandir,
 // uv_fs_stat) so a directory of thousands of files never blocks the loop.
-// Names are filtered with wanted_watch_name().  Callbacks run on the loop
+// Names are filtered with watched_name(): wanted_watch_name()'s *.torrent
+// files, and *.magnet files, which the launcher reports as not supported
+// yet (magnet links need BEP 9/10).  Callbacks run on the loop
 // thread; the handler may destroy nothing of WatchDir from inside them
 // except through stop().  Requests still in flight when the WatchDir is
 // destroyed are ignored when they complete.
@@ -21,6 +23,9 @@
 #include "btl/core/ready_queue.hpp"
 
 namespace btl {
+
+// wanted_watch_name() or a *.magnet file under the same rules.
+bool watched_name(const std::string& name);
 
 class WatchDir {
 public:
