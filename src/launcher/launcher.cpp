@@ -193,8 +193,11 @@ void Launcher::set_rate_limits(RateLimits r) {
     r.up = std::max<int64_t>(0, r.up);
     r.down = std::max<int64_t>(0, r.down);
     s_.set_rate_limits(r.up, r.down);
-    auto show = [](int64_t v) { return v ? std::to_string(v / 1000) + " kB/s" : std::string("unlimited"); };
-    log_.log(LogLevel::info, "", "rate limits: download " + show(r.down) + ", upload " + show(r.up));
+    log_.log(LogLevel::info, "", "rate limits: download " + rate_limit_text(r.down) + ", upload " + rate_limit_text(r.up));
+}
+
+std::string rate_limit_text(int64_t bytes_s) {
+    return bytes_s > 0 ? std::to_string(bytes_s / 1000) + " kB/s" : std::string("unlimited");
 }
 
 int64_t next_rate_step(int64_t now, bool up) {

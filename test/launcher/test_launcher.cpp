@@ -210,3 +210,8 @@ TEST_CASE("the +/- rate keys climb a ladder that ends in unlimited") {
     CHECK(next_rate_step(10'000, false) == 10'000);    // the bottom step holds
     CHECK(next_rate_step(3'000, false) == 3'000);     // set lower by hand: left alone
 }
+
+TEST_CASE("a rate limit of 0 reads unlimited, never 0 kB/s") {
+    CHECK(rate_limit_text(0) == "unlimited");
+    CHECK(rate_limit_text(2'000'000) == "2000 kB/s");
+}

@@ -135,6 +135,9 @@ struct RateLimits {
 // the next step above or below `now` (a value between steps moves to the
 // neighbouring step).
 int64_t next_rate_step(int64_t now, bool up);
+// A limit as the log says it: "unlimited" for 0, else "2000 kB/s" (the
+// unit the options take), never "0 kB/s".
+std::string rate_limit_text(int64_t bytes_s);
 
 struct LauncherOptions {
     std::string dir;
