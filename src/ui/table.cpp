@@ -81,6 +81,10 @@ std::string pct(double f) {
 
 std::string row_message(const TorrentStatus& t) {
     if (t.error.empty()) return t.tracker_message;
+    // `r` starts the torrent again (a re-check opens the files anew), so
+    // a save directory made writable needs no restart: say so.
+    if (!t.needs_recheck && t.error.find(" is not writable") != std::string::npos)
+        return t.error + " \u2014 make it writable, then press r to retry";
     if (!t.needs_recheck) return t.error;
     std::string e = t.error;
     const std::string& sp = t.save_path;

@@ -192,3 +192,10 @@ TEST_CASE("the filter matches the name or the file without regard to case") {
     CHECK_FALSE(row_matches(r, "debian"));
     CHECK(row_matches(r, ""));
 }
+
+TEST_CASE("an unwritable save directory says how to retry") {
+    TorrentStatus t;
+    t.state = TorrentState::error;
+    t.error = "save directory /srv is not writable: Read-only file system";
+    CHECK(row_message(t) == t.error + " \u2014 make it writable, then press r to retry");
+}
