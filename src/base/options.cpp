@@ -5,6 +5,8 @@
 #include <optional>
 #include <sstream>
 
+#include "btl/base/version.hpp"
+
 namespace btl {
 
 static std::string canonical(std::string s) {
@@ -46,6 +48,11 @@ Status Options::parse(int argc, char** argv) {
             }
             std::string name = canonical(body);
             const OptionSpec* s = find(name);
+            // Every program answers --version, declared or not.
+            if (!s && name == "version" && !has_value) {
+                set("version", "1");
+                continue;
+            }
             if (!s) return make_error("unknown option --" + body + " (see --help)");
             if (s->arg.empty()) {
                 auto v = has_value ? flag_value(value) : std::optional<std::string>("1");
@@ -145,12 +152,17 @@ std::string Options::help_text() const {
         else left += "\n" + std::string(30, ' ');
         out += left + s.help + (s.def.empty() ? "" : " (default " + s.def + ")") + "\n";
     }
+    if (!find("version")) out += std::string("  --version") + std::string(19, ' ') + "print the program's name and version\n";
     return out;
 }
 
 std::optional<int> parse_command_line(Options& o, const ProgramInfo& p, int argc, char** argv, std::FILE* out,
                                       std::FILE* err) {
     if (auto st = o.parse(argc, argv); !st.ok()) return usage_error(p.name, st.error().message, err);
+    if (o.flag("version")) {
+        std::fprintf(out, "%s %s\n", p.name.c_str(), kVersion);
+        return kExitOk;
+    }
     if (o.flag("help")) {
         std::string text = "usage: " + p.synopsis + "\n\n" + (p.about.empty() ? "" : p.about + "\n\n") + o.help_text();
         std::fputs(text.c_str(), out);

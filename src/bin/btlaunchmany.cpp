@@ -263,7 +263,7 @@ int main(int argc, char** argv) {
     if (!loaded.ok()) return loaded.failure.usage ? usage(loaded.failure.error.message) : fail(loaded.failure.error.message);
     const Options& o = loaded.loaded->options;
     const std::string dir = o.positional()[0];
-    if (!is_dir(dir)) return fail(dir + ": not a directory");
+    if (!is_dir(dir)) return fail(dir + (access(dir.c_str(), F_OK) == 0 ? ": not a directory" : ": no such directory"));
     auto settings = read_settings(o, dir);
     if (!settings.ok()) return usage(settings.error().message);
     auto instance = lock_data_dir(settings->session.data_dir);

@@ -4,6 +4,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "btl/launcher/launcher.hpp"  // rate_limit_text
+
 namespace btl {
 
 namespace {
@@ -100,8 +102,8 @@ void ConfigReload::reload(Session& session, EventSink& log) {
     const std::string& used = loaded.loaded->config_used;
     log.log(LogLevel::info, "",
             "SIGHUP: reloaded " + (used.empty() ? std::string("(no config file)") : used) + ": upload " +
-                std::to_string(diff->apply.max_upload_rate / 1000) + " kB/s, download " +
-                std::to_string(diff->apply.max_download_rate / 1000) + " kB/s, max_uploads " +
+                rate_limit_text(diff->apply.max_upload_rate) + ", download " +
+                rate_limit_text(diff->apply.max_download_rate) + ", max_uploads " +
                 std::to_string(diff->apply.max_uploads));
 }
 

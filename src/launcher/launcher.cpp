@@ -1,9 +1,14 @@
 #include "btl/launcher/launcher.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <iterator>
 
 #include "btl/engine/session.hpp"
 #include "btl/engine/status_json.hpp"
+#include "btl/launcher/remove_data.hpp"
 
 namespace btl {
 
@@ -139,6 +144,78 @@ void Launcher::on_file_removed(const std::string& name) {
         rows_changed();
         promote_duplicate(ih);
     });
+}
+
+bool Launcher::remove(const std::string& name, bool delete_data) {
+    auto it = files_.find(name);
+    if (it == files_.end()) return false;
+    Entry e = std::move(it->second);
+    files_.erase(it);  // the watcher's later on_file_removed finds nothing
+    order_dirty_ = true;
+    const bool owned = e.loaded;
+    const std::string tname = owned ? e.torrent_name : name;
+    const std::string data = owned && delete_data ? e.save_path : std::string();
+    if (owned) {
+        owner_.erase(e.ih);
+        taken_.remove(e.save_path);
+    }
+    // After the torrent has stopped (its files closed): rename, delete.
+    auto finish = [this, alive = jobs_.token(), name, tname, from = e.path, data, ih = e.ih, owned] {
+        if (alive.expired()) return;
+        auto work = [from, data, root = opt_.save_in]() -> Result<std::string> {
+            std::string to = from + ".removed";
+            if (std::rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT)
+                return make_error("cannot rename " + from + " to " + to + ": " + std::strerror(errno) +
+                                  "; it loads again at the next start");
+            if (data.empty()) return std::string(" (data kept); the file is now ") + to;
+            if (Status r = remove_torrent_data(root, data); !r.ok()) return r.error();
+            return " and deleted " + data + "; the file is now " + to;
+        };
+        auto done = [this, name, tname, ih, owned](Result<std::string> r) {
+            if (r.ok()) log_.log(LogLevel::info, tname, "removed " + name + *r);
+            else log_.log(LogLevel::error, tname, "removing " + name + ": " + r.error().message);
+            rows_changed();
+            if (owned) promote_duplicate(ih);
+        };
+        if (Status q = queue_job(loop_, jobs_.token(), std::move(work), done); !q.ok()) done(q.error());
+    };
+    if (owned) s_.remove_torrent(e.ih, std::move(finish));
+    else finish();
+    rows_changed();
+    return true;
+}
+
+RateLimits Launcher::rate_limits() const {
+    return {s_.options().max_upload_rate, s_.options().max_download_rate};
+}
+
+void Launcher::set_rate_limits(RateLimits r) {
+    r.up = std::max<int64_t>(0, r.up);
+    r.down = std::max<int64_t>(0, r.down);
+    s_.set_rate_limits(r.up, r.down);
+    log_.log(LogLevel::info, "", "rate limits: download " + rate_limit_text(r.down) + ", upload " + rate_limit_text(r.up));
+}
+
+std::string rate_limit_text(int64_t bytes_s) {
+    return bytes_s > 0 ? std::to_string(bytes_s / 1000) + " kB/s" : std::string("unlimited");
+}
+
+int64_t next_rate_step(int64_t now, bool up) {
+    static constexpr int64_t kSteps[] = {10'000, 20'000, 50'000, 100'000, 200'000, 500'000, 1'000'000,
+                                         2'000'000, 5'000'000, 10'000'000, 20'000'000, 50'000'000, 100'000'000};
+    const int64_t top = kSteps[std::size(kSteps) - 1];
+    if (up) {
+        if (now <= 0) return 0;
+        for (int64_t s : kSteps)
+            if (s > now) return s;
+        return 0;  // past the top step: unlimited
+    }
+    if (now <= 0) return top;
+    if (now <= kSteps[0]) return now;  // below the ladder: already as low as it goes
+    int64_t below = kSteps[0];
+    for (int64_t s : kSteps)
+        if (s < now) below = s;
+    return below;
 }
 
 void Launcher::promote_duplicate(const Sha1Digest& ih) {

@@ -18,6 +18,8 @@ namespace {
 
 constexpr int64_t kKeyFrameMs = 40;    // after a key: draw almost at once
 constexpr int64_t kBusyFrameMs = 250;  // after log lines: at most 4 frames/s
+// The selected row's full name and message, the totals, the last log line.
+constexpr int kFooterLines = 3;
 
 enum Pair { kError = 1, kSeed = 2, kHeader = 3 };
 
@@ -40,12 +42,18 @@ std::string clock_string(std::time_t t) {
 const char* const kHelp[] = {
     "btlaunchmany keys",
     "",
-    "  Up/k, Down/j        move the selection",
+    "  Up/k, Down/j        move the selection (in the detail pane when it has the focus: scroll)",
     "  PgUp, PgDn          move a page",
     "  Home/g, End/G       first, last torrent",
     "  Enter               show/hide the detail pane (files, peers, trackers)",
+    "  Tab                 move the focus between the table and the detail pane",
     "  p                   pause or resume the selected torrent",
     "  r                   re-check the selected torrent's data",
+    "  d, Delete           remove the selected torrent (asks: y keeps its data, D deletes it);",
+    "                      its .torrent is renamed NAME.torrent.removed so it does not come back",
+    "  /                   filter the rows by name (Enter keeps the filter, Esc clears it)",
+    "  +, -                raise, lower the global download limit one step",
+    "  R                   type both global limits: DOWN [UP] in kB/s, 0 = unlimited",
     "  s                   cycle the sort: name, progress, rate, ratio, added",
     "  l                   show the log (Up/Down scroll, l or q back)",
     "  ?                   this help",
@@ -136,7 +144,7 @@ void CursesView::stop() {
 
 void CursesView::shutting_down() {
     closing_ = true;
-    confirm_quit_ = false;
+    prompt_ = Prompt::none;
     if (active_) draw();
 }
 
@@ -209,11 +217,8 @@ void CursesView::handle_key(int ch) {
     // another one and repaint forever.
     if (ch == KEY_RESIZE) return;
     if (closing_) return;
-    if (confirm_quit_) {
-        confirm_quit_ = false;
-        if (ch == 'y' || ch == 'Y') on_quit_();
-        return;
-    }
+    hint_.clear();  // a hint lasts until the next key
+    if (prompt_ != Prompt::none) return handle_prompt_key(ch);
     if (mode_ == Mode::help) {
         mode_ = Mode::table;
         return;
@@ -230,8 +235,29 @@ void CursesView::handle_key(int ch) {
         }
         return;
     }
-    const auto& rows = l_.sorted_rows(sort_);
+    if (detail_ && detail_focus_ && handle_detail_key(ch)) return;
+    handle_table_key(ch);
+}
+
+bool CursesView::handle_detail_key(int ch) {
+    // The focused pane scrolls; keys it does not use fall to the table.
+    const int page = std::max(1, detail_height_ - 1);
+    switch (ch) {
+        case KEY_UP: case 'k': detail_scroll_ = std::max(0, detail_scroll_ - 1); return true;
+        case KEY_DOWN: case 'j': ++detail_scroll_; return true;  // draw_detail clamps
+        case KEY_PPAGE: detail_scroll_ = std::max(0, detail_scroll_ - page); return true;
+        case KEY_NPAGE: detail_scroll_ += page; return true;
+        case KEY_HOME: case 'g': detail_scroll_ = 0; return true;
+        case KEY_END: case 'G': detail_scroll_ = 1 << 30; return true;
+        case 27: detail_focus_ = false; return true;
+        default: return false;
+    }
+}
+
+void CursesView::handle_table_key(int ch) {
+    const auto& rows = visible_rows();
     const int n = int(rows.size());
+    const Row* sel = selected_index_ < n ? rows[size_t(selected_index_)] : nullptr;
     switch (ch) {
         case KEY_UP: case 'k': move_selection(-1, n); break;
         case KEY_DOWN: case 'j': move_selection(1, n); break;
@@ -239,21 +265,117 @@ void CursesView::handle_key(int ch) {
         case KEY_NPAGE: move_selection(list_height_, n); break;
         case KEY_HOME: case 'g': move_selection(-n, n); break;
         case KEY_END: case 'G': move_selection(n, n); break;
-        case '\n': case '\r': case KEY_ENTER: detail_ = !detail_; break;
+        case '\n': case '\r': case KEY_ENTER:
+            detail_ = !detail_;
+            detail_focus_ = false;
+            detail_scroll_ = 0;
+            break;
+        case '\t':
+            if (detail_) detail_focus_ = !detail_focus_;
+            else hint_ = "Tab moves between the table and the detail pane (Enter opens it)";
+            break;
         case 's': sort_ = next_sort_key(sort_); break;
         case 'l': mode_ = Mode::log; log_scroll_ = 0; break;
         case '?': mode_ = Mode::help; break;
-        case 'q': confirm_quit_ = true; break;
-        case 'p': case 'r': {
-            if (selected_index_ < n && rows[size_t(selected_index_)]->loaded) {
-                const Sha1Digest ih = rows[size_t(selected_index_)]->st.info_hash;
-                if (ch == 'p') l_.toggle_pause(ih);
-                else l_.recheck(ih);
+        case 'q': prompt_ = Prompt::quit; break;
+        case '/': prompt_ = Prompt::filter; input_ = filter_; break;
+        case 27: filter_.clear(); break;
+        case '+': case '-': case '=': case '_': step_download_rate(ch == '+' || ch == '='); break;
+        case 'R': prompt_ = Prompt::rates; input_.clear(); break;
+        case 'd': case KEY_DC:
+            if (sel) {
+                prompt_ = Prompt::remove;
+                remove_file_ = sel->file;
+                remove_name_ = sel->st.name;
             }
             break;
-        }
-        default: break;
+        case 'p': case 'r':
+            if (sel && sel->loaded) {
+                if (ch == 'p') l_.toggle_pause(sel->st.info_hash);
+                else l_.recheck(sel->st.info_hash);
+            }
+            break;
+        default: hint_ = "unknown key; ? for help"; break;
     }
+}
+
+// Line editing for the filter and rates prompts: bytes of a UTF-8 name
+// arrive one getch() each; Backspace takes back a whole character.
+bool CursesView::edit_input(int ch) {
+    if (ch == KEY_BACKSPACE || ch == 127 || ch == 8) {
+        while (!input_.empty() && (static_cast<unsigned char>(input_.back()) & 0xC0) == 0x80) input_.pop_back();
+        if (!input_.empty()) input_.pop_back();
+        return true;
+    }
+    if (ch >= 32 && ch < 256 && ch != 127 && input_.size() < 200) {
+        input_ += char(ch);
+        return true;
+    }
+    return false;
+}
+
+void CursesView::handle_prompt_key(int ch) {
+    const Prompt p = prompt_;
+    const bool enter = ch == '\n' || ch == '\r' || ch == KEY_ENTER;
+    switch (p) {
+        case Prompt::quit:
+            prompt_ = Prompt::none;
+            if (ch == 'y' || ch == 'Y') on_quit_();
+            return;
+        case Prompt::remove:
+            prompt_ = Prompt::none;
+            if (ch == 'y' || ch == 'D') {
+                if (!l_.remove(remove_file_, ch == 'D')) hint_ = remove_file_ + " is already gone";
+            } else {
+                hint_ = "not removed";
+            }
+            return;
+        case Prompt::filter:
+            if (ch == 27) filter_.clear();
+            if (ch == 27 || enter) prompt_ = Prompt::none;
+            else if (edit_input(ch)) filter_ = input_;
+            selected_index_ = 0;
+            selected_.clear();
+            return;
+        case Prompt::rates:
+            if (ch == 27) prompt_ = Prompt::none;
+            else if (enter) apply_rates_input();
+            else edit_input(ch);
+            return;
+        case Prompt::none: return;
+    }
+}
+
+void CursesView::apply_rates_input() {
+    prompt_ = Prompt::none;
+    // "DOWN UP" in kB/s; one number sets the download limit only.
+    long long down = -1, up = -1;
+    char extra = 0;
+    int got = std::sscanf(input_.c_str(), "%lld %lld %c", &down, &up, &extra);
+    const long long kMax = 100'000'000 / 1000;
+    if (got < 1 || got > 2 || down < 0 || down > kMax || (got == 2 && (up < 0 || up > kMax))) {
+        hint_ = "rates not changed: type DOWN [UP] in kB/s, 0 = unlimited (e.g. 500 100)";
+        return;
+    }
+    RateLimits r = l_.rate_limits();
+    r.down = down * 1000;
+    if (got == 2) r.up = up * 1000;
+    l_.set_rate_limits(r);
+}
+
+void CursesView::step_download_rate(bool up) {
+    RateLimits r = l_.rate_limits();
+    r.down = next_rate_step(r.down, up);
+    l_.set_rate_limits(r);
+}
+
+const std::vector<const Row*>& CursesView::visible_rows() {
+    const auto& all = l_.sorted_rows(sort_);
+    if (filter_.empty()) return all;
+    filtered_.clear();
+    for (const Row* r : all)
+        if (row_matches(*r, filter_)) filtered_.push_back(r);
+    return filtered_;
 }
 
 void CursesView::request_draw(bool soon) {
@@ -274,14 +396,14 @@ void CursesView::draw() {
     if (draw_timer_) uv_timer_stop(draw_timer_.get());
     const int H = LINES, W = COLS;
     erase();
-    if (H < 5 || W < 30) {
+    if (H < 6 || W < 30) {
         put(0, W, "terminal too small");
         refresh();
         return;
     }
     // Views draw every interval: sorted pointers into the launcher's row
     // cache, not 10,000 copies.
-    const auto& rows = l_.sorted_rows(sort_);
+    const auto& rows = visible_rows();
     // Keep the selection on the same torrent across re-sorts and new rows.
     if (!selected_.empty()) {
         for (size_t i = 0; i < rows.size(); ++i)
@@ -290,7 +412,7 @@ void CursesView::draw() {
     selected_index_ = rows.empty() ? 0 : std::clamp(selected_index_, 0, int(rows.size()) - 1);
     if (!rows.empty()) selected_ = rows[size_t(selected_index_)]->file;
 
-    const int body = H - 2;  // the footer takes two lines
+    const int body = H - kFooterLines;
     if (mode_ == Mode::log) {
         draw_log(0, body);
     } else if (mode_ == Mode::help) {
@@ -331,12 +453,17 @@ void CursesView::draw_table(int top, int height, const std::vector<const Row*>& 
 
 void CursesView::draw_detail(int top, int height, const Row& r) {
     const int W = COLS;
-    put(top, W, "-- detail: " + r.file + " (Enter closes) ", A_BOLD);
+    put(top, W, "-- detail: " + r.file +
+                    (detail_focus_ ? " [focus: Up/Down/PgUp/PgDn/Home/End scroll, Tab back to the table, Enter closes] "
+                                   : " (Tab: focus and scroll, Enter closes) "),
+        detail_focus_ ? A_REVERSE : A_BOLD);
     std::vector<std::string> lines;
     TorrentStatus t;
     if (r.loaded && l_.detail(r.st.info_hash, t)) lines = detail_lines(t, W);
     else lines.push_back(fit_width(r.file + ": " + r.st.error, W));
-    for (int i = 0; i + 1 < height && i < int(lines.size()); ++i) mvaddstr(top + 1 + i, 0, lines[size_t(i)].c_str());
+    detail_height_ = std::max(1, height - 1);
+    auto shown = scroll_window(lines, detail_height_, detail_scroll_, W);
+    for (size_t i = 0; i < shown.size(); ++i) mvaddstr(top + 1 + int(i), 0, shown[i].c_str());
 }
 
 void CursesView::draw_log(int top, int height) {
@@ -363,26 +490,58 @@ void CursesView::draw_help(int top, int height) {
     }
 }
 
+std::string CursesView::prompt_line() const {
+    switch (prompt_) {
+        case Prompt::quit: return "Quit btlaunchmany? (y/n)";
+        case Prompt::remove:
+            return "Remove " + remove_name_ + "? y: remove, keep the data   D: remove and DELETE its data   other key: cancel";
+        case Prompt::filter: return "filter (Enter keeps, Esc clears): " + input_ + "_";
+        case Prompt::rates: {
+            RateLimits r = l_.rate_limits();
+            auto kb = [](int64_t v) { return std::to_string(v / 1000); };
+            return "rate limits in kB/s, DOWN [UP], 0 = unlimited (now " + kb(r.down) + " " + kb(r.up) + "): " + input_ + "_";
+        }
+        case Prompt::none: break;
+    }
+    return "";
+}
+
 void CursesView::draw_footer(const std::vector<const Row*>& rows) {
     const int H = LINES, W = COLS;
+    // The selected row in full: the table cuts long names and messages.
+    std::string sel;
+    if (!rows.empty()) {
+        const TorrentStatus& t = rows[size_t(selected_index_)]->st;
+        std::string msg = row_message(t);
+        sel = " " + t.name + (msg.empty() ? "" : "  \u2014 " + msg);
+    }
+    put(H - 3, W, sel, A_BOLD);
     SessionStatus s = l_.session_status();
     size_t errors = 0;
     for (const Row* r : rows) errors += !r->loaded;
-    std::string totals = " " + std::to_string(rows.size() - errors) + " torrents" +
+    std::string pos = rows.empty() ? "0/0" : std::to_string(selected_index_ + 1) + "/" + std::to_string(rows.size());
+    if (!filter_.empty()) pos += " matching \"" + filter_ + "\"";
+    RateLimits lim = l_.rate_limits();
+    auto limit = [](int64_t v) { return v ? " (max " + format_rate(double(v)) + ")" : std::string(); };
+    std::string totals = " " + pos + "  " + std::to_string(rows.size() - errors) + " torrents" +
                          (errors ? ", " + std::to_string(errors) + " errors" : std::string()) + "  down " +
-                         format_rate(s.down_rate) + "  up " + format_rate(s.up_rate) + "  peers " +
+                         format_rate(s.down_rate) + limit(lim.down) + "  up " + format_rate(s.up_rate) + limit(lim.up) +
+                         "  peers " +
                          std::to_string(s.peers) + "  port " + std::to_string(s.listen_port) + "  free " +
                          (disk_free_ >= 0 ? format_size(disk_free_) : std::string("?")) + "  sort " +
                          sort_key_name(sort_) + "  ? help";
     put(H - 2, W, totals, A_REVERSE);
     std::string last;
+    bool bold = true;
     if (closing_) last = "shutting down: sending `stopped` to trackers and saving resume data...";
-    else if (confirm_quit_) last = "Quit btlaunchmany? (y/n)";
+    else if (prompt_ != Prompt::none) last = prompt_line();
+    else if (!hint_.empty()) last = hint_;
     else if (!log_.lines().empty()) {
         const LogLine& l = log_.lines().back();
         last = clock_string(l.time) + " " + (l.torrent.empty() ? "" : l.torrent + ": ") + l.message;
+        bold = false;
     }
-    put(H - 1, W - 1, last, confirm_quit_ || closing_ ? A_BOLD : A_NORMAL);
+    put(H - 1, W - 1, last, bold && !last.empty() ? A_BOLD : A_NORMAL);
 }
 
 }  // namespace btl::ui

@@ -1,6 +1,7 @@
 #include "btl/ui/plain_view.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <ctime>
 
 #include "btl/base/format.hpp"
@@ -30,7 +31,10 @@ Status PlainView::start() {
         [](uv_timer_t* h) {
             auto* self = static_cast<PlainView*>(h->data);
             if (!self) return;
-            std::fprintf(self->out_, "%s %s\n", stamp(std::time(nullptr)).c_str(), self->summary().c_str());
+            auto lines = self->tick_lines();
+            if (lines.empty()) return;
+            const std::string now = stamp(std::time(nullptr));
+            for (const auto& l : lines) std::fprintf(self->out_, "%s %s\n", now.c_str(), l.c_str());
             std::fflush(self->out_);
         },
         ms, ms);
@@ -49,6 +53,30 @@ std::string PlainView::summary() const {
     o += "; down " + format_rate(s.down_rate) + ", up " + format_rate(s.up_rate) + ", " + std::to_string(s.peers) +
          " peers, port " + std::to_string(s.listen_port);
     return o;
+}
+
+std::string progress_line(const Row& r) {
+    const TorrentStatus& t = r.st;
+    const bool moving = t.down_rate > 0 || t.up_rate > 0;
+    if (!r.loaded || !(t.state == TorrentState::checking || t.state == TorrentState::downloading || moving)) return "";
+    char pct[16];
+    double f = t.state == TorrentState::checking ? t.check_progress : t.progress;
+    std::snprintf(pct, sizeof pct, "%.1f%%", std::clamp(f, 0.0, 1.0) * 100);
+    std::string o = escape_invalid_utf8(t.name) + ": " + state_name(t.state) + " " + pct + " of " +
+                    format_size(t.total_size) + ", down " + format_rate(t.down_rate) + ", up " + format_rate(t.up_rate) +
+                    ", " + std::to_string(t.peers) + " peers (" + std::to_string(t.seeds) + " seeds)";
+    if (t.state == TorrentState::downloading && t.eta_s >= 0) o += ", ETA " + format_eta(t.eta_s);
+    return o;
+}
+
+std::vector<std::string> PlainView::tick_lines() {
+    std::vector<std::string> out;
+    for (const Row* r : l_.sorted_rows(SortKey::name))
+        if (std::string p = progress_line(*r); !p.empty()) out.push_back("  " + p);
+    std::string s = summary();
+    if (!out.empty() || s != last_summary_) out.push_back(s);
+    last_summary_ = std::move(s);
+    return out;
 }
 
 void PlainView::on_log(const LogLine& line) {

@@ -1,6 +1,7 @@
 #include "btl/ui/table.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 
@@ -12,7 +13,7 @@ namespace btl::ui {
 
 namespace {
 
-constexpr int kNameMin = 12, kMessageMin = 12;
+constexpr int kNameMin = 12, kNameMax = 64, kMessageMin = 12;
 
 int fixed_width(Col c) {
     switch (c) {
@@ -76,8 +77,14 @@ std::string pct(double f) {
 // The row's message: an error that needs a re-check says how to start one,
 // and names its file relative to the torrent's save path so that the hint
 // is not cut off by a long path (the detail pane shows the full path).
+}  // namespace
+
 std::string row_message(const TorrentStatus& t) {
     if (t.error.empty()) return t.tracker_message;
+    // `r` starts the torrent again (a re-check opens the files anew), so
+    // a save directory made writable needs no restart: say so.
+    if (!t.needs_recheck && t.error.find(" is not writable") != std::string::npos)
+        return t.error + " \u2014 make it writable, then press r to retry";
     if (!t.needs_recheck) return t.error;
     std::string e = t.error;
     const std::string& sp = t.save_path;
@@ -94,30 +101,38 @@ std::string row_message(const TorrentStatus& t) {
     return e + " \u2014 press r to re-check";
 }
 
+namespace {
+
+bool rate_like(Col c) {
+    return c == Col::down || c == Col::up || c == Col::peers || c == Col::ratio || c == Col::eta || c == Col::message;
+}
+
 }  // namespace
+
+std::string state_cell(const TorrentStatus& t) {
+    // The engine's "stopped" is what the user did with `p`: say so.
+    return t.state == TorrentState::stopped ? "paused" : state_name(t.state);
+}
 
 std::vector<Column> layout_columns(int width) {
     std::vector<Col> fixed = {Col::size, Col::progress, Col::state, Col::down, Col::up, Col::peers, Col::ratio, Col::eta};
     const Col drop_order[] = {Col::ratio, Col::peers, Col::eta, Col::size, Col::up, Col::down, Col::progress};
-    bool message = true;
     auto need = [&] {
-        int n = kNameMin + (message ? kMessageMin + 1 : 0);
+        int n = kNameMin;
         for (Col c : fixed) n += fixed_width(c) + 1;
         return n;
     };
     for (Col d : drop_order) {
         if (need() <= width) break;
-        if (d == Col::progress && message) {
-            message = false;  // the message goes before the progress bar
-            if (need() <= width) break;
-        }
         fixed.erase(std::remove(fixed.begin(), fixed.end(), d), fixed.end());
     }
-    if (need() > width) message = false;
+    // The name takes the spare room: similar long names must stay apart.
+    // Only past kNameMax does a MESSAGE column appear; below that a row's
+    // message shows in place of its rates (error rows) and in the footer
+    // (the selected row), not in a mostly empty column.
     int spare = std::max(0, width - need());
-    // The name gets half of the spare room up to 48 columns; the message the rest.
-    int name_w = kNameMin + (message ? std::min(spare / 2, 48 - kNameMin) : spare);
-    name_w = std::max(name_w, kNameMin);
+    bool message = spare >= kNameMax - kNameMin + 1 + kMessageMin;
+    int name_w = kNameMin + (message ? kNameMax - kNameMin : spare);
     std::vector<Column> cols{{Col::name, name_w}};
     for (Col c : fixed) cols.push_back({c, fixed_width(c)});
     if (message) {
@@ -153,7 +168,7 @@ std::string row_line(const Row& r, const std::vector<Column>& cols, int width) {
                     s = progress_bar(t.state == TorrentState::checking ? t.check_progress : t.progress,
                                      c.width - 7);
                 break;
-            case Col::state: s = state_name(t.state); break;  // error rows have state error
+            case Col::state: s = state_cell(t); break;  // error rows have state error
             case Col::down: s = r.loaded ? format_rate(t.down_rate) : ""; break;
             case Col::up: s = r.loaded ? format_rate(t.up_rate) : ""; break;
             case Col::peers: s = r.loaded ? std::to_string(t.peers) + "/" + std::to_string(t.seeds) : ""; break;
@@ -170,6 +185,25 @@ std::string row_line(const Row& r, const std::vector<Column>& cols, int width) {
             case Col::message: s = row_message(t); break;
         }
         cells.push_back(cell(s, c.width, right_aligned(c.id)));
+    }
+    // An error row has no rates worth showing: its message takes their
+    // place and the message column's, so the reason is not cut at 16 cells.
+    if (t.state == TorrentState::error) {
+        size_t first = cols.size();
+        for (size_t i = 0; i < cols.size(); ++i)
+            if (rate_like(cols[i].id)) {
+                first = i;
+                break;
+            }
+        if (first < cols.size()) {
+            int w = int(cols.size() - first) - 1;
+            for (size_t i = first; i < cols.size(); ++i) w += cols[i].width;
+            cells.resize(first);
+            cells.push_back(cell(row_message(t), w, false));
+            std::vector<Column> merged(cols.begin(), cols.begin() + long(first));
+            merged.push_back({Col::message, w});
+            return join_cells(merged, cells, width);
+        }
     }
     return join_cells(cols, cells, width);
 }
@@ -189,8 +223,17 @@ std::vector<std::string> detail_lines(const TorrentStatus& t, int width) {
         add(s);
     }
     add("Peers (" + std::to_string(t.peer_list.size()) + "):");
+    // Client names in full ("qBittorrent 4.6.2" and the like): the column
+    // is as wide as the longest one, up to 40 cells.
+    int client_w = 10;
+    for (const auto& p : t.peer_list) client_w = std::max(client_w, display_width(escape_invalid_utf8(p.client)));
+    client_w = std::min(client_w, 40);
+    if (!t.peer_list.empty())
+        add("  flags: D/d we download (d: the peer chokes us), U/u we upload (u: we choke it), "
+            "S snubbed, I/O incoming/outgoing, F fast extension");
     for (const auto& p : t.peer_list) {
-        std::string left = "  " + fit_width(escape_invalid_utf8(p.address), 22) + " " + fit_width(escape_invalid_utf8(p.client), 18) + " ";
+        std::string left = "  " + fit_width(escape_invalid_utf8(p.address), 22) + " " +
+                           fit_width(escape_invalid_utf8(p.client), client_w) + " ";
         add(left + cell(format_rate(p.down_rate), 10, true) + " " + cell(format_rate(p.up_rate), 10, true) + " " +
             pct(p.progress) + " " + (p.incoming ? "in  " : "out ") + p.flags);
     }
@@ -198,6 +241,34 @@ std::vector<std::string> detail_lines(const TorrentStatus& t, int width) {
     for (const auto& f : t.files)
         add("  " + pct(f.progress) + " " + cell(format_size(f.length), 10, true) + "  " + f.path);
     return out;
+}
+
+std::vector<std::string> scroll_window(const std::vector<std::string>& lines, int height, int& scroll, int width) {
+    const int n = int(lines.size());
+    if (height <= 0) return {};
+    if (n <= height || height < 3) {
+        scroll = std::clamp(scroll, 0, std::max(0, n - height));
+        return std::vector<std::string>(lines.begin() + scroll, lines.begin() + std::min(n, scroll + height));
+    }
+    // The last position shows the end under one "more above" marker.
+    scroll = std::clamp(scroll, 0, n - height + 1);
+    int content = height - (scroll > 0 ? 1 : 0);
+    if (scroll + content < n) --content;  // room for the "more below" marker
+    std::vector<std::string> out;
+    if (scroll > 0) out.push_back(fit_width("  \u2191 " + std::to_string(scroll) + " more above", width));
+    for (int i = scroll; i < scroll + content; ++i) out.push_back(lines[size_t(i)]);
+    if (scroll + content < n)
+        out.push_back(fit_width("  \u2193 " + std::to_string(n - scroll - content) + " more below", width));
+    return out;
+}
+
+bool row_matches(const Row& r, const std::string& filter) {
+    auto lower = [](std::string s) {
+        for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
+        return s;
+    };
+    const std::string f = lower(filter);
+    return lower(r.st.name).find(f) != std::string::npos || lower(r.file).find(f) != std::string::npos;
 }
 
 }  // namespace btl::ui

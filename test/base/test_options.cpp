@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "btl/base/options.hpp"
+#include "btl/base/version.hpp"
 
 using namespace btl;
 
@@ -147,6 +148,15 @@ TEST_CASE("parse_command_line: --help is 0 on stdout, usage errors are 2 with on
     CHECK(!ok.code);
     CHECK(ok.out.empty());
     CHECK(ok.err.empty());
+}
+
+TEST_CASE("parse_command_line: --version prints PROG VERSION on stdout and exits 0, for every program") {
+    Parsed v = run_cli({"--version"});
+    CHECK(v.code == std::optional<int>(kExitOk));
+    CHECK(v.out == std::string("prog ") + kVersion + "\n");
+    CHECK(v.err.empty());
+    CHECK(run_cli({"--help"}).out.find("--version") != std::string::npos);
+    CHECK(run_cli({"--version=1", "x"}).code == std::optional<int>(kExitUsage));  // not a value option
 }
 
 TEST_CASE("usage_line adds the --help hint once; runtime_error returns 1") {

@@ -1,11 +1,12 @@
 #!/usr/bin/python3
 """One exit-code rule for all five programs (the EXIT STATUS of each man
-page): 0 on success (--help here), 2 on a usage error (unknown option, a
+page): 0 on success (--help and --version here), 2 on a usage error (unknown option, a
 missing or extra argument, a bad value) with one line on stderr naming the
 problem, 1 on a runtime error (a file that cannot be read, a port in use, a
 final save that fails).  Loopback only; nothing here downloads."""
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -53,6 +54,10 @@ def check_help_and_usage(ws, torrent, dfile):
     for prog in PROGRAMS:
         r = expect(ws, [prog, "--help"], 0, what="help")
         H.check(r.stdout.startswith("usage: " + prog), "%s --help: no usage line on stdout: %r" % (prog, r.stdout[:80]))
+        # --version: "PROG VERSION" on stdout, exit 0, from every program.
+        r = expect(ws, [prog, "--version"], 0, what="version")
+        H.check(re.fullmatch(re.escape(prog) + r" \d+\.\d+\.\d+\n", r.stdout) is not None,
+                "%s --version printed %r" % (prog, r.stdout))
         # Unknown option: named on stderr, dashed and with a value alike.
         expect(ws, [prog, "--no_such_option"], 2, "--no_such_option", "unknown option")
         expect(ws, [prog, "--no-such-option=1"], 2, "--no-such-option", "unknown option with =")
@@ -89,7 +94,7 @@ def check_runtime_errors(ws, dfile):
     expect(ws, ["btmakemetainfo", "http://127.0.0.1:1/announce", ws.path("no-such-path")], 1, "no-such-path",
            "unreadable path")
     expect(ws, ["btlaunchmany", ws.path("no-such-dir"), "--display", "plain", "--data_dir", ws.path("data")], 1,
-           "no-such-dir", "missing directory")
+           "no-such-dir: no such directory", "missing directory")
     expect(ws, ["btlaunchmany", ws.dir, "--display", "plain", "--config", ws.path("no-such-config")], 1,
            "no-such-config", "unreadable config")
 

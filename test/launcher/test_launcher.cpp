@@ -198,3 +198,20 @@ TEST_CASE("TakenPaths::overlaps answers as paths_overlap against every taken pat
         }
     }
 }
+
+TEST_CASE("the +/- rate keys climb a ladder that ends in unlimited") {
+    CHECK(next_rate_step(0, true) == 0);               // unlimited stays at the top
+    CHECK(next_rate_step(0, false) == 100'000'000);    // down from unlimited: the top step
+    CHECK(next_rate_step(100'000'000, true) == 0);
+    CHECK(next_rate_step(50'000, true) == 100'000);
+    CHECK(next_rate_step(50'000, false) == 20'000);
+    CHECK(next_rate_step(75'000, true) == 100'000);    // between steps: the neighbour
+    CHECK(next_rate_step(75'000, false) == 50'000);
+    CHECK(next_rate_step(10'000, false) == 10'000);    // the bottom step holds
+    CHECK(next_rate_step(3'000, false) == 3'000);     // set lower by hand: left alone
+}
+
+TEST_CASE("a rate limit of 0 reads unlimited, never 0 kB/s") {
+    CHECK(rate_limit_text(0) == "unlimited");
+    CHECK(rate_limit_text(2'000'000) == "2000 kB/s");
+}

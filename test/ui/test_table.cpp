@@ -107,3 +107,95 @@ TEST_CASE("the table shows bytes that are not UTF-8 as the status JSON does, as 
     CHECK(all.find("sous-r%E9p/f") != std::string::npos);
     std::setlocale(LC_CTYPE, "C");
 }
+
+TEST_CASE("at 120 columns the name gets the spare width and no empty MESSAGE column") {
+    auto cols = layout_columns(120);
+    int name_w = 0;
+    bool message = false;
+    for (auto& c : cols) {
+        if (c.id == Col::name) name_w = c.width;
+        message |= c.id == Col::message;
+    }
+    CHECK(name_w >= 30);
+    CHECK_FALSE(message);
+    CHECK(header_line(cols, 120).find("MESSAGE") == std::string::npos);
+    // Two names that differ only near the end stay apart.
+    std::string a = row_line(sample("ubuntu-24.04.1-desktop-amd64.iso"), cols, 120);
+    std::string b = row_line(sample("ubuntu-24.04.1-desktop-arm64.iso"), cols, 120);
+    CHECK(a.find("amd64.iso") != std::string::npos);
+    CHECK(b.find("arm64.iso") != std::string::npos);
+}
+
+TEST_CASE("an error row shows its whole message in place of its rates") {
+    Row r = sample("data");
+    r.st.state = TorrentState::error;
+    r.st.error = "/srv/dl is not writable: Permission denied";  // 42 cells: 45 are free
+    auto cols = layout_columns(120);
+    std::string line = row_line(r, cols, 120);
+    CHECK(line.find("Permission denied") != std::string::npos);
+    CHECK(line.size() == 120);
+    // A healthy row keeps its rates.
+    CHECK(row_line(sample("data"), cols, 120).find("1.5 MB/s") != std::string::npos);
+}
+
+TEST_CASE("a stopped torrent's state reads paused; the message is empty when there is none") {
+    Row r = sample("x");
+    r.st.state = TorrentState::stopped;
+    CHECK(state_cell(r.st) == "paused");
+    CHECK(row_line(r, layout_columns(120), 120).find("paused") != std::string::npos);
+    r.st.tracker_message.clear();
+    CHECK(row_message(r.st).empty());
+}
+
+TEST_CASE("the detail pane scrolls with N more markers and never passes the end") {
+    std::vector<std::string> lines;
+    for (int i = 0; i < 10; ++i) lines.push_back("line " + std::to_string(i));
+    int scroll = 0;
+    auto w = scroll_window(lines, 4, scroll, 40);
+    REQUIRE(w.size() == 4);
+    CHECK(w[0] == fit_width("line 0", 40).substr(0, w[0].size()));
+    CHECK(w[3].find("7 more below") != std::string::npos);
+    scroll = 3;
+    w = scroll_window(lines, 4, scroll, 40);
+    CHECK(w[0].find("3 more above") != std::string::npos);
+    CHECK(w[1].rfind("line 3", 0) == 0);
+    CHECK(w[3].find("5 more below") != std::string::npos);
+    scroll = 1000;  // End: clamped to the last page, no marker below
+    w = scroll_window(lines, 4, scroll, 40);
+    CHECK(scroll == 7);
+    CHECK(w[0].find("7 more above") != std::string::npos);
+    CHECK(w[3].rfind("line 9", 0) == 0);
+    scroll = 5;  // everything fits: no markers, scroll back to 0
+    w = scroll_window(std::vector<std::string>(lines.begin(), lines.begin() + 3), 4, scroll, 40);
+    CHECK(scroll == 0);
+    CHECK(w.size() == 3);
+}
+
+TEST_CASE("the detail pane shows full client names and a legend for the peer flags") {
+    TorrentStatus t;
+    t.name = "x";
+    PeerStatus p;
+    p.address = "127.0.0.2:6881";
+    p.client = "libtorrent (Rasterbar) 2.0.8.0";
+    p.flags = "DUSIF";
+    t.peer_list.push_back(p);
+    std::string all;
+    for (const auto& l : detail_lines(t, 200)) all += l + "\n";
+    CHECK(all.find("libtorrent (Rasterbar) 2.0.8.0") != std::string::npos);
+    CHECK(all.find("flags: D/d") != std::string::npos);
+}
+
+TEST_CASE("the filter matches the name or the file without regard to case") {
+    Row r = sample("Ubuntu-24.04.iso");
+    CHECK(row_matches(r, "ubuntu"));
+    CHECK(row_matches(r, "24.04.ISO.torrent"));
+    CHECK_FALSE(row_matches(r, "debian"));
+    CHECK(row_matches(r, ""));
+}
+
+TEST_CASE("an unwritable save directory says how to retry") {
+    TorrentStatus t;
+    t.state = TorrentState::error;
+    t.error = "save directory /srv is not writable: Read-only file system";
+    CHECK(row_message(t) == t.error + " \u2014 make it writable, then press r to retry");
+}

@@ -128,6 +128,17 @@ private:
 
 // ---- controller ---------------------------------------------------------
 
+struct RateLimits {
+    int64_t up = 0, down = 0;  // bytes/s, 0 = unlimited
+};
+// The ladder the view's +/- keys climb, in bytes/s (0 = unlimited, the top):
+// the next step above or below `now` (a value between steps moves to the
+// neighbouring step).
+int64_t next_rate_step(int64_t now, bool up);
+// A limit as the log says it: "unlimited" for 0, else "2000 kB/s" (the
+// unit the options take), never "0 kB/s".
+std::string rate_limit_text(int64_t bytes_s);
+
 struct LauncherOptions {
     std::string dir;
     std::string save_in;          // "" = dir
@@ -157,6 +168,23 @@ public:
     bool detail(const Sha1Digest& ih, TorrentStatus& out) const;
     void toggle_pause(const Sha1Digest& ih);
     void recheck(const Sha1Digest& ih);
+    // Removes the row of `file` (a name in the watched directory) for good:
+    // its torrent stops as on shutdown (trackers hear `stopped`, resume
+    // data is saved), then the file is renamed FILE.removed in the watched
+    // directory, a name the watcher ignores, so it does not come back.  A
+    // rename in place rather than a move elsewhere: it is atomic, cannot
+    // fail across file systems, and the user restores a torrent by renaming
+    // it back.  With delete_data the torrent's files are deleted too, on the
+    // thread pool, only inside --save_in and never through a link
+    // (remove_data.hpp); rows that run nothing (errors, duplicates, whose
+    // data belongs to the running copy) never delete data.  The outcome is
+    // logged.  False when there is no such row.
+    bool remove(const std::string& file, bool delete_data);
+    // The global rate limits in bytes/s (0 = unlimited), as the session
+    // applies them now (a SIGHUP reload may have changed them too); setting
+    // them is the same call the reload makes, and is logged.
+    RateLimits rate_limits() const;
+    void set_rate_limits(RateLimits r);
     // The --status_json document: status_json() fields plus "file" per row,
     // and error rows for files that did not load.  The reference stays
     // valid until the next call; status_json_version() moves when it changes.

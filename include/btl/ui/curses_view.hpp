@@ -37,8 +37,19 @@ public:
 
 private:
     enum class Mode { table, log, help };
+    // A question or a line being typed in the footer's last line.
+    enum class Prompt { none, quit, remove, filter, rates };
     void on_input();
     void handle_key(int ch);
+    void handle_table_key(int ch);
+    bool handle_detail_key(int ch);
+    void handle_prompt_key(int ch);
+    bool edit_input(int ch);
+    void apply_rates_input();
+    void step_download_rate(bool up);
+    // The launcher's sorted rows, narrowed by the filter (`/`).
+    const std::vector<const Row*>& visible_rows();
+    std::string prompt_line() const;
     void request_draw(bool soon);
     void draw();
     void draw_table(int top, int height, const std::vector<const Row*>& rows);
@@ -55,9 +66,16 @@ private:
     LogBook& log_;
     double interval_s_;
     std::function<void()> on_quit_;
-    bool active_ = false, confirm_quit_ = false, detail_ = false, closing_ = false;
+    bool active_ = false, detail_ = false, detail_focus_ = false, closing_ = false;
+    Prompt prompt_ = Prompt::none;
+    std::string input_;                      // the line being typed
+    std::string filter_;                     // rows whose name or file contains it
+    std::string remove_file_, remove_name_;  // the row the remove prompt asks about
+    std::vector<const Row*> filtered_;
+    int detail_scroll_ = 0, detail_height_ = 1;
     Mode mode_ = Mode::table;
     SortKey sort_ = SortKey::name;
+    std::string hint_;           // one-shot footer line ("? for help", prompts' results)
     std::string selected_;       // file name of the selected row (survives re-sorting)
     int selected_index_ = 0, scroll_ = 0, log_scroll_ = 0;
     int list_height_ = 1;
