@@ -66,7 +66,7 @@ void PeerBook::connected(const std::string& addr, int64_t now) {
     it->second.last_seen_ms = now;
 }
 
-void PeerBook::closed(const std::string& addr, int64_t now) {
+void PeerBook::closed(const std::string& addr, int64_t now, bool our_choice) {
     auto it = entries_.find(addr);
     if (it == entries_.end()) return;
     Entry& e = it->second;
@@ -76,6 +76,10 @@ void PeerBook::closed(const std::string& addr, int64_t now) {
     e.connected_ms = -1;
     // A good connection that ended (a seed restarting) is retried soon; one
     // that fails again and again waits longer and longer.
+    if (our_choice) {
+        e.failures = 0;
+        return enqueue(addr, e, now);
+    }
     e.failures = useful ? 1 : e.failures + 1;
     enqueue(addr, e, now + backoff(e.failures));
 }

@@ -35,8 +35,13 @@ TorrentStatus Torrent::status(bool detail) const {
     st.uploaded = payload_up_;
     st.total_downloaded = total_down_before_ + payload_down_;
     st.total_uploaded = total_up_before_ + payload_up_;
+    // Distinct peers: a duplicate connection being dropped is not a second one.
+    std::vector<const PeerId*> ids;
+    ids.reserve(peers_.size());
     for (auto& [k, p] : peers_) {
-        if (!p->ready()) continue;
+        if (!p->ready() || p->closed()) continue;
+        if (std::any_of(ids.begin(), ids.end(), [&](const PeerId* id) { return *id == p->peer_id(); })) continue;
+        ids.push_back(&p->peer_id());
         ++st.peers;
         if (p->is_seed()) ++st.seeds;
     }

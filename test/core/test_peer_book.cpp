@@ -152,3 +152,13 @@ TEST_CASE("peer book: past the cap the addresses seen longest ago are forgotten"
     CHECK(b.state("10.0.3.249:6881"));       // the newest stays
     CHECK_FALSE(b.state("10.0.0.0:6881"));   // the oldest went
 }
+
+TEST_CASE("peer book: a connection we closed ourselves is no failure") {
+    PeerBook b;
+    b.offered(ep("10.0.0.1"), T0);
+    REQUIRE(b.next_eligible(T0));
+    b.connected("10.0.0.1:6881", T0);
+    b.closed("10.0.0.1:6881", T0 + 10, true);  // re-check, pause
+    CHECK(b.failures("10.0.0.1:6881") == 0);
+    CHECK(b.next_eligible(T0 + 10));
+}

@@ -16,7 +16,8 @@
 //    when it ends, whether or not it ever connected.  A connection that
 //    lasted kUsefulMs or more counts as a success: the next dial is
 //    first_retry_ms later.  Otherwise failures add up and the wait doubles
-//    from first_retry_ms to max_retry_ms.
+//    from first_retry_ms to max_retry_ms.  A connection we closed for our
+//    own reasons (re-check, pause) is no failure: due again at once.
 //  - hold() parks an address whose peer we already reach by another
 //    connection (a duplicate); release() makes it eligible again.
 //  - ban() never hands an address out again (until it is forgotten).
@@ -64,7 +65,7 @@ public:
     // The longest-waiting due address, now marked dialling; nullopt if none is due.
     std::optional<PeerEndpoint> next_eligible(int64_t now_ms);
     void connected(const std::string& addr, int64_t now_ms);
-    void closed(const std::string& addr, int64_t now_ms);
+    void closed(const std::string& addr, int64_t now_ms, bool our_choice = false);
     void hold(const std::string& addr, int64_t now_ms);
     void release(const std::string& addr, int64_t now_ms);
     void ban(const std::string& addr);
