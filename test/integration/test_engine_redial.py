@@ -108,8 +108,11 @@ def case_late_seed(ws):
 def main():
     H.require_headless()
     with H.Workspace("engine-redial", timeout=300) as ws:
-        a = case_restart(ws)
-        b = case_late_seed(ws)
+        # `test_engine_redial.py b` runs case (b) alone (to measure it on a
+        # build where (a) fails); the suite runs both.
+        only = sys.argv[1] if len(sys.argv) > 1 else "ab"
+        a = case_restart(ws) if "a" in only else float("nan")
+        b = case_late_seed(ws) if "b" in only else float("nan")
         H.log("RESULT time to complete after the seed came back: (a) restart %.1f s, (b) late seed %.1f s"
               % (a, b))
 
