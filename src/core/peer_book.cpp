@@ -54,6 +54,7 @@ std::optional<PeerEndpoint> PeerBook::next_eligible(int64_t now) {
     queue_.erase(queue_.begin());
     Entry& e = entries_.at(addr);
     e.state = State::dialling;
+    e.last_attempt_ms = now;
     return e.ep;
 }
 
@@ -144,6 +145,11 @@ std::optional<PeerBook::State> PeerBook::state(const std::string& addr) const {
 int PeerBook::failures(const std::string& addr) const {
     auto it = entries_.find(addr);
     return it == entries_.end() ? 0 : it->second.failures;
+}
+
+int64_t PeerBook::last_attempt(const std::string& addr) const {
+    auto it = entries_.find(addr);
+    return it == entries_.end() ? -1 : it->second.last_attempt_ms;
 }
 
 }  // namespace btl

@@ -35,13 +35,11 @@ TorrentStatus Torrent::status(bool detail) const {
     st.uploaded = payload_up_;
     st.total_downloaded = total_down_before_ + payload_down_;
     st.total_uploaded = total_up_before_ + payload_up_;
-    // Distinct peers: a duplicate connection being dropped is not a second one.
-    std::vector<const PeerId*> ids;
-    ids.reserve(peers_.size());
+    // Distinct peers: peer_identified() disconnects a duplicate as soon as
+    // its handshake names a peer we have, so the open ones are distinct; a
+    // dropped duplicate waiting for its close is not a second peer.
     for (auto& [k, p] : peers_) {
         if (!p->ready() || p->closed()) continue;
-        if (std::any_of(ids.begin(), ids.end(), [&](const PeerId* id) { return *id == p->peer_id(); })) continue;
-        ids.push_back(&p->peer_id());
         ++st.peers;
         if (p->is_seed()) ++st.seeds;
     }

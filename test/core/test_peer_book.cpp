@@ -16,6 +16,7 @@ TEST_CASE("peer book: an offered address is dialled once, not again while the di
     REQUIRE(a);
     CHECK(a->to_string() == "10.0.0.1:6881");
     CHECK(b.state("10.0.0.1:6881") == PeerBook::State::dialling);
+    CHECK(b.last_attempt("10.0.0.1:6881") == T0);
     CHECK_FALSE(b.next_eligible(T0 + 3'600'000));
     CHECK_FALSE(b.offered(ep("10.0.0.1"), T0 + 1));  // a tracker repeating it starts no second dial
     CHECK_FALSE(b.next_eligible(T0 + 1));

@@ -81,6 +81,8 @@ public:
     std::optional<int64_t> next_due() const;
     std::optional<State> state(const std::string& addr) const;
     int failures(const std::string& addr) const;
+    // Our last dial of it (-1: never dialled, or unknown address).
+    int64_t last_attempt(const std::string& addr) const;
     // The wait after `failures` failed attempts: 0, then first_retry doubling to max_retry.
     int64_t backoff(int failures) const;
 
@@ -90,6 +92,7 @@ private:
         State state = State::idle;
         int failures = 0;
         int64_t due_ms = 0;            // when idle: when it may be dialled
+        int64_t last_attempt_ms = -1;  // our last dial
         int64_t last_seen_ms = 0;      // last offered, connected or closed
         int64_t connected_ms = -1;     // when the current connection came up
     };
