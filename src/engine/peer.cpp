@@ -111,6 +111,8 @@ void Peer::accept_handshake(const Handshake& hs) {
     peer_id_ = hs.peer_id;
     fast_ = hs.supports_fast();
     handshake_done_ = true;
+    t_.peer_identified(*this);
+    if (closed_) return;  // a duplicate: dropped before we answer
     send_handshake();
     send_bitfield();
 }
@@ -138,6 +140,8 @@ size_t Peer::on_data(std::string_view buf) {
         fast_ = hs->supports_fast();
         handshake_done_ = true;
         used = kHandshakeSize;
+        t_.peer_identified(*this);
+        if (closed_) return used;  // a duplicate
         send_bitfield();
     }
     while (!closed_ && used < buf.size()) {

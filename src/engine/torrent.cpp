@@ -101,7 +101,12 @@ void Torrent::end_disk_full(int64_t free_bytes) {
 }
 
 void Torrent::close_all_peers(const std::string& why) {
-    for (auto& [k, p] : peers_) p->disconnect(why);
+    // Our choice (re-check, pause, error, stop), not the peers' fault: their
+    // addresses are due again as soon as we want peers.
+    for (auto& [k, p] : peers_) {
+        if (!p->closed()) closed_by_us_.insert(k);
+        p->disconnect(why);
+    }
 }
 
 bool Torrent::accepting_peers() const {
@@ -138,6 +143,10 @@ void Torrent::start_swarm() {
     http.bind_ip = host_.options().bind_ip;
     announcer_ = std::make_unique<Announcer>(host_.loop(), mi_.tracker_tiers(), http, std::move(hooks));
     announcer_->start();
+    // Started, resumed or re-checked: every address we know may be tried at
+    // once, whatever failed before (a re-check dropped them all).
+    book_.make_all_eligible(host_.now_ms());
+    connect_more();
     host_.set_active(id_, true);
 }
 
@@ -156,35 +165,39 @@ AnnounceRequest Torrent::make_announce() const {
 }
 
 void Torrent::add_peers(const std::vector<PeerEndpoint>& peers) {
-    // known_ remembers every address ever offered (so none is dialled twice);
-    // a tracker handing out fresh addresses at every announce must not grow
-    // it without end: past the cap, only queued and connected ones are kept.
-    if (known_.size() > 10'000) {
-        known_.clear();
-        for (const auto& c : candidates_) known_.insert(c.to_string());
-        for (const auto& [k, p] : peers_) known_.insert(p->conn().remote());
+    int64_t now = host_.now_ms();
+    // Forgetting is a pass over the book: at most once a minute (the book
+    // also prunes itself when an offer takes it past its cap).
+    if (now - last_prune_ms_ >= 60'000) {
+        last_prune_ms_ = now;
+        book_.prune(now);
     }
     for (const auto& p : peers) {
         std::string addr = p.to_string();
-        if (known_.count(addr) || host_.is_banned(p.ip) || host_.is_self_address(addr)) continue;
+        if (host_.is_banned(p.ip) || host_.is_self_address(addr)) continue;
         if (p.port == host_.identity().listen_port && (p.ip == host_.options().bind_ip || p.ip == host_.options().announce_ip)) continue;
-        if (candidates_.size() >= 2000) break;
-        known_.insert(addr);
-        candidates_.push_back(p);
+        // A fresh answer says the address is alive: a backed-off one is due now.
+        book_.offered(p, now);
     }
     connect_more();
     host_.set_active(id_, true);
 }
 
 void Torrent::connect_more() {
-    while (accepting_peers() && !candidates_.empty() && host_.may_connect() &&
-           !(picker_.complete() && false)) {
-        PeerEndpoint ep = candidates_.front();
-        candidates_.pop_front();
+    int64_t now = host_.now_ms();
+    while (accepting_peers() && host_.may_connect()) {
+        auto ep = book_.next_eligible(now);
+        if (!ep) break;
+        std::string addr = ep->to_string();
         sockaddr_storage ss{};
-        if (!ip_to_sockaddr(ep.ip, ep.port, ss) || host_.is_banned(ep.ip)) continue;
+        // Never dialled again: banned since it was offered, or found to be us.
+        if (!ip_to_sockaddr(ep->ip, ep->port, ss) || host_.is_banned(ep->ip) || host_.is_self_address(addr)) {
+            book_.ban(addr);
+            continue;
+        }
         host_.slot_event(SlotEvent::outgoing_opened);
         uint32_t key = next_key_++;
+        dial_addr_[key] = addr;
         // The connect reports asynchronously: the peer is its handler by then.
         auto peer = std::make_unique<Peer>(*this, key, host_.connect_peer(reinterpret_cast<sockaddr*>(&ss)), false);
         peers_.emplace(key, std::move(peer));
@@ -199,7 +212,6 @@ void Torrent::add_incoming(std::unique_ptr<PeerTransport> conn, const Handshake&
     auto peer = std::make_unique<Peer>(*this, key, std::move(conn), true);
     Peer* p = peer.get();
     p->set_tcp_connected();
-    known_.insert(p->conn().remote());
     peers_.emplace(key, std::move(peer));
     p->accept_handshake(hs);
     if (!rest.empty()) used = p->on_data(rest);
@@ -219,10 +231,53 @@ void Torrent::peer_closed(Peer& p, const std::string& reason) {
         log(LogLevel::debug, "peer " + p.conn().remote() + " disconnected: " + reason);
     if (optimistic_ == p.key()) optimistic_ = 0;
     bool was_unchoked = !p.am_choking();
+    const int64_t now = host_.now_ms();
+    if (auto it = dial_addr_.find(p.key()); it != dial_addr_.end()) {
+        book_.closed(it->second, now, closed_by_us_.count(p.key()) > 0);  // dialled again after its backoff
+        dial_addr_.erase(it);
+    }
+    closed_by_us_.erase(p.key());
+    if (auto it = held_by_.find(p.key()); it != held_by_.end()) {
+        book_.release(it->second, now);  // the duplicate we dropped for it may be dialled now
+        held_by_.erase(it);
+    }
     peers_.erase(p.key());  // destroys p
     if (stopping_) return;
     if (was_unchoked) run_choker(host_.now_ms(), false);
     connect_more();
+}
+
+Peer& Torrent::duplicate_loser(Peer& p, Peer& q) {
+    // Both ends must drop the same connection: the one initiated by the side
+    // with the smaller peer id goes (libtorrent's rule), so only the greater
+    // side's dial survives.  Two connections in the same direction (the
+    // peer reached at two addresses): the newer one goes.
+    if (p.incoming() == q.incoming()) return p;
+    const bool we_are_greater = p.peer_id() < host_.identity().peer_id;
+    Peer& ours = p.incoming() ? q : p;
+    Peer& theirs = p.incoming() ? p : q;
+    return we_are_greater ? theirs : ours;
+}
+
+void Torrent::peer_identified(Peer& p) {
+    ++status_gen_;
+    const int64_t now = host_.now_ms();
+    if (auto it = dial_addr_.find(p.key()); it != dial_addr_.end()) book_.connected(it->second, now);
+    for (auto& [k, q] : peers_) {
+        if (k == p.key() || q->closed() || !q->ready() || q->peer_id() != p.peer_id()) continue;
+        Peer& loser = duplicate_loser(p, *q);
+        Peer& survivor = &loser == &p ? *q : p;
+        // The address we dialled it at waits for the survivor to end, not
+        // for a backoff (it would only be dropped again).
+        if (auto it = dial_addr_.find(loser.key()); it != dial_addr_.end()) {
+            book_.hold(it->second, now);
+            held_by_[survivor.key()] = it->second;
+        }
+        log(LogLevel::debug, "peer " + loser.conn().remote() + ": duplicate connection to " +
+                                 survivor.conn().remote() + " dropped");
+        loser.disconnect("duplicate connection");
+        return;
+    }
 }
 
 void Torrent::maybe_unchoke(Peer& p) {
@@ -280,7 +335,12 @@ void Torrent::tick(int64_t now) {
     if (announcer_ && can_download() && peers_.size() < 10) announcer_->want_peers();
     const bool waiting_for_space = disk_full_ && state_ == TorrentState::downloading;
     if (waiting_for_space && !space_check_running_ && disk_retry_.due(now)) check_space();
-    if (peers_.empty() && candidates_.empty() && state_ != TorrentState::checking && !resume_dirty_ &&
+    // A download waits (ticking) for an address due within a minute; later
+    // ones are dialled when a tracker offers them again (which also resets
+    // their backoff), so an idle torrent still costs nothing.
+    auto due = book_.next_due();
+    const bool dial_soon = due && can_download() && *due - now <= 60'000;
+    if (peers_.empty() && !dial_soon && state_ != TorrentState::checking && !resume_dirty_ &&
         !unsynced_ && !waiting_for_space && down_meter_.rate(now) == 0 && up_meter_.rate(now) == 0)
         host_.set_active(id_, false);
 }

@@ -157,7 +157,6 @@ void Torrent::stop(std::function<void()> done) {
     stopping_ = true;
     if (cancel_check_) cancel_check_();
     close_all_peers("shutting down");
-    candidates_.clear();
     auto alive = jobs_.token();
     auto finish = [this, alive, done] {
         if (alive.expired()) {
@@ -181,8 +180,6 @@ void Torrent::pause() {
     if (paused_) return;
     paused_ = true;
     close_all_peers("paused");
-    candidates_.clear();
-    known_.clear();
     if (announcer_) announcer_->stop(3000, nullptr);
     if (state_ != TorrentState::checking && state_ != TorrentState::error) state_ = TorrentState::stopped;
     resume_dirty_ = true;

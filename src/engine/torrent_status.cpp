@@ -35,8 +35,11 @@ TorrentStatus Torrent::status(bool detail) const {
     st.uploaded = payload_up_;
     st.total_downloaded = total_down_before_ + payload_down_;
     st.total_uploaded = total_up_before_ + payload_up_;
+    // Distinct peers: peer_identified() disconnects a duplicate as soon as
+    // its handshake names a peer we have, so the open ones are distinct; a
+    // dropped duplicate waiting for its close is not a second peer.
     for (auto& [k, p] : peers_) {
-        if (!p->ready()) continue;
+        if (!p->ready() || p->closed()) continue;
         ++st.peers;
         if (p->is_seed()) ++st.seeds;
     }

@@ -369,12 +369,16 @@ inline TestContent make_content(uint32_t pieces, uint32_t piece_length, uint32_t
 // The remote end of one incoming connection.
 class RemotePeer {
 public:
-    RemotePeer(FakeHost& h, Torrent& t, const std::string& ip, bool fast = true, uint8_t id = 1) {
+    RemotePeer(FakeHost& h, Torrent& t, const std::string& ip, bool fast = true, uint8_t id = 1)
+        // Peers at different addresses are different peers (one connection
+        // per peer id is kept); `id` tells apart peers at one address.
+        : RemotePeer(h, t, ip, make_peer_id("-XX0001-", std::hash<std::string>()(ip) * 31 + id), fast) {}
+    RemotePeer(FakeHost& h, Torrent& t, const std::string& ip, const PeerId& peer_id, bool fast = true) {
         auto tr = std::make_unique<ScriptedTransport>(ip, 50000, h.live);
         tr_ = tr.get();
         Handshake hs;
         hs.info_hash = t.info_hash();
-        hs.peer_id = make_peer_id("-XX0001-", id);
+        hs.peer_id = peer_id;
         if (fast) hs.reserved[7] |= 0x04;
         size_t used = 0;
         t.add_incoming(std::move(tr), hs, "", used);

@@ -66,6 +66,9 @@ public:
     virtual void maybe_unchoke(Peer& p) = 0;                 // it became interested
     virtual void on_block(Peer& from, BlockRef b, std::string_view data) = 0;
     virtual void peer_closed(Peer& p, const std::string& reason) = 0;  // destroys p
+    // Its handshake named its peer id (peer_id() is set); the owner may
+    // disconnect it (a duplicate) before anything more is sent.
+    virtual void peer_identified(Peer& p) = 0;
 
     // ---- uploads
     // The global upload limit: true if `bytes` may go out now.
@@ -147,6 +150,7 @@ public:
     PeerTransport& conn() { return *conn_; }
     const PeerTransport& conn() const { return *conn_; }
     uint32_t key() const { return key_; }
+    const PeerId& peer_id() const { return peer_id_; }
     bool ready() const { return handshake_done_; }
     bool closed() const { return closed_; }
     bool is_seed() const { return has_.size() && has_.all(); }

@@ -14,6 +14,13 @@
 // snapshots; it never prints.
 //
 // Data that fails the hash check bans the sender's address (SmartBan).
+//
+// Addresses to dial live in a PeerBook (core/peer_book.hpp): one that
+// dropped or failed is dialled again after a backoff, and a tracker's fresh
+// answer, a re-check or a resume make every known one eligible again.  One
+// connection per peer: when a handshake names a peer id we are already
+// connected to, the connection initiated by the side with the greater peer
+// id survives, as libtorrent decides, so both ends drop the same one.
 #pragma once
 #include <deque>
 #include <functional>
@@ -28,6 +35,7 @@
 #include "btl/base/rate.hpp"
 #include "btl/core/bitfield.hpp"
 #include "btl/core/metainfo.hpp"
+#include "btl/core/peer_book.hpp"
 #include "btl/core/piece_picker.hpp"
 #include "btl/core/smart_ban.hpp"
 #include "btl/core/super_seed.hpp"
@@ -106,6 +114,7 @@ public:
     void maybe_unchoke(Peer& p) override;
     void on_block(Peer& from, BlockRef b, std::string_view data) override;
     void peer_closed(Peer& p, const std::string& reason) override;
+    void peer_identified(Peer& p) override;
     bool take_upload(uint32_t bytes) override { return host_.take_upload(bytes, id_); }
     void note_upload(uint32_t piece, uint32_t bytes) override {
         if (sent_bytes_.size() != mi_.num_pieces()) sent_bytes_.assign(mi_.num_pieces(), 0);
@@ -153,8 +162,16 @@ private:
     void ban_address(const std::string& ip, const std::string& why);
     // SHA-1 of each block of data on the thread pool, then done (loop thread).
     void hash_blocks(BufferPtr data, std::function<void(std::vector<Sha1Digest>)> done);
-    std::deque<PeerEndpoint> candidates_;
-    std::set<std::string> known_;          // ip:port already tried or connected
+    PeerBook book_;                        // every address we may dial, and when
+    int64_t last_prune_ms_ = 0;
+    std::unordered_map<uint32_t, std::string> dial_addr_;  // outgoing peer key -> the address dialled
+    // A surviving connection's key -> the address whose duplicate dial was
+    // dropped for it; that address may be dialled again when it closes.
+    std::unordered_map<uint32_t, std::string> held_by_;
+    std::set<uint32_t> closed_by_us_;  // peers close_all_peers() disconnected
+    // The duplicate rule (torrent.hpp's paragraph): `p`, just identified,
+    // and `q`, older, reach the same peer; the one to drop.
+    Peer& duplicate_loser(Peer& p, Peer& q);
     std::unique_ptr<Announcer> announcer_;
     RateMeter down_meter_, up_meter_;
     int64_t total_down_before_ = 0, total_up_before_ = 0;
