@@ -2,7 +2,6 @@
 // every --display_interval seconds and a line per event.  Wiring only: the
 // engine does the work.
 #include <signal.h>
-#include <unistd.h>
 #include <uv.h>
 
 #include <csignal>
@@ -155,8 +154,11 @@ Result<Settings> read_settings(const Options& o) {
     so.bind_ip = o.get("bind");
     so.announce_ip = o.get("ip");
     so.ca_file = o.get("ca_file");
-    if (!so.ca_file.empty() && access(so.ca_file.c_str(), R_OK) != 0)
-        return make_error("--ca_file " + so.ca_file + ": cannot read it");
+    if (!so.ca_file.empty()) {
+        std::FILE* f = std::fopen(so.ca_file.c_str(), "r");  // a typo is a usage error now, not a TLS failure later
+        if (!f) return make_error("--ca_file " + so.ca_file + ": cannot read it");
+        std::fclose(f);
+    }
     auto minport = o.get_int("minport", 1, 65535), maxport = o.get_int("maxport", 1, 65535);
     auto up = o.get_int("max_upload_rate", 0, 100'000'000), down = o.get_int("max_download_rate", 0, 100'000'000);
     auto uploads = o.get_int("max_uploads", 0, 1000), files_open = o.get_int("max_files_open", 4, 100000);
