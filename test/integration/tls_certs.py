@@ -6,7 +6,7 @@ cryptography, Debian's package; nothing leaves the test's directory):
 - wrongname: signed by the test CA, valid now, but for tracker.invalid only;
 - expired:   signed by the test CA for 127.0.0.1, valid for a day a year ago.
 
-make(dirpath) writes ca.pem and NAME.crt / NAME.key for each and returns
+make(dirpath, ca_name) writes ca.pem and NAME.crt / NAME.key for each and returns
 {"ca": path, NAME: (cert, key), ...}.  python's ssl serves them
 (server_context)."""
 
@@ -36,10 +36,10 @@ def _write_cert(path, cert):
         f.write(cert.public_bytes(serialization.Encoding.PEM))
 
 
-def make(dirpath):
+def make(dirpath, ca_name="btlaunchmany test CA"):
     now = datetime.datetime.now(datetime.timezone.utc)
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = (x509.CertificateBuilder().subject_name(_name("btlaunchmany test CA")).issuer_name(_name("btlaunchmany test CA"))
+    ca = (x509.CertificateBuilder().subject_name(_name(ca_name)).issuer_name(_name(ca_name))
           .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
           .not_valid_before(now - datetime.timedelta(days=400)).not_valid_after(now + datetime.timedelta(days=30))
           .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
