@@ -10,7 +10,7 @@
 
 BUILD    ?= build
 CXX      ?= g++
-PKGS     := libuv ncursesw openssl
+PKGS     := libuv ncursesw openssl libcurl zlib
 OPT      ?= -O2 -g
 SAN      ?=
 PREFIX   ?= /usr/local
@@ -44,6 +44,7 @@ UNIT     := $(BUILD)/test/unit
 
 # Debian packages the build, the tests and the demo need.
 DEBS := g++ make pkg-config libuv1-dev libncurses-dev libssl-dev doctest-dev \
+        libcurl4-openssl-dev zlib1g-dev ca-certificates python3-cryptography \
         python3 python3-libtorrent aria2 opentracker mktorrent tmux time wrk \
         man-db procps psmisc rtorrent clang libclang-rt-14-dev \
         universal-ctags transmission-daemon transmission-cli

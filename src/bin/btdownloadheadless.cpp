@@ -33,6 +33,7 @@ const std::vector<OptionSpec> kSpecs = {
     {"maxport", "PORT", "6889", "highest port to listen on"},
     {"bind", "IP", "", "local address to listen on and connect from"},
     {"ip", "IP", "", "address reported to the tracker"},
+    {"ca_file", "FILE", "", "also trust the CA certificates in FILE (PEM) for https:// trackers"},
     {"max_upload_rate", "KB/S", "0", "upload cap in kB/s, 0 = unlimited"},
     {"max_download_rate", "KB/S", "0", "download cap in kB/s, 0 = unlimited"},
     {"max_uploads", "N", "4", "peers unchoked at once (plus one optimistic)"},
@@ -155,6 +156,12 @@ Result<Settings> read_settings(const Options& o) {
     SessionOptions& so = s.session;
     so.bind_ip = o.get("bind");
     so.announce_ip = o.get("ip");
+    so.ca_file = o.get("ca_file");
+    if (!so.ca_file.empty()) {
+        std::FILE* f = std::fopen(so.ca_file.c_str(), "r");  // a typo is a usage error now, not a TLS failure later
+        if (!f) return make_error("--ca_file " + so.ca_file + ": cannot read it");
+        std::fclose(f);
+    }
     auto minport = o.get_int("minport", 1, 65535), maxport = o.get_int("maxport", 1, 65535);
     auto up = o.get_int("max_upload_rate", 0, 100'000'000), down = o.get_int("max_download_rate", 0, 100'000'000);
     auto uploads = o.get_int("max_uploads", 0, 1000), files_open = o.get_int("max_files_open", 4, 100000);

@@ -39,6 +39,7 @@ const std::vector<OptionSpec> kSpecs = {
     {"maxport", "PORT", "6889", "highest port to listen on"},
     {"bind", "IP", "", "local address to listen on and connect from"},
     {"ip", "IP", "", "address reported to trackers"},
+    {"ca_file", "FILE", "", "also trust the CA certificates in FILE (PEM) for https:// trackers"},
     {"max_upload_rate", "KB/S", "0", "global upload cap in kB/s, 0 = unlimited"},
     {"max_download_rate", "KB/S", "0", "global download cap in kB/s, 0 = unlimited"},
     {"max_uploads", "N", "4", "peers unchoked at once per torrent (plus one optimistic)"},
@@ -106,6 +107,9 @@ Result<Settings> read_settings(const Options& o, const std::string& dir) {
     SessionOptions& so = s.session;
     so.bind_ip = o.get("bind");
     so.announce_ip = o.get("ip");
+    so.ca_file = o.get("ca_file");
+    if (!so.ca_file.empty() && access(so.ca_file.c_str(), R_OK) != 0)
+        return make_error("--ca_file " + so.ca_file + ": cannot read it");
     so.minport = uint16_t(*minport);
     so.maxport = uint16_t(*maxport);
     so.max_upload_rate = lim->max_upload_rate;

@@ -25,7 +25,7 @@ Announcer::Announcer(uv_loop_t* loop, std::vector<std::vector<std::string>> tier
             Entry e;
             e.url = url;
             e.tier = t;
-            if (url.rfind("http://", 0) != 0 && url.rfind("udp://", 0) != 0) {
+            if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0 && url.rfind("udp://", 0) != 0) {
                 e.status = "error: unsupported tracker protocol";
                 e.message = "unsupported tracker protocol";
                 e.next_ms = kNever;

@@ -141,6 +141,7 @@ void Torrent::start_swarm() {
     };
     HttpOptions http;
     http.bind_ip = host_.options().bind_ip;
+    http.ca_file = host_.options().ca_file;
     announcer_ = std::make_unique<Announcer>(host_.loop(), mi_.tracker_tiers(), http, std::move(hooks));
     announcer_->start();
     // Started, resumed or re-checked: every address we know may be tried at

@@ -1,301 +1,190 @@
 #include "btl/net/http_client.hpp"
 
-#include "btl/net/resolve.hpp"
+#include <curl/curl.h>
 
-#include <charconv>
 #include <cstring>
+
+#include "btl/net/curl_loop.hpp"
 
 namespace btl {
 
-bool split_http_url(const std::string& url, std::string& host, uint16_t& port, std::string& path) {
-    const std::string scheme = "http://";
-    if (url.compare(0, scheme.size(), scheme) != 0) return false;
-    size_t p = scheme.size();
-    size_t slash = url.find('/', p);
-    std::string hostport = url.substr(p, slash == std::string::npos ? std::string::npos : slash - p);
-    path = slash == std::string::npos ? "/" : url.substr(slash);
-    port = 80;
-    if (hostport.empty()) return false;
-    if (hostport[0] == '[') {
-        size_t close = hostport.find(']');
-        if (close == std::string::npos) return false;
-        host = hostport.substr(1, close - 1);
-        if (close + 1 < hostport.size()) {
-            if (hostport[close + 1] != ':') return false;
-            hostport = hostport.substr(close + 2);
-        } else {
-            hostport.clear();
+// One transfer's state.  Owned by the HttpGet; the CurlLoop only calls back
+// while the easy handle is registered, and ~HttpGet unregisters it first.
+struct HttpGet::Impl {
+    HttpOptions opt;
+    std::shared_ptr<CurlLoop> curl;
+    CURL* easy = nullptr;
+    Callback cb;
+    std::string body;
+    size_t taken = 0;          // header + body bytes seen, across redirects
+    bool too_large = false;
+    char errbuf[CURL_ERROR_SIZE] = {};
+
+    ~Impl() {
+        if (easy) {
+            curl->remove(easy);
+            curl_easy_cleanup(easy);
         }
-    } else {
-        size_t colon = hostport.rfind(':');
-        host = hostport.substr(0, colon);
-        hostport = colon == std::string::npos ? "" : hostport.substr(colon + 1);
     }
-    if (!hostport.empty()) {
-        unsigned v = 0;
-        auto [ptr, ec] = std::from_chars(hostport.data(), hostport.data() + hostport.size(), v);
-        if (ec != std::errc() || ptr != hostport.data() + hostport.size() || v == 0 || v > 65535) return false;
-        port = static_cast<uint16_t>(v);
+
+    // False (and libcurl aborts) once the response passes max_bytes: a lying
+    // tracker's endless header or body, or a gzip bomb (counted decoded).
+    bool take(size_t n) {
+        taken += n;
+        if (taken > opt.max_bytes) too_large = true;
+        return !too_large;
     }
-    return !host.empty();
+    static size_t on_body(char* p, size_t size, size_t n, void* ud) {
+        auto* self = static_cast<Impl*>(ud);
+        if (!self->take(size * n)) return 0;
+        self->body.append(p, size * n);
+        return size * n;
+    }
+    static size_t on_header(char*, size_t size, size_t n, void* ud) {
+        return static_cast<Impl*>(ud)->take(size * n) ? size * n : 0;
+    }
+
+    void configure(const std::string& url);
+    std::string host() const;
+    std::string describe(CURLcode rc) const;
+    Result<HttpResponse> result(CURLcode rc);
+};
+
+namespace {
+
+std::string url_part(const std::string& url, CURLUPart part) {
+    std::string out;
+    CURLU* u = curl_url();
+    char* v = nullptr;
+    if (curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK && curl_url_get(u, part, &v, 0) == CURLUE_OK && v)
+        out = v;
+    curl_free(v);
+    curl_url_cleanup(u);
+    return out;
 }
 
-// The in-flight state.  Shared with libuv requests so a request callback that
-// fires after the HttpGet is gone finds `dead` set and only frees itself.
-struct HttpGet::Impl : std::enable_shared_from_this<HttpGet::Impl> {
-    uv_loop_t* loop;
-    HttpOptions opt;
-    Callback cb;
-    bool dead = false;
-    int redirects = 0;
-    std::string host, path, request;
-    uint16_t port = 80;
-    std::string in;
-    static constexpr uint64_t kUnknown = UINT64_MAX;
-    size_t scanned = 0, head_end = std::string::npos;  // complete()'s progress through `in`
-    uint64_t content_length = kUnknown;
-    UvHandle<uv_tcp_t> tcp;
-    UvHandle<uv_timer_t> timer;
+std::string duration_text(uint64_t ms) {
+    return ms % 1000 ? std::to_string(ms) + " ms" : std::to_string(ms / 1000) + " s";
+}
 
-    void finish(Result<HttpResponse> r) {
-        if (dead) return;
-        auto keep = shared_from_this();  // the callback may destroy our owner
-        dead = true;
-        tcp.reset();
-        timer.reset();
-        auto c = std::move(cb);
-        if (c) c(std::move(r));
-    }
-    void fail(const std::string& why) { finish(make_error(why)); }
+}  // namespace
 
-    void begin(const std::string& url) {
-        in.clear();
-        scanned = 0;
-        head_end = std::string::npos;
-        content_length = kUnknown;
-        tcp.reset();
-        if (!split_http_url(url, host, port, path))
-            return fail((redirects ? "bad redirect URL " : "bad tracker URL ") + url.substr(0, 200));
-        request = "GET " + path + " HTTP/1.0\r\nHost: " + host + (port != 80 ? ":" + std::to_string(port) : "") +
-                  "\r\nUser-Agent: " + opt.user_agent + "\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n";
-        resolve_address(loop, host, port, SOCK_STREAM, opt.bind_ip,
-                        [self = shared_from_this()](Result<sockaddr_storage> r) {
-                            if (self->dead) return;
-                            if (!r.ok()) return self->fail(r.error().message);
-                            self->connect(reinterpret_cast<const sockaddr*>(&*r));
-                        });
+void HttpGet::Impl::configure(const std::string& url) {
+    auto set = [this](CURLoption o, auto v) { curl_easy_setopt(easy, o, v); };
+    set(CURLOPT_URL, url.c_str());
+    set(CURLOPT_NOSIGNAL, 1L);
+    set(CURLOPT_ERRORBUFFER, errbuf);
+    set(CURLOPT_PROTOCOLS_STR, "http,https");
+    set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    set(CURLOPT_FOLLOWLOCATION, 1L);
+    set(CURLOPT_MAXREDIRS, long(opt.max_redirects));
+    set(CURLOPT_TIMEOUT_MS, long(opt.timeout_ms));
+    set(CURLOPT_MAXFILESIZE_LARGE, curl_off_t(opt.max_bytes));
+    set(CURLOPT_ACCEPT_ENCODING, "");  // every encoding libcurl decodes; the cap counts decoded bytes
+    set(CURLOPT_HTTP_VERSION, long(CURL_HTTP_VERSION_1_1));
+    set(CURLOPT_USERAGENT, opt.user_agent.c_str());
+    set(CURLOPT_PROXY, "");  // "" = no proxy, whatever the environment says
+    set(CURLOPT_WRITEFUNCTION, &Impl::on_body);
+    set(CURLOPT_WRITEDATA, this);
+    set(CURLOPT_HEADERFUNCTION, &Impl::on_header);
+    set(CURLOPT_HEADERDATA, this);
+    if (!opt.bind_ip.empty()) {
+        set(CURLOPT_INTERFACE, ("host!" + opt.bind_ip).c_str());
+        set(CURLOPT_IPRESOLVE, opt.bind_ip.find(':') == std::string::npos ? CURL_IPRESOLVE_V4 : CURL_IPRESOLVE_V6);
     }
+    if (!opt.ca_file.empty()) {
+        // CAINFO replaces the default bundle file, so keep the system's
+        // hashed directory as CAPATH: OpenSSL then trusts both.
+        set(CURLOPT_CAINFO, opt.ca_file.c_str());
+        set(CURLOPT_CAPATH, kSystemCaPath);
+    }
+}
 
-    void connect(const sockaddr* addr) {
-        int err = 0;
-        tcp = UvHandle<uv_tcp_t>::create([&](uv_tcp_t* h) { return uv_tcp_init(loop, h); }, &err);
-        if (!tcp) return fail(std::string("socket: ") + uv_strerror(err));
-        tcp->data = this;
-        if (!opt.bind_ip.empty()) {
-            sockaddr_storage local{};
-            if (uv_ip4_addr(opt.bind_ip.c_str(), 0, reinterpret_cast<sockaddr_in*>(&local)) == 0 ||
-                uv_ip6_addr(opt.bind_ip.c_str(), 0, reinterpret_cast<sockaddr_in6*>(&local)) == 0) {
-                if (local.ss_family == addr->sa_family) uv_tcp_bind(tcp.get(), reinterpret_cast<sockaddr*>(&local), 0);
-            }
-        }
-        struct Conn {
-            uv_connect_t req;
-            std::shared_ptr<Impl> self;
-        };
-        auto* c = new Conn{};
-        c->self = shared_from_this();
-        int rc = uv_tcp_connect(&c->req, tcp.get(), addr, [](uv_connect_t* req, int status) {
-            auto* c = reinterpret_cast<Conn*>(req);
-            auto self = std::move(c->self);
-            delete c;
-            if (self->dead || status == UV_ECANCELED) return;
-            if (status != 0) return self->fail("cannot connect to " + self->host + ":" + std::to_string(self->port) + ": " + uv_strerror(status));
-            self->send();
-        });
-        if (rc != 0) {
-            delete c;
-            fail("cannot connect to " + host + ": " + uv_strerror(rc));
-        }
-    }
+std::string HttpGet::Impl::host() const {
+    char* eff = nullptr;
+    curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &eff);
+    return eff ? url_part(eff, CURLUPART_HOST) : std::string();
+}
 
-    void send() {
-        struct W {
-            uv_write_t req;
-            std::shared_ptr<Impl> self;
-        };
-        auto* w = new W{};
-        w->self = shared_from_this();
-        uv_buf_t b = uv_buf_init(request.data(), static_cast<unsigned>(request.size()));
-        int rc = uv_write(&w->req, tcp.stream(), &b, 1, [](uv_write_t* req, int status) {
-            auto* w = reinterpret_cast<W*>(req);
-            auto self = std::move(w->self);
-            delete w;
-            if (self->dead || status == UV_ECANCELED) return;
-            if (status != 0) self->fail(std::string("sending request: ") + uv_strerror(status));
-        });
-        if (rc != 0) {
-            delete w;
-            return fail(std::string("sending request: ") + uv_strerror(rc));
-        }
-        uv_read_start(
-            tcp.stream(),
-            [](uv_handle_t* h, size_t, uv_buf_t* buf) {
-                auto* self = static_cast<Impl*>(h->data);
-                static thread_local char scratch[65536];
-                (void)self;
-                *buf = uv_buf_init(scratch, sizeof scratch);
-            },
-            [](uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
-                auto* self = static_cast<Impl*>(s->data);
-                if (!self) return;
-                if (n > 0) {
-                    if (self->in.size() + size_t(n) > self->opt.max_bytes)
-                        return self->fail("response too large (over " + std::to_string(self->opt.max_bytes >> 10) +
-                                          " KiB), stopped reading");
-                    self->in.append(buf->base, size_t(n));
-                    // A server that keeps the connection open after a
-                    // complete response must not cost us the timeout.
-                    if (self->complete()) self->parse();
-                } else if (n == UV_EOF) {
-                    self->parse();
-                } else if (n < 0) {
-                    self->fail(std::string("reading response: ") + uv_strerror(int(n)));
-                }
-            });
+std::string HttpGet::Impl::describe(CURLcode rc) const {
+    std::string why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+    switch (rc) {
+    case CURLE_WRITE_ERROR:
+    case CURLE_FILESIZE_EXCEEDED:
+        if (too_large || rc == CURLE_FILESIZE_EXCEEDED)
+            return "response too large (over " + std::to_string(opt.max_bytes >> 10) + " KiB), stopped reading";
+        break;
+    case CURLE_OPERATION_TIMEDOUT: return "timed out after " + duration_text(opt.timeout_ms);
+    case CURLE_TOO_MANY_REDIRECTS: return "too many redirects (more than " + std::to_string(opt.max_redirects) + ")";
+    case CURLE_GOT_NOTHING: return "connection closed without a response";
+    case CURLE_RECV_ERROR:
+    case CURLE_OUT_OF_MEMORY:
+        // libcurl 7.88's own cap on a response's headers (300 KiB).
+        if (why.find("Too large response headers") != std::string::npos)
+            return "response too large (headers over 300 KiB), stopped reading";
+        break;
+    case CURLE_UNSUPPORTED_PROTOCOL:
+        // libcurl calls a reply without an "HTTP/" status line HTTP/0.9.
+        if (why.find("HTTP/0.9") != std::string::npos) return "malformed HTTP response (bad status line)";
+        return "unsupported protocol (" + why + ")";
+    case CURLE_WEIRD_SERVER_REPLY: return "malformed HTTP response (" + why + ")";
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE: return "certificate verify failed (" + host() + ": " + why + ")";
+    case CURLE_SSL_CONNECT_ERROR: return "TLS handshake with " + host() + " failed (" + why + ")";
+    case CURLE_COULDNT_RESOLVE_HOST: return "cannot resolve " + host() + " (" + why + ")";
+    case CURLE_COULDNT_CONNECT: return "cannot connect to " + host() + " (" + why + ")";
+    case CURLE_PARTIAL_FILE: return "truncated HTTP response (" + why + ")";
+    default: break;
     }
+    return why;
+}
 
-    // True once the headers and Content-Length bytes of body have arrived.
-    // Each byte is scanned once: a server trickling a 4 MiB header in tiny
-    // segments must not make this quadratic.
-    bool complete() {
-        if (head_end == std::string::npos) {
-            size_t from = scanned < 3 ? 0 : scanned - 3;
-            scanned = in.size();
-            head_end = in.find("\r\n\r\n", from);
-            if (head_end == std::string::npos) return false;
-            std::string head = in.substr(0, head_end);
-            for (auto& ch : head) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-            size_t cl = head.find("\ncontent-length:");
-            if (cl != std::string::npos && head.find("\ntransfer-encoding:") == std::string::npos) {
-                const char* p = head.c_str() + cl + 16;
-                while (*p == ' ' || *p == '\t') ++p;
-                uint64_t n = 0;
-                auto [end, ec] = std::from_chars(p, head.c_str() + head.size(), n);
-                if (ec == std::errc() && end != p) content_length = n;
-            }
-        }
-        return content_length != kUnknown && in.size() - (head_end + 4) >= content_length;
-    }
-
-    void parse() {
-        auto keep = shared_from_this();
-        if (in.empty()) return fail("connection closed without a response");
-        size_t hdr_end = in.find("\r\n\r\n");
-        size_t sep = 4;
-        if (hdr_end == std::string::npos) {
-            hdr_end = in.find("\n\n");
-            sep = 2;
-        }
-        if (hdr_end == std::string::npos) return fail("malformed HTTP response (no end of headers)");
-        std::string head = in.substr(0, hdr_end);
-        HttpResponse r;
-        if (head.compare(0, 5, "HTTP/") != 0) return fail("malformed HTTP response (bad status line)");
-        size_t sp = head.find(' ');
-        if (sp == std::string::npos) return fail("malformed HTTP response (bad status line)");
-        r.status = std::atoi(head.c_str() + sp + 1);
-        std::string location;
-        int64_t content_length = -1;
-        bool chunked = false;
-        size_t pos = head.find('\n');
-        while (pos != std::string::npos && pos < head.size()) {
-            size_t next = head.find('\n', pos + 1);
-            std::string line = head.substr(pos + 1, next == std::string::npos ? std::string::npos : next - pos - 1);
-            if (!line.empty() && line.back() == '\r') line.pop_back();
-            size_t colon = line.find(':');
-            if (colon != std::string::npos) {
-                std::string name = line.substr(0, colon);
-                for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-                std::string value = line.substr(colon + 1);
-                while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.erase(0, 1);
-                if (name == "location") location = value;
-                if (name == "content-length") content_length = std::atoll(value.c_str());
-                if (name == "transfer-encoding" && value.find("chunked") != std::string::npos) chunked = true;
-            }
-            pos = next;
-        }
-        std::string body = in.substr(hdr_end + sep);
-        if (chunked) {
-            std::string out;
-            size_t p = 0;
-            for (;;) {
-                size_t eol = body.find("\r\n", p);
-                if (eol == std::string::npos) return fail("malformed chunked response");
-                long long n = std::strtoll(body.c_str() + p, nullptr, 16);
-                if (n < 0 || size_t(n) > body.size()) return fail("malformed chunked response");
-                if (n == 0) break;
-                if (eol + 2 + size_t(n) > body.size()) return fail("truncated chunked response");
-                out.append(body, eol + 2, size_t(n));
-                p = eol + 2 + size_t(n) + 2;
-            }
-            body = std::move(out);
-        } else if (content_length >= 0 && size_t(content_length) < body.size()) {
-            body.resize(size_t(content_length));
-        } else if (content_length >= 0 && size_t(content_length) > body.size()) {
-            return fail("truncated HTTP response (" + std::to_string(body.size()) + " of " + std::to_string(content_length) + " bytes)");
-        }
-        if (r.status >= 300 && r.status < 400 && !location.empty()) {
-            if (++redirects > opt.max_redirects)
-                return fail("too many redirects (more than " + std::to_string(opt.max_redirects) + ")");
-            if (location.size() > 2000) return fail("redirect to a URL of " + std::to_string(location.size()) + " bytes");
-            for (auto& ch : location)
-                if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7F) ch = '?';
-            if (location[0] == '/') location = "http://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port) + location;
-            return begin(location);
-        }
-        r.body = std::move(body);
-        finish(std::move(r));
-    }
-};
+Result<HttpResponse> HttpGet::Impl::result(CURLcode rc) {
+    if (rc != CURLE_OK) return make_error(describe(rc));
+    HttpResponse r;
+    long code = 0;
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
+    r.status = int(code);
+    r.body = std::move(body);
+    return r;
+}
 
 HttpGet::HttpGet(uv_loop_t* loop, HttpOptions opt) : loop_(loop), opt_(std::move(opt)) {}
 
-HttpGet::~HttpGet() {
-    if (impl_) {
-        impl_->dead = true;
-        impl_->cb = nullptr;
-        impl_->tcp.reset();
-        impl_->timer.reset();
-    }
+HttpGet::~HttpGet() = default;
+
+void HttpGet::cancel() {
+    impl_.reset();
+    active_ = false;
 }
 
 void HttpGet::start(const std::string& url, Callback cb) {
-    if (impl_) {
-        impl_->dead = true;
-        impl_->cb = nullptr;
-        impl_->tcp.reset();
-        impl_->timer.reset();
-    }
-    impl_ = std::make_shared<Impl>();
-    impl_->loop = loop_;
+    cancel();
+    std::string scheme = url_part(url, CURLUPART_SCHEME);
+    if (scheme != "http" && scheme != "https") return cb(make_error("bad tracker URL " + url.substr(0, 200)));
+    impl_ = std::make_unique<Impl>();
     impl_->opt = opt_;
-    active_ = true;
-    impl_->cb = [this, cb = std::move(cb)](Result<HttpResponse> r) {
-        active_ = false;
-        cb(std::move(r));
-    };
-    int err = 0;
-    impl_->timer = UvHandle<uv_timer_t>::create([&](uv_timer_t* t) { return uv_timer_init(loop_, t); }, &err);
-    if (impl_->timer) {
-        impl_->timer->data = impl_.get();
-        uv_timer_start(impl_->timer.get(), [](uv_timer_t* t) {
-            auto* self = static_cast<Impl*>(t->data);
-            if (!self) return;
-            uint64_t ms = self->opt.timeout_ms;
-            self->fail("timed out after " + (ms % 1000 ? std::to_string(ms) + " ms" : std::to_string(ms / 1000) + " s"));
-        }, opt_.timeout_ms, 0);
+    impl_->curl = CurlLoop::for_loop(loop_);
+    impl_->cb = std::move(cb);
+    impl_->easy = curl_easy_init();
+    if (!impl_->easy) {
+        auto c = std::move(impl_->cb);
+        cancel();
+        return c(make_error("cannot start an HTTP request (libcurl)"));
     }
-    auto keep = impl_;
-    keep->begin(url);
+    impl_->configure(url);
+    active_ = true;
+    bool added = impl_->curl->add(impl_->easy, [this](CURLcode rc) {
+        Result<HttpResponse> r = impl_->result(rc);
+        auto c = std::move(impl_->cb);
+        active_ = false;
+        c(std::move(r));  // may destroy *this: nothing after this line
+    });
+    if (!added) {
+        auto c = std::move(impl_->cb);
+        cancel();
+        c(make_error("cannot start an HTTP request (libcurl)"));
+    }
 }
 
 }  // namespace btl

@@ -3,7 +3,8 @@
 
 One process serves every case:
 - HTTP on --ip: the first path component picks the lie, e.g.
-  http://127.0.0.1:P/garbage/announce.  Modes: see HTTP_MODES.
+  http://127.0.0.1:P/garbage/announce.  Modes: see HTTP_MODES.  With
+  --tls CERT KEY the same lies are served over HTTPS (tls_certs.py).
 - UDP (BEP 15): one socket per --udp MODE; modes: see UDP_MODES.
 
 When ready it writes --ready FILE: {"http": port, "udp": {mode: port}}.
@@ -203,12 +204,16 @@ def main():
     ap.add_argument("--udp", action="append", default=[], help="MODE or MODE-NAME, MODE one of UDP_MODES")
     ap.add_argument("--record", required=True)
     ap.add_argument("--ready", required=True)
+    ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help="serve HTTPS with this certificate")
     a = ap.parse_args()
     _record_path = a.record
     ip, port = a.seed.rsplit(":", 1)
     Handler.seed = (ip, int(port))
     srv = ThreadingHTTPServer((a.ip, 0), Handler)
     srv.daemon_threads = True
+    if a.tls:
+        import tls_certs
+        tls_certs.wrap_server(srv, *a.tls)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     udp_ports = {}
     for mode in a.udp:

@@ -20,7 +20,11 @@ status line ("tracker: URL: ..."); retry a failing tracker with backoff
 (15 s, then 30 s: the timestamps the liar records), never hammer it; and
 keep the "working" liars' intervals clamped to [60 s, 4 h].  The 50,000-peer
 case also keeps its open descriptors bounded (connection attempts capped).
-About 2 minutes, bounded at 240 s."""
+About 2 minutes, bounded at 240 s.
+
+With --https (test_lying_trackers_https.py) every HTTP lie is served over
+HTTPS with a test CA's certificate (tls_certs.py) and every one of our
+clients gets --ca_file: the same bounds must hold through TLS."""
 
 import os
 import sys
@@ -98,9 +102,14 @@ def liar_entry(status, url):
     return None
 
 
-def main():
+def main(https=False):
     H.require_headless()
-    with H.Workspace("lying-trackers", timeout=240) as ws:
+    with H.Workspace("lying-trackers-https" if https else "lying-trackers", timeout=240) as ws:
+        scheme, tls_args, ca_args = "http", [], []
+        if https:
+            import tls_certs
+            certs = tls_certs.make(ws.mkdir("pki"))
+            scheme, tls_args, ca_args = "https", ["--tls", *certs["good"]], ["--ca_file", certs["ca"]]
         src = ws.mkdir("seed")
         data = os.path.join(src, "lies.bin")
         H.write_random_file(data, SIZE, 4242)
@@ -113,7 +122,7 @@ def main():
         record = ws.path("liar.jsonl")
         ready = ws.path("liar.ready")
         argv = [H.PY, os.path.join(H.HERE, "lying_tracker.py"), "--seed", "%s:%d" % (seed.ip, seed.port),
-                "--record", record, "--ready", ready]
+                "--record", record, "--ready", ready] + tls_args
         for m in ("wrongtid", "short", "error", "silent", "silent-last"):
             argv += ["--udp", m]
         liar = ws.start("liar", argv)
@@ -124,7 +133,7 @@ def main():
         def liar_url(case):
             if case.startswith("udp_"):
                 return "udp://127.0.0.1:%d/announce" % ports["udp"][case[4:]]
-            return "http://127.0.0.1:%d/%s/announce" % (ports["http"], case)
+            return "%s://127.0.0.1:%d/%s/announce" % (scheme, ports["http"], case)
 
         cases = list(FAILING) + WORKING
         leechers = {}
@@ -134,7 +143,7 @@ def main():
             ih_case = make_torrent_tiers(data, tor, PIECE, [[liar_url(case)], [honest.announce]])
             H.check(ih_case == ih, "the announce list changed the info-hash")
             out = ws.mkdir("out-" + case)
-            leechers[case] = (H.Headless(ws, case, tor, ws.next_ip(), save_in=out), out)
+            leechers[case] = (H.Headless(ws, case, tor, ws.next_ip(), save_in=out, extra=ca_args), out)
 
         # A silent UDP tracker that is the only one: the full BEP 15
         # retransmission (15, 30, 60 s), then an error; a second seed dials
@@ -143,13 +152,13 @@ def main():
         only_tor = ws.path("udp_silent_last.torrent")
         make_torrent_tiers(data, only_tor, PIECE, [[only_url]])
         only_out = ws.mkdir("out-udp_silent_last")
-        only = H.Headless(ws, "udp_silent_last", only_tor, ws.next_ip(), save_in=only_out)
+        only = H.Headless(ws, "udp_silent_last", only_tor, ws.next_ip(), save_in=only_out, extra=ca_args)
         only_t0 = time.time()
         H.LtPeer(ws, "lt-seed-direct", seed_tor, src, ws.next_ip(), seed=True, connect=[(only.ip, only.port)])
 
         # btlaunchmany (plain view) with the failure lie in a watched dir.
         watch = ws.mkdir("watch")
-        lurl = "http://127.0.0.1:%d/failure-launcher/announce" % ports["http"]
+        lurl = "%s://127.0.0.1:%d/failure-launcher/announce" % (scheme, ports["http"])
         make_torrent_tiers(data, os.path.join(watch, "lies.torrent"), PIECE, [[lurl], [honest.announce]])
         lip = ws.next_ip()
         lport = H.free_port(lip)
@@ -159,7 +168,7 @@ def main():
             os.path.join(H.btl_bin_dir(), "btlaunchmany"), watch, "--display", "plain",
             "--save_in", launcher_out, "--data_dir", ws.mkdir("launcher.data"), "--bind", lip, "--ip", lip,
             "--minport", str(lport), "--maxport", str(lport), "--display_interval", "0.5",
-            "--status_json", launcher_json], env=dict(os.environ, LANG="C.UTF-8"))
+            "--status_json", launcher_json] + ca_args, env=dict(os.environ, LANG="C.UTF-8"))
 
         # Open descriptors of the 50,000-peer leecher, sampled throughout.
         fd_peak = [0]
@@ -335,4 +344,4 @@ def main():
 
 
 if __name__ == "__main__":
-    H.run_main(main)
+    H.run_main(lambda: main(https="--https" in sys.argv[1:]))

@@ -91,6 +91,7 @@ public:
 struct SessionOptions {
     std::string bind_ip;           // listen on / connect from ("" = any)
     std::string announce_ip;       // --ip: address reported to trackers
+    std::string ca_file;           // --ca_file: CA bundle trusted for https:// trackers, beside the system store
     uint16_t minport = 6881, maxport = 6889;
     int64_t max_upload_rate = 0;   // bytes/s, 0 = unlimited
     int64_t max_download_rate = 0; // bytes/s, 0 = unlimited
