@@ -615,7 +615,7 @@ class LtPeer:
 
     def __init__(self, ws, name, torrent, save_dir, ip, seed=False,
                  upload_limit=0, download_limit=0, exit_when_done=False,
-                 connect=(), port=None, high_performance=False):
+                 connect=(), port=None, high_performance=False, max_requests=0):
         self.ws = ws
         self.name = name
         self.ip = ip
@@ -634,6 +634,8 @@ class LtPeer:
             argv.append("--exit-when-done")
         if high_performance:
             argv.append("--high-performance")
+        if max_requests:
+            argv += ["--max-requests", str(int(max_requests))]
         for c in connect:
             argv += ["--connect", "%s:%d" % c]
         self.proc = ws.start(name, argv)
@@ -672,6 +674,8 @@ def lt_peer_main(argv):
     ap.add_argument("--exit-when-done", action="store_true")
     ap.add_argument("--high-performance", action="store_true")
     ap.add_argument("--connect", action="append", default=[], help="IP:PORT")
+    ap.add_argument("--max-requests", type=int, default=0,
+                    help="max_out_request_queue: blocks requested ahead per peer")
     a = ap.parse_args(argv)
 
     stop = []
@@ -694,6 +698,8 @@ def lt_peer_main(argv):
         | lt.alert.category_t.error_notification
         | lt.alert.category_t.tracker_notification,
     })
+    if a.max_requests:
+        sp["max_out_request_queue"] = a.max_requests
     ses = lt.session(sp)
     if a.upload_limit or a.download_limit:
         # Loopback peers are in the unlimited "local" class; put every
