@@ -659,6 +659,34 @@ class LtPeer:
         return self.proc.wait(timeout)
 
 
+def lt_settings(lt, ip, port, upload_limit=0, download_limit=0):
+    """The settings every libtorrent peer of the tests starts from: its own
+    address, TCP only, no DHT/LSD/UPnP/NAT-PMP (INTEROP.md)."""
+    return {
+        "listen_interfaces": "%s:%d" % (ip, port),
+        "outgoing_interfaces": ip,
+        "enable_dht": False, "enable_lsd": False,
+        "enable_upnp": False, "enable_natpmp": False,
+        "enable_outgoing_utp": False, "enable_incoming_utp": False,
+        "allow_multiple_connections_per_ip": True,
+        "upload_rate_limit": upload_limit,
+        "download_rate_limit": download_limit,
+        "announce_to_all_trackers": True,
+        "stop_tracker_timeout": 2,
+        "alert_mask": lt.alert.category_t.status_notification
+        | lt.alert.category_t.error_notification
+        | lt.alert.category_t.tracker_notification,
+    }
+
+
+def lt_limit_loopback(lt, ses):
+    """Loopback peers are in libtorrent's unlimited "local" class; put every
+    address in the global class so rate limits apply."""
+    f = lt.ip_filter()
+    f.add_rule("0.0.0.0", "255.255.255.255", 1 << lt.session.global_peer_class_id)
+    ses.set_peer_class_filter(f)
+
+
 def lt_peer_main(argv):
     import argparse
     import libtorrent as lt
@@ -683,31 +711,12 @@ def lt_peer_main(argv):
     signal.signal(signal.SIGINT, lambda *_: stop.append(1))
 
     sp = lt.high_performance_seed() if a.high_performance else {}
-    sp.update({
-        "listen_interfaces": "%s:%d" % (a.ip, a.port),
-        "outgoing_interfaces": a.ip,
-        "enable_dht": False, "enable_lsd": False,
-        "enable_upnp": False, "enable_natpmp": False,
-        "enable_outgoing_utp": False, "enable_incoming_utp": False,
-        "allow_multiple_connections_per_ip": True,
-        "upload_rate_limit": a.upload_limit,
-        "download_rate_limit": a.download_limit,
-        "announce_to_all_trackers": True,
-        "stop_tracker_timeout": 2,
-        "alert_mask": lt.alert.category_t.status_notification
-        | lt.alert.category_t.error_notification
-        | lt.alert.category_t.tracker_notification,
-    })
+    sp.update(lt_settings(lt, a.ip, a.port, a.upload_limit, a.download_limit))
     if a.max_requests:
         sp["max_out_request_queue"] = a.max_requests
     ses = lt.session(sp)
     if a.upload_limit or a.download_limit:
-        # Loopback peers are in the unlimited "local" class; put every
-        # address in the global class so the limits apply.
-        f = lt.ip_filter()
-        f.add_rule("0.0.0.0", "255.255.255.255",
-                   1 << lt.session.global_peer_class_id)
-        ses.set_peer_class_filter(f)
+        lt_limit_loopback(lt, ses)
     atp = lt.add_torrent_params()
     atp.ti = lt.torrent_info(a.torrent)
     atp.save_path = a.save

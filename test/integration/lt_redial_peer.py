@@ -17,6 +17,9 @@ import signal
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import btl_harness as H  # noqa: E402
+
 
 def main(argv):
     import libtorrent as lt
@@ -34,25 +37,11 @@ def main(argv):
 
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
-    ses = lt.session({
-        "listen_interfaces": "%s:%d" % (a.ip, a.port),
-        "outgoing_interfaces": a.ip,
-        "enable_dht": False, "enable_lsd": False,
-        "enable_upnp": False, "enable_natpmp": False,
-        "enable_outgoing_utp": False, "enable_incoming_utp": False,
-        "allow_multiple_connections_per_ip": True,
-        "upload_rate_limit": a.upload_limit,
-        "num_want": a.num_want,
-        "stop_tracker_timeout": 2,
-        "alert_mask": lt.alert.category_t.status_notification
-        | lt.alert.category_t.error_notification
-        | lt.alert.category_t.tracker_notification,
-    })
+    sp = H.lt_settings(lt, a.ip, a.port, a.upload_limit)
+    sp["num_want"] = a.num_want
+    ses = lt.session(sp)
     if a.upload_limit:
-        # Loopback peers are in the unlimited local class otherwise.
-        f = lt.ip_filter()
-        f.add_rule("0.0.0.0", "255.255.255.255", 1 << lt.session.global_peer_class_id)
-        ses.set_peer_class_filter(f)
+        H.lt_limit_loopback(lt, ses)
     atp = lt.add_torrent_params()
     atp.ti = lt.torrent_info(a.torrent)
     atp.save_path = a.save
