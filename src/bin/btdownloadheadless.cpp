@@ -19,6 +19,7 @@
 #include "btl/base/utf8.hpp"
 #include "btl/core/metainfo.hpp"
 #include "btl/engine/session.hpp"
+#include "btl/engine/session_options.hpp"
 #include "btl/engine/status_json.hpp"
 #include "btl/launcher/status_file.hpp"
 
@@ -26,27 +27,20 @@ using namespace btl;
 
 namespace {
 
-const std::vector<OptionSpec> kSpecs = {
+// The engine's options (session_options.hpp) follow save_in.
+const std::vector<OptionSpec> kSpecs = with_session_options({
     {"saveas", "PATH", "", "save the file (or directory) as PATH"},
     {"save_in", "DIR", ".", "save inside DIR under the torrent's own name"},
-    {"minport", "PORT", "6881", "lowest port to listen on"},
-    {"maxport", "PORT", "6889", "highest port to listen on"},
-    {"bind", "IP", "", "local address to listen on and connect from"},
-    {"ip", "IP", "", "address reported to the tracker"},
-    {"ca_file", "FILE", "", "also trust the CA certificates in FILE (PEM) for https:// trackers"},
     {"max_upload_rate", "KB/S", "0", "upload cap in kB/s, 0 = unlimited"},
     {"max_download_rate", "KB/S", "0", "download cap in kB/s, 0 = unlimited"},
     {"max_uploads", "N", "4", "peers unchoked at once (plus one optimistic)"},
-    {"max_files_open", "N", "256", "open file descriptors kept for data files"},
-    {"super_seeder", "", "", "BEP 16 super-seeding when the torrent is complete at start"},
     {"data_dir", "DIR", "", "where resume data lives (default $XDG_STATE_HOME/btlaunchmany)"},
-    {"disk_retry_interval", "S", "10", "when the disk is full, look for free space this often (backing off)"},
     {"seed_time", "S", "", "seconds to seed after completion; 0 = exit when complete (default: until interrupted)"},
     {"display_interval", "S", "1", "seconds between status lines"},
     {"status_json", "FILE", "", "rewrite FILE with a JSON status every interval"},
     {"verbose", "", "", "also print peer-level events"},
     {"help", "", "", "show this help"},
-};
+}, 2);
 
 class StdoutSink : public EventSink {
 public:
@@ -154,36 +148,19 @@ struct Settings {
 Result<Settings> read_settings(const Options& o) {
     Settings s;
     SessionOptions& so = s.session;
-    so.bind_ip = o.get("bind");
-    so.announce_ip = o.get("ip");
-    so.ca_file = o.get("ca_file");
-    if (!so.ca_file.empty()) {
-        std::FILE* f = std::fopen(so.ca_file.c_str(), "r");  // a typo is a usage error now, not a TLS failure later
-        if (!f) return make_error("--ca_file " + so.ca_file + ": cannot read it");
-        std::fclose(f);
-    }
-    auto minport = o.get_int("minport", 1, 65535), maxport = o.get_int("maxport", 1, 65535);
+    if (Status st = read_session_options(o, so); !st) return st.error();
     auto up = o.get_int("max_upload_rate", 0, 100'000'000), down = o.get_int("max_download_rate", 0, 100'000'000);
-    auto uploads = o.get_int("max_uploads", 0, 1000), files_open = o.get_int("max_files_open", 4, 100000);
+    auto uploads = o.get_int("max_uploads", 0, 1000);
     auto interval = o.get_double("display_interval", 0.1, 3600);
-    auto disk_retry = o.get_double("disk_retry_interval", 0.1, 86400);
     auto seed_time = o.has("seed_time") ? o.get_int("seed_time", 0, int64_t(1) << 40) : Result<int64_t>(-1);
-    for (const Error* e : {disk_retry.ok() ? nullptr : &disk_retry.error(), minport.ok() ? nullptr : &minport.error(),
-                           maxport.ok() ? nullptr : &maxport.error(), up.ok() ? nullptr : &up.error(),
-                           down.ok() ? nullptr : &down.error(), uploads.ok() ? nullptr : &uploads.error(),
-                           files_open.ok() ? nullptr : &files_open.error(), interval.ok() ? nullptr : &interval.error(),
+    for (const Error* e : {up.ok() ? nullptr : &up.error(), down.ok() ? nullptr : &down.error(),
+                           uploads.ok() ? nullptr : &uploads.error(), interval.ok() ? nullptr : &interval.error(),
                            seed_time.ok() ? nullptr : &seed_time.error()})
         if (e) return *e;
-    if (*maxport < *minport) return make_error("--maxport is lower than --minport");
-    so.minport = uint16_t(*minport);
-    so.maxport = uint16_t(*maxport);
     so.max_upload_rate = *up * 1000;
     so.max_download_rate = *down * 1000;
     so.max_uploads = int(*uploads);
-    so.max_files_open = size_t(*files_open);
     so.data_dir = o.get("data_dir");
-    so.disk_retry_interval_ms = int64_t(*disk_retry * 1000);
-    so.super_seeder = o.flag("super_seeder");
     s.interval = *interval;
     s.seed_time = *seed_time;
     return s;

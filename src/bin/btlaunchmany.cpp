@@ -22,6 +22,7 @@
 #include "btl/engine/session.hpp"
 #include "btl/launcher/config_reload.hpp"
 #include "btl/launcher/launcher.hpp"
+#include "btl/engine/session_options.hpp"
 #include "btl/launcher/status_file.hpp"
 #include "btl/ui/curses_view.hpp"
 #include "btl/ui/plain_view.hpp"
@@ -32,21 +33,14 @@ namespace {
 
 const char* const kProgram = "btlaunchmany";
 
-const std::vector<OptionSpec> kSpecs = {
+// The engine's options (session_options.hpp) follow saveas_style.
+const std::vector<OptionSpec> kSpecs = with_session_options({
     {"save_in", "DIR", "", "save downloads under DIR (default: the watched directory)"},
     {"saveas_style", "N", "4", "how downloads are named, 1-4 (see the man page)"},
-    {"minport", "PORT", "6881", "lowest port to listen on"},
-    {"maxport", "PORT", "6889", "highest port to listen on"},
-    {"bind", "IP", "", "local address to listen on and connect from"},
-    {"ip", "IP", "", "address reported to trackers"},
-    {"ca_file", "FILE", "", "also trust the CA certificates in FILE (PEM) for https:// trackers"},
     {"max_upload_rate", "KB/S", "0", "global upload cap in kB/s, 0 = unlimited"},
     {"max_download_rate", "KB/S", "0", "global download cap in kB/s, 0 = unlimited"},
     {"max_uploads", "N", "4", "peers unchoked at once per torrent (plus one optimistic)"},
-    {"max_files_open", "N", "256", "open file descriptors kept for data files"},
-    {"super_seeder", "", "", "BEP 16 super-seeding for torrents complete at start"},
     {"data_dir", "DIR", "", "where resume data lives (default $XDG_STATE_HOME/btlaunchmany)"},
-    {"disk_retry_interval", "S", "10", "when a disk is full, look for free space this often (backing off)"},
     {"display", "MODE", "", "curses or plain (default: curses when stdout is a terminal)"},
     {"display_interval", "S", "1", "seconds between screen updates / status_json writes"},
     {"parse_dir_interval", "S", "60", "seconds between full rescans of DIR"},
@@ -54,7 +48,7 @@ const std::vector<OptionSpec> kSpecs = {
     {"config", "FILE", "", "config file (default $XDG_CONFIG_HOME/btlaunchmany/config)"},
     {"verbose", "", "", "also log peer-level events (plain display)"},
     {"help", "", "", "show this help"},
-};
+}, 2);
 
 int fail(const std::string& msg) { return runtime_error(kProgram, msg); }
 int usage(const std::string& msg) { return usage_error(kProgram, msg); }
@@ -88,37 +82,23 @@ std::optional<int> prepare_save_in(Settings& s) {
 
 // The option values as Settings; an error is a usage error (exit 2).
 Result<Settings> read_settings(const Options& o, const std::string& dir) {
-    auto minport = o.get_int("minport", 1, 65535), maxport = o.get_int("maxport", 1, 65535);
-    auto files_open = o.get_int("max_files_open", 4, 100000), style = o.get_int("saveas_style", 1, 4);
+    auto style = o.get_int("saveas_style", 1, 4);
     auto interval = o.get_double("display_interval", 0.1, 3600);
     auto rescan = o.get_double("parse_dir_interval", 0, 86400);
-    auto disk_retry = o.get_double("disk_retry_interval", 0.1, 86400);
     auto lim = live_settings(o);
-    for (const Error* e : {disk_retry.ok() ? nullptr : &disk_retry.error(), minport.ok() ? nullptr : &minport.error(),
-                           maxport.ok() ? nullptr : &maxport.error(), files_open.ok() ? nullptr : &files_open.error(),
-                           style.ok() ? nullptr : &style.error(), interval.ok() ? nullptr : &interval.error(),
+    for (const Error* e : {style.ok() ? nullptr : &style.error(), interval.ok() ? nullptr : &interval.error(),
                            rescan.ok() ? nullptr : &rescan.error(), lim.ok() ? nullptr : &lim.error()})
         if (e) return *e;
-    if (*maxport < *minport) return make_error("--maxport is lower than --minport");
     Settings s;
+    SessionOptions& so = s.session;
+    if (Status st = read_session_options(o, so); !st) return st.error();
     s.display = o.get("display");
     if (s.display.empty()) s.display = isatty(1) && isatty(0) ? "curses" : "plain";
     if (s.display != "curses" && s.display != "plain") return make_error("--display must be curses or plain");
-    SessionOptions& so = s.session;
-    so.bind_ip = o.get("bind");
-    so.announce_ip = o.get("ip");
-    so.ca_file = o.get("ca_file");
-    if (!so.ca_file.empty() && access(so.ca_file.c_str(), R_OK) != 0)
-        return make_error("--ca_file " + so.ca_file + ": cannot read it");
-    so.minport = uint16_t(*minport);
-    so.maxport = uint16_t(*maxport);
     so.max_upload_rate = lim->max_upload_rate;
     so.max_download_rate = lim->max_download_rate;
     so.max_uploads = lim->max_uploads;
-    so.max_files_open = size_t(*files_open);
     so.data_dir = o.get("data_dir").empty() ? default_data_dir() : o.get("data_dir");
-    so.disk_retry_interval_ms = int64_t(*disk_retry * 1000);
-    so.super_seeder = o.flag("super_seeder");
     s.launcher.dir = dir;
     s.launcher.save_in = o.has("save_in") ? o.get("save_in") : dir;
     s.launcher.saveas_style = int(*style);

@@ -1,0 +1,51 @@
+#include "btl/engine/session_options.hpp"
+
+#include <unistd.h>
+
+namespace btl {
+
+const std::vector<OptionSpec>& session_option_specs() {
+    static const std::vector<OptionSpec> specs = {
+        {"minport", "PORT", "6881", "lowest port to listen on"},
+        {"maxport", "PORT", "6889", "highest port to listen on"},
+        {"bind", "IP", "", "local address to listen on and connect from"},
+        {"ip", "IP", "", "address reported to trackers"},
+        {"ca_file", "FILE", "", "also trust the CA certificates in FILE (PEM) for https:// trackers"},
+        {"max_files_open", "N", "256", "open file descriptors kept for data files"},
+        {"super_seeder", "", "", "BEP 16 super-seeding for torrents complete at start"},
+        {"disk_retry_interval", "S", "10", "when a disk is full, look for free space this often (backing off)"},
+    };
+    return specs;
+}
+
+std::vector<OptionSpec> with_session_options(std::vector<OptionSpec> program_specs, size_t insert_after) {
+    const auto& shared = session_option_specs();
+    if (insert_after > program_specs.size()) insert_after = program_specs.size();
+    program_specs.insert(program_specs.begin() + std::ptrdiff_t(insert_after), shared.begin(), shared.end());
+    return program_specs;
+}
+
+Status read_session_options(const Options& o, SessionOptions& so) {
+    auto minport = o.get_int("minport", 1, 65535), maxport = o.get_int("maxport", 1, 65535);
+    auto files_open = o.get_int("max_files_open", 4, 100000);
+    auto disk_retry = o.get_double("disk_retry_interval", 0.1, 86400);
+    for (const Error* e : {minport.ok() ? nullptr : &minport.error(), maxport.ok() ? nullptr : &maxport.error(),
+                           files_open.ok() ? nullptr : &files_open.error(),
+                           disk_retry.ok() ? nullptr : &disk_retry.error()})
+        if (e) return *e;
+    if (*maxport < *minport) return make_error("--maxport is lower than --minport");
+    so.minport = uint16_t(*minport);
+    so.maxport = uint16_t(*maxport);
+    so.bind_ip = o.get("bind");
+    so.announce_ip = o.get("ip");
+    so.ca_file = o.get("ca_file");
+    // A typo is a usage error now, not a TLS failure at the first announce.
+    if (!so.ca_file.empty() && access(so.ca_file.c_str(), R_OK) != 0)
+        return make_error("--ca_file " + so.ca_file + ": cannot read it");
+    so.max_files_open = size_t(*files_open);
+    so.disk_retry_interval_ms = int64_t(*disk_retry * 1000);
+    so.super_seeder = o.flag("super_seeder");
+    return Ok{};
+}
+
+}  // namespace btl
