@@ -30,13 +30,22 @@ void PeerBook::erase(const std::string& addr) {
     entries_.erase(it);
 }
 
-bool PeerBook::offered(const PeerEndpoint& ep, int64_t now) {
+const char* peer_source_name(PeerSource s) { return s == PeerSource::lsd ? "LSD" : "tracker"; }
+
+std::optional<PeerSource> PeerBook::source(const std::string& addr) const {
+    auto it = entries_.find(addr);
+    if (it == entries_.end()) return std::nullopt;
+    return it->second.source;
+}
+
+bool PeerBook::offered(const PeerEndpoint& ep, int64_t now, PeerSource source) {
     std::string addr = ep.to_string();
     auto [it, fresh] = entries_.try_emplace(addr);
     Entry& e = it->second;
     e.last_seen_ms = now;
     if (fresh) {
         e.ep = ep;
+        e.source = source;
         enqueue(addr, e, now);
         if (entries_.size() > policy_.max_entries) prune(now);
         return entries_.count(addr) > 0;

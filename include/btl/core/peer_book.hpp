@@ -45,6 +45,10 @@
 
 namespace btl {
 
+// Where an address came from; kept with it (the first source that named it).
+enum class PeerSource : uint8_t { tracker, lsd };
+const char* peer_source_name(PeerSource s);
+
 struct PeerBookPolicy {
     int64_t first_retry_ms = 10'000;
     int64_t max_retry_ms = 30 * 60'000;
@@ -61,7 +65,7 @@ public:
     explicit PeerBook(PeerBookPolicy p = {}) : policy_(p) {}
 
     // True if the address is (now) waiting to be dialled.
-    bool offered(const PeerEndpoint& ep, int64_t now_ms);
+    bool offered(const PeerEndpoint& ep, int64_t now_ms, PeerSource source = PeerSource::tracker);
     // The longest-waiting due address, now marked dialling; nullopt if none is due.
     std::optional<PeerEndpoint> next_eligible(int64_t now_ms);
     void connected(const std::string& addr, int64_t now_ms);
@@ -81,6 +85,7 @@ public:
     std::optional<int64_t> next_due() const;
     std::optional<State> state(const std::string& addr) const;
     int failures(const std::string& addr) const;
+    std::optional<PeerSource> source(const std::string& addr) const;
     // Our last dial of it (-1: never dialled, or unknown address).
     int64_t last_attempt(const std::string& addr) const;
     // The wait after `failures` failed attempts: 0, then first_retry doubling to max_retry.
@@ -90,6 +95,7 @@ private:
     struct Entry {
         PeerEndpoint ep;
         State state = State::idle;
+        PeerSource source = PeerSource::tracker;
         int failures = 0;
         int64_t due_ms = 0;            // when idle: when it may be dialled
         int64_t last_attempt_ms = -1;  // our last dial

@@ -76,6 +76,8 @@ struct SessionStatus {
     double down_rate = 0, up_rate = 0;
     int64_t downloaded = 0, uploaded = 0;
     size_t torrents = 0, peers = 0;
+    // "port 51413 open via UPnP at 203.0.113.7" or "port 51413 not mapped: <reason>".
+    std::string port_mapping;
 };
 
 enum class LogLevel { debug, info, warning, error };
@@ -109,6 +111,9 @@ struct SessionOptions {
     // after each failed attempt, up to 12 times this).
     int64_t disk_retry_interval_ms = 10'000;
     bool super_seeder = false;     // BEP 16 for torrents that are complete when they start
+    // Reaching out on the LAN: port mapping on the gateway, BEP 14 discovery.
+    bool upnp = true, natpmp = true, lsd = true;
+    uint32_t portmap_lease_s = 3600;   // asked of the gateway; renewed at half
 };
 
 }  // namespace btl
