@@ -71,9 +71,7 @@ def main():
 
         # An independent client sees the mapping.
         import miniupnpc
-        u = miniupnpc.UPnP()
-        u.discoverdelay = 1000
-        u.multicastif = ME
+        u = miniupnpc.UPnP(multicastif=ME, discoverdelay=1000)
         H.check(u.discover() >= 1, "python3-miniupnpc found no IGD")
         u.selectigd()
         H.check(u.externalipaddress() == EXTERNAL, "external address by miniupnpc: %s" % u.externalipaddress())
