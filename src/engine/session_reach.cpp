@@ -18,9 +18,12 @@ void Session::start_reach() {
         req.upnp = opt_.upnp;
         req.natpmp = opt_.natpmp;
         req.bind_ip = opt_.bind_ip;
-        mapper_ = std::make_unique<PortMapper>(loop_, req, [this](bool warning, const std::string& m) {
-            log(warning ? LogLevel::warning : LogLevel::info, "", m);
-        });
+        mapper_ = std::make_unique<PortMapper>(
+            loop_, req,
+            [this](bool warning, const std::string& m) { log(warning ? LogLevel::warning : LogLevel::info, "", m); },
+            [this] {
+                for (auto& [ih, t] : torrents_) t->address_changed();
+            });
         mapper_->start();
     }
     if (opt_.lsd) {

@@ -21,8 +21,14 @@ int64_t PortMapSchedule::on_failed(int64_t now_ms) {
     return now_ms + retry_delay(failures_);
 }
 
-PortMapper::PortMapper(uv_loop_t* loop, PortMapRequest req, LogFn log, PortMapPolicy policy)
-    : loop_(loop), req_(std::move(req)), log_(std::move(log)), schedule_(policy), cache_(make_gateway_cache()) {
+PortMapper::PortMapper(uv_loop_t* loop, PortMapRequest req, LogFn log, std::function<void()> changed,
+                       PortMapPolicy policy)
+    : loop_(loop),
+      req_(std::move(req)),
+      log_(std::move(log)),
+      changed_(std::move(changed)),
+      schedule_(policy),
+      cache_(make_gateway_cache()) {
     timer_ = UvHandle<uv_timer_t>::create([&](uv_timer_t* t) { return uv_timer_init(loop_, t); });
     timer_->data = this;
     stop_timer_ = UvHandle<uv_timer_t>::create([&](uv_timer_t* t) { return uv_timer_init(loop_, t); });
@@ -69,8 +75,11 @@ void PortMapper::on_outcome(PortMapOutcome o) {
     const bool was_mapped = last_.mapped;
     const std::string old_error = last_.error;
     const bool first = !tried_;
+    const std::string old_where = last_.mapped ? last_.external_ip + ":" + std::to_string(last_.external_port) : "";
     tried_ = true;
     last_ = std::move(o);
+    const std::string where = last_.mapped ? last_.external_ip + ":" + std::to_string(last_.external_port) : "";
+    if (where != old_where && changed_ && !stopping_) changed_();
     if (stopping_) {
         if (last_.mapped) return run_unmap();
         return finish_stop();

@@ -11,6 +11,7 @@ mappings, and a count of every request by action) is rewritten to
 
 usage: fake_gateway.py --ip 10.77.0.1 --state FILE [--upnp] [--natpmp]
                        [--external 198.51.100.7] [--http_port N] [--max_lifetime S]
+                       [--port_offset N]
 """
 import argparse
 import json
@@ -206,7 +207,7 @@ def ssdp_loop(state, ip, http_port):
         out.sendto(reply.encode(), src)
 
 
-def natpmp_loop(state, ip, max_lifetime):
+def natpmp_loop(state, ip, max_lifetime, port_offset):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((ip, 5351))
     addr = socket.inet_aton(state.external)
@@ -230,8 +231,9 @@ def natpmp_loop(state, ip, max_lifetime):
                     eport = 0
                 else:
                     life = min(life, max_lifetime)
-                    eport = iport
-                    state.mappings[key] = {"client": src[0], "internal_port": iport, "description": "",
+                    eport = iport + port_offset
+                    state.mappings[key] = {"client": src[0], "internal_port": iport, "external_port": eport,
+                                           "description": "",
                                            "lease": life, "method": "NAT-PMP", "expires": time.time() + life}
                     state.count("natpmp map " + key)
                 s.sendto(struct.pack("!BBHIHHI", 0, 128 + op, 0, epoch, iport, eport, life), src)
@@ -247,6 +249,7 @@ def main():
     ap.add_argument("--upnp", action="store_true")
     ap.add_argument("--natpmp", action="store_true")
     ap.add_argument("--max_lifetime", type=int, default=3600)
+    ap.add_argument("--port_offset", type=int, default=0, help="NAT-PMP: external port = internal + this")
     a = ap.parse_args()
     state = State(a.state, a.external)
     threads = []
@@ -257,7 +260,7 @@ def main():
         threads.append(threading.Thread(target=httpd.serve_forever, daemon=True))
         threads.append(threading.Thread(target=ssdp_loop, args=(state, a.ip, port), daemon=True))
     if a.natpmp:
-        threads.append(threading.Thread(target=natpmp_loop, args=(state, a.ip, a.max_lifetime), daemon=True))
+        threads.append(threading.Thread(target=natpmp_loop, args=(state, a.ip, a.max_lifetime, a.port_offset), daemon=True))
     for t in threads:
         t.start()
     with state.lock:

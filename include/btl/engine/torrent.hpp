@@ -85,6 +85,10 @@ public:
 
     void add_incoming(std::unique_ptr<PeerTransport> conn, const Handshake& hs, std::string_view rest, size_t& used);
     void add_peers(const std::vector<PeerEndpoint>& peers, PeerSource source = PeerSource::tracker);
+    // Our external port changed (gateway mapping): trackers hear it now.
+    void address_changed() {
+        if (announcer_) announcer_->address_changed();
+    }
     // Where the book first heard of an address (nullopt: unknown address).
     std::optional<PeerSource> peer_source(const std::string& addr) const { return book_.source(addr); }
     void tick(int64_t now_ms);  // once a second, from the session

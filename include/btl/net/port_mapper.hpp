@@ -96,7 +96,9 @@ public:
     };
     using LogFn = std::function<void(bool warning, const std::string& msg)>;
 
-    PortMapper(uv_loop_t* loop, PortMapRequest req, LogFn log, PortMapPolicy policy = {});
+    // `changed` runs when the external address or port changes (mapped, lost, moved).
+    PortMapper(uv_loop_t* loop, PortMapRequest req, LogFn log, std::function<void()> changed = nullptr,
+               PortMapPolicy policy = {});
     ~PortMapper();
     PortMapper(const PortMapper&) = delete;
     PortMapper& operator=(const PortMapper&) = delete;
@@ -115,6 +117,7 @@ private:
     uv_loop_t* loop_;
     PortMapRequest req_;
     LogFn log_;
+    std::function<void()> changed_;
     PortMapSchedule schedule_;
     std::shared_ptr<GatewayCache> cache_;
     UvHandle<uv_timer_t> timer_, stop_timer_;
