@@ -76,7 +76,7 @@ uint16_t Session::external_port() const {
 }
 
 std::string Session::port_mapping_text() const {
-    if (!mapper_) return "port " + std::to_string(listener_.port()) + " not mapped: UPnP and NAT-PMP are off";
+    if (!mapper_) return "port " + std::to_string(listener_.port()) + " not mapped: off";
     return mapper_->status().text;
 }
 

@@ -160,7 +160,7 @@ PortMapper::Status PortMapper::status() const {
     s.enabled = req_.upnp || req_.natpmp;
     const std::string port = "port " + std::to_string(req_.port);
     if (!s.enabled) {
-        s.text = port + " not mapped: UPnP and NAT-PMP are off";
+        s.text = port + " not mapped: off";
         return s;
     }
     if (last_.mapped) {

@@ -76,7 +76,8 @@ struct SessionStatus {
     double down_rate = 0, up_rate = 0;
     int64_t downloaded = 0, uploaded = 0;
     size_t torrents = 0, peers = 0;
-    // "port 51413 open via UPnP at 203.0.113.7" or "port 51413 not mapped: <reason>".
+    // "port 51413 open via UPnP at 203.0.113.7" or "port 51413 not mapped: <reason>"
+    // ("not mapped: off" with --upnp 0 --natpmp 0).
     std::string port_mapping;
 };
 
