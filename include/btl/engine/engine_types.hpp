@@ -113,7 +113,9 @@ struct SessionOptions {
     int64_t disk_retry_interval_ms = 10'000;
     bool super_seeder = false;     // BEP 16 for torrents that are complete when they start
     // Reaching out on the LAN: port mapping on the gateway, BEP 14 discovery.
-    bool upnp = true, natpmp = true, lsd = true;
+    // Off unless asked for: the programs' options default to 1
+    // (session_options.cpp); a Session built in a test stays on loopback.
+    bool upnp = false, natpmp = false, lsd = false;
     uint32_t portmap_lease_s = 3600;   // asked of the gateway; renewed at half
 };
 
