@@ -7,6 +7,7 @@
 
 #include <memory>
 
+#include "btl/engine/session_options.hpp"
 #include "btl/ext/extension.hpp"
 #include "btl/ext/ut_metadata.hpp"
 #include "btl/ext/ut_pex.hpp"
@@ -337,4 +338,21 @@ TEST_CASE("pex: a flood of messages or one too big disconnects the peer") {
     CHECK(c->closing());
     h.host.pump();
     CHECK(h.host.logged("ut_pex: added length 5 is not a multiple of 6"));
+}
+
+TEST_CASE("ext: --pex is 1 by default, 0 turns it off, anything else is a usage error") {
+    auto read = [](std::vector<const char*> args, SessionOptions& so) {
+        Options o(session_option_specs());
+        args.insert(args.begin(), "prog");
+        REQUIRE(o.parse(int(args.size()), const_cast<char**>(args.data())).ok());
+        return read_session_options(o, so);
+    };
+    SessionOptions a, b, c;
+    REQUIRE(read({}, a).ok());
+    CHECK(a.pex);
+    REQUIRE(read({"--pex", "0"}, b).ok());
+    CHECK_FALSE(b.pex);
+    auto bad = read({"--pex", "2"}, c);
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.error().message.find("--pex") != std::string::npos);
 }
