@@ -159,7 +159,16 @@ void Peer::accept_handshake(const Handshake& hs) {
 uint32_t Peer::frame_limit(std::string_view rest) const {
     // The length prefix decides before anything is buffered; an extended
     // frame is told apart by its id, the byte after the prefix.
-    if (rest.size() < 5) return std::max(max_message_, kMaxExtendedFrame);
+    const uint32_t either = std::max(max_message_, kMaxExtendedFrame);
+    if (rest.size() < 5) {
+        // Too long for any id: refused at once, against the ordinary bound.
+        if (rest.size() == 4) {
+            auto u = reinterpret_cast<const unsigned char*>(rest.data());
+            uint32_t len = uint32_t(u[0]) << 24 | uint32_t(u[1]) << 16 | uint32_t(u[2]) << 8 | u[3];
+            if (len > either) return max_message_;
+        }
+        return either;
+    }
     return uint8_t(rest[4]) == uint8_t(MsgId::extended) ? kMaxExtendedFrame : max_message_;
 }
 
