@@ -124,7 +124,9 @@ void Peer::send_ext_handshake() {
         h.yourip.assign(reinterpret_cast<const char*>(addr), 16);
     h.reqq = int64_t(kMaxTheirRequests);
     if (!t_.metainfo().info_bytes.empty()) h.metadata_size = int64_t(t_.metainfo().info_bytes.size());
-    h.upload_only = t_.complete() ? 1 : 0;  // BEP 21
+    // BEP 21.  Not while super-seeding (as libtorrent): a peer that showed
+    // nothing and says it only uploads looks useless, and leechers stall.
+    h.upload_only = t_.complete() && !t_.super_seeding() ? 1 : 0;
     std::string out;
     append_extended(out, 0, encode_ext_handshake(h));
     send(std::move(out));

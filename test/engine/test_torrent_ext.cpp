@@ -356,3 +356,15 @@ TEST_CASE("ext: --pex is 1 by default, 0 turns it off, anything else is a usage 
     REQUIRE_FALSE(bad.ok());
     CHECK(bad.error().message.find("--pex") != std::string::npos);
 }
+
+TEST_CASE("ext: a super-seed does not say upload_only (as libtorrent: leechers would think it useless)") {
+    Harness h(make_content(4, 2 * kB), true);
+    h.t->pause();
+    h.host.pump();
+    h.host.opt.super_seeder = true;
+    h.t->resume();
+    h.host.pump();
+    REQUIRE(h.t->super_seeding());
+    auto a = ext_peer(h, "10.0.0.1");
+    CHECK(our_handshake(a->sent()).upload_only == 0);
+}
