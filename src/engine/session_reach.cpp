@@ -65,7 +65,7 @@ void Session::on_lsd_peer(const Sha1Digest& ih, const PeerEndpoint& peer) {
     if (it == by_hash_.end()) return;
     Torrent* t = it->second;
     if (t->metainfo().is_private || !t->accepting_peers()) return;
-    if (!t->peer_source(peer.to_string()))
+    if (!t->knows_peer(peer.to_string()))
         log(LogLevel::debug, t->metainfo().name, "LSD: peer " + peer.to_string() + " on the LAN");
     t->add_peers({peer}, PeerSource::lsd);
 }
