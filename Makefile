@@ -22,9 +22,12 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # (clang has no such warning and would reject the flag).
 CXX_IS_CLANG := $(findstring clang,$(shell $(CXX) --version 2>/dev/null | head -n 1))
 WARNINGS := -Wall -Wextra -Werror $(if $(CXX_IS_CLANG),,-Wno-maybe-uninitialized)
-CXXFLAGS += -std=c++20 $(OPT) $(SAN) $(WARNINGS) $(DEFS) -Iinclude $(PKG_CFLAGS) -MMD -MP
+CXXFLAGS += -std=c++20 $(OPT) $(SAN) $(WARNINGS) $(DEFS) -Iinclude $(PKG_CFLAGS) $(UPNP_CFLAGS) -MMD -MP
 LDFLAGS  += $(SAN)
-LDLIBS   += $(PKG_LIBS) -lpthread
+# Port mapping: miniupnpc has a .pc file in Debian, libnatpmp does not.
+UPNP_CFLAGS := $(shell pkg-config --cflags miniupnpc 2>/dev/null)
+UPNP_LIBS   := $(shell pkg-config --libs miniupnpc 2>/dev/null || echo -lminiupnpc) -lnatpmp
+LDLIBS   += $(PKG_LIBS) $(UPNP_LIBS) -lpthread
 
 LIB_SRC  := $(filter-out src/bin/%,$(wildcard src/*/*.cpp))
 BIN_SRC  := $(wildcard src/bin/*.cpp)
@@ -47,7 +50,8 @@ DEBS := g++ make pkg-config libuv1-dev libncurses-dev libssl-dev doctest-dev \
         libcurl4-openssl-dev zlib1g-dev ca-certificates python3-cryptography \
         python3 python3-libtorrent aria2 opentracker mktorrent tmux time wrk \
         man-db procps psmisc rtorrent clang libclang-rt-14-dev \
-        universal-ctags transmission-daemon transmission-cli
+        universal-ctags transmission-daemon transmission-cli \
+        libminiupnpc-dev libnatpmp-dev python3-miniupnpc
 
 .PHONY: all check unit integration demo bench install clean deps build-all \
         fuzz fuzz-build check-asan check-layering

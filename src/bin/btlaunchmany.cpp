@@ -240,7 +240,11 @@ int main(int argc, char** argv) {
     std::setlocale(LC_ALL, "");
     Options cli(kSpecs);  // --help and command-line mistakes first, before any config file
     const ProgramInfo program{kProgram, "btlaunchmany DIR [options]",
-                              "Runs every .torrent file in DIR; see man btlaunchmany.", 1, 1, "exactly one directory"};
+                              "Runs every .torrent file in DIR; see man btlaunchmany.\n"
+                              "Behind a router without UPnP or NAT-PMP, forward the --minport..--maxport\n"
+                              "ports (TCP and UDP) to this machine by hand: peers that cannot call you\n"
+                              "download slowly from you, and you from them.",
+                              1, 1, "exactly one directory"};
     if (auto code = parse_command_line(cli, program, argc, argv)) return *code;
     const std::vector<std::string> args(argv + 1, argv + argc);
     auto loaded = load_options(kSpecs, args);

@@ -98,6 +98,17 @@ void Announcer::want_peers() {
     }
 }
 
+void Announcer::address_changed() {
+    if (entries_.empty() || in_flight_ || stopping_) return;
+    const int64_t now = int64_t(uv_now(loop_));
+    for (auto& e : entries_) {
+        if (!e.ok) continue;
+        e.next_ms = std::min(e.next_ms, now);
+        schedule_next();
+        return;
+    }
+}
+
 void Announcer::stop(uint64_t timeout_ms, std::function<void()> done) {
     ++gen_;
     if (turn_waiting_) {  // the request never went out: nothing to take back

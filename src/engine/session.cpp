@@ -145,6 +145,7 @@ Status Session::start() {
                           " ports " + std::to_string(opt_.minport) + "-" + std::to_string(opt_.maxport) + ": " +
                           uv_strerror(rc));
     log(LogLevel::info, "", "listening on port " + std::to_string(listener_.port()));
+    start_reach();
     return Ok{};
 }
 
@@ -233,11 +234,11 @@ void Session::shutdown(std::function<void()> done) {
     shutting_down_ = true;
     listener_.close();
     for (auto& [p, owned] : pending_) p->close("shutting down");
-    auto remaining = std::make_shared<size_t>(torrents_.size());
-    if (*remaining == 0) {
-        if (done) done();
-        return;
-    }
+    // The gateway's mapping is deleted while the torrents stop; done waits for both.
+    auto remaining = std::make_shared<size_t>(torrents_.size() + 1);
+    stop_reach([remaining, done] {
+        if (--*remaining == 0 && done) done();
+    });
     for (auto& [h, t] : torrents_) {
         t->stop([remaining, done] {
             if (--*remaining == 0 && done) done();
@@ -387,6 +388,7 @@ std::vector<TorrentStatus> Session::status(bool detail) const {
 SessionStatus Session::session_status() const {
     SessionStatus s;
     s.listen_port = listener_.port();
+    s.port_mapping = port_mapping_text();
     s.torrents = torrents_.size();
     for (auto& [h, t] : torrents_) {
         auto st = t->status(false);

@@ -16,6 +16,10 @@ const std::vector<OptionSpec>& session_option_specs() {
         {"disk_retry_interval", "S", "10", "when a disk is full, look for free space this often (backing off)"},
         // Peer exchange (BEP 11); never on private torrents.
         {"pex", "0|1", "1", "exchange peer addresses with peers (BEP 11 ut_pex; never on private torrents)"},
+        {"upnp", "0|1", "1", "map the listen port on the router by UPnP (else forward --minport..--maxport by hand)"},
+        {"natpmp", "0|1", "1", "map the listen port on the router by NAT-PMP"},
+        {"portmap_lease", "S", "3600", "port-mapping lease asked of the router; renewed at half"},
+        {"lsd", "0|1", "1", "find peers on the LAN by Local Service Discovery (BEP 14; never for private torrents)"},
     };
     return specs;
 }
@@ -26,6 +30,23 @@ std::vector<OptionSpec> with_session_options(std::vector<OptionSpec> program_spe
     program_specs.insert(program_specs.begin() + std::ptrdiff_t(insert_after), shared.begin(), shared.end());
     return program_specs;
 }
+
+namespace {
+
+// --upnp, --natpmp, --lsd, --portmap_lease.
+Status read_reach_options(const Options& o, SessionOptions& so) {
+    auto upnp = o.get_int("upnp", 0, 1), natpmp = o.get_int("natpmp", 0, 1), lsd = o.get_int("lsd", 0, 1);
+    auto lease = o.get_int("portmap_lease", 2, 86400);
+    for (const auto* r : {&upnp, &natpmp, &lsd, &lease})
+        if (!r->ok()) return r->error();
+    so.upnp = *upnp == 1;
+    so.natpmp = *natpmp == 1;
+    so.lsd = *lsd == 1;
+    so.portmap_lease_s = uint32_t(*lease);
+    return Ok{};
+}
+
+}  // namespace
 
 Status read_session_options(const Options& o, SessionOptions& so) {
     auto minport = o.get_int("minport", 1, 65535), maxport = o.get_int("maxport", 1, 65535);
@@ -50,6 +71,7 @@ Status read_session_options(const Options& o, SessionOptions& so) {
     auto pex = o.get_int("pex", 0, 1);
     if (!pex) return pex.error();
     so.pex = *pex == 1;
+    if (auto st = read_reach_options(o, so); !st.ok()) return st;
     return Ok{};
 }
 

@@ -155,7 +155,7 @@ AnnounceRequest Torrent::make_announce() const {
     AnnounceRequest r;
     r.info_hash = mi_.info_hash;
     r.peer_id = host_.identity().peer_id;
-    r.port = host_.identity().listen_port;
+    r.port = host_.identity().external_port ? host_.identity().external_port : host_.identity().listen_port;
     r.uploaded = total_up_before_ + payload_up_;
     r.downloaded = total_down_before_ + payload_down_;
     r.left = mi_.total_length - have_bytes_;

@@ -322,6 +322,7 @@ void Launcher::refresh(int64_t max_age_ms) const {
     // interval was most of the idle CPU.
     if (order_.size() != files_.size()) order_dirty_ = true;
     int64_t now = int64_t(uv_now(loop_));
+    totals_.port_mapping = s_.port_mapping();  // changes with no row changing
     if (!order_dirty_ && refreshed_ms_ >= 0 && now - refreshed_ms_ < max_age_ms) return;
     if (order_dirty_) {
         sort_order();
@@ -329,6 +330,7 @@ void Launcher::refresh(int64_t max_age_ms) const {
     }
     totals_ = SessionStatus{};
     totals_.listen_port = s_.listen_port();
+    totals_.port_mapping = s_.port_mapping();
     errors_ = 0;
     Row r;
     ++refresh_pass_;

@@ -64,6 +64,12 @@ const char* const kHelp[] = {
     "Press any key to go back.",
 };
 
+// "port 6881", or what the gateway made of it ("port 6881 open via UPnP at
+// 203.0.113.7", "port 6881 not mapped: <reason>").
+std::string footer_port(const SessionStatus& s) {
+    return s.port_mapping.empty() ? "port " + std::to_string(s.listen_port) : s.port_mapping;
+}
+
 }  // namespace
 
 CursesView::CursesView(uv_loop_t* loop, Launcher& l, LogBook& log, double display_interval_s,
@@ -527,7 +533,7 @@ void CursesView::draw_footer(const std::vector<const Row*>& rows) {
                          (errors ? ", " + std::to_string(errors) + " errors" : std::string()) + "  down " +
                          format_rate(s.down_rate) + limit(lim.down) + "  up " + format_rate(s.up_rate) + limit(lim.up) +
                          "  peers " +
-                         std::to_string(s.peers) + "  port " + std::to_string(s.listen_port) + "  free " +
+                         std::to_string(s.peers) + "  " + footer_port(s) + "  free " +
                          (disk_free_ >= 0 ? format_size(disk_free_) : std::string("?")) + "  sort " +
                          sort_key_name(sort_) + "  ? help";
     put(H - 2, W, totals, A_REVERSE);

@@ -51,7 +51,7 @@ std::string PlainView::summary() const {
     for (int i = 0; i < 6; ++i)
         if (counts[i]) o += ", " + std::to_string(counts[i]) + " " + state_name(static_cast<TorrentState>(i));
     o += "; down " + format_rate(s.down_rate) + ", up " + format_rate(s.up_rate) + ", " + std::to_string(s.peers) +
-         " peers, port " + std::to_string(s.listen_port);
+         " peers, " + (s.port_mapping.empty() ? "port " + std::to_string(s.listen_port) : s.port_mapping);
     return o;
 }
 

@@ -824,6 +824,12 @@ def btl_bin_dir():
     return d
 
 
+# Our programs map ports on the gateway (UPnP, NAT-PMP) and multicast on the
+# LAN (LSD) by default: every test and bench outside a network namespace of
+# its own turns that off, so nothing leaves loopback.
+NO_REACH = ["--upnp", "0", "--natpmp", "0", "--lsd", "0"]
+
+
 def headless_path():
     return os.path.join(btl_bin_dir(), "btdownloadheadless")
 
@@ -851,6 +857,7 @@ class Headless:
                 "--data_dir", self.data_dir,
                 "--display_interval", str(display_interval),
                 "--status_json", self.status_path]
+        argv += NO_REACH
         if save_in:
             argv += ["--save_in", save_in]
         if saveas:

@@ -39,7 +39,7 @@ class Launcher:
             exe, watch, "--display", "plain", "--save_in", save_in,
             "--data_dir", data_dir, "--bind", ip, "--ip", ip, "--minport", str(port),
             "--maxport", str(port), "--display_interval", "0.2",
-            "--status_json", self.status_path] + list(extra), env=dict(os.environ, LANG="C.UTF-8"))
+            "--status_json", self.status_path] + H.NO_REACH + list(extra), env=dict(os.environ, LANG="C.UTF-8"))
         self.ip, self.port = ip, port
 
     def rows(self):

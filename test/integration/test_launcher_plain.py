@@ -34,7 +34,7 @@ class Launcher:
             launcher_path(), watch, "--display", "plain", "--save_in", save_in,
             "--data_dir", data_dir, "--bind", ip, "--ip", ip, "--minport", str(port),
             "--maxport", str(port), "--display_interval", "0.2",
-            "--status_json", self.status_path], env=dict(os.environ, LANG="C.UTF-8"))
+            "--status_json", self.status_path] + H.NO_REACH, env=dict(os.environ, LANG="C.UTF-8"))
 
     def rows(self):
         d = H.read_json(self.status_path)

@@ -61,7 +61,9 @@ bool same_order(const Launcher& l) {
 std::string reference(const Launcher& l, uint16_t port) {
     auto rs = l.rows();
     sort_rows(rs, SortKey::name);
-    return rows_status_json(rs, rows_totals(rs, port));
+    SessionStatus ss = rows_totals(rs, port);
+    ss.port_mapping = l.session_status().port_mapping;  // the session's, not the rows'
+    return rows_status_json(rs, ss);
 }
 }  // namespace
 

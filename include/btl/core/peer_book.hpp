@@ -46,7 +46,7 @@
 namespace btl {
 
 // Where an address was first heard of (shown in the peer list).
-enum class PeerSource : uint8_t { tracker, pex };
+enum class PeerSource : uint8_t { tracker, pex, lsd };  // lsd: BEP 14 on the LAN
 
 struct PeerBookPolicy {
     int64_t first_retry_ms = 10'000;

@@ -77,6 +77,9 @@ public:
     void stop(uint64_t timeout_ms, std::function<void()> done);
     // Ask for more peers soon (respects min interval).
     void want_peers();
+    // The port trackers should give out changed (mapped on the gateway):
+    // the working tracker hears it now, not at the next interval.
+    void address_changed();
 
     std::vector<TrackerStatus> status(int64_t now_ms) const;
     // One line for a status row: the working tracker's warning, else the

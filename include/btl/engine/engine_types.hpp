@@ -76,6 +76,9 @@ struct SessionStatus {
     double down_rate = 0, up_rate = 0;
     int64_t downloaded = 0, uploaded = 0;
     size_t torrents = 0, peers = 0;
+    // "port 51413 open via UPnP at 203.0.113.7" or "port 51413 not mapped: <reason>"
+    // ("not mapped: off" with --upnp 0 --natpmp 0).
+    std::string port_mapping;
 };
 
 enum class LogLevel { debug, info, warning, error };
@@ -110,6 +113,11 @@ struct SessionOptions {
     int64_t disk_retry_interval_ms = 10'000;
     bool super_seeder = false;     // BEP 16 for torrents that are complete when they start
     bool pex = true;               // --pex: BEP 11 peer exchange (never on private torrents)
+    // Reaching out on the LAN: port mapping on the gateway, BEP 14 discovery.
+    // Off unless asked for: the programs' options default to 1
+    // (session_options.cpp); a Session built in a test stays on loopback.
+    bool upnp = false, natpmp = false, lsd = false;
+    uint32_t portmap_lease_s = 3600;   // asked of the gateway; renewed at half
 };
 
 }  // namespace btl

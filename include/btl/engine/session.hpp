@@ -29,7 +29,9 @@
 #include "btl/engine/engine_types.hpp"
 #include "btl/engine/torrent.hpp"
 #include "btl/engine/torrent_host.hpp"
+#include "btl/net/lsd.hpp"
 #include "btl/net/peer_connection.hpp"
+#include "btl/net/port_mapper.hpp"
 
 namespace btl {
 
@@ -63,6 +65,8 @@ public:
     void set_rate_limits(int64_t up_bytes_s, int64_t down_bytes_s);
     void set_max_uploads(int n) { opt_.max_uploads = n; }
     uint16_t listen_port() const { return listener_.port(); }
+    // "port 51413 open via UPnP at 203.0.113.7" or "port 51413 not mapped: <reason>".
+    std::string port_mapping() const { return port_mapping_text(); }
     const std::string& data_dir() const { return data_dir_; }
     bool may_accept() const { return connections_ < opt_.max_connections; }
     static constexpr size_t kMaxPendingHandshakes = 128;
@@ -75,7 +79,9 @@ public:
     int64_t now_ms() const override { return static_cast<int64_t>(uv_now(loop_)); }
     uint64_t random() override { return rng_(); }
     const SessionOptions& options() const override { return opt_; }
-    HostIdentity identity() const override { return HostIdentity{peer_id_, listener_.port(), key_}; }
+    HostIdentity identity() const override {
+        return HostIdentity{peer_id_, listener_.port(), key_, external_port()};
+    }
     Result<std::shared_ptr<PieceStore>> open_storage(const Metainfo& m, const std::string& save_path) override;
     std::string resume_file(const Sha1Digest& ih) const override;
     void log(LogLevel lvl, const std::string& torrent, const std::string& msg) override;
@@ -100,6 +106,15 @@ public:
     std::shared_ptr<void> announce_turn(const std::string& tracker_url, std::function<void()> go) override;
 
 private:
+    // Port mapping and LSD (session_reach.cpp): started once the port is
+    // open, stopped (the mapping deleted, bounded wait) at shutdown.
+    void start_reach();
+    void stop_reach(std::function<void()> done);
+    void on_lsd_peer(const Sha1Digest& ih, const PeerEndpoint& peer);
+    std::vector<Sha1Digest> lsd_due() const;
+    uint16_t external_port() const;
+    std::string port_mapping_text() const;
+
     class Pending;
     void retire(Pending* p);  // a pending connection is done (handed over or closed)
     void on_accept(uv_tcp_t* client);
@@ -151,6 +166,8 @@ private:
     std::set<Sha1Digest> locks_;
     // Temp files of interrupted resume saves, deleted once their torrent's lock is ours.
     std::map<std::string, std::vector<std::string>> stale_temps_;
+    std::unique_ptr<PortMapper> mapper_;
+    std::unique_ptr<LsdService> lsd_;
 };
 
 }  // namespace btl

@@ -86,6 +86,12 @@ public:
 
     void add_incoming(std::unique_ptr<PeerTransport> conn, const Handshake& hs, std::string_view rest, size_t& used);
     void add_peers(const std::vector<PeerEndpoint>& peers, PeerSource src = PeerSource::tracker);
+    // Our external port changed (gateway mapping): trackers hear it now.
+    void address_changed() {
+        if (announcer_) announcer_->address_changed();
+    }
+    // Whether the peer book knows this address ("ip:port").
+    bool knows_peer(const std::string& addr) const { return book_.state(addr).has_value(); }
     void tick(int64_t now_ms);  // once a second, from the session
 
     void log(LogLevel lvl, const std::string& msg) const;

@@ -27,11 +27,13 @@
 
 namespace btl {
 
-// Who we are on the wire and to trackers; fixed once the session listens.
+// Who we are on the wire and to trackers; fixed once the session listens,
+// except the external port, which follows the gateway's mapping.
 struct HostIdentity {
     PeerId peer_id{};
     uint16_t listen_port = 0;
     uint32_t announce_key = 0;
+    uint16_t external_port = 0;  // mapped on the gateway (0 = none): what trackers get
 };
 
 // Connection-slot events, counted against the host's global caps.
