@@ -139,7 +139,8 @@ private:
         if (!m) return violate(m.error().message);
         switch (m->type) {
             case MetadataMsgType::request:
-                send_ext(remote_id_, encode_metadata_reject(m->piece));  // we have nothing to give yet
+                // We have nothing to give yet (id 0 would be a handshake).
+                if (remote_id_ != 0) send_ext(remote_id_, encode_metadata_reject(m->piece));
                 return;
             case MetadataMsgType::reject:
                 f_.asm_.on_reject(key_, m->piece);

@@ -10,6 +10,7 @@
 #include "torrent_harness.hpp"
 
 using namespace btl;
+using namespace btl::test;
 
 namespace {
 
