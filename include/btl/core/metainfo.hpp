@@ -75,7 +75,7 @@ struct MetainfoLimits {
 };
 
 // load_metainfo_file refuses a "magnet:" argument with "a magnet link, not
-// a .torrent file" (core/magnet parses those).  Not supported yet, refused
+// a .torrent file", and a *.magnet file likewise (core/magnet parses those).  Not supported yet, refused
 // with one line naming it (issue 12): "BitTorrent v2-only torrent
 // (BEP 52) is not supported yet" (an info dict with only a "file tree").
 // A torrent without trackers loads, with the warning "no trackers: DHT is
