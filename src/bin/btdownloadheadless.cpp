@@ -91,7 +91,18 @@ struct App {
     }
 
     const std::string& status_document() {
-        doc = status_json(session->status(), session->session_status());
+        auto rows = session->status();
+        // A magnet still fetching its metadata has a row too.
+        for (const auto& f : rows.empty() ? session->fetches() : std::vector<FetchStatus>{}) {
+            TorrentStatus t;
+            t.info_hash = f.info_hash;
+            t.name = f.name;
+            t.state = TorrentState::fetching;
+            t.peers = f.peers;
+            t.tracker_message = "fetching metadata (peers " + std::to_string(f.peers) + ")";
+            rows.push_back(std::move(t));
+        }
+        doc = status_json(rows, session->session_status());
         ++doc_version;
         return doc;
     }

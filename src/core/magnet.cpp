@@ -115,6 +115,17 @@ bool is_ipv6(std::string_view s) {
     return colons >= 2 && colons <= 7;
 }
 
+// Letters, digits, '-' and '.', 1 to 253 characters, not all digits and dots.
+bool is_host_name(std::string_view s) {
+    if (s.empty() || s.size() > 253 || s.front() == '.' || s.front() == '-') return false;
+    bool letter = false;
+    for (char c : s) {
+        if (std::isalpha(static_cast<unsigned char>(c))) letter = true;
+        else if (!std::isdigit(static_cast<unsigned char>(c)) && c != '-' && c != '.') return false;
+    }
+    return letter;
+}
+
 Status parse_peer(const std::string& v, MagnetLink& m) {
     PeerEndpoint ep;
     size_t colon;
@@ -131,12 +142,14 @@ Status parse_peer(const std::string& v, MagnetLink& m) {
         ep.ip = v.substr(0, colon);
     }
     if (!parse_port(std::string_view(v).substr(colon + 1), ep.port)) return bad("peer \"" + v + "\" has a bad port");
+    if (m.peers.size() + m.peer_hosts.size() >= kMaxMagnetPeers)
+        return bad("more than " + std::to_string(kMaxMagnetPeers) + " x.pe peers");
     if (v[0] != '[' && !is_ipv4(ep.ip)) {
-        if (ep.ip.empty() || ep.ip.find(':') != std::string::npos) return bad("peer \"" + v + "\" is not host:port");
-        m.warnings.push_back("peer hint " + v + " skipped: only IP addresses are used");
+        if (!is_host_name(ep.ip)) return bad("peer \"" + v + "\" is not host:port");
+        std::pair<std::string, uint16_t> hp(ep.ip, ep.port);
+        if (std::find(m.peer_hosts.begin(), m.peer_hosts.end(), hp) == m.peer_hosts.end()) m.peer_hosts.push_back(hp);
         return Ok{};
     }
-    if (m.peers.size() >= kMaxMagnetPeers) return bad("more than " + std::to_string(kMaxMagnetPeers) + " x.pe peers");
     if (std::find(m.peers.begin(), m.peers.end(), ep) == m.peers.end()) m.peers.push_back(ep);
     return Ok{};
 }
@@ -251,6 +264,7 @@ std::string make_magnet_uri(const MagnetLink& m) {
     if (!m.name.empty()) out += "&dn=" + encode_component(m.name);
     for (const auto& t : m.trackers) out += "&tr=" + encode_component(t);
     for (const auto& p : m.peers) out += "&x.pe=" + encode_component(p.to_string());
+    for (const auto& [host, port] : m.peer_hosts) out += "&x.pe=" + encode_component(host + ":" + std::to_string(port));
     if (!m.select_only.empty()) {
         out += "&so=";
         for (size_t i = 0; i < m.select_only.size(); ++i) {

@@ -6,6 +6,7 @@
 #include "btl/ext/extension.hpp"
 #include "btl/ext/ut_metadata.hpp"
 #include "btl/net/peer_connection.hpp"
+#include "btl/net/resolve.hpp"
 
 namespace btl {
 
@@ -234,8 +235,23 @@ void MetadataFetch::start() {
     }
     log(LogLevel::info, "fetching metadata for " + to_hex(link_.info_hash) + " from " +
                             std::to_string(link_.trackers.size()) + " tracker(s) and " +
-                            std::to_string(link_.peers.size()) + " peer hint(s)");
+                            std::to_string(link_.peers.size() + link_.peer_hosts.size()) + " peer hint(s)");
     add_peers(link_.peers);
+    // Host-name hints are looked up on the pool (resolve_address bounds the lookups).
+    auto alive = jobs_.token();
+    for (const auto& [host, port] : link_.peer_hosts) {
+        resolve_address(host_.loop(), host, port, SOCK_STREAM, host_.options().bind_ip,
+                        [this, alive, h = host](Result<sockaddr_storage> r) {
+                            if (alive.expired() || finished_) return;
+                            PeerEndpoint ep;
+                            if (!r.ok() || !sockaddr_to_ip(reinterpret_cast<const sockaddr*>(&*r), ep.ip, ep.port)) {
+                                log(LogLevel::warning, "peer hint " + h + ": " +
+                                                           (r.ok() ? std::string("no usable address") : r.error().message));
+                                return;
+                            }
+                            add_peers({ep});
+                        });
+    }
 }
 
 void MetadataFetch::stop() {

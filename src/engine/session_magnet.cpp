@@ -81,6 +81,7 @@ bool Session::fetch_status(const Sha1Digest& ih, FetchStatus& out) const {
     if (it == fetches_.end()) return false;
     const MetadataFetch& f = *it->second->fetch;
     out = FetchStatus{};
+    out.info_hash = ih;
     out.name = f.link().display_name();
     out.peers = f.connected_peers();
     out.known = f.known_peers();

@@ -73,12 +73,18 @@ TEST_CASE("magnet: bounds on length, trackers and peers") {
     CHECK_FALSE(parse_magnet(peers).ok());
 }
 
-TEST_CASE("magnet: host-name peer hints are skipped with a warning, numbered keys count") {
+TEST_CASE("magnet: host-name peer hints are kept apart for resolving, numbered keys count") {
     auto m = parse_magnet(std::string("magnet:?xt=urn:btih:") + kHex + "&x.pe=seed.example:6881&tr.1=http://a/&tr.2=http://b/");
     REQUIRE(m.ok());
     CHECK(m->peers.empty());
-    REQUIRE(m->warnings.size() == 1);
+    REQUIRE(m->peer_hosts.size() == 1);
+    CHECK(m->peer_hosts[0] == std::pair<std::string, uint16_t>("seed.example", 6881));
     CHECK(m->trackers.size() == 2);
+    CHECK_FALSE(parse_magnet(std::string("magnet:?xt=urn:btih:") + kHex + "&x.pe=bad_host!:1").ok());
+    CHECK_FALSE(parse_magnet(std::string("magnet:?xt=urn:btih:") + kHex + "&x.pe=:1").ok());
+    auto again = parse_magnet(make_magnet_uri(*m));
+    REQUIRE(again.ok());
+    CHECK(again->peer_hosts == m->peer_hosts);
 }
 
 TEST_CASE("magnet: make_magnet_uri round-trips") {

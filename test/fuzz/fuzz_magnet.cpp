@@ -17,7 +17,7 @@ BTL_FUZZ_DECLARE(fuzz_magnet) {
         return 0;
     }
     BTL_FUZZ_CHECK(m->trackers.size() <= kMaxMagnetTrackers);
-    BTL_FUZZ_CHECK(m->peers.size() <= kMaxMagnetPeers);
+    BTL_FUZZ_CHECK(m->peers.size() + m->peer_hosts.size() <= kMaxMagnetPeers);
     BTL_FUZZ_CHECK(m->select_only.size() <= kMaxMagnetRanges);
     BTL_FUZZ_CHECK(m->name.size() <= kMaxMagnetValue);
     for (const auto& [a, b] : m->select_only) BTL_FUZZ_CHECK(a <= b && b <= kMaxMagnetFileIndex);
@@ -28,6 +28,7 @@ BTL_FUZZ_DECLARE(fuzz_magnet) {
     BTL_FUZZ_CHECK(again->name == m->name);
     BTL_FUZZ_CHECK(again->trackers == m->trackers);
     BTL_FUZZ_CHECK(again->peers == m->peers);
+    BTL_FUZZ_CHECK(again->peer_hosts == m->peer_hosts);
     BTL_FUZZ_CHECK(again->select_only == m->select_only);
     return 0;
 }

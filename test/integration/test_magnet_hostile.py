@@ -113,6 +113,8 @@ def main():
         out = ws.mkdir("out")
         me = H.Headless(ws, "btl", "magnet:?xt=urn:btih:%s%s" % (ih, hints), me_ip, save_in=out, seed_time=0,
                         extra=["--verbose"])
+        st = me.wait_state(["fetching metadata"], 15)
+        H.check(st.get("info_hash", "").lower() == ih, "fetching row info_hash %r" % st.get("info_hash"))
         for what, l in liars.items():
             l.t.join(45)
             H.check(l.error is None, "%s: the fake peer failed: %s" % (what, l.error))

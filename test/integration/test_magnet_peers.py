@@ -5,6 +5,8 @@
    libtorrent seed it names, fetches the metadata, downloads and exits 0.
 2. A magnet with `tr=` (opentracker) whose only seed is aria2c: the
    metadata comes from aria2's ut_metadata, the data byte-identical.
+3. A magnet whose only hint is a host name (`x.pe=localhost:PORT`): it is
+   resolved on the pool and the libtorrent seed on 127.0.0.1 is reached.
 Loopback only: seeds 127.0.0.2 and 127.0.0.3, us 127.0.0.4 and 127.0.0.5."""
 
 import os
@@ -58,6 +60,13 @@ def main():
                      procs=[aria.proc])
         magnet = "magnet:?xt=urn:btih:%s&dn=album.bin&tr=%s" % (ih, urllib.parse.quote(tr.announce, safe=""))
         fetch(ws, "btl-aria2", magnet, ws.next_ip(), data)
+        aria.proc.kill_group()
+
+        # 3. A host-name hint.
+        lo = H.LtPeer(ws, "lt-seed-lo", tor, src, "127.0.0.1", seed=True)
+        lo.wait_ready(20)
+        fetch(ws, "btl-host", "magnet:?xt=urn:btih:%s&x.pe=localhost:%d" % (ih, lo.port), ws.next_ip(), data)
+        H.check(lo.stop() == 0, "libtorrent seed on 127.0.0.1 did not stop cleanly")
 
 
 if __name__ == "__main__":

@@ -9,8 +9,8 @@
 //    btih hashes in one link are an error.
 //  - `dn` is the display name (`+` reads as a space, as browsers write it);
 //    `tr` may repeat (duplicates dropped, order kept); `x.pe` is a peer
-//    hint `IPv4:port` or `[IPv6]:port` (a host name is skipped with a
-//    warning: no resolver here); `so` is a list of file indices and
+//    hint `IPv4:port`, `[IPv6]:port` or `host.name:port` (names are kept
+//    apart, for the caller to resolve); `so` is a list of file indices and
 //    inclusive ranges ("0,2,4-6").  Unknown parameters are ignored.
 //  - Values are percent-decoded; a bad escape is an error.
 //  - Bounds: the URI at most kMaxMagnetLength bytes, at most kMaxMagnetTrackers
@@ -41,9 +41,10 @@ struct MagnetLink {
     Sha1Digest info_hash{};
     std::string name;                                    // dn ("" when absent)
     std::vector<std::string> trackers;                   // tr, in order
-    std::vector<PeerEndpoint> peers;                     // x.pe
+    std::vector<PeerEndpoint> peers;                     // x.pe with an IP address
+    std::vector<std::pair<std::string, uint16_t>> peer_hosts;  // x.pe with a host name
     std::vector<std::pair<uint32_t, uint32_t>> select_only;  // so: inclusive ranges
-    std::vector<std::string> warnings;                   // skipped hints, shown to the user
+    std::vector<std::string> warnings;                   // shown to the user
 
     // The name to show before the metadata is known: dn, else the hex hash.
     std::string display_name() const;

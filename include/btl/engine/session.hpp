@@ -39,6 +39,7 @@ class MetadataFetch;
 
 // A magnet link's metadata fetch as the views show it.
 struct FetchStatus {
+    Sha1Digest info_hash{};
     std::string name;            // dn, else the info-hash in hex
     int peers = 0;               // connected metadata peers
     size_t known = 0;            // addresses known
