@@ -88,6 +88,15 @@ void Launcher::on_magnet_loaded(const std::string& name, uint64_t gen, Result<Ma
     e.ih = link.info_hash;
     e.has_ih = true;
     e.torrent_name = link.display_name();
+    e.duplicate_of.clear();
+    if (auto o = owner_.find(link.info_hash); o != owner_.end() && o->second != name) {
+        // The same torrent runs from another file: as for a duplicate .torrent.
+        e.duplicate_of = o->second;
+        e.error = "duplicate of " + o->second;
+        log_.log(LogLevel::warning, e.torrent_name, name + ": " + e.error);
+        rows_changed();
+        return;
+    }
     Status st = s_.fetch_metadata(link, [this, alive = jobs_.token(), name, gen](Result<Metainfo> mi) {
         if (alive.expired()) return;
         auto it2 = files_.find(name);

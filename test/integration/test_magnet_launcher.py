@@ -8,8 +8,10 @@
 2. A libtorrent seed then dials us: the incoming connection names the
    info-hash, the session routes it to the fetch, the metadata arrives and
    the row becomes downloading, then seeding, with the data identical.
-3. A second .magnet for a swarm nobody seeds fetches until its file is
-   removed: the row goes away and the log says the fetch stopped.
+3. The same link in a second .magnet file is a duplicate ("duplicate of
+   show.magnet"), as for .torrent files.  A .magnet for a swarm nobody seeds
+   fetches until its file is removed: the row goes away and the log says
+   the fetch stopped.
 4. A restart of btlaunchmany with the saved metadata fetches nothing: it
    says it loads DATA_DIR/torrents/<info-hash>.torrent and the row is
    seeding from the data on disk.
@@ -59,6 +61,13 @@ def main():
         H.assert_same_data(data, os.path.join(save, "show.bin"), "launcher magnet download")
         saved = os.path.join(ddir, "torrents", ih + ".torrent")
         H.check(os.path.isfile(saved), "metadata not saved as %s" % saved)
+
+        # The same link under another name is a duplicate, as for a .torrent.
+        with open(os.path.join(watch, "copy.magnet"), "w") as f:
+            f.write("magnet:?xt=urn:btih:%s&tr=%s\n" % (ih, quoted))
+        err = lau.wait(lambda rows: rows.get("copy.magnet", {}).get("error"), 15, "an error row for copy.magnet")
+        H.check("duplicate of show.magnet" in err, "copy.magnet row error: %r" % err)
+        os.unlink(os.path.join(watch, "copy.magnet"))
 
         # 3. A fetch that cannot finish stops when its file goes.
         gone = os.path.join(watch, "nobody.magnet")
