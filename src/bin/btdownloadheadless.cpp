@@ -1,4 +1,4 @@
-// btdownloadheadless FILE.torrent — one torrent, no curses: a status line
+// btdownloadheadless FILE.torrent|MAGNET — one torrent, no curses: a status line
 // every --display_interval seconds and a line per event.  Wiring only: the
 // engine does the work.
 #include <signal.h>
@@ -17,6 +17,7 @@
 #include "btl/base/lock_file.hpp"
 #include "btl/base/options.hpp"
 #include "btl/base/utf8.hpp"
+#include "btl/core/magnet.hpp"
 #include "btl/core/metainfo.hpp"
 #include "btl/engine/session.hpp"
 #include "btl/engine/session_options.hpp"
@@ -90,14 +91,32 @@ struct App {
     }
 
     const std::string& status_document() {
-        doc = status_json(session->status(), session->session_status());
+        auto rows = session->status();
+        // A magnet still fetching its metadata has a row too.
+        for (const auto& f : rows.empty() ? session->fetches() : std::vector<FetchStatus>{}) {
+            TorrentStatus t;
+            t.info_hash = f.info_hash;
+            t.name = f.name;
+            t.state = TorrentState::fetching;
+            t.peers = f.peers;
+            t.tracker_message = "fetching metadata (peers " + std::to_string(f.peers) + ")";
+            rows.push_back(std::move(t));
+        }
+        doc = status_json(rows, session->session_status());
         ++doc_version;
         return doc;
     }
 
     void on_display() {
         auto all = session->status();
-        if (all.empty()) return;
+        if (all.empty()) {
+            for (const auto& f : session->fetches()) {
+                std::printf("fetching metadata (peers %d)%s%s\n", f.peers, f.tracker_message.empty() ? "" : "  tracker: ",
+                            escape_invalid_utf8(f.tracker_message).c_str());
+                std::fflush(stdout);
+            }
+            return;
+        }
         const TorrentStatus& t = all[0];
         char line[512];
         if (t.state == TorrentState::checking)
@@ -226,6 +245,35 @@ Status add_torrent(Session& session, const Options& o, const std::string& file, 
     return Ok{};
 }
 
+// A magnet: the metadata saved by an earlier fetch if there is one, else a
+// fetch that adds the torrent when the metadata arrives.
+Status start_magnet(App& app, const Options& o, const std::string& uri) {
+    auto link = parse_magnet(uri);
+    if (!link.ok()) return link.error();
+    for (const auto& w : link->warnings) std::printf("warning: %s\n", w.c_str());
+    const std::string shown = link->display_name();
+    const std::string saved = Session::saved_torrent_path(app.session->data_dir(), link->info_hash);
+    struct stat sb {};
+    if (::stat(saved.c_str(), &sb) == 0) {
+        auto mi = load_metainfo_file(saved);
+        if (mi.ok() && mi->info_hash == link->info_hash) {
+            std::printf("%s: metadata from %s\n", shown.c_str(), escape_invalid_utf8(saved).c_str());
+            return add_torrent(*app.session, o, shown, std::move(*mi));
+        }
+        std::printf("warning: %s: ignoring %s: %s\n", shown.c_str(), saved.c_str(),
+                    mi.ok() ? "another info-hash" : mi.error().message.c_str());
+    }
+    std::printf("%s: fetching metadata from peers\n", escape_invalid_utf8(shown).c_str());
+    std::fflush(stdout);
+    return app.session->fetch_metadata(*link, [&app, &o, shown](Result<Metainfo> mi) {
+        Status st = mi.ok() ? add_torrent(*app.session, o, shown, std::move(*mi)) : Status(mi.error());
+        if (st.ok() || app.shutting_down) return;
+        std::fprintf(stderr, "btdownloadheadless: %s\n", st.error().message.c_str());
+        app.exit_code = 1;
+        app.shutdown();
+    });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -234,13 +282,17 @@ int main(int argc, char** argv) {
     // the torrent handles like a full disk, not kill the whole process.
     std::signal(SIGXFSZ, SIG_IGN);
     Options o(kSpecs);
-    const ProgramInfo program{kProgram, "btdownloadheadless FILE.torrent [options]", "", 1, 1,
-                              "exactly one .torrent file"};
+    const ProgramInfo program{kProgram, "btdownloadheadless FILE.torrent|MAGNET [options]", "", 1, 1,
+                              "exactly one .torrent file or magnet link"};
     if (auto code = parse_command_line(o, program, argc, argv)) return *code;
     auto settings = read_settings(o);
     if (!settings.ok()) return usage(settings.error().message);
     const std::string file = o.positional()[0];
-    auto mi = load_metainfo_file(file);
+    const bool magnet = is_magnet_uri(file);
+    if (magnet) {
+        if (auto link = parse_magnet(file); !link.ok()) return fail(link.error().message);
+    }
+    auto mi = magnet ? Result<Metainfo>(Metainfo{}) : load_metainfo_file(file);
     if (!mi.ok()) return fail(file + ": " + mi.error().message);
 
     App app;
@@ -257,7 +309,8 @@ int main(int argc, char** argv) {
     Session session(app.loop, settings->session, &sink);
     app.session = &session;
     if (auto st = session.start(); !st.ok()) return fail(st.error().message);
-    if (auto st = add_torrent(session, o, file, std::move(*mi)); !st.ok()) return fail(st.error().message);
+    if (auto st = magnet ? start_magnet(app, o, file) : add_torrent(session, o, file, std::move(*mi)); !st.ok())
+        return fail(st.error().message);
     if (auto st = app.status->start(uint64_t(app.interval * 1000)); !st.ok()) return fail(st.error().message);
     install_handlers(app);
     uv_run(app.loop, UV_RUN_DEFAULT);

@@ -336,12 +336,12 @@ Result<Metainfo> parse_metainfo(std::string_view bytes, const MetainfoLimits& li
 }
 
 Result<Metainfo> load_metainfo_file(const std::string& path, const MetainfoLimits& lim) {
-    // A magnet link given where a file is expected, or a .magnet file (one
-    // link inside) dropped into a watched directory: say what it is, not
-    // "No such file or directory" or nothing at all.
-    if (is_magnet_uri(path) ||
-        (path.size() > 7 && path.compare(path.size() - 7, 7, ".magnet") == 0))
-        return make_error("magnet links are not supported yet");
+    // A magnet link (or a .magnet file) given where a .torrent is expected
+    // (programs that take magnets check first): say what it is, not "No such
+    // file or directory" or a bencode error.
+    if (is_magnet_uri(path)) return make_error("a magnet link, not a .torrent file");
+    if (path.size() > 7 && path.compare(path.size() - 7, 7, ".magnet") == 0)
+        return make_error("a .magnet file (a magnet link), not a .torrent file");
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return make_error(std::strerror(errno));
     struct stat st {};

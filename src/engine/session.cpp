@@ -7,6 +7,7 @@
 
 #include "btl/core/turn_queue.hpp"
 #include "btl/disk/resume.hpp"
+#include "btl/engine/metadata_fetch.hpp"
 
 namespace btl {
 
@@ -28,6 +29,13 @@ public:
             return 0;
         }
         Torrent* t = s_.find(hs->info_hash);
+        if (MetadataFetch* f = t ? nullptr : s_.find_fetch(hs->info_hash)) {  // a magnet still fetching
+            size_t used = 0;
+            handed_over_ = true;
+            f->add_incoming(std::move(conn_), *hs, buf.substr(kHandshakeSize), used);
+            s_.retire(this);
+            return kHandshakeSize + used;
+        }
         if (!t || !t->accepting_peers()) {
             conn_->close(t ? "torrent not accepting peers"
                            : "handshake for an unknown torrent (info-hash " + to_hex(hs->info_hash) + ")");
@@ -104,6 +112,8 @@ Session::Session(uv_loop_t* loop, SessionOptions opt, EventSink* sink)
 
 Session::~Session() {
     turns_->wake = nullptr;
+    fetches_.clear();
+    dead_fetches_.clear();
     pending_.clear();
     by_hash_.clear();
     torrents_.clear();
@@ -234,6 +244,7 @@ void Session::shutdown(std::function<void()> done) {
     shutting_down_ = true;
     listener_.close();
     for (auto& [p, owned] : pending_) p->close("shutting down");
+    while (!fetches_.empty()) cancel_fetch(fetches_.begin()->first);
     // The gateway's mapping is deleted while the torrents stop; done waits for both.
     auto remaining = std::make_shared<size_t>(torrents_.size() + 1);
     stop_reach([remaining, done] {
@@ -368,6 +379,7 @@ void Session::on_tick() {
     int64_t now = now_ms();
     graveyard_.clear();
     dead_pending_.clear();
+    dead_fetches_.clear();
     for (auto& [p, owned] : pending_)
         if (p->expired(now)) p->close("handshake timed out");
     // Copy: a tick may activate or deactivate torrents.

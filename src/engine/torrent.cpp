@@ -19,6 +19,7 @@ const char* state_name(TorrentState s) {
         case TorrentState::stalled: return "stalled";
         case TorrentState::stopped: return "stopped";
         case TorrentState::error: return "error";
+        case TorrentState::fetching: return "fetching metadata";
     }
     return "?";
 }

@@ -40,6 +40,8 @@ void Launcher::on_file_ready(const std::string& name, const std::string& path, F
 
 void Launcher::parse(const std::string& name) {
     Entry& e = files_[name];
+    stop_fetch(e);  // a .magnet edited while fetching: start over with the new link
+    if (is_magnet_file(name)) return load_magnet(name);
     e.busy = true;
     // A .torrent is read and parsed on the thread pool: a big one (100k
     // files) takes milliseconds to validate, which the loop must not spend.
@@ -129,6 +131,8 @@ void Launcher::on_file_removed(const std::string& name) {
     files_.erase(it);
     order_dirty_ = true;  // order_ holds iterators into files_
     refreshed_ms_ = -1;
+    if (e.fetching) log_.log(LogLevel::info, e.torrent_name, "removed " + name + " (metadata fetch stopped)");
+    stop_fetch(e);
     if (!e.loaded) {
         if (e.has_ih || !e.error.empty()) log_.log(LogLevel::info, "", name + " removed");
         rows_changed();
@@ -152,6 +156,7 @@ bool Launcher::remove(const std::string& name, bool delete_data) {
     Entry e = std::move(it->second);
     files_.erase(it);  // the watcher's later on_file_removed finds nothing
     order_dirty_ = true;
+    stop_fetch(e);
     const bool owned = e.loaded;
     const std::string tname = owned ? e.torrent_name : name;
     const std::string data = owned && delete_data ? e.save_path : std::string();
@@ -233,6 +238,7 @@ void Launcher::promote_duplicate(const Sha1Digest& ih) {
 bool Launcher::row_for(const std::string& name, const Entry& e, Row& r) const {
     r = Row{};
     r.file = name;
+    if (e.fetching) return magnet_row(e, r);
     if (e.loaded) {
         Torrent* t = e.torrent;
         if (!t) return false;

@@ -33,10 +33,15 @@ int compare_names(const std::string& a, const std::string& b) {
 }  // namespace
 
 std::string torrent_file_stem(const std::string& file_name) {
-    const std::string ext = ".torrent";
-    if (file_name.size() > ext.size() && file_name.compare(file_name.size() - ext.size(), ext.size(), ext) == 0)
-        return file_name.substr(0, file_name.size() - ext.size());
+    for (const std::string ext : {".torrent", ".magnet"})
+        if (file_name.size() > ext.size() && file_name.compare(file_name.size() - ext.size(), ext.size(), ext) == 0)
+            return file_name.substr(0, file_name.size() - ext.size());
     return file_name;
+}
+
+bool is_magnet_file(const std::string& file_name) {
+    const std::string ext = ".magnet";
+    return file_name.size() > ext.size() && file_name.compare(file_name.size() - ext.size(), ext.size(), ext) == 0;
 }
 
 bool paths_overlap(const std::string& a, const std::string& b) {

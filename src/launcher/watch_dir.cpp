@@ -8,8 +8,7 @@ namespace btl {
 bool watched_name(const std::string& name) {
     if (wanted_watch_name(name)) return true;
     // A *.magnet file (one magnet link, as some browsers and sites save
-    // them) is delivered too, so the user gets an error row saying magnet
-    // links are not supported yet instead of silence.  Same exclusions as
+    // them, Transmission's convention) is delivered too.  Same exclusions as
     // for .torrent: dotfiles and half-written names are not ours.
     static const std::string ext = ".magnet";
     if (name.size() <= ext.size() || name[0] == '.') return false;

@@ -43,12 +43,12 @@ Status PlainView::start() {
 
 std::string PlainView::summary() const {
     const auto& rows = l_.sorted_rows(SortKey::name);
-    size_t counts[6] = {};
+    size_t counts[kTorrentStateCount] = {};
     for (const Row* r : rows) ++counts[static_cast<int>(r->st.state)];
     SessionStatus s = l_.session_status();
     std::string o = "summary: " + std::to_string(rows.size()) + " torrents";
     // The states by the names the status JSON gives them.
-    for (int i = 0; i < 6; ++i)
+    for (int i = 0; i < kTorrentStateCount; ++i)
         if (counts[i]) o += ", " + std::to_string(counts[i]) + " " + state_name(static_cast<TorrentState>(i));
     o += "; down " + format_rate(s.down_rate) + ", up " + format_rate(s.up_rate) + ", " + std::to_string(s.peers) +
          " peers, " + (s.port_mapping.empty() ? "port " + std::to_string(s.listen_port) : s.port_mapping);
@@ -58,6 +58,7 @@ std::string PlainView::summary() const {
 std::string progress_line(const Row& r) {
     const TorrentStatus& t = r.st;
     const bool moving = t.down_rate > 0 || t.up_rate > 0;
+    if (t.state == TorrentState::fetching) return escape_invalid_utf8(t.name) + ": " + t.tracker_message;
     if (!r.loaded || !(t.state == TorrentState::checking || t.state == TorrentState::downloading || moving)) return "";
     char pct[16];
     double f = t.state == TorrentState::checking ? t.check_progress : t.progress;

@@ -441,17 +441,17 @@ TEST_CASE("metainfo: no tracker and web seeds only each get one warning naming w
     CHECK(tiers->warnings.empty());
 }
 
-TEST_CASE("metainfo: a magnet link or a .magnet file is 'not supported yet', not 'No such file'") {
+TEST_CASE("metainfo: a magnet link or a .magnet file is named as such, not 'No such file'") {
     CHECK(is_magnet_uri("magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567"));
     CHECK(is_magnet_uri("MAGNET:?xt=urn:btih:x"));
     CHECK_FALSE(is_magnet_uri("magnet.torrent"));
     CHECK_FALSE(is_magnet_uri("magnet"));
     auto r = load_metainfo_file("magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567");
     REQUIRE_FALSE(r.ok());
-    CHECK(r.error().message == "magnet links are not supported yet");
+    CHECK(r.error().message == "a magnet link, not a .torrent file");
     auto f = load_metainfo_file("/nonexistent/dir/ubuntu.magnet");
     REQUIRE_FALSE(f.ok());
-    CHECK(f.error().message == "magnet links are not supported yet");
+    CHECK(f.error().message == "a .magnet file (a magnet link), not a .torrent file");
     auto t = load_metainfo_file("/nonexistent/dir/ubuntu.torrent");
     REQUIRE_FALSE(t.ok());
     CHECK(t.error().message == std::strerror(ENOENT));

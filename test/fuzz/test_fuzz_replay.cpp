@@ -58,7 +58,7 @@ const Target kTargets[] = {
     {"udp_tracker", fuzz_udp_tracker}, {"http_request", fuzz_http_request},
     {"resume", fuzz_resume},           {"tracker_state", fuzz_tracker_state},
     {"extension", fuzz_extension},     {"pex", fuzz_pex},
-    {"lsd", fuzz_lsd},
+    {"lsd", fuzz_lsd},                 {"magnet", fuzz_magnet},
 };
 
 // Runs one input; an invariant failure is reported with the file's name.

@@ -74,9 +74,9 @@ struct MetainfoLimits {
     size_t max_files = 1'000'000;
 };
 
-// Not supported yet, each refused with one line naming it (issue 12):
-// "magnet links are not supported yet" (load_metainfo_file, for a
-// "magnet:" argument or a *.magnet file), "BitTorrent v2-only torrent
+// load_metainfo_file refuses a "magnet:" argument with "a magnet link, not
+// a .torrent file", and a *.magnet file likewise (core/magnet parses those).  Not supported yet, refused
+// with one line naming it (issue 12): "BitTorrent v2-only torrent
 // (BEP 52) is not supported yet" (an info dict with only a "file tree").
 // A torrent without trackers loads, with the warning "no trackers: DHT is
 // not supported yet" (or, with url-list, "... web seeds (BEP 19) are not

@@ -11,7 +11,9 @@
 
 namespace btl {
 
-enum class TorrentState { checking, downloading, seeding, stalled, stopped, error };
+// fetching: a magnet link whose metadata is still being fetched from peers.
+enum class TorrentState { checking, downloading, seeding, stalled, stopped, error, fetching };
+inline constexpr int kTorrentStateCount = 7;
 const char* state_name(TorrentState s);
 
 struct PeerStatus {

@@ -23,6 +23,8 @@
 #include "btl/base/lock_file.hpp"
 #include "btl/base/rate.hpp"
 #include "btl/base/uv_util.hpp"
+#include "btl/base/async_job.hpp"
+#include "btl/core/magnet.hpp"
 #include "btl/core/wire.hpp"
 #include "btl/disk/disk_io.hpp"
 #include "btl/disk/file_pool.hpp"
@@ -34,6 +36,19 @@
 #include "btl/net/port_mapper.hpp"
 
 namespace btl {
+
+class MetadataFetch;
+
+// A magnet link's metadata fetch as the views show it.
+struct FetchStatus {
+    Sha1Digest info_hash{};
+    std::string name;            // dn, else the info-hash in hex
+    int peers = 0;               // connected metadata peers
+    size_t known = 0;            // addresses known
+    int64_t metadata_size = -1;  // -1 until a peer said it
+    size_t pieces = 0;           // 16 KiB pieces received
+    std::string tracker_message;
+};
 
 class Session final : public TorrentHost {
 public:
@@ -73,6 +88,25 @@ public:
     // Announces take turns per tracker server (TurnQueue): at most this many
     // announces to one server are under way.
     static constexpr size_t kAnnouncesPerTracker = 32;
+
+    // ---- magnet links (session_magnet.cpp) ----------------------------------
+    // Fetches the info dictionary of `link` from peers (MetadataFetch), saves
+    // it as saved_torrent_path() on the pool, then calls `done` with the
+    // Metainfo, which adds the torrent (add_torrent) before returning; the
+    // addresses the fetch knew are handed to that torrent.  `done` gets an
+    // error if the dictionary hashes right but is no valid info dictionary.
+    // An error at once if a torrent or a fetch with this info-hash runs.
+    using MetadataDone = std::function<void(Result<Metainfo>)>;
+    Status fetch_metadata(const MagnetLink& link, MetadataDone done);
+    // Stops a fetch (its `done` never runs).  Nothing if none runs.
+    void cancel_fetch(const Sha1Digest& ih);
+    // More peers for a running fetch (the DHT, later): false if none runs.
+    bool add_fetch_peers(const Sha1Digest& ih, const std::vector<PeerEndpoint>& peers);
+    bool fetch_status(const Sha1Digest& ih, FetchStatus& out) const;
+    std::vector<FetchStatus> fetches() const;
+    MetadataFetch* find_fetch(const Sha1Digest& ih);
+    // DATA_DIR/torrents/<info-hash hex>.torrent: where fetched metadata is kept.
+    static std::string saved_torrent_path(const std::string& data_dir, const Sha1Digest& ih);
 
     // ---- TorrentHost (torrent_host.hpp) ------------------------------------
     uv_loop_t* loop() const override { return loop_; }
@@ -168,6 +202,13 @@ private:
     std::map<std::string, std::vector<std::string>> stale_temps_;
     std::unique_ptr<PortMapper> mapper_;
     std::unique_ptr<LsdService> lsd_;
+    // Metadata fetches (session_magnet.cpp), declared last: destroyed first.
+    struct Fetch;
+    void on_metadata(const Sha1Digest& ih, std::string info, std::vector<PeerEndpoint> peers);
+    void finish_fetch(const Sha1Digest& ih, std::shared_ptr<Result<Metainfo>> mi, std::vector<PeerEndpoint> peers);
+    std::map<Sha1Digest, std::shared_ptr<Fetch>> fetches_;
+    std::vector<std::shared_ptr<Fetch>> dead_fetches_;  // freed on the next tick
+    JobOwner fetch_jobs_;
 };
 
 }  // namespace btl

@@ -71,7 +71,8 @@ std::string choose_save_path(int style, const std::string& save_in, const std::s
                              const std::string& torrent_name, const TakenPaths& taken);
 // True when a == b or one is a directory prefix of the other.
 bool paths_overlap(const std::string& a, const std::string& b);
-std::string torrent_file_stem(const std::string& file_name);
+std::string torrent_file_stem(const std::string& file_name);  // also strips .magnet
+bool is_magnet_file(const std::string& file_name);
 
 struct Row {
     std::string file;       // file name inside the watched directory
@@ -211,6 +212,7 @@ private:
         // Saves a look-up per row per display interval.
         Torrent* torrent = nullptr;
         bool busy = false;       // parsing or being removed for a reload
+        bool fetching = false;   // a .magnet whose metadata is being fetched (ih set)
         Sha1Digest ih{};
         bool has_ih = false;
         std::string torrent_name, error, save_path;
@@ -226,6 +228,12 @@ private:
     void parse(const std::string& name);
     void on_parsed(const std::string& name, uint64_t gen, Result<Metainfo> mi);
     void add(const std::string& name, Metainfo mi);
+    // .magnet files (launcher_magnet.cpp)
+    void load_magnet(const std::string& name);
+    struct MagnetLoad;
+    void on_magnet_loaded(const std::string& name, uint64_t gen, Result<MagnetLoad> r);
+    bool magnet_row(const Entry& e, Row& r) const;
+    void stop_fetch(Entry& e);
     void promote_duplicate(const Sha1Digest& ih);
     // The row of one file as views see it; false when it has none now
     // (still parsing, or being reloaded).

@@ -7,8 +7,7 @@
 // Everything touching the disk runs on the libuv thread pool (uv_fs_scandir,
 // uv_fs_stat) so a directory of thousands of files never blocks the loop.
 // Names are filtered with watched_name(): wanted_watch_name()'s *.torrent
-// files, and *.magnet files, which the launcher reports as not supported
-// yet (magnet links need BEP 9/10).  Callbacks run on the loop
+// files, and *.magnet files (one magnet link each).  Callbacks run on the loop
 // thread; the handler may destroy nothing of WatchDir from inside them
 // except through stop().  Requests still in flight when the WatchDir is
 // destroyed are ignored when they complete.
