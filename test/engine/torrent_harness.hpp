@@ -264,7 +264,8 @@ public:
         if (e == SlotEvent::connect_finished) ++connect_finished;
         if (e == SlotEvent::closed) ++closed;
     }
-    std::unique_ptr<PeerTransport> connect_peer(const sockaddr*) override {
+    std::unique_ptr<PeerTransport> connect_peer(const sockaddr*, const Sha1Digest* mse_skey) override {
+        dialled_encrypted.push_back(mse_skey != nullptr);
         auto t = std::make_unique<ScriptedTransport>("10.0.0.200", 6881, live);
         dialled.push_back(t.get());
         return t;
@@ -327,6 +328,7 @@ public:
     int64_t upload_tokens = -1;  // -1: unlimited
     std::set<ScriptedTransport*> live;
     std::vector<ScriptedTransport*> dialled;
+    std::vector<bool> dialled_encrypted;  // per dial: asked for MSE/PE
 
 private:
     uv_loop_t loop_{};

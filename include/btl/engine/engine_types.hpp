@@ -88,6 +88,10 @@ public:
     virtual void log(LogLevel level, const std::string& torrent, const std::string& message) = 0;
 };
 
+// --encryption (MSE/PE): allow = dial in plain text first, accept both;
+// prefer = dial encrypted first, accept both; require = encrypted only.
+enum class Encryption { allow, prefer, require };
+
 struct SessionOptions {
     std::string bind_ip;           // listen on / connect from ("" = any)
     std::string announce_ip;       // --ip: address reported to trackers
@@ -109,6 +113,7 @@ struct SessionOptions {
     // after each failed attempt, up to 12 times this).
     int64_t disk_retry_interval_ms = 10'000;
     bool super_seeder = false;     // BEP 16 for torrents that are complete when they start
+    Encryption encryption = Encryption::prefer;
 };
 
 }  // namespace btl
