@@ -69,8 +69,10 @@ public:
     bool closing() const override { return closing_; }
     const std::string& remote_ip() const override { return ip_; }
     std::string remote() const override { return ip_ + ":" + std::to_string(port_); }
+    bool encrypted() const override { return encrypted_; }
 
     // ---- the test's side
+    bool encrypted_ = false;  // what encrypted() reports (MSE/PE with RC4)
     void connected() { handler_->on_connected(); }
     // Bytes from the remote; what the handler leaves is offered again later.
     void feed(std::string_view bytes) {
