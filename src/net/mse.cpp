@@ -219,7 +219,9 @@ bool MseHandshake::on_peer_key() {
         std::string pc = pad();
         put16(plain, uint32_t(pc.size()));
         plain += pc;
-        put16(plain, 0);  // len(IA)
+        const std::string& ia = cfg_.initial_payload;
+        put16(plain, uint32_t(std::min(ia.size(), kMseMaxIa)));
+        plain.append(ia, 0, std::min(ia.size(), kMseMaxIa));
         enc_.apply(plain.data(), plain.size());
         out_ += plain;
         provided_ = cfg_.crypto;

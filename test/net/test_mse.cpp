@@ -369,3 +369,31 @@ TEST_CASE("mse transport: a failed negotiation closes with an encryption reason"
     CHECK(l.pb->why == "encryption handshake for an unknown torrent");
     CHECK(l.sb.got.empty());
 }
+
+TEST_CASE("mse: the responder hands out the initial payload, and the transport delivers it first") {
+    const Sha1Digest ih = digest(0x44);
+    const std::string hs = "\x13" "BitTorrent protocol-as-IA";
+    SUBCASE("state machine") {
+        MseConfig ac = config(3, 9);
+        ac.initial_payload = hs;
+        auto a = MseHandshake::initiator(ih, ac);
+        auto b = MseHandshake::responder(finder(ih), config(3, 9));
+        REQUIRE(run(a, b, 7));
+        CHECK(b.take_initial_payload() == hs);
+    }
+    for (bool plain : {false, true}) {
+        CAPTURE(plain);
+        MseConfig ac = config(3, 0);
+        ac.initial_payload = hs;
+        Link l(ac, config(3, 0, plain), ih, ih);
+        l.pump();
+        REQUIRE(l.b->negotiated());
+        CHECK(l.b->encrypted() == !plain);
+        // IA first, then what A's handler sent while the negotiation ran.
+        CHECK(l.sb.got == hs + "hello from A");
+        // The stream after IA: plain text passes through, RC4 continues.
+        l.a->send("more");
+        l.pump();
+        CHECK(l.sb.got == hs + "hello from A" + "more");
+    }
+}

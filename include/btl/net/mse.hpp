@@ -19,7 +19,7 @@
 // RC4 keys are SHA-1('keyA', S, SKEY) (A's sending side) and SHA-1('keyB',
 // S, SKEY), the first 1024 bytes of each keystream discarded.
 //
-// We send IA empty as initiator (the BitTorrent handshake follows the
+// The engine sends IA empty as initiator (the BitTorrent handshake follows the
 // negotiation in the selected mode); as responder we accept an IA of up to
 // kMseMaxIa bytes and hand it out decrypted.  Everything buffered is bounded.
 #pragma once
@@ -65,6 +65,9 @@ struct MseConfig {
     int pad_len = -1;           // -1: random 0-512 (tests fix it)
     // Tests fix the DH private key (20 bytes); empty = random.
     std::string private_key;
+    // Initiator: the initial payload IA sent with the handshake (the engine
+    // sends none; tests play a peer that sends its handshake in it).
+    std::string initial_payload;
 };
 
 class MseHandshake {
