@@ -295,7 +295,10 @@ void MetadataFetch::connect_more() {
         }
         host_.slot_event(SlotEvent::outgoing_opened);
         uint32_t key = next_key_++;
-        auto t = host_.connect_peer(reinterpret_cast<sockaddr*>(&ss));
+        // Plain text unless the user requires encryption: a fetch has no
+        // plain-text retry, and most peers that serve metadata accept both.
+        const Sha1Digest* skey = host_.options().encryption == Encryption::require ? &link_.info_hash : nullptr;
+        auto t = host_.connect_peer(reinterpret_cast<sockaddr*>(&ss), skey);
         conns_.emplace(key, std::make_unique<Conn>(*this, key, std::move(t), addr, false));
     }
 }

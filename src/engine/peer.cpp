@@ -629,6 +629,7 @@ PeerStatus Peer::status(int64_t now) const {
     s.flags += snubbed_ ? 'S' : ' ';
     s.flags += incoming_ ? 'I' : 'O';
     s.flags += fast_ ? 'F' : ' ';
+    s.flags += conn_->encrypted() ? 'E' : ' ';
     return s;
 }
 

@@ -8,20 +8,36 @@
 #include "btl/core/turn_queue.hpp"
 #include "btl/disk/resume.hpp"
 #include "btl/engine/metadata_fetch.hpp"
+#include "btl/net/mse_transport.hpp"
 
 namespace btl {
 
-// An incoming connection until its handshake names a torrent.
+// An incoming connection until its handshake names a torrent.  A plain
+// handshake starts "\x13BitTorrent protocol"; anything else is taken for
+// an MSE/PE one, which names its torrent by HASH('req2', info-hash).
 class Session::Pending : public PeerConnectionHandler {
 public:
-    Pending(Session& s, uv_tcp_t* client) : s_(s), conn_(std::make_unique<PeerConnection>(s.loop(), this)) {
-        conn_->adopt(client);
+    Pending(Session& s, uv_tcp_t* client) : s_(s) {
+        auto c = std::make_unique<PeerConnection>(s.loop(), this);
+        c->adopt(client);
+        conn_ = std::move(c);
         remote_ = conn_->remote();
         born_ms_ = s.now_ms();
     }
     void on_connected() override {}
     void on_sent(size_t) override {}
     size_t on_data(std::string_view buf) override {
+        if (!decided_) {
+            static constexpr std::string_view kPlain("\x13" "BitTorrent protocol", 20);
+            const size_t n = std::min(buf.size(), kPlain.size());
+            if (buf.substr(0, n) == kPlain.substr(0, n) && n < kPlain.size()) return 0;  // not sure yet
+            decided_ = true;
+            if (buf.substr(0, n) != kPlain) return start_mse(buf);
+            if (s_.opt_.encryption == Encryption::require) {
+                conn_->close("plain-text handshake refused (--encryption require)");
+                return 0;
+            }
+        }
         if (buf.size() < kHandshakeSize) return 0;
         auto hs = parse_handshake(buf.substr(0, kHandshakeSize));
         if (!hs.ok()) {
@@ -58,11 +74,30 @@ public:
     }
 
 private:
+    // The rest of the connection runs through an MseTransport, which hands
+    // this object the plain stream after the negotiation.
+    size_t start_mse(std::string_view buf) {
+        MseConfig cfg;
+        cfg.crypto = s_.opt_.encryption == Encryption::require ? kMseCryptoRc4 : kMseCryptoRc4 | kMseCryptoPlain;
+        cfg.prefer_plain = s_.opt_.encryption == Encryption::allow;
+        Session& s = s_;
+        auto hs = MseHandshake::responder([&s](const Sha1Digest& req2, Sha1Digest& skey) {
+            auto it = s.by_req2_.find(req2);
+            if (it == s.by_req2_.end()) return false;
+            skey = it->second;
+            return true;
+        }, cfg);
+        auto mse = std::make_unique<MseTransport>(std::move(conn_), std::move(hs), this);
+        MseTransport* raw = mse.get();
+        conn_ = std::move(mse);
+        return raw->take_buffered(buf);  // may hand conn_ over to a torrent
+    }
+
     Session& s_;
-    std::unique_ptr<PeerConnection> conn_;
+    std::unique_ptr<PeerTransport> conn_;
     std::string remote_;
     int64_t born_ms_ = 0;
-    bool handed_over_ = false;
+    bool handed_over_ = false, decided_ = false;
 };
 
 struct Session::Turns {
@@ -116,6 +151,7 @@ Session::~Session() {
     dead_fetches_.clear();
     pending_.clear();
     by_hash_.clear();
+    by_req2_.clear();
     torrents_.clear();
     graveyard_.clear();
 }
@@ -188,6 +224,7 @@ Result<Torrent*> Session::add_torrent(AddTorrentParams p) {
     Torrent* raw = t.get();
     torrents_.emplace(ih, std::move(t));
     by_hash_[ih] = raw;
+    by_req2_[mse_req2_hash(ih)] = ih;
     by_id_[id] = raw;
     active_.insert(id);
     raw->start();
@@ -226,6 +263,7 @@ void Session::remove_torrent(const Sha1Digest& ih, std::function<void()> done) {
             active_.erase(it->second->id());
             waiting_bandwidth_.erase(it->second->id());
             by_hash_.erase(ih);
+            by_req2_.erase(mse_req2_hash(ih));
             graveyard_.push_back(std::move(it->second));  // freed on the next tick, outside its own callbacks
             torrents_.erase(it);
         }
@@ -293,10 +331,13 @@ Result<std::shared_ptr<PieceStore>> Session::open_storage(const Metainfo& m, con
     return std::shared_ptr<PieceStore>(std::make_shared<DiskPieceStore>(loop_, *disk_, *st));
 }
 
-std::unique_ptr<PeerTransport> Session::connect_peer(const sockaddr* addr) {
+std::unique_ptr<PeerTransport> Session::connect_peer(const sockaddr* addr, const Sha1Digest* mse_skey) {
     auto conn = std::make_unique<PeerConnection>(loop_, nullptr);
     conn->connect(addr, opt_.bind_ip, 10'000);
-    return conn;
+    if (!mse_skey) return conn;
+    MseConfig cfg;
+    cfg.crypto = opt_.encryption == Encryption::require ? kMseCryptoRc4 : kMseCryptoRc4 | kMseCryptoPlain;
+    return std::make_unique<MseTransport>(std::move(conn), MseHandshake::initiator(*mse_skey, cfg), nullptr);
 }
 
 bool Session::may_connect() const {

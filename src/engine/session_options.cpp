@@ -20,6 +20,8 @@ const std::vector<OptionSpec>& session_option_specs() {
         {"natpmp", "0|1", "1", "map the listen port on the router by NAT-PMP"},
         {"portmap_lease", "S", "3600", "port-mapping lease asked of the router; renewed at half"},
         {"lsd", "0|1", "1", "find peers on the LAN by Local Service Discovery (BEP 14; never for private torrents)"},
+        {"encryption", "MODE", "prefer",
+         "MSE/PE: allow (plain text first), prefer (encrypted first), require (encrypted only, both ways)"},
     };
     return specs;
 }
@@ -72,6 +74,11 @@ Status read_session_options(const Options& o, SessionOptions& so) {
     if (!pex) return pex.error();
     so.pex = *pex == 1;
     if (auto st = read_reach_options(o, so); !st.ok()) return st;
+    const std::string enc = o.get("encryption");
+    if (enc == "allow") so.encryption = Encryption::allow;
+    else if (enc == "prefer") so.encryption = Encryption::prefer;
+    else if (enc == "require") so.encryption = Encryption::require;
+    else return make_error("--encryption must be allow, prefer or require, not '" + enc + "'");
     return Ok{};
 }
 

@@ -200,10 +200,23 @@ void Torrent::connect_more() {
         host_.slot_event(SlotEvent::outgoing_opened);
         uint32_t key = next_key_++;
         dial_addr_[key] = addr;
+        const bool mse = dial_encrypted(key, addr);
         // The connect reports asynchronously: the peer is its handler by then.
-        auto peer = std::make_unique<Peer>(*this, key, host_.connect_peer(reinterpret_cast<sockaddr*>(&ss)), false);
+        auto peer = std::make_unique<Peer>(
+            *this, key, host_.connect_peer(reinterpret_cast<sockaddr*>(&ss), mse ? &mi_.info_hash : nullptr),
+            false);
         peers_.emplace(key, std::move(peer));
     }
+}
+
+bool Torrent::dial_encrypted(uint32_t key, const std::string& addr) {
+    const Encryption policy = host_.options().encryption;
+    bool mse = policy != Encryption::allow;
+    if (policy != Encryption::require && other_mode_.erase(addr)) {
+        mse = !mse;  // the first mode failed before the handshake: the other one, once
+        fallback_dials_.insert(key);
+    }
+    return mse;
 }
 
 void Torrent::add_incoming(std::unique_ptr<PeerTransport> conn, const Handshake& hs, std::string_view rest,
@@ -235,9 +248,16 @@ void Torrent::peer_closed(Peer& p, const std::string& reason) {
     bool was_unchoked = !p.am_choking();
     const int64_t now = host_.now_ms();
     if (auto it = dial_addr_.find(p.key()); it != dial_addr_.end()) {
-        book_.closed(it->second, now, closed_by_us_.count(p.key()) > 0);  // dialled again after its backoff
+        // Connected but closed before the BitTorrent handshake: the peer may
+        // want the other mode (encrypted or plain text); try it once, now.
+        const bool retry = p.tcp_connected() && !p.ready() && !stopping_ &&
+                           host_.options().encryption != Encryption::require && !fallback_dials_.count(p.key()) &&
+                           other_mode_.size() < 4096;
+        if (retry) other_mode_.insert(it->second);
+        book_.closed(it->second, now, retry || closed_by_us_.count(p.key()) > 0);  // dialled again after its backoff
         dial_addr_.erase(it);
     }
+    fallback_dials_.erase(p.key());
     closed_by_us_.erase(p.key());
     ext_peers_.erase(p.key());
     if (auto it = held_by_.find(p.key()); it != held_by_.end()) {

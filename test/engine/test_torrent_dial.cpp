@@ -149,3 +149,86 @@ TEST_CASE("torrent: a second incoming connection from the same peer id is droppe
     h.host.pump();
     CHECK(h.t->status(false).peers == 1);
 }
+
+TEST_CASE("torrent: --encryption prefer dials encrypted, and once in plain text at once if that is closed early") {
+    Harness h(make_content(4, 32768));
+    h.t->add_peers({{"10.0.0.5", 7000}});
+    REQUIRE(h.host.dialled.size() == 1);
+    CHECK(h.host.dialled_encrypted[0]);
+    h.host.dialled.back()->connected();
+    h.host.dialled.back()->close("encryption handshake: connection closed by peer");
+    h.host.pump();
+    REQUIRE(h.host.dialled.size() == 2);  // no backoff for the other mode
+    CHECK_FALSE(h.host.dialled_encrypted[1]);
+    // The plain-text try fails too: back to the backoff, and encrypted again.
+    h.host.dialled.back()->connected();
+    h.host.dialled.back()->close("connection closed by peer");
+    h.host.pump();
+    CHECK(h.host.dialled.size() == 2);
+    int64_t start = h.host.now;
+    run_until(h, start, 10'000);
+    REQUIRE(h.host.dialled.size() == 3);
+    CHECK(h.host.dialled_encrypted[2]);
+}
+
+TEST_CASE("torrent: --encryption allow dials in plain text first, then once encrypted") {
+    Harness h(make_content(4, 32768));
+    h.host.opt.encryption = Encryption::allow;
+    h.t->add_peers({{"10.0.0.5", 7000}});
+    REQUIRE(h.host.dialled.size() == 1);
+    CHECK_FALSE(h.host.dialled_encrypted[0]);
+    h.host.dialled.back()->connected();
+    h.host.dialled.back()->close("connection closed by peer");
+    h.host.pump();
+    REQUIRE(h.host.dialled.size() == 2);
+    CHECK(h.host.dialled_encrypted[1]);
+    answer_dial(h, remote_id("-XX0001-"));  // the encrypted one works
+    CHECK(h.t->status(false).peers == 1);
+}
+
+TEST_CASE("torrent: --encryption require never dials in plain text") {
+    Harness h(make_content(4, 32768));
+    h.host.opt.encryption = Encryption::require;
+    h.t->add_peers({{"10.0.0.5", 7000}});
+    REQUIRE(h.host.dialled.size() == 1);
+    CHECK(h.host.dialled_encrypted[0]);
+    h.host.dialled.back()->connected();
+    h.host.dialled.back()->close("encryption handshake: no verification constant from the peer");
+    h.host.pump();
+    CHECK(h.host.dialled.size() == 1);  // no second mode to try: the usual backoff
+    int64_t start = h.host.now;
+    run_until(h, start, 10'000);
+    REQUIRE(h.host.dialled.size() == 2);
+    CHECK(h.host.dialled_encrypted[1]);
+}
+
+TEST_CASE("torrent: a connect that failed is not retried in the other mode") {
+    Harness h(make_content(4, 32768));
+    h.t->add_peers({{"10.0.0.5", 7000}});
+    h.host.dialled.back()->close("connection refused");
+    h.host.pump();
+    CHECK(h.host.dialled.size() == 1);
+}
+
+TEST_CASE("torrent: the peer list flags an encrypted connection with E") {
+    Harness h(make_content(4, 32768));
+    h.t->add_peers({{"10.0.0.5", 7000}, {"10.0.0.6", 7000}});
+    REQUIRE(h.host.dialled.size() == 2);
+    h.host.dialled[0]->encrypted_ = true;
+    ScriptedTransport* enc = h.host.dialled[0];
+    ScriptedTransport* plain = h.host.dialled[1];
+    for (auto* tr : {enc, plain}) {
+        tr->connected();
+        std::string hs;
+        append_handshake(hs, h.t->info_hash(), remote_id(tr == enc ? "-XX0001-" : "-YY0001-"), true, false);
+        tr->feed(hs);
+    }
+    auto st = h.t->status(true);
+    REQUIRE(st.peer_list.size() == 2);
+    int flagged = 0;
+    for (const auto& p : st.peer_list) flagged += p.flags.find('E') != std::string::npos;
+    CHECK(flagged == 1);  // only the encrypted one
+    enc->encrypted_ = false;
+    st = h.t->status(true);
+    for (const auto& p : st.peer_list) CHECK(p.flags.find('E') == std::string::npos);
+}

@@ -70,8 +70,10 @@ public:
     bool closing() const override { return closing_; }
     const std::string& remote_ip() const override { return ip_; }
     std::string remote() const override { return ip_ + ":" + std::to_string(port_); }
+    bool encrypted() const override { return encrypted_; }
 
     // ---- the test's side
+    bool encrypted_ = false;  // what encrypted() reports (MSE/PE with RC4)
     void connected() { handler_->on_connected(); }
     // Bytes from the remote; what the handler leaves is offered again later.
     void feed(std::string_view bytes) {
@@ -266,7 +268,8 @@ public:
         if (e == SlotEvent::connect_finished) ++connect_finished;
         if (e == SlotEvent::closed) ++closed;
     }
-    std::unique_ptr<PeerTransport> connect_peer(const sockaddr*) override {
+    std::unique_ptr<PeerTransport> connect_peer(const sockaddr*, const Sha1Digest* mse_skey) override {
+        dialled_encrypted.push_back(mse_skey != nullptr);
         auto t = std::make_unique<ScriptedTransport>("10.0.0.200", 6881, live);
         dialled.push_back(t.get());
         return t;
@@ -329,6 +332,7 @@ public:
     int64_t upload_tokens = -1;  // -1: unlimited
     std::set<ScriptedTransport*> live;
     std::vector<ScriptedTransport*> dialled;
+    std::vector<bool> dialled_encrypted;  // per dial: asked for MSE/PE
 
 private:
     uv_loop_t loop_{};

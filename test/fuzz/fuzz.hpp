@@ -78,4 +78,5 @@ BTL_FUZZ_DECLARE(fuzz_http_request);
 BTL_FUZZ_DECLARE(fuzz_resume);
 BTL_FUZZ_DECLARE(fuzz_tracker_state);
 BTL_FUZZ_DECLARE(fuzz_lsd);
+BTL_FUZZ_DECLARE(fuzz_mse);
 }  // namespace btl::fuzz

@@ -225,6 +225,23 @@ def tracker_state_corpus():
         HASH: {"downloaded": 0, "peers": [peer, peer]}}}))
 
 
+def mse_corpus():
+    # flags: bit 0 initiator, bit 1 scripted (our other end answers, the
+    # input mutates it), bits 2-3 crypto we accept, bit 4 prefer plain.
+    def w(name, flags, chunk, rest=b""):
+        write("mse", name, bytes([flags, chunk]) + rest)
+    w("responder_scripted", 0x02, 255)
+    w("initiator_scripted", 0x03, 255)
+    w("responder_bytewise", 0x02, 0)
+    w("initiator_plain_pref", 0x03 | (1 << 2) | 0x10, 31)
+    w("responder_rc4_only", 0x02 | (2 << 2), 63)
+    w("responder_flip_vc", 0x02, 255, bytes([0x00, 96 + 40, 0x01]))
+    w("initiator_flip_select", 0x03, 255, bytes([0x00, 96 + 20, 0x80]))
+    w("responder_zero_key", 0x00, 255, bytes(96))
+    w("responder_no_req1", 0x00, 127, bytes(range(256)) * 3)
+    w("initiator_garbage", 0x01, 255, bytes((i * 37) & 0xff for i in range(700)))
+
+
 def main():
     shutil.rmtree(OUT, ignore_errors=True)
     bencode_corpus()
@@ -235,6 +252,7 @@ def main():
     http_request_corpus()
     resume_corpus()
     tracker_state_corpus()
+    mse_corpus()
 
 
 if __name__ == "__main__":

@@ -59,6 +59,7 @@ const Target kTargets[] = {
     {"resume", fuzz_resume},           {"tracker_state", fuzz_tracker_state},
     {"extension", fuzz_extension},     {"pex", fuzz_pex},
     {"lsd", fuzz_lsd},                 {"magnet", fuzz_magnet},
+    {"mse", fuzz_mse},
 };
 
 // Runs one input; an invariant failure is reported with the file's name.

@@ -616,7 +616,7 @@ class LtPeer:
     def __init__(self, ws, name, torrent, save_dir, ip, seed=False,
                  upload_limit=0, download_limit=0, exit_when_done=False,
                  connect=(), port=None, high_performance=False, max_requests=0,
-                 magnet=None, plugins=True, connect_later=()):
+                 magnet=None, plugins=True, connect_later=(), encryption=None):
         self.ws = ws
         self.name = name
         self.ip = ip
@@ -641,6 +641,8 @@ class LtPeer:
             argv += ["--max-requests", str(int(max_requests))]
         if not plugins:
             argv.append("--no-plugins")
+        if encryption:
+            argv += ["--encryption", encryption]
         for c in connect:
             argv += ["--connect", "%s:%d" % c]
         for c in connect_later:  # dialled once the first peer is connected
@@ -714,6 +716,8 @@ def lt_peer_main(argv):
     ap.add_argument("--connect-later", action="append", default=[], help="IP:PORT")
     ap.add_argument("--no-plugins", action="store_true",
                     help="no default extensions (ut_pex, ut_metadata, smart ban)")
+    ap.add_argument("--encryption", choices=("forced", "disabled"),
+                    help="MSE/PE both ways: forced = RC4 only, disabled = plain text only")
     a = ap.parse_args(argv)
 
     stop = []
@@ -724,6 +728,11 @@ def lt_peer_main(argv):
     sp.update(lt_settings(lt, a.ip, a.port, a.upload_limit, a.download_limit))
     if a.max_requests:
         sp["max_out_request_queue"] = a.max_requests
+    if a.encryption == "forced":
+        sp["out_enc_policy"] = sp["in_enc_policy"] = int(lt.enc_policy.forced)
+        sp["allowed_enc_level"] = int(lt.enc_level.rc4)
+    elif a.encryption == "disabled":
+        sp["out_enc_policy"] = sp["in_enc_policy"] = int(lt.enc_policy.disabled)
     ses = lt.session(sp, 0) if a.no_plugins else lt.session(sp)
     if a.upload_limit or a.download_limit:
         lt_limit_loopback(lt, ses)

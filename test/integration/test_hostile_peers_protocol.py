@@ -207,7 +207,14 @@ def main():
                     conn.close()
                     continue
                 p = F.FakePeer(ips[name], ih).adopt(conn)
-                hs = p.read_handshake()
+                try:
+                    hs = p.read_handshake()
+                except H.Fail:
+                    # Our first dial is encrypted (--encryption prefer); like
+                    # any plain-only peer this one drops it, and the plain
+                    # retry comes at once.
+                    conn.close()
+                    continue
                 reply(p, hs)
                 return p
             raise H.Fail("we never connected to %s" % ips[name])

@@ -93,6 +93,10 @@ public:
     virtual void log(LogLevel level, const std::string& torrent, const std::string& message) = 0;
 };
 
+// --encryption (MSE/PE): allow = dial in plain text first, accept both;
+// prefer = dial encrypted first, accept both; require = encrypted only.
+enum class Encryption { allow, prefer, require };
+
 struct SessionOptions {
     std::string bind_ip;           // listen on / connect from ("" = any)
     std::string announce_ip;       // --ip: address reported to trackers
@@ -120,6 +124,7 @@ struct SessionOptions {
     // (session_options.cpp); a Session built in a test stays on loopback.
     bool upnp = false, natpmp = false, lsd = false;
     uint32_t portmap_lease_s = 3600;   // asked of the gateway; renewed at half
+    Encryption encryption = Encryption::prefer;
 };
 
 }  // namespace btl

@@ -125,7 +125,7 @@ public:
     bool is_self_address(const std::string& addr) const override { return self_addrs_.count(addr) > 0; }
     bool may_connect() const override;
     void slot_event(SlotEvent e) override;
-    std::unique_ptr<PeerTransport> connect_peer(const sockaddr* addr) override;
+    std::unique_ptr<PeerTransport> connect_peer(const sockaddr* addr, const Sha1Digest* mse_skey) override;
     bool take_upload(uint32_t bytes, uint32_t torrent_id) override;
     bool account_download(uint32_t bytes, uint32_t torrent_id) override;
     bool download_allowed() const override {
@@ -173,6 +173,9 @@ private:
         }
     };
     std::unordered_map<Sha1Digest, Torrent*, DigestHash> by_hash_;
+    // HASH('req2', info-hash) -> info-hash: an encrypted handshake names its
+    // torrent only by this (net/mse.hpp).
+    std::unordered_map<Sha1Digest, Sha1Digest, DigestHash> by_req2_;
     std::map<uint32_t, Torrent*> by_id_;
     uint32_t next_id_ = 1;
     std::mt19937_64 rng_;

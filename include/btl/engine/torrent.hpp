@@ -30,6 +30,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "btl/base/async_job.hpp"
@@ -183,6 +184,11 @@ private:
     PeerBook book_;                        // every address we may dial, and when
     int64_t last_prune_ms_ = 0;
     std::unordered_map<uint32_t, std::string> dial_addr_;  // outgoing peer key -> the address dialled
+    // --encryption: addresses to dial next in the other mode (encrypted or
+    // plain), and the dials that are such a second try.
+    std::unordered_set<std::string> other_mode_;
+    std::unordered_set<uint32_t> fallback_dials_;
+    bool dial_encrypted(uint32_t key, const std::string& addr);
     // A surviving connection's key -> the address whose duplicate dial was
     // dropped for it; that address may be dialled again when it closes.
     std::unordered_map<uint32_t, std::string> held_by_;

@@ -75,8 +75,9 @@ public:
     [[nodiscard]] virtual bool may_connect() const = 0;
     virtual void slot_event(SlotEvent e) = 0;
     // Starts an outgoing connection (the caller took the slot); it reports
-    // to the handler set on it before the loop runs again.
-    virtual std::unique_ptr<PeerTransport> connect_peer(const sockaddr* addr) = 0;
+    // to the handler set on it before the loop runs again.  With mse_skey
+    // (the info-hash) the connection is MSE/PE encrypted (net/mse.hpp).
+    virtual std::unique_ptr<PeerTransport> connect_peer(const sockaddr* addr, const Sha1Digest* mse_skey) = 0;
 
     // ---- global rate limits
     // True if `bytes` may be sent now; otherwise the torrent's on_bandwidth()

@@ -53,6 +53,8 @@ public:
 
     [[nodiscard]] virtual const std::string& remote_ip() const = 0;
     [[nodiscard]] virtual std::string remote() const = 0;  // "ip:port"
+    // The stream is encrypted (MSE/PE with RC4 selected, mse_transport.hpp).
+    [[nodiscard]] virtual bool encrypted() const { return false; }
 };
 
 }  // namespace btl
