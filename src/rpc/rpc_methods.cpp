@@ -501,9 +501,12 @@ void Dispatcher::session_get(const Call& c, Done done) {
         put(off, b(false));
     put("alt-speed-down", n(0));
     put("alt-speed-up", n(0));
+    put("alt-speed-time-begin", n(540));
+    put("alt-speed-time-end", n(1020));
+    put("alt-speed-time-day", n(127));
     put("start-added-torrents", b(true));
     put("encryption", s("tolerated"));  // plaintext only until MSE exists
-    put("seedRatioLimit", n(0));
+    put("seedRatioLimit", "2.0");  // a real, as clients read it; seedRatioLimited is false
     put("cache-size-mb", n(0));
     put("incomplete-dir", s(""));
     put("units", "{\"speed-units\":[\"kB/s\",\"MB/s\",\"GB/s\",\"TB/s\"],\"speed-bytes\":1000,"
