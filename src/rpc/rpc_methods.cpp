@@ -304,7 +304,6 @@ void Dispatcher::torrent_get(const Call& c, Done done) {
     rows.reserve(sel.size());
     for (const TorrentStatus* t : sel) rows.emplace_back(ids_.id_of(t->info_hash), t);
     std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-    bool detail_wanted = std::any_of(fields.begin(), fields.end(), [](const Field* f) { return f->needs_detail; });
     const int peer_limit = b_.facts().peer_limit_per_torrent;
     const int64_t now = int64_t(std::time(nullptr));
     Outcome o;
@@ -323,7 +322,7 @@ void Dispatcher::torrent_get(const Call& c, Done done) {
     for (const auto& [id, t] : rows) {
         if (out.back() != '[') out += ',';
         const TorrentStatus* detail = nullptr;
-        if (detail_wanted && b_.detail(t->info_hash, d)) detail = &d;
+        if (needs_detail(fields, *t) && b_.detail(t->info_hash, d)) detail = &d;
         FieldCtx ctx{*t, detail, id, b_.paused(t->info_hash), peer_limit, now};
         out += table ? '[' : '{';
         for (size_t i = 0; i < fields.size(); ++i) {

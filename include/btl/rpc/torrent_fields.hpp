@@ -32,11 +32,17 @@ struct FieldCtx {
 
 using FieldWriter = void (*)(std::string& out, const FieldCtx& c);
 
+// When a field needs the detail snapshot: never, only when the torrent has
+// peers (counts over the peer list, which is empty otherwise), always.
+enum class Detail : uint8_t { no, with_peers, yes };
+
 struct Field {
     std::string_view name;
     FieldWriter write;
-    bool needs_detail;
+    Detail detail;
 };
+// Whether any of `fields` needs detail for this torrent.
+bool needs_detail(const std::vector<const Field*>& fields, const TorrentStatus& st);
 
 // The known fields among `names`, in the order asked (duplicates dropped).
 std::vector<const Field*> resolve_fields(const std::vector<std::string>& names);
