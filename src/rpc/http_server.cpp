@@ -26,7 +26,7 @@ namespace {
 
 struct WriteReq {
     uv_write_t req;
-    std::string data;
+    std::string head, body;  // the body is moved in, not copied
 };
 
 std::string peer_ip(uv_tcp_t* t) {
@@ -64,17 +64,18 @@ const char* http_reason(int status) {
     }
 }
 
-std::string serialize_response(const HttpResponse& r, bool keep_alive) {
+std::string serialize_head(const HttpResponse& r, bool keep_alive) {
     std::string out;
-    out.reserve(160 + r.body.size());
+    out.reserve(256);
     out += "HTTP/1.1 " + std::to_string(r.status) + " " + http_reason(r.status) + "\r\n";
     out += "Server: btlaunchmany\r\nContent-Type: " + r.content_type + "\r\n";
     for (const auto& [k, v] : r.headers) out += k + ": " + v + "\r\n";
     out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
     out += keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
-    out += r.body;
     return out;
 }
+
+std::string serialize_response(const HttpResponse& r, bool keep_alive) { return serialize_head(r, keep_alive) + r.body; }
 
 HttpServer::HttpServer(uv_loop_t* loop, HttpLimits limits, Handler handler)
     : loop_(loop), limits_(limits), handler_(std::move(handler)) {}
@@ -211,7 +212,7 @@ void HttpServer::process(Conn* c) {
             r.status = c->parser.error_status();
             r.content_type = "text/plain";
             r.body = std::string(c->parser.error_reason()) + "\n";
-            send(c, r, false);
+            send(c, std::move(r), false);
             return;
         }
         const HttpRequest& req = c->parser.request();
@@ -226,19 +227,22 @@ void HttpServer::process(Conn* c) {
             conn->in.erase(0, used);
             conn->parser.reset();
             bool keep_alive = keep && !r.close;
-            send(conn.get(), r, keep_alive);
+            send(conn.get(), std::move(r), keep_alive);
             if (keep_alive) process(conn.get());
         };
         handler_(req, c->client, std::move(respond));
     }
 }
 
-void HttpServer::send(Conn* c, const HttpResponse& r, bool keep_alive) {
+void HttpServer::send(Conn* c, HttpResponse&& r, bool keep_alive) {
     auto* w = new WriteReq{};
-    w->data = serialize_response(r, keep_alive);
-    uv_buf_t b = uv_buf_init(w->data.data(), unsigned(w->data.size()));
+    w->head = serialize_head(r, keep_alive);
+    w->body = std::move(r.body);
+    uv_buf_t b[2] = {uv_buf_init(w->head.data(), unsigned(w->head.size())),
+                     uv_buf_init(w->body.data(), unsigned(w->body.size()))};
     w->req.data = keep_alive ? nullptr : c;
-    int rc = uv_write(&w->req, c->stream, &b, 1, [](uv_write_t* req, int) { delete reinterpret_cast<WriteReq*>(req); });
+    int rc = uv_write(&w->req, c->stream, b, w->body.empty() ? 1 : 2,
+                      [](uv_write_t* req, int) { delete reinterpret_cast<WriteReq*>(req); });
     if (rc != 0) {
         delete w;
         return drop(c);

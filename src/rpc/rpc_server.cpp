@@ -164,7 +164,7 @@ void RpcServer::answer_metrics(HttpServer::Respond respond) {
         MetricsInput in;
         in.torrents = backend_.torrents();
         in.paused.reserve(in.torrents.size());
-        for (const TorrentStatus* t : in.torrents) in.paused.push_back(backend_.paused(t->info_hash));
+        for (const TorrentStatus* t : in.torrents) in.paused.push_back(t->state == TorrentState::stopped);
         in.session = backend_.session_status();
         in.disk_path = path;
         if (space.ok()) {
