@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -107,6 +108,10 @@ Status HttpServer::listen_tcp(const std::string& ip, uint16_t port) {
 }
 
 Status HttpServer::listen_unix(const std::string& path) {
+    // libuv would cut a longer path short and bind somewhere else.
+    if (path.size() >= sizeof(sockaddr_un{}.sun_path))
+        return make_error("RPC: " + path + " is too long for a Unix socket (at most " +
+                          std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) + " bytes)");
     int rc = 0;
     pipe_ = UvHandle<uv_pipe_t>::create([this](uv_pipe_t* h) { return uv_pipe_init(loop_, h, 0); }, &rc);
     if (!pipe_) return make_error("RPC: cannot create a socket: " + uv_error_string(rc));

@@ -63,8 +63,11 @@ Status RpcServer::start() {
             if (!opt_.tcp_optional) return st;
             if (log_) log_->log(LogLevel::warning, "", st.error().message + "; serving RPC on the Unix socket only");
         }
+    // The socket is a convenience beside the port: without it the program
+    // still runs (the log says why).
     if (!opt_.unix_path.empty())
-        if (Status st = http_->listen_unix(opt_.unix_path); !st.ok()) return st;
+        if (Status st = http_->listen_unix(opt_.unix_path); !st.ok() && log_)
+            log_->log(LogLevel::warning, "", st.error().message);
     return Ok{};
 }
 
