@@ -20,6 +20,7 @@ struct HttpServer::Conn : std::enable_shared_from_this<HttpServer::Conn> {
     HttpRequestParser parser;
     uint64_t last_active = 0;
     bool busy = false;     // a request is with the handler
+    bool in_process = false;  // process() is on the stack: an answer given at once must not recurse
     bool closing = false;
 };
 
@@ -209,6 +210,11 @@ void HttpServer::on_read(Conn* c, ssize_t n, const uv_buf_t* buf) {
 
 void HttpServer::process(Conn* c) {
     auto hold = c->shared_from_this();  // a synchronous answer may drop the connection
+    c->in_process = true;
+    struct Reset {
+        Conn* c;
+        ~Reset() { c->in_process = false; }
+    } reset{c};
     while (!c->closing && !c->busy && !c->in.empty()) {
         HttpParse p = c->parser.parse(c->in);
         if (p == HttpParse::incomplete) return;
@@ -233,7 +239,10 @@ void HttpServer::process(Conn* c) {
             conn->parser.reset();
             bool keep_alive = keep && !r.close;
             send(conn.get(), std::move(r), keep_alive);
-            if (keep_alive) process(conn.get());
+            // Answered at once: the loop in process() reads on; answered
+            // later: start reading the next request here.  (Recursing would
+            // let thousands of tiny pipelined requests overflow the stack.)
+            if (keep_alive && !conn->in_process) process(conn.get());
         };
         handler_(req, c->client, std::move(respond));
     }

@@ -149,3 +149,63 @@ TEST_CASE("rpc server: Host, password, session id and method are checked in orde
     REQUIRE(log.lines.size() == 1);
     CHECK(log.lines[0].find("wrong user name or password from 127.0.0.1") != std::string::npos);
 }
+
+TEST_CASE("rpc server: thousands of tiny pipelined requests are answered in order without deep recursion") {
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    EmptyBackend backend;
+    RpcServerOptions o;
+    {
+        int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+        socklen_t len = sizeof a;
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+        o.port = ntohs(a.sin_port);
+        ::close(fd);
+    }
+    auto server = std::make_unique<RpcServer>(&loop, backend, o, nullptr);
+    REQUIRE(server->start().ok());
+    const uint16_t port = server->tcp_port();
+    constexpr int kRequests = 20000;
+    std::string many;
+    for (int i = 0; i < kRequests; ++i) many += "GET /x HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    int answered = -1;
+    std::atomic<bool> done{false};
+    std::thread client([&] {
+        int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(port);
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        timeval tv{10, 0};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+            std::thread writer([&] { (void)!::write(fd, many.data(), many.size()); });
+            std::string got;
+            char buf[65536];
+            answered = 0;
+            while (answered < kRequests) {
+                ssize_t n = ::read(fd, buf, sizeof buf);
+                if (n <= 0) break;
+                got.append(buf, size_t(n));
+                size_t pos;
+                while ((pos = got.find("HTTP/1.1 404")) != std::string::npos) {
+                    ++answered;
+                    got.erase(0, pos + 12);
+                }
+            }
+            writer.join();
+        }
+        ::close(fd);
+        done = true;
+    });
+    while (!done) uv_run(&loop, UV_RUN_NOWAIT), std::this_thread::sleep_for(std::chrono::microseconds(200));
+    client.join();
+    server.reset();
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    CHECK(answered == kRequests);
+}
