@@ -73,6 +73,11 @@ Status RpcServer::start() {
 
 void RpcServer::stop() {
     if (http_) http_->close();
+    for (auto& t : delays_)
+        if (t && t->data) {
+            delete static_cast<std::pair<HttpServer::Respond, HttpResponse>*>(t->data);  // nobody to answer now
+            t->data = nullptr;
+        }
     delays_.clear();
 }
 
