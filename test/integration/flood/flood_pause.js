@@ -20,15 +20,22 @@ async function main() {
       (ns) => ns.every((n) => document.body && document.body.innerText.includes(n)), {timeout: 30000}, names);
     await page.screenshot({path: shot + '-list.png'});
     console.log('shown');
-    const [row] = await page.$$(`xpath/.//*[text()="${names[0]}"]`);
-    if (!row) throw new Error('no element holds ' + names[0]);
-    await row.click();
+    // The list re-renders as updates arrive: click the row until Flood
+    // marks it selected, or the Stop button would act on nothing.
+    let selected = false;
+    for (let i = 0; i < 20 && !selected; ++i) {
+      const [row] = await page.$$(`xpath/.//*[text()="${names[0]}"]`);
+      if (row) await row.click().catch(() => {});
+      selected = await page.waitForSelector('.torrent--is-selected', {timeout: 500}).then(() => true, () => false);
+    }
+    if (!selected) throw new Error('could not select the row of ' + names[0]);
     const button = await page.waitForSelector(
       '[aria-label="Stop Torrent"], [title="Stop Torrent"], .actionbar__button--stop-torrent, [class*="stop-torrent"]',
       {timeout: 10000});
     await button.click();
     console.log('clicked');
-    await new Promise((r) => setTimeout(r, 3000));
+    await page.waitForFunction(() => document.body.innerText.match(/Stopped\s*1/), {timeout: 15000})
+      .catch(() => console.log('the Stopped filter never counted 1'));
     await page.screenshot({path: shot + '-stopped.png'});
   } finally {
     await browser.close();
