@@ -30,13 +30,14 @@ void PeerBook::erase(const std::string& addr) {
     entries_.erase(it);
 }
 
-bool PeerBook::offered(const PeerEndpoint& ep, int64_t now) {
+bool PeerBook::offered(const PeerEndpoint& ep, int64_t now, PeerSource src) {
     std::string addr = ep.to_string();
     auto [it, fresh] = entries_.try_emplace(addr);
     Entry& e = it->second;
     e.last_seen_ms = now;
     if (fresh) {
         e.ep = ep;
+        e.source = src;
         enqueue(addr, e, now);
         if (entries_.size() > policy_.max_entries) prune(now);
         return entries_.count(addr) > 0;
@@ -140,6 +141,11 @@ std::optional<PeerBook::State> PeerBook::state(const std::string& addr) const {
     auto it = entries_.find(addr);
     if (it == entries_.end()) return std::nullopt;
     return it->second.state;
+}
+
+PeerSource PeerBook::source(const std::string& addr) const {
+    auto it = entries_.find(addr);
+    return it == entries_.end() ? PeerSource::tracker : it->second.source;
 }
 
 int PeerBook::failures(const std::string& addr) const {

@@ -1,14 +1,17 @@
 // Peer: the protocol state machine of one connection.  See peer.hpp.
 #include "btl/engine/peer.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <array>
+
+#include "btl/base/version.hpp"
 
 namespace btl {
 
 namespace {
 constexpr uint32_t kBlock = PeerOwner::kBlock;
-constexpr size_t kMaxTheirRequests = 2000;   // their queued requests before we drop them
 constexpr size_t kSendHighWater = 4u << 20;  // bytes queued to the socket
 constexpr int kMaxDiskReads = 16;
 // Blocks are served only below kSendHighWater, so an honest peer never has
@@ -88,7 +91,7 @@ void Peer::send_handshake() {
     if (sent_handshake_) return;
     sent_handshake_ = true;
     std::string out;
-    append_handshake(out, t_.metainfo().info_hash, t_.host().identity().peer_id, true, false);
+    append_handshake(out, t_.metainfo().info_hash, t_.host().identity().peer_id, true, true);
     send(std::move(out));
 }
 
@@ -106,15 +109,69 @@ void Peer::send_bitfield() {
     if (!out.empty()) send(std::move(out));
 }
 
-void Peer::accept_handshake(const Handshake& hs) {
-    if (hs.peer_id == t_.host().identity().peer_id) return disconnect("connected to ourselves");
+void Peer::send_ext_handshake() {
+    if (!ext_ || closed_) return;
+    ExtHandshake h;
+    h.ids[size_t(ExtMsg::ut_metadata)] = int(ExtMsg::ut_metadata);
+    if (t_.pex_enabled()) h.ids[size_t(ExtMsg::ut_pex)] = int(ExtMsg::ut_pex);
+    h.listen_port = t_.host().identity().listen_port;
+    h.client = std::string("btlaunchmany ") + kVersion;
+    unsigned char addr[16];
+    const std::string& ip = conn_->remote_ip();
+    if (inet_pton(AF_INET, ip.c_str(), addr) == 1)
+        h.yourip.assign(reinterpret_cast<const char*>(addr), 4);
+    else if (inet_pton(AF_INET6, ip.c_str(), addr) == 1)
+        h.yourip.assign(reinterpret_cast<const char*>(addr), 16);
+    h.reqq = int64_t(kMaxTheirRequests);
+    if (!t_.metainfo().info_bytes.empty()) h.metadata_size = int64_t(t_.metainfo().info_bytes.size());
+    // BEP 21.  Not while super-seeding (as libtorrent): a peer that showed
+    // nothing and says it only uploads looks useless, and leechers stall.
+    h.upload_only = t_.complete() && !t_.super_seeding() ? 1 : 0;
+    std::string out;
+    append_extended(out, 0, encode_ext_handshake(h));
+    send(std::move(out));
+}
+
+bool Peer::send_extended(ExtMsg m, std::string_view payload) {
+    uint8_t id = supports(m) ? ext_state_.remote_id(m) : 0;
+    if (id == 0 || closed_) return false;
+    std::string out;
+    append_extended(out, id, payload);
+    send(std::move(out));
+    return !closed_;
+}
+
+void Peer::handshake_read(const Handshake& hs) {
     peer_id_ = hs.peer_id;
     fast_ = hs.supports_fast();
+    ext_ = hs.supports_extended();  // we always set the bit
     handshake_done_ = true;
     t_.peer_identified(*this);
     if (closed_) return;  // a duplicate: dropped before we answer
     send_handshake();
     send_bitfield();
+    send_ext_handshake();
+}
+
+void Peer::accept_handshake(const Handshake& hs) {
+    if (hs.peer_id == t_.host().identity().peer_id) return disconnect("connected to ourselves");
+    handshake_read(hs);
+}
+
+uint32_t Peer::frame_limit(std::string_view rest) const {
+    // The length prefix decides before anything is buffered; an extended
+    // frame is told apart by its id, the byte after the prefix.
+    const uint32_t either = std::max(max_message_, kMaxExtendedFrame);
+    if (rest.size() < 5) {
+        // Too long for any id: refused at once, against the ordinary bound.
+        if (rest.size() == 4) {
+            auto u = reinterpret_cast<const unsigned char*>(rest.data());
+            uint32_t len = uint32_t(u[0]) << 24 | uint32_t(u[1]) << 16 | uint32_t(u[2]) << 8 | u[3];
+            if (len > either) return max_message_;
+        }
+        return either;
+    }
+    return uint8_t(rest[4]) == uint8_t(MsgId::extended) ? kMaxExtendedFrame : max_message_;
 }
 
 size_t Peer::on_data(std::string_view buf) {
@@ -136,16 +193,12 @@ size_t Peer::on_data(std::string_view buf) {
             disconnect("connected to ourselves");
             return 0;
         }
-        peer_id_ = hs->peer_id;
-        fast_ = hs->supports_fast();
-        handshake_done_ = true;
         used = kHandshakeSize;
-        t_.peer_identified(*this);
+        handshake_read(*hs);  // our handshake went out when we connected
         if (closed_) return used;  // a duplicate
-        send_bitfield();
     }
     while (!closed_ && used < buf.size()) {
-        ParseResult r = parse_message(buf.substr(used), max_message_);
+        ParseResult r = parse_message(buf.substr(used), frame_limit(buf.substr(used)));
         if (r.status == ParseStatus::need_more) break;
         if (r.status == ParseStatus::error) {
             violation("protocol error: " + r.error);
@@ -206,6 +259,9 @@ const std::array<Peer::Handler, 21> Peer::kHandlers = [] {
 
 bool Peer::handle_message(const Message& m) {
     if (m.keepalive) return true;
+    // Extension messages may come before the bitfield (BEP 10 does not
+    // order them): they do not count as the first message.
+    if (m.id == MsgId::extended) return on_extended(m) && !closed_;
     first_message_ = !got_first_message_;
     got_first_message_ = true;
     const size_t id = size_t(m.id);
@@ -336,6 +392,30 @@ bool Peer::on_reject(const Message& m) {
 bool Peer::on_fast_hint(const Message&) {
     if (!fast_) return fail("fast-extension message without the fast extension");
     return true;  // allowed_fast and suggest are hints we do not act on
+}
+
+bool Peer::on_extended(const Message& m) {
+    if (!ext_) return true;  // not negotiated: ignored like an unknown id
+    if (m.ext_id == uint8_t(ExtMsg::handshake)) return take_ext_handshake(m.payload);
+    // Sub-ids are the ids WE gave in our handshake; others are ignored.
+    if (m.ext_id == uint8_t(ExtMsg::ut_pex) || m.ext_id == uint8_t(ExtMsg::ut_metadata))
+        t_.on_extended(*this, ExtMsg(m.ext_id), m.payload);
+    return !closed_;
+}
+
+bool Peer::take_ext_handshake(std::string_view payload) {
+    auto h = parse_ext_handshake(payload);
+    if (!h) return fail(h.error().message);
+    merge_ext_handshake(ext_state_, *h);
+    got_ext_ = true;
+    if (h->reqq > 0) set_peer_reqq(uint32_t(std::min<int64_t>(h->reqq, UINT32_MAX)));
+    // BEP 21: two sides that only upload have nothing to trade.
+    if (upload_only() && t_.complete()) {
+        disconnect("both sides are seeds (it said upload_only)");
+        return false;
+    }
+    t_.on_ext_handshake(*this);
+    return !closed_;
 }
 
 bool Peer::on_piece(const Message& m) {

@@ -14,6 +14,8 @@ const std::vector<OptionSpec>& session_option_specs() {
         {"max_files_open", "N", "256", "open file descriptors kept for data files"},
         {"super_seeder", "", "", "BEP 16 super-seeding for torrents complete at start"},
         {"disk_retry_interval", "S", "10", "when a disk is full, look for free space this often (backing off)"},
+        // Peer exchange (BEP 11); never on private torrents.
+        {"pex", "0|1", "1", "exchange peer addresses with peers (BEP 11 ut_pex; never on private torrents)"},
     };
     return specs;
 }
@@ -45,6 +47,9 @@ Status read_session_options(const Options& o, SessionOptions& so) {
     so.max_files_open = size_t(*files_open);
     so.disk_retry_interval_ms = int64_t(*disk_retry * 1000);
     so.super_seeder = o.flag("super_seeder");
+    auto pex = o.get_int("pex", 0, 1);
+    if (!pex) return pex.error();
+    so.pex = *pex == 1;
     return Ok{};
 }
 

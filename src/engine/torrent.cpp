@@ -165,7 +165,7 @@ AnnounceRequest Torrent::make_announce() const {
     return r;
 }
 
-void Torrent::add_peers(const std::vector<PeerEndpoint>& peers) {
+void Torrent::add_peers(const std::vector<PeerEndpoint>& peers, PeerSource src) {
     int64_t now = host_.now_ms();
     // Forgetting is a pass over the book: at most once a minute (the book
     // also prunes itself when an offer takes it past its cap).
@@ -178,7 +178,7 @@ void Torrent::add_peers(const std::vector<PeerEndpoint>& peers) {
         if (host_.is_banned(p.ip) || host_.is_self_address(addr)) continue;
         if (p.port == host_.identity().listen_port && (p.ip == host_.options().bind_ip || p.ip == host_.options().announce_ip)) continue;
         // A fresh answer says the address is alive: a backed-off one is due now.
-        book_.offered(p, now);
+        book_.offered(p, now, src);
     }
     connect_more();
     host_.set_active(id_, true);
@@ -238,6 +238,7 @@ void Torrent::peer_closed(Peer& p, const std::string& reason) {
         dial_addr_.erase(it);
     }
     closed_by_us_.erase(p.key());
+    ext_peers_.erase(p.key());
     if (auto it = held_by_.find(p.key()); it != held_by_.end()) {
         book_.release(it->second, now);  // the duplicate we dropped for it may be dialled now
         held_by_.erase(it);
@@ -327,6 +328,7 @@ void Torrent::tick(int64_t now) {
     for (auto& [k, p] : peers_) p->tick(now);
     if (ticks_ % 10 == 0) run_choker(now, ticks_ % 30 == 0);
     super_seed_update();
+    send_pex(now);
     connect_more();
     // The periodic save syncs the data it claims (on the pool), so a reboot
     // need not re-check it; saves on events (completion, pause, stop) do
@@ -521,8 +523,13 @@ void Torrent::on_complete() {
     completed_time_ = int64_t(std::time(nullptr));
     log(LogLevel::info, "download complete; seeding");
     if (announcer_) announcer_->completed();
-    for (auto& [k, p] : peers_)
-        if (p->is_seed()) p->disconnect("both sides are seeds");
+    // BEP 21: seeds have nothing to trade; the others hear we only upload now.
+    for (auto& [k, p] : peers_) {
+        if (p->is_seed() || p->upload_only())
+            p->disconnect("both sides are seeds");
+        else
+            p->send_ext_handshake();
+    }
     save_resume();
 }
 

@@ -63,7 +63,10 @@ TorrentStatus Torrent::status(bool detail) const {
     st.pieces_have = picker_.num_have();
     if (detail) {
         for (auto& [k, p] : peers_)
-            if (p->ready()) st.peer_list.push_back(p->status(now));
+            if (p->ready()) {
+                st.peer_list.push_back(p->status(now));
+                if (from_pex(*p)) st.peer_list.back().flags += 'X';  // heard of through PEX
+            }
         for (const auto& f : mi_.files) {
             FileStatus fs;
             fs.path = f.path_string;

@@ -39,6 +39,7 @@ struct SentMessage {  // one message our side sent, decoded
     MsgId id = MsgId::choke;
     bool keepalive = false;
     uint32_t piece = 0, begin = 0, length = 0;
+    uint8_t ext_id = 0;  // extended (BEP 10): the sub-id; payload is what follows it
     std::string payload;
 };
 
@@ -99,6 +100,7 @@ public:
             m.piece = r.msg.piece;
             m.begin = r.msg.begin;
             m.length = r.msg.length;
+            m.ext_id = r.msg.ext_id;
             m.payload = std::string(r.msg.payload);
             msgs.push_back(std::move(m));
             used += r.consumed;
@@ -373,13 +375,16 @@ public:
         // Peers at different addresses are different peers (one connection
         // per peer id is kept); `id` tells apart peers at one address.
         : RemotePeer(h, t, ip, make_peer_id("-XX0001-", std::hash<std::string>()(ip) * 31 + id), fast) {}
-    RemotePeer(FakeHost& h, Torrent& t, const std::string& ip, const PeerId& peer_id, bool fast = true) {
+    // ext: its handshake sets the extension-protocol bit (BEP 10).
+    RemotePeer(FakeHost& h, Torrent& t, const std::string& ip, const PeerId& peer_id, bool fast = true,
+               bool ext = false) {
         auto tr = std::make_unique<ScriptedTransport>(ip, 50000, h.live);
         tr_ = tr.get();
         Handshake hs;
         hs.info_hash = t.info_hash();
         hs.peer_id = peer_id;
         if (fast) hs.reserved[7] |= 0x04;
+        if (ext) hs.reserved[5] |= 0x10;
         size_t used = 0;
         t.add_incoming(std::move(tr), hs, "", used);
         host_ = &h;
@@ -414,6 +419,12 @@ public:
         std::string f;
         append_piece_header(f, piece, begin, uint32_t(data.size()));
         f.append(data);
+        send(f);
+    }
+    // A BEP 10 message under sub-id `ext_id` (0: the extended handshake).
+    void extended(uint8_t ext_id, std::string_view payload) {
+        std::string f;
+        append_extended(f, ext_id, payload);
         send(f);
     }
     std::vector<SentMessage> sent() { return tr_->take_sent(); }

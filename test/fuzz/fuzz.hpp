@@ -67,6 +67,8 @@ private:
 
 namespace btl::fuzz {
 BTL_FUZZ_DECLARE(fuzz_bencode);
+BTL_FUZZ_DECLARE(fuzz_extension);
+BTL_FUZZ_DECLARE(fuzz_pex);
 BTL_FUZZ_DECLARE(fuzz_metainfo);
 BTL_FUZZ_DECLARE(fuzz_peer_stream);
 BTL_FUZZ_DECLARE(fuzz_http_tracker);

@@ -615,14 +615,17 @@ class LtPeer:
 
     def __init__(self, ws, name, torrent, save_dir, ip, seed=False,
                  upload_limit=0, download_limit=0, exit_when_done=False,
-                 connect=(), port=None, high_performance=False, max_requests=0):
+                 connect=(), port=None, high_performance=False, max_requests=0,
+                 magnet=None, plugins=True, connect_later=()):
         self.ws = ws
         self.name = name
         self.ip = ip
         self.port = port or free_port(ip)
         self.status_path = ws.path("%s.status.json" % name)
+        # magnet: a magnet URI instead of the .torrent (libtorrent fetches
+        # the metadata from peers); plugins=False: no ut_pex/ut_metadata.
         argv = [PY, os.path.join(HERE, "btl_harness.py"), "lt-peer",
-                "--torrent", torrent, "--save", save_dir, "--ip", ip,
+                "--torrent", magnet or torrent, "--save", save_dir, "--ip", ip,
                 "--port", str(self.port), "--status", self.status_path]
         if seed:
             argv.append("--seed-mode")
@@ -636,8 +639,12 @@ class LtPeer:
             argv.append("--high-performance")
         if max_requests:
             argv += ["--max-requests", str(int(max_requests))]
+        if not plugins:
+            argv.append("--no-plugins")
         for c in connect:
             argv += ["--connect", "%s:%d" % c]
+        for c in connect_later:  # dialled once the first peer is connected
+            argv += ["--connect-later", "%s:%d" % c]
         self.proc = ws.start(name, argv)
 
     def status(self):
@@ -704,6 +711,9 @@ def lt_peer_main(argv):
     ap.add_argument("--connect", action="append", default=[], help="IP:PORT")
     ap.add_argument("--max-requests", type=int, default=0,
                     help="max_out_request_queue: blocks requested ahead per peer")
+    ap.add_argument("--connect-later", action="append", default=[], help="IP:PORT")
+    ap.add_argument("--no-plugins", action="store_true",
+                    help="no default extensions (ut_pex, ut_metadata, smart ban)")
     a = ap.parse_args(argv)
 
     stop = []
@@ -714,11 +724,14 @@ def lt_peer_main(argv):
     sp.update(lt_settings(lt, a.ip, a.port, a.upload_limit, a.download_limit))
     if a.max_requests:
         sp["max_out_request_queue"] = a.max_requests
-    ses = lt.session(sp)
+    ses = lt.session(sp, 0) if a.no_plugins else lt.session(sp)
     if a.upload_limit or a.download_limit:
         lt_limit_loopback(lt, ses)
-    atp = lt.add_torrent_params()
-    atp.ti = lt.torrent_info(a.torrent)
+    if a.torrent.startswith("magnet:"):
+        atp = lt.parse_magnet_uri(a.torrent)
+    else:
+        atp = lt.add_torrent_params()
+        atp.ti = lt.torrent_info(a.torrent)
     atp.save_path = a.save
     if a.seed_mode:
         atp.flags |= lt.torrent_flags.seed_mode
@@ -732,7 +745,13 @@ def lt_peer_main(argv):
     t0 = time.monotonic()
     done_at = None
     last_write = 0
+    later = list(a.connect_later)
     while not stop:
+        if later and h.status().num_peers >= 1:
+            for c in later:
+                ip, port = c.rsplit(":", 1)
+                h.connect_peer((ip, int(port)))
+            later = []
         for al in ses.pop_alerts():
             if isinstance(al, lt.tracker_reply_alert):
                 announces += 1

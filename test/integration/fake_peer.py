@@ -38,12 +38,13 @@ class Closed(Exception):
 
 
 class FakePeer:
-    def __init__(self, ip, info_hash, peer_id=None, fast=True):
+    def __init__(self, ip, info_hash, peer_id=None, fast=True, ext=False):
         self.ip = ip
         self.info_hash = info_hash          # bytes(20)
         self.peer_id = peer_id or (b"-FK0001-" + bytes(
             (hash((ip, i)) & 0x3f) + 0x30 for i in range(12)))
         self.fast = fast
+        self.ext = ext                      # sets the BEP 10 extension bit
         self.sock = None
         self.buf = b""
         self.remote_handshake = None
@@ -79,6 +80,8 @@ class FakePeer:
         reserved = bytearray(8)
         if self.fast:
             reserved[7] |= 0x04
+        if self.ext:
+            reserved[5] |= 0x10
         self.send_raw(bytes([len(PSTR)]) + PSTR + bytes(reserved)
                       + (info_hash or self.info_hash) + (peer_id or self.peer_id))
 

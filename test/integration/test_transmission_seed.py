@@ -10,7 +10,8 @@ port mapping, plain connections tolerated) and announces to opentracker;
 our btdownloadheadless (127.0.0.3) learns its address there and dials it
 (3.00 never dials 127/8 itself, but accepts us).  The download must
 complete, byte-identical, and no gap without progress may exceed
-MAX_GAP_S.  The download time and the longest gap are printed (the
+MAX_GAP_S.  Our log (--verbose) must show Transmission's extended handshake
+with its reqq of 512, which caps our queue to it at 511 (BEP 10).  The download time and the longest gap are printed (the
 before/after figures of the issue's note).
 
 BTL_BIN=/path/to/other/build/bin runs it against another build."""
@@ -89,7 +90,7 @@ def main():
         out = ws.mkdir("leech")
         t0 = time.monotonic()
         me = H.Headless(ws, "btl-leech", tor, "127.0.0.3", save_in=out, seed_time=0,
-                        display_interval=0.2)
+                        display_interval=0.2, extra=["--verbose"])
         last_have, last_change, longest, first_byte = -1, t0, 0.0, None
         while me.proc.poll() is None:
             H.check(time.monotonic() - t0 < 150, "download from transmission did not finish in 150 s")
@@ -110,6 +111,11 @@ def main():
               "longest gap without progress %.1f s" % (SIZE // H.MiB, dt, first_byte - t0, longest), flush=True)
         H.assert_same_data(os.path.join(seed_dir, "big.bin"), os.path.join(out, "big.bin"),
                            "download from transmission")
+        with open(me.proc.logpath, errors="replace") as f:
+            reqq = [l.strip() for l in f if "extensions" in l and "reqq" in l]
+        H.log("extended handshakes: %s" % reqq)
+        H.check(any("reqq 512" in l for l in reqq),
+                "no extended handshake with Transmission's reqq 512 in our log")
         H.check(longest <= MAX_GAP_S, "the download stalled: %.1f s without progress (bound %.1f s)"
                 % (longest, MAX_GAP_S))
 

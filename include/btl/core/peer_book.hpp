@@ -45,6 +45,9 @@
 
 namespace btl {
 
+// Where an address was first heard of (shown in the peer list).
+enum class PeerSource : uint8_t { tracker, pex };
+
 struct PeerBookPolicy {
     int64_t first_retry_ms = 10'000;
     int64_t max_retry_ms = 30 * 60'000;
@@ -61,7 +64,8 @@ public:
     explicit PeerBook(PeerBookPolicy p = {}) : policy_(p) {}
 
     // True if the address is (now) waiting to be dialled.
-    bool offered(const PeerEndpoint& ep, int64_t now_ms);
+    // `src` is kept from the first offer of an address.
+    bool offered(const PeerEndpoint& ep, int64_t now_ms, PeerSource src = PeerSource::tracker);
     // The longest-waiting due address, now marked dialling; nullopt if none is due.
     std::optional<PeerEndpoint> next_eligible(int64_t now_ms);
     void connected(const std::string& addr, int64_t now_ms);
@@ -81,6 +85,8 @@ public:
     std::optional<int64_t> next_due() const;
     std::optional<State> state(const std::string& addr) const;
     int failures(const std::string& addr) const;
+    // Where the address was first heard of (tracker for an unknown one).
+    PeerSource source(const std::string& addr) const;
     // Our last dial of it (-1: never dialled, or unknown address).
     int64_t last_attempt(const std::string& addr) const;
     // The wait after `failures` failed attempts: 0, then first_retry doubling to max_retry.
@@ -95,6 +101,7 @@ private:
         int64_t last_attempt_ms = -1;  // our last dial
         int64_t last_seen_ms = 0;      // last offered, connected or closed
         int64_t connected_ms = -1;     // when the current connection came up
+        PeerSource source = PeerSource::tracker;
     };
     void enqueue(const std::string& addr, Entry& e, int64_t due_ms);
     void dequeue(const std::string& addr, Entry& e);

@@ -18,6 +18,10 @@
 //   2,000 queued; while choked they are rejected (fast) or ignored;
 // - blocks we never requested are dropped; more of them than requests we
 //   ever sent is flooding;
+// - extension messages (BEP 10, id 20) only when both handshakes set bit
+//   0x10; their frames are bounded apart (kMaxExtendedFrame: one ut_metadata
+//   data piece), a malformed extended handshake is a violation naming the
+//   field, unknown sub-ids are ignored;
 // - a peer must read: past 16 MiB queued to it, or 60 s without a write
 //   completing, it is dropped (blocks are only served below 4 MiB queued).
 #pragma once
@@ -36,6 +40,7 @@
 #include "btl/disk/disk_io.hpp"
 #include "btl/engine/engine_types.hpp"
 #include "btl/engine/torrent_host.hpp"
+#include "btl/ext/extension.hpp"
 #include "btl/net/peer_transport.hpp"
 
 namespace btl {
@@ -59,6 +64,8 @@ public:
     [[nodiscard]] virtual bool complete() const = 0;
     [[nodiscard]] virtual bool super_seeding() const = 0;
     [[nodiscard]] virtual bool upload_fresh(uint32_t piece) const = 0;
+    // We offer ut_pex in our extended handshake (not on private torrents).
+    [[nodiscard]] virtual bool pex_enabled() const = 0;
 
     // ---- events from the peer
     virtual void on_peer_has(Peer& p, uint32_t piece) = 0;  // a have or bitfield bit
@@ -69,6 +76,11 @@ public:
     // Its handshake named its peer id (peer_id() is set); the owner may
     // disconnect it (a duplicate) before anything more is sent.
     virtual void peer_identified(Peer& p) = 0;
+    // BEP 10: its extended handshake arrived (reqq and upload_only are
+    // applied already); the owner may disconnect it.
+    virtual void on_ext_handshake(Peer& p) = 0;
+    // A ut_pex or ut_metadata message (`payload`: after the sub-id).
+    virtual void on_extended(Peer& p, ExtMsg m, std::string_view payload) = 0;
 
     // ---- uploads
     // The global upload limit: true if `bytes` may go out now.
@@ -97,6 +109,12 @@ size_t request_queue_cap(uint32_t peer_reqq);
 // one (which decays by a quarter per call when the rate drops); within
 // [min(kRequestQueueMin, cap), cap].
 size_t request_queue_target(double bytes_per_s, size_t current, size_t cap);
+
+// Requests a peer may keep queued with us (our `reqq`); more is a violation.
+inline constexpr size_t kMaxTheirRequests = 2000;
+// Longest extended message (id 20) a peer may send: a 16 KiB ut_metadata
+// data piece, its dictionary and the ids.
+inline constexpr uint32_t kMaxExtendedFrame = 2 + 16 * 1024 + 1024;
 
 class Peer : public PeerConnectionHandler {
 public:
@@ -143,6 +161,11 @@ public:
     // The peer's BEP 10 `reqq` (0 = not said): from now on we keep fewer
     // requests in flight to it than that.
     void set_peer_reqq(uint32_t reqq);
+    // BEP 10: sends `payload` under the PEER's id for `m`; false (nothing
+    // sent) when it does not speak `m`.
+    bool send_extended(ExtMsg m, std::string_view payload);
+    // Our extended handshake (again, when what it says changed: upload_only).
+    void send_ext_handshake();
     // The connection is up (incoming peers arrive connected).
     void set_tcp_connected() { tcp_connected_ = true; }
 
@@ -154,6 +177,16 @@ public:
     bool ready() const { return handshake_done_; }
     bool closed() const { return closed_; }
     bool is_seed() const { return has_.size() && has_.all(); }
+    // ---- BEP 10
+    bool extensions() const { return ext_; }  // both set the extension bit
+    bool got_ext_handshake() const { return got_ext_; }
+    // It speaks `m` (its handshake named an id for it).
+    bool supports(ExtMsg m) const { return got_ext_ && ext_state_.remote_id(m) != 0; }
+    const ExtHandshake& ext_handshake() const { return ext_state_; }
+    // The port it listens on (its `p`), 0 when not said.
+    uint16_t listen_port() const { return ext_state_.listen_port > 0 ? uint16_t(ext_state_.listen_port) : 0; }
+    // BEP 21: it said upload_only (a seed or a partial seed).
+    bool upload_only() const { return ext_state_.upload_only == 1; }
     const Bitfield& pieces() const { return has_; }
     // It sent its first message (and so said what it has), BEP 16.
     bool said_what_it_has() const { return got_first_message_; }
@@ -190,6 +223,8 @@ private:
     bool on_have_none(const Message& m);
     bool on_reject(const Message& m);
     bool on_fast_hint(const Message& m);  // suggest, allowed_fast
+    bool on_extended(const Message& m);
+    bool take_ext_handshake(std::string_view payload);
 
     using Handler = bool (Peer::*)(const Message&);
     static const std::array<Handler, 21> kHandlers;  // indexed by MsgId
@@ -204,6 +239,10 @@ private:
     void note_sending();
     void send_handshake();
     void send_bitfield();
+    // Its handshake was read: remember what it supports, answer with our bitfield.
+    void handshake_read(const Handshake& hs);
+    // The frame bound for what sits at the front of `rest`.
+    uint32_t frame_limit(std::string_view rest) const;
     void set_have(uint32_t piece);
 
     PeerOwner& t_;
@@ -217,6 +256,8 @@ private:
     bool handshake_done_ = false, sent_handshake_ = false, got_first_message_ = false;
     bool first_message_ = false;  // the message being handled is the first
     bool fast_ = false, closed_ = false;
+    bool ext_ = false, got_ext_ = false;  // BEP 10 negotiated; its handshake arrived
+    ExtHandshake ext_state_;
     PeerId peer_id_{};
     std::string violation_;
     uint32_t max_message_ = 0;       // longest frame this peer may send us

@@ -26,6 +26,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -84,7 +85,7 @@ public:
     bool accepting_peers() const;
 
     void add_incoming(std::unique_ptr<PeerTransport> conn, const Handshake& hs, std::string_view rest, size_t& used);
-    void add_peers(const std::vector<PeerEndpoint>& peers);
+    void add_peers(const std::vector<PeerEndpoint>& peers, PeerSource src = PeerSource::tracker);
     void tick(int64_t now_ms);  // once a second, from the session
 
     void log(LogLevel lvl, const std::string& msg) const;
@@ -121,6 +122,17 @@ public:
         sent_bytes_[piece] += bytes;
     }
     void read_block(Peer& p, uint32_t piece, uint32_t begin, uint32_t length) override;
+    // ---- BEP 10 extensions (torrent_ext.cpp): serving ut_metadata, BEP 11 PEX
+    bool pex_enabled() const override { return host_.options().pex && !mi_.is_private; }
+    void on_ext_handshake(Peer& p) override;
+    void on_extended(Peer& p, ExtMsg m, std::string_view payload) override;
+    // Peers dropped for flooding us with PEX.
+    uint64_t pex_floods() const { return pex_floods_; }
+    // PEX limits (BEP 11; libtorrent's numbers).
+    static constexpr int64_t kPexIntervalMs = 60'000;  // what we send each peer, at most this often
+    static constexpr size_t kPexMaxSend = 50;           // added, and dropped, per message we send
+    static constexpr size_t kPexMaxTake = 100;          // peers we take from one message
+    static constexpr int kPexMaxPerMinute = 6;          // more from one peer is a flood
 
 private:
     int64_t payload_down_ = 0, payload_up_ = 0;  // this session
@@ -188,6 +200,25 @@ private:
     uint32_t optimistic_ = 0;
     size_t bandwidth_turn_ = 0;  // round-robin start for the rate limiter
     std::unique_ptr<SuperSeed> super_;
+    // Per peer, for the extensions: request and message rates, and what
+    // our PEX told it.  Erased when the peer closes.
+    struct ExtPeerState {
+        int64_t md_window_ms = -1;  // start of the current ut_metadata minute
+        int md_requests = 0;        // requests in it
+        std::deque<int64_t> pex_in;  // when its last PEX messages came (at most kPexMaxPerMinute + 1)
+        int64_t pex_sent_ms = -1;    // our last PEX to it
+        std::set<std::string> pex_told;  // addresses it has from us, not yet dropped
+    };
+    std::unordered_map<uint32_t, ExtPeerState> ext_peers_;
+    uint64_t pex_floods_ = 0;
+    void serve_metadata(Peer& p, std::string_view payload);
+    void on_pex(Peer& p, std::string_view payload);
+    void send_pex(int64_t now_ms);  // from tick
+    void send_pex_to(Peer& p, ExtPeerState& st, int64_t now_ms);
+    // Where a connected peer can be dialled: the address we dialled, or
+    // its IP with the port of its extended handshake; nullopt if unknown.
+    std::optional<PeerEndpoint> listen_endpoint(const Peer& p) const;
+    bool from_pex(const Peer& p) const;
     std::vector<int64_t> sent_bytes_;  // per piece, payload uploaded
     // Last member, so destroyed first: no callback (disk job, announcer
     // hook) runs into a torrent whose members are being torn down.
