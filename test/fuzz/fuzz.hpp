@@ -79,4 +79,6 @@ BTL_FUZZ_DECLARE(fuzz_resume);
 BTL_FUZZ_DECLARE(fuzz_tracker_state);
 BTL_FUZZ_DECLARE(fuzz_lsd);
 BTL_FUZZ_DECLARE(fuzz_mse);
+BTL_FUZZ_DECLARE(fuzz_rpc_request);
+BTL_FUZZ_DECLARE(fuzz_rpc_dispatch);
 }  // namespace btl::fuzz

@@ -60,6 +60,7 @@ const Target kTargets[] = {
     {"extension", fuzz_extension},     {"pex", fuzz_pex},
     {"lsd", fuzz_lsd},                 {"magnet", fuzz_magnet},
     {"mse", fuzz_mse},
+    {"rpc_request", fuzz_rpc_request}, {"rpc_dispatch", fuzz_rpc_dispatch},
 };
 
 // Runs one input; an invariant failure is reported with the file's name.
