@@ -24,6 +24,7 @@
 #include "btl/launcher/launcher.hpp"
 #include "btl/engine/session_options.hpp"
 #include "btl/launcher/status_file.hpp"
+#include "btl/ui/attached_view.hpp"
 #include "btl/ui/curses_view.hpp"
 #include "btl/ui/plain_view.hpp"
 
@@ -47,6 +48,7 @@ const std::vector<OptionSpec> kSpecs = with_session_options({
     {"status_json", "FILE", "", "rewrite FILE with a JSON status every display interval"},
     {"config", "FILE", "", "config file (default $XDG_CONFIG_HOME/btlaunchmany/config)"},
     {"verbose", "", "", "also log peer-level events (plain display)"},
+    {"attach", "", "", "attach the curses view to a running engine: btlaunchmany --attach [URL] (see the man page)"},
     {"help", "", "", "show this help"},
 }, 2);
 
@@ -127,6 +129,7 @@ struct App {
     Session* session = nullptr;
     Launcher* launcher = nullptr;
     LogBook* logbook = nullptr;
+    std::unique_ptr<ui::LocalModel> model;
     std::unique_ptr<ui::View> view;
     std::unique_ptr<StatusFile> status;
     std::unique_ptr<ConfigReload> config;
@@ -191,8 +194,9 @@ struct App {
     // The view, the log routing, --status_json; errors are runtime errors.
     Status start_views(const Settings& s, bool verbose) {
         curses = s.display == "curses";
+        model = std::make_unique<ui::LocalModel>(*launcher);
         if (curses)
-            view = std::make_unique<ui::CursesView>(loop, *launcher, *logbook, s.interval, [this] { shutdown(); });
+            view = std::make_unique<ui::CursesView>(loop, *model, *logbook, s.interval, [this] { shutdown(); });
         else
             view = std::make_unique<ui::PlainView>(loop, *launcher, s.interval, verbose);
         logbook->listener = [this](const LogLine& l) { view->on_log(l); };
@@ -230,6 +234,45 @@ int run(App& app, Launcher& launcher, const Settings& s, const LoadedOptions& lo
     return kExitOk;
 }
 
+// btlaunchmany --attach [URL|HOST:PORT|SOCKET]: the view alone, on an engine
+// that runs elsewhere (this data dir's rpc.sock by default).
+const std::vector<OptionSpec> kAttachSpecs = {
+    {"attach", "", "", "attach the curses view to a running engine"},
+    {"rpc_auth", "USER:PASS", "", "credentials for the engine's RPC (HTTP Basic)"},
+    {"data_dir", "DIR", "", "the engine's data dir, whose rpc.sock is the default target"},
+    {"display_interval", "S", "1", "seconds between screen updates"},
+    {"help", "", "", "show this help"},
+};
+
+bool wants_attach(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "--") return false;
+        if (a == "--attach" || a.rfind("--attach=", 0) == 0) return true;
+    }
+    return false;
+}
+
+int attach_main(int argc, char** argv) {
+    Options o(kAttachSpecs);
+    const ProgramInfo program{kProgram, "btlaunchmany --attach [URL] [options]",
+                              "Attaches the curses view to a running engine: URL is "
+                              "http://HOST:PORT/transmission/rpc (also a transmission-daemon), HOST:PORT, or a "
+                              "Unix socket; default DATA_DIR/rpc.sock.",
+                              0, 1, "at most one URL"};
+    if (auto code = parse_command_line(o, program, argc, argv)) return *code;
+    auto interval = o.get_double("display_interval", 0.1, 3600);
+    if (!interval.ok()) return usage(interval.error().message);
+    if (!isatty(0) || !isatty(1)) return usage("--attach needs a terminal");
+    const std::string data_dir = o.get("data_dir").empty() ? default_data_dir() : o.get("data_dir");
+    std::string target = o.positional().empty() ? std::string() : o.positional()[0];
+    auto ep = rpc::parse_attach_target(target, data_dir + "/rpc.sock");
+    if (!ep.ok()) return usage(ep.error().message);
+    ep->auth = o.get("rpc_auth");
+    if (!ep->auth.empty() && ep->auth.find(':') == std::string::npos) return usage("--rpc_auth must be USER:PASS");
+    return ui::run_attached_view(uv_default_loop(), {*ep, *interval, 30});
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -238,6 +281,7 @@ int main(int argc, char** argv) {
     // the torrent handles like a full disk, not kill the whole process.
     std::signal(SIGXFSZ, SIG_IGN);
     std::setlocale(LC_ALL, "");
+    if (wants_attach(argc, argv)) return attach_main(argc, argv);
     Options cli(kSpecs);  // --help and command-line mistakes first, before any config file
     const ProgramInfo program{kProgram, "btlaunchmany DIR [options]",
                               "Runs every .torrent file in DIR; see man btlaunchmany.", 1, 1, "exactly one directory"};
