@@ -91,7 +91,8 @@ Result<json> parse_answer(std::string_view body) {
 std::string request_text(const char* method, json args) {
     json r = {{"method", method}};
     if (!args.is_null()) r["arguments"] = std::move(args);
-    return r.dump();
+    // Bytes that are not UTF-8 (a path) become U+FFFD rather than throw.
+    return r.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 void read_detail(const json& t, TorrentStatus& st) {
@@ -208,6 +209,10 @@ std::string session_limits_request(int64_t down_bytes_s, int64_t up_bytes_s) {
 
 std::string plain_request(const char* method) { return request_text(method, nullptr); }
 
+std::string free_space_request(const std::string& path) {
+    return request_text("free-space", json{{"path", path}});
+}
+
 Result<TorrentList> parse_torrent_get(std::string_view body) {
     auto args = parse_answer(body);
     if (!args.ok()) return args.error();
@@ -254,6 +259,14 @@ Result<RemoteStats> parse_session_stats(std::string_view body) {
     s.up_rate = std::max(0.0, num(*args, "uploadSpeed"));
     s.torrents = std::max<int64_t>(0, inum(*args, "torrentCount"));
     return s;
+}
+
+Result<int64_t> parse_free_space(std::string_view body) {
+    auto args = parse_answer(body);
+    if (!args.ok()) return args.error();
+    int64_t n = inum(*args, "size-bytes", -1);
+    if (n < 0) return make_error("free-space answer without size-bytes");
+    return n;
 }
 
 Status parse_result(std::string_view body) {

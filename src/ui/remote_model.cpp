@@ -54,7 +54,15 @@ void RemoteModel::poll() {
 void RemoteModel::ask_session() {
     client_.call(rpc::plain_request("session-get"), [this](Result<std::string> a) {
         if (!a.ok()) return;
-        if (auto s = rpc::parse_session_get(*a); s.ok()) session_ = *s;
+        auto s = rpc::parse_session_get(*a);
+        if (!s.ok()) return;
+        session_ = *s;
+        // Transmission 4 dropped download-dir-free-space: ask free-space.
+        if (session_.free_space < 0 && !session_.download_dir.empty())
+            client_.call(rpc::free_space_request(session_.download_dir), [this](Result<std::string> f) {
+                if (!f.ok()) return;
+                if (auto n = rpc::parse_free_space(*f); n.ok()) session_.free_space = *n;
+            });
     });
 }
 

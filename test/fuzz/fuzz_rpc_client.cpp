@@ -25,6 +25,8 @@ BTL_FUZZ_DECLARE(fuzz_rpc_client) {
     if (s.ok()) BTL_FUZZ_CHECK(s->down_limit >= 0 && s->up_limit >= 0);
     auto st = rpc::parse_session_stats(body);
     if (st.ok()) BTL_FUZZ_CHECK(st->down_rate >= 0 && st->up_rate >= 0);
+    auto free = rpc::parse_free_space(body);
+    if (free.ok()) BTL_FUZZ_CHECK(*free >= 0);
     (void)rpc::parse_result(body);
     return 0;
 }

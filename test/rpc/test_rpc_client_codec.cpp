@@ -151,6 +151,16 @@ TEST_CASE("session-get and session-stats: limits in bytes/s, port, free space") 
     CHECK(st->torrents == 3);
 }
 
+TEST_CASE("free-space: the request names the path, the answer its size-bytes") {
+    CHECK(free_space_request("/srv/dl").find(R"("path":"/srv/dl")") != std::string::npos);
+    // A path that is not UTF-8 is sent, replaced, rather than thrown on.
+    CHECK(free_space_request(std::string("/srv/\xff")).find("path") != std::string::npos);
+    auto n = parse_free_space(R"({"arguments":{"path":"/srv","size-bytes":4096},"result":"success"})");
+    REQUIRE(n.ok());
+    CHECK(*n == 4096);
+    CHECK(!parse_free_space(R"({"arguments":{"path":"/srv"},"result":"success"})").ok());
+}
+
 TEST_CASE("requests: torrent-get asks for recently-active, commands name the id") {
     CHECK(torrent_get_request(Which::recently_active).find(R"("ids":"recently-active")") != std::string::npos);
     CHECK(torrent_get_request(Which::all).find("\"ids\"") == std::string::npos);

@@ -63,12 +63,14 @@ std::string torrent_get_request(Which which, int64_t id = 0, bool detail = false
 std::string torrent_action_request(const char* method, int64_t id, bool delete_local_data = false);
 std::string session_limits_request(int64_t down_bytes_s, int64_t up_bytes_s);
 std::string plain_request(const char* method);  // session-get, session-stats, session-close
+std::string free_space_request(const std::string& path);
 
 // Answers.  An answer whose "result" is not "success" is an error carrying
 // the engine's words.
 Result<TorrentList> parse_torrent_get(std::string_view body);
 Result<RemoteSession> parse_session_get(std::string_view body);
 Result<RemoteStats> parse_session_stats(std::string_view body);
+Result<int64_t> parse_free_space(std::string_view body);  // "size-bytes"
 Status parse_result(std::string_view body);
 
 // Transmission's status code as our state (error and stall aside).
