@@ -124,7 +124,10 @@ void read_detail(const json& t, TorrentStatus& st) {
         TrackerStatus ts;
         ts.url = text(tr, "announce");
         std::string last = text(tr, "lastAnnounceResult");
-        ts.status = !flag(tr, "hasAnnounced") || flag(tr, "lastAnnounceSucceeded") ? "ok" : "error: " + last;
+        // Transmission's result is bare ("Could not connect to tracker"); an
+        // engine that already says "error: ..." keeps its own words.
+        if (!flag(tr, "hasAnnounced") || flag(tr, "lastAnnounceSucceeded")) ts.status = "ok";
+        else ts.status = last.rfind("error", 0) == 0 || last.rfind("warning", 0) == 0 ? last : "error: " + last;
         ts.seeds = inum(tr, "seederCount", -1);
         ts.leechers = inum(tr, "leecherCount", -1);
         int64_t next = inum(tr, "nextAnnounceTime", 0);
@@ -157,7 +160,10 @@ TorrentStatus read_torrent(const json& t) {
     int64_t pieces = std::clamp<int64_t>(inum(t, "pieceCount"), 0, UINT32_MAX);
     int64_t piece_size = inum(t, "pieceSize");
     st.num_pieces = uint32_t(pieces);
-    st.pieces_have = piece_size > 0 ? uint32_t(std::min(pieces, st.have_bytes / piece_size)) : 0;
+    // From the verified bytes when the engine says both, else from the share.
+    st.pieces_have = piece_size > 0 && st.have_bytes > 0
+                         ? uint32_t(std::min(pieces, st.have_bytes / piece_size))
+                         : uint32_t(std::llround(st.progress * double(pieces)));
     int64_t err = inum(t, "error");
     std::string why = text(t, "errorString");
     if (err == 3) {

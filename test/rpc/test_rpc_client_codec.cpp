@@ -114,6 +114,16 @@ TEST_CASE("torrent-get detail: files with their progress, peers, trackers") {
     CHECK(t.trackers[0].seeds == 4);
 }
 
+TEST_CASE("torrent-get: an engine's own 'error: ...' is not prefixed twice; pieces from the share") {
+    auto r = parse_torrent_get(R"({"arguments":{"torrents":[{"id":1,"percentDone":0.5,"pieceCount":10,
+        "trackerStats":[{"hasAnnounced":true,"lastAnnounceSucceeded":false,"lastAnnounceResult":"error: refused"}]}]},
+        "result":"success"})");
+    REQUIRE(r.ok());
+    const TorrentStatus& t = r->torrents.at(0).st;
+    CHECK(t.trackers.at(0).status == "error: refused");
+    CHECK(t.pieces_have == 5);
+}
+
 TEST_CASE("RPC answers: failures carry the engine's words; broken ones one line") {
     auto bad = parse_torrent_get(R"({"arguments":{},"result":"no such method"})");
     REQUIRE(!bad.ok());
