@@ -26,6 +26,7 @@
 #include "btl/launcher/status_file.hpp"
 #include "btl/ui/attached_view.hpp"
 #include "btl/ui/curses_view.hpp"
+#include "btl/ui/engine_process.hpp"
 #include "btl/ui/plain_view.hpp"
 
 using namespace btl;
@@ -273,6 +274,30 @@ int attach_main(int argc, char** argv) {
     return ui::run_attached_view(uv_default_loop(), {*ep, *interval, 30});
 }
 
+// `btlaunchmany DIR` on a terminal: the engine runs detached (started now
+// unless one already runs for this data dir) and this process is only its
+// view, so an SSH drop or a killed tmux never stops the downloads.
+int start_and_attach(const Settings& s, const std::string& self, const std::vector<std::string>& args) {
+    const std::string& dd = s.session.data_dir;
+    if (int e = make_directories(dd)) return fail("cannot create data directory " + dd + ": " + std::strerror(e));
+    const std::string sock = dd + "/rpc.sock", log = dd + "/engine.log";
+    pid_t child = 0;
+    if (!ui::engine_running(dd)) {
+        auto pid = ui::spawn_engine("/proc/self/exe", ui::engine_argv(self, args), log);
+        if (!pid.ok()) return fail(pid.error().message);
+        child = *pid;
+    }
+    if (auto st = ui::wait_for_engine(sock, child, dd, 30, log); !st.ok()) {
+        // An engine nobody can reach must not be left running unseen.
+        if (child > 0 && ::kill(child, SIGTERM) == 0) return fail(st.error().message + "; stopped it");
+        return fail(st.error().message);
+    }
+    rpc::RpcEndpoint ep;
+    ep.unix_socket = sock;
+    ep.url = "http://localhost/transmission/rpc";
+    return ui::run_attached_view(uv_default_loop(), {ep, s.interval, 30});
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -294,6 +319,8 @@ int main(int argc, char** argv) {
     if (!is_dir(dir)) return fail(dir + (access(dir.c_str(), F_OK) == 0 ? ": not a directory" : ": no such directory"));
     auto settings = read_settings(o, dir);
     if (!settings.ok()) return usage(settings.error().message);
+    // A terminal and no --display: the engine as a daemon, this process its view.
+    if (settings->display == "curses" && !o.has("display")) return start_and_attach(*settings, argv[0], args);
     auto instance = lock_data_dir(settings->session.data_dir);
     if (!instance.ok()) return fail(instance.error().message);
     if (auto code = prepare_save_in(*settings)) return *code;
