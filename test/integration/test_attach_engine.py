@@ -4,9 +4,10 @@
 `btlaunchmany DIR` on a terminal starts the engine detached (pid in the
 data dir's lock, log in DATA_DIR/engine.log) and attaches: the rows appear.
 `d` detaches (exit 0) and the download goes on (the --status_json file's
-bytes grow, the engine's pid is the same).  A second `btlaunchmany DIR`
-re-attaches; its tmux session is killed (a hangup): the engine still runs
-and answers on its RPC port.  A third attach shows the same rows; `q` `y`
+bytes grow, the engine's pid is the same).  A second and a third
+`btlaunchmany DIR` re-attach side by side with the same rows; the second's
+tmux session is killed (a hangup): the engine still runs and answers on its
+RPC port, and the third still pauses and resumes a torrent.  `q` `y` in it
 stops the engine: the view exits 0, the RPC port is closed, the engine's
 process is gone and the lock is free.  Loopback only; private tmux server;
 the engine is killed at the end if anything went wrong."""
@@ -119,20 +120,23 @@ def run(ws, t, launcher, data):
                  "the download to go on after the detach")
     H.check(engine_pid(data) == pid and alive(pid), "the engine changed or died after the detach")
 
-    # A second attach, killed by a hangup (its tmux session goes away).
-    rc2 = ws.path("rc2")
+    # Two terminals on one engine; then the first is killed by a hangup
+    # (its tmux session goes away) and the other carries on.
+    rc2, rc3 = ws.path("rc2"), ws.path("rc3")
     t.new("two", argv, rc2)
     t.wait("two", lambda s: line_of(s, "fast.bin") and line_of(s, "slow.bin"), 20, "the rows in the second attach")
+    t.new("three", argv, rc3)
+    lines = t.wait("three", lambda s: line_of(s, "fast.bin") and line_of(s, "slow.bin") and s, 20,
+                   "the same rows in a third attach beside the second")
+    H.check("seeding" in line_of(lines, "fast.bin"), "fast is not seeding in the third attach")
     t.kill_session("two")
     time.sleep(1.5)
     H.check(alive(pid) and engine_pid(data) == pid, "the hangup of a view stopped the engine")
     H.check(port_open("127.0.0.1", rpc_port), "the RPC port closed after a view's hangup")
-
-    rc3 = ws.path("rc3")
-    t.new("three", argv, rc3)
-    lines = t.wait("three", lambda s: line_of(s, "fast.bin") and line_of(s, "slow.bin") and s, 20,
-                   "the same rows in the third attach")
-    H.check("seeding" in line_of(lines, "fast.bin"), "fast is not seeding in the third attach")
+    t.key("three", "p")  # the remaining view still drives the engine
+    t.wait("three", lambda s: "paused" in (line_of(s, "fast.bin") or ""), 10, "fast paused from the third view")
+    t.key("three", "p")
+    t.wait("three", lambda s: "seeding" in (line_of(s, "fast.bin") or ""), 10, "fast seeding again")
     t.key("three", "q")
     t.wait("three", lambda s: "Stop the engine" in s[-1], 5, "the quit prompt")
     t.key("three", "y")
