@@ -47,7 +47,8 @@ DEBS := g++ make pkg-config libuv1-dev libncurses-dev libssl-dev doctest-dev \
         libcurl4-openssl-dev zlib1g-dev ca-certificates python3-cryptography \
         python3 python3-libtorrent aria2 opentracker mktorrent tmux time wrk \
         man-db procps psmisc rtorrent clang libclang-rt-14-dev \
-        universal-ctags transmission-daemon transmission-cli nlohmann-json3-dev systemd
+        universal-ctags transmission-daemon transmission-cli nlohmann-json3-dev \
+        prometheus systemd
 
 .PHONY: all check unit integration demo bench install clean deps build-all \
         fuzz fuzz-build check-asan check-layering

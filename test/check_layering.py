@@ -30,7 +30,7 @@ ALLOWED = {
     "ext": {"core", "base"},
     "tracker": {"net", "core", "base"},
     "engine": set(BELOW_ENGINE),
-    "launcher": {"engine"} | BELOW_ENGINE,
+    "launcher": {"rpc", "engine"} | BELOW_ENGINE,
     "rpc": {"engine"} | BELOW_ENGINE,
     "ui": {"launcher", "rpc", "engine"} | BELOW_ENGINE,
     "bin": None,  # the mains wire everything

@@ -303,7 +303,7 @@ LPORT=$(free_port "$OUR_IP") || die "cannot find a free port on $OUR_IP"
 STATUS="$WORK/state/btlaunchmany-status.json"
 LAUNCH=("$BIN/btlaunchmany" "$WORK/watch" --save_in "$WORK/downloads" --data_dir "$WORK/state/btlaunchmany"
         --bind "$OUR_IP" --ip "$OUR_IP" --minport "$LPORT" --maxport "$LPORT"
-        --config "$WORK/state/empty.conf" --status_json "$STATUS")
+        --config "$WORK/state/empty.conf" --status_json "$STATUS" --rpc_port 0)
 
 # status.py STATUS_JSON FILE...: one progress line on stdout; exit 0 when every
 # FILE's row is seeding at progress 1, 1 while not, 2 on an error row.

@@ -18,11 +18,15 @@
 
 #include "btl/base/lock_file.hpp"
 #include "btl/base/options.hpp"
+#include "btl/base/version.hpp"
 #include "btl/disk/resume.hpp"
 #include "btl/engine/session.hpp"
 #include "btl/launcher/config_reload.hpp"
 #include "btl/launcher/launcher.hpp"
+#include "btl/launcher/rpc_launcher_backend.hpp"
 #include "btl/engine/session_options.hpp"
+#include "btl/rpc/rpc_security.hpp"
+#include "btl/rpc/rpc_server.hpp"
 #include "btl/launcher/status_file.hpp"
 #include "btl/ui/attached_view.hpp"
 #include "btl/ui/curses_view.hpp"
@@ -49,6 +53,11 @@ const std::vector<OptionSpec> kSpecs = with_session_options({
     {"status_json", "FILE", "", "rewrite FILE with a JSON status every display interval"},
     {"config", "FILE", "", "config file (default $XDG_CONFIG_HOME/btlaunchmany/config)"},
     {"verbose", "", "", "also log peer-level events (plain display)"},
+    {"rpc_port", "PORT", "9091", "serve Transmission's RPC and /metrics on PORT, 0 = off"},
+    {"rpc_bind", "IP", "127.0.0.1", "address the RPC port listens on (not loopback: --rpc_auth required)"},
+    {"rpc_auth", "USER:PASS", "", "HTTP Basic credentials the RPC port requires"},
+    {"rpc_host_whitelist", "NAME,...", "", "Host names accepted besides IP addresses and localhost"},
+    {"rpc_allow_any_dir", "0|1", "0", "let RPC clients save outside --save_in"},
     {"attach", "", "", "attach the curses view to a running engine: btlaunchmany --attach [URL] (see the man page)"},
     {"help", "", "", "show this help"},
 }, 2);
@@ -68,7 +77,29 @@ struct Settings {
     std::string display, status_path;
     double interval = 1;
     bool created_save_in = false;  // said in the log once the view is up
+    rpc::RpcServerOptions rpc;
 };
+
+// The --rpc_* options; the Unix socket sits in the data dir.
+Status read_rpc_settings(const Options& o, Settings& s) {
+    auto port = o.get_int("rpc_port", 0, 65535);
+    if (!port.ok()) return port.error();
+    auto any = o.get_int("rpc_allow_any_dir", 0, 1);
+    if (!any.ok()) return any.error();
+    rpc::RpcServerOptions& r = s.rpc;
+    r.port = uint16_t(*port);
+    r.tcp_optional = !o.has("rpc_port");
+    r.bind = o.get("rpc_bind");
+    r.auth = o.get("rpc_auth");
+    bool ok = true;
+    r.host_whitelist = rpc::split_host_list(o.get("rpc_host_whitelist"), ok);
+    if (!ok) return make_error("--rpc_host_whitelist: an empty name in the list");
+    r.allow_any_dir = *any != 0;
+    r.allowed_dirs = {s.launcher.save_in};
+    r.unix_path = s.session.data_dir + "/rpc.sock";
+    r.version = std::string(kProgram) + " " + kVersion;
+    return rpc::check_rpc_options(r);
+}
 
 // A --save_in that does not exist yet is created, as btdownloadheadless
 // does (refusing it only made a first run fail); one that exists but is
@@ -108,6 +139,7 @@ Result<Settings> read_settings(const Options& o, const std::string& dir) {
     s.launcher.parse_dir_interval_ms = int64_t(*rescan * 1000);
     s.interval = *interval;
     s.status_path = o.get("status_json");
+    if (Status st = read_rpc_settings(o, s); !st.ok()) return st.error();
     return s;
 }
 
@@ -134,6 +166,8 @@ struct App {
     std::unique_ptr<ui::View> view;
     std::unique_ptr<StatusFile> status;
     std::unique_ptr<ConfigReload> config;
+    std::unique_ptr<LauncherRpcBackend> rpc_backend;
+    std::unique_ptr<rpc::RpcServer> rpc;
     bool shutting_down = false, curses = false;
     UvHandle<uv_signal_t> sigint, sigterm, sighup;
 
@@ -141,6 +175,7 @@ struct App {
         if (shutting_down) return;
         shutting_down = true;
         view->shutting_down();
+        if (rpc) rpc->stop();
         launcher->shutdown([this] {
             status->flush([this] {
                 view->stop();
@@ -192,6 +227,20 @@ struct App {
         });
     }
 
+    // Transmission's RPC and /metrics (TCP unless --rpc_port 0, and the
+    // Unix socket in the data dir).
+    Status start_rpc(const Settings& s) {
+        rpc_backend = std::make_unique<LauncherRpcBackend>(loop, *launcher, *session);
+        rpc::RpcServerOptions o = s.rpc;
+        o.on_session_close = [this] { shutdown(); };
+        rpc = std::make_unique<rpc::RpcServer>(loop, *rpc_backend, std::move(o), logbook);
+        if (auto st = rpc->start(); !st.ok()) return st;
+        if (rpc->tcp_port() != 0)
+            logbook->log(LogLevel::info, "", "RPC on http://" + s.rpc.bind + ":" + std::to_string(rpc->tcp_port()) +
+                                                 "/transmission/rpc and " + s.rpc.unix_path);
+        return Ok{};
+    }
+
     // The view, the log routing, --status_json; errors are runtime errors.
     Status start_views(const Settings& s, bool verbose) {
         curses = s.display == "curses";
@@ -222,6 +271,11 @@ int run(App& app, Launcher& launcher, const Settings& s, const LoadedOptions& lo
                          std::to_string(app.session->listen_port()) + (cfg.empty() ? std::string() : ", config " + cfg));
     if (s.created_save_in) app.logbook->log(LogLevel::info, "", "created save directory " + s.launcher.save_in);
     if (auto st = launcher.start(); !st.ok()) {
+        app.view->stop();
+        return fail(st.error().message);
+    }
+    launcher.load_added(LauncherRpcBackend::added_dir(s.session.data_dir));
+    if (auto st = app.start_rpc(s); !st.ok()) {
         app.view->stop();
         return fail(st.error().message);
     }

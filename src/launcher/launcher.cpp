@@ -101,7 +101,10 @@ void Launcher::add(const std::string& name, Metainfo mi) {
     }
     for (const auto& w : mi.warnings) log_.log(LogLevel::warning, mi.name, name + ": " + w);
     AddTorrentParams p;
-    p.save_path = choose_save_path(opt_.saveas_style, opt_.save_in, name, mi.name, taken_);
+    p.save_path = choose_save_path(opt_.saveas_style, e.save_in.empty() ? opt_.save_in : e.save_in, name, mi.name,
+                                   taken_);
+    p.paused = e.start_paused;
+    e.start_paused = false;
     std::string tname = mi.name;
     p.metainfo = std::move(mi);
     std::string save = p.save_path;

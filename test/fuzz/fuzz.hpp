@@ -74,5 +74,7 @@ BTL_FUZZ_DECLARE(fuzz_udp_tracker);
 BTL_FUZZ_DECLARE(fuzz_http_request);
 BTL_FUZZ_DECLARE(fuzz_resume);
 BTL_FUZZ_DECLARE(fuzz_tracker_state);
+BTL_FUZZ_DECLARE(fuzz_rpc_request);
+BTL_FUZZ_DECLARE(fuzz_rpc_dispatch);
 BTL_FUZZ_DECLARE(fuzz_rpc_client);
 }  // namespace btl::fuzz

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "btl/core/bencode.hpp"
-#include "btl/tracker/http_request.hpp"
+#include "btl/net/http_request.hpp"
 #include "btl/tracker/registry.hpp"
 #include "btl/tracker/service.hpp"
 #include "fuzz.hpp"

@@ -57,6 +57,7 @@ const Target kTargets[] = {
     {"peer_stream", fuzz_peer_stream}, {"http_tracker", fuzz_http_tracker},
     {"udp_tracker", fuzz_udp_tracker}, {"http_request", fuzz_http_request},
     {"resume", fuzz_resume},           {"tracker_state", fuzz_tracker_state},
+    {"rpc_request", fuzz_rpc_request}, {"rpc_dispatch", fuzz_rpc_dispatch},
     {"rpc_client", fuzz_rpc_client},
 };
 

@@ -197,6 +197,22 @@ public:
     // --status_json can show a new torrent without waiting an interval.
     std::function<void()> on_rows_changed;
 
+    // ---- torrents added over RPC ----------------------------------------
+    // They live as DIR/HEX.torrent in their own directory of the data dir
+    // (never in the watched directory, which is the user's), each row named
+    // added_name(HEX); a DIR/HEX.dir beside it holds a save directory other
+    // than --save_in.  load_added() loads them at start (restarts keep
+    // them); remove() renames one to HEX.torrent.removed, so it is gone for
+    // good, as a watched file is.
+    static std::string added_name(const Sha1Digest& ih);
+    void load_added(const std::string& dir);
+    // A row for a .torrent at `path` (already written), saved under
+    // `save_in` ("" = --save_in), started paused if asked.
+    void add_file(const std::string& name, const std::string& path, const std::string& save_in, bool paused);
+    bool paused(const Sha1Digest& ih) const;
+    // The row (file name) running this info-hash; "" when none.
+    std::string file_of(const Sha1Digest& ih) const;
+
     void on_file_ready(const std::string& name, const std::string& path, FileStamp st) override;
     void on_file_removed(const std::string& name) override;
     void on_watch_error(const std::string& message) override;
@@ -215,6 +231,8 @@ private:
         bool has_ih = false;
         std::string torrent_name, error, save_path;
         std::string duplicate_of;  // file name of the running copy
+        std::string save_in;       // "" = --save_in (RPC download-dir otherwise)
+        bool start_paused = false; // the next add starts it paused (RPC "paused")
         uint64_t seq = 0;
         // status_json()'s cache of this row: what it last showed, as JSON.
         mutable Row shown;

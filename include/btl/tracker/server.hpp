@@ -25,7 +25,7 @@
 
 #include "btl/base/result.hpp"
 #include "btl/base/uv_util.hpp"
-#include "btl/tracker/http_request.hpp"
+#include "btl/net/http_request.hpp"
 #include "btl/tracker/service.hpp"
 
 namespace btl {

@@ -22,7 +22,7 @@
 #include <string>
 
 #include "btl/tracker/allowed_dir.hpp"
-#include "btl/tracker/http_request.hpp"
+#include "btl/net/http_request.hpp"
 #include "btl/tracker/registry.hpp"
 
 namespace btl {

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "btl/tracker/http_request.hpp"
+#include "btl/net/http_request.hpp"
 
 using namespace btl;
 
@@ -101,4 +101,57 @@ TEST_CASE("http: query parameters are split in order, empty ones skipped") {
         seen += std::string(k) + ":" + std::string(v) + ";";
     });
     CHECK(seen == "a:1;b:;c:;d:x=y;");
+}
+
+// ---- bodies (the RPC server sets max_body) ------------------------------
+
+namespace {
+HttpLimits with_body(size_t max_body) {
+    HttpLimits lim;
+    lim.max_body = max_body;
+    return lim;
+}
+}  // namespace
+
+TEST_CASE("http body: a POST completes only once Content-Length bytes arrived, then the next request follows") {
+    HttpRequestParser p(with_body(1024));
+    std::string r = "POST /transmission/rpc HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello";
+    std::string next = "GET /metrics HTTP/1.1\r\n\r\n";
+    std::string all = r + next;
+    for (size_t i = 1; i < r.size(); ++i) REQUIRE(p.parse(std::string_view(all).substr(0, i)) == HttpParse::incomplete);
+    REQUIRE(p.parse(all) == HttpParse::complete);
+    CHECK(p.request().body == "hello");
+    CHECK(p.consumed() == r.size());
+    CHECK(p.request().keep_alive);
+    std::string rest = all.substr(p.consumed());
+    p.reset();
+    REQUIRE(p.parse(rest) == HttpParse::complete);
+    CHECK(p.request().path == "/metrics");
+    CHECK(p.request().body.empty());
+}
+
+TEST_CASE("http body: one clear status per framing mistake") {
+    auto status_of = [](const std::string& head) {
+        HttpRequestParser p(with_body(100));
+        HttpParse r = p.parse(head);
+        return r == HttpParse::error ? p.error_status() : 0;
+    };
+    CHECK(status_of("POST / HTTP/1.1\r\nContent-Length: 101\r\n\r\n") == 413);
+    CHECK(status_of("POST / HTTP/1.1\r\nContent-Length: 100\r\n\r\n") == 0);  // waits for the body
+    CHECK(status_of("POST / HTTP/1.1\r\nContent-Length: 1x\r\n\r\n") == 400);
+    CHECK(status_of("POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n") == 400);
+    CHECK(status_of("POST / HTTP/1.1\r\nContent-Length:\r\n\r\n") == 400);
+    CHECK(status_of("POST / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n") == 400);
+    CHECK(status_of("POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n") == 400);
+    CHECK(status_of("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n") == 501);
+}
+
+TEST_CASE("http body: repeated equal Content-Length values are accepted; the tracker's limits still read no body") {
+    HttpRequestParser p(with_body(100));
+    REQUIRE(p.parse("POST / HTTP/1.1\r\nContent-Length: 2\r\ncontent-length: 2\r\n\r\nok") == HttpParse::complete);
+    CHECK(p.request().body == "ok");
+    HttpRequestParser tracker;  // max_body 0: head only, and no keep-alive after a body
+    REQUIRE(tracker.parse("POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\nok") == HttpParse::complete);
+    CHECK(tracker.request().body.empty());
+    CHECK_FALSE(tracker.request().keep_alive);
 }

@@ -1,5 +1,5 @@
-// HTTP request-head parsing; see btl/tracker/http_request.hpp for the contract.
-#include "btl/tracker/http_request.hpp"
+// HTTP request parsing; see btl/net/http_request.hpp for the contract.
+#include "btl/net/http_request.hpp"
 
 #include <cstring>
 
@@ -70,6 +70,7 @@ void HttpRequestParser::reset() {
     lines_ = 0;
     have_line_ = false;
     consumed_ = 0;
+    content_length_ = 0;
     status_ = 0;
     reason_ = "";
     req_.headers.clear();
@@ -103,6 +104,7 @@ HttpParse HttpRequestParser::parse(std::string_view buf) {
             have_line_ = true;
         } else if (line_len == 0) {
             consumed_ = nl + 1;
+            if (lim_.max_body > 0) return parse_with_body(buf, start, nl + 1);
             return parse_head(buf.substr(start, nl + 1 - start));
         } else if (++lines_ > lim_.max_headers) {
             return fail(431, "Request Header Fields Too Large");
@@ -115,8 +117,21 @@ HttpParse HttpRequestParser::parse(std::string_view buf) {
     return HttpParse::incomplete;
 }
 
+// The head is parsed again on each call until the body is complete: the
+// buffer may have moved since, and a head is small next to the wait.
+HttpParse HttpRequestParser::parse_with_body(std::string_view buf, size_t start, size_t head_end) {
+    HttpParse r = parse_head(buf.substr(start, head_end - start));
+    if (r != HttpParse::complete) return r;
+    if (content_length_ > buf.size() - head_end) return HttpParse::incomplete;
+    req_.body = buf.substr(head_end, static_cast<size_t>(content_length_));
+    consumed_ = head_end + static_cast<size_t>(content_length_);
+    return HttpParse::complete;
+}
+
 HttpParse HttpRequestParser::parse_head(std::string_view head) {
     req_.headers.clear();
+    req_.body = {};
+    content_length_ = 0;
     auto next_line = [&head]() {
         size_t nl = head.find('\n');
         std::string_view line = head.substr(0, nl);
@@ -156,7 +171,7 @@ HttpParse HttpRequestParser::parse_head(std::string_view head) {
     req_.query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
 
     bool keep_alive = req_.version_minor >= 1;
-    bool has_body = false;
+    bool has_body = false, seen_length = false;
     while (!head.empty()) {
         line = next_line();
         if (line.empty()) break;
@@ -170,11 +185,24 @@ HttpParse HttpRequestParser::parse_head(std::string_view head) {
         if (iequals(name, "connection")) {
             if (has_token(value, "close")) keep_alive = false;
             else if (has_token(value, "keep-alive")) keep_alive = true;
+        } else if (lim_.max_body > 0 && iequals(name, "transfer-encoding")) {
+            return fail(501, "Not Implemented");
+        } else if (lim_.max_body > 0 && iequals(name, "content-length")) {
+            uint64_t n = 0;
+            if (value.empty() || value.size() > 18) return fail(400, "Bad Request");
+            for (char c : value) {
+                if (c < '0' || c > '9') return fail(400, "Bad Request");
+                n = n * 10 + static_cast<uint64_t>(c - '0');
+            }
+            if (seen_length && n != content_length_) return fail(400, "Bad Request");
+            seen_length = true;
+            content_length_ = n;
         } else if (iequals(name, "transfer-encoding") ||
                    (iequals(name, "content-length") && value != "0")) {
             has_body = true;
         }
     }
+    if (lim_.max_body > 0 && content_length_ > lim_.max_body) return fail(413, "Content Too Large");
     req_.keep_alive = keep_alive && !has_body;
     return HttpParse::complete;
 }

@@ -1,5 +1,5 @@
-// Incremental HTTP/1.0 and 1.1 request-head parser for the tracker, plus
-// query-string helpers.
+// Incremental HTTP/1.0 and 1.1 request parser for the project's servers
+// (bttrack's announces, btlaunchmany's RPC), plus query-string helpers.
 //
 // Contract: the caller keeps every unconsumed byte it has received in one
 // contiguous buffer and calls parse() with it each time more arrives.  The
@@ -9,9 +9,15 @@
 // a hostile client cannot make us buffer more than HttpLimits allows; each
 // violation yields an HTTP status (414, 431, 400, 505) to answer with before
 // closing.  The parsed HttpRequest holds views into the caller's buffer and
-// is valid until that buffer changes.  Request bodies are not supported: a
-// request announcing one is parsed but marked !keep_alive so the server
-// closes instead of misreading the body as the next request.
+// is valid until that buffer changes.  Bodies: with HttpLimits::max_body 0
+// (the tracker) they are not read: a request announcing one is parsed but
+// marked !keep_alive so the server closes instead of misreading the body as
+// the next request.  With max_body > 0 a body is framed by Content-Length
+// only (one canonical decimal; repeated values must agree): the request is
+// complete once the whole body has arrived, consumed() covers it and `body`
+// views it.  A body over max_body is 413 as soon as its length is announced,
+// a bad or conflicting Content-Length is 400, Transfer-Encoding is 501 (no
+// chunked bodies: every RPC client sends a length).
 //
 // Query strings: percent_decode() turns %XX escapes into raw bytes (info_hash
 // and peer_id are binary) and '+' into a space, as the original bttrack's
@@ -29,6 +35,7 @@ struct HttpLimits {
     size_t max_request_line = 8192;  // beyond this: 414 URI Too Long
     size_t max_head_bytes = 16384;   // request line + headers: 431
     size_t max_headers = 64;         // 431
+    size_t max_body = 0;             // 0: bodies are not read; else 413 beyond
 };
 
 struct HttpHeader {
@@ -44,6 +51,7 @@ struct HttpRequest {
     int version_minor = 1;    // HTTP/1.x
     bool keep_alive = true;
     std::vector<HttpHeader> headers;
+    std::string_view body;    // only when HttpLimits::max_body > 0
 
     // Case-insensitive lookup; empty view when absent.
     std::string_view header(std::string_view name) const;
@@ -58,7 +66,7 @@ public:
     // `buf` starts at the first unconsumed byte and grows between calls.
     HttpParse parse(std::string_view buf);
     const HttpRequest& request() const { return req_; }
-    // Bytes of buf that the complete request head occupied.
+    // Bytes of buf that the complete request (head, and body if read) occupied.
     size_t consumed() const { return consumed_; }
     int error_status() const { return status_; }
     const char* error_reason() const { return reason_; }
@@ -68,6 +76,8 @@ public:
 private:
     HttpParse fail(int status, const char* reason);
     HttpParse parse_head(std::string_view head);
+    // With bodies: the head ended at head_end; complete once the body is in.
+    HttpParse parse_with_body(std::string_view buf, size_t start, size_t head_end);
 
     HttpLimits lim_;
     HttpRequest req_;
@@ -75,6 +85,7 @@ private:
     size_t lines_ = 0;     // line breaks seen so far (bounds header count early)
     bool have_line_ = false;
     size_t consumed_ = 0;
+    uint64_t content_length_ = 0;
     int status_ = 0;
     const char* reason_ = "";
 };

@@ -1,0 +1,66 @@
+// RpcBackend: what the Transmission-RPC methods ask of the program that runs
+// the torrents.  The rpc layer sits beside the launcher, not above it, so
+// the server only knows this interface; btlaunchmany implements it over its
+// Launcher (launcher/rpc_launcher_backend.hpp) and the unit tests over a map.
+//
+// Contract: every call is made on the loop thread and must not block.
+// torrents() returns snapshots (views hold copies, never engine objects);
+// the pointers stay valid until the next call into the backend.  Torrents
+// are named by info-hash; the server gives them Transmission's small ids.
+// Commands on a hash that is gone return an error naming it.  add() may
+// finish later (it reads and parses on the thread pool) and calls `done`
+// exactly once, on the loop.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "btl/base/result.hpp"
+#include "btl/base/sha1.hpp"
+#include "btl/engine/engine_types.hpp"
+
+namespace btl::rpc {
+
+struct AddRequest {
+    std::string metainfo;      // raw .torrent bytes, or empty
+    std::string filename;      // a path to a .torrent or a magnet URI, when metainfo is empty
+    std::string download_dir;  // "" = the default; already checked against the allowed roots
+    bool paused = false;
+};
+
+struct AddResult {
+    Sha1Digest info_hash{};
+    std::string name;
+    bool duplicate = false;  // already running: nothing was added
+};
+
+struct SessionFacts {
+    std::string download_dir;     // where downloads go by default (--save_in)
+    std::string data_dir;         // the engine's state directory
+    std::string config_dir;       // what session-get calls config-dir
+    uint16_t peer_port = 0;       // the BitTorrent listen port
+    int64_t up_limit = 0, down_limit = 0;  // bytes/s, 0 = unlimited
+    int peer_limit_per_torrent = 0, peer_limit_global = 0;
+};
+
+class RpcBackend {
+public:
+    virtual ~RpcBackend() = default;
+    // Every running torrent (rows that did not load are not torrents).
+    virtual const std::vector<const TorrentStatus*>& torrents() = 0;
+    // Files, peers and trackers of one torrent; false when it is gone.
+    virtual bool detail(const Sha1Digest& ih, TorrentStatus& out) = 0;
+    virtual bool paused(const Sha1Digest& ih) const = 0;
+    virtual Status start(const Sha1Digest& ih) = 0;
+    virtual Status stop(const Sha1Digest& ih) = 0;
+    virtual Status verify(const Sha1Digest& ih) = 0;
+    // For good: the torrent does not come back at the next start.
+    virtual Status remove(const Sha1Digest& ih, bool delete_data) = 0;
+    virtual void add(AddRequest req, std::function<void(Result<AddResult>)> done) = 0;
+    virtual SessionFacts facts() const = 0;
+    virtual void set_rate_limits(int64_t up_bytes_s, int64_t down_bytes_s) = 0;
+    virtual SessionStatus session_status() = 0;
+};
+
+}  // namespace btl::rpc

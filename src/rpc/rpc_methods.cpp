@@ -1,0 +1,568 @@
+// Transmission RPC methods; see btl/rpc/rpc_methods.hpp for the contract.
+#include "btl/rpc/rpc_methods.hpp"
+
+#include <sys/statvfs.h>
+
+#include <algorithm>
+#include <cstring>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "btl/base/base64.hpp"
+#include "btl/base/json.hpp"
+#include "btl/rpc/rpc_security.hpp"
+#include "btl/rpc/torrent_fields.hpp"
+
+namespace btl::rpc {
+
+using nlohmann::json;
+
+struct Dispatcher::Call {
+    std::string method;
+    json args = json::object();
+};
+
+namespace {
+
+constexpr int kMaxDepth = 32;
+
+uint64_t fingerprint(const TorrentStatus& t) {
+    uint64_t h = 1469598103934665603ull;
+    auto mix = [&h](uint64_t v) { h = (h ^ v) * 1099511628211ull; };
+    mix(uint64_t(t.state));
+    mix(uint64_t(t.have_bytes));
+    mix(uint64_t(t.down_rate));
+    mix(uint64_t(t.up_rate));
+    mix(uint64_t(t.peers) << 32 | uint64_t(t.seeds));
+    mix(uint64_t(t.total_uploaded));
+    mix(uint64_t(t.check_progress * 1000));
+    mix(std::hash<std::string>()(t.error));
+    mix(std::hash<std::string>()(t.name));
+    return h;
+}
+
+std::string str_arg(const json& args, const char* key) {
+    auto it = args.find(key);
+    return it != args.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+bool bool_arg(const json& args, const char* key, bool dflt) {
+    auto it = args.find(key);
+    if (it == args.end()) return dflt;
+    if (it->is_boolean()) return it->get<bool>();
+    if (it->is_number_integer()) return it->get<int64_t>() != 0;
+    return dflt;
+}
+
+void member(std::string& out, const char* name) {
+    if (!out.empty()) out += ',';
+    out += '"';
+    out += name;
+    out += "\":";
+}
+
+void add_stats(std::string& out, const char* name, int64_t up, int64_t down, int64_t added, int64_t sessions,
+               int64_t seconds) {
+    member(out, name);
+    out += "{\"uploadedBytes\":" + std::to_string(up) + ",\"downloadedBytes\":" + std::to_string(down) +
+           ",\"filesAdded\":" + std::to_string(added) + ",\"sessionCount\":" + std::to_string(sessions) +
+           ",\"secondsActive\":" + std::to_string(seconds) + "}";
+}
+
+Dispatcher::Outcome fail(std::string why) {
+    Dispatcher::Outcome o;
+    o.result = std::move(why);
+    return o;
+}
+
+}  // namespace
+
+// ---- ids ------------------------------------------------------------------
+
+size_t IdTable::Hash::operator()(const Sha1Digest& d) const {
+    size_t h;
+    std::memcpy(&h, d.data(), sizeof h);
+    return h;
+}
+
+void IdTable::sync(const std::vector<const TorrentStatus*>& ts, int64_t now_ms) {
+    ++pass_;
+    for (const TorrentStatus* t : ts) {
+        auto [it, fresh] = by_hash_.try_emplace(t->info_hash);
+        Info& info = it->second;
+        if (fresh) {
+            info.id = next_++;
+            by_id_[info.id] = t->info_hash;
+        }
+        uint64_t fp = fingerprint(*t);
+        if (fresh || fp != info.fingerprint) info.changed_ms = now_ms;
+        info.fingerprint = fp;
+        info.pass = pass_;
+    }
+    if (by_hash_.size() != ts.size()) {
+        for (auto it = by_hash_.begin(); it != by_hash_.end();) {
+            if (it->second.pass == pass_) {
+                ++it;
+                continue;
+            }
+            removed_.emplace_back(it->second.id, now_ms);
+            by_id_.erase(it->second.id);
+            it = by_hash_.erase(it);
+        }
+    }
+    auto old = std::find_if(removed_.begin(), removed_.end(),
+                            [now_ms](const auto& r) { return now_ms - r.second <= kRecentMs; });
+    removed_.erase(removed_.begin(), old);
+    if (removed_.size() > kMaxRemembered) removed_.erase(removed_.begin(), removed_.end() - kMaxRemembered);
+}
+
+int IdTable::id_of(const Sha1Digest& ih) {
+    auto [it, fresh] = by_hash_.try_emplace(ih);
+    if (fresh) {
+        it->second.id = next_++;
+        it->second.pass = pass_;
+        by_id_[it->second.id] = ih;
+    }
+    return it->second.id;
+}
+
+const Sha1Digest* IdTable::hash_of(int id) const {
+    auto it = by_id_.find(id);
+    return it == by_id_.end() ? nullptr : &it->second;
+}
+
+bool IdTable::recently_active(const TorrentStatus& t, int64_t now_ms) const {
+    if (t.down_rate > 0 || t.up_rate > 0 || t.state == TorrentState::checking) return true;
+    auto it = by_hash_.find(t.info_hash);
+    return it == by_hash_.end() || now_ms - it->second.changed_ms <= kRecentMs;
+}
+
+std::vector<int> IdTable::recently_removed(int64_t now_ms) const {
+    std::vector<int> out;
+    for (const auto& [id, when] : removed_)
+        if (now_ms - when <= kRecentMs) out.push_back(id);
+    return out;
+}
+
+bool json_depth_ok(std::string_view body, int max_depth) {
+    int depth = 0;
+    bool in_string = false, escaped = false;
+    for (char c : body) {
+        if (in_string) {
+            if (escaped) escaped = false;
+            else if (c == '\\') escaped = true;
+            else if (c == '"') in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > max_depth) return false;
+        } else if (c == ']' || c == '}') {
+            --depth;
+        }
+    }
+    return true;
+}
+
+// ---- dispatch -------------------------------------------------------------
+
+Dispatcher::Dispatcher(uv_loop_t* loop, RpcBackend& backend, DispatchOptions opt)
+    : loop_(loop), b_(backend), opt_(std::move(opt)), started_ms_(int64_t(uv_now(loop))) {
+    SessionFacts f = b_.facts();
+    if (f.down_limit > 0) down_kbps_ = f.down_limit / 1000;
+    if (f.up_limit > 0) up_kbps_ = f.up_limit / 1000;
+}
+
+void Dispatcher::handle(std::string_view body, Reply reply) {
+    std::string tag;
+    auto answer = [reply, &tag](Outcome o) {
+        std::string out = "{\"arguments\":{" + o.arguments + "},\"result\":";
+        append_json_string(out, o.result);
+        out += tag;
+        out += '}';
+        reply(std::move(out));
+    };
+    if (!json_depth_ok(body, kMaxDepth)) return answer(fail("request nests deeper than 32 levels"));
+    json req = json::parse(body, nullptr, false);
+    if (req.is_discarded() || !req.is_object()) return answer(fail("request is not a JSON object"));
+    if (auto t = req.find("tag"); t != req.end() && t->is_number_integer())
+        tag = ",\"tag\":" + std::to_string(t->get<int64_t>());
+    Call c;
+    auto m = req.find("method");
+    if (m == req.end() || !m->is_string()) return answer(fail("no method name"));
+    c.method = m->get<std::string>();
+    if (auto a = req.find("arguments"); a != req.end()) {
+        if (!a->is_object()) return answer(fail("arguments is not an object"));
+        c.args = std::move(*a);
+    }
+    // Later answers (the pool) carry their own copy of the tag.
+    Done done = [reply, tag](Outcome o) {
+        std::string out = "{\"arguments\":{" + o.arguments + "},\"result\":";
+        append_json_string(out, o.result);
+        out += tag;
+        out += '}';
+        reply(std::move(out));
+    };
+    try {
+        dispatch(c, std::move(done));
+    } catch (const std::exception& e) {
+        // nlohmann's type errors: an argument of the wrong JSON type.
+        answer(fail(c.method + ": invalid arguments (" + e.what() + ")"));
+    }
+}
+
+void Dispatcher::dispatch(const Call& c, Done done) {
+    using Method = void (Dispatcher::*)(const Call&, Done);
+    static const std::map<std::string_view, Method> kMethods = {
+        {"torrent-get", &Dispatcher::torrent_get},
+        {"torrent-start", &Dispatcher::torrent_action},
+        {"torrent-start-now", &Dispatcher::torrent_action},
+        {"torrent-stop", &Dispatcher::torrent_action},
+        {"torrent-verify", &Dispatcher::torrent_action},
+        {"torrent-reannounce", &Dispatcher::torrent_action},
+        {"torrent-add", &Dispatcher::torrent_add},
+        {"torrent-set", &Dispatcher::torrent_set},
+        {"torrent-remove", &Dispatcher::torrent_remove},
+        {"session-get", &Dispatcher::session_get},
+        {"session-set", &Dispatcher::session_set},
+        {"session-stats", &Dispatcher::session_stats},
+        {"free-space", &Dispatcher::free_space},
+    };
+    if (auto it = kMethods.find(c.method); it != kMethods.end()) return (this->*(it->second))(c, std::move(done));
+    if (c.method == "port-test")
+        return done(fail("port-test needs an outside service to connect back; this client contacts none"));
+    if (c.method == "session-close") {
+        if (!opt_.on_session_close) return done(fail("session-close is not allowed here"));
+        done(Outcome{});
+        return opt_.on_session_close();
+    }
+    static const char* const kUnsupported[] = {
+        "torrent-set-location", "torrent-rename-path", "blocklist-update", "queue-move-top",
+        "queue-move-up", "queue-move-down", "queue-move-bottom", "group-get", "group-set"};
+    for (const char* u : kUnsupported)
+        if (c.method == u) return done(fail(c.method + " is not supported by this engine yet"));
+    done(fail("method name not recognized"));
+}
+
+void Dispatcher::sync() { ids_.sync(b_.torrents(), int64_t(uv_now(loop_))); }
+
+bool Dispatcher::select(const Call& c, std::vector<const TorrentStatus*>& out, bool& recent, std::string& why) {
+    sync();
+    const auto& all = b_.torrents();
+    recent = false;
+    out.clear();
+    auto it = c.args.find("ids");
+    if (it == c.args.end()) {
+        out = all;
+        return true;
+    }
+    const json& ids = *it;
+    if (ids.is_string() && ids.get<std::string>() == "recently-active") {
+        recent = true;
+        int64_t now = int64_t(uv_now(loop_));
+        for (const TorrentStatus* t : all)
+            if (ids_.recently_active(*t, now)) out.push_back(t);
+        return true;
+    }
+    std::vector<Sha1Digest> want;
+    auto one = [&](const json& v) {
+        if (v.is_number_integer()) {
+            if (const Sha1Digest* h = ids_.hash_of(int(std::clamp<int64_t>(v.get<int64_t>(), 0, INT32_MAX))))
+                want.push_back(*h);
+            return true;  // an id that is gone selects nothing, as in Transmission
+        }
+        Sha1Digest h{};
+        if (v.is_string() && from_hex(v.get<std::string>(), h)) {
+            want.push_back(h);
+            return true;
+        }
+        why = "ids: " + v.dump() + " is neither a torrent id nor an info-hash";
+        return false;
+    };
+    if (ids.is_array()) {
+        for (const auto& v : ids)
+            if (!one(v)) return false;
+    } else if (!one(ids)) {
+        return false;
+    }
+    std::sort(want.begin(), want.end());
+    for (const TorrentStatus* t : all)
+        if (std::binary_search(want.begin(), want.end(), t->info_hash)) out.push_back(t);
+    return true;
+}
+
+void Dispatcher::torrent_get(const Call& c, Done done) {
+    std::vector<std::string> names;
+    if (auto f = c.args.find("fields"); f != c.args.end() && f->is_array())
+        for (const auto& n : *f)
+            if (n.is_string()) names.push_back(n.get<std::string>());
+    std::vector<const Field*> fields = resolve_fields(names);
+    bool table = str_arg(c.args, "format") == "table", recent = false;
+    std::vector<const TorrentStatus*> sel;
+    std::string why;
+    if (!select(c, sel, recent, why)) return done(fail(why));
+    std::vector<std::pair<int, const TorrentStatus*>> rows;
+    rows.reserve(sel.size());
+    for (const TorrentStatus* t : sel) rows.emplace_back(ids_.id_of(t->info_hash), t);
+    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    const int peer_limit = b_.facts().peer_limit_per_torrent;
+    const int64_t now = int64_t(std::time(nullptr));
+    Outcome o;
+    std::string& out = o.arguments;
+    out.reserve(64 + rows.size() * (16 + fields.size() * 24));
+    out += "\"torrents\":[";
+    if (table) {
+        out += '[';
+        for (size_t i = 0; i < fields.size(); ++i) {
+            if (i) out += ',';
+            append_json_string(out, fields[i]->name);
+        }
+        out += ']';
+    }
+    TorrentStatus d;
+    for (const auto& [id, t] : rows) {
+        if (out.back() != '[') out += ',';
+        const TorrentStatus* detail = nullptr;
+        if (needs_detail(fields, *t) && b_.detail(t->info_hash, d)) detail = &d;
+        FieldCtx ctx{*t, detail, id, b_.paused(t->info_hash), peer_limit, now};
+        out += table ? '[' : '{';
+        for (size_t i = 0; i < fields.size(); ++i) {
+            if (i) out += ',';
+            if (!table) {
+                append_json_string(out, fields[i]->name);
+                out += ':';
+            }
+            fields[i]->write(out, ctx);
+        }
+        out += table ? ']' : '}';
+    }
+    out += ']';
+    if (recent) {
+        out += ",\"removed\":[";
+        bool first = true;
+        for (int id : ids_.recently_removed(int64_t(uv_now(loop_)))) {
+            if (!first) out += ',';
+            first = false;
+            out += std::to_string(id);
+        }
+        out += ']';
+    }
+    done(std::move(o));
+}
+
+void Dispatcher::torrent_action(const Call& c, Done done) {
+    std::vector<const TorrentStatus*> sel;
+    bool recent = false;
+    std::string why;
+    if (!select(c, sel, recent, why)) return done(fail(why));
+    if (c.method == "torrent-reannounce") return done(fail("torrent-reannounce is not supported by this engine yet"));
+    std::vector<Sha1Digest> hashes;
+    for (const TorrentStatus* t : sel) hashes.push_back(t->info_hash);
+    std::string errors;
+    for (const auto& ih : hashes) {
+        Status st = c.method == "torrent-stop"     ? b_.stop(ih)
+                    : c.method == "torrent-verify" ? b_.verify(ih)
+                                                   : b_.start(ih);
+        if (!st.ok()) errors += (errors.empty() ? "" : "; ") + st.error().message;
+    }
+    done(errors.empty() ? Outcome{} : fail(errors));
+}
+
+void Dispatcher::torrent_remove(const Call& c, Done done) {
+    std::vector<const TorrentStatus*> sel;
+    bool recent = false;
+    std::string why;
+    if (!select(c, sel, recent, why)) return done(fail(why));
+    const bool delete_data = bool_arg(c.args, "delete-local-data", false);
+    std::vector<Sha1Digest> hashes;
+    for (const TorrentStatus* t : sel) hashes.push_back(t->info_hash);
+    std::string errors;
+    for (const auto& ih : hashes)
+        if (Status st = b_.remove(ih, delete_data); !st.ok()) errors += (errors.empty() ? "" : "; ") + st.error().message;
+    done(errors.empty() ? Outcome{} : fail(errors));
+}
+
+void Dispatcher::torrent_set(const Call& c, Done done) {
+    std::vector<const TorrentStatus*> sel;
+    bool recent = false;
+    std::string why;
+    if (!select(c, sel, recent, why)) return done(fail(why));
+    // Per-torrent settings: none of them exists in the engine yet, and
+    // accepting one silently would be a lie to the user.
+    std::string unsupported;
+    for (const auto& [key, value] : c.args.items()) {
+        if (key == "ids") continue;
+        unsupported += (unsupported.empty() ? "" : ", ") + key;
+    }
+    if (!unsupported.empty()) return done(fail("torrent-set: not supported by this engine yet: " + unsupported));
+    done(Outcome{});
+}
+
+void Dispatcher::torrent_add(const Call& c, Done done) {
+    AddRequest req;
+    req.paused = bool_arg(c.args, "paused", false);
+    std::string meta = str_arg(c.args, "metainfo");
+    req.filename = str_arg(c.args, "filename");
+    req.download_dir = str_arg(c.args, "download-dir");
+    if (!meta.empty()) {
+        auto raw = base64_decode(meta);
+        if (!raw) return done(fail("torrent-add: metainfo is not valid base64"));
+        req.metainfo = std::move(*raw);
+    } else if (req.filename.empty()) {
+        return done(fail("torrent-add: no filename or metainfo given"));
+    } else if (req.filename.rfind("magnet:", 0) != 0 && req.filename.front() != '/') {
+        return done(fail("torrent-add: filename must be an absolute path or a magnet link"));
+    }
+    if (!req.download_dir.empty()) {
+        std::string norm = normal_path(req.download_dir);
+        if (norm.empty()) return done(fail("torrent-add: download-dir must be an absolute path"));
+        if (!opt_.allow_any_dir && !path_inside(norm, opt_.allowed_dirs))
+            return done(fail("torrent-add: download-dir " + req.download_dir +
+                             " is outside the configured save directory (see --rpc_allow_any_dir)"));
+        req.download_dir = norm;
+    }
+    b_.add(std::move(req), [this, alive = jobs_.token(), done](Result<AddResult> r) {
+        if (alive.expired()) return;
+        if (!r.ok()) return done(fail(r.error().message));
+        Outcome o;
+        o.arguments = r->duplicate ? "\"torrent-duplicate\":{" : "\"torrent-added\":{";
+        o.arguments += "\"id\":" + std::to_string(ids_.id_of(r->info_hash)) + ",\"name\":";
+        append_json_string(o.arguments, r->name);
+        o.arguments += ",\"hashString\":\"" + to_hex(r->info_hash) + "\"}";
+        done(std::move(o));
+    });
+}
+
+void Dispatcher::free_space(const Call& c, Done done) {
+    std::string path = str_arg(c.args, "path");
+    if (path.empty() || path.front() != '/') return done(fail("free-space: path must be an absolute path"));
+    struct Space {
+        int err = 0;
+        int64_t free = 0, total = 0;
+    };
+    auto work = [path] {
+        struct statvfs v {};
+        Space s;
+        if (statvfs(path.c_str(), &v) != 0) s.err = errno;
+        else {
+            s.free = int64_t(v.f_bavail) * int64_t(v.f_frsize);
+            s.total = int64_t(v.f_blocks) * int64_t(v.f_frsize);
+        }
+        return s;
+    };
+    auto finish = [path, done](Result<Space> r) {
+        if (!r.ok()) return done(fail("free-space: " + r.error().message));
+        if (r->err) return done(fail("free-space: " + path + ": " + std::strerror(r->err)));
+        Outcome o;
+        o.arguments = "\"path\":";
+        append_json_string(o.arguments, path);
+        o.arguments += ",\"size-bytes\":" + std::to_string(r->free) + ",\"total_size\":" + std::to_string(r->total);
+        done(std::move(o));
+    };
+    if (Status q = queue_job(loop_, jobs_.token(), std::move(work), finish); !q.ok()) finish(q.error());
+}
+
+void Dispatcher::session_get(const Call& c, Done done) {
+    SessionFacts f = b_.facts();
+    std::vector<std::string> only;
+    if (auto it = c.args.find("fields"); it != c.args.end() && it->is_array())
+        for (const auto& n : *it)
+            if (n.is_string()) only.push_back(n.get<std::string>());
+    Outcome o;
+    std::string& out = o.arguments;
+    auto put = [&](const char* name, const std::string& json_value) {
+        if (!only.empty() && std::find(only.begin(), only.end(), name) == only.end()) return;
+        member(out, name);
+        out += json_value;
+    };
+    auto s = [](const std::string& v) { return json_string(v); };
+    auto b = [](bool v) { return std::string(v ? "true" : "false"); };
+    auto n = [](int64_t v) { return std::to_string(v); };
+    put("rpc-version", n(17));
+    put("rpc-version-minimum", n(14));
+    put("rpc-version-semver", s("5.3.0"));
+    put("version", s(opt_.version));
+    put("session-id", s(opt_.session_id));
+    put("download-dir", s(f.download_dir));
+    put("config-dir", s(f.config_dir));
+    put("peer-port", n(f.peer_port));
+    put("peer-port-random-on-start", b(false));
+    put("peer-limit-global", n(f.peer_limit_global));
+    put("peer-limit-per-torrent", n(f.peer_limit_per_torrent));
+    put("speed-limit-down", n(f.down_limit > 0 ? f.down_limit / 1000 : down_kbps_));
+    put("speed-limit-down-enabled", b(f.down_limit > 0));
+    put("speed-limit-up", n(f.up_limit > 0 ? f.up_limit / 1000 : up_kbps_));
+    put("speed-limit-up-enabled", b(f.up_limit > 0));
+    for (const char* off : {"alt-speed-enabled", "alt-speed-time-enabled", "blocklist-enabled", "dht-enabled",
+                            "lpd-enabled", "pex-enabled", "utp-enabled", "port-forwarding-enabled",
+                            "incomplete-dir-enabled", "rename-partial-files", "seedRatioLimited",
+                            "idle-seeding-limit-enabled", "download-queue-enabled", "seed-queue-enabled",
+                            "queue-stalled-enabled", "script-torrent-done-enabled", "trash-original-torrent-files"})
+        put(off, b(false));
+    put("alt-speed-down", n(0));
+    put("alt-speed-up", n(0));
+    put("alt-speed-time-begin", n(540));
+    put("alt-speed-time-end", n(1020));
+    put("alt-speed-time-day", n(127));
+    put("start-added-torrents", b(true));
+    put("encryption", s("tolerated"));  // plaintext only until MSE exists
+    put("seedRatioLimit", "2.0");  // a real, as clients read it; seedRatioLimited is false
+    put("cache-size-mb", n(0));
+    put("incomplete-dir", s(""));
+    put("units", "{\"speed-units\":[\"kB/s\",\"MB/s\",\"GB/s\",\"TB/s\"],\"speed-bytes\":1000,"
+                 "\"size-units\":[\"kB\",\"MB\",\"GB\",\"TB\"],\"size-bytes\":1000,"
+                 "\"memory-units\":[\"KiB\",\"MiB\",\"GiB\",\"TiB\"],\"memory-bytes\":1024}");
+    done(std::move(o));
+}
+
+void Dispatcher::session_set(const Call& c, Done done) {
+    SessionFacts f = b_.facts();
+    bool down_on = f.down_limit > 0, up_on = f.up_limit > 0;
+    std::string unsupported;
+    for (const auto& [key, v] : c.args.items()) {
+        if (key == "speed-limit-down") down_kbps_ = std::clamp<int64_t>(v.get<int64_t>(), 0, 10'000'000);
+        else if (key == "speed-limit-up") up_kbps_ = std::clamp<int64_t>(v.get<int64_t>(), 0, 10'000'000);
+        else if (key == "speed-limit-down-enabled") down_on = v.get<bool>();
+        else if (key == "speed-limit-up-enabled") up_on = v.get<bool>();
+        else unsupported += (unsupported.empty() ? "" : ", ") + key;
+    }
+    // Our engine has one number per direction, 0 = unlimited: a limit of 0
+    // kB/s, which Transmission would take as "stop", is unlimited here.
+    int64_t down = down_on ? down_kbps_ * 1000 : 0, up = up_on ? up_kbps_ * 1000 : 0;
+    if (down != f.down_limit || up != f.up_limit) b_.set_rate_limits(up, down);
+    if (!unsupported.empty()) return done(fail("session-set: cannot be changed by this engine: " + unsupported));
+    done(Outcome{});
+}
+
+void Dispatcher::session_stats(const Call&, Done done) {
+    sync();
+    const auto& all = b_.torrents();
+    int64_t active = 0, paused = 0, up_total = 0, down_total = 0;
+    for (const TorrentStatus* t : all) {
+        bool p = b_.paused(t->info_hash);
+        paused += p;
+        active += !p && (t->down_rate > 0 || t->up_rate > 0 || t->state == TorrentState::checking);
+        up_total += t->total_uploaded;
+        down_total += t->total_downloaded;
+    }
+    SessionStatus s = b_.session_status();
+    int64_t secs = (int64_t(uv_now(loop_)) - started_ms_) / 1000;
+    Outcome o;
+    std::string& out = o.arguments;
+    member(out, "activeTorrentCount");
+    out += std::to_string(active);
+    member(out, "pausedTorrentCount");
+    out += std::to_string(paused);
+    member(out, "torrentCount");
+    out += std::to_string(all.size());
+    member(out, "downloadSpeed");
+    out += std::to_string(int64_t(s.down_rate));
+    member(out, "uploadSpeed");
+    out += std::to_string(int64_t(s.up_rate));
+    // Totals over the torrents here now (earlier sessions included); the
+    // engine keeps no record of torrents removed or of past sessions.
+    add_stats(out, "cumulative-stats", up_total, down_total, int64_t(all.size()), 1, secs);
+    add_stats(out, "current-stats", s.uploaded, s.downloaded, 0, 1, secs);
+    done(std::move(o));
+}
+
+}  // namespace btl::rpc
