@@ -12,6 +12,7 @@ class Tmux:
     def __init__(self, ws, name):
         self.ws = ws
         self.sock = "btl-%s-%d" % (name, os.getpid())
+        self.kept = False
 
     def run(self, *args, check=True):
         r = subprocess.run(["tmux", "-L", self.sock] + list(args), capture_output=True, text=True, timeout=10)
@@ -21,6 +22,12 @@ class Tmux:
 
     def new(self, session, argv, rc_file, env="", width=160, height=40):
         """Runs argv in a new session; its exit status lands in rc_file."""
+        if not self.kept:
+            # The tmux server exits with its last session: one that idles
+            # keeps it up between views, or a new-session right after a view
+            # ended could meet a server on its way out.
+            self.run("new-session", "-d", "-s", "_keep", "sleep 3600")
+            self.kept = True
         cmd = " ".join(shlex.quote(a) for a in argv)
         shell = "export LANG=C.UTF-8 TERM=tmux-256color %s; %s; echo rc=$? > %s" % (env, cmd, shlex.quote(rc_file))
         self.run("new-session", "-d", "-s", session, "-x", str(width), "-y", str(height), shell)
