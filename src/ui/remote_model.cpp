@@ -78,7 +78,7 @@ void RemoteModel::on_torrents(Result<std::string> answer, bool full) {
         link_state_.clear();
     }
     synced_ = true;
-    if (full || !list->torrents.empty() || !list->removed.empty()) order_dirty_ = true;
+    if (full || !list->removed.empty() || (!list->torrents.empty() && reorders(*list))) order_dirty_ = true;
     apply(rows_, std::move(*list), full);
 }
 
@@ -88,6 +88,17 @@ void RemoteModel::lost(const std::string& why) {
     if (!said_down_) log_.log(LogLevel::warning, "", link_state_);  // once per outage
     said_down_ = true;
     connected_ = false;
+}
+
+bool RemoteModel::reorders(const rpc::TorrentList& list) const {
+    // Sorting by progress, rate or ratio follows every change; by name or
+    // by added order only new rows and renames move anything.
+    if (sorted_by_ != SortKey::name && sorted_by_ != SortKey::added) return true;
+    for (const auto& t : list.torrents) {
+        auto it = rows_.find(t.id);
+        if (it == rows_.end() || it->second.st.name != t.st.name) return true;
+    }
+    return false;
 }
 
 const std::vector<const Row*>& RemoteModel::sorted_rows(SortKey k) {

@@ -70,6 +70,8 @@ private:
     void lost(const std::string& why);
     void command(std::string body, const std::string& what);
     int64_t id_of(const Row& r) const;
+    // Whether applying `list` can change the order of sorted_.
+    bool reorders(const rpc::TorrentList& list) const;
 
     uv_loop_t* loop_;
     rpc::RpcClient client_;
