@@ -83,9 +83,9 @@ Result<json> parse_answer(std::string_view body) {
     std::string result = text(j, "result");
     if (result != "success")
         return make_error(result.empty() ? std::string("RPC answer without a result") : "engine says: " + result);
-    const json* args = member(j, "arguments");
-    if (!args || !args->is_object()) return json::object();
-    return *args;
+    auto args = j.find("arguments");
+    if (args == j.end() || !args->is_object()) return json::object();
+    return std::move(*args);  // not a copy: 10,000 rows are parsed once, not twice
 }
 
 std::string request_text(const char* method, json args) {
