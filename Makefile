@@ -48,7 +48,7 @@ DEBS := g++ make pkg-config libuv1-dev libncurses-dev libssl-dev doctest-dev \
         python3 python3-libtorrent aria2 opentracker mktorrent tmux time wrk \
         man-db procps psmisc rtorrent clang libclang-rt-14-dev \
         universal-ctags transmission-daemon transmission-cli nlohmann-json3-dev \
-        prometheus systemd
+        prometheus chromium nodejs systemd
 
 .PHONY: all check unit integration demo bench install clean deps build-all \
         fuzz fuzz-build check-asan check-layering
@@ -111,6 +111,13 @@ deps:
 	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+	@# Flood (a web UI for Transmission's RPC) and puppeteer-core, pinned in
+	@# test/integration/flood/package.json, for test_rpc_flood.py.
+	@# npm: Debian's package, unless the installed nodejs brings its own.
+	@command -v npm >/dev/null || { SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends npm; }
+	@[ -d test/integration/flood/node_modules/flood ] || \
+	  (cd test/integration/flood && npm install --no-audit --no-fund --loglevel=error)
 
 # ---- fuzzing and sanitizers -------------------------------------------------
 # `make fuzz`: each libFuzzer target (test/fuzz/fuzz_NAME.cpp) built with

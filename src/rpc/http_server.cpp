@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -19,6 +20,7 @@ struct HttpServer::Conn : std::enable_shared_from_this<HttpServer::Conn> {
     HttpRequestParser parser;
     uint64_t last_active = 0;
     bool busy = false;     // a request is with the handler
+    bool in_process = false;  // process() is on the stack: an answer given at once must not recurse
     bool closing = false;
 };
 
@@ -26,7 +28,7 @@ namespace {
 
 struct WriteReq {
     uv_write_t req;
-    std::string data;
+    std::string head, body;  // the body is moved in, not copied
 };
 
 std::string peer_ip(uv_tcp_t* t) {
@@ -64,17 +66,18 @@ const char* http_reason(int status) {
     }
 }
 
-std::string serialize_response(const HttpResponse& r, bool keep_alive) {
+std::string serialize_head(const HttpResponse& r, bool keep_alive) {
     std::string out;
-    out.reserve(160 + r.body.size());
+    out.reserve(256);
     out += "HTTP/1.1 " + std::to_string(r.status) + " " + http_reason(r.status) + "\r\n";
     out += "Server: btlaunchmany\r\nContent-Type: " + r.content_type + "\r\n";
     for (const auto& [k, v] : r.headers) out += k + ": " + v + "\r\n";
     out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
     out += keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
-    out += r.body;
     return out;
 }
+
+std::string serialize_response(const HttpResponse& r, bool keep_alive) { return serialize_head(r, keep_alive) + r.body; }
 
 HttpServer::HttpServer(uv_loop_t* loop, HttpLimits limits, Handler handler)
     : loop_(loop), limits_(limits), handler_(std::move(handler)) {}
@@ -106,6 +109,10 @@ Status HttpServer::listen_tcp(const std::string& ip, uint16_t port) {
 }
 
 Status HttpServer::listen_unix(const std::string& path) {
+    // libuv would cut a longer path short and bind somewhere else.
+    if (path.size() >= sizeof(sockaddr_un{}.sun_path))
+        return make_error("RPC: " + path + " is too long for a Unix socket (at most " +
+                          std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) + " bytes)");
     int rc = 0;
     pipe_ = UvHandle<uv_pipe_t>::create([this](uv_pipe_t* h) { return uv_pipe_init(loop_, h, 0); }, &rc);
     if (!pipe_) return make_error("RPC: cannot create a socket: " + uv_error_string(rc));
@@ -203,6 +210,11 @@ void HttpServer::on_read(Conn* c, ssize_t n, const uv_buf_t* buf) {
 
 void HttpServer::process(Conn* c) {
     auto hold = c->shared_from_this();  // a synchronous answer may drop the connection
+    c->in_process = true;
+    struct Reset {
+        Conn* c;
+        ~Reset() { c->in_process = false; }
+    } reset{c};
     while (!c->closing && !c->busy && !c->in.empty()) {
         HttpParse p = c->parser.parse(c->in);
         if (p == HttpParse::incomplete) return;
@@ -211,7 +223,7 @@ void HttpServer::process(Conn* c) {
             r.status = c->parser.error_status();
             r.content_type = "text/plain";
             r.body = std::string(c->parser.error_reason()) + "\n";
-            send(c, r, false);
+            send(c, std::move(r), false);
             return;
         }
         const HttpRequest& req = c->parser.request();
@@ -226,19 +238,25 @@ void HttpServer::process(Conn* c) {
             conn->in.erase(0, used);
             conn->parser.reset();
             bool keep_alive = keep && !r.close;
-            send(conn.get(), r, keep_alive);
-            if (keep_alive) process(conn.get());
+            send(conn.get(), std::move(r), keep_alive);
+            // Answered at once: the loop in process() reads on; answered
+            // later: start reading the next request here.  (Recursing would
+            // let thousands of tiny pipelined requests overflow the stack.)
+            if (keep_alive && !conn->in_process) process(conn.get());
         };
         handler_(req, c->client, std::move(respond));
     }
 }
 
-void HttpServer::send(Conn* c, const HttpResponse& r, bool keep_alive) {
+void HttpServer::send(Conn* c, HttpResponse&& r, bool keep_alive) {
     auto* w = new WriteReq{};
-    w->data = serialize_response(r, keep_alive);
-    uv_buf_t b = uv_buf_init(w->data.data(), unsigned(w->data.size()));
+    w->head = serialize_head(r, keep_alive);
+    w->body = std::move(r.body);
+    uv_buf_t b[2] = {uv_buf_init(w->head.data(), unsigned(w->head.size())),
+                     uv_buf_init(w->body.data(), unsigned(w->body.size()))};
     w->req.data = keep_alive ? nullptr : c;
-    int rc = uv_write(&w->req, c->stream, &b, 1, [](uv_write_t* req, int) { delete reinterpret_cast<WriteReq*>(req); });
+    int rc = uv_write(&w->req, c->stream, b, w->body.empty() ? 1 : 2,
+                      [](uv_write_t* req, int) { delete reinterpret_cast<WriteReq*>(req); });
     if (rc != 0) {
         delete w;
         return drop(c);

@@ -69,6 +69,21 @@ void add_stats(std::string& out, const char* name, int64_t up, int64_t down, int
            ",\"secondsActive\":" + std::to_string(seconds) + "}";
 }
 
+// The whole answer; the arguments are appended in place (megabytes for
+// torrent-get of 10,000 torrents).
+std::string wrap(Dispatcher::Outcome& o, const std::string& tag) {
+    static constexpr std::string_view kHead = "{\"arguments\":{";
+    std::string out;
+    out.reserve(kHead.size() + o.arguments.size() + o.result.size() + tag.size() + 16);
+    out += kHead;
+    out += o.arguments;
+    out += "},\"result\":";
+    append_json_string(out, o.result);
+    out += tag;
+    out += '}';
+    return out;
+}
+
 Dispatcher::Outcome fail(std::string why) {
     Dispatcher::Outcome o;
     o.result = std::move(why);
@@ -174,13 +189,7 @@ Dispatcher::Dispatcher(uv_loop_t* loop, RpcBackend& backend, DispatchOptions opt
 
 void Dispatcher::handle(std::string_view body, Reply reply) {
     std::string tag;
-    auto answer = [reply, &tag](Outcome o) {
-        std::string out = "{\"arguments\":{" + o.arguments + "},\"result\":";
-        append_json_string(out, o.result);
-        out += tag;
-        out += '}';
-        reply(std::move(out));
-    };
+    auto answer = [reply, &tag](Outcome o) { reply(wrap(o, tag)); };
     if (!json_depth_ok(body, kMaxDepth)) return answer(fail("request nests deeper than 32 levels"));
     json req = json::parse(body, nullptr, false);
     if (req.is_discarded() || !req.is_object()) return answer(fail("request is not a JSON object"));
@@ -195,13 +204,7 @@ void Dispatcher::handle(std::string_view body, Reply reply) {
         c.args = std::move(*a);
     }
     // Later answers (the pool) carry their own copy of the tag.
-    Done done = [reply, tag](Outcome o) {
-        std::string out = "{\"arguments\":{" + o.arguments + "},\"result\":";
-        append_json_string(out, o.result);
-        out += tag;
-        out += '}';
-        reply(std::move(out));
-    };
+    Done done = [reply, tag](Outcome o) { reply(wrap(o, tag)); };
     try {
         dispatch(c, std::move(done));
     } catch (const std::exception& e) {
@@ -323,7 +326,10 @@ void Dispatcher::torrent_get(const Call& c, Done done) {
         if (out.back() != '[') out += ',';
         const TorrentStatus* detail = nullptr;
         if (needs_detail(fields, *t) && b_.detail(t->info_hash, d)) detail = &d;
-        FieldCtx ctx{*t, detail, id, b_.paused(t->info_hash), peer_limit, now};
+        // The engine shows a paused torrent as stopped (unless it is still
+        // checking or in error, which Transmission would show too); asking
+        // the flag of each of 10,000 torrents was a third of this call.
+        FieldCtx ctx{*t, detail, id, t->state == TorrentState::stopped, peer_limit, now};
         out += table ? '[' : '{';
         for (size_t i = 0; i < fields.size(); ++i) {
             if (i) out += ',';
@@ -538,7 +544,7 @@ void Dispatcher::session_stats(const Call&, Done done) {
     const auto& all = b_.torrents();
     int64_t active = 0, paused = 0, up_total = 0, down_total = 0;
     for (const TorrentStatus* t : all) {
-        bool p = b_.paused(t->info_hash);
+        bool p = t->state == TorrentState::stopped;
         paused += p;
         active += !p && (t->down_rate > 0 || t->up_rate > 0 || t->state == TorrentState::checking);
         up_total += t->total_uploaded;

@@ -63,13 +63,21 @@ Status RpcServer::start() {
             if (!opt_.tcp_optional) return st;
             if (log_) log_->log(LogLevel::warning, "", st.error().message + "; serving RPC on the Unix socket only");
         }
+    // The socket is a convenience beside the port: without it the program
+    // still runs (the log says why).
     if (!opt_.unix_path.empty())
-        if (Status st = http_->listen_unix(opt_.unix_path); !st.ok()) return st;
+        if (Status st = http_->listen_unix(opt_.unix_path); !st.ok() && log_)
+            log_->log(LogLevel::warning, "", st.error().message);
     return Ok{};
 }
 
 void RpcServer::stop() {
     if (http_) http_->close();
+    for (auto& t : delays_)
+        if (t && t->data) {
+            delete static_cast<std::pair<HttpServer::Respond, HttpResponse>*>(t->data);  // nobody to answer now
+            t->data = nullptr;
+        }
     delays_.clear();
 }
 
@@ -164,7 +172,7 @@ void RpcServer::answer_metrics(HttpServer::Respond respond) {
         MetricsInput in;
         in.torrents = backend_.torrents();
         in.paused.reserve(in.torrents.size());
-        for (const TorrentStatus* t : in.torrents) in.paused.push_back(backend_.paused(t->info_hash));
+        for (const TorrentStatus* t : in.torrents) in.paused.push_back(t->state == TorrentState::stopped);
         in.session = backend_.session_status();
         in.disk_path = path;
         if (space.ok()) {

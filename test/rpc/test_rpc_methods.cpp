@@ -62,11 +62,13 @@ struct FakeBackend : RpcBackend {
     Status start(const Sha1Digest& ih) override {
         calls.push_back("start " + to_hex(ih));
         paused_[ih] = false;
+        ts[ih].state = TorrentState::downloading;
         return Ok{};
     }
     Status stop(const Sha1Digest& ih) override {
         calls.push_back("stop " + to_hex(ih));
         paused_[ih] = true;
+        ts[ih].state = TorrentState::stopped;  // as the engine shows a paused torrent
         return Ok{};
     }
     Status verify(const Sha1Digest& ih) override {

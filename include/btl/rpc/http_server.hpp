@@ -37,7 +37,9 @@ struct HttpResponse {
 
 // The standard reason phrase of the statuses this server sends.
 const char* http_reason(int status);
-// The bytes of a response (status line, headers, Content-Length, body).
+// The bytes of a response: status line, headers and Content-Length (the
+// head), then the body.
+std::string serialize_head(const HttpResponse& r, bool keep_alive);
 std::string serialize_response(const HttpResponse& r, bool keep_alive);
 
 class HttpServer {
@@ -71,7 +73,7 @@ private:
     void accept(uv_stream_t* server, bool unix_socket);
     void on_read(Conn* c, ssize_t n, const uv_buf_t* buf);
     void process(Conn* c);
-    void send(Conn* c, const HttpResponse& r, bool keep_alive);
+    void send(Conn* c, HttpResponse&& r, bool keep_alive);
     void drop(Conn* c);
     void sweep();
     void start_sweep();
