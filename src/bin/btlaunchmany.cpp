@@ -337,6 +337,7 @@ int start_and_attach(const Settings& s, const std::string& self, const std::vect
     const std::string sock = dd + "/rpc.sock", log = dd + "/engine.log";
     pid_t child = 0;
     if (!ui::engine_running(dd)) {
+        std::fprintf(stderr, "btlaunchmany: starting the engine for %s (log: %s)\n", dd.c_str(), log.c_str());
         auto pid = ui::spawn_engine("/proc/self/exe", ui::engine_argv(self, args), log);
         if (!pid.ok()) return fail(pid.error().message);
         child = *pid;
