@@ -10,8 +10,9 @@ shows its file and tracker (torrent-get of one id with files, peers,
 trackerStats); `-` caps the download rate (the footer and
 transmission-remote -si agree).  The daemon is stopped under the view: the
 footer says it is not answering; started again, the row comes back.  `d`
-detaches (exit 0, the daemon still runs); a second attach then `q` `y`
-stops the daemon (session-close) and exits 0 once its port is closed.
+detaches (exit 0, the daemon still runs); in a second attach Delete asks,
+`n` cancels and `y` removes the torrent (transmission forgets it, the data
+stays); then `q` `y` stops the daemon (session-close) and exits 0 once its port is closed.
 Loopback only; private tmux server."""
 
 import json
@@ -137,6 +138,17 @@ def run(ws, t, launcher):
     rc2 = ws.path("rc2")
     t.new("again", [launcher, "--attach", url, "--rpc_auth", "%s:%s" % (USER, PASSWORD)], rc2)
     t.wait("again", lambda s: line_of(s, "attach.bin"), 20, "the row in a second attach")
+    # Delete removes (d detaches here): n cancels, y removes and keeps the data.
+    t.key("again", "DC")
+    t.wait("again", lambda s: "Remove attach.bin?" in s[-1], 5, "the remove prompt")
+    t.key("again", "n")
+    t.wait("again", lambda s: "not removed" in s[-1] and line_of(s, "attach.bin"), 5, "n to cancel")
+    t.key("again", "DC")
+    t.wait("again", lambda s: "Remove attach.bin?" in s[-1], 5, "the remove prompt again")
+    t.key("again", "y")
+    t.wait("again", lambda s: line_of(s, "attach.bin") is None and " 0 torrents" in s[-2], 10, "the row to go")
+    H.check("attach.bin" not in tr_remote(rpc_port, "-l"), "transmission still lists the removed torrent")
+    H.check(os.path.exists(os.path.join(data, "attach.bin")), "removing with y deleted the data")
     t.key("again", "q")
     t.wait("again", lambda s: "Stop the engine" in s[-1], 5, "the quit prompt")
     t.key("again", "y")
