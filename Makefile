@@ -51,7 +51,7 @@ DEBS := g++ make pkg-config libuv1-dev libncurses-dev libssl-dev doctest-dev \
         python3 python3-libtorrent aria2 opentracker mktorrent tmux time wrk \
         man-db procps psmisc rtorrent clang libclang-rt-14-dev \
         universal-ctags transmission-daemon transmission-cli nlohmann-json3-dev \
-        libminiupnpc-dev libnatpmp-dev python3-miniupnpc prometheus chromium nodejs
+        libminiupnpc-dev libnatpmp-dev python3-miniupnpc prometheus chromium nodejs systemd
 
 .PHONY: all check unit integration demo bench install clean deps build-all \
         fuzz fuzz-build check-asan check-layering

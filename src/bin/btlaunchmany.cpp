@@ -28,7 +28,9 @@
 #include "btl/rpc/rpc_security.hpp"
 #include "btl/rpc/rpc_server.hpp"
 #include "btl/launcher/status_file.hpp"
+#include "btl/ui/attached_view.hpp"
 #include "btl/ui/curses_view.hpp"
+#include "btl/ui/engine_process.hpp"
 #include "btl/ui/plain_view.hpp"
 
 using namespace btl;
@@ -56,6 +58,7 @@ const std::vector<OptionSpec> kSpecs = with_session_options({
     {"rpc_auth", "USER:PASS", "", "HTTP Basic credentials the RPC port requires"},
     {"rpc_host_whitelist", "NAME,...", "", "Host names accepted besides IP addresses and localhost"},
     {"rpc_allow_any_dir", "0|1", "0", "let RPC clients save outside --save_in"},
+    {"attach", "", "", "attach the curses view to a running engine: btlaunchmany --attach [URL] (see the man page)"},
     {"help", "", "", "show this help"},
 }, 2);
 
@@ -159,6 +162,7 @@ struct App {
     Session* session = nullptr;
     Launcher* launcher = nullptr;
     LogBook* logbook = nullptr;
+    std::unique_ptr<ui::LocalModel> model;
     std::unique_ptr<ui::View> view;
     std::unique_ptr<StatusFile> status;
     std::unique_ptr<ConfigReload> config;
@@ -240,8 +244,9 @@ struct App {
     // The view, the log routing, --status_json; errors are runtime errors.
     Status start_views(const Settings& s, bool verbose) {
         curses = s.display == "curses";
+        model = std::make_unique<ui::LocalModel>(*launcher);
         if (curses)
-            view = std::make_unique<ui::CursesView>(loop, *launcher, *logbook, s.interval, [this] { shutdown(); });
+            view = std::make_unique<ui::CursesView>(loop, *model, *logbook, s.interval, [this] { shutdown(); });
         else
             view = std::make_unique<ui::PlainView>(loop, *launcher, s.interval, verbose);
         logbook->listener = [this](const LogLine& l) { view->on_log(l); };
@@ -284,6 +289,70 @@ int run(App& app, Launcher& launcher, const Settings& s, const LoadedOptions& lo
     return kExitOk;
 }
 
+// btlaunchmany --attach [URL|HOST:PORT|SOCKET]: the view alone, on an engine
+// that runs elsewhere (this data dir's rpc.sock by default).
+const std::vector<OptionSpec> kAttachSpecs = {
+    {"attach", "", "", "attach the curses view to a running engine"},
+    {"rpc_auth", "USER:PASS", "", "credentials for the engine's RPC (HTTP Basic)"},
+    {"data_dir", "DIR", "", "the engine's data dir, whose rpc.sock is the default target"},
+    {"display_interval", "S", "1", "seconds between screen updates"},
+    {"help", "", "", "show this help"},
+};
+
+bool wants_attach(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "--") return false;
+        if (a == "--attach" || a.rfind("--attach=", 0) == 0) return true;
+    }
+    return false;
+}
+
+int attach_main(int argc, char** argv) {
+    Options o(kAttachSpecs);
+    const ProgramInfo program{kProgram, "btlaunchmany --attach [URL] [options]",
+                              "Attaches the curses view to a running engine: URL is "
+                              "http://HOST:PORT/transmission/rpc (also a transmission-daemon), HOST:PORT, or a "
+                              "Unix socket; default DATA_DIR/rpc.sock.",
+                              0, 1, "at most one URL"};
+    if (auto code = parse_command_line(o, program, argc, argv)) return *code;
+    auto interval = o.get_double("display_interval", 0.1, 3600);
+    if (!interval.ok()) return usage(interval.error().message);
+    if (!isatty(0) || !isatty(1)) return usage("--attach needs a terminal");
+    const std::string data_dir = o.get("data_dir").empty() ? default_data_dir() : o.get("data_dir");
+    std::string target = o.positional().empty() ? std::string() : o.positional()[0];
+    auto ep = rpc::parse_attach_target(target, data_dir + "/rpc.sock");
+    if (!ep.ok()) return usage(ep.error().message);
+    ep->auth = o.get("rpc_auth");
+    if (!ep->auth.empty() && ep->auth.find(':') == std::string::npos) return usage("--rpc_auth must be USER:PASS");
+    return ui::run_attached_view(uv_default_loop(), {*ep, *interval, 30});
+}
+
+// `btlaunchmany DIR` on a terminal: the engine runs detached (started now
+// unless one already runs for this data dir) and this process is only its
+// view, so an SSH drop or a killed tmux never stops the downloads.
+int start_and_attach(const Settings& s, const std::string& self, const std::vector<std::string>& args) {
+    const std::string& dd = s.session.data_dir;
+    if (int e = make_directories(dd)) return fail("cannot create data directory " + dd + ": " + std::strerror(e));
+    const std::string sock = dd + "/rpc.sock", log = dd + "/engine.log";
+    pid_t child = 0;
+    if (!ui::engine_running(dd)) {
+        std::fprintf(stderr, "btlaunchmany: starting the engine for %s (log: %s)\n", dd.c_str(), log.c_str());
+        auto pid = ui::spawn_engine("/proc/self/exe", ui::engine_argv(self, args), log);
+        if (!pid.ok()) return fail(pid.error().message);
+        child = *pid;
+    }
+    if (auto st = ui::wait_for_engine(sock, child, dd, 30, log); !st.ok()) {
+        // An engine nobody can reach must not be left running unseen.
+        if (child > 0 && ::kill(child, SIGTERM) == 0) return fail(st.error().message + "; stopped it");
+        return fail(st.error().message);
+    }
+    rpc::RpcEndpoint ep;
+    ep.unix_socket = sock;
+    ep.url = "http://localhost/transmission/rpc";
+    return ui::run_attached_view(uv_default_loop(), {ep, s.interval, 30});
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -292,6 +361,7 @@ int main(int argc, char** argv) {
     // the torrent handles like a full disk, not kill the whole process.
     std::signal(SIGXFSZ, SIG_IGN);
     std::setlocale(LC_ALL, "");
+    if (wants_attach(argc, argv)) return attach_main(argc, argv);
     Options cli(kSpecs);  // --help and command-line mistakes first, before any config file
     const ProgramInfo program{kProgram, "btlaunchmany DIR [options]",
                               "Runs every .torrent file in DIR; see man btlaunchmany.\n"
@@ -308,6 +378,8 @@ int main(int argc, char** argv) {
     if (!is_dir(dir)) return fail(dir + (access(dir.c_str(), F_OK) == 0 ? ": not a directory" : ": no such directory"));
     auto settings = read_settings(o, dir);
     if (!settings.ok()) return usage(settings.error().message);
+    // A terminal and no --display: the engine as a daemon, this process its view.
+    if (settings->display == "curses" && !o.has("display")) return start_and_attach(*settings, argv[0], args);
     auto instance = lock_data_dir(settings->session.data_dir);
     if (!instance.ok()) return fail(instance.error().message);
     if (auto code = prepare_save_in(*settings)) return *code;

@@ -51,6 +51,7 @@ const char* const kHelp[] = {
     "  r                   re-check the selected torrent's data",
     "  d, Delete           remove the selected torrent (asks: y keeps its data, D deletes it);",
     "                      its .torrent is renamed NAME.torrent.removed so it does not come back",
+    "                      (attached to an engine: d detaches, leaving it running; Delete removes)",
     "  /                   filter the rows by name (Enter keeps the filter, Esc clears it)",
     "  +, -                raise, lower the global download limit one step",
     "  R                   type both global limits: DOWN [UP] in kB/s, 0 = unlimited",
@@ -58,6 +59,7 @@ const char* const kHelp[] = {
     "  l                   show the log (Up/Down scroll, l or q back)",
     "  ?                   this help",
     "  q                   quit (asks y/n); torrents send `stopped`, resume is saved",
+    "                      (attached: y stops the engine, d detaches)",
     "",
     "Removing a .torrent from the watched directory stops it; its data stays.",
     "",
@@ -72,9 +74,10 @@ std::string footer_port(const SessionStatus& s) {
 
 }  // namespace
 
-CursesView::CursesView(uv_loop_t* loop, Launcher& l, LogBook& log, double display_interval_s,
-                       std::function<void()> on_quit)
-    : loop_(loop), l_(l), log_(log), interval_s_(display_interval_s), on_quit_(std::move(on_quit)),
+CursesView::CursesView(uv_loop_t* loop, ViewModel& m, LogBook& log, double display_interval_s,
+                       std::function<void()> on_quit, std::function<void()> on_detach)
+    : loop_(loop), l_(m), log_(log), interval_s_(display_interval_s), on_quit_(std::move(on_quit)),
+      on_detach_(std::move(on_detach)),
       self_(std::make_shared<CursesView*>(this)) {}
 
 CursesView::~CursesView() {
@@ -170,6 +173,10 @@ void CursesView::resize() {
 }
 
 void CursesView::update_disk_free() {
+    if (l_.disk_path().empty()) {
+        disk_free_ = l_.disk_free();
+        return;
+    }
     if (statfs_running_) return;
     struct Req {
         uv_fs_t fs;
@@ -178,7 +185,7 @@ void CursesView::update_disk_free() {
     auto* r = new Req{{}, self_};
     r->fs.data = r;
     statfs_running_ = true;
-    int err = uv_fs_statfs(loop_, &r->fs, l_.options().save_in.c_str(), [](uv_fs_t* req) {
+    int err = uv_fs_statfs(loop_, &r->fs, l_.disk_path().c_str(), [](uv_fs_t* req) {
         auto* rq = static_cast<Req*>(req->data);
         if (CursesView* v = *rq->owner) {
             v->statfs_running_ = false;
@@ -288,17 +295,20 @@ void CursesView::handle_table_key(int ch) {
         case 27: filter_.clear(); break;
         case '+': case '-': case '=': case '_': step_download_rate(ch == '+' || ch == '='); break;
         case 'R': prompt_ = Prompt::rates; input_.clear(); break;
-        case 'd': case KEY_DC:
+        case 'd':
+            // Attached to an engine elsewhere, `d` leaves it running.
+            if (l_.attached() && on_detach_) return on_detach_();
+            [[fallthrough]];
+        case KEY_DC:
             if (sel) {
                 prompt_ = Prompt::remove;
-                remove_file_ = sel->file;
-                remove_name_ = sel->st.name;
+                remove_row_ = *sel;
             }
             break;
         case 'p': case 'r':
             if (sel && sel->loaded) {
-                if (ch == 'p') l_.toggle_pause(sel->st.info_hash);
-                else l_.recheck(sel->st.info_hash);
+                if (ch == 'p') l_.toggle_pause(*sel);
+                else l_.recheck(*sel);
             }
             break;
         default: hint_ = "unknown key; ? for help"; break;
@@ -327,11 +337,12 @@ void CursesView::handle_prompt_key(int ch) {
         case Prompt::quit:
             prompt_ = Prompt::none;
             if (ch == 'y' || ch == 'Y') on_quit_();
+            else if (ch == 'd' && l_.attached() && on_detach_) on_detach_();
             return;
         case Prompt::remove:
             prompt_ = Prompt::none;
             if (ch == 'y' || ch == 'D') {
-                if (!l_.remove(remove_file_, ch == 'D')) hint_ = remove_file_ + " is already gone";
+                if (!l_.remove(remove_row_, ch == 'D')) hint_ = remove_row_.file + " is already gone";
             } else {
                 hint_ = "not removed";
             }
@@ -443,7 +454,7 @@ void CursesView::draw_table(int top, int height, const std::vector<const Row*>& 
     if (selected_index_ >= scroll_ + list_height_) scroll_ = selected_index_ - list_height_ + 1;
     scroll_ = std::clamp(scroll_, 0, std::max(0, int(rows.size()) - list_height_));
     if (rows.empty()) {
-        put(top + 1, W, "  no torrents yet: drop .torrent files into " + l_.options().dir);
+        put(top + 1, W, "  " + l_.empty_hint());
         return;
     }
     // Only the visible rows are formatted.
@@ -465,7 +476,8 @@ void CursesView::draw_detail(int top, int height, const Row& r) {
         detail_focus_ ? A_REVERSE : A_BOLD);
     std::vector<std::string> lines;
     TorrentStatus t;
-    if (r.loaded && l_.detail(r.st.info_hash, t)) lines = detail_lines(t, W);
+    if (l_.detail(r, t)) lines = detail_lines(t, W);
+    else if (r.loaded) lines.push_back(fit_width("waiting for the engine's detail of " + r.file, W));
     else lines.push_back(fit_width(r.file + ": " + r.st.error, W));
     detail_height_ = std::max(1, height - 1);
     auto shown = scroll_window(lines, detail_height_, detail_scroll_, W);
@@ -498,9 +510,11 @@ void CursesView::draw_help(int top, int height) {
 
 std::string CursesView::prompt_line() const {
     switch (prompt_) {
-        case Prompt::quit: return "Quit btlaunchmany? (y/n)";
+        case Prompt::quit:
+            return l_.attached() ? "Stop the engine and quit? (y/n; d detaches and leaves it running)"
+                                 : "Quit btlaunchmany? (y/n)";
         case Prompt::remove:
-            return "Remove " + remove_name_ + "? y: remove, keep the data   D: remove and DELETE its data   other key: cancel";
+            return "Remove " + remove_row_.st.name + "? y: remove, keep the data   D: remove and DELETE its data   other key: cancel";
         case Prompt::filter: return "filter (Enter keeps, Esc clears): " + input_ + "_";
         case Prompt::rates: {
             RateLimits r = l_.rate_limits();
@@ -541,6 +555,7 @@ void CursesView::draw_footer(const std::vector<const Row*>& rows) {
     bool bold = true;
     if (closing_) last = "shutting down: sending `stopped` to trackers and saving resume data...";
     else if (prompt_ != Prompt::none) last = prompt_line();
+    else if (!l_.link_state().empty()) last = l_.link_state();
     else if (!hint_.empty()) last = hint_;
     else if (!log_.lines().empty()) {
         const LogLine& l = log_.lines().back();

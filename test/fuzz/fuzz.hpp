@@ -81,4 +81,5 @@ BTL_FUZZ_DECLARE(fuzz_lsd);
 BTL_FUZZ_DECLARE(fuzz_mse);
 BTL_FUZZ_DECLARE(fuzz_rpc_request);
 BTL_FUZZ_DECLARE(fuzz_rpc_dispatch);
+BTL_FUZZ_DECLARE(fuzz_rpc_client);
 }  // namespace btl::fuzz

@@ -61,6 +61,7 @@ const Target kTargets[] = {
     {"lsd", fuzz_lsd},                 {"magnet", fuzz_magnet},
     {"mse", fuzz_mse},
     {"rpc_request", fuzz_rpc_request}, {"rpc_dispatch", fuzz_rpc_dispatch},
+    {"rpc_client", fuzz_rpc_client},
 };
 
 // Runs one input; an invariant failure is reported with the file's name.

@@ -10,7 +10,9 @@ name; `p` shows "paused"; Enter, Tab, End/Home scroll the detail pane with
 "N more" markers; `-` and `R` change the global limits shown in the footer;
 `d` then `D` removes a torrent with its data, `d` then `y` without it (its
 .torrent becomes NAME.torrent.removed and does not come back), `d` then
-another key cancels.  Private tmux socket, killed at the end;
+another key cancels.  `--display curses` keeps the engine in the view's
+process (without it, a terminal gets the detached engine and an attached
+view: test_attach_engine.py).  Private tmux socket, killed at the end;
 LANG=C.UTF-8 inside the session."""
 
 import os
@@ -119,7 +121,7 @@ def run(ws, launcher):
     port = H.free_port(ip)
     rc_file = ws.path("rc")
     cmd = " ".join(shlex.quote(a) for a in [
-        launcher, watch, "--save_in", out, "--data_dir", data, "--bind", ip, "--ip", ip,
+        launcher, watch, "--display", "curses", "--save_in", out, "--data_dir", data, "--bind", ip, "--ip", ip,
         "--minport", str(port), "--maxport", str(port), "--display_interval", "0.5"] + H.NO_REACH)
     shell = "export LANG=C.UTF-8 TERM=tmux-256color; %s; echo rc=$? > %s" % (cmd, shlex.quote(rc_file))
     tmux("new-session", "-d", "-s", SESSION, "-x", "160", "-y", "40", shell)

@@ -1,7 +1,9 @@
 // CursesView: the full-screen table of btlaunchmany (ncursesw).  One row per
 // torrent, a header, a footer with totals and the last log line; a detail
 // pane (Enter), the log (l), help (?), sorting (s), pause (p), re-check (r),
-// quit with confirmation (q, y).
+// quit with confirmation (q, y).  It reads a ViewModel: the Launcher of this
+// process, or an engine elsewhere over RPC (then `d` detaches, Delete
+// removes, and the footer says when the engine does not answer).
 //
 // Drawing: every frame is drawn into stdscr and pushed with one refresh(),
 // so ncurses sends only what changed.  Frames are drawn at most every
@@ -23,12 +25,16 @@
 #include "btl/base/uv_util.hpp"
 #include "btl/launcher/launcher.hpp"
 #include "btl/ui/view.hpp"
+#include "btl/ui/view_model.hpp"
 
 namespace btl::ui {
 
 class CursesView : public View {
 public:
-    CursesView(uv_loop_t* loop, Launcher& l, LogBook& log, double display_interval_s, std::function<void()> on_quit);
+    // on_quit: the user confirmed `q`; on_detach: `d` in an attached view
+    // (a model whose engine runs elsewhere).
+    CursesView(uv_loop_t* loop, ViewModel& m, LogBook& log, double display_interval_s, std::function<void()> on_quit,
+               std::function<void()> on_detach = {});
     ~CursesView() override;
     Status start() override;
     void on_log(const LogLine& line) override;
@@ -62,15 +68,15 @@ private:
     void update_disk_free();
 
     uv_loop_t* loop_;
-    Launcher& l_;
+    ViewModel& l_;
     LogBook& log_;
     double interval_s_;
-    std::function<void()> on_quit_;
+    std::function<void()> on_quit_, on_detach_;
     bool active_ = false, detail_ = false, detail_focus_ = false, closing_ = false;
     Prompt prompt_ = Prompt::none;
     std::string input_;                      // the line being typed
     std::string filter_;                     // rows whose name or file contains it
-    std::string remove_file_, remove_name_;  // the row the remove prompt asks about
+    Row remove_row_;                         // the row the remove prompt asks about
     std::vector<const Row*> filtered_;
     int detail_scroll_ = 0, detail_height_ = 1;
     Mode mode_ = Mode::table;
