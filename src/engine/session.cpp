@@ -145,7 +145,29 @@ Status Session::start() {
                           " ports " + std::to_string(opt_.minport) + "-" + std::to_string(opt_.maxport) + ": " +
                           uv_strerror(rc));
     log(LogLevel::info, "", "listening on port " + std::to_string(listener_.port()));
+    if (opt_.dht) start_dht();
     return Ok{};
+}
+
+void Session::start_dht() {
+    DhtService::Hooks h;
+    h.wants_peers = [this](const Sha1Digest& ih) {
+        Torrent* t = find(ih);
+        return t && t->accepting_peers();
+    };
+    h.on_peers = [this](const Sha1Digest& ih, const std::vector<PeerEndpoint>& peers) {
+        if (Torrent* t = find(ih)) t->add_peers(peers, PeerSource::dht);
+    };
+    h.log = [this](LogLevel l, const std::string& m) { log(l, "", m); };
+    dht_ = std::make_unique<DhtService>(loop_, opt_, data_dir_, std::move(h), rng_());
+    // A UDP port already taken is no reason to refuse to run: no DHT then.
+    if (auto st = dht_->start(listener_.port()); !st.ok()) {
+        log(LogLevel::warning, "", st.error().message);
+        dht_.reset();
+        return;
+    }
+    for (auto& [ih, t] : torrents_)
+        if (!t->metainfo().is_private) dht_->add_torrent(ih);
 }
 
 void Session::log(LogLevel lvl, const std::string& torrent, const std::string& msg) {
@@ -180,6 +202,7 @@ Result<Torrent*> Session::add_torrent(AddTorrentParams p) {
     by_id_[id] = raw;
     active_.insert(id);
     raw->start();
+    if (dht_ && !raw->metainfo().is_private) dht_->add_torrent(ih);
     return raw;
 }
 
@@ -206,6 +229,7 @@ void Session::remove_torrent(const Sha1Digest& ih, std::function<void()> done) {
         if (done) r->second.push_back(std::move(done));
         return;
     }
+    if (dht_) dht_->remove_torrent(ih);
     auto& waiters = removing_[ih];
     if (done) waiters.push_back(std::move(done));
     it->second->stop([this, ih] {
@@ -233,6 +257,17 @@ void Session::shutdown(std::function<void()> done) {
     shutting_down_ = true;
     listener_.close();
     for (auto& [p, owned] : pending_) p->close("shutting down");
+    if (dht_) {  // the routing table is saved before `done`
+        auto dht_done = [this, done] {
+            shutdown_torrents(done);
+        };
+        dht_->stop(dht_done);
+        return;
+    }
+    shutdown_torrents(std::move(done));
+}
+
+void Session::shutdown_torrents(std::function<void()> done) {
     auto remaining = std::make_shared<size_t>(torrents_.size());
     if (*remaining == 0) {
         if (done) done();
@@ -388,6 +423,7 @@ SessionStatus Session::session_status() const {
     SessionStatus s;
     s.listen_port = listener_.port();
     s.torrents = torrents_.size();
+    s.dht_nodes = dht_ ? int64_t(dht_->nodes()) : -1;
     for (auto& [h, t] : torrents_) {
         auto st = t->status(false);
         s.down_rate += st.down_rate;

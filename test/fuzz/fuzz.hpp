@@ -74,4 +74,5 @@ BTL_FUZZ_DECLARE(fuzz_udp_tracker);
 BTL_FUZZ_DECLARE(fuzz_http_request);
 BTL_FUZZ_DECLARE(fuzz_resume);
 BTL_FUZZ_DECLARE(fuzz_tracker_state);
+BTL_FUZZ_DECLARE(fuzz_krpc);
 }  // namespace btl::fuzz

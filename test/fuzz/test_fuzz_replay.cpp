@@ -57,6 +57,7 @@ const Target kTargets[] = {
     {"peer_stream", fuzz_peer_stream}, {"http_tracker", fuzz_http_tracker},
     {"udp_tracker", fuzz_udp_tracker}, {"http_request", fuzz_http_request},
     {"resume", fuzz_resume},           {"tracker_state", fuzz_tracker_state},
+    {"krpc", fuzz_krpc},
 };
 
 // Runs one input; an invariant failure is reported with the file's name.

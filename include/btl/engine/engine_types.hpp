@@ -22,6 +22,7 @@ struct PeerStatus {
     double progress = 0;      // share of pieces the peer has
     std::string flags;        // e.g. "D U i I c C S": see man page
     bool incoming = false;
+    std::string source;       // where we learned of it: "tracker", "dht", "incoming"
 };
 
 struct TrackerStatus {
@@ -76,6 +77,7 @@ struct SessionStatus {
     double down_rate = 0, up_rate = 0;
     int64_t downloaded = 0, uploaded = 0;
     size_t torrents = 0, peers = 0;
+    int64_t dht_nodes = -1;  // nodes in the DHT routing table; -1 = DHT off
 };
 
 enum class LogLevel { debug, info, warning, error };
@@ -109,6 +111,10 @@ struct SessionOptions {
     // after each failed attempt, up to 12 times this).
     int64_t disk_retry_interval_ms = 10'000;
     bool super_seeder = false;     // BEP 16 for torrents that are complete when they start
+    // Mainline DHT (BEP 5): on by default, never for private torrents.
+    bool dht = true;
+    // HOST:PORT,... joined when the saved routing table gives too few nodes ("" = none).
+    std::string dht_bootstrap = "router.bittorrent.com:6881,dht.transmissionbt.com:6881,router.utorrent.com:6881";
 };
 
 }  // namespace btl

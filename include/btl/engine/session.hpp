@@ -26,6 +26,7 @@
 #include "btl/core/wire.hpp"
 #include "btl/disk/disk_io.hpp"
 #include "btl/disk/file_pool.hpp"
+#include "btl/engine/dht_service.hpp"
 #include "btl/engine/engine_types.hpp"
 #include "btl/engine/torrent.hpp"
 #include "btl/engine/torrent_host.hpp"
@@ -98,6 +99,14 @@ public:
             active_.erase(torrent_id);
     }
     std::shared_ptr<void> announce_turn(const std::string& tracker_url, std::function<void()> go) override;
+    uint16_t dht_port() const override { return dht_ ? dht_->port() : 0; }
+    void dht_node_hint(const std::string& ip, uint16_t port) override {
+        if (dht_) dht_->add_node(ip, port);
+    }
+    // The DHT (null with --dht 0 or before start()): get_peers()/announce()
+    // for callers that need peers of an info hash outside a torrent.
+    DhtService* dht() { return dht_.get(); }
+    int64_t dht_nodes() const { return dht_ ? int64_t(dht_->nodes()) : -1; }
 
 private:
     class Pending;
@@ -106,6 +115,8 @@ private:
     void on_tick();
     void on_bandwidth_tick();
     void grant_turns();
+    void start_dht();
+    void shutdown_torrents(std::function<void()> done);
 
     uv_loop_t* loop_;
     SessionOptions opt_;
@@ -144,6 +155,7 @@ private:
     // Torrents being removed -> everyone waiting for that removal to finish.
     std::map<Sha1Digest, std::vector<std::function<void()>>> removing_;
     bool shutting_down_ = false;
+    std::unique_ptr<DhtService> dht_;
     // Per-torrent locks (one byte each in DATA_DIR/resume/torrents.lock, one
     // descriptor for all), released once a removed torrent saved its resume
     // data.  locks_ lists the keys this session holds.

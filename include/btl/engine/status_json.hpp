@@ -77,6 +77,7 @@ void for_each_totals_field(F&& f) {
     f("downloaded", &SessionStatus::downloaded);
     f("uploaded", &SessionStatus::uploaded);
     f("listen_port", &SessionStatus::listen_port);
+    f("dht_nodes", &SessionStatus::dht_nodes);  // -1: DHT off
 }
 
 // One JSON value of each type the schema uses.
