@@ -821,7 +821,7 @@ class Headless:
 
     def __init__(self, ws, name, torrent, ip, save_in=None, saveas=None,
                  data_dir=None, seed_time=None, port=None, extra=(),
-                 display_interval=1, wrapper=()):
+                 display_interval=1, wrapper=(), dht=False):
         self.name = name
         self.ip = ip
         self.port = port or free_port(ip)
@@ -832,6 +832,10 @@ class Headless:
                 "--data_dir", self.data_dir,
                 "--display_interval", str(display_interval),
                 "--status_json", self.status_path]
+        # The DHT stays off unless a test asks for it (and then points
+        # --dht_bootstrap at loopback): the default joins the public DHT.
+        if not dht:
+            argv += ["--dht", "0"]
         if save_in:
             argv += ["--save_in", save_in]
         if saveas:
