@@ -149,6 +149,14 @@ Status Session::start() {
     return Ok{};
 }
 
+void Session::dht_totals(SessionStatus& s) const {
+    s.dht_nodes = dht_ ? int64_t(dht_->nodes()) : -1;
+    if (dht_ && dht_->node()) {
+        s.dht_packets_in = int64_t(dht_->node()->stats().packets_in);
+        s.dht_packets_out = int64_t(dht_->node()->stats().packets_out);
+    }
+}
+
 void Session::start_dht() {
     DhtService::Hooks h;
     h.wants_peers = [this](const Sha1Digest& ih) {
@@ -423,7 +431,7 @@ SessionStatus Session::session_status() const {
     SessionStatus s;
     s.listen_port = listener_.port();
     s.torrents = torrents_.size();
-    s.dht_nodes = dht_ ? int64_t(dht_->nodes()) : -1;
+    dht_totals(s);
     for (auto& [h, t] : torrents_) {
         auto st = t->status(false);
         s.down_rate += st.down_rate;

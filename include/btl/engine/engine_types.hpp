@@ -78,6 +78,7 @@ struct SessionStatus {
     int64_t downloaded = 0, uploaded = 0;
     size_t torrents = 0, peers = 0;
     int64_t dht_nodes = -1;  // nodes in the DHT routing table; -1 = DHT off
+    int64_t dht_packets_in = 0, dht_packets_out = 0;  // DHT datagrams since start
 };
 
 enum class LogLevel { debug, info, warning, error };

@@ -106,7 +106,8 @@ public:
     // The DHT (null with --dht 0 or before start()): get_peers()/announce()
     // for callers that need peers of an info hash outside a torrent.
     DhtService* dht() { return dht_.get(); }
-    int64_t dht_nodes() const { return dht_ ? int64_t(dht_->nodes()) : -1; }
+    // Fills the DHT fields of a SessionStatus (nodes, packets).
+    void dht_totals(SessionStatus& s) const;
 
 private:
     class Pending;
