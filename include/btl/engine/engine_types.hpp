@@ -112,10 +112,13 @@ struct SessionOptions {
     // after each failed attempt, up to 12 times this).
     int64_t disk_retry_interval_ms = 10'000;
     bool super_seeder = false;     // BEP 16 for torrents that are complete when they start
-    // Mainline DHT (BEP 5): on by default, never for private torrents.
-    bool dht = true;
+    // Mainline DHT (BEP 5), never for private torrents.  Off in a
+    // SessionOptions built in code (tests must not reach the public DHT);
+    // the programs' --dht defaults to 1 with the public routers
+    // (session_options.cpp).
+    bool dht = false;
     // HOST:PORT,... joined when the saved routing table gives too few nodes ("" = none).
-    std::string dht_bootstrap = "router.bittorrent.com:6881,dht.transmissionbt.com:6881,router.utorrent.com:6881";
+    std::string dht_bootstrap;
 };
 
 }  // namespace btl
