@@ -61,18 +61,20 @@ std::string DhtNode::next_tid() {
     }
 }
 
-bool DhtNode::take_budget(int64_t now) {
+bool DhtNode::take_budget(int64_t now, bool force) {
     if (budget_ms_ >= 0 && now > budget_ms_)
         budget_ = std::min(cfg_.query_burst, budget_ + double(now - budget_ms_) * cfg_.queries_per_s / 1000.0);
     budget_ms_ = now;
-    if (budget_ < 1) return false;
+    // A forced query (the announce_peer that ends a lookup) goes out anyway
+    // and leaves the budget in debt, which the next lookups wait out.
+    if (budget_ < 1 && !force) return false;
     budget_ -= 1;
     return true;
 }
 
 bool DhtNode::send_query(const NodeAddr& to, KrpcMessage& q, uint64_t lookup, int64_t now, bool budgeted) {
     if (outstanding_.size() >= cfg_.max_outstanding) return false;
-    if (budgeted && !take_budget(now)) return false;
+    if (!take_budget(now, !budgeted)) return false;
     q.kind = MsgKind::query;
     q.tid = next_tid();
     q.id = table_.self();

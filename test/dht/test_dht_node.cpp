@@ -303,3 +303,31 @@ TEST_CASE("dht node: the saved table round-trips and seeds the next start") {
     CHECK(responded >= 8);
     CHECK(fresh.table().good_count(net.now) >= 8);
 }
+
+TEST_CASE("dht node: announces (get_peers then announce_peer) stay within the query budget") {
+    SimNet net;
+    DhtConfig slow;
+    slow.queries_per_s = 20;
+    slow.query_burst = 10;
+    net.add(slow);
+    for (int i = 0; i < 20; ++i) net.add();
+    for (size_t i = 1; i < net.nodes.size(); ++i) net.nodes[i]->bootstrap({net.addrs[1]}, net.now);
+    net.run(3'000);
+    net.nodes[0]->bootstrap({net.addrs[1]}, net.now);
+    net.run(3'000);
+    size_t queries = 0;
+    const NodeAddr me = net.addrs[0];
+    size_t done = 0;
+    for (int i = 0; i < 50; ++i) net.nodes[0]->announce(random_id(net.rng), 7000, nullptr, [&](size_t) { ++done; }, net.now);
+    for (int64_t t = 0; t < 10'000; t += 100) {
+        net.now += 100;
+        for (auto& n : net.nodes) n->tick(net.now);
+        for (const auto& p : net.queue)
+            if (p.from == me && is_query(p.data)) ++queries;
+        net.deliver();
+    }
+    CHECK(done > 0);
+    CHECK(queries >= 150);  // 50 announces want far more: the budget is what limits
+    // 10 s at 20/s plus the burst; the debt of the last announce_peer round at most kK.
+    CHECK(queries <= 20 * 10 + 10 + DhtNode::kK);
+}

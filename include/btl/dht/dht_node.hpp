@@ -13,8 +13,10 @@
 //    announce_peer, with the token each got, to the kK closest that answered.
 //    At most max_active lookups run at once; the rest wait in order.
 //  - Every query we send takes a token of a global budget (queries_per_s,
-//    burst); a lookup with no token waits for the next tick.  So 10,000
-//    torrents cost a bounded number of packets per second.
+//    burst); a lookup with no token waits for the next tick.  The
+//    announce_peer queries that end an announce go out at once but put the
+//    budget in debt.  So 10,000 torrents cost a bounded number of packets
+//    per second.
 //  - Queries to us are answered unless their source exceeds its rate
 //    (per_source_per_s, burst; sources tracked in a bounded map).  Replies
 //    stay small: at most 8 nodes or kMaxValues peers, so a reply is never
@@ -143,7 +145,7 @@ private:
     void step(Lookup& l, int64_t now);
     void finish(uint64_t id, int64_t now);
     bool send_query(const NodeAddr& to, KrpcMessage& q, uint64_t lookup, int64_t now, bool budgeted = true);
-    bool take_budget(int64_t now);
+    bool take_budget(int64_t now, bool force = false);
     void handle_query(const NodeAddr& from, KrpcMessage& m, int64_t now);
     void handle_reply(const NodeAddr& from, const KrpcMessage& m, int64_t now);
     void on_lookup_reply(Lookup& l, const NodeAddr& from, const KrpcMessage* m, int64_t now);
