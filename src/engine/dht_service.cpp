@@ -66,7 +66,7 @@ Status DhtService::start(uint16_t port) {
         sa.sin_family = AF_INET;
         sa.sin_addr.s_addr = htonl(to.ip);
         sa.sin_port = htons(to.port);
-        sock_->send(reinterpret_cast<const sockaddr*>(&sa), pkt);
+        if (sock_) sock_->send(reinterpret_cast<const sockaddr*>(&sa), pkt);  // closed by stop(): dropped
     }, rng_());
     sock_->route('d', [this](const sockaddr* from, std::string_view data) {
         if (from->sa_family != AF_INET) return;  // BEP 32 (IPv6) is not spoken
@@ -118,7 +118,7 @@ void DhtService::bootstrap_from_routers() {
             } else if (hooks_.log)
                 hooks_.log(LogLevel::debug, "DHT bootstrap node " + name + ": " +
                                                 (r.ok() ? std::string("not IPv4") : r.error().message));
-            if (--g->left > 0 || !node_) return;
+            if (--g->left > 0 || !node_ || !sock_) return;
             node_->bootstrap(g->addrs, now(), [this](size_t responded) {
                 bootstrapping_ = false;
                 if (hooks_.log)
@@ -217,7 +217,7 @@ uint64_t DhtService::get_peers(const Sha1Digest& ih, PeersFn peers, std::functio
 }
 
 uint64_t DhtService::announce(const Sha1Digest& ih, PeersFn peers, std::function<void(size_t)> done) {
-    if (!node_) return 0;
+    if (!node_ || !sock_) return 0;
     return node_->announce(
         to_node_id(ih), sock_->port(),
         [peers](const std::vector<dht::NodeAddr>& p) { if (peers) peers(to_endpoints(p)); }, std::move(done), now());
