@@ -331,3 +331,33 @@ TEST_CASE("dht node: announces (get_peers then announce_peer) stay within the qu
     // 10 s at 20/s plus the burst; the debt of the last announce_peer round at most kK.
     CHECK(queries <= 20 * 10 + 10 + DhtNode::kK);
 }
+
+TEST_CASE("dht node: oversize or overfull replies to our queries are dropped, the lookup goes on") {
+    std::vector<std::pair<NodeAddr, std::string>> out;
+    std::mt19937_64 r(21);
+    DhtNode n(random_id(r), {}, [&](const NodeAddr& to, std::string_view p) { out.emplace_back(to, std::string(p)); }, 1);
+    NodeAddr peer{0x7f000009, 7000};
+    size_t responded = 99;
+    n.bootstrap({peer}, 0, [&](size_t k) { responded = k; });
+    REQUIRE(out.size() == 1);
+    auto q = decode_krpc(out[0].second);
+    REQUIRE(q.ok());
+    // An answer with 100 nodes (2,600 bytes of them): over the packet and node bounds.
+    KrpcMessage big;
+    big.kind = MsgKind::response;
+    big.tid = q->tid;
+    big.id = random_id(r);
+    for (uint32_t i = 0; i < 100; ++i) big.nodes.push_back(NodeEntry{random_id(r), NodeAddr{0x0a000000 + i, 6881}});
+    n.on_packet(peer, encode_krpc(big), 10);
+    CHECK(n.stats().malformed == 1);
+    CHECK(n.table().size() == 0);
+    // The same answer from another address is not taken either.
+    big.nodes.resize(8);
+    n.on_packet(NodeAddr{0x7f00000a, 7000}, encode_krpc(big), 20);
+    CHECK(n.stats().unexpected == 1);
+    CHECK(n.table().size() == 0);
+    // The query times out; the lookup ends with nobody having answered.
+    for (int64_t t = 0; t <= 10'000; t += 100) n.tick(t);
+    CHECK(responded == 0);
+    CHECK(n.lookups() == 0);
+}
