@@ -174,7 +174,7 @@ private:
     std::unordered_map<uint32_t, Source> sources_;
     std::map<NodeId, Stored> store_;
     std::string secret_, prev_secret_;
-    int64_t secret_ms_ = -1, last_refresh_ms_ = 0, last_expire_ms_ = 0;
+    int64_t secret_ms_ = -1, last_refresh_ms_ = 0;
 };
 
 }  // namespace btl::dht
