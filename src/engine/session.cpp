@@ -192,7 +192,37 @@ Status Session::start() {
                           uv_strerror(rc));
     log(LogLevel::info, "", "listening on port " + std::to_string(listener_.port()));
     start_reach();
+    if (opt_.dht) start_dht();
     return Ok{};
+}
+
+void Session::dht_totals(SessionStatus& s) const {
+    s.dht_nodes = dht_ ? int64_t(dht_->nodes()) : -1;
+    if (dht_ && dht_->node()) {
+        s.dht_packets_in = int64_t(dht_->node()->stats().packets_in);
+        s.dht_packets_out = int64_t(dht_->node()->stats().packets_out);
+    }
+}
+
+void Session::start_dht() {
+    DhtService::Hooks h;
+    h.wants_peers = [this](const Sha1Digest& ih) {
+        Torrent* t = find(ih);
+        return t && t->accepting_peers();
+    };
+    h.on_peers = [this](const Sha1Digest& ih, const std::vector<PeerEndpoint>& peers) {
+        if (Torrent* t = find(ih)) t->add_peers(peers, PeerSource::dht);
+    };
+    h.log = [this](LogLevel l, const std::string& m) { log(l, "", m); };
+    dht_ = std::make_unique<DhtService>(loop_, opt_, data_dir_, std::move(h), rng_());
+    // A UDP port already taken is no reason to refuse to run: no DHT then.
+    if (auto st = dht_->start(listener_.port()); !st.ok()) {
+        log(LogLevel::warning, "", st.error().message);
+        dht_.reset();
+        return;
+    }
+    for (auto& [ih, t] : torrents_)
+        if (!t->metainfo().is_private) dht_->add_torrent(ih);
 }
 
 void Session::log(LogLevel lvl, const std::string& torrent, const std::string& msg) {
@@ -228,6 +258,7 @@ Result<Torrent*> Session::add_torrent(AddTorrentParams p) {
     by_id_[id] = raw;
     active_.insert(id);
     raw->start();
+    if (dht_ && !raw->metainfo().is_private) dht_->add_torrent(ih);
     return raw;
 }
 
@@ -254,6 +285,7 @@ void Session::remove_torrent(const Sha1Digest& ih, std::function<void()> done) {
         if (done) r->second.push_back(std::move(done));
         return;
     }
+    if (dht_) dht_->remove_torrent(ih);
     auto& waiters = removing_[ih];
     if (done) waiters.push_back(std::move(done));
     it->second->stop([this, ih] {
@@ -283,6 +315,14 @@ void Session::shutdown(std::function<void()> done) {
     listener_.close();
     for (auto& [p, owned] : pending_) p->close("shutting down");
     while (!fetches_.empty()) cancel_fetch(fetches_.begin()->first);
+    if (dht_) {  // the routing table is saved before `done`
+        dht_->stop([this, done] { shutdown_torrents(done); });
+        return;
+    }
+    shutdown_torrents(std::move(done));
+}
+
+void Session::shutdown_torrents(std::function<void()> done) {
     // The gateway's mapping is deleted while the torrents stop; done waits for both.
     auto remaining = std::make_shared<size_t>(torrents_.size() + 1);
     stop_reach([remaining, done] {
@@ -421,6 +461,7 @@ void Session::on_tick() {
     graveyard_.clear();
     dead_pending_.clear();
     dead_fetches_.clear();
+    fetch_dht_tick(now);
     for (auto& [p, owned] : pending_)
         if (p->expired(now)) p->close("handshake timed out");
     // Copy: a tick may activate or deactivate torrents.
@@ -443,6 +484,7 @@ SessionStatus Session::session_status() const {
     s.listen_port = listener_.port();
     s.port_mapping = port_mapping_text();
     s.torrents = torrents_.size();
+    dht_totals(s);
     for (auto& [h, t] : torrents_) {
         auto st = t->status(false);
         s.down_rate += st.down_rate;

@@ -12,6 +12,11 @@ namespace btl {
 struct Session::Fetch {
     std::unique_ptr<MetadataFetch> fetch;
     MetadataDone done;
+    // The DHT's get_peers for this info-hash (0: none running), and when the
+    // next one may start: soon after one that found nobody (the DHT may
+    // still be joining), a minute after one that found peers.
+    uint64_t dht_lookup = 0;
+    int64_t dht_next_ms = 0;
 };
 
 namespace {
@@ -59,6 +64,7 @@ Status Session::fetch_metadata(const MagnetLink& link, MetadataDone done) {
 void Session::cancel_fetch(const Sha1Digest& ih) {
     auto it = fetches_.find(ih);
     if (it == fetches_.end()) return;
+    if (dht_ && it->second->dht_lookup) dht_->cancel(it->second->dht_lookup);
     it->second->fetch->stop();
     dead_fetches_.push_back(std::move(it->second));
     fetches_.erase(it);
@@ -69,6 +75,27 @@ bool Session::add_fetch_peers(const Sha1Digest& ih, const std::vector<PeerEndpoi
     if (!f) return false;
     f->add_peers(peers);
     return true;
+}
+
+void Session::fetch_dht_tick(int64_t now) {
+    if (!dht_) return;
+    for (auto& [ih, f] : fetches_) {
+        if (f->dht_lookup || now < f->dht_next_ms || f->fetch->finished()) continue;
+        const Sha1Digest key = ih;
+        auto found = std::make_shared<size_t>(0);
+        f->dht_lookup = dht_->get_peers(
+            key,
+            [this, key, found](const std::vector<PeerEndpoint>& peers) {
+                *found += peers.size();
+                add_fetch_peers(key, peers);
+            },
+            [this, key, found](size_t) {
+                auto it = fetches_.find(key);
+                if (it == fetches_.end()) return;
+                it->second->dht_lookup = 0;
+                it->second->dht_next_ms = now_ms() + (*found ? 60'000 : 5'000);
+            });
+    }
 }
 
 MetadataFetch* Session::find_fetch(const Sha1Digest& ih) {

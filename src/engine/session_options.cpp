@@ -22,6 +22,10 @@ const std::vector<OptionSpec>& session_option_specs() {
         {"lsd", "0|1", "1", "find peers on the LAN by Local Service Discovery (BEP 14; never for private torrents)"},
         {"encryption", "MODE", "prefer",
          "MSE/PE: allow (plain text first), prefer (encrypted first), require (encrypted only, both ways)"},
+        {"dht", "0|1", "1", "mainline DHT (BEP 5) on the listen port's UDP; never for private torrents"},
+        {"dht_bootstrap", "HOST:PORT,...",
+         "router.bittorrent.com:6881,dht.transmissionbt.com:6881,router.utorrent.com:6881",
+         "DHT nodes to join through when the saved routing table is not enough (empty: none)"},
     };
     return specs;
 }
@@ -49,6 +53,27 @@ Status read_reach_options(const Options& o, SessionOptions& so) {
 }
 
 }  // namespace
+
+// --dht and --dht_bootstrap: every bootstrap entry must be HOST:PORT.
+static Status read_dht_options(const Options& o, SessionOptions& so) {
+    auto dht = o.get_int("dht", 0, 1);
+    if (!dht.ok()) return dht.error();
+    so.dht = *dht == 1;
+    so.dht_bootstrap = o.get("dht_bootstrap");
+    size_t start = 0;
+    while (start < so.dht_bootstrap.size()) {
+        size_t end = so.dht_bootstrap.find(',', start);
+        if (end == std::string::npos) end = so.dht_bootstrap.size();
+        std::string item = so.dht_bootstrap.substr(start, end - start);
+        size_t colon = item.rfind(':');
+        int port = colon == std::string::npos ? 0 : std::atoi(item.c_str() + colon + 1);
+        if (colon == std::string::npos || colon == 0 || port < 1 || port > 65535 ||
+            item.find_first_not_of("0123456789", colon + 1) != std::string::npos)
+            return make_error("--dht_bootstrap: '" + item + "' is not HOST:PORT");
+        start = end + 1;
+    }
+    return Ok{};
+}
 
 Status read_session_options(const Options& o, SessionOptions& so) {
     auto minport = o.get_int("minport", 1, 65535), maxport = o.get_int("maxport", 1, 65535);
@@ -79,6 +104,7 @@ Status read_session_options(const Options& o, SessionOptions& so) {
     else if (enc == "prefer") so.encryption = Encryption::prefer;
     else if (enc == "require") so.encryption = Encryption::require;
     else return make_error("--encryption must be allow, prefer or require, not '" + enc + "'");
+    if (auto st = read_dht_options(o, so); !st.ok()) return st;
     return Ok{};
 }
 

@@ -66,6 +66,8 @@ TorrentStatus Torrent::status(bool detail) const {
             if (p->ready()) {
                 st.peer_list.push_back(p->status(now));
                 if (from_pex(*p)) st.peer_list.back().flags += 'X';  // heard of through PEX
+                PeerStatus& ps = st.peer_list.back();
+                ps.source = ps.incoming ? "incoming" : peer_source_name(book_.source(ps.address));
             }
         for (const auto& f : mi_.files) {
             FileStatus fs;

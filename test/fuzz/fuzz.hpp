@@ -82,4 +82,5 @@ BTL_FUZZ_DECLARE(fuzz_mse);
 BTL_FUZZ_DECLARE(fuzz_rpc_request);
 BTL_FUZZ_DECLARE(fuzz_rpc_dispatch);
 BTL_FUZZ_DECLARE(fuzz_rpc_client);
+BTL_FUZZ_DECLARE(fuzz_krpc);
 }  // namespace btl::fuzz

@@ -43,7 +43,7 @@ struct MapBackend : rpc::RpcBackend {
         if (it == ts.end()) return false;
         out = it->second;
         out.files = {{"f", 10, 0.5}};
-        out.peer_list = {PeerStatus{"127.0.0.1:1", "x", 1, 0, 0, 0, 0.5, "D", false}};
+        out.peer_list = {PeerStatus{"127.0.0.1:1", "x", 1, 0, 0, 0, 0.5, "D", false, "tracker"}};
         return true;
     }
     bool paused(const Sha1Digest&) const override { return false; }

@@ -62,6 +62,7 @@ const Target kTargets[] = {
     {"mse", fuzz_mse},
     {"rpc_request", fuzz_rpc_request}, {"rpc_dispatch", fuzz_rpc_dispatch},
     {"rpc_client", fuzz_rpc_client},
+    {"krpc", fuzz_krpc},
 };
 
 // Runs one input; an invariant failure is reported with the file's name.

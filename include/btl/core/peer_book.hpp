@@ -45,8 +45,10 @@
 
 namespace btl {
 
-// Where an address was first heard of (shown in the peer list).
-enum class PeerSource : uint8_t { tracker, pex, lsd };  // lsd: BEP 14 on the LAN
+// Where an address came from: a bit each (an address may have several);
+// the first source that named it is kept too, for the peer list.
+enum class PeerSource : uint8_t { tracker = 1, dht = 2, pex = 4, lsd = 8 };  // lsd: BEP 14 on the LAN
+const char* peer_source_name(PeerSource s);
 
 struct PeerBookPolicy {
     int64_t first_retry_ms = 10'000;
@@ -64,8 +66,10 @@ public:
     explicit PeerBook(PeerBookPolicy p = {}) : policy_(p) {}
 
     // True if the address is (now) waiting to be dialled.
-    // `src` is kept from the first offer of an address.
+    // `src` is kept from the first offer of an address; every source is remembered in sources().
     bool offered(const PeerEndpoint& ep, int64_t now_ms, PeerSource src = PeerSource::tracker);
+    // The sources that offered addr (PeerSource bits; 0 if unknown).
+    uint8_t sources(const std::string& addr) const;
     // The longest-waiting due address, now marked dialling; nullopt if none is due.
     std::optional<PeerEndpoint> next_eligible(int64_t now_ms);
     void connected(const std::string& addr, int64_t now_ms);
@@ -101,7 +105,8 @@ private:
         int64_t last_attempt_ms = -1;  // our last dial
         int64_t last_seen_ms = 0;      // last offered, connected or closed
         int64_t connected_ms = -1;     // when the current connection came up
-        PeerSource source = PeerSource::tracker;
+        PeerSource source = PeerSource::tracker;  // the first source
+        uint8_t sources = 0;                       // PeerSource bits
     };
     void enqueue(const std::string& addr, Entry& e, int64_t due_ms);
     void dequeue(const std::string& addr, Entry& e);

@@ -24,6 +24,7 @@ struct PeerStatus {
     double progress = 0;      // share of pieces the peer has
     std::string flags;        // e.g. "D U i I c C S": see man page
     bool incoming = false;
+    std::string source;       // where we learned of it: "tracker", "dht", "pex", "lsd", "incoming"
 };
 
 struct TrackerStatus {
@@ -81,6 +82,8 @@ struct SessionStatus {
     // "port 51413 open via UPnP at 203.0.113.7" or "port 51413 not mapped: <reason>"
     // ("not mapped: off" with --upnp 0 --natpmp 0).
     std::string port_mapping;
+    int64_t dht_nodes = -1;  // nodes in the DHT routing table; -1 = DHT off
+    int64_t dht_packets_in = 0, dht_packets_out = 0;  // DHT datagrams since start
 };
 
 enum class LogLevel { debug, info, warning, error };
@@ -125,6 +128,13 @@ struct SessionOptions {
     bool upnp = false, natpmp = false, lsd = false;
     uint32_t portmap_lease_s = 3600;   // asked of the gateway; renewed at half
     Encryption encryption = Encryption::prefer;
+    // Mainline DHT (BEP 5), never for private torrents.  Off in a
+    // SessionOptions built in code (tests must not reach the public DHT);
+    // the programs' --dht defaults to 1 with the public routers
+    // (session_options.cpp).
+    bool dht = false;
+    // HOST:PORT,... joined when the saved routing table gives too few nodes ("" = none).
+    std::string dht_bootstrap;
 };
 
 }  // namespace btl

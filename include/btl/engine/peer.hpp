@@ -225,6 +225,9 @@ private:
     bool on_fast_hint(const Message& m);  // suggest, allowed_fast
     bool on_extended(const Message& m);
     bool take_ext_handshake(std::string_view payload);
+    bool on_port(const Message& m);       // BEP 5: the peer's DHT port
+    uint16_t dht_port() const;            // ours to announce, 0 = none
+    void send_dht_port();
 
     using Handler = bool (Peer::*)(const Message&);
     static const std::array<Handler, 21> kHandlers;  // indexed by MsgId

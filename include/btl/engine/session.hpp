@@ -28,6 +28,7 @@
 #include "btl/core/wire.hpp"
 #include "btl/disk/disk_io.hpp"
 #include "btl/disk/file_pool.hpp"
+#include "btl/engine/dht_service.hpp"
 #include "btl/engine/engine_types.hpp"
 #include "btl/engine/torrent.hpp"
 #include "btl/engine/torrent_host.hpp"
@@ -138,6 +139,15 @@ public:
             active_.erase(torrent_id);
     }
     std::shared_ptr<void> announce_turn(const std::string& tracker_url, std::function<void()> go) override;
+    uint16_t dht_port() const override { return dht_ ? dht_->port() : 0; }
+    void dht_node_hint(const std::string& ip, uint16_t port) override {
+        if (dht_) dht_->add_node(ip, port);
+    }
+    // The DHT (null with --dht 0 or before start()): get_peers()/announce()
+    // for callers that need peers of an info hash outside a torrent.
+    DhtService* dht() { return dht_.get(); }
+    // Fills the DHT fields of a SessionStatus (nodes, packets).
+    void dht_totals(SessionStatus& s) const;
 
 private:
     // Port mapping and LSD (session_reach.cpp): started once the port is
@@ -155,6 +165,8 @@ private:
     void on_tick();
     void on_bandwidth_tick();
     void grant_turns();
+    void start_dht();
+    void shutdown_torrents(std::function<void()> done);
 
     uv_loop_t* loop_;
     SessionOptions opt_;
@@ -196,6 +208,7 @@ private:
     // Torrents being removed -> everyone waiting for that removal to finish.
     std::map<Sha1Digest, std::vector<std::function<void()>>> removing_;
     bool shutting_down_ = false;
+    std::unique_ptr<DhtService> dht_;
     // Per-torrent locks (one byte each in DATA_DIR/resume/torrents.lock, one
     // descriptor for all), released once a removed torrent saved its resume
     // data.  locks_ lists the keys this session holds.
@@ -208,6 +221,8 @@ private:
     // Metadata fetches (session_magnet.cpp), declared last: destroyed first.
     struct Fetch;
     void on_metadata(const Sha1Digest& ih, std::string info, std::vector<PeerEndpoint> peers);
+    // Starts a DHT get_peers for each fetch that has none running and is due.
+    void fetch_dht_tick(int64_t now);
     void finish_fetch(const Sha1Digest& ih, std::shared_ptr<Result<Metainfo>> mi, std::vector<PeerEndpoint> peers);
     std::map<Sha1Digest, std::shared_ptr<Fetch>> fetches_;
     std::vector<std::shared_ptr<Fetch>> dead_fetches_;  // freed on the next tick
