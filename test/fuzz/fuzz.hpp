@@ -75,4 +75,5 @@ BTL_FUZZ_DECLARE(fuzz_udp_tracker);
 BTL_FUZZ_DECLARE(fuzz_http_request);
 BTL_FUZZ_DECLARE(fuzz_resume);
 BTL_FUZZ_DECLARE(fuzz_tracker_state);
+BTL_FUZZ_DECLARE(fuzz_utp);
 }  // namespace btl::fuzz

@@ -57,7 +57,7 @@ const Target kTargets[] = {
     {"peer_stream", fuzz_peer_stream}, {"http_tracker", fuzz_http_tracker},
     {"udp_tracker", fuzz_udp_tracker}, {"http_request", fuzz_http_request},
     {"resume", fuzz_resume},           {"tracker_state", fuzz_tracker_state},
-    {"extension", fuzz_extension},
+    {"extension", fuzz_extension},     {"utp", fuzz_utp},
 };
 
 // Runs one input; an invariant failure is reported with the file's name.
