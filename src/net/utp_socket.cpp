@@ -293,7 +293,7 @@ void UtpSocket::consume(size_t n) {
     if (rcv_off_ == rcvbuf_.size()) {
         rcvbuf_.clear();
         rcv_off_ = 0;
-    } else if (rcv_off_ >= (256u << 10)) {
+    } else if (rcv_off_ >= (64u << 10) && rcv_off_ * 2 >= rcvbuf_.size()) {  // amortised O(1)
         rcvbuf_.erase(0, rcv_off_);
         rcv_off_ = 0;
     }
@@ -411,7 +411,7 @@ void UtpSocket::try_send(bool partial) {
     if (snd_off_ == sndbuf_.size()) {
         sndbuf_.clear();
         snd_off_ = 0;
-    } else if (snd_off_ >= (256u << 10)) {
+    } else if (snd_off_ >= (64u << 10) && snd_off_ * 2 >= sndbuf_.size()) {  // amortised O(1)
         sndbuf_.erase(0, snd_off_);
         snd_off_ = 0;
     }
