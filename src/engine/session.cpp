@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <random>
 
 #include "btl/core/turn_queue.hpp"
@@ -13,8 +14,15 @@ namespace btl {
 // An incoming connection until its handshake names a torrent.
 class Session::Pending : public PeerConnectionHandler {
 public:
-    Pending(Session& s, uv_tcp_t* client) : s_(s), conn_(std::make_unique<PeerConnection>(s.loop(), this)) {
-        conn_->adopt(client);
+    Pending(Session& s, uv_tcp_t* client) : s_(s) {
+        auto c = std::make_unique<PeerConnection>(s.loop(), this);
+        c->adopt(client);
+        conn_ = std::move(c);
+        remote_ = conn_->remote();
+        born_ms_ = s.now_ms();
+    }
+    Pending(Session& s, std::unique_ptr<PeerTransport> t) : s_(s), conn_(std::move(t)) {
+        conn_->set_handler(this);
         remote_ = conn_->remote();
         born_ms_ = s.now_ms();
     }
@@ -51,7 +59,7 @@ public:
 
 private:
     Session& s_;
-    std::unique_ptr<PeerConnection> conn_;
+    std::unique_ptr<PeerTransport> conn_;
     std::string remote_;
     int64_t born_ms_ = 0;
     bool handed_over_ = false;
@@ -145,6 +153,7 @@ Status Session::start() {
                           " ports " + std::to_string(opt_.minport) + "-" + std::to_string(opt_.maxport) + ": " +
                           uv_strerror(rc));
     log(LogLevel::info, "", "listening on port " + std::to_string(listener_.port()));
+    if (opt_.utp) start_utp();
     return Ok{};
 }
 
@@ -252,6 +261,36 @@ void Session::retire(Pending* p) {
     pending_.erase(it);
 }
 
+// uTP shares the TCP port number, on UDP; without it we still run on TCP.
+void Session::start_utp() {
+    udp_ = std::make_unique<UdpMux>(loop_);
+    if (int rc = udp_->bind(opt_.bind_ip, listener_.port()); rc != 0) {
+        log(LogLevel::warning, "", "uTP off: cannot bind UDP port " + std::to_string(listener_.port()) + ": " +
+                                       uv_strerror(rc));
+        udp_.reset();
+        return;
+    }
+    UdpMux* mux = udp_.get();
+    utp_ = std::make_unique<UtpContext>(loop_, [mux](const sockaddr* to, std::string_view d) { mux->send(to, d); });
+    UtpContext* ctx = utp_.get();
+    udp_->add_handler([](uint8_t b) { return utp_first_byte(b); },
+                      [ctx](const sockaddr* from, std::string_view d) { ctx->incoming(from, d); });
+    // Benchmarks and tests: dial every peer over uTP first.
+    const char* first = getenv("BTL_UTP_FIRST");
+    utp_first_ = first && std::string(first) == "1";
+    utp_->set_accept([this](std::unique_ptr<PeerTransport> t) { on_accept_utp(std::move(t)); });
+}
+
+void Session::on_accept_utp(std::unique_ptr<PeerTransport> t) {
+    // the same caps as TCP; dropping the transport resets the connection
+    if (shutting_down_ || !may_accept() || pending_.size() >= kMaxPendingHandshakes) return;
+    if (is_banned(t->remote_ip())) return;
+    ++connections_;
+    auto p = std::make_unique<Pending>(*this, std::move(t));
+    Pending* raw = p.get();
+    pending_.emplace(raw, std::move(p));
+}
+
 void Session::on_accept(uv_tcp_t* client) {
     auto drop = [](uv_tcp_t* c) {
         uv_close(reinterpret_cast<uv_handle_t*>(c), [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
@@ -282,9 +321,24 @@ Result<std::shared_ptr<PieceStore>> Session::open_storage(const Metainfo& m, con
 }
 
 std::unique_ptr<PeerTransport> Session::connect_peer(const sockaddr* addr) {
-    auto conn = std::make_unique<PeerConnection>(loop_, nullptr);
-    conn->connect(addr, opt_.bind_ip, 10'000);
-    return conn;
+    sockaddr_storage to{};
+    std::memcpy(&to, addr, addr->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
+    auto tcp = [this, a = to](PeerConnectionHandler* h) {
+        auto conn = std::make_unique<PeerConnection>(loop_, h);
+        conn->connect(reinterpret_cast<const sockaddr*>(&a), opt_.bind_ip, 10'000);
+        return std::unique_ptr<PeerTransport>(std::move(conn));
+    };
+    if (!utp_) return tcp(nullptr);
+    // uTP first (TCP after ~1 s) for a peer known to speak it; else TCP,
+    // and uTP when TCP fails (a uTP-only peer).
+    auto utp = [this, a = to](PeerConnectionHandler* h) {
+        return utp_->dial(reinterpret_cast<const sockaddr*>(&a), h);
+    };
+    std::string ip;
+    uint16_t port = 0;
+    sockaddr_to_ip(addr, ip, port);
+    if (utp_->knows_utp(ip) || utp_first_) return std::make_unique<FallbackTransport>(loop_, utp, tcp, 1'000);
+    return std::make_unique<FallbackTransport>(loop_, tcp, utp, 10'000);
 }
 
 bool Session::may_connect() const {

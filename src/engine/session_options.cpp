@@ -14,6 +14,7 @@ const std::vector<OptionSpec>& session_option_specs() {
         {"max_files_open", "N", "256", "open file descriptors kept for data files"},
         {"super_seeder", "", "", "BEP 16 super-seeding for torrents complete at start"},
         {"disk_retry_interval", "S", "10", "when a disk is full, look for free space this often (backing off)"},
+        {"utp", "0|1", "1", "uTP (BEP 29) on the listen port: accept it, dial peers known to speak it"},
     };
     return specs;
 }
@@ -29,6 +30,9 @@ Status read_session_options(const Options& o, SessionOptions& so) {
     auto minport = o.get_int("minport", 1, 65535), maxport = o.get_int("maxport", 1, 65535);
     auto files_open = o.get_int("max_files_open", 4, 100000);
     auto disk_retry = o.get_double("disk_retry_interval", 0.1, 86400);
+    auto utp = o.get_int("utp", 0, 1);
+    if (!utp.ok()) return utp.error();
+    so.utp = *utp == 1;
     for (const Error* e : {minport.ok() ? nullptr : &minport.error(), maxport.ok() ? nullptr : &maxport.error(),
                            files_open.ok() ? nullptr : &files_open.error(),
                            disk_retry.ok() ? nullptr : &disk_retry.error()})

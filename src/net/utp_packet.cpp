@@ -39,7 +39,8 @@ Result<UtpPacket> parse_utp_packet(std::string_view d) {
         const size_t len = uint8_t(d[at + 1]);
         if (d.size() - at - 2 < len) return make_error("uTP extension longer than the packet", at);
         if (ext == 1) {
-            if (len == 0 || len % 4 != 0 || len > kUtpMaxSackBytes)
+            // BEP 29 asks for multiples of 4; libtorrent sends any length.
+            if (len == 0 || len > kUtpMaxSackBytes)
                 return make_error("uTP selective ACK of " + std::to_string(len) + " bytes", at);
             if (!p.sack.empty()) return make_error("uTP packet with two selective ACKs", at);
             p.sack = d.substr(at + 2, len);

@@ -615,7 +615,8 @@ class LtPeer:
 
     def __init__(self, ws, name, torrent, save_dir, ip, seed=False,
                  upload_limit=0, download_limit=0, exit_when_done=False,
-                 connect=(), port=None, high_performance=False, max_requests=0):
+                 connect=(), port=None, high_performance=False, max_requests=0,
+                 utp=False, utp_only=False):
         self.ws = ws
         self.name = name
         self.ip = ip
@@ -636,6 +637,10 @@ class LtPeer:
             argv.append("--high-performance")
         if max_requests:
             argv += ["--max-requests", str(int(max_requests))]
+        if utp:
+            argv.append("--utp")
+        if utp_only:
+            argv.append("--utp-only")
         for c in connect:
             argv += ["--connect", "%s:%d" % c]
         self.proc = ws.start(name, argv)
@@ -702,6 +707,8 @@ def lt_peer_main(argv):
     ap.add_argument("--exit-when-done", action="store_true")
     ap.add_argument("--high-performance", action="store_true")
     ap.add_argument("--connect", action="append", default=[], help="IP:PORT")
+    ap.add_argument("--utp", action="store_true", help="uTP on as well as TCP")
+    ap.add_argument("--utp-only", action="store_true", help="uTP on, TCP off both ways")
     ap.add_argument("--max-requests", type=int, default=0,
                     help="max_out_request_queue: blocks requested ahead per peer")
     a = ap.parse_args(argv)
@@ -714,6 +721,10 @@ def lt_peer_main(argv):
     sp.update(lt_settings(lt, a.ip, a.port, a.upload_limit, a.download_limit))
     if a.max_requests:
         sp["max_out_request_queue"] = a.max_requests
+    if a.utp or a.utp_only:
+        sp["enable_outgoing_utp"] = sp["enable_incoming_utp"] = True
+    if a.utp_only:
+        sp["enable_outgoing_tcp"] = sp["enable_incoming_tcp"] = False
     ses = lt.session(sp)
     if a.upload_limit or a.download_limit:
         lt_limit_loopback(lt, ses)
@@ -748,7 +759,10 @@ def lt_peer_main(argv):
                   flush=True)
         now = time.monotonic()
         if now - last_write >= 0.1 or seeding:
-            st = {"state": str(s.state), "progress": s.progress,
+            pinfo = h.get_peer_info()
+            # peer_info flag utp_socket is bit 17 (libtorrent 2.0)
+            st = {"utp_peers": sum(1 for p in pinfo if int(p.flags) & (1 << 17)),
+                  "tcp_peers": sum(1 for p in pinfo if not int(p.flags) & (1 << 17)),"state": str(s.state), "progress": s.progress,
                   "downloaded": s.total_payload_download,
                   "uploaded": s.total_payload_upload,
                   "down_rate": s.download_payload_rate,

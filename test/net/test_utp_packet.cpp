@@ -67,7 +67,13 @@ TEST_CASE("utp packet: the decoder refuses malformed datagrams with a message") 
     ext[1] = 1;
     bad(ext, "past the end");
     bad(ext + std::string("\0\x08", 2) + "1234", "longer than");
-    bad(ext + std::string("\0\x03", 2) + "123", "selective ACK of 3");
+    // libtorrent's one-byte selective ACK is taken
+    auto one = parse_utp_packet(ext + std::string("\0\x01", 2) + "\x05");
+    REQUIRE(one.ok());
+    CHECK(one->sack.size() == 1);
+    CHECK(utp_sack_bit(one->sack, 0));
+    CHECK(utp_sack_bit(one->sack, 2));
+    CHECK(!utp_sack_bit(one->sack, 8));
     bad(ext + std::string("\0\x00", 2), "selective ACK of 0");
     bad(ext + std::string("\0\xff", 2) + std::string(255, 'x'), "selective ACK of 255");
     // a chain of unknown extensions, one too many

@@ -109,6 +109,7 @@ struct SessionOptions {
     // after each failed attempt, up to 12 times this).
     int64_t disk_retry_interval_ms = 10'000;
     bool super_seeder = false;     // BEP 16 for torrents that are complete when they start
+    bool utp = true;               // --utp: BEP 29 uTP on the listen port (UDP)
 };
 
 }  // namespace btl

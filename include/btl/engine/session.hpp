@@ -30,6 +30,8 @@
 #include "btl/engine/torrent.hpp"
 #include "btl/engine/torrent_host.hpp"
 #include "btl/net/peer_connection.hpp"
+#include "btl/net/udp_mux.hpp"
+#include "btl/net/utp_transport.hpp"
 
 namespace btl {
 
@@ -103,6 +105,8 @@ private:
     class Pending;
     void retire(Pending* p);  // a pending connection is done (handed over or closed)
     void on_accept(uv_tcp_t* client);
+    void on_accept_utp(std::unique_ptr<PeerTransport> t);
+    void start_utp();
     void on_tick();
     void on_bandwidth_tick();
     void grant_turns();
@@ -113,6 +117,9 @@ private:
     std::unique_ptr<DiskIo> disk_;
     std::shared_ptr<FilePool> files_;
     Listener listener_;
+    std::unique_ptr<UdpMux> udp_;       // the listen port's UDP socket
+    std::unique_ptr<UtpContext> utp_;   // uTP on it (after udp_: destroyed first)
+    bool utp_first_ = false;            // BTL_UTP_FIRST=1: dial uTP first everywhere
     std::map<Sha1Digest, std::unique_ptr<Torrent>> torrents_;
     // find() by hash: the launcher looks up every torrent each display
     // interval, and a 10,000-node map walk by 20-byte keys was most of that.

@@ -5,8 +5,9 @@
 // timestamp (µs), timestamp difference (µs), receive window, seq_nr, ack_nr,
 // then extensions as (next, length, bytes) and the payload.  The decoder is
 // strict and bounded: version 1 only, types 0-4, at most kMaxExtensions
-// extensions that must fit the datagram, a selective ACK of 4..kMaxSackBytes
-// bytes in multiples of 4; unknown extensions are skipped.
+// extensions that must fit the datagram, a selective ACK of 1..kMaxSackBytes
+// bytes (BEP 29 says multiples of 4, but libtorrent sends any length — it
+// sends one byte); unknown extensions are skipped.  We send multiples of 4.
 #pragma once
 #include <cstddef>
 #include <cstdint>
