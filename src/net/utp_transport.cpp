@@ -178,18 +178,51 @@ void FallbackTransport::switch_over() {
     old_ = std::move(cur_);  // destroyed below: a transport destroyed early closes silently
     cur_ = second_(this);
     second_ = nullptr;
+    connected_ = false;
+    if (!replay_.empty()) cur_->send(std::move(replay_));  // queued until it connects
+    replay_.clear();
     old_.reset();
+}
+
+void FallbackTransport::keep_for_replay(std::string_view b) {
+    if (!second_) return;
+    if (replay_.size() + b.size() > kMaxReplay) {
+        second_ = nullptr;  // too much to say again: no fallback any more
+        replay_.clear();
+        return;
+    }
+    replay_.append(b);
+}
+
+void FallbackTransport::send(std::string bytes) {
+    keep_for_replay(bytes);
+    cur_->send(std::move(bytes));
+}
+
+void FallbackTransport::send_with_payload(std::string header, std::shared_ptr<const std::vector<uint8_t>> data,
+                                          size_t offset, size_t len) {
+    keep_for_replay(header);
+    keep_for_replay(std::string_view(reinterpret_cast<const char*>(data->data()) + offset, len));
+    cur_->send_with_payload(std::move(header), std::move(data), offset, len);
+}
+
+size_t FallbackTransport::on_data(std::string_view b) {
+    // The remote spoke: this transport is the one.
+    second_ = nullptr;
+    replay_.clear();
+    return handler_ ? handler_->on_data(b) : 0;
 }
 
 void FallbackTransport::on_connected() {
     connected_ = true;
     timer_.reset();
-    second_ = nullptr;
+    if (reported_) return;  // the second transport after the first one connected
+    reported_ = true;
     if (handler_) handler_->on_connected();
 }
 
 void FallbackTransport::on_closed(const std::string& reason) {
-    if (!connected_ && !closing_ && second_) return switch_over();
+    if (!closing_ && second_) return switch_over();
     if (handler_) handler_->on_closed(reason);
 }
 

@@ -8,7 +8,10 @@
 // FallbackTransport dials one transport and, if it fails or does not
 // connect within the given time, dials the other in its place, invisibly
 // to the handler (uTP first for peers known to speak it, TCP otherwise with
-// uTP when TCP is refused).
+// uTP when TCP is refused).  A first transport that connects but is closed
+// before the remote sent a byte (a uTP-only libtorrent accepts TCP and
+// drops it) is replaced too: what was sent on it (the handshake, at most
+// kMaxReplay bytes) is sent again on the second.
 #pragma once
 #include <uv.h>
 
@@ -105,12 +108,11 @@ public:
     FallbackTransport(uv_loop_t* loop, Dialer first, Dialer second, uint64_t switch_ms);
     ~FallbackTransport() override = default;
 
+    static constexpr size_t kMaxReplay = 64 * 1024;
     void set_handler(PeerConnectionHandler* h) override { handler_ = h; }
-    void send(std::string bytes) override { cur_->send(std::move(bytes)); }
+    void send(std::string bytes) override;
     void send_with_payload(std::string header, std::shared_ptr<const std::vector<uint8_t>> data, size_t offset,
-                           size_t len) override {
-        cur_->send_with_payload(std::move(header), std::move(data), offset, len);
-    }
+                           size_t len) override;
     size_t queued_bytes() const override { return cur_->queued_bytes(); }
     void pause_reading() override { cur_->pause_reading(); }
     void resume_reading() override { cur_->resume_reading(); }
@@ -123,7 +125,8 @@ public:
 
 private:
     void on_connected() override;
-    size_t on_data(std::string_view b) override { return handler_ ? handler_->on_data(b) : 0; }
+    size_t on_data(std::string_view b) override;
+    void keep_for_replay(std::string_view b);
     void on_sent(size_t n) override {
         if (handler_) handler_->on_sent(n);
     }
@@ -134,7 +137,8 @@ private:
     std::unique_ptr<PeerTransport> cur_, old_;
     Dialer second_;
     UvHandle<uv_timer_t> timer_;
-    bool connected_ = false, closing_ = false;
+    bool connected_ = false, closing_ = false, reported_ = false;
+    std::string replay_;  // sent before the remote said anything
 };
 
 }  // namespace btl
