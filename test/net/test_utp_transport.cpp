@@ -201,3 +201,48 @@ TEST_CASE("utp transport: a refused TCP dial is replaced by uTP at once") {
     uv_run(&loop, UV_RUN_NOWAIT);
     CHECK(uv_loop_close(&loop) == 0);
 }
+
+TEST_CASE("utp transport: a TCP connection dropped before the remote spoke is replaced by uTP, handshake resent") {
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    {
+        Node a(&loop), b(&loop);
+        // b's TCP port accepts and drops at once, as a uTP-only libtorrent does
+        Listener lis(&loop);
+        int dropped = 0;
+        REQUIRE(lis.listen("127.0.0.1", b.mux.port(), b.mux.port(), [&](uv_tcp_t* c) {
+            ++dropped;
+            uv_close(reinterpret_cast<uv_handle_t*>(c), [](uv_handle_t* x) { delete reinterpret_cast<uv_tcp_t*>(x); });
+        }) == 0);
+        sockaddr_storage to = b.addr();
+        Handler h;
+        auto tcp = [&](PeerConnectionHandler* hh) {
+            auto c = std::make_unique<PeerConnection>(&loop, hh);
+            c->connect(reinterpret_cast<const sockaddr*>(&to), "", 5000);
+            return std::unique_ptr<PeerTransport>(std::move(c));
+        };
+        auto utp = [&](PeerConnectionHandler* hh) { return a.ctx->dial(reinterpret_cast<const sockaddr*>(&to), hh); };
+        FallbackTransport f(&loop, tcp, utp, 10000);
+        f.set_handler(&h);
+        run_until(&loop, [&] { return h.connected; }, 5000);
+        REQUIRE(h.connected);
+        f.send("handshake");  // goes to the TCP connection that is about to be dropped
+        run_until(&loop, [&] { return bool(b.accepted); }, 5000);
+        REQUIRE(b.accepted);
+        CHECK(dropped == 1);
+        CHECK(f.on_second());
+        Handler hb;
+        b.accepted->set_handler(&hb);
+        f.send("-more");
+        run_until(&loop, [&] { return hb.got.size() >= 14; }, 3000);
+        CHECK(hb.got == "handshake-more");
+        CHECK(!h.closed);  // the handler never saw the first transport go
+        b.accepted->send("reply");
+        run_until(&loop, [&] { return h.got == "reply"; }, 3000);
+        CHECK(h.got == "reply");
+        lis.close();
+    }
+    uv_run(&loop, UV_RUN_NOWAIT);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    CHECK(uv_loop_close(&loop) == 0);
+}
