@@ -255,7 +255,7 @@ for i in 0 1 2; do
   start_bg "seed:$stem" "$WORK/logs/seed-$stem.log" "$BIN/btdownloadheadless" "${TORRENTS[i]}" \
     --saveas "$WORK/originals/$name" --bind "$SEED_IP" --ip "$SEED_IP" --minport "$port" --maxport "$port" \
     --max_upload_rate "$RATE" --data_dir "$WORK/state/seed-$stem" \
-    --status_json "$WORK/state/seed-$stem.json" --display_interval 0.5
+    --status_json "$WORK/state/seed-$stem.json" --display_interval 0.5 --dht 0
   SEED_PIDS+=("$LAST_PID")
   wait_listening "$SEED_IP" "$port" "$LAST_PID" "the seed for $name" "$WORK/logs/seed-$stem.log"
   info "seed $stem: btdownloadheadless pid $LAST_PID on $SEED_IP:$port, upload cap ${RATE} kB/s"
@@ -303,7 +303,7 @@ LPORT=$(free_port "$OUR_IP") || die "cannot find a free port on $OUR_IP"
 STATUS="$WORK/state/btlaunchmany-status.json"
 LAUNCH=("$BIN/btlaunchmany" "$WORK/watch" --save_in "$WORK/downloads" --data_dir "$WORK/state/btlaunchmany"
         --bind "$OUR_IP" --ip "$OUR_IP" --minport "$LPORT" --maxport "$LPORT"
-        --config "$WORK/state/empty.conf" --status_json "$STATUS")
+        --config "$WORK/state/empty.conf" --status_json "$STATUS" --dht 0)
 
 # status.py STATUS_JSON FILE...: one progress line on stdout; exit 0 when every
 # FILE's row is seeding at progress 1, 1 while not, 2 on an error row.

@@ -30,11 +30,17 @@ void PeerBook::erase(const std::string& addr) {
     entries_.erase(it);
 }
 
-bool PeerBook::offered(const PeerEndpoint& ep, int64_t now) {
+uint8_t PeerBook::sources(const std::string& addr) const {
+    auto it = entries_.find(addr);
+    return it == entries_.end() ? 0 : it->second.sources;
+}
+
+bool PeerBook::offered(const PeerEndpoint& ep, int64_t now, PeerSource src) {
     std::string addr = ep.to_string();
     auto [it, fresh] = entries_.try_emplace(addr);
     Entry& e = it->second;
     e.last_seen_ms = now;
+    e.sources |= uint8_t(src);
     if (fresh) {
         e.ep = ep;
         enqueue(addr, e, now);

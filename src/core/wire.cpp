@@ -169,12 +169,13 @@ std::string client_name(const PeerId& id) {
 }
 
 void append_handshake(std::string& out, const Sha1Digest& info_hash, const PeerId& peer_id, bool fast,
-                      bool extended) {
+                      bool extended, bool dht) {
     out.push_back(char(kProtocol.size()));
     out.append(kProtocol);
     char reserved[8] = {};
     if (extended) reserved[5] |= 0x10;
     if (fast) reserved[7] |= 0x04;
+    if (dht) reserved[7] |= 0x01;  // BEP 5: we run a DHT node (port message follows)
     out.append(reserved, 8);
     out.append(reinterpret_cast<const char*>(info_hash.data()), info_hash.size());
     out.append(reinterpret_cast<const char*>(peer_id.data()), peer_id.size());

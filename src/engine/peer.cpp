@@ -88,7 +88,7 @@ void Peer::send_handshake() {
     if (sent_handshake_) return;
     sent_handshake_ = true;
     std::string out;
-    append_handshake(out, t_.metainfo().info_hash, t_.host().identity().peer_id, true, false);
+    append_handshake(out, t_.metainfo().info_hash, t_.host().identity().peer_id, true, false, dht_port() != 0);
     send(std::move(out));
 }
 
@@ -115,6 +115,7 @@ void Peer::accept_handshake(const Handshake& hs) {
     if (closed_) return;  // a duplicate: dropped before we answer
     send_handshake();
     send_bitfield();
+    if (hs.supports_dht()) send_dht_port();
 }
 
 size_t Peer::on_data(std::string_view buf) {
@@ -143,6 +144,7 @@ size_t Peer::on_data(std::string_view buf) {
         t_.peer_identified(*this);
         if (closed_) return used;  // a duplicate
         send_bitfield();
+        if (hs->supports_dht()) send_dht_port();
     }
     while (!closed_ && used < buf.size()) {
         ParseResult r = parse_message(buf.substr(used), max_message_);
@@ -201,6 +203,7 @@ const std::array<Peer::Handler, 21> Peer::kHandlers = [] {
     at[size_t(MsgId::have_none)] = &Peer::on_have_none;
     at[size_t(MsgId::reject)] = &Peer::on_reject;
     at[size_t(MsgId::allowed_fast)] = &Peer::on_fast_hint;
+    at[size_t(MsgId::port)] = &Peer::on_port;
     return at;
 }();
 
@@ -212,6 +215,25 @@ bool Peer::handle_message(const Message& m) {
     Handler h = id < kHandlers.size() ? kHandlers[id] : nullptr;
     if (h && !(this->*h)(m)) return false;
     return !closed_;
+}
+
+// BEP 5: our DHT's port, to peers whose handshake says they run a DHT node.
+// Never on private torrents.
+uint16_t Peer::dht_port() const { return t_.metainfo().is_private ? 0 : t_.host().dht_port(); }
+
+void Peer::send_dht_port() {
+    if (uint16_t port = dht_port()) {
+        std::string out;
+        append_port(out, port);
+        send(std::move(out));
+    }
+}
+
+bool Peer::on_port(const Message& m) {
+    std::string addr = conn_->remote();
+    auto colon = addr.rfind(':');
+    if (dht_port() && m.port && colon != std::string::npos) t_.host().dht_node_hint(addr.substr(0, colon), m.port);
+    return true;
 }
 
 bool Peer::fail(const std::string& why) {

@@ -153,8 +153,39 @@ Status Session::start() {
                           " ports " + std::to_string(opt_.minport) + "-" + std::to_string(opt_.maxport) + ": " +
                           uv_strerror(rc));
     log(LogLevel::info, "", "listening on port " + std::to_string(listener_.port()));
+    if (opt_.dht || opt_.utp) open_udp();
+    if (opt_.dht && udp_) start_dht();
     if (opt_.utp) start_utp();
     return Ok{};
+}
+
+void Session::dht_totals(SessionStatus& s) const {
+    s.dht_nodes = dht_ ? int64_t(dht_->nodes()) : -1;
+    if (dht_ && dht_->node()) {
+        s.dht_packets_in = int64_t(dht_->node()->stats().packets_in);
+        s.dht_packets_out = int64_t(dht_->node()->stats().packets_out);
+    }
+}
+
+void Session::start_dht() {
+    DhtService::Hooks h;
+    h.wants_peers = [this](const Sha1Digest& ih) {
+        Torrent* t = find(ih);
+        return t && t->accepting_peers();
+    };
+    h.on_peers = [this](const Sha1Digest& ih, const std::vector<PeerEndpoint>& peers) {
+        if (Torrent* t = find(ih)) t->add_peers(peers, PeerSource::dht);
+    };
+    h.log = [this](LogLevel l, const std::string& m) { log(l, "", m); };
+    dht_ = std::make_unique<DhtService>(loop_, opt_, data_dir_, std::move(h), rng_());
+    // A UDP port already taken is no reason to refuse to run: no DHT then.
+    if (auto st = dht_->start(udp_); !st.ok()) {
+        log(LogLevel::warning, "", st.error().message);
+        dht_.reset();
+        return;
+    }
+    for (auto& [ih, t] : torrents_)
+        if (!t->metainfo().is_private) dht_->add_torrent(ih);
 }
 
 void Session::log(LogLevel lvl, const std::string& torrent, const std::string& msg) {
@@ -189,6 +220,7 @@ Result<Torrent*> Session::add_torrent(AddTorrentParams p) {
     by_id_[id] = raw;
     active_.insert(id);
     raw->start();
+    if (dht_ && !raw->metainfo().is_private) dht_->add_torrent(ih);
     return raw;
 }
 
@@ -215,6 +247,7 @@ void Session::remove_torrent(const Sha1Digest& ih, std::function<void()> done) {
         if (done) r->second.push_back(std::move(done));
         return;
     }
+    if (dht_) dht_->remove_torrent(ih);
     auto& waiters = removing_[ih];
     if (done) waiters.push_back(std::move(done));
     it->second->stop([this, ih] {
@@ -242,6 +275,17 @@ void Session::shutdown(std::function<void()> done) {
     shutting_down_ = true;
     listener_.close();
     for (auto& [p, owned] : pending_) p->close("shutting down");
+    if (dht_) {  // the routing table is saved before `done`
+        auto dht_done = [this, done] {
+            shutdown_torrents(done);
+        };
+        dht_->stop(dht_done);
+        return;
+    }
+    shutdown_torrents(std::move(done));
+}
+
+void Session::shutdown_torrents(std::function<void()> done) {
     auto remaining = std::make_shared<size_t>(torrents_.size());
     if (*remaining == 0) {
         if (done) done();
@@ -262,19 +306,23 @@ void Session::retire(Pending* p) {
 }
 
 // uTP shares the TCP port number, on UDP; without it we still run on TCP.
-void Session::start_utp() {
-    udp_ = std::make_unique<UdpMux>(loop_);
-    if (int rc = udp_->bind(opt_.bind_ip, listener_.port()); rc != 0) {
-        log(LogLevel::warning, "", "uTP off: cannot bind UDP port " + std::to_string(listener_.port()) + ": " +
-                                       uv_strerror(rc));
+// A UDP port already taken is no reason to refuse to run: no DHT and no uTP then.
+void Session::open_udp() {
+    udp_ = std::make_shared<UdpSocket>(loop_);
+    if (int rc = udp_->open(opt_.bind_ip, listener_.port()); rc != 0) {
+        log(LogLevel::warning, "", "no DHT and no uTP: cannot open UDP port " + std::to_string(listener_.port()) +
+                                       ": " + uv_strerror(rc));
         udp_.reset();
-        return;
     }
-    UdpMux* mux = udp_.get();
-    utp_ = std::make_unique<UtpContext>(loop_, [mux](const sockaddr* to, std::string_view d) { mux->send(to, d); });
+}
+
+void Session::start_utp() {
+    if (!udp_) return;
+    UdpSocket* sock = udp_.get();
+    utp_ = std::make_unique<UtpContext>(loop_, [sock](const sockaddr* to, std::string_view d) { sock->send(to, d); });
     UtpContext* ctx = utp_.get();
-    udp_->add_handler([](uint8_t b) { return utp_first_byte(b); },
-                      [ctx](const sockaddr* from, std::string_view d) { ctx->incoming(from, d); });
+    for (uint8_t type = 0; type <= 4; ++type)  // uTP: type in the high nibble, version 1
+        udp_->route(uint8_t(type << 4 | 1), [ctx](const sockaddr* from, std::string_view d) { ctx->incoming(from, d); });
     // Benchmarks and tests: dial every peer over uTP first.
     const char* first = getenv("BTL_UTP_FIRST");
     utp_first_ = first && std::string(first) == "1";
@@ -442,6 +490,7 @@ SessionStatus Session::session_status() const {
     SessionStatus s;
     s.listen_port = listener_.port();
     s.torrents = torrents_.size();
+    dht_totals(s);
     for (auto& [h, t] : torrents_) {
         auto st = t->status(false);
         s.down_rate += st.down_rate;

@@ -15,6 +15,10 @@ const std::vector<OptionSpec>& session_option_specs() {
         {"super_seeder", "", "", "BEP 16 super-seeding for torrents complete at start"},
         {"disk_retry_interval", "S", "10", "when a disk is full, look for free space this often (backing off)"},
         {"utp", "0|1", "1", "uTP (BEP 29) on the listen port: accept it, dial peers known to speak it"},
+        {"dht", "0|1", "1", "mainline DHT (BEP 5) on the listen port's UDP; never for private torrents"},
+        {"dht_bootstrap", "HOST:PORT,...",
+         "router.bittorrent.com:6881,dht.transmissionbt.com:6881,router.utorrent.com:6881",
+         "DHT nodes to join through when the saved routing table is not enough (empty: none)"},
     };
     return specs;
 }
@@ -24,6 +28,27 @@ std::vector<OptionSpec> with_session_options(std::vector<OptionSpec> program_spe
     if (insert_after > program_specs.size()) insert_after = program_specs.size();
     program_specs.insert(program_specs.begin() + std::ptrdiff_t(insert_after), shared.begin(), shared.end());
     return program_specs;
+}
+
+// --dht and --dht_bootstrap: every bootstrap entry must be HOST:PORT.
+static Status read_dht_options(const Options& o, SessionOptions& so) {
+    auto dht = o.get_int("dht", 0, 1);
+    if (!dht.ok()) return dht.error();
+    so.dht = *dht == 1;
+    so.dht_bootstrap = o.get("dht_bootstrap");
+    size_t start = 0;
+    while (start < so.dht_bootstrap.size()) {
+        size_t end = so.dht_bootstrap.find(',', start);
+        if (end == std::string::npos) end = so.dht_bootstrap.size();
+        std::string item = so.dht_bootstrap.substr(start, end - start);
+        size_t colon = item.rfind(':');
+        int port = colon == std::string::npos ? 0 : std::atoi(item.c_str() + colon + 1);
+        if (colon == std::string::npos || colon == 0 || port < 1 || port > 65535 ||
+            item.find_first_not_of("0123456789", colon + 1) != std::string::npos)
+            return make_error("--dht_bootstrap: '" + item + "' is not HOST:PORT");
+        start = end + 1;
+    }
+    return Ok{};
 }
 
 Status read_session_options(const Options& o, SessionOptions& so) {
@@ -49,6 +74,7 @@ Status read_session_options(const Options& o, SessionOptions& so) {
     so.max_files_open = size_t(*files_open);
     so.disk_retry_interval_ms = int64_t(*disk_retry * 1000);
     so.super_seeder = o.flag("super_seeder");
+    if (auto st = read_dht_options(o, so); !st.ok()) return st;
     return Ok{};
 }
 

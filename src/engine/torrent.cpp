@@ -165,7 +165,7 @@ AnnounceRequest Torrent::make_announce() const {
     return r;
 }
 
-void Torrent::add_peers(const std::vector<PeerEndpoint>& peers) {
+void Torrent::add_peers(const std::vector<PeerEndpoint>& peers, PeerSource src) {
     int64_t now = host_.now_ms();
     // Forgetting is a pass over the book: at most once a minute (the book
     // also prunes itself when an offer takes it past its cap).
@@ -178,7 +178,7 @@ void Torrent::add_peers(const std::vector<PeerEndpoint>& peers) {
         if (host_.is_banned(p.ip) || host_.is_self_address(addr)) continue;
         if (p.port == host_.identity().listen_port && (p.ip == host_.options().bind_ip || p.ip == host_.options().announce_ip)) continue;
         // A fresh answer says the address is alive: a backed-off one is due now.
-        book_.offered(p, now);
+        book_.offered(p, now, src);
     }
     connect_more();
     host_.set_active(id_, true);

@@ -63,7 +63,12 @@ TorrentStatus Torrent::status(bool detail) const {
     st.pieces_have = picker_.num_have();
     if (detail) {
         for (auto& [k, p] : peers_)
-            if (p->ready()) st.peer_list.push_back(p->status(now));
+            if (p->ready()) {
+                st.peer_list.push_back(p->status(now));
+                PeerStatus& ps = st.peer_list.back();
+                uint8_t src = book_.sources(ps.address);
+                ps.source = ps.incoming ? "incoming" : (src & uint8_t(PeerSource::dht)) && !(src & uint8_t(PeerSource::tracker)) ? "dht" : "tracker";
+            }
         for (const auto& f : mi_.files) {
             FileStatus fs;
             fs.path = f.path_string;

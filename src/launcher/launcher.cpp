@@ -329,6 +329,7 @@ void Launcher::refresh(int64_t max_age_ms) const {
     }
     totals_ = SessionStatus{};
     totals_.listen_port = s_.listen_port();
+    s_.dht_totals(totals_);
     errors_ = 0;
     Row r;
     ++refresh_pass_;

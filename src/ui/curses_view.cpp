@@ -527,7 +527,8 @@ void CursesView::draw_footer(const std::vector<const Row*>& rows) {
                          (errors ? ", " + std::to_string(errors) + " errors" : std::string()) + "  down " +
                          format_rate(s.down_rate) + limit(lim.down) + "  up " + format_rate(s.up_rate) + limit(lim.up) +
                          "  peers " +
-                         std::to_string(s.peers) + "  port " + std::to_string(s.listen_port) + "  free " +
+                         std::to_string(s.peers) + "  port " + std::to_string(s.listen_port) +
+                         (s.dht_nodes >= 0 ? "  DHT " + std::to_string(s.dht_nodes) + " nodes" : std::string()) + "  free " +
                          (disk_free_ >= 0 ? format_size(disk_free_) : std::string("?")) + "  sort " +
                          sort_key_name(sort_) + "  ? help";
     put(H - 2, W, totals, A_REVERSE);

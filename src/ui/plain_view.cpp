@@ -52,6 +52,7 @@ std::string PlainView::summary() const {
         if (counts[i]) o += ", " + std::to_string(counts[i]) + " " + state_name(static_cast<TorrentState>(i));
     o += "; down " + format_rate(s.down_rate) + ", up " + format_rate(s.up_rate) + ", " + std::to_string(s.peers) +
          " peers, port " + std::to_string(s.listen_port);
+    if (s.dht_nodes >= 0) o += ", DHT " + std::to_string(s.dht_nodes) + " nodes";
     return o;
 }
 

@@ -230,12 +230,12 @@ std::vector<std::string> detail_lines(const TorrentStatus& t, int width) {
     client_w = std::min(client_w, 40);
     if (!t.peer_list.empty())
         add("  flags: D/d we download (d: the peer chokes us), U/u we upload (u: we choke it), "
-            "S snubbed, I/O incoming/outgoing, F fast extension");
+            "S snubbed, I/O incoming/outgoing, F fast extension; DHT: found through the DHT");
     for (const auto& p : t.peer_list) {
         std::string left = "  " + fit_width(escape_invalid_utf8(p.address), 22) + " " +
                            fit_width(escape_invalid_utf8(p.client), client_w) + " ";
         add(left + cell(format_rate(p.down_rate), 10, true) + " " + cell(format_rate(p.up_rate), 10, true) + " " +
-            pct(p.progress) + " " + (p.incoming ? "in  " : "out ") + p.flags);
+            pct(p.progress) + " " + (p.incoming ? "in  " : "out ") + p.flags + (p.source == "dht" ? " DHT" : ""));
     }
     add("Files (" + std::to_string(t.files.size()) + "):");
     for (const auto& f : t.files)

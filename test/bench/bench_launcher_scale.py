@@ -167,7 +167,7 @@ def run_ours(ws, scenario, announce):
     H.log("%s: %d torrents generated in %.2fs" % (scenario, N, time.monotonic() - t_gen))
     status = os.path.join(root, "status.json")
     port = H.free_port("127.0.0.1")
-    argv = [os.path.join(H.btl_bin_dir(), "btlaunchmany"), tdir, "--display", "plain",
+    argv = [os.path.join(H.btl_bin_dir(), "btlaunchmany"), "--dht", "0", tdir, "--display", "plain",
             "--status_json", status, "--data_dir", os.path.join(root, "state"),
             "--save_in", save, "--bind", "127.0.0.1",
             "--minport", str(port), "--maxport", str(port)]

@@ -82,6 +82,7 @@ public:
     // The loop reporting the close: destroys this transport (and its peer).
     void deliver_close() { handler_->on_closed(reason_); }
     const std::string& close_reason() const { return reason_; }
+    const std::string& raw_sent() const { return out_; }  // everything, our handshake included
     // Everything sent since the last call, decoded (our handshake skipped).
     std::vector<SentMessage> take_sent() {
         std::vector<SentMessage> msgs;
@@ -279,6 +280,8 @@ public:
     bool download_allowed() const override { return true; }
     void set_active(uint32_t, bool a) override { active = a; }
     std::shared_ptr<void> announce_turn(const std::string&, std::function<void()>) override { return nullptr; }
+    uint16_t dht_port() const override { return dht; }
+    void dht_node_hint(const std::string& ip, uint16_t port) override { dht_hints.emplace_back(ip, port); }
 
     // Runs what the loop would: store jobs, pool jobs, pending closes, until
     // nothing is left to do.
@@ -323,6 +326,8 @@ public:
     std::vector<Line> logs;
     std::set<std::string> banned, self;
     bool allow_connect = true, active = false;
+    uint16_t dht = 0;  // our DHT port (0: no DHT)
+    std::vector<std::pair<std::string, uint16_t>> dht_hints;
     int opened = 0, connect_finished = 0, closed = 0;
     int64_t upload_tokens = -1;  // -1: unlimited
     std::set<ScriptedTransport*> live;

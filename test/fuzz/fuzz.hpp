@@ -76,4 +76,5 @@ BTL_FUZZ_DECLARE(fuzz_http_request);
 BTL_FUZZ_DECLARE(fuzz_resume);
 BTL_FUZZ_DECLARE(fuzz_tracker_state);
 BTL_FUZZ_DECLARE(fuzz_utp);
+BTL_FUZZ_DECLARE(fuzz_krpc);
 }  // namespace btl::fuzz

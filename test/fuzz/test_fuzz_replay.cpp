@@ -58,6 +58,7 @@ const Target kTargets[] = {
     {"udp_tracker", fuzz_udp_tracker}, {"http_request", fuzz_http_request},
     {"resume", fuzz_resume},           {"tracker_state", fuzz_tracker_state},
     {"extension", fuzz_extension},     {"utp", fuzz_utp},
+    {"krpc", fuzz_krpc},
 };
 
 // Runs one input; an invariant failure is reported with the file's name.

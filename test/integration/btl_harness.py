@@ -471,13 +471,15 @@ def assert_same_data(expected, actual, what):
 
 def make_torrent(content_path, out_path, piece_size, announce):
     """A v1-only torrent (no pad files) of a file or directory, made with
-    libtorrent. Returns (info_hash hex, total size, num pieces)."""
+    libtorrent; announce None makes a trackerless one (DHT only). Returns
+    (info_hash hex, total size, num pieces)."""
     import libtorrent as lt
     fs = lt.file_storage()
     lt.add_files(fs, content_path)
     check(fs.num_files() > 0, "no files under %s" % content_path)
     ct = lt.create_torrent(fs, piece_size, flags=lt.create_torrent.v1_only)
-    ct.add_tracker(announce)
+    if announce:
+        ct.add_tracker(announce)
     ct.set_creator("btl_harness")
     lt.set_piece_hashes(ct, os.path.dirname(os.path.abspath(content_path)))
     data = lt.bencode(ct.generate())
@@ -835,7 +837,7 @@ class Headless:
 
     def __init__(self, ws, name, torrent, ip, save_in=None, saveas=None,
                  data_dir=None, seed_time=None, port=None, extra=(),
-                 display_interval=1, wrapper=()):
+                 display_interval=1, wrapper=(), dht=False):
         self.name = name
         self.ip = ip
         self.port = port or free_port(ip)
@@ -846,6 +848,10 @@ class Headless:
                 "--data_dir", self.data_dir,
                 "--display_interval", str(display_interval),
                 "--status_json", self.status_path]
+        # The DHT stays off unless a test asks for it (and then points
+        # --dht_bootstrap at loopback): the default joins the public DHT.
+        if not dht:
+            argv += ["--dht", "0"]
         if save_in:
             argv += ["--save_in", save_in]
         if saveas:

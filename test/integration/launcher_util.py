@@ -30,7 +30,8 @@ class Launcher:
         self.name = name
         self.ip, self.port, self.data_dir = ip, port, data_dir
         self.status_path = status_path or ws.path("%s.status.json" % name)
-        self.argv = [launcher_path(), watch, "--display", "plain", "--save_in", save_in,
+        # --dht 0: nothing leaves the machine (the default joins the public DHT).
+        self.argv = [launcher_path(), "--dht", "0", watch, "--display", "plain", "--save_in", save_in,
                      "--data_dir", data_dir, "--bind", ip, "--ip", ip, "--minport", str(port),
                      "--maxport", str(port), "--display_interval", interval,
                      "--status_json", self.status_path] + list(extra)

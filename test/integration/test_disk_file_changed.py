@@ -74,7 +74,7 @@ def launcher_part(ws, tr, src, data_t):
     status = ws.path("btl.status.json")
     rc_file = ws.path("rc")
     cmd = " ".join(shlex.quote(a) for a in [
-        launcher, watch, "--save_in", out, "--data_dir", data, "--bind", ip, "--ip", ip,
+        launcher, "--dht", "0", watch, "--save_in", out, "--data_dir", data, "--bind", ip, "--ip", ip,
         "--minport", str(port), "--maxport", str(port), "--display_interval", "0.3",
         "--status_json", status])
     shell = "export LANG=C.UTF-8 TERM=tmux-256color; %s 2>%s; echo rc=$? > %s" % (

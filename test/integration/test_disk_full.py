@@ -36,7 +36,7 @@ class Launcher:
         H.check(os.access(exe, os.X_OK), "btlaunchmany not found in %s" % H.btl_bin_dir())
         self.status_path = ws.path("%s.status.json" % name)
         self.proc = ws.start(name, [
-            exe, watch, "--display", "plain", "--save_in", save_in,
+            exe, "--dht", "0", watch, "--display", "plain", "--save_in", save_in,
             "--data_dir", data_dir, "--bind", ip, "--ip", ip, "--minport", str(port),
             "--maxport", str(port), "--display_interval", "0.2",
             "--status_json", self.status_path] + list(extra), env=dict(os.environ, LANG="C.UTF-8"))

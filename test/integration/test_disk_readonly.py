@@ -77,7 +77,7 @@ def main():
         ip = ws.next_ip()
         port = H.free_port(ip)
         status = ws.path("btl.status.json")
-        btl = ws.start("btl", [exe, watch, "--display", "plain", "--save_in", out, "--data_dir", data,
+        btl = ws.start("btl", [exe, "--dht", "0", watch, "--display", "plain", "--save_in", out, "--data_dir", data,
                                "--bind", ip, "--ip", ip, "--minport", str(port), "--maxport", str(port),
                                "--display_interval", "0.2", "--status_json", status])
         for t in (ro_t, ok_t):

@@ -62,8 +62,8 @@ def check_help_and_usage(ws, torrent, dfile):
         expect(ws, [prog, "--no_such_option"], 2, "--no_such_option", "unknown option")
         expect(ws, [prog, "--no-such-option=1"], 2, "--no-such-option", "unknown option with =")
     ok_args = {
-        "btlaunchmany": [ws.dir, "--display", "plain"],
-        "btdownloadheadless": [torrent],
+        "btlaunchmany": [ws.dir, "--display", "plain", "--dht", "0"],
+        "btdownloadheadless": [torrent, "--dht", "0"],
         "btshowmetainfo": [torrent],
         "btmakemetainfo": ["http://127.0.0.1:1/announce", ws.path("payload")],
         "bttrack": ["--dfile", dfile],
@@ -90,12 +90,13 @@ def check_help_and_usage(ws, torrent, dfile):
 def check_runtime_errors(ws, dfile):
     missing = ws.path("missing.torrent")
     expect(ws, ["btshowmetainfo", missing], 1, missing, "missing torrent")
-    expect(ws, ["btdownloadheadless", missing, "--data_dir", ws.path("data")], 1, missing, "missing torrent")
+    expect(ws, ["btdownloadheadless", missing, "--data_dir", ws.path("data"), "--dht", "0"], 1, missing, "missing torrent")
     expect(ws, ["btmakemetainfo", "http://127.0.0.1:1/announce", ws.path("no-such-path")], 1, "no-such-path",
            "unreadable path")
-    expect(ws, ["btlaunchmany", ws.path("no-such-dir"), "--display", "plain", "--data_dir", ws.path("data")], 1,
+    expect(ws, ["btlaunchmany", ws.path("no-such-dir"), "--display", "plain", "--data_dir", ws.path("data"),
+                "--dht", "0"], 1,
            "no-such-dir: no such directory", "missing directory")
-    expect(ws, ["btlaunchmany", ws.dir, "--display", "plain", "--config", ws.path("no-such-config")], 1,
+    expect(ws, ["btlaunchmany", ws.dir, "--display", "plain", "--config", ws.path("no-such-config"), "--dht", "0"], 1,
            "no-such-config", "unreadable config")
 
     # bttrack: a port someone else holds.

@@ -31,7 +31,7 @@ class Launcher:
     def __init__(self, ws, name, watch, save_in, data_dir, ip, port):
         self.status_path = ws.path("%s.status.json" % name)
         self.proc = ws.start(name, [
-            launcher_path(), watch, "--display", "plain", "--save_in", save_in,
+            launcher_path(), "--dht", "0", watch, "--display", "plain", "--save_in", save_in,
             "--data_dir", data_dir, "--bind", ip, "--ip", ip, "--minport", str(port),
             "--maxport", str(port), "--display_interval", "0.2",
             "--status_json", self.status_path], env=dict(os.environ, LANG="C.UTF-8"))

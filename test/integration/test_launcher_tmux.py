@@ -119,7 +119,7 @@ def run(ws, launcher):
     port = H.free_port(ip)
     rc_file = ws.path("rc")
     cmd = " ".join(shlex.quote(a) for a in [
-        launcher, watch, "--save_in", out, "--data_dir", data, "--bind", ip, "--ip", ip,
+        launcher, "--dht", "0", watch, "--save_in", out, "--data_dir", data, "--bind", ip, "--ip", ip,
         "--minport", str(port), "--maxport", str(port), "--display_interval", "0.5"])
     shell = "export LANG=C.UTF-8 TERM=tmux-256color; %s; echo rc=$? > %s" % (cmd, shlex.quote(rc_file))
     tmux("new-session", "-d", "-s", SESSION, "-x", "160", "-y", "40", shell)

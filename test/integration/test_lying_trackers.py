@@ -165,7 +165,7 @@ def main(https=False):
         launcher_json = ws.path("launcher.status.json")
         launcher_out = ws.mkdir("out-launcher")
         launcher = ws.start("launcher", [
-            os.path.join(H.btl_bin_dir(), "btlaunchmany"), watch, "--display", "plain",
+            os.path.join(H.btl_bin_dir(), "btlaunchmany"), "--dht", "0", watch, "--display", "plain",
             "--save_in", launcher_out, "--data_dir", ws.mkdir("launcher.data"), "--bind", lip, "--ip", lip,
             "--minport", str(lport), "--maxport", str(lport), "--display_interval", "0.5",
             "--status_json", launcher_json] + ca_args, env=dict(os.environ, LANG="C.UTF-8"))

@@ -58,7 +58,7 @@ def main():
     exe = H.require_headless()
     with H.Workspace("unsupported", timeout=120) as ws:
         # 1. A magnet link on the command line.
-        r = run_quick(ws, [exe, MAGNET, "--save_in", ws.mkdir("m")], "magnet argument")
+        r = run_quick(ws, [exe, "--dht", "0", MAGNET, "--save_in", ws.mkdir("m")], "magnet argument")
         H.check(r.returncode == 1, "magnet argument: exit %d, expected 1" % r.returncode)
         H.check("magnet links are not supported yet" in r.stderr,
                 "magnet argument: stderr does not say so: %r" % r.stderr)
@@ -72,7 +72,7 @@ def main():
         # 3. A v2-only torrent.
         v2 = ws.path("v2only.torrent")
         make_lt_torrent(os.path.join(src, "data.bin"), v2, lt.create_torrent.v2_only, url="http://127.0.0.1:1/announce")
-        r = run_quick(ws, [exe, v2, "--save_in", ws.mkdir("v2")], "v2-only torrent")
+        r = run_quick(ws, [exe, "--dht", "0", v2, "--save_in", ws.mkdir("v2")], "v2-only torrent")
         H.check(r.returncode == 1, "v2-only torrent: exit %d, expected 1" % r.returncode)
         H.check("BitTorrent v2-only torrent (BEP 52) is not supported yet" in r.stderr,
                 "v2-only torrent: stderr does not say so: %r" % r.stderr)

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "btl/net/peer_connection.hpp"
-#include "btl/net/udp_mux.hpp"
+#include "btl/net/udp_socket.hpp"
 #include "btl/net/utp_transport.hpp"
 
 using namespace btl;
@@ -40,14 +40,14 @@ struct Handler : PeerConnectionHandler {
 };
 
 struct Node {
-    UdpMux mux;
+    UdpSocket mux;
     std::unique_ptr<UtpContext> ctx;
     std::unique_ptr<PeerTransport> accepted;
     explicit Node(uv_loop_t* loop) : mux(loop) {
-        REQUIRE(mux.bind("127.0.0.1", 0) == 0);
+        REQUIRE(mux.open("127.0.0.1", 0) == 0);
         ctx = std::make_unique<UtpContext>(loop, [this](const sockaddr* to, std::string_view d) { mux.send(to, d); });
-        mux.add_handler([](uint8_t b) { return utp_first_byte(b); },
-                        [this](const sockaddr* f, std::string_view d) { ctx->incoming(f, d); });
+        for (uint8_t type = 0; type <= 4; ++type)
+            mux.route(uint8_t(type << 4 | 1), [this](const sockaddr* f, std::string_view d) { ctx->incoming(f, d); });
         ctx->set_accept([this](std::unique_ptr<PeerTransport> t) { accepted = std::move(t); });
     }
     sockaddr_storage addr() const {
@@ -137,8 +137,8 @@ TEST_CASE("utp transport: a uTP dial nobody answers falls back to TCP within abo
     uv_loop_init(&loop);
     {
         Node a(&loop);
-        UdpMux silent(&loop);  // a UDP port that never answers
-        REQUIRE(silent.bind("127.0.0.1", 0) == 0);
+        UdpSocket silent(&loop);  // a UDP port that never answers
+        REQUIRE(silent.open("127.0.0.1", 0) == 0);
         Listener lis(&loop);
         uv_tcp_t* accepted = nullptr;
         REQUIRE(lis.listen("127.0.0.1", silent.port(), silent.port(), [&](uv_tcp_t* c) { accepted = c; }) == 0);

@@ -45,6 +45,9 @@
 
 namespace btl {
 
+// Where an address came from (a bit each; an address may have several).
+enum class PeerSource : uint8_t { tracker = 1, dht = 2 };
+
 struct PeerBookPolicy {
     int64_t first_retry_ms = 10'000;
     int64_t max_retry_ms = 30 * 60'000;
@@ -61,7 +64,9 @@ public:
     explicit PeerBook(PeerBookPolicy p = {}) : policy_(p) {}
 
     // True if the address is (now) waiting to be dialled.
-    bool offered(const PeerEndpoint& ep, int64_t now_ms);
+    bool offered(const PeerEndpoint& ep, int64_t now_ms, PeerSource src = PeerSource::tracker);
+    // The sources that offered addr (PeerSource bits; 0 if unknown).
+    uint8_t sources(const std::string& addr) const;
     // The longest-waiting due address, now marked dialling; nullopt if none is due.
     std::optional<PeerEndpoint> next_eligible(int64_t now_ms);
     void connected(const std::string& addr, int64_t now_ms);
@@ -95,6 +100,7 @@ private:
         int64_t last_attempt_ms = -1;  // our last dial
         int64_t last_seen_ms = 0;      // last offered, connected or closed
         int64_t connected_ms = -1;     // when the current connection came up
+        uint8_t sources = 0;           // PeerSource bits
     };
     void enqueue(const std::string& addr, Entry& e, int64_t due_ms);
     void dequeue(const std::string& addr, Entry& e);

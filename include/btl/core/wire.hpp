@@ -73,7 +73,7 @@ struct Handshake {
 };
 
 void append_handshake(std::string& out, const Sha1Digest& info_hash, const PeerId& peer_id,
-                      bool fast = true, bool extended = true);
+                      bool fast = true, bool extended = true, bool dht = false);
 // first68 must hold at least kHandshakeSize bytes.  Errors: "handshake too
 // short", "not a BitTorrent handshake".
 Result<Handshake> parse_handshake(std::string_view first68);

@@ -22,6 +22,7 @@ struct PeerStatus {
     double progress = 0;      // share of pieces the peer has
     std::string flags;        // e.g. "D U i I c C S": see man page
     bool incoming = false;
+    std::string source;       // where we learned of it: "tracker", "dht", "incoming"
 };
 
 struct TrackerStatus {
@@ -76,6 +77,8 @@ struct SessionStatus {
     double down_rate = 0, up_rate = 0;
     int64_t downloaded = 0, uploaded = 0;
     size_t torrents = 0, peers = 0;
+    int64_t dht_nodes = -1;  // nodes in the DHT routing table; -1 = DHT off
+    int64_t dht_packets_in = 0, dht_packets_out = 0;  // DHT datagrams since start
 };
 
 enum class LogLevel { debug, info, warning, error };
@@ -110,6 +113,13 @@ struct SessionOptions {
     int64_t disk_retry_interval_ms = 10'000;
     bool super_seeder = false;     // BEP 16 for torrents that are complete when they start
     bool utp = true;               // --utp: BEP 29 uTP on the listen port (UDP)
+    // Mainline DHT (BEP 5), never for private torrents.  Off in a
+    // SessionOptions built in code (tests must not reach the public DHT);
+    // the programs' --dht defaults to 1 with the public routers
+    // (session_options.cpp).
+    bool dht = false;
+    // HOST:PORT,... joined when the saved routing table gives too few nodes ("" = none).
+    std::string dht_bootstrap;
 };
 
 }  // namespace btl

@@ -190,6 +190,9 @@ private:
     bool on_have_none(const Message& m);
     bool on_reject(const Message& m);
     bool on_fast_hint(const Message& m);  // suggest, allowed_fast
+    bool on_port(const Message& m);       // BEP 5: the peer's DHT port
+    uint16_t dht_port() const;            // ours to announce, 0 = none
+    void send_dht_port();
 
     using Handler = bool (Peer::*)(const Message&);
     static const std::array<Handler, 21> kHandlers;  // indexed by MsgId

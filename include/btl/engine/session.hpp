@@ -26,11 +26,12 @@
 #include "btl/core/wire.hpp"
 #include "btl/disk/disk_io.hpp"
 #include "btl/disk/file_pool.hpp"
+#include "btl/engine/dht_service.hpp"
 #include "btl/engine/engine_types.hpp"
 #include "btl/engine/torrent.hpp"
 #include "btl/engine/torrent_host.hpp"
 #include "btl/net/peer_connection.hpp"
-#include "btl/net/udp_mux.hpp"
+#include "btl/net/udp_socket.hpp"
 #include "btl/net/utp_transport.hpp"
 
 namespace btl {
@@ -100,6 +101,15 @@ public:
             active_.erase(torrent_id);
     }
     std::shared_ptr<void> announce_turn(const std::string& tracker_url, std::function<void()> go) override;
+    uint16_t dht_port() const override { return dht_ ? dht_->port() : 0; }
+    void dht_node_hint(const std::string& ip, uint16_t port) override {
+        if (dht_) dht_->add_node(ip, port);
+    }
+    // The DHT (null with --dht 0 or before start()): get_peers()/announce()
+    // for callers that need peers of an info hash outside a torrent.
+    DhtService* dht() { return dht_.get(); }
+    // Fills the DHT fields of a SessionStatus (nodes, packets).
+    void dht_totals(SessionStatus& s) const;
 
 private:
     class Pending;
@@ -107,9 +117,12 @@ private:
     void on_accept(uv_tcp_t* client);
     void on_accept_utp(std::unique_ptr<PeerTransport> t);
     void start_utp();
+    void open_udp();
     void on_tick();
     void on_bandwidth_tick();
     void grant_turns();
+    void start_dht();
+    void shutdown_torrents(std::function<void()> done);
 
     uv_loop_t* loop_;
     SessionOptions opt_;
@@ -117,7 +130,7 @@ private:
     std::unique_ptr<DiskIo> disk_;
     std::shared_ptr<FilePool> files_;
     Listener listener_;
-    std::unique_ptr<UdpMux> udp_;       // the listen port's UDP socket
+    std::shared_ptr<UdpSocket> udp_;    // the listen port's UDP socket (DHT, uTP)
     std::unique_ptr<UtpContext> utp_;   // uTP on it (after udp_: destroyed first)
     bool utp_first_ = false;            // BTL_UTP_FIRST=1: dial uTP first everywhere
     std::map<Sha1Digest, std::unique_ptr<Torrent>> torrents_;
@@ -151,6 +164,7 @@ private:
     // Torrents being removed -> everyone waiting for that removal to finish.
     std::map<Sha1Digest, std::vector<std::function<void()>>> removing_;
     bool shutting_down_ = false;
+    std::unique_ptr<DhtService> dht_;
     // Per-torrent locks (one byte each in DATA_DIR/resume/torrents.lock, one
     // descriptor for all), released once a removed torrent saved its resume
     // data.  locks_ lists the keys this session holds.

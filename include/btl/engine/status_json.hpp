@@ -77,6 +77,9 @@ void for_each_totals_field(F&& f) {
     f("downloaded", &SessionStatus::downloaded);
     f("uploaded", &SessionStatus::uploaded);
     f("listen_port", &SessionStatus::listen_port);
+    f("dht_nodes", &SessionStatus::dht_nodes);  // -1: DHT off
+    f("dht_packets_in", &SessionStatus::dht_packets_in);
+    f("dht_packets_out", &SessionStatus::dht_packets_out);
 }
 
 // One JSON value of each type the schema uses.

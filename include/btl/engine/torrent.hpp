@@ -84,7 +84,7 @@ public:
     bool accepting_peers() const;
 
     void add_incoming(std::unique_ptr<PeerTransport> conn, const Handshake& hs, std::string_view rest, size_t& used);
-    void add_peers(const std::vector<PeerEndpoint>& peers);
+    void add_peers(const std::vector<PeerEndpoint>& peers, PeerSource src = PeerSource::tracker);
     void tick(int64_t now_ms);  // once a second, from the session
 
     void log(LogLevel lvl, const std::string& msg) const;

@@ -91,6 +91,12 @@ public:
     // `go` runs from the loop when this tracker server has a free announce
     // slot; dropping the token ends the turn (or cancels it).
     virtual std::shared_ptr<void> announce_turn(const std::string& tracker_url, std::function<void()> go) = 0;
+
+    // ---- DHT (BEP 5); a host without a DHT keeps these defaults
+    // Our DHT's UDP port, told to peers in a `port` message; 0 = no DHT.
+    [[nodiscard]] virtual uint16_t dht_port() const { return 0; }
+    // A peer's `port` message: its DHT node at ip:port.
+    virtual void dht_node_hint(const std::string& ip, uint16_t port) { (void)ip, (void)port; }
 };
 
 }  // namespace btl

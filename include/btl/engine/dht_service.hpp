@@ -1,0 +1,108 @@
+// DhtService: the session's mainline DHT (BEP 5).  It binds the DHT node
+// (dht/dht_node, pure) to the UDP socket on the listen port (net/udp_socket,
+// datagrams starting 'd'), to the loop's clock, to the data dir (the routing
+// table and our node id, saved atomically on the thread pool every 10
+// minutes and at shutdown, read back at the next start) and to the torrents.
+//
+// Contract:
+//  - start(): opens UDP on the listen port, loads DATA_DIR/dht.dat, joins
+//    the DHT from the saved nodes; only when they give fewer than 8 good
+//    nodes (or there are none) are the --dht_bootstrap nodes used.  Their
+//    names are resolved on the thread pool (net/resolve), never on the loop.
+//  - Torrents take turns: at most kAnnounceSlots announces run at once, and
+//    the node's global query budget bounds packets per second, so 10,000
+//    torrents queue instead of looking up at once.  Each torrent announces
+//    again after 15-30 min (random, so they spread), or after 1 min
+//    doubling to 15 min when no node answered.  Peers found go to
+//    Hooks::on_peers.
+//  - get_peers()/announce() are for callers that want peers for an info hash
+//    (a magnet link's metadata fetch); cancel() drops the callbacks.
+//  - Everything runs on the loop thread; stop() saves, closes, then `done`.
+#pragma once
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "btl/base/async_job.hpp"
+#include "btl/base/result.hpp"
+#include "btl/base/sha1.hpp"
+#include "btl/base/uv_util.hpp"
+#include "btl/core/tracker_client_codec.hpp"
+#include "btl/dht/dht_node.hpp"
+#include "btl/engine/engine_types.hpp"
+#include "btl/net/udp_socket.hpp"
+
+namespace btl {
+
+class DhtService {
+public:
+    static constexpr size_t kAnnounceSlots = 4;
+    static constexpr int64_t kTickMs = 200;
+    using PeersFn = std::function<void(const std::vector<PeerEndpoint>&)>;
+    struct Hooks {
+        std::function<bool(const Sha1Digest&)> wants_peers;  // running and public
+        std::function<void(const Sha1Digest&, const std::vector<PeerEndpoint>&)> on_peers;
+        std::function<void(LogLevel, const std::string&)> log;
+    };
+
+    DhtService(uv_loop_t* loop, const SessionOptions& opt, std::string data_dir, Hooks hooks, uint64_t seed);
+    ~DhtService();
+    DhtService(const DhtService&) = delete;
+    DhtService& operator=(const DhtService&) = delete;
+
+    Status start(uint16_t port);
+    // On a socket shared with others (uTP): routes the 'd' datagrams.
+    Status start(std::shared_ptr<UdpSocket> sock);
+    void stop(std::function<void()> done);
+
+    void add_torrent(const Sha1Digest& ih);
+    void remove_torrent(const Sha1Digest& ih);
+
+    uint64_t get_peers(const Sha1Digest& ih, PeersFn peers, std::function<void(size_t)> done = nullptr);
+    uint64_t announce(const Sha1Digest& ih, PeersFn peers, std::function<void(size_t)> done = nullptr);
+    void cancel(uint64_t lookup);
+    // A peer's BEP 5 `port` message: its DHT node is worth a ping.
+    void add_node(const std::string& ip, uint16_t port);
+
+    uint16_t port() const { return sock_ ? sock_->port() : 0; }
+    size_t nodes() const { return node_ ? node_->table().size() : 0; }
+    const dht::DhtNode* node() const { return node_.get(); }
+    std::string state_file() const { return data_dir_ + "/dht.dat"; }
+
+private:
+    struct Entry {
+        int64_t due_ms = 0;
+        uint64_t lookup = 0;
+        int fails = 0;
+    };
+    int64_t now() const { return int64_t(uv_now(loop_)); }
+    void on_tick();
+    void run_announces();
+    void announced(const Sha1Digest& ih, size_t responded);
+    void schedule(const Sha1Digest& ih, Entry& e, int64_t due);
+    void bootstrap_from_routers();
+    void save(std::function<void()> done);
+
+    uv_loop_t* loop_;
+    SessionOptions opt_;
+    std::string data_dir_;
+    Hooks hooks_;
+    std::mt19937_64 rng_;
+    std::shared_ptr<UdpSocket> sock_;
+    std::unique_ptr<dht::DhtNode> node_;
+    UvHandle<uv_timer_t> timer_;
+    std::map<Sha1Digest, Entry> torrents_;
+    std::set<std::pair<int64_t, Sha1Digest>> due_;
+    size_t running_ = 0;
+    bool bootstrapping_ = false;
+    int64_t last_save_ms_ = 0, last_bootstrap_ms_ = -1;
+    JobOwner jobs_;
+};
+
+}  // namespace btl

@@ -1,0 +1,147 @@
+#!/usr/bin/python3
+"""Benchmark the DHT on loopback (a libtorrent router and 3 libtorrent DHT
+nodes; nothing leaves the machine).
+
+1. Scale: btlaunchmany with BENCH_DHT_TORRENTS (default 10,000) tiny
+   trackerless torrents whose data is absent, so every one of them wants
+   DHT announces.  After they are loaded, over BENCH_IDLE_S (default 30) s:
+   its CPU (utime+stime / wall) and DHT packets per second in and out (the
+   status JSON's dht_packets_in/out), beside the same run with --dht 0
+   (the launcher's own cost).  The window falls in the first announce
+   round (every torrent due at start, taking turns under the budget), the
+   busiest time.  Target: the DHT's share under 1 % CPU (of one core),
+   packets/s bounded by the query budget (100/s out plus answers).
+2. Time to the first peer and to completion of a 4 MiB trackerless torrent
+   from a libtorrent seed found only through the DHT: our
+   btdownloadheadless beside a libtorrent leecher, same network, same seed.
+
+Exit status non-zero only if a scenario could not run.
+Run: /usr/bin/python3 test/bench/bench_dht.py
+"""
+
+import hashlib
+import os
+import random
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+import btl_harness as H  # noqa: E402
+from test_dht_libtorrent import LtNode, make  # noqa: E402
+
+N = int(os.environ.get("BENCH_DHT_TORRENTS", "10000"))
+IDLE_S = float(os.environ.get("BENCH_IDLE_S", "30"))
+TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_s(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TCK
+
+
+def make_torrents(tdir, n):
+    os.makedirs(tdir, exist_ok=True)
+    rng = random.Random(77)
+    for i in range(n):
+        data = rng.randbytes(4096)
+        info = {"name": "f%05d.bin" % i, "length": 4096, "piece length": 16384,
+                "pieces": hashlib.sha1(data).digest()}
+        with open(os.path.join(tdir, "t%05d.torrent" % i), "wb") as f:
+            f.write(H.bencode({"info": info}))
+
+
+def network(ws):
+    router = LtNode(ws, "lt-router", ws.next_ip())
+    nodes = [LtNode(ws, "lt-node%d" % i, ws.next_ip(), nodes=[router.addr]) for i in range(3)]
+    H.wait_until(lambda: all(n.status().get("dht_nodes", 0) >= 1 for n in nodes), 30,
+                 "the libtorrent DHT nodes to join")
+    return router, nodes
+
+
+def scale(ws, router, dht=True):
+    root = ws.mkdir("scale-dht%d" % dht)
+    tdir = os.path.join(root, "watch")
+    make_torrents(tdir, N)
+    status = os.path.join(root, "status.json")
+    ip = ws.next_ip()
+    port = H.free_port(ip)
+    argv = [os.path.join(H.btl_bin_dir(), "btlaunchmany"), tdir, "--display", "plain",
+            "--status_json", status, "--data_dir", os.path.join(root, "state"),
+            "--save_in", os.path.join(root, "data"), "--bind", ip, "--minport", str(port),
+            "--maxport", str(port), "--dht", "1" if dht else "0", "--dht_bootstrap", "%s:%d" % router.addr]
+    p = ws.start("btlaunchmany", argv, env=dict(os.environ, HOME=root, XDG_CONFIG_HOME=root))
+    t0 = time.monotonic()
+
+    def loaded():
+        d = H.read_json(status) or {}
+        return len([r for r in d.get("torrents", []) if r.get("loaded")]) >= N
+
+    H.wait_until(loaded, 180, "all %d torrents loaded" % N, procs=[p], interval=0.5)
+    H.log("%d torrents loaded after %.1f s" % (N, time.monotonic() - t0))
+    time.sleep(3)
+    d0 = (H.read_json(status) or {}).get("totals", {})
+    c0, w0 = cpu_s(p.pid), time.monotonic()
+    time.sleep(IDLE_S)
+    d1 = (H.read_json(status) or {}).get("totals", {})
+    c1, w1 = cpu_s(p.pid), time.monotonic()
+    wall = w1 - w0
+    res = {"cpu_pct": 100.0 * (c1 - c0) / wall,
+           "pps_in": (d1.get("dht_packets_in", 0) - d0.get("dht_packets_in", 0)) / wall,
+           "pps_out": (d1.get("dht_packets_out", 0) - d0.get("dht_packets_out", 0)) / wall,
+           "dht_nodes": d1.get("dht_nodes")}
+    p.signal()
+    p.wait(60)
+    return res
+
+
+def first_peer(ws, router):
+    src, tor, ih = make(ws, "x.bin", 4 * H.MiB, 5)
+    seed = LtNode(ws, "lt-seed", ws.next_ip(), nodes=[router.addr], torrents=[tor], save=src, seed=True)
+    H.wait_until(lambda: seed.status().get("dht_nodes", 0) >= 1, 20, "the seed to join")
+    time.sleep(4)  # its first announce
+    out = {}
+    ip = ws.next_ip()
+    t0 = time.monotonic()
+    me = H.Headless(ws, "btl-leech", tor, ip, save_in=ws.mkdir("ours"), seed_time=0, dht=True,
+                    display_interval=0.1, extra=["--dht_bootstrap", "%s:%d" % router.addr])
+    first = None
+    while me.proc.poll() is None and time.monotonic() - t0 < 60:
+        if first is None and me.status().get("peers", 0) > 0:
+            first = time.monotonic() - t0
+        time.sleep(0.05)
+    out["ours"] = (first, time.monotonic() - t0 if me.proc.returncode == 0 else None)
+    t0 = time.monotonic()
+    lt_leech = LtNode(ws, "lt-leech", ws.next_ip(), nodes=[router.addr], torrents=[tor], save=ws.mkdir("lt"))
+    first = done = None
+    while time.monotonic() - t0 < 60 and done is None:
+        t = (lt_leech.status().get("torrents") or [{}])[0]
+        if first is None and t.get("peers", 0) > 0:
+            first = time.monotonic() - t0
+        if t.get("seeding"):
+            done = time.monotonic() - t0
+        time.sleep(0.05)
+    out["libtorrent"] = (first, done)
+    return out
+
+
+def main():
+    H.require_headless()
+    with H.Workspace("bench-dht", timeout=900) as ws:
+        router, _ = network(ws)
+        fp = first_peer(ws, router)
+        sc = scale(ws, router)
+        base = scale(ws, router, dht=False)
+        load = os.getloadavg()
+        print("\nDHT benchmark (load average %.2f %.2f %.2f)" % load)
+        print("%-34s %12s %12s" % ("start -> (python startup incl.)", "first peer", "complete"))
+        for who, (f, d) in fp.items():
+            print("%-34s %12s %12s" % (who, "%.2f s" % f if f else "-", "%.2f s" % d if d else "-"))
+        print("%d trackerless torrents, %.0f s: CPU %.2f %% (target < 1 %%), DHT packets/s in %.1f out %.1f, "
+              "%s nodes" % (N, IDLE_S, sc["cpu_pct"], sc["pps_in"], sc["pps_out"], sc["dht_nodes"]))
+        print("the same torrents with --dht 0: CPU %.2f %%; the DHT's share: %.2f %% of one core"
+              % (base["cpu_pct"], sc["cpu_pct"] - base["cpu_pct"]))
+
+
+if __name__ == "__main__":
+    H.run_main(main)
