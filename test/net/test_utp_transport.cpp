@@ -86,6 +86,8 @@ TEST_CASE("utp transport: a megabyte each way over loopback, then a close report
         REQUIRE(ha.connected);
         REQUIRE(b.accepted);
         CHECK(b.accepted->remote_ip() == "127.0.0.1");
+        CHECK(b.accepted->is_utp());
+        CHECK(ta->is_utp());
         CHECK(b.ctx->knows_utp("127.0.0.1"));
         b.accepted->set_handler(&hb);
         ta->send(up.substr(1000));
@@ -157,6 +159,7 @@ TEST_CASE("utp transport: a uTP dial nobody answers falls back to TCP within abo
         run_until(&loop, [&] { return h.connected; }, 5000);
         CHECK(h.connected);
         CHECK(f.on_second());
+        CHECK(!f.is_utp());  // now on TCP
         CHECK(uv_now(&loop) - t0 >= 900);
         CHECK(uv_now(&loop) - t0 < 2500);
         run_until(&loop, [&] { return accepted != nullptr; }, 2000);
@@ -188,6 +191,7 @@ TEST_CASE("utp transport: a refused TCP dial is replaced by uTP at once") {
         run_until(&loop, [&] { return h.connected; }, 5000);
         CHECK(h.connected);
         CHECK(f.on_second());
+        CHECK(f.is_utp());
         CHECK(uv_now(&loop) - t0 < 1000);
         f.send("hello");
         run_until(&loop, [&] { return bool(b.accepted); }, 2000);

@@ -53,6 +53,8 @@ public:
 
     [[nodiscard]] virtual const std::string& remote_ip() const = 0;
     [[nodiscard]] virtual std::string remote() const = 0;  // "ip:port"
+    // Carried over uTP (BEP 29) rather than TCP (PEX flag 0x04, peer list).
+    [[nodiscard]] virtual bool is_utp() const { return false; }
 };
 
 }  // namespace btl

@@ -81,6 +81,7 @@ public:
     bool closing() const override { return closing_; }
     const std::string& remote_ip() const override { return remote_ip_; }
     std::string remote() const override { return remote_ip_ + ":" + std::to_string(remote_port_); }
+    bool is_utp() const override { return true; }
 
 private:
     void utp_connected() override;
@@ -121,6 +122,7 @@ public:
     bool closing() const override { return closing_ || cur_->closing(); }
     const std::string& remote_ip() const override { return cur_->remote_ip(); }
     std::string remote() const override { return cur_->remote(); }
+    bool is_utp() const override { return cur_->is_utp(); }
     bool on_second() const { return second_ == nullptr; }
 
 private:
