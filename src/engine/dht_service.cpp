@@ -46,11 +46,14 @@ DhtService::DhtService(uv_loop_t* loop, const SessionOptions& opt, std::string d
 DhtService::~DhtService() = default;
 
 Status DhtService::start(uint16_t port) {
-    sock_ = std::make_unique<UdpSocket>(loop_);
-    if (int rc = sock_->open(opt_.bind_ip, port); rc != 0) {
-        sock_.reset();
+    auto sock = std::make_shared<UdpSocket>(loop_);
+    if (int rc = sock->open(opt_.bind_ip, port); rc != 0)
         return make_error("DHT: cannot open UDP port " + std::to_string(port) + ": " + uv_strerror(rc));
-    }
+    return start(std::move(sock));
+}
+
+Status DhtService::start(std::shared_ptr<UdpSocket> sock) {
+    sock_ = std::move(sock);
     // The saved table: our id and the nodes we knew (a few KB, read once
     // before any torrent runs).
     dht::NodeId id{};
@@ -249,6 +252,7 @@ void DhtService::save(std::function<void()> done) {
 void DhtService::stop(std::function<void()> done) {
     timer_.reset();
     save([this, done] {
+        if (sock_) sock_->route('d', nullptr);  // the socket may outlive us (shared)
         sock_.reset();
         if (done) done();
     });

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <random>
 
 #include "btl/core/turn_queue.hpp"
@@ -21,6 +22,11 @@ public:
         auto c = std::make_unique<PeerConnection>(s.loop(), this);
         c->adopt(client);
         conn_ = std::move(c);
+        remote_ = conn_->remote();
+        born_ms_ = s.now_ms();
+    }
+    Pending(Session& s, std::unique_ptr<PeerTransport> t) : s_(s), conn_(std::move(t)) {
+        conn_->set_handler(this);
         remote_ = conn_->remote();
         born_ms_ = s.now_ms();
     }
@@ -192,7 +198,9 @@ Status Session::start() {
                           uv_strerror(rc));
     log(LogLevel::info, "", "listening on port " + std::to_string(listener_.port()));
     start_reach();
-    if (opt_.dht) start_dht();
+    if (opt_.dht || opt_.utp) open_udp();
+    if (opt_.dht && udp_) start_dht();
+    if (opt_.utp) start_utp();
     return Ok{};
 }
 
@@ -216,7 +224,7 @@ void Session::start_dht() {
     h.log = [this](LogLevel l, const std::string& m) { log(l, "", m); };
     dht_ = std::make_unique<DhtService>(loop_, opt_, data_dir_, std::move(h), rng_());
     // A UDP port already taken is no reason to refuse to run: no DHT then.
-    if (auto st = dht_->start(listener_.port()); !st.ok()) {
+    if (auto st = dht_->start(udp_); !st.ok()) {
         log(LogLevel::warning, "", st.error().message);
         dht_.reset();
         return;
@@ -342,6 +350,40 @@ void Session::retire(Pending* p) {
     pending_.erase(it);
 }
 
+// uTP shares the TCP port number, on UDP; without it we still run on TCP.
+// A UDP port already taken is no reason to refuse to run: no DHT and no uTP then.
+void Session::open_udp() {
+    udp_ = std::make_shared<UdpSocket>(loop_);
+    if (int rc = udp_->open(opt_.bind_ip, listener_.port()); rc != 0) {
+        log(LogLevel::warning, "", "no DHT and no uTP: cannot open UDP port " + std::to_string(listener_.port()) +
+                                       ": " + uv_strerror(rc));
+        udp_.reset();
+    }
+}
+
+void Session::start_utp() {
+    if (!udp_) return;
+    UdpSocket* sock = udp_.get();
+    utp_ = std::make_unique<UtpContext>(loop_, [sock](const sockaddr* to, std::string_view d) { sock->send(to, d); });
+    UtpContext* ctx = utp_.get();
+    for (uint8_t type = 0; type <= 4; ++type)  // uTP: type in the high nibble, version 1
+        udp_->route(uint8_t(type << 4 | 1), [ctx](const sockaddr* from, std::string_view d) { ctx->incoming(from, d); });
+    // Benchmarks and tests: dial every peer over uTP first.
+    const char* first = getenv("BTL_UTP_FIRST");
+    utp_first_ = first && std::string(first) == "1";
+    utp_->set_accept([this](std::unique_ptr<PeerTransport> t) { on_accept_utp(std::move(t)); });
+}
+
+void Session::on_accept_utp(std::unique_ptr<PeerTransport> t) {
+    // the same caps as TCP; dropping the transport resets the connection
+    if (shutting_down_ || !may_accept() || pending_.size() >= kMaxPendingHandshakes) return;
+    if (is_banned(t->remote_ip())) return;
+    ++connections_;
+    auto p = std::make_unique<Pending>(*this, std::move(t));
+    Pending* raw = p.get();
+    pending_.emplace(raw, std::move(p));
+}
+
 void Session::on_accept(uv_tcp_t* client) {
     auto drop = [](uv_tcp_t* c) {
         uv_close(reinterpret_cast<uv_handle_t*>(c), [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
@@ -372,12 +414,34 @@ Result<std::shared_ptr<PieceStore>> Session::open_storage(const Metainfo& m, con
 }
 
 std::unique_ptr<PeerTransport> Session::connect_peer(const sockaddr* addr, const Sha1Digest* mse_skey) {
-    auto conn = std::make_unique<PeerConnection>(loop_, nullptr);
-    conn->connect(addr, opt_.bind_ip, 10'000);
+    auto conn = dial_transport(addr);
     if (!mse_skey) return conn;
     MseConfig cfg;
     cfg.crypto = opt_.encryption == Encryption::require ? kMseCryptoRc4 : kMseCryptoRc4 | kMseCryptoPlain;
     return std::make_unique<MseTransport>(std::move(conn), MseHandshake::initiator(*mse_skey, cfg), nullptr);
+}
+
+// TCP, or uTP and TCP one after the other (FallbackTransport); MSE, when
+// asked for, runs on top of whichever carries the connection.
+std::unique_ptr<PeerTransport> Session::dial_transport(const sockaddr* addr) {
+    sockaddr_storage to{};
+    std::memcpy(&to, addr, addr->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
+    auto tcp = [this, a = to](PeerConnectionHandler* h) {
+        auto conn = std::make_unique<PeerConnection>(loop_, h);
+        conn->connect(reinterpret_cast<const sockaddr*>(&a), opt_.bind_ip, 10'000);
+        return std::unique_ptr<PeerTransport>(std::move(conn));
+    };
+    if (!utp_) return tcp(nullptr);
+    // uTP first (TCP after ~1 s) for a peer known to speak it; else TCP,
+    // and uTP when TCP fails (a uTP-only peer).
+    auto utp = [this, a = to](PeerConnectionHandler* h) {
+        return utp_->dial(reinterpret_cast<const sockaddr*>(&a), h);
+    };
+    std::string ip;
+    uint16_t port = 0;
+    sockaddr_to_ip(addr, ip, port);
+    if (utp_->knows_utp(ip) || utp_first_) return std::make_unique<FallbackTransport>(loop_, utp, tcp, 1'000);
+    return std::make_unique<FallbackTransport>(loop_, tcp, utp, 10'000);
 }
 
 bool Session::may_connect() const {

@@ -22,6 +22,7 @@ const std::vector<OptionSpec>& session_option_specs() {
         {"lsd", "0|1", "1", "find peers on the LAN by Local Service Discovery (BEP 14; never for private torrents)"},
         {"encryption", "MODE", "prefer",
          "MSE/PE: allow (plain text first), prefer (encrypted first), require (encrypted only, both ways)"},
+        {"utp", "0|1", "1", "uTP (BEP 29) on the listen port: accept it, dial peers known to speak it"},
         {"dht", "0|1", "1", "mainline DHT (BEP 5) on the listen port's UDP; never for private torrents"},
         {"dht_bootstrap", "HOST:PORT,...",
          "router.bittorrent.com:6881,dht.transmissionbt.com:6881,router.utorrent.com:6881",
@@ -79,6 +80,9 @@ Status read_session_options(const Options& o, SessionOptions& so) {
     auto minport = o.get_int("minport", 1, 65535), maxport = o.get_int("maxport", 1, 65535);
     auto files_open = o.get_int("max_files_open", 4, 100000);
     auto disk_retry = o.get_double("disk_retry_interval", 0.1, 86400);
+    auto utp = o.get_int("utp", 0, 1);
+    if (!utp.ok()) return utp.error();
+    so.utp = *utp == 1;
     for (const Error* e : {minport.ok() ? nullptr : &minport.error(), maxport.ok() ? nullptr : &maxport.error(),
                            files_open.ok() ? nullptr : &files_open.error(),
                            disk_retry.ok() ? nullptr : &disk_retry.error()})

@@ -82,6 +82,7 @@ void Torrent::on_pex(Peer& p, std::string_view payload) {
     for (const PexPeer& a : msg->added) {
         if (take.size() >= kPexMaxTake) break;
         if (complete() && (a.flags & kPexSeed)) continue;  // two seeds have nothing to trade
+        if (a.flags & kPexUtp) host_.utp_hint(a.ep.ip);
         take.push_back(a.ep);
     }
     if (take.empty()) return;
@@ -128,6 +129,7 @@ void Torrent::send_pex_to(Peer& p, ExtPeerState& st, int64_t now) {
         PexPeer x{*ep, 0};
         if (q->is_seed() || q->upload_only()) x.flags |= kPexSeed;
         if (!q->incoming()) x.flags |= kPexReachable;
+        if (q->conn().is_utp()) x.flags |= kPexUtp;
         current.emplace(ep->to_string(), std::move(x));
     }
     PexMessage msg;

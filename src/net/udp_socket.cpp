@@ -14,6 +14,13 @@ int UdpSocket::open(const std::string& bind_ip, uint16_t port) {
     if (!udp_) return err;
     udp_->data = this;
     int rc = uv_udp_bind(udp_.get(), reinterpret_cast<const sockaddr*>(&local), 0);
+    if (rc == 0) {
+        // Room for bursts: a full uTP window can arrive within one loop turn.
+        int size = 4 << 20;
+        uv_recv_buffer_size(udp_.handle(), &size);
+        size = 4 << 20;
+        uv_send_buffer_size(udp_.handle(), &size);
+    }
     if (rc == 0)
         rc = uv_udp_recv_start(
             udp_.get(),

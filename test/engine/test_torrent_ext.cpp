@@ -310,6 +310,15 @@ TEST_CASE("pex: one message adds at most 100 peers; a seed skips seeds") {
     CHECK(seed.host.dialled.empty());
 }
 
+TEST_CASE("pex: a peer flagged 0x04 is told to the host as speaking uTP") {
+    Harness h(make_content(4, 2 * kB));
+    auto a = ext_peer(h, "10.0.0.1");
+    a->extended(0, their_handshake(7001));
+    a->extended(uint8_t(ExtMsg::ut_pex), pex_payload({{"10.0.4.1", 6881}}, kPexUtp));
+    a->extended(uint8_t(ExtMsg::ut_pex), pex_payload({{"10.0.4.2", 6881}}));
+    CHECK(h.host.utp_hints == std::vector<std::string>{"10.0.4.1"});
+}
+
 TEST_CASE("pex: a flood of messages or one too big disconnects the peer") {
     Harness h(make_content(4, 2 * kB));
     auto a = ext_peer(h, "10.0.0.1");

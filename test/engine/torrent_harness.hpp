@@ -287,6 +287,7 @@ public:
     std::shared_ptr<void> announce_turn(const std::string&, std::function<void()>) override { return nullptr; }
     uint16_t dht_port() const override { return dht; }
     void dht_node_hint(const std::string& ip, uint16_t port) override { dht_hints.emplace_back(ip, port); }
+    void utp_hint(const std::string& ip) override { utp_hints.push_back(ip); }
 
     // Runs what the loop would: store jobs, pool jobs, pending closes, until
     // nothing is left to do.
@@ -333,6 +334,7 @@ public:
     bool allow_connect = true, active = false;
     uint16_t dht = 0;  // our DHT port (0: no DHT)
     std::vector<std::pair<std::string, uint16_t>> dht_hints;
+    std::vector<std::string> utp_hints;  // PEX said these speak uTP
     int opened = 0, connect_finished = 0, closed = 0;
     int64_t upload_tokens = -1;  // -1: unlimited
     std::set<ScriptedTransport*> live;

@@ -82,5 +82,6 @@ BTL_FUZZ_DECLARE(fuzz_mse);
 BTL_FUZZ_DECLARE(fuzz_rpc_request);
 BTL_FUZZ_DECLARE(fuzz_rpc_dispatch);
 BTL_FUZZ_DECLARE(fuzz_rpc_client);
+BTL_FUZZ_DECLARE(fuzz_utp);
 BTL_FUZZ_DECLARE(fuzz_krpc);
 }  // namespace btl::fuzz

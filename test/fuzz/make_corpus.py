@@ -240,6 +240,31 @@ def mse_corpus():
     w("responder_zero_key", 0x00, 255, bytes(96))
     w("responder_no_req1", 0x00, 127, bytes(range(256)) * 3)
     w("initiator_garbage", 0x01, 255, bytes((i * 37) & 0xff for i in range(700)))
+def utp_packet(ptype, conn_id, seq, ack, wnd=1 << 20, ts=1000, tsdiff=0, sack=b"", payload=b""):
+    head = struct.pack(">BBHIIIHH", ptype << 4 | 1, 1 if sack else 0, conn_id, ts, tsdiff, wnd, seq, ack)
+    if sack:
+        head += bytes([0, len(sack)]) + sack
+    return head + payload
+
+
+def utp_records(*pkts):
+    return b"".join(struct.pack(">H", len(p)) + p for p in pkts)
+
+
+def utp_corpus():
+    # Records of (2-byte length, datagram): a SYN, then what a dialler sends.
+    syn = utp_packet(4, 7000, 1, 0)
+    write("utp", "syn_only", utp_records(syn))
+    write("utp", "syn_data", utp_records(syn, utp_packet(0, 7000, 2, 99, payload=b"\x13BitTorrent protocol")))
+    write("utp", "syn_sack", utp_records(syn, utp_packet(2, 7000, 2, 99, sack=b"\x05\x00\x00\x00"),
+                                         utp_packet(0, 7000, 4, 99, payload=b"x" * 100),
+                                         utp_packet(0, 7000, 2, 99, payload=b"y" * 1400)))
+    write("utp", "syn_fin", utp_records(syn, utp_packet(0, 7000, 2, 99, payload=b"abc"), utp_packet(1, 7000, 3, 99)))
+    write("utp", "syn_zero_window", utp_records(syn, utp_packet(2, 7000, 2, 99, wnd=0),
+                                                utp_packet(2, 7000, 2, 99, wnd=0)))
+    write("utp", "reset", utp_records(syn, utp_packet(3, 7000, 2, 99)))
+    write("utp", "bad_ack", utp_records(syn, utp_packet(2, 7000, 2, 40000), utp_packet(0, 7001, 2, 99, payload=b"z")))
+    write("utp", "bad_ext", utp_records(b"\x01\x02" + syn[2:] + b"\x00\xff"))
 
 
 def main():
@@ -253,6 +278,7 @@ def main():
     resume_corpus()
     tracker_state_corpus()
     mse_corpus()
+    utp_corpus()
 
 
 if __name__ == "__main__":

@@ -62,6 +62,7 @@ const Target kTargets[] = {
     {"mse", fuzz_mse},
     {"rpc_request", fuzz_rpc_request}, {"rpc_dispatch", fuzz_rpc_dispatch},
     {"rpc_client", fuzz_rpc_client},
+    {"extension", fuzz_extension},     {"utp", fuzz_utp},
     {"krpc", fuzz_krpc},
 };
 

@@ -618,7 +618,7 @@ class LtPeer:
     def __init__(self, ws, name, torrent, save_dir, ip, seed=False,
                  upload_limit=0, download_limit=0, exit_when_done=False,
                  connect=(), port=None, high_performance=False, max_requests=0,
-                 magnet=None, plugins=True, connect_later=(), encryption=None):
+                 magnet=None, plugins=True, connect_later=(), encryption=None, utp=False, utp_only=False):
         self.ws = ws
         self.name = name
         self.ip = ip
@@ -645,6 +645,10 @@ class LtPeer:
             argv.append("--no-plugins")
         if encryption:
             argv += ["--encryption", encryption]
+        if utp:
+            argv.append("--utp")
+        if utp_only:
+            argv.append("--utp-only")
         for c in connect:
             argv += ["--connect", "%s:%d" % c]
         for c in connect_later:  # dialled once the first peer is connected
@@ -713,6 +717,8 @@ def lt_peer_main(argv):
     ap.add_argument("--exit-when-done", action="store_true")
     ap.add_argument("--high-performance", action="store_true")
     ap.add_argument("--connect", action="append", default=[], help="IP:PORT")
+    ap.add_argument("--utp", action="store_true", help="uTP on as well as TCP")
+    ap.add_argument("--utp-only", action="store_true", help="uTP on, TCP off both ways")
     ap.add_argument("--max-requests", type=int, default=0,
                     help="max_out_request_queue: blocks requested ahead per peer")
     ap.add_argument("--connect-later", action="append", default=[], help="IP:PORT")
@@ -735,6 +741,10 @@ def lt_peer_main(argv):
         sp["allowed_enc_level"] = int(lt.enc_level.rc4)
     elif a.encryption == "disabled":
         sp["out_enc_policy"] = sp["in_enc_policy"] = int(lt.enc_policy.disabled)
+    if a.utp or a.utp_only:
+        sp["enable_outgoing_utp"] = sp["enable_incoming_utp"] = True
+    if a.utp_only:
+        sp["enable_outgoing_tcp"] = sp["enable_incoming_tcp"] = False
     ses = lt.session(sp, 0) if a.no_plugins else lt.session(sp)
     if a.upload_limit or a.download_limit:
         lt_limit_loopback(lt, ses)
@@ -778,7 +788,10 @@ def lt_peer_main(argv):
                   flush=True)
         now = time.monotonic()
         if now - last_write >= 0.1 or seeding:
-            st = {"state": str(s.state), "progress": s.progress,
+            pinfo = h.get_peer_info()
+            # peer_info flag utp_socket is bit 17 (libtorrent 2.0)
+            st = {"utp_peers": sum(1 for p in pinfo if int(p.flags) & (1 << 17)),
+                  "tcp_peers": sum(1 for p in pinfo if not int(p.flags) & (1 << 17)),"state": str(s.state), "progress": s.progress,
                   "downloaded": s.total_payload_download,
                   "uploaded": s.total_payload_upload,
                   "down_rate": s.download_payload_rate,

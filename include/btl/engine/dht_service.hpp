@@ -57,6 +57,8 @@ public:
     DhtService& operator=(const DhtService&) = delete;
 
     Status start(uint16_t port);
+    // On a socket shared with others (uTP): routes the 'd' datagrams.
+    Status start(std::shared_ptr<UdpSocket> sock);
     void stop(std::function<void()> done);
 
     void add_torrent(const Sha1Digest& ih);
@@ -92,7 +94,7 @@ private:
     std::string data_dir_;
     Hooks hooks_;
     std::mt19937_64 rng_;
-    std::unique_ptr<UdpSocket> sock_;
+    std::shared_ptr<UdpSocket> sock_;
     std::unique_ptr<dht::DhtNode> node_;
     UvHandle<uv_timer_t> timer_;
     std::map<Sha1Digest, Entry> torrents_;

@@ -128,6 +128,7 @@ struct SessionOptions {
     bool upnp = false, natpmp = false, lsd = false;
     uint32_t portmap_lease_s = 3600;   // asked of the gateway; renewed at half
     Encryption encryption = Encryption::prefer;
+    bool utp = true;               // --utp: BEP 29 uTP on the listen port (UDP)
     // Mainline DHT (BEP 5), never for private torrents.  Off in a
     // SessionOptions built in code (tests must not reach the public DHT);
     // the programs' --dht defaults to 1 with the public routers

@@ -35,6 +35,8 @@
 #include "btl/net/lsd.hpp"
 #include "btl/net/peer_connection.hpp"
 #include "btl/net/port_mapper.hpp"
+#include "btl/net/udp_socket.hpp"
+#include "btl/net/utp_transport.hpp"
 
 namespace btl {
 
@@ -127,6 +129,7 @@ public:
     bool may_connect() const override;
     void slot_event(SlotEvent e) override;
     std::unique_ptr<PeerTransport> connect_peer(const sockaddr* addr, const Sha1Digest* mse_skey) override;
+    std::unique_ptr<PeerTransport> dial_transport(const sockaddr* addr);
     bool take_upload(uint32_t bytes, uint32_t torrent_id) override;
     bool account_download(uint32_t bytes, uint32_t torrent_id) override;
     bool download_allowed() const override {
@@ -140,6 +143,9 @@ public:
     }
     std::shared_ptr<void> announce_turn(const std::string& tracker_url, std::function<void()> go) override;
     uint16_t dht_port() const override { return dht_ ? dht_->port() : 0; }
+    void utp_hint(const std::string& ip) override {
+        if (utp_) utp_->note_utp(ip);
+    }
     void dht_node_hint(const std::string& ip, uint16_t port) override {
         if (dht_) dht_->add_node(ip, port);
     }
@@ -162,6 +168,9 @@ private:
     class Pending;
     void retire(Pending* p);  // a pending connection is done (handed over or closed)
     void on_accept(uv_tcp_t* client);
+    void on_accept_utp(std::unique_ptr<PeerTransport> t);
+    void start_utp();
+    void open_udp();
     void on_tick();
     void on_bandwidth_tick();
     void grant_turns();
@@ -174,6 +183,9 @@ private:
     std::unique_ptr<DiskIo> disk_;
     std::shared_ptr<FilePool> files_;
     Listener listener_;
+    std::shared_ptr<UdpSocket> udp_;    // the listen port's UDP socket (DHT, uTP)
+    std::unique_ptr<UtpContext> utp_;   // uTP on it (after udp_: destroyed first)
+    bool utp_first_ = false;            // BTL_UTP_FIRST=1: dial uTP first everywhere
     std::map<Sha1Digest, std::unique_ptr<Torrent>> torrents_;
     // find() by hash: the launcher looks up every torrent each display
     // interval, and a 10,000-node map walk by 20-byte keys was most of that.

@@ -100,6 +100,10 @@ public:
     [[nodiscard]] virtual uint16_t dht_port() const { return 0; }
     // A peer's `port` message: its DHT node at ip:port.
     virtual void dht_node_hint(const std::string& ip, uint16_t port) { (void)ip, (void)port; }
+
+    // ---- uTP (BEP 29); a host without uTP keeps this default
+    // A peer said (PEX flag 0x04) that ip speaks uTP: dial it over uTP first.
+    virtual void utp_hint(const std::string& ip) { (void)ip; }
 };
 
 }  // namespace btl

@@ -55,6 +55,8 @@ public:
     [[nodiscard]] virtual std::string remote() const = 0;  // "ip:port"
     // The stream is encrypted (MSE/PE with RC4 selected, mse_transport.hpp).
     [[nodiscard]] virtual bool encrypted() const { return false; }
+    // Carried over uTP (BEP 29) rather than TCP (PEX flag 0x04, peer list).
+    [[nodiscard]] virtual bool is_utp() const { return false; }
 };
 
 }  // namespace btl
