@@ -5,7 +5,9 @@ tracker, no PEX: the DHT is the only way peers meet):
      finds only through the DHT (bootstrap: one libtorrent node);
   2. restarted with the same data dir and an empty --dht_bootstrap, it joins
      from its saved routing table and downloads a second torrent;
-  3. a libtorrent leecher finds our seed through the DHT and completes.
+  3. a libtorrent leecher finds our seed through the DHT and completes;
+  4. a bare magnet link (info-hash only: no tracker, no peer hint) finds the
+     libtorrent seed through the DHT, fetches the metadata and completes.
 Nodes: libtorrent router 127.0.0.2, libtorrent seed .3, us .4, libtorrent
 leecher .5."""
 
@@ -91,6 +93,17 @@ def main():
         with open(ws.path("btl-2.log"), errors="replace") as f:
             log = f.read()
         H.check("saved nodes" in log, "the restarted client did not say it joined from its saved nodes")
+
+        # 4. A bare magnet: the DHT is the only way to the seed and the metadata.
+        out4 = ws.mkdir("out4")
+        t0 = time.monotonic()
+        me4 = H.Headless(ws, "btl-magnet", "magnet:?xt=urn:btih:" + ih1, me_ip, save_in=out4, seed_time=0,
+                         data_dir=ws.mkdir("magnet.data"), dht=True,
+                         extra=["--dht_bootstrap", "%s:%d" % router.addr])
+        rc = me4.proc.wait(60)
+        H.log("bare magnet through the DHT: rc %s after %.1f s" % (rc, time.monotonic() - t0))
+        H.check(rc == 0, "btdownloadheadless with a bare magnet exited %s, expected 0" % rc)
+        H.assert_same_data(os.path.join(src1, "one.bin"), os.path.join(out4, "one.bin"), "bare magnet download")
 
         # 3. A libtorrent leecher finds our seed through the DHT.
         seed.proc.kill_group()
