@@ -16,7 +16,7 @@ const char* const kRowFields[] = {
     "id", "hashString", "name", "status", "error", "errorString", "percentDone", "recheckProgress",
     "totalSize", "haveValid", "rateDownload", "rateUpload", "downloadedEver", "uploadedEver",
     "peersConnected", "peersSendingToUs", "eta", "addedDate", "downloadDir", "isStalled", "pieceCount",
-    "pieceSize"};
+    "pieceSize", "btlNeedsRecheck"};
 const char* const kDetailFields[] = {"files", "fileStats", "peers", "trackerStats"};
 
 // Nesting deeper than kMaxDepth, counted outside strings: refused before
@@ -169,6 +169,7 @@ TorrentStatus read_torrent(const json& t) {
     if (err == 3) {
         st.state = TorrentState::error;
         st.error = why.empty() ? "error" : why;
+        st.needs_recheck = flag(t, "btlNeedsRecheck");  // our engine's own field; Transmission has none
     } else if (err == 1 || err == 2) {
         st.tracker_message = (err == 1 ? "warning: " : "error: ") + why;
     }

@@ -191,6 +191,9 @@ const std::vector<Field>& all_fields() {
               append_number(out, c.st.state == TorrentState::checking ? c.st.check_progress : 0.0)),
         BTL_F("isFinished", Detail::no, boolean(out, false)),  // no seeding goal stops a torrent yet
         BTL_F("isStalled", Detail::no, boolean(out, c.st.state == TorrentState::stalled)),
+        // Not Transmission's: the data on disk changed and a re-check repairs
+        // it (the attached view says "press r to re-check").
+        BTL_F("btlNeedsRecheck", Detail::no, boolean(out, c.st.needs_recheck)),
         BTL_F("isPrivate", Detail::no, boolean(out, false)),
         BTL_F("leftUntilDone", Detail::no, num(out, std::max<int64_t>(0, c.st.total_size - c.st.have_bytes))),
         BTL_F("sizeWhenDone", Detail::no, num(out, c.st.total_size)),

@@ -511,7 +511,7 @@ void CursesView::draw_help(int top, int height) {
 std::string CursesView::prompt_line() const {
     switch (prompt_) {
         case Prompt::quit:
-            return l_.attached() ? "Stop the engine and quit? (y/n; d detaches and leaves it running)"
+            return l_.attached() ? "Stop the engine and quit? (y/n)  d detaches and leaves it running"
                                  : "Quit btlaunchmany? (y/n)";
         case Prompt::remove:
             return "Remove " + remove_row_.st.name + "? y: remove, keep the data   D: remove and DELETE its data   other key: cancel";
