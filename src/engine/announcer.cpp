@@ -99,7 +99,11 @@ void Announcer::want_peers() {
 }
 
 void Announcer::address_changed() {
-    if (entries_.empty() || in_flight_ || stopping_) return;
+    if (entries_.empty() || stopping_) return;
+    if (in_flight_) {  // that request may carry the old port: announce again once it is answered
+        address_dirty_ = true;
+        return;
+    }
     const int64_t now = int64_t(uv_now(loop_));
     for (auto& e : entries_) {
         if (!e.ok) continue;
@@ -235,6 +239,7 @@ void Announcer::on_result(size_t idx, AnnounceEvent ev, AnnounceEvent sent, Resu
     else if (!r->failure_reason.empty())
         err = "tracker said: " + r->failure_reason;
     if (!err.empty()) {
+        address_dirty_ = false;  // the retry is built with the new address
         e.ok = false;
         ++e.fails;
         int64_t retry_s = tracker_retry_delay_s(e.fails);
@@ -273,6 +278,10 @@ void Announcer::on_result(size_t idx, AnnounceEvent ev, AnnounceEvent sent, Resu
     if (pending_event_ == AnnounceEvent::completed) {
         pending_event_ = AnnounceEvent::none;
         return announce(AnnounceEvent::completed);
+    }
+    if (address_dirty_) {  // the address changed while this request was out
+        address_dirty_ = false;
+        entries_[front].next_ms = now;
     }
     schedule_next();
 }

@@ -128,6 +128,7 @@ private:
     size_t last_ok_ = 0;  // entry that answered last: it gets `stopped`
     int64_t timer_at_ms_ = -1;
     bool started_sent_ = false, stopping_ = false, in_flight_ = false;
+    bool address_dirty_ = false;  // address_changed() while a request was in flight
     AnnounceEvent pending_event_ = AnnounceEvent::none;
     std::function<void()> stop_done_;
     std::shared_ptr<void> turn_;  // our turn at the tracker (Hooks::wait_turn)
