@@ -24,7 +24,9 @@ def main():
         # No tracker runs: the leecher is told where we are, and nobody dials it.
         ih, size, _ = H.make_torrent(os.path.join(src, "blob"), tor, PIECE,
                                      "http://127.0.0.1:%d/announce" % H.free_port())
-        me = H.Headless(ws, "btl-seed", tor, ws.next_ip(), save_in=src)
+        # Capped so the transfer lasts several seconds: uncapped, the leecher
+        # finished in 0.6 s and dropped us between two polls of its status.
+        me = H.Headless(ws, "btl-seed", tor, ws.next_ip(), save_in=src, extra=["--max_upload_rate", "1500"])
         me.wait_state(("seeding",), 30)
 
         out = ws.mkdir("leech")
