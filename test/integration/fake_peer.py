@@ -10,6 +10,7 @@ whoever announced plus any extra addresses the test adds, so fake peers
 that only listen can be handed to the client under test.
 """
 
+import hashlib
 import http.server
 import socket
 import struct
@@ -41,8 +42,11 @@ class FakePeer:
     def __init__(self, ip, info_hash, peer_id=None, fast=True, ext=False):
         self.ip = ip
         self.info_hash = info_hash          # bytes(20)
+        # One id per address, the same in every run: Python's hash() of
+        # (ip, i) gave two addresses the same id now and then, and the seed
+        # then dropped one as a duplicate connection.
         self.peer_id = peer_id or (b"-FK0001-" + bytes(
-            (hash((ip, i)) & 0x3f) + 0x30 for i in range(12)))
+            (b & 0x3f) + 0x30 for b in hashlib.sha1(ip.encode()).digest()[:12]))
         self.fast = fast
         self.ext = ext                      # sets the BEP 10 extension bit
         self.sock = None
