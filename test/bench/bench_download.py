@@ -7,7 +7,9 @@ Seeders, one at a time, each seeding the same file through opentracker on
   lt-tuned      the same with lt.high_performance_seed()
   aria2c        aria2c --bt-seed-unverified
   transmission  transmission-daemon 3.00 (verifies the data first)
-  ours          btdownloadheadless (verifies the data first)
+  ours          btdownloadheadless (verifies the data first), default
+                --encryption prefer: RC4 with every peer that offers it
+  ours-allow    the same with --encryption allow (plain text when offered)
 Against each seeder, leechers one at a time: our btdownloadheadless,
 libtorrent (python binding), aria2c.  For each pair: wall time, MB/s
 (10^6 bytes/s), CPU seconds (user+sys of the leecher from wait4), peak RSS
@@ -16,10 +18,19 @@ of BENCH_RUNS runs (BENCH_TR_RUNS from transmission).  Ratios are to the best an
 aria2c, whichever is lower) for the same seeder; the issue-19 targets are
 wall <= 0.8x, CPU <= 0.6x, peak RSS < 64 MiB.
 
+Memory on this VM: freed guest memory is reported to the host (virtio
+balloon free page reporting, order 9), and touching it again faults on the
+host.  Writing 256 MiB to a new file costs 0.05 s or 0.35 s of system time
+depending on whether the page cache gets recycled or reported pages (a
+pwrite micro-test, bimodal, whatever the order or chunk size); that is
+~1.3 CPU-s per GiB of noise on every leecher.  So each leecher's file is
+deleted just before the next leecher starts, and the leechers take turns
+in rotated order within each round of runs.
+
 The leecher's data is deleted between runs; the seed data (BENCH_DIR,
 reused between invocations) is read once up front so every run starts from a
 warm page cache.  The default size is 256 MiB so that the whole `make bench`
-stays under 15 minutes on a 2-core machine (15 pairs x 3 runs); BENCH_SIZE=1G
+stays under 15 minutes on a 2-core machine (18 pairs x 3 runs); BENCH_SIZE=1G
 is the full run of the issue.
 
 Env: BENCH_RUNS (3), BENCH_TR_RUNS (1: runs from the transmission seeder,
@@ -64,7 +75,7 @@ else:
 PIECE = H.MiB
 BENCH_DIR = os.environ.get("BENCH_DIR", "/tmp/btl-bench")
 RUN_TIMEOUT = 300
-SEEDERS = ("lt-default", "lt-tuned", "aria2c", "transmission", "ours")
+SEEDERS = ("lt-default", "lt-tuned", "aria2c", "transmission", "ours", "ours-allow")
 LEECHERS = ("ours", "libtorrent", "aria2c")
 ANCHORS = ("libtorrent", "aria2c")
 TARGET_WALL, TARGET_CPU, TARGET_RSS_MIB = 0.8, 0.6, 64
@@ -229,8 +240,12 @@ def start_seeder(ws, kind, tor, data_dir):
     if kind == "transmission":
         p = start_transmission(ws, tor, data_dir)
         return p, lambda: p.kill_group(10)
-    ours = H.Headless(ws, "btl-seed", tor, "127.0.0.3", save_in=data_dir,
-                      data_dir=ws.mkdir("btl-seed.data"), extra=OURS_EXTRA)
+    # ours-allow: --encryption allow, so a peer that offers both gets plain
+    # text; under the default (prefer) our seeder picks RC4 for every peer
+    # that offers it (our leecher and aria2c do; libtorrent dials plain).
+    extra = OURS_EXTRA + (["--encryption", "allow"] if kind == "ours-allow" else [])
+    ours = H.Headless(ws, kind, tor, "127.0.0.3", save_in=data_dir,
+                      data_dir=ws.mkdir(kind + ".data"), extra=extra)
     t0 = time.monotonic()
     ours.wait_state(("seeding",), 120)
     H.log("our seeder verified %d MiB in %.2fs" % (SIZE // H.MiB, time.monotonic() - t0))
@@ -248,6 +263,7 @@ class Bench:
         self.data_name = data_name
         self.whole_sha = whole_sha
         self.ip_next = 10
+        self.previous = None  # the last leecher's file, removed before the next run
 
     def ip(self):
         self.ip_next += 1
@@ -256,6 +272,10 @@ class Bench:
     def one_run(self, seeder, kind, run, seeder_proc):
         """One leecher download; returns dict(wall, cpu, rss_kib, seed_cpu)."""
         os.sync()
+        # The previous leecher's file goes just before this one starts: its
+        # page cache is freed right then, so every run gets memory in the
+        # same state (see "Memory on this VM" in the module doc).
+        self.drop_previous()
         name = "%s-from-%s-%d" % (kind, seeder, run)
         out = self.ws.mkdir(name)
         ip = self.ip()
@@ -293,13 +313,32 @@ class Bench:
              "rss_kib": rss_kib, "seed_cpu": seed_cpu}
         H.log("%s: %.2fs %.0f MB/s cpu %.2fs rss %.0f MiB, seeder cpu %.2fs"
               % (name, wall, SIZE / wall / 1e6, r["cpu"], r["rss_kib"] / 1024, seed_cpu))
-        os.remove(got)
+        self.previous = got
         p.kill_group()
         return r
 
-    def series(self, seeder, kind, seeder_proc):
+    def drop_previous(self):
+        if self.previous and os.path.exists(self.previous):
+            os.remove(self.previous)
+        self.previous = None
+
+    def rounds(self, seeder, kinds, seeder_proc, results, failed):
+        """RUNS rounds; each round runs every leecher once, the order
+        rotated by one per round, so no leecher always runs first after a
+        seeder starts (or right after a given other leecher)."""
         n = TR_RUNS if seeder == "transmission" else RUNS
-        return [self.one_run(seeder, kind, i, seeder_proc) for i in range(n)]
+        for run in range(n):
+            for k in kinds[run % len(kinds):] + kinds[:run % len(kinds)]:
+                if k in failed:
+                    continue
+                try:
+                    results.setdefault(k, []).append(self.one_run(seeder, k, run, seeder_proc))
+                except H.Fail as e:
+                    H.log("seeder %s, leecher %s failed: %s" % (seeder, k, e))
+                    self.ws.dump_logs(15)
+                    failed.add(k)
+                    results.pop(k, None)
+        self.drop_previous()
 
 
 def med(rs, key):
@@ -391,15 +430,10 @@ def main():
                 ws.dump_logs(15)
                 failed.append("seeder " + s)
                 continue
-            for k in leechers:
-                if k == "ours" and not have_ours:
-                    continue
-                try:
-                    results[s][k] = b.series(s, k, proc)
-                except H.Fail as e:
-                    H.log("seeder %s, leecher %s failed: %s" % (s, k, e))
-                    ws.dump_logs(15)
-                    failed.append("%s<-%s" % (k, s))
+            kinds = [k for k in leechers if have_ours or k != "ours"]
+            bad = set()
+            b.rounds(s, kinds, proc, results[s], bad)
+            failed += ["%s<-%s" % (k, s) for k in kinds if k in bad]
             try:
                 stop()
             except H.Fail as e:

@@ -10,6 +10,7 @@ ours) with the leecher under WRAPPER (a command prefix), e.g.
 and prints wall, CPU and the leecher's log tail.  Not part of `make bench`
 (its name does not start with bench_): a tool for finding where the
 leecher's CPU goes.
+PROFILE_LEECHER=aria2c|libtorrent profiles that leecher instead.
 Run: /usr/bin/python3 test/bench/profile_leecher.py SEEDER [WRAPPER...]
 """
 
@@ -21,6 +22,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_download as B  # noqa: E402
 H = B.H
+LEECHER = os.environ.get("PROFILE_LEECHER", "ours")  # or aria2c, libtorrent
 
 
 def main():
@@ -40,19 +42,28 @@ def main():
         out = ws.mkdir("leech")
         seed_cpu0 = proc.cpu_seconds()
         t0 = time.monotonic()
-        me = H.Headless(ws, "ours", tor, "127.0.0.40", save_in=out, seed_time=0,
-                        wrapper=wrapper, extra=B.OURS_EXTRA + ["--verbose"])
-        rc = me.proc.wait(1500)
-        wall = me.proc.ended - t0
-        ru = me.proc.rusage
+        if LEECHER == "ours":
+            me = H.Headless(ws, "ours", tor, "127.0.0.40", save_in=out, seed_time=0,
+                            wrapper=wrapper, extra=B.OURS_EXTRA + ["--verbose"]).proc
+        else:  # an anchor under the same wrapper, to compare profiles
+            start = ws.start
+            ws.start = lambda n, argv, **kw: start(n, wrapper + list(argv), **kw)
+            if LEECHER == "aria2c":
+                me = H.Aria2(ws, "aria2c", tor, out, "127.0.0.40").proc
+            else:
+                me = H.LtPeer(ws, "libtorrent", tor, out, "127.0.0.40", exit_when_done=True).proc
+            ws.start = start
+        rc = me.wait(1500)
+        wall = me.ended - t0
+        ru = me.rusage
         got = os.path.join(out, os.path.basename(data))
         H.check(rc == 0 and B.sha1_file(got) == whole_sha, "download failed or differs")
-        print("seeder %s, %d MiB: wall %.2f s (%.0f MB/s), leecher cpu %.2f s "
+        print("%s from seeder %s, %d MiB: wall %.2f s (%.0f MB/s), leecher cpu %.2f s "
               "(user %.2f sys %.2f), seeder cpu %.2f s, load %s"
-              % (seeder, B.SIZE // H.MiB, wall, B.SIZE / wall / 1e6, ru.ru_utime + ru.ru_stime,
+              % (LEECHER, seeder, B.SIZE // H.MiB, wall, B.SIZE / wall / 1e6, ru.ru_utime + ru.ru_stime,
                  ru.ru_utime, ru.ru_stime, proc.cpu_seconds() - seed_cpu0,
                  " ".join("%.2f" % x for x in os.getloadavg())))
-        print(me.proc.tail(25))
+        print(me.tail(25))
         stop()
 
 
