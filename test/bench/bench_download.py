@@ -29,13 +29,14 @@ in rotated order within each round of runs.
 
 The leecher's data is deleted between runs; the seed data (BENCH_DIR,
 reused between invocations) is read once up front so every run starts from a
-warm page cache.  The default size is 256 MiB so that the whole `make bench`
-stays under 15 minutes on a 2-core machine (18 pairs x 3 runs); BENCH_SIZE=1G
-is the full run of the issue.
+warm page cache.  The default size is 128 MiB so that the whole `make bench`
+stays under 15 minutes on a 2-core machine (18 pairs x 3 runs; at 256 MiB
+this script alone took 8.8 minutes at load average ~20); BENCH_SIZE=1G is
+the full run of the issue.
 
 Env: BENCH_RUNS (3), BENCH_TR_RUNS (1: runs from the transmission seeder,
-which sends at about 4 MB/s to every leecher), BENCH_SIZE (256M; K/M/G suffixes; BENCH_SIZE_MIB is
-still read), BENCH_SEEDERS / BENCH_LEECHERS (comma-separated subsets of the
+which sends at 6-10 MB/s to every leecher), BENCH_SIZE (128M; K/M/G
+suffixes; BENCH_SIZE_MIB is still read), BENCH_SEEDERS / BENCH_LEECHERS (comma-separated subsets of the
 names above / ours,libtorrent,aria2c), BTL_BIN (our binaries), BENCH_DIR
 (/tmp/btl-bench).  Exit status non-zero only if a scenario could not run;
 a missing btdownloadheadless prints n/a.
@@ -65,13 +66,13 @@ def parse_size(text):
 
 
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
-# transmission-daemon 3.00 uploads at about 4 MB/s on this machine, whoever
+# transmission-daemon 3.00 uploads at 4-10 MB/s on this machine, whoever
 # leeches (its own pacing): one run per leecher keeps make bench bounded.
 TR_RUNS = int(os.environ.get("BENCH_TR_RUNS", "1"))
 if os.environ.get("BENCH_SIZE"):
     SIZE = parse_size(os.environ["BENCH_SIZE"])
 else:
-    SIZE = int(os.environ.get("BENCH_SIZE_MIB", "256")) * H.MiB
+    SIZE = int(os.environ.get("BENCH_SIZE_MIB", "128")) * H.MiB
 PIECE = H.MiB
 BENCH_DIR = os.environ.get("BENCH_DIR", "/tmp/btl-bench")
 RUN_TIMEOUT = 300
