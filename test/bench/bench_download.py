@@ -12,11 +12,12 @@ Seeders, one at a time, each seeding the same file through opentracker on
   ours-allow    the same with --encryption allow (plain text when offered)
 Against each seeder, leechers one at a time: our btdownloadheadless,
 libtorrent (python binding), aria2c.  For each pair: wall time, MB/s
-(10^6 bytes/s), CPU seconds (user+sys of the leecher from wait4), peak RSS
-of the leecher, and the seeder's CPU over the transfer (/proc delta); median
-of BENCH_RUNS runs (BENCH_TR_RUNS from transmission).  Ratios are to the best anchor leecher (libtorrent or
-aria2c, whichever is lower) for the same seeder; the issue-19 targets are
-wall <= 0.8x, CPU <= 0.6x, peak RSS < 64 MiB.
+(10^6 bytes/s), CPU seconds (user+sys of the leecher, from wait4 on the
+/usr/bin/time that runs it, which counts its reaped child), peak RSS of the
+leecher, and the seeder's CPU over the transfer (/proc delta); median of
+BENCH_RUNS runs (BENCH_TR_RUNS from transmission).  Ratios are to the best
+anchor leecher (libtorrent or aria2c, whichever is lower) for the same
+seeder; the issue-19 targets are wall <= 0.8x, CPU <= 0.6x, peak RSS < 64 MiB.
 
 Memory on this VM: freed guest memory is reported to the host (virtio
 balloon free page reporting, order 9), and touching it again faults on the
@@ -36,8 +37,9 @@ the full run of the issue.
 
 Env: BENCH_RUNS (3), BENCH_TR_RUNS (1: runs from the transmission seeder,
 which sends at 6-10 MB/s to every leecher), BENCH_SIZE (128M; K/M/G
-suffixes; BENCH_SIZE_MIB is still read), BENCH_SEEDERS / BENCH_LEECHERS (comma-separated subsets of the
-names above / ours,libtorrent,aria2c), BTL_BIN (our binaries), BENCH_DIR
+suffixes; BENCH_SIZE_MIB is still read), BENCH_SEEDERS / BENCH_LEECHERS
+(comma-separated subsets of the names above / ours,libtorrent,aria2c),
+BENCH_OURS_EXTRA (options for every btdownloadheadless), BTL_BIN (our binaries), BENCH_DIR
 (/tmp/btl-bench).  Exit status non-zero only if a scenario could not run;
 a missing btdownloadheadless prints n/a.
 Run: /usr/bin/python3 test/bench/bench_download.py
