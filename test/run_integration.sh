@@ -8,7 +8,8 @@
 # line (and on failure the reason and the last lines of its log) is printed
 # in one block, so the output of tests running side by side never mixes.
 # The longest tests start first (their durations from the last run are kept
-# in $BUILD/integration-times.tsv), so the run ends with short ones.
+# in $BUILD/integration-times.tsv; before a first run, the ones measured here
+# in test/integration/durations.tsv), so the run ends with short ones.
 # A test whose first lines contain "btl-test: serial" runs alone, after the
 # others (for tests that measure rates or CPU and must not share the cores).
 #
@@ -33,11 +34,12 @@ trap 'for p in $(jobs -p); do kill -TERM -- "-$p" 2>/dev/null; done; exit 130' I
 
 # ---- the tests, longest first (unknown durations count as long)
 declare -A last_time=()
-if [ -r "$times_file" ]; then
+for f in test/integration/durations.tsv "$times_file"; do
+  [ -r "$f" ] || continue
   while IFS=$'\t' read -r n s; do
     [[ "$s" =~ ^[0-9]+$ ]] && last_time[$n]=$s
-  done <"$times_file"
-fi
+  done <"$f"
+done
 parallel=() serial=()
 while IFS=$'\t' read -r _ t; do
   if head -n 40 "$t" | grep -q 'btl-test: serial'; then serial+=("$t"); else parallel+=("$t"); fi
