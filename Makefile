@@ -78,7 +78,8 @@ $(UNIT): $(TEST_OBJ) $(LIB)
 	$(CXX) $(LDFLAGS) $(TEST_OBJ) $(LIB) $(LDLIBS) -o $@
 
 # deps first, then a fresh make so pkg-config sees the installed packages;
-# the build is parallel, the tests run one after the other.
+# the build is parallel, the integration tests run two at a time
+# (test/run_integration.sh; BTL_TEST_JOBS=1 for one after the other).
 check: deps
 	$(MAKE) --no-print-directory check-layering
 	$(MAKE) --no-print-directory -j$$(nproc) build-all
@@ -163,7 +164,8 @@ ASAN_SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-saniti
 ASAN_LOGS     = $(abspath $(ASAN_BUILD))/sanitizer
 ASAN_ENV      = ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:detect_stack_use_after_return=1:strict_string_checks=1:log_path=$(ASAN_LOGS)/asan \
                 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(ASAN_LOGS)/ubsan \
-                BTL_TIME_SCALE=$${BTL_TIME_SCALE:-3} BTL_MEM_SCALE=$${BTL_MEM_SCALE:-4} BTL_TEST_TIMEOUT=$${BTL_TEST_TIMEOUT:-2700}
+                BTL_TIME_SCALE=$${BTL_TIME_SCALE:-3} BTL_MEM_SCALE=$${BTL_MEM_SCALE:-4} BTL_TEST_TIMEOUT=$${BTL_TEST_TIMEOUT:-2700} \
+                BTL_TEST_JOBS=$${BTL_TEST_JOBS:-1}
 
 check-asan: deps
 	$(MAKE) --no-print-directory -j$$(nproc) build-all BUILD=$(ASAN_BUILD) OPT="-O1 -g" SAN="$(ASAN_SAN)"
