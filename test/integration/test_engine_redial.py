@@ -16,7 +16,6 @@ The two cases run side by side.  Prints the time to complete after the
 import os
 import signal
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -104,26 +103,6 @@ def case_late_seed(ws, ip_seed, ip_me):
     return finish(ws, me, t_up, src, out, "(b) seed up 5 s late")
 
 
-def run_side_by_side(cases):
-    """{name: fn} run in threads; {name: result}, or the first failure raised."""
-    results, errors = {}, []
-
-    def run(name, fn):
-        try:
-            results[name] = fn()
-        except BaseException as e:  # re-raised in the main thread
-            errors.append(e)
-    threads = [threading.Thread(target=run, args=kv, daemon=True) for kv in cases.items()]
-    for t in threads:
-        t.start()
-    for t in threads:
-        while t.is_alive():
-            t.join(0.2)
-    if errors:
-        raise errors[0]
-    return results
-
-
 def main():
     H.require_headless()
     with H.Workspace("engine-redial", timeout=300) as ws:
@@ -139,7 +118,7 @@ def main():
             cases["a"] = lambda: case_restart(ws, *ips_a)
         if "b" in only:
             cases["b"] = lambda: case_late_seed(ws, *ips_b)
-        res = run_side_by_side(cases)
+        res = H.run_side_by_side(cases)
         a, b = res.get("a", float("nan")), res.get("b", float("nan"))
         H.log("RESULT time to complete after the seed came back: (a) restart %.1f s, (b) late seed %.1f s"
               % (a, b))
