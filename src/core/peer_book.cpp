@@ -54,6 +54,7 @@ bool PeerBook::offered(const PeerEndpoint& ep, int64_t now, PeerSource src) {
     if (fresh) {
         e.ep = ep;
         e.source = src;
+        e.seq = next_seq_++;
         enqueue(addr, e, now);
         if (entries_.size() > policy_.max_entries) prune(now);
         return entries_.count(addr) > 0;
@@ -135,17 +136,33 @@ void PeerBook::make_all_eligible(int64_t now) {
 }
 
 void PeerBook::prune(int64_t now) {
-    std::vector<std::pair<int64_t, std::string>> idle;  // (last seen, address)
-    for (const auto& [addr, e] : entries_)
-        if (e.state == State::idle || e.state == State::banned) idle.emplace_back(e.last_seen_ms, addr);
-    std::sort(idle.begin(), idle.end());
-    size_t i = 0;
-    for (; i < idle.size() && now - idle[i].first >= policy_.forget_after_ms; ++i) erase(idle[i].second);
-    // Still past the cap: the ones seen longest ago go, down to 90% of it so
-    // the next offers do not sort everything again at once.
+    struct Idle {
+        bool keep_first;  // neither banned nor failed: such addresses go last
+        int64_t last_seen;
+        uint64_t newer;   // among equals, the newest offer goes first
+        const std::string* addr;
+        bool operator<(const Idle& o) const {
+            if (keep_first != o.keep_first) return !keep_first;
+            if (last_seen != o.last_seen) return last_seen < o.last_seen;
+            return newer > o.newer;
+        }
+    };
+    std::vector<std::string> stale;
+    std::vector<Idle> idle;
+    for (const auto& [addr, e] : entries_) {
+        if (e.state != State::idle && e.state != State::banned) continue;
+        if (now - e.last_seen_ms >= policy_.forget_after_ms) stale.push_back(addr);
+        else idle.push_back({e.state == State::idle && e.failures == 0, e.last_seen_ms, e.seq, &addr});
+    }
+    for (const auto& a : stale) erase(a);
+    // Still past the cap: down to 90% of it so the next offers do not sort
+    // everything again at once.
     if (entries_.size() <= policy_.max_entries) return;
     const size_t target = policy_.max_entries - policy_.max_entries / 10;
-    for (; i < idle.size() && entries_.size() > target; ++i) erase(idle[i].second);
+    std::sort(idle.begin(), idle.end());
+    std::vector<std::string> drop;
+    for (size_t i = 0; i < idle.size() && entries_.size() - drop.size() > target; ++i) drop.push_back(*idle[i].addr);
+    for (const auto& a : drop) erase(a);
 }
 
 std::optional<int64_t> PeerBook::next_due() const {

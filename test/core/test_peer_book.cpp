@@ -154,6 +154,42 @@ TEST_CASE("peer book: past the cap the addresses seen longest ago are forgotten"
     CHECK_FALSE(b.state("10.0.0.0:6881"));   // the oldest went
 }
 
+TEST_CASE("peer book: past the cap, of addresses offered at one moment the first named stay") {
+    // A tracker answer of many addresses at once: the real seed among the
+    // first must not go for an address order (127.0.0.2 sorts early).
+    PeerBookPolicy p;
+    p.max_entries = 100;
+    PeerBook b(p);
+    b.offered(ep("10.9.9.9"), T0);
+    b.offered(ep("10.0.0.1"), T0);
+    for (int i = 0; i < 1000; ++i) b.offered(ep("10.1." + std::to_string(i / 250) + "." + std::to_string(i % 250)), T0);
+    CHECK(b.size() <= 100);
+    CHECK(b.state("10.9.9.9:6881"));
+    CHECK(b.state("10.0.0.1:6881"));
+    CHECK(b.state("10.1.0.0:6881"));
+    CHECK_FALSE(b.state("10.1.2.0:6881"));  // one from the middle of the flood went
+}
+
+TEST_CASE("peer book: past the cap, addresses that failed go before untried ones seen earlier") {
+    PeerBookPolicy p;
+    p.max_entries = 10;
+    PeerBook b(p);
+    b.offered(ep("10.0.0.1"), T0);  // untried, seen first
+    for (int i = 2; i <= 10; ++i) b.offered(ep("10.0.0." + std::to_string(i)), T0 + 100);
+    for (int i = 0; i < 10; ++i) {
+        auto e = b.next_eligible(T0 + 200);
+        REQUIRE(e);
+        // The first (seen longest ago) we close ourselves: no failure.
+        b.closed(e->to_string(), T0 + 200, e->to_string() == "10.0.0.1:6881");
+    }
+    REQUIRE(b.failures("10.0.0.1:6881") == 0);
+    REQUIRE(b.failures("10.0.0.2:6881") == 1);
+    b.offered(ep("10.0.1.1"), T0 + 300);
+    CHECK(b.size() <= 10);
+    CHECK(b.state("10.0.0.1:6881"));
+    CHECK(b.state("10.0.1.1:6881"));
+}
+
 TEST_CASE("peer book: a connection we closed ourselves is no failure") {
     PeerBook b;
     b.offered(ep("10.0.0.1"), T0);

@@ -25,7 +25,10 @@
 //    idle address is due at once, with its failures forgotten.
 //  - An idle address not offered or connected for forget_after_ms is
 //    forgotten (prune(), which the caller runs now and then); past
-//    max_entries the idle addresses seen longest ago go first, so memory is
+//    max_entries the banned and failed idle addresses go first, then those
+//    seen longest ago, then, among addresses offered together, the newest:
+//    a tracker answer of 50,000 addresses keeps the first ones it named
+//    (not an address order that could drop the one real seed), so memory is
 //    bounded however many addresses trackers hand out.  Connected,
 //    dialling and held addresses are never forgotten.
 //
@@ -107,6 +110,7 @@ private:
         int64_t connected_ms = -1;     // when the current connection came up
         PeerSource source = PeerSource::tracker;  // the first source
         uint8_t sources = 0;                       // PeerSource bits
+        uint64_t seq = 0;                          // order of first offer
     };
     void enqueue(const std::string& addr, Entry& e, int64_t due_ms);
     void dequeue(const std::string& addr, Entry& e);
@@ -114,6 +118,7 @@ private:
 
     PeerBookPolicy policy_;
     std::unordered_map<std::string, Entry> entries_;
+    uint64_t next_seq_ = 0;
     std::set<std::pair<int64_t, std::string>> queue_;  // idle entries by due time
 };
 
