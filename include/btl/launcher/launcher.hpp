@@ -34,6 +34,7 @@
 #include "btl/base/result.hpp"
 #include "btl/core/metainfo.hpp"
 #include "btl/engine/engine_types.hpp"
+#include "btl/launcher/labels.hpp"
 #include "btl/launcher/watch_dir.hpp"
 
 namespace btl {
@@ -81,12 +82,19 @@ struct Row {
     uint64_t added_seq = 0; // load order, for the "added" sort
 };
 
-enum class SortKey { name, progress, rate, ratio, added };
+enum class SortKey { name, progress, rate, ratio, added, label };
 const char* sort_key_name(SortKey k);
 SortKey next_sort_key(SortKey k);
 // Stable and total: ties are broken by name, then by file.
 void sort_rows(std::vector<Row>& rows, SortKey k);
 void sort_rows(std::vector<const Row*>& rows, SortKey k);
+// The view's label filter: "" shows every row, kNoLabel the unlabelled
+// ones, any other value the rows with that label.  next_label_filter()
+// cycles "" -> each label present (sorted) -> kNoLabel -> "".
+inline const std::string kNoLabel = "\x01";
+std::string next_label_filter(const std::vector<const Row*>& rows, const std::string& current);
+bool label_matches(const Row& r, const std::string& filter);
+std::string label_filter_text(const std::string& filter);  // "  label movies" for the header
 // Uploaded over downloaded (over the data we have when we downloaded none).
 double share_ratio(const TorrentStatus& t);
 // Session totals summed over the loaded rows.
@@ -146,6 +154,10 @@ struct LauncherOptions {
     int saveas_style = 4;
     int64_t quiet_ms = 1000;
     int64_t parse_dir_interval_ms = 60'000;
+    // ---- places and labels (launcher_places.hpp)
+    std::string incomplete_dir;     // "" = none
+    std::string move_completed_to;  // "" = none
+    LabelTable labels;              // label.NAME.* from the config file
 };
 
 class Launcher : public WatchDir::Handler {
@@ -215,6 +227,13 @@ public:
     bool paused(const Sha1Digest& ih) const;
     // The row (file name) running this info-hash; "" when none.
     std::string file_of(const Sha1Digest& ih) const;
+
+    // ---- places and labels (launcher_places.cpp) -------------------------
+    // Moves a running torrent's data into dir (or, !move, looks for it
+    // there and re-checks); the outcome is logged.
+    Status set_location(const Sha1Digest& ih, const std::string& dir, bool move);
+    // Sets the label ("" none) in our bookkeeping (resume data); no data moves.
+    Status set_label(const Sha1Digest& ih, const std::string& label);
 
     void on_file_ready(const std::string& name, const std::string& path, FileStamp st) override;
     void on_file_removed(const std::string& name) override;

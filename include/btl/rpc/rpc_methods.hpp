@@ -96,6 +96,10 @@ private:
     void session_set(const Call& c, Done done);
     void session_stats(const Call& c, Done done);
     void free_space(const Call& c, Done done);
+    // ---- places and labels (rpc_places.cpp)
+    void torrent_set_location(const Call& c, Done done);
+    // torrent-set's "location" and "labels"; false with a reason on a bad one.
+    bool set_places(const Call& c, const std::vector<const TorrentStatus*>& sel, std::string& why);
     // Selected torrents by the request's "ids"; false with a reason on a bad id.
     bool select(const Call& c, std::vector<const TorrentStatus*>& out, bool& recent, std::string& why);
     void sync();
