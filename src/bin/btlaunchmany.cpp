@@ -23,7 +23,6 @@
 #include "btl/engine/session.hpp"
 #include "btl/launcher/config_reload.hpp"
 #include "btl/launcher/launcher.hpp"
-#include "btl/launcher/launcher_places.hpp"
 #include "btl/launcher/rpc_launcher_backend.hpp"
 #include "btl/engine/session_options.hpp"
 #include "btl/rpc/rpc_security.hpp"

@@ -210,6 +210,8 @@ Status execute_move(const MovePlan& plan, MoveProgress* progress) {
         bool c = false;
         if (Status s = move_one(f, plan.force_copy, progress, &c); !s.ok()) return s;
         if (c) copied.push_back(&f);
+        // A temp a killed copy left, when this run could rename instead.
+        if (!c) ::unlink((f.to + ".btlmove").c_str());
         dest_dirs.insert(parent_of(f.to));
     }
     // The renames into place must be on disk before a source goes.

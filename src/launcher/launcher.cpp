@@ -8,7 +8,6 @@
 
 #include "btl/engine/session.hpp"
 #include "btl/engine/status_json.hpp"
-#include "btl/launcher/launcher_places.hpp"
 #include "btl/launcher/remove_data.hpp"
 
 namespace btl {

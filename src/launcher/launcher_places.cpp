@@ -1,4 +1,4 @@
-#include "btl/launcher/launcher_places.hpp"
+#include "btl/launcher/launcher.hpp"
 
 #include <unistd.h>
 

@@ -10,7 +10,6 @@
 
 #include "btl/base/base64.hpp"
 #include "btl/base/json.hpp"
-#include "btl/rpc/rpc_call.hpp"
 #include "btl/rpc/rpc_security.hpp"
 #include "btl/rpc/torrent_fields.hpp"
 

@@ -121,6 +121,12 @@ TEST_CASE("move_storage: a move killed halfway is finished by running it again")
     f.check_at(f.to);
     CHECK_FALSE(exists(f.from));
     CHECK_FALSE(exists(f.to + "/sub/b.bin.btlmove"));
+    // A temp left beside a file that a rename then moves is removed too.
+    Fixture g;
+    testutil::write_file(g.to + "/a.bin.btlmove", testutil::pattern(100, 97));
+    REQUIRE(execute_move(plan_move(g.m, g.from, g.to)).ok());
+    CHECK_FALSE(exists(g.to + "/a.bin.btlmove"));
+    g.check_at(g.to);
     // And again, after everything was done: nothing changes, nothing fails.
     REQUIRE(execute_move(p).ok());
     f.check_at(f.to);

@@ -47,14 +47,24 @@ def main():
         btl = L.Launcher(ws, "btl", watch, out, data, ip, port, extra=["--move_completed_to", dest])
         H.wait_until(lambda: "moving the data from" in btl.log_text(), 60, "the move to start",
                      interval=0.005, procs=[btl.proc])
+
+        def copying():
+            return any(fs_ for _, _, fs_ in os.walk(dest)) if os.path.isdir(dest) else False
+        try:
+            H.wait_until(copying, 10, "the first file to reach the destination", interval=0.002, procs=[btl.proc])
+        except H.Fail:
+            pass  # the assertions below hold whenever the kill lands
         btl.proc.signal(9)
         btl.proc.wait(10)
         at_src = sum(len(f) for _, _, f in os.walk(os.path.join(out, "tree")))
         at_dst = sum(len(f) for _, _, f in os.walk(os.path.join(dest, "tree"))) if os.path.isdir(dest) else 0
         H.log("killed during the move: %d files still at the source, %d at the destination" % (at_src, at_dst))
         rd = L.read_resume(data, ih)
-        H.check(rd is not None and (b"move-to" in rd or at_src == 0),
-                "the resume data has no move journal though the source still holds data")
+        # The journal is written before any file moves: without it, either
+        # nothing has moved yet or the move is over.
+        H.check((rd is not None and b"move-to" in rd) or at_src == 0 or at_dst == 0,
+                "files moved (%d at the source, %d at the destination) but no journal in the resume data"
+                % (at_src, at_dst))
         btl2 = L.Launcher(ws, "btl2", watch, out, data, ip, port, extra=["--move_completed_to", dest])
         row = btl2.wait(lambda r: r.get("tree.torrent", {}).get("state") == "seeding" and
                         r["tree.torrent"]["save_path"] == os.path.join(dest, "tree") and r["tree.torrent"], 60,

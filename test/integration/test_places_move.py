@@ -6,10 +6,12 @@ btlaunchmany (127.0.0.4) downloads two torrents from libtorrent seeders
 has work) and "slow" (its seeder capped at SLOW_RATE, so it is still
 downloading when "big" completes).  --move_completed_to points into a tmpfs
 (another file system: the move copies, fsyncs, then unlinks).  Checked:
-- status JSON sampled every 0.5 s: from the moment "slow" first shows a
-  rate until "big" has finished moving (and 1 s after), "slow"'s down_rate
-  never drops to 0: the move never stalls the loop or the other torrent;
-  at least one sample shows "big" moving (moving_to set);
+- btlaunchmany runs its curses view in tmux (and writes --status_json);
+  status JSON and the screen sampled every 0.5 s: from the moment "slow"
+  first shows a rate until "big" has finished moving (and 1 s after),
+  "slow"'s down_rate never drops to 0 and "slow"'s row on the screen never
+  stays the same for two samples running: the move never stalls the loop,
+  the view or the other torrent;
 - "big" ends with save_path in the tmpfs, byte-identical there, nothing
   left in --save_in, no *.btlmove temp; its resume data names the new place
   and holds no move journal;
@@ -27,10 +29,21 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import btl_harness as H  # noqa: E402
 import launcher_util as L  # noqa: E402
+import tmux_util as T  # noqa: E402
 
 SIZE_BIG = int(os.environ.get("BTL_PLACES_BIG_MIB", "96")) * H.MiB
 SLOW_SIZE = 16 * H.MiB
 SLOW_RATE = 500_000
+
+
+class Viewed:
+    """The rows of a --status_json file written by a launcher in tmux."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def rows(self):
+        return {r["file"]: r for r in (H.read_json(self.path) or {}).get("torrents", [])}
 
 
 def main():
@@ -59,9 +72,16 @@ def main():
         port = H.free_port(ip)
         # "slow" first, so it is under way when "big" starts and completes.
         shutil.copy(tors["slow.bin"], os.path.join(watch, "slow.torrent"))
-        btl = L.Launcher(ws, "btl", watch, out, data, ip, port, interval="0.2",
-                         extra=["--move_completed_to", done_dir])
-        btl.wait(lambda r: r.get("slow.torrent", {}).get("down_rate", 0) > 0, 30, "slow to start downloading")
+        status = ws.path("btl.status.json")
+        argv = [L.launcher_path(), "--dht", "0", watch, "--display", "curses", "--save_in", out, "--data_dir", data,
+                "--bind", ip, "--ip", ip, "--minport", str(port), "--maxport", str(port), "--display_interval",
+                "0.2", "--status_json", status, "--rpc_port", "0", "--move_completed_to", done_dir] + H.NO_REACH
+        tm = T.Tmux(ws, "places")
+        ws.add_cleanup(tm.close)
+        tm.new("view", argv, ws.path("view.rc"))
+        btl = Viewed(status)
+        H.wait_until(lambda: btl.rows().get("slow.torrent", {}).get("down_rate", 0) > 0, 30,
+                     "slow to start downloading")
         shutil.copy(tors["big"], os.path.join(watch, "big.torrent"))
 
         samples = []
@@ -70,8 +90,9 @@ def main():
         while time.time() - t0 < 80:
             rows = btl.rows()
             b, s = rows.get("big.torrent", {}), rows.get("slow.torrent", {})
+            slow_line = T.line_of(tm.screen("view"), "slow.bin") or ""
             samples.append((time.time() - t0, b.get("state"), b.get("moving_to", ""), b.get("save_path", ""),
-                            s.get("down_rate", 0), s.get("progress", 0)))
+                            s.get("down_rate", 0), s.get("progress", 0), slow_line))
             if moved_at is None and b.get("save_path", "").startswith(done_dir):
                 moved_at = time.time()
             if moved_at is not None and time.time() - moved_at > 1.0:
@@ -80,11 +101,14 @@ def main():
                     "slow finished before big was moved; make SLOW_RATE lower")
             time.sleep(0.5)
         H.check(moved_at is not None, "big was never moved to %s; last samples %s" % (done_dir, samples[-3:]))
-        zero = [x for x in samples if x[4] == 0 and x[5] < 1.0]
+        zero = [x[:6] for x in samples if x[4] == 0 and x[5] < 1.0]
         H.check(not zero, "slow's rate dropped to 0 while big completed and moved: %s" % zero[:5])
+        frozen = [(a[0], a[6]) for a, b, c in zip(samples, samples[1:], samples[2:])
+                  if a[6] == b[6] == c[6] and c[5] < 1.0]
+        H.check(all(x[6] for x in samples), "slow's row missing from the screen in some samples")
+        H.check(not frozen, "the view did not redraw slow's row for 1 s: %s" % frozen[:3])
         H.log("%d samples, slow's rate never 0; big moving in %d of them" %
               (len(samples), sum(1 for x in samples if x[2])))
-        H.check("moving the data from" in btl.log_text(), "no 'moving the data' line in the log")
 
         new_root = os.path.join(done_dir, "big")
         H.assert_same_data(os.path.join(src, "big"), new_root, "big at its new place")
@@ -106,8 +130,9 @@ def main():
         H.assert_same_data(os.path.join(src, "big"), os.path.join(leech_dir, "big"), "big leeched from us")
 
         # A restart finds big at its new place without a re-check.
-        btl.proc.signal(15)
-        H.check(btl.proc.wait(20) == 0, "btlaunchmany did not exit 0 on SIGTERM")
+        tm.key("view", "q")
+        tm.key("view", "y")
+        H.wait_until(lambda: T.read_rc(ws.path("view.rc")) == "rc=0", 20, "the curses view to quit with 0")
         btl2 = L.Launcher(ws, "btl2", watch, out, data, ip, port, interval="0.2",
                           extra=["--move_completed_to", done_dir])
         row = btl2.wait(lambda r: r.get("big.torrent", {}).get("state") == "seeding" and r["big.torrent"], 30,

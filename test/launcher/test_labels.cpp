@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "btl/launcher/labels.hpp"
-#include "btl/launcher/launcher_places.hpp"
+#include "btl/launcher/launcher.hpp"
 
 using namespace btl;
 

@@ -19,7 +19,8 @@
 //   source is authoritative while it exists: a file found at the source is
 //   moved (again); a file found only at the destination is done; a file in
 //   neither place was never written (an incomplete download) and is
-//   skipped.
+//   skipped.  A DEST.btlmove a killed copy left is overwritten by the next
+//   copy or removed when the file could be renamed instead.
 // - Symlinks are never followed at the source (O_NOFOLLOW) and a symlink
 //   where a file should be is an error naming it.
 // - MoveProgress is read from the loop while the pool writes it.

@@ -34,6 +34,7 @@
 #include "btl/base/result.hpp"
 #include "btl/core/metainfo.hpp"
 #include "btl/engine/engine_types.hpp"
+#include "btl/base/options.hpp"
 #include "btl/launcher/labels.hpp"
 #include "btl/launcher/watch_dir.hpp"
 
@@ -159,6 +160,28 @@ struct LauncherOptions {
     std::string move_completed_to;  // "" = none
     LabelTable labels;              // label.NAME.* from the config file
 };
+
+// ---- places (launcher_places.cpp) ---------------------------------------
+// Where a torrent's data lives and goes: the save path choose_save_path()
+// gives (under the label's directory for WATCH/LABEL/x.torrent), then
+// --move_completed_to DIR (or the label's): the data moves to DIR/<last
+// element> when complete (final_path); --incomplete_dir DIR: the download
+// lives in DIR/<last element> and moves to the save path (or the
+// move_completed_to place) when complete.  place_torrent() is pure.
+// --incomplete_dir and --move_completed_to must be absolute or are made
+// so; they must not lie inside the watched directory.
+Status read_places(const Options& o, const LabelTable& labels, LauncherOptions& lo);
+// The directories data may go to (RPC download-dir and location checks).
+std::vector<std::string> place_roots(const LauncherOptions& lo);
+
+struct Placement {
+    std::string save_path;   // where the data lives now
+    std::string final_path;  // where it moves when complete ("" = stays)
+    std::string label;
+};
+Placement place_torrent(const LauncherOptions& opt, const std::string& save_in_override, const std::string& name,
+                        const std::string& torrent_name, const TakenPaths& taken);
+
 
 class Launcher : public WatchDir::Handler {
 public:

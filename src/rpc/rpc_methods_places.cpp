@@ -2,7 +2,7 @@
 // "location" and "labels".  A destination must lie inside the configured
 // roots (--save_in, --incomplete_dir, --move_completed_to, the labels'
 // directories) unless --rpc_allow_any_dir.
-#include "btl/rpc/rpc_call.hpp"
+#include "btl/rpc/rpc_methods.hpp"
 #include "btl/rpc/rpc_security.hpp"
 
 namespace btl::rpc {
