@@ -51,11 +51,11 @@ void for_each_torrent_field(F&& f) {
     f("error", &TorrentStatus::error);
     f("tracker", &TorrentStatus::tracker_message);
     f("save_path", &TorrentStatus::save_path);
-    f("trackers", &TorrentStatus::trackers);
-    // places and labels
+    // places and labels ("trackers" stays last)
     f("label", &TorrentStatus::label);
     f("moving_to", &TorrentStatus::moving_to);
     f("move_progress", &TorrentStatus::move_progress);
+    f("trackers", &TorrentStatus::trackers);
 }
 
 // The members of each object in "trackers" ("next_announce_at" is a unix
