@@ -50,6 +50,7 @@ Placement place_torrent(const LauncherOptions& opt, const std::string& save_in_o
                         const std::string& torrent_name, const TakenPaths& taken) {
     Placement pl;
     pl.label = label_of_watch_name(name);
+    pl.seed_ratio = label_seed_ratio(opt.labels, pl.label);
     const std::string base = !save_in_override.empty() ? save_in_override : label_save_in(opt.labels, pl.label, opt.save_in);
     pl.save_path = choose_save_path(opt.saveas_style, base, watch_leaf_name(name), torrent_name, taken);
     const std::string move_to = label_move_completed_to(opt.labels, pl.label, opt.move_completed_to);

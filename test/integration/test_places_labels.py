@@ -11,12 +11,14 @@
 - transmission-remote -t HASH -L kids sets a label (torrent-set labels),
   kept across a restart (resume data);
 - transmission-remote -t HASH --move SAVE/archive moves film's data (it
-  seeds from there, byte-identical, the old place empty); --move to a
-  directory outside the configured ones is refused with a clear error;
+  seeds from there, byte-identical, the old place empty), and moves plain
+  (a download: it is not left paused); --move to a directory outside the
+  configured ones is refused with a clear error;
 - a config with a bad label line is refused at start naming file:line.
 No peers: the tracker URL points at a closed port."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -86,7 +88,7 @@ def main():
                 "plain: label %r save_path %r (not in --incomplete_dir)" % (plain["label"], plain["save_path"]))
 
         info = remote(rpc_port, "-t", tors["Film"][1], "-i").stdout
-        H.check("movies" in info, "transmission-remote -i does not show the label: %s" % info)
+        H.check(re.search(r"Labels:\s*movies\s*$", info, re.M), "transmission-remote -i does not show the label: %s" % info)
         remote(rpc_port, "-t", tors["Plain"][1], "-L", "kids")
         btl.wait(lambda r: r.get("plain.torrent", {}).get("label") == "kids", 10, "the RPC label to show")
 
@@ -97,6 +99,12 @@ def main():
         H.check(row["state"] == "seeding", "film is %s after the move" % row["state"])
         H.assert_same_data(os.path.join(src, "Film"), os.path.join(archive, "Film"), "film after the RPC move")
         H.check(not os.path.exists(os.path.join(save, "movies", "Film")), "film's old place still exists")
+        # A download in progress moves too: its peers stop for the move and
+        # start again after (not left paused).
+        remote(rpc_port, "-t", tors["Plain"][1], "--move", archive)
+        row = btl.wait(lambda r: r.get("plain.torrent", {}).get("save_path") == os.path.join(archive, "Plain")
+                       and r["plain.torrent"], 20, "plain to move to the archive")
+        H.check(row["state"] in ("downloading", "stalled"), "plain is %s after its move" % row["state"])
         r = remote(rpc_port, "-t", tors["Show"][1], "--move", "/var/tmp/elsewhere", check=False)
         H.check("outside the configured save directories" in r.stdout + r.stderr,
                 "a move outside the roots was not refused: %s %s" % (r.stdout, r.stderr))

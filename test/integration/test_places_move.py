@@ -9,9 +9,10 @@ downloading when "big" completes).  --move_completed_to points into a tmpfs
 - btlaunchmany runs its curses view in tmux (and writes --status_json);
   status JSON and the screen sampled every 0.5 s: from the moment "slow"
   first shows a rate until "big" has finished moving (and 1 s after),
-  "slow"'s down_rate never drops to 0 and "slow"'s row on the screen never
-  stays the same for two samples running: the move never stalls the loop,
-  the view or the other torrent;
+  "slow"'s down_rate never drops to 0, and from just before "big" completes
+  until it has moved "slow"'s row on the screen never stays the same for
+  three samples running: the move never stalls the loop, the view or the
+  other torrent;
 - "big" ends with save_path in the tmpfs, byte-identical there, nothing
   left in --save_in, no *.btlmove temp; its resume data names the new place
   and holds no move journal;
@@ -32,7 +33,7 @@ import launcher_util as L  # noqa: E402
 import tmux_util as T  # noqa: E402
 
 SIZE_BIG = int(os.environ.get("BTL_PLACES_BIG_MIB", "96")) * H.MiB
-SLOW_SIZE = 16 * H.MiB
+SLOW_SIZE = max(16 * H.MiB, SIZE_BIG // 8)  # still downloading when big has moved
 SLOW_RATE = 500_000
 
 
@@ -48,7 +49,7 @@ class Viewed:
 
 def main():
     L.launcher_path()
-    with H.Workspace("places-move", timeout=120) as ws:
+    with H.Workspace("places-move", timeout=120 + SIZE_BIG // H.MiB // 4) as ws:
         src = ws.mkdir("seed")
         tr = H.Tracker(ws)
         H.make_tree(os.path.join(src, "big"), H.uneven_layout(SIZE_BIG, 256 * H.KiB, n_files=8, seed=71), seed=71)
@@ -87,7 +88,7 @@ def main():
         samples = []
         t0 = time.time()
         moved_at = None
-        while time.time() - t0 < 80:
+        while time.time() - t0 < 80 + SIZE_BIG // H.MiB // 8:
             rows = btl.rows()
             b, s = rows.get("big.torrent", {}), rows.get("slow.torrent", {})
             slow_line = T.line_of(tm.screen("view"), "slow.bin") or ""
@@ -103,7 +104,10 @@ def main():
         H.check(moved_at is not None, "big was never moved to %s; last samples %s" % (done_dir, samples[-3:]))
         zero = [x[:6] for x in samples if x[4] == 0 and x[5] < 1.0]
         H.check(not zero, "slow's rate dropped to 0 while big completed and moved: %s" % zero[:5])
-        frozen = [(a[0], a[6]) for a, b, c in zip(samples, samples[1:], samples[2:])
+        # The view during big's completion and move (from two samples before).
+        first = next(i for i, x in enumerate(samples) if x[1] == "seeding" or x[2] or x[3].startswith(done_dir))
+        window = samples[max(0, first - 2):]
+        frozen = [(a[0], a[1], a[2], a[6]) for a, b, c in zip(window, window[1:], window[2:])
                   if a[6] == b[6] == c[6] and c[5] < 1.0]
         H.check(all(x[6] for x in samples), "slow's row missing from the screen in some samples")
         H.check(not frozen, "the view did not redraw slow's row for 1 s: %s" % frozen[:3])
@@ -126,7 +130,7 @@ def main():
         leecher = H.LtPeer(ws, "lt-leech", tors["big"], leech_dir, ws.next_ip(), connect=[(ip, port)])
         for sd in seeders[:1]:
             sd.stop()  # only we have big now
-        leecher.wait_seeding(60)
+        leecher.wait_seeding(60 + SIZE_BIG // H.MiB // 8)
         H.assert_same_data(os.path.join(src, "big"), os.path.join(leech_dir, "big"), "big leeched from us")
 
         # A restart finds big at its new place without a re-check.

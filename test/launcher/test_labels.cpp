@@ -68,10 +68,13 @@ TEST_CASE("places: labels, incomplete_dir and move_completed_to decide where dat
     TakenPaths taken;
     Placement p = place_torrent(o, "", "movies/x.torrent", "Film", taken);
     CHECK(p.label == "movies");
+    CHECK_FALSE(p.seed_ratio.has_value());
     CHECK(p.save_path == "/save/movies/Film");
     CHECK(p.final_path == "");
     o.labels["movies"].save_in = "/srv/movies";
+    o.labels["movies"].seed_ratio = 3.0;
     CHECK(place_torrent(o, "", "movies/x.torrent", "Film", taken).save_path == "/srv/movies/Film");
+    CHECK(place_torrent(o, "", "movies/x.torrent", "Film", taken).seed_ratio.value_or(-1) == doctest::Approx(3.0));
     o.incomplete_dir = "/inc";
     p = place_torrent(o, "", "movies/x.torrent", "Film", taken);
     CHECK(p.save_path == "/inc/Film");

@@ -26,6 +26,7 @@
 #include <initializer_list>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -178,6 +179,9 @@ struct Placement {
     std::string save_path;   // where the data lives now
     std::string final_path;  // where it moves when complete ("" = stays)
     std::string label;
+    // label.NAME.seed_ratio (unset: the global goal).  For the per-torrent
+    // seeding goal: Launcher::add passes it on with one line beside p.label.
+    std::optional<double> seed_ratio;
 };
 Placement place_torrent(const LauncherOptions& opt, const std::string& save_in_override, const std::string& name,
                         const std::string& torrent_name, const TakenPaths& taken);
