@@ -43,6 +43,9 @@ const char* const kProgram = "btlaunchmany";
 const std::vector<OptionSpec> kSpecs = with_session_options({
     {"save_in", "DIR", "", "save downloads under DIR (default: the watched directory)"},
     {"saveas_style", "N", "4", "how downloads are named, 1-4 (see the man page)"},
+    // places
+    {"incomplete_dir", "DIR", "", "downloads live in DIR until complete, then move to their save path"},
+    {"move_completed_to", "DIR", "", "move completed downloads to DIR (on the thread pool) and seed from there"},
     {"max_upload_rate", "KB/S", "0", "global upload cap in kB/s, 0 = unlimited"},
     {"max_download_rate", "KB/S", "0", "global download cap in kB/s, 0 = unlimited"},
     {"max_uploads", "N", "4", "peers unchoked at once per torrent (plus one optimistic)"},
@@ -95,7 +98,7 @@ Status read_rpc_settings(const Options& o, Settings& s) {
     r.host_whitelist = rpc::split_host_list(o.get("rpc_host_whitelist"), ok);
     if (!ok) return make_error("--rpc_host_whitelist: an empty name in the list");
     r.allow_any_dir = *any != 0;
-    r.allowed_dirs = {s.launcher.save_in};
+    r.allowed_dirs = place_roots(s.launcher);
     r.unix_path = s.session.data_dir + "/rpc.sock";
     r.version = std::string(kProgram) + " " + kVersion;
     return rpc::check_rpc_options(r);
@@ -115,7 +118,8 @@ std::optional<int> prepare_save_in(Settings& s) {
 }
 
 // The option values as Settings; an error is a usage error (exit 2).
-Result<Settings> read_settings(const Options& o, const std::string& dir) {
+Result<Settings> read_settings(const LoadedOptions& lo, const std::string& dir) {
+    const Options& o = lo.options;
     auto style = o.get_int("saveas_style", 1, 4);
     auto interval = o.get_double("display_interval", 0.1, 3600);
     auto rescan = o.get_double("parse_dir_interval", 0, 86400);
@@ -137,6 +141,7 @@ Result<Settings> read_settings(const Options& o, const std::string& dir) {
     s.launcher.save_in = o.has("save_in") ? o.get("save_in") : dir;
     s.launcher.saveas_style = int(*style);
     s.launcher.parse_dir_interval_ms = int64_t(*rescan * 1000);
+    if (Status st = read_places(o, lo.labels, s.launcher); !st.ok()) return st.error();
     s.interval = *interval;
     s.status_path = o.get("status_json");
     if (Status st = read_rpc_settings(o, s); !st.ok()) return st.error();
@@ -376,7 +381,7 @@ int main(int argc, char** argv) {
     const Options& o = loaded.loaded->options;
     const std::string dir = o.positional()[0];
     if (!is_dir(dir)) return fail(dir + (access(dir.c_str(), F_OK) == 0 ? ": not a directory" : ": no such directory"));
-    auto settings = read_settings(o, dir);
+    auto settings = read_settings(*loaded.loaded, dir);
     if (!settings.ok()) return usage(settings.error().message);
     // A terminal and no --display: the engine as a daemon, this process its view.
     if (settings->display == "curses" && !o.has("display")) return start_and_attach(*settings, argv[0], args);

@@ -39,6 +39,14 @@ std::string encode_resume(const ResumeData& r) {
     d["completed"] = r.completed_time;
     d["paused"] = int64_t(r.paused ? 1 : 0);
     d["boot-id"] = r.boot_id;
+    // places and labels
+    if (r.placed) d["placed"] = r.placed;
+    if (!r.move_to.empty()) {
+        d["move-from"] = r.move_from;
+        d["move-to"] = r.move_to;
+        d["move-placed"] = r.move_placed;
+    }
+    if (!r.label.empty()) d["label"] = r.label;
     return encode(d);
 }
 
@@ -58,6 +66,34 @@ Result<std::string_view> get_str(BNode dict, const char* key) {
     if (!n) return make_error(std::string("resume data lacks \"") + key + "\"");
     if (!n.is_string()) return make_error(std::string("resume data: \"") + key + "\" is not a string");
     return n.string();
+}
+
+// The optional keys of places and labels.
+Status decode_places(BNode root, ResumeData& r) {
+    if (root.find("placed")) {
+        auto placed = get_int(root, "placed", 0, 2);
+        if (!placed) return placed.error();
+        r.placed = *placed;
+    }
+    if (root.find("move-to")) {
+        auto from = get_str(root, "move-from");
+        if (!from) return from.error();
+        auto to = get_str(root, "move-to");
+        if (!to) return to.error();
+        auto mp = get_int(root, "move-placed", 0, 2);
+        if (!mp) return mp.error();
+        if (from->empty() || to->empty()) return make_error("resume data: empty move path");
+        r.move_from = std::string(*from);
+        r.move_to = std::string(*to);
+        r.move_placed = *mp;
+    }
+    if (root.find("label")) {
+        auto label = get_str(root, "label");
+        if (!label) return label.error();
+        if (label->size() > 255) return make_error("resume data: \"label\" is too long");
+        r.label = std::string(*label);
+    }
+    return Ok{};
 }
 
 }  // namespace
@@ -136,6 +172,7 @@ Result<ResumeData> decode_resume(std::string_view bytes) {
         if (boot->size() > 64) return make_error("resume data: \"boot-id\" is too long");
         r.boot_id = std::string(*boot);
     }
+    if (Status st = decode_places(root, r); !st.ok()) return st.error();
     return r;
 }
 

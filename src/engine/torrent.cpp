@@ -33,10 +33,13 @@ Torrent::Torrent(TorrentHost& host, AddTorrentParams p, uint32_t id)
       paused_(p.paused),
       disk_retry_(DiskRetryPolicy{host.options().disk_retry_interval_ms, 12 * host.options().disk_retry_interval_ms}) {
     added_time_ = int64_t(std::time(nullptr));
+    final_path_ = std::move(p.final_path);
+    label_ = std::move(p.label);
 }
 
 Torrent::~Torrent() {
     if (cancel_check_) cancel_check_();
+    if (move_) move_->progress->cancel = true;
 }
 
 void Torrent::log(LogLevel lvl, const std::string& msg) const { host_.log(lvl, mi_.name, msg); }
@@ -356,6 +359,7 @@ void Torrent::tick(int64_t now) {
     // not wait for the disk, and the next periodic one syncs after them.
     if ((resume_dirty_ || unsynced_) && !saving_ && now - last_save_ms_ > 60'000)
         save_resume(nullptr, DataSync::sync);
+    if (move_) begin_move();  // waiting for a save or writes to end
     if (announcer_ && can_download() && peers_.size() < 10) announcer_->want_peers();
     const bool waiting_for_space = disk_full_ && state_ == TorrentState::downloading;
     if (waiting_for_space && !space_check_running_ && disk_retry_.due(now)) check_space();
@@ -364,7 +368,7 @@ void Torrent::tick(int64_t now) {
     // their backoff), so an idle torrent still costs nothing.
     auto due = book_.next_due();
     const bool dial_soon = due && can_download() && *due - now <= 60'000;
-    if (peers_.empty() && !dial_soon && state_ != TorrentState::checking && !resume_dirty_ &&
+    if (peers_.empty() && !dial_soon && state_ != TorrentState::checking && !resume_dirty_ && !move_ &&
         !unsynced_ && !waiting_for_space && down_meter_.rate(now) == 0 && up_meter_.rate(now) == 0)
         host_.set_active(id_, false);
 }
@@ -552,6 +556,7 @@ void Torrent::on_complete() {
             p->send_ext_handshake();
     }
     save_resume();
+    move_if_completed();  // --move_completed_to, --incomplete_dir
 }
 
 void Torrent::read_block(Peer& p, uint32_t piece, uint32_t begin, uint32_t length) {
@@ -559,10 +564,13 @@ void Torrent::read_block(Peer& p, uint32_t piece, uint32_t begin, uint32_t lengt
     // Keys are never reused: a peer found under `key` is the one that asked.
     uint32_t key = p.key();
     int64_t off = int64_t(piece) * mi_.piece_length + begin;
-    storage_->read_verified(off, length, mi_.piece_hash(piece), [this, talive, key, piece, begin, length](Result<BufferPtr> r) {
+    const uint64_t gen = storage_gen_;
+    storage_->read_verified(off, length, mi_.piece_hash(piece), [this, talive, key, piece, begin, length, gen](Result<BufferPtr> r) {
         if (talive.expired()) return;
         auto it = peers_.find(key);
         if (it == peers_.end()) return;
+        // The data is being moved: read it again from its new place.
+        if (!r.ok() && defer_read(gen, key, piece, begin, length)) return;
         Peer& p = *it->second;
         p.read_done();
         if (!r.ok()) {

@@ -3,6 +3,7 @@
 #include "btl/engine/torrent.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include "btl/disk/resume.hpp"
 
@@ -11,15 +12,21 @@ namespace btl {
 void Torrent::start() {
     ++status_gen_;
     started_ms_ = host_.now_ms();
+    // Resume data: trust pieces whose files are unchanged; otherwise check.
+    auto bytes = read_small_file(host_.resume_file(mi_.info_hash), 64u << 20);
+    std::optional<Result<ResumeData>> decoded;
+    if (bytes.ok()) decoded.emplace(decode_resume(*bytes));
+    const bool usable = decoded && decoded->ok() && (*decoded)->info_hash == mi_.info_hash &&
+                        (*decoded)->num_pieces == mi_.num_pieces() && (*decoded)->files.size() == mi_.files.size();
+    // Where the data is (a move or --incomplete_dir may have put it
+    // elsewhere); a move a crash interrupted is finished first.
+    if (usable ? apply_places(**decoded) : choose_first_place()) return;
     auto st = host_.open_storage(mi_, save_path_);
     if (!st.ok()) return set_error(st.error().message);
     storage_ = *st;
-    // Resume data: trust pieces whose files are unchanged; otherwise check.
-    auto bytes = read_small_file(host_.resume_file(mi_.info_hash), 64u << 20);
     if (bytes.ok()) {
-        auto rd = decode_resume(*bytes);
-        if (rd.ok() && rd->info_hash == mi_.info_hash && rd->num_pieces == mi_.num_pieces() &&
-            rd->files.size() == mi_.files.size()) {
+        auto& rd = *decoded;
+        if (usable) {
             total_down_before_ = rd->downloaded;
             total_up_before_ = rd->uploaded;
             if (rd->added_time) added_time_ = rd->added_time;
@@ -91,17 +98,10 @@ void Torrent::check_done(const std::vector<uint8_t>& verified) {
     if (!picker_.complete())
         if (auto w = storage_->check_writable(); !w.ok()) return set_error(w.error().message);
     start_swarm();
+    move_if_completed();
 }
 
-void Torrent::save_resume(std::function<void()> done, DataSync mode) {
-    if (!storage_ || state_ == TorrentState::checking) {
-        if (done) done();
-        return;
-    }
-    saving_ = true;
-    resume_dirty_ = false;
-    if (mode == DataSync::sync) unsynced_ = false;
-    last_save_ms_ = host_.now_ms();
+ResumeData Torrent::resume_snapshot() const {
     ResumeData rd;
     rd.info_hash = mi_.info_hash;
     rd.num_pieces = mi_.num_pieces();
@@ -112,6 +112,22 @@ void Torrent::save_resume(std::function<void()> done, DataSync mode) {
     rd.added_time = added_time_;
     rd.completed_time = completed_time_;
     rd.paused = paused_;
+    add_places(rd);
+    return rd;
+}
+
+void Torrent::save_resume(std::function<void()> done, DataSync mode) {
+    // While a move runs, the journal written when it began stays the
+    // resume data: a save now would stat half-moved files.
+    if (!storage_ || state_ == TorrentState::checking || move_running()) {
+        if (done) done();
+        return;
+    }
+    saving_ = true;
+    resume_dirty_ = false;
+    if (mode == DataSync::sync) unsynced_ = false;
+    last_save_ms_ = host_.now_ms();
+    ResumeData rd = resume_snapshot();
     // Runs whether or not the torrent still exists (stop() waits on it).
     auto after = [this, alive = jobs_.token(), done, mode](const Status& st, bool all_synced) {
         if (!alive.expired()) {
@@ -156,6 +172,8 @@ void Torrent::stop(std::function<void()> done) {
     }
     stopping_ = true;
     if (cancel_check_) cancel_check_();
+    // A move stops between chunks; the journal finishes it at the next start.
+    if (move_) move_->progress->cancel = true;
     close_all_peers("shutting down");
     auto alive = jobs_.token();
     auto finish = [this, alive, done] {

@@ -24,6 +24,12 @@ TorrentStatus Torrent::status(bool detail) const {
     st.info_hash = mi_.info_hash;
     st.name = mi_.name;
     st.save_path = save_path_;
+    st.label = label_;
+    if (move_) {
+        st.moving_to = move_->to;
+        int64_t total = move_->progress->bytes_total, done = move_->progress->bytes_done;
+        st.move_progress = total > 0 ? double(done) / double(total) : 0;
+    }
     st.state = state_;
     st.total_size = mi_.total_length;
     st.have_bytes = have_bytes_;

@@ -44,6 +44,7 @@ LoadResult load_options(const std::vector<OptionSpec>& specs, const std::vector<
     bool explicit_config = o.has("config");
     std::string path = explicit_config ? o.get("config") : default_config_path();
     std::string used;
+    LabelTable labels;
     if (!path.empty()) {
         std::ifstream in(path);
         if (!in && explicit_config) {
@@ -53,14 +54,20 @@ LoadResult load_options(const std::vector<OptionSpec>& specs, const std::vector<
         if (in) {
             std::stringstream ss;
             ss << in.rdbuf();
-            if (auto st = o.parse_config(ss.str(), path); !st.ok()) {
+            // label.NAME.* lines are the labels' (labels.hpp), not options.
+            auto rest = take_label_lines(ss.str(), path, labels);
+            if (!rest.ok()) {
+                r.failure = {rest.error(), true};
+                return r;
+            }
+            if (auto st = o.parse_config(*rest, path); !st.ok()) {
                 r.failure = {st.error(), true};
                 return r;
             }
             used = path;
         }
     }
-    r.loaded = LoadedOptions{std::move(o), used};
+    r.loaded = LoadedOptions{std::move(o), used, std::move(labels)};
     return r;
 }
 

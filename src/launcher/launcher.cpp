@@ -103,8 +103,10 @@ void Launcher::add(const std::string& name, Metainfo mi) {
     }
     for (const auto& w : mi.warnings) log_.log(LogLevel::warning, mi.name, name + ": " + w);
     AddTorrentParams p;
-    p.save_path = choose_save_path(opt_.saveas_style, e.save_in.empty() ? opt_.save_in : e.save_in, name, mi.name,
-                                   taken_);
+    Placement pl = place_torrent(opt_, e.save_in, name, mi.name, taken_);  // save_in, labels, places
+    p.save_path = pl.save_path;
+    p.final_path = pl.final_path;
+    p.label = pl.label;
     p.paused = e.start_paused;
     e.start_paused = false;
     std::string tname = mi.name;

@@ -2,6 +2,7 @@
 // document (through engine/status_json's writer), the log book.  Kept apart
 // from launcher.cpp so they are testable without a loop.
 #include <algorithm>
+#include <set>
 
 #include "btl/base/format.hpp"
 #include "btl/base/json.hpp"
@@ -97,6 +98,7 @@ const char* sort_key_name(SortKey k) {
         case SortKey::rate: return "rate";
         case SortKey::ratio: return "ratio";
         case SortKey::added: return "added";
+        case SortKey::label: return "label";
     }
     return "?";
 }
@@ -107,9 +109,34 @@ SortKey next_sort_key(SortKey k) {
         case SortKey::progress: return SortKey::rate;
         case SortKey::rate: return SortKey::ratio;
         case SortKey::ratio: return SortKey::added;
-        case SortKey::added: return SortKey::name;
+        case SortKey::added: return SortKey::label;
+        case SortKey::label: return SortKey::name;
     }
     return SortKey::name;
+}
+
+std::string next_label_filter(const std::vector<const Row*>& rows, const std::string& current) {
+    std::set<std::string> labels;
+    bool unlabelled = false;
+    for (const Row* r : rows) {
+        if (r->st.label.empty()) unlabelled = true;
+        else labels.insert(r->st.label);
+    }
+    if (current == kNoLabel) return "";
+    auto next = current.empty() ? labels.begin() : labels.upper_bound(current);
+    if (next != labels.end()) return *next;
+    return unlabelled && !labels.empty() ? kNoLabel : "";
+}
+
+bool label_matches(const Row& r, const std::string& filter) {
+    if (filter.empty()) return true;
+    if (filter == kNoLabel) return r.st.label.empty();
+    return r.st.label == filter;
+}
+
+std::string label_filter_text(const std::string& filter) {
+    if (filter.empty()) return "";
+    return filter == kNoLabel ? "  label (none)" : "  label " + filter;
 }
 
 double share_ratio(const TorrentStatus& t) {
@@ -152,6 +179,15 @@ void sort_any(std::vector<T>& rows, SortKey k, Get get) {
                 const Row &a = get(pa), &b = get(pb);
                 uint64_t x = a.added_seq ? a.added_seq : UINT64_MAX, y = b.added_seq ? b.added_seq : UINT64_MAX;
                 if (x != y) return x < y;
+                return tie(pa, pb);
+            });
+            break;
+        case SortKey::label:
+            // By label, unlabelled rows last; by name within a label.
+            std::sort(rows.begin(), rows.end(), [&](const T& pa, const T& pb) {
+                const Row &a = get(pa), &b = get(pb);
+                if (a.st.label.empty() != b.st.label.empty()) return b.st.label.empty();
+                if (int c = compare_names(a.st.label, b.st.label); c != 0) return c < 0;
                 return tie(pa, pb);
             });
             break;

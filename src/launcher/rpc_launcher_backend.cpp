@@ -79,6 +79,14 @@ Status LauncherRpcBackend::verify(const Sha1Digest& ih) {
     return Ok{};
 }
 
+Status LauncherRpcBackend::set_location(const Sha1Digest& ih, const std::string& dir, bool move) {
+    return launcher_.set_location(ih, dir, move);
+}
+
+Status LauncherRpcBackend::set_label(const Sha1Digest& ih, const std::string& label) {
+    return launcher_.set_label(ih, label);
+}
+
 Status LauncherRpcBackend::remove(const Sha1Digest& ih, bool delete_data) {
     std::string file = launcher_.file_of(ih);
     if (file.empty() || !launcher_.remove(file, delete_data)) return make_error("torrent " + to_hex(ih) + " is not here");

@@ -1,7 +1,16 @@
 #include "btl/launcher/watch_dir.hpp"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <ctime>
+#include <iterator>
 #include <set>
+
+#include "btl/launcher/labels.hpp"
 
 namespace btl {
 
@@ -68,6 +77,7 @@ Status WatchDir::start() {
 
 void WatchDir::stop() {
     stopped_ = true;
+    subs_.clear();
     event_.reset();
     ready_timer_.reset();
     rescan_timer_.reset();
@@ -78,7 +88,49 @@ void WatchDir::on_event(const char* filename) {
     if (!filename) return rescan();
     std::string name(filename);
     if (watched_name(name)) stat_file(name, false);
+    // A new subdirectory (a label) shows up in a scan.
+    else if (valid_label(name) && name.find('.') == std::string::npos) rescan();
 }
+
+// What one scan found: the watched files of the directory and of its
+// subdirectories ("SUB/x.torrent"), and the subdirectories.
+struct WatchDir::ScanResult {
+    int error = 0;  // of the top directory; a subdirectory that fails is skipped
+    std::set<std::string> names;
+    std::vector<std::string> subdirs;
+};
+
+namespace {
+
+bool is_file_entry(int dfd, const dirent* d) {
+    if (d->d_type == DT_REG || d->d_type == DT_LNK) return true;
+    if (d->d_type != DT_UNKNOWN) return false;
+    struct stat st {};
+    return fstatat(dfd, d->d_name, &st, 0) == 0 && S_ISREG(st.st_mode);
+}
+
+bool is_dir_entry(int dfd, const dirent* d) {
+    if (d->d_type == DT_DIR) return true;
+    if (d->d_type != DT_UNKNOWN) return false;
+    struct stat st {};
+    return fstatat(dfd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+}
+
+// Blocking (the pool): one level of subdirectories, never through a link.
+int list_dir(const std::string& path, const std::string& prefix, std::set<std::string>& names,
+             std::vector<std::string>* subdirs) {
+    DIR* d = ::opendir(path.c_str());
+    if (!d) return -errno;
+    while (const dirent* e = ::readdir(d)) {
+        std::string name(e->d_name);
+        if (watched_name(name) && is_file_entry(dirfd(d), e)) names.insert(prefix + name);
+        else if (subdirs && valid_label(name) && is_dir_entry(dirfd(d), e)) subdirs->push_back(name);
+    }
+    ::closedir(d);
+    return 0;
+}
+
+}  // namespace
 
 void WatchDir::rescan() {
     if (stopped_) return;
@@ -87,48 +139,80 @@ void WatchDir::rescan() {
         return;
     }
     scanning_ = true;
-    auto* r = new Req;
-    r->owner = self_;
-    r->fs.data = r;
-    int err = uv_fs_scandir(loop_, &r->fs, dir_.c_str(), 0, [](uv_fs_t* req) {
-        auto* rq = static_cast<Req*>(req->data);
-        if (WatchDir* self = *rq->owner) self->on_scan(req);
-        uv_fs_req_cleanup(req);
-        delete rq;
+    auto work = [dir = dir_] {
+        ScanResult r;
+        r.error = list_dir(dir, "", r.names, &r.subdirs);
+        std::sort(r.subdirs.begin(), r.subdirs.end());
+        for (const auto& sub : r.subdirs) list_dir(dir + "/" + sub, sub + "/", r.names, nullptr);
+        return r;
+    };
+    Status q = queue_job(loop_, jobs_.token(), std::move(work), [this](Result<ScanResult> r) {
+        if (!r.ok()) {
+            ScanResult failed;
+            failed.error = UV_ECANCELED;
+            return on_scan_result(std::move(failed));
+        }
+        on_scan_result(std::move(*r));
     });
-    if (err < 0) {
+    if (!q.ok()) {
         scanning_ = false;
-        delete r;
-        h_->on_watch_error(dir_ + ": cannot scan: " + uv_error_string(err));
+        h_->on_watch_error(dir_ + ": cannot scan: " + q.error().message);
     }
 }
 
-void WatchDir::on_scan(uv_fs_t* req) {
+void WatchDir::on_scan_result(ScanResult r) {
     scanning_ = false;
-    if (req->result < 0) {
+    if (stopped_) return;
+    if (r.error < 0) {
         // Reported once per outage, not on every rescan.
-        if (!reported_scan_error_)
-            h_->on_watch_error(dir_ + ": cannot scan: " + uv_error_string(int(req->result)));
+        if (!reported_scan_error_) h_->on_watch_error(dir_ + ": cannot scan: " + uv_error_string(r.error));
         reported_scan_error_ = true;
     } else {
         reported_scan_error_ = false;
-        std::set<std::string> present;
-        uv_dirent_t ent;
-        while (uv_fs_scandir_next(req, &ent) != UV_EOF) {
-            if (ent.type != UV_DIRENT_FILE && ent.type != UV_DIRENT_UNKNOWN && ent.type != UV_DIRENT_LINK) continue;
-            std::string name(ent.name);
-            if (watched_name(name)) present.insert(name);
-        }
+        sync_sub_watches(r.subdirs);
         // Sorted order: a restart with the same directory loads files in the
         // same order, so saveas collisions resolve the same way.
-        for (const auto& name : present) stat_file(name, false);
+        for (const auto& name : r.names) stat_file(name, false);
         for (const auto& name : queue_.names())
-            if (!present.count(name) && queue_.forget(name) && !stopped_) h_->on_file_removed(name);
+            if (!r.names.count(name) && queue_.forget(name) && !stopped_) h_->on_file_removed(name);
     }
     if (rescan_again_) {
         rescan_again_ = false;
         rescan();
     }
+}
+
+void WatchDir::sync_sub_watches(const std::vector<std::string>& subdirs) {
+    std::set<std::string> want(subdirs.begin(), subdirs.end());
+    for (auto it = subs_.begin(); it != subs_.end();)
+        it = want.count(it->first) ? std::next(it) : subs_.erase(it);
+    for (const auto& sub : subdirs) {
+        if (subs_.count(sub)) continue;
+        auto w = std::make_unique<SubWatch>();
+        w->self = this;
+        w->sub = sub;
+        int err = 0;
+        w->event = UvHandle<uv_fs_event_t>::create([&](uv_fs_event_t* h) { return uv_fs_event_init(loop_, h); }, &err);
+        if (!w->event) continue;  // the periodic rescan still sees its files
+        w->event->data = w.get();
+        std::string path = dir_ + "/" + sub;
+        err = uv_fs_event_start(
+            w->event.get(),
+            [](uv_fs_event_t* h, const char* filename, int, int status) {
+                auto* sw = static_cast<SubWatch*>(h->data);
+                if (sw && sw->self) sw->self->on_sub_event(sw->sub, status < 0 ? nullptr : filename);
+            },
+            path.c_str(), 0);
+        if (err < 0) continue;
+        subs_.emplace(sub, std::move(w));
+    }
+}
+
+void WatchDir::on_sub_event(const std::string& sub, const char* filename) {
+    if (stopped_) return;
+    if (!filename) return rescan();
+    std::string name(filename);
+    if (watched_name(name)) stat_file(sub + "/" + name, false);
 }
 
 void WatchDir::stat_file(const std::string& name, bool confirming) {

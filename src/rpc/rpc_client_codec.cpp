@@ -16,7 +16,7 @@ const char* const kRowFields[] = {
     "id", "hashString", "name", "status", "error", "errorString", "percentDone", "recheckProgress",
     "totalSize", "haveValid", "rateDownload", "rateUpload", "downloadedEver", "uploadedEver",
     "peersConnected", "peersSendingToUs", "eta", "addedDate", "downloadDir", "isStalled", "pieceCount",
-    "pieceSize", "btlNeedsRecheck"};
+    "pieceSize", "btlNeedsRecheck", "labels"};
 const char* const kDetailFields[] = {"files", "fileStats", "peers", "trackerStats"};
 
 // Nesting deeper than kMaxDepth, counted outside strings: refused before
@@ -157,6 +157,9 @@ TorrentStatus read_torrent(const json& t) {
     int64_t eta = inum(t, "eta", -1);
     st.eta_s = eta >= 0 ? eta : -1;
     st.added_time = inum(t, "addedDate");
+    // Our one label: the first of Transmission's list (bounded like every text).
+    if (auto l = t.find("labels"); l != t.end() && l->is_array() && !l->empty() && (*l)[0].is_string())
+        st.label = (*l)[0].get<std::string>().substr(0, 64);
     int64_t pieces = std::clamp<int64_t>(inum(t, "pieceCount"), 0, UINT32_MAX);
     int64_t piece_size = inum(t, "pieceSize");
     st.num_pieces = uint32_t(pieces);

@@ -17,11 +17,6 @@ namespace btl::rpc {
 
 using nlohmann::json;
 
-struct Dispatcher::Call {
-    std::string method;
-    json args = json::object();
-};
-
 namespace {
 
 constexpr int kMaxDepth = 32;
@@ -229,6 +224,7 @@ void Dispatcher::dispatch(const Call& c, Done done) {
         {"session-set", &Dispatcher::session_set},
         {"session-stats", &Dispatcher::session_stats},
         {"free-space", &Dispatcher::free_space},
+        {"torrent-set-location", &Dispatcher::torrent_set_location},
     };
     if (auto it = kMethods.find(c.method); it != kMethods.end()) return (this->*(it->second))(c, std::move(done));
     if (c.method == "port-test")
@@ -239,7 +235,7 @@ void Dispatcher::dispatch(const Call& c, Done done) {
         return opt_.on_session_close();
     }
     static const char* const kUnsupported[] = {
-        "torrent-set-location", "torrent-rename-path", "blocklist-update", "queue-move-top",
+        "torrent-rename-path", "blocklist-update", "queue-move-top",
         "queue-move-up", "queue-move-down", "queue-move-bottom", "group-get", "group-set"};
     for (const char* u : kUnsupported)
         if (c.method == u) return done(fail(c.method + " is not supported by this engine yet"));
@@ -395,8 +391,9 @@ void Dispatcher::torrent_set(const Call& c, Done done) {
     // Per-torrent settings: none of them exists in the engine yet, and
     // accepting one silently would be a lie to the user.
     std::string unsupported;
+    if (!set_places(c, sel, why)) return done(fail(why));  // "location", "labels"
     for (const auto& [key, value] : c.args.items()) {
-        if (key == "ids") continue;
+        if (key == "ids" || key == "location" || key == "labels") continue;
         unsupported += (unsupported.empty() ? "" : ", ") + key;
     }
     if (!unsupported.empty()) return done(fail("torrent-set: not supported by this engine yet: " + unsupported));

@@ -11,6 +11,14 @@ namespace btl::rpc {
 
 namespace {
 
+// Our one label as Transmission's list of labels.
+void write_labels(std::string& out, const std::string& label) {
+    out += '[';
+    if (!label.empty()) append_json_string(out, label);
+    out += ']';
+}
+
+
 void num(std::string& out, int64_t v) { out += std::to_string(v); }
 void boolean(std::string& out, bool v) { out += v ? "true" : "false"; }
 
@@ -228,7 +236,7 @@ const std::vector<Field>& all_fields() {
         BTL_F("seedRatioLimit", Detail::no, num(out, 0)),
         BTL_F("seedIdleMode", Detail::no, num(out, 2)),
         BTL_F("sequentialDownload", Detail::no, boolean(out, false)),
-        BTL_F("labels", Detail::no, out += "[]"),
+        BTL_F("labels", Detail::no, write_labels(out, c.st.label)),
         BTL_F("magnetLink", Detail::no, write_magnet(out, c)),
         BTL_F("files", Detail::yes, write_files(out, c)),
         BTL_F("fileStats", Detail::yes, write_file_stats(out, c)),

@@ -55,7 +55,8 @@ const char* const kHelp[] = {
     "  /                   filter the rows by name (Enter keeps the filter, Esc clears it)",
     "  +, -                raise, lower the global download limit one step",
     "  R                   type both global limits: DOWN [UP] in kB/s, 0 = unlimited",
-    "  s                   cycle the sort: name, progress, rate, ratio, added",
+    "  s                   cycle the sort: name, progress, rate, ratio, added, label",
+    "  L                   cycle the label filter: all, each label, unlabelled",
     "  l                   show the log (Up/Down scroll, l or q back)",
     "  ?                   this help",
     "  q                   quit (asks y/n); torrents send `stopped`, resume is saved",
@@ -288,6 +289,7 @@ void CursesView::handle_table_key(int ch) {
             else hint_ = "Tab moves between the table and the detail pane (Enter opens it)";
             break;
         case 's': sort_ = next_sort_key(sort_); break;
+        case 'L': label_filter_ = next_label_filter(l_.sorted_rows(sort_), label_filter_); break;
         case 'l': mode_ = Mode::log; log_scroll_ = 0; break;
         case '?': mode_ = Mode::help; break;
         case 'q': prompt_ = Prompt::quit; break;
@@ -388,10 +390,10 @@ void CursesView::step_download_rate(bool up) {
 
 const std::vector<const Row*>& CursesView::visible_rows() {
     const auto& all = l_.sorted_rows(sort_);
-    if (filter_.empty()) return all;
+    if (filter_.empty() && label_filter_.empty()) return all;
     filtered_.clear();
     for (const Row* r : all)
-        if (row_matches(*r, filter_)) filtered_.push_back(r);
+        if ((filter_.empty() || row_matches(*r, filter_)) && label_matches(*r, label_filter_)) filtered_.push_back(r);
     return filtered_;
 }
 
@@ -550,7 +552,7 @@ void CursesView::draw_footer(const std::vector<const Row*>& rows) {
                          std::to_string(s.peers) + "  " + footer_port(s) +
                          (s.dht_nodes >= 0 ? "  DHT " + std::to_string(s.dht_nodes) + " nodes" : std::string()) + "  free " +
                          (disk_free_ >= 0 ? format_size(disk_free_) : std::string("?")) + "  sort " +
-                         sort_key_name(sort_) + "  ? help";
+                         sort_key_name(sort_) + label_filter_text(label_filter_) + "  ? help";
     put(H - 2, W, totals, A_REVERSE);
     std::string last;
     bool bold = true;

@@ -110,6 +110,8 @@ bool rate_like(Col c) {
 }  // namespace
 
 std::string state_cell(const TorrentStatus& t) {
+    // A move of the data shows over the state it runs under.
+    if (!t.moving_to.empty()) return "moving " + std::to_string(int(t.move_progress * 100)) + "%";
     // The engine's "stopped" is what the user did with `p`: say so.
     return t.state == TorrentState::stopped ? "paused" : state_name(t.state);
 }

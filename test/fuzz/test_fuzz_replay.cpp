@@ -64,6 +64,7 @@ const Target kTargets[] = {
     {"rpc_client", fuzz_rpc_client},
     {"extension", fuzz_extension},     {"utp", fuzz_utp},
     {"krpc", fuzz_krpc},
+    {"label_config", fuzz_label_config},
 };
 
 // Runs one input; an invariant failure is reported with the file's name.

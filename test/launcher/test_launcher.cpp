@@ -86,11 +86,11 @@ TEST_CASE("equal keys keep a stable order by name") {
     CHECK(names(rows) == std::vector<std::string>{"a", "b"});
 }
 
-TEST_CASE("the sort key cycles through all five keys") {
+TEST_CASE("the sort key cycles through all six keys") {
     SortKey k = SortKey::name;
     std::vector<std::string> seen;
-    for (int i = 0; i < 5; ++i, k = next_sort_key(k)) seen.push_back(sort_key_name(k));
-    CHECK(seen == std::vector<std::string>{"name", "progress", "rate", "ratio", "added"});
+    for (int i = 0; i < 6; ++i, k = next_sort_key(k)) seen.push_back(sort_key_name(k));
+    CHECK(seen == std::vector<std::string>{"name", "progress", "rate", "ratio", "added", "label"});
     CHECK(k == SortKey::name);
 }
 

@@ -49,6 +49,17 @@ struct ResumeData {
     int64_t completed_time = 0;       // 0 = not completed
     bool paused = false;
     std::string boot_id;              // the machine's boot when saved ("" unknown)
+    // ---- places and labels (optional keys; absent in older files)
+    // Who chose save_path: 0 the launcher (it may choose again), 1 the
+    // torrent downloads in --incomplete_dir and moves on completion, 2 a
+    // move put it there (keep it).
+    int64_t placed = 0;
+    // A move in progress (both set): finished at the next start if the
+    // process died (move_storage.hpp); then save_path = move_to and placed
+    // = move_placed.  save_path names the old place until the move is done.
+    std::string move_from, move_to;
+    int64_t move_placed = 2;
+    std::string label;                // "" = none
 };
 
 std::string encode_resume(const ResumeData& r);

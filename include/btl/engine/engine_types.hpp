@@ -72,6 +72,10 @@ struct TorrentStatus {
     // Filled only when asked for detail (the view's detail pane).
     std::vector<PeerStatus> peer_list;
     std::vector<FileStatus> files;
+    // ---- places and labels
+    std::string label;            // "" = none (a watched subdirectory's name, or set over RPC)
+    std::string moving_to;        // a move of the data in progress, to this save path
+    double move_progress = 0;     // its share done (0..1)
 };
 
 struct SessionStatus {

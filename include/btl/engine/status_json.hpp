@@ -51,6 +51,10 @@ void for_each_torrent_field(F&& f) {
     f("error", &TorrentStatus::error);
     f("tracker", &TorrentStatus::tracker_message);
     f("save_path", &TorrentStatus::save_path);
+    // places and labels ("trackers" stays last)
+    f("label", &TorrentStatus::label);
+    f("moving_to", &TorrentStatus::moving_to);
+    f("move_progress", &TorrentStatus::move_progress);
     f("trackers", &TorrentStatus::trackers);
 }
 

@@ -43,6 +43,7 @@
 #include "btl/core/super_seed.hpp"
 #include "btl/core/wire.hpp"
 #include "btl/disk/disk_fault.hpp"
+#include "btl/disk/move_storage.hpp"
 #include "btl/disk/piece_store.hpp"
 #include "btl/disk/resume.hpp"
 #include "btl/engine/announcer.hpp"
@@ -57,6 +58,12 @@ struct AddTorrentParams {
     Metainfo metainfo;
     std::string save_path;     // single-file: the file; multi-file: the directory
     bool paused = false;
+    // ---- places and labels (torrent_move.cpp)
+    // Where the data moves once the download is complete ("" = it stays):
+    // with --incomplete_dir, save_path lies there and final_path is the
+    // real save path; with --move_completed_to, final_path lies there.
+    std::string final_path;
+    std::string label;         // from the watched folder; resume data's wins
 };
 
 class Torrent final : public PeerOwner {
@@ -129,6 +136,21 @@ public:
         sent_bytes_[piece] += bytes;
     }
     void read_block(Peer& p, uint32_t piece, uint32_t begin, uint32_t length) override;
+    // ---- places and labels (torrent_move.cpp)
+    // Moves the data into dest_dir (DIR/<last element of the save path>) on
+    // the thread pool; done(status) on the loop when it ends (an error:
+    // nothing moved, or the move was rolled back).  A complete torrent keeps
+    // seeding from the old place meanwhile; an incomplete one stops its
+    // peers for the move (writes cannot go to two places) and restarts
+    // them after.  Crash-safe: see move_storage.hpp and ResumeData.
+    Status move_to_dir(const std::string& dest_dir, std::function<void(Status)> done = nullptr);
+    // Looks for the data at dest_dir without moving it (RPC move=false):
+    // the save path changes and the torrent is re-checked there.
+    Status relocate_to_dir(const std::string& dest_dir);
+    bool moving() const { return move_ != nullptr; }
+    const std::string& save_path() const { return save_path_; }
+    const std::string& label() const { return label_; }
+    void set_label(std::string label);
     // ---- BEP 10 extensions (torrent_ext.cpp): serving ut_metadata, BEP 11 PEX
     bool pex_enabled() const override { return host_.options().pex && !mi_.is_private; }
     void on_ext_handshake(Peer& p) override;
@@ -232,6 +254,41 @@ private:
     std::optional<PeerEndpoint> listen_endpoint(const Peer& p) const;
     bool from_pex(const Peer& p) const;
     std::vector<int64_t> sent_bytes_;  // per piece, payload uploaded
+    // ---- places and labels (torrent_move.cpp)
+    ResumeData resume_snapshot() const;
+    void add_places(ResumeData& rd) const;  // places, label, the move journal
+    // At start: adopt the resume data's place; true when a move a crash
+    // interrupted is being finished first (start() runs again after it).
+    bool apply_places(const ResumeData& rd);
+    // At start without resume data: the data may already be at final_path.
+    bool choose_first_place();
+    void move_if_completed();
+    bool move_running() const { return move_ && move_->running; }
+    bool defer_read(uint64_t gen, uint32_t key, uint32_t piece, uint32_t begin, uint32_t length);
+    Status start_move(const std::string& to, int64_t placed, std::function<void(Status)> done);
+    void begin_move();  // once no save and no write is in flight
+    void move_done(Status st);
+    void rollback_done(Status st);
+    void reissue_deferred_reads();
+    bool places_applied_ = false;
+    std::string final_path_;
+    int64_t placed_ = 0;              // ResumeData::placed
+    std::string label_;
+    uint64_t storage_gen_ = 0;        // bumps when storage_ changes place
+    struct MoveState {
+        std::string from, to;
+        int64_t placed = 2;
+        bool running = false;         // the pool job was queued
+        bool rolling_back = false;    // it failed; moving back what moved
+        bool restart_peers = false;   // stopped its peers for the move
+        std::shared_ptr<MoveProgress> progress = std::make_shared<MoveProgress>();
+        std::function<void(Status)> done;
+    };
+    std::unique_ptr<MoveState> move_;
+    struct DeferredRead {
+        uint32_t key, piece, begin, length;
+    };
+    std::vector<DeferredRead> deferred_reads_;
     // Last member, so destroyed first: no callback (disk job, announcer
     // hook) runs into a torrent whose members are being torn down.
     JobOwner jobs_;

@@ -31,6 +31,7 @@
 
 #include "btl/base/options.hpp"
 #include "btl/engine/session.hpp"
+#include "btl/launcher/labels.hpp"
 
 namespace btl {
 
@@ -39,6 +40,7 @@ std::string default_config_path();
 struct LoadedOptions {
     Options options;
     std::string config_used;  // the file read, "" for none
+    LabelTable labels;        // the config file's label.NAME.* lines
 };
 
 struct LoadError {

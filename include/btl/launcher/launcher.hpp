@@ -26,6 +26,7 @@
 #include <initializer_list>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -34,6 +35,8 @@
 #include "btl/base/result.hpp"
 #include "btl/core/metainfo.hpp"
 #include "btl/engine/engine_types.hpp"
+#include "btl/base/options.hpp"
+#include "btl/launcher/labels.hpp"
 #include "btl/launcher/watch_dir.hpp"
 
 namespace btl {
@@ -81,12 +84,19 @@ struct Row {
     uint64_t added_seq = 0; // load order, for the "added" sort
 };
 
-enum class SortKey { name, progress, rate, ratio, added };
+enum class SortKey { name, progress, rate, ratio, added, label };
 const char* sort_key_name(SortKey k);
 SortKey next_sort_key(SortKey k);
 // Stable and total: ties are broken by name, then by file.
 void sort_rows(std::vector<Row>& rows, SortKey k);
 void sort_rows(std::vector<const Row*>& rows, SortKey k);
+// The view's label filter: "" shows every row, kNoLabel the unlabelled
+// ones, any other value the rows with that label.  next_label_filter()
+// cycles "" -> each label present (sorted) -> kNoLabel -> "".
+inline const std::string kNoLabel = "\x01";
+std::string next_label_filter(const std::vector<const Row*>& rows, const std::string& current);
+bool label_matches(const Row& r, const std::string& filter);
+std::string label_filter_text(const std::string& filter);  // "  label movies" for the header
 // Uploaded over downloaded (over the data we have when we downloaded none).
 double share_ratio(const TorrentStatus& t);
 // Session totals summed over the loaded rows.
@@ -146,7 +156,36 @@ struct LauncherOptions {
     int saveas_style = 4;
     int64_t quiet_ms = 1000;
     int64_t parse_dir_interval_ms = 60'000;
+    // ---- places and labels (launcher_places.hpp)
+    std::string incomplete_dir;     // "" = none
+    std::string move_completed_to;  // "" = none
+    LabelTable labels;              // label.NAME.* from the config file
 };
+
+// ---- places (launcher_places.cpp) ---------------------------------------
+// Where a torrent's data lives and goes: the save path choose_save_path()
+// gives (under the label's directory for WATCH/LABEL/x.torrent), then
+// --move_completed_to DIR (or the label's): the data moves to DIR/<last
+// element> when complete (final_path); --incomplete_dir DIR: the download
+// lives in DIR/<last element> and moves to the save path (or the
+// move_completed_to place) when complete.  place_torrent() is pure.
+// --incomplete_dir and --move_completed_to must be absolute or are made
+// so; they must not lie inside the watched directory.
+Status read_places(const Options& o, const LabelTable& labels, LauncherOptions& lo);
+// The directories data may go to (RPC download-dir and location checks).
+std::vector<std::string> place_roots(const LauncherOptions& lo);
+
+struct Placement {
+    std::string save_path;   // where the data lives now
+    std::string final_path;  // where it moves when complete ("" = stays)
+    std::string label;
+    // label.NAME.seed_ratio (unset: the global goal).  For the per-torrent
+    // seeding goal: Launcher::add passes it on with one line beside p.label.
+    std::optional<double> seed_ratio;
+};
+Placement place_torrent(const LauncherOptions& opt, const std::string& save_in_override, const std::string& name,
+                        const std::string& torrent_name, const TakenPaths& taken);
+
 
 class Launcher : public WatchDir::Handler {
 public:
@@ -215,6 +254,13 @@ public:
     bool paused(const Sha1Digest& ih) const;
     // The row (file name) running this info-hash; "" when none.
     std::string file_of(const Sha1Digest& ih) const;
+
+    // ---- places and labels (launcher_places.cpp) -------------------------
+    // Moves a running torrent's data into dir (or, !move, looks for it
+    // there and re-checks); the outcome is logged.
+    Status set_location(const Sha1Digest& ih, const std::string& dir, bool move);
+    // Sets the label ("" none) in our bookkeeping (resume data); no data moves.
+    Status set_label(const Sha1Digest& ih, const std::string& label);
 
     void on_file_ready(const std::string& name, const std::string& path, FileStamp st) override;
     void on_file_removed(const std::string& name) override;

@@ -40,6 +40,9 @@ public:
     rpc::SessionFacts facts() const override;
     void set_rate_limits(int64_t up_bytes_s, int64_t down_bytes_s) override;
     SessionStatus session_status() override;
+    // places and labels
+    Status set_location(const Sha1Digest& ih, const std::string& dir, bool move) override;
+    Status set_label(const Sha1Digest& ih, const std::string& label) override;
 
 private:
     struct Parsed;

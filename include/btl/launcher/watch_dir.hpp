@@ -14,9 +14,12 @@
 #pragma once
 #include <uv.h>
 
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "btl/base/async_job.hpp"
 #include "btl/base/result.hpp"
 #include "btl/base/uv_util.hpp"
 #include "btl/core/ready_queue.hpp"
@@ -53,10 +56,26 @@ private:
     struct Req;
     void stat_file(const std::string& name, bool confirming);
     void on_stat(const std::string& name, bool confirming, int result, const uv_stat_t* st);
-    void on_scan(uv_fs_t* req);
     void arm_timer();
     void on_timer();
     void on_event(const char* filename);
+
+    // One level of subdirectories (labels from folders, labels.hpp): a
+    // scan lists them too, and each gets its own event watch.  Their files
+    // are named "SUB/x.torrent".
+    struct ScanResult;
+    struct SubWatch {
+        WatchDir* self = nullptr;
+        std::string sub;
+        UvHandle<uv_fs_event_t> event;
+        ~SubWatch() {
+            if (event) event->data = nullptr;
+        }
+    };
+    std::map<std::string, std::unique_ptr<SubWatch>> subs_;
+    void on_scan_result(ScanResult r);
+    void sync_sub_watches(const std::vector<std::string>& subdirs);
+    void on_sub_event(const std::string& sub, const char* filename);
 
     uv_loop_t* loop_;
     std::string dir_;
@@ -68,6 +87,7 @@ private:
     bool scanning_ = false, rescan_again_ = false, stopped_ = false;
     bool reported_scan_error_ = false;
     std::shared_ptr<WatchDir*> self_;  // requests hold this; nulled on destruction
+    JobOwner jobs_;                    // the scan job's
 };
 
 }  // namespace btl

@@ -61,6 +61,19 @@ public:
     virtual SessionFacts facts() const = 0;
     virtual void set_rate_limits(int64_t up_bytes_s, int64_t down_bytes_s) = 0;
     virtual SessionStatus session_status() = 0;
+    // ---- places and labels (a backend without them refuses)
+    // Moves the torrent's data into dir (move) or looks for it there (!move:
+    // the save path changes and the data is re-checked).  The move runs in
+    // the background; its outcome goes to the log.
+    virtual Status set_location(const Sha1Digest& ih, const std::string& dir, bool move) {
+        (void)ih, (void)dir, (void)move;
+        return make_error("torrent-set-location is not supported by this engine");
+    }
+    // The torrent's label ("" = none); our bookkeeping only, no data moves.
+    virtual Status set_label(const Sha1Digest& ih, const std::string& label) {
+        (void)ih, (void)label;
+        return make_error("labels are not supported by this engine");
+    }
 };
 
 }  // namespace btl::rpc

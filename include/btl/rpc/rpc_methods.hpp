@@ -14,6 +14,7 @@
 // the ids that went away in that window (bounded).  Paths: a download-dir
 // must lie inside the allowed roots unless allow_any_dir.
 #pragma once
+#include <nlohmann/json.hpp>
 #include <uv.h>
 
 #include <cstdint>
@@ -83,7 +84,11 @@ public:
         std::string arguments;
     };
     using Done = std::function<void(Outcome)>;
-    struct Call;  // the parsed request (rpc_methods.cpp)
+    // The parsed request (shared by rpc_methods.cpp and rpc_methods_places.cpp).
+    struct Call {
+        std::string method;
+        nlohmann::json args = nlohmann::json::object();
+    };
 
 private:
     void dispatch(const Call& c, Done done);
@@ -96,6 +101,10 @@ private:
     void session_set(const Call& c, Done done);
     void session_stats(const Call& c, Done done);
     void free_space(const Call& c, Done done);
+    // ---- places and labels (rpc_methods_places.cpp)
+    void torrent_set_location(const Call& c, Done done);
+    // torrent-set's "location" and "labels"; false with a reason on a bad one.
+    bool set_places(const Call& c, const std::vector<const TorrentStatus*>& sel, std::string& why);
     // Selected torrents by the request's "ids"; false with a reason on a bad id.
     bool select(const Call& c, std::vector<const TorrentStatus*>& out, bool& recent, std::string& why);
     void sync();

@@ -76,6 +76,7 @@ private:
     Prompt prompt_ = Prompt::none;
     std::string input_;                      // the line being typed
     std::string filter_;                     // rows whose name or file contains it
+    std::string label_filter_;               // "" all rows; see next_label_filter()
     Row remove_row_;                         // the row the remove prompt asks about
     std::vector<const Row*> filtered_;
     int detail_scroll_ = 0, detail_height_ = 1;
