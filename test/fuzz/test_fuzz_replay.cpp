@@ -64,6 +64,7 @@ const Target kTargets[] = {
     {"rpc_client", fuzz_rpc_client},
     {"extension", fuzz_extension},     {"utp", fuzz_utp},
     {"krpc", fuzz_krpc},
+    {"udp_demux", fuzz_udp_demux},  // IPv6 / shared UDP socket
 };
 
 // Runs one input; an invariant failure is reported with the file's name.
