@@ -47,12 +47,18 @@ void UdpTrackerMux::on_datagram(const sockaddr* from, std::string_view d) {
     uint32_t tid = 0;
     for (size_t i = 4; i < 8; ++i) tid = tid << 8 | uint8_t(d[i]);
     auto it = waiting_.find(tid);
-    if (it == waiting_.end()) {
-        ++unmatched_;
+    if (it != waiting_.end()) {
+        Handler h = it->second;  // the handler may forget(tid) while it runs
+        h(from, d);
         return;
     }
-    Handler h = it->second;  // the handler may forget(tid) while it runs
-    h(from, d);
+    // No request waits for this id: each one whose tracker sent it notes
+    // why it ignored it (a confused tracker shows in the timeout message).
+    ++unmatched_;
+    std::vector<Handler> all;
+    all.reserve(waiting_.size());
+    for (const auto& [id, h] : waiting_) all.push_back(h);
+    for (const auto& h : all) h(from, d);
 }
 
 }  // namespace btl

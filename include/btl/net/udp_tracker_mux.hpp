@@ -3,7 +3,10 @@
 // 32-bit action 0..3, so its first byte is 0x00, which neither uTP (type in
 // the high nibble, version 1 in the low one) nor KRPC ('d') ever sends: the
 // mux owns that first byte and hands each reply to the request waiting for
-// its transaction id.  Replies nobody waits for are counted and dropped.
+// its transaction id.  A reply nobody waits for is counted and shown to
+// every waiting request, which ignores it unless its own tracker sent it
+// (then it notes "wrong transaction id" for its timeout message); requests
+// in flight are few (announces take turns), so this stays cheap.
 //
 // Contract: loop thread only.  The mux does not keep the socket alive; with
 // the socket gone (or without a socket of the destination's family)
