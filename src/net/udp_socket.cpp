@@ -46,7 +46,11 @@ UvHandle<uv_udp_t> UdpSocket::open_one(const std::string& ip, uint16_t port, int
             },
             [](uv_udp_t* h, ssize_t n, const uv_buf_t* buf, const sockaddr* from, unsigned flags) {
                 auto* self = static_cast<UdpSocket*>(h->data);
-                if (self && n < 0) self->drain_errors(h);
+                // An error, or "nothing more to read" (n == 0, no sender):
+                // the wake-up may have been the error queue alone (its
+                // pending error already taken by a send), which keeps the
+                // socket flagged until read.  One cheap syscall per wake-up.
+                if (self && (n < 0 || (n == 0 && !from))) self->drain_errors(h);
                 if (!self || n <= 0 || !from || (flags & UV_UDP_PARTIAL)) return;
                 self->on_datagram(from, std::string_view(buf->base, size_t(n)));
             });
@@ -129,6 +133,11 @@ int UdpSocket::send(const sockaddr* to, std::string_view data) {
     }
     uv_buf_t b = uv_buf_init(const_cast<char*>(data.data()), unsigned(data.size()));
     int rc = uv_udp_try_send(h.get(), &b, 1, to);
+    // With IP_RECVERR the kernel hands an ICMP error of an EARLIER datagram
+    // to the next send, which is then not sent (the error is cleared by
+    // that; its record stays in the error queue for drain_errors): send again.
+    if (rc == UV_ECONNREFUSED || rc == UV_EHOSTUNREACH || rc == UV_ENETUNREACH)
+        rc = uv_udp_try_send(h.get(), &b, 1, to);
     if (rc < 0) {
         ++send_drops_;
         return rc;

@@ -241,3 +241,23 @@ TEST_CASE("UDP tracker on the shared socket: nothing listening fails at once (IC
     CHECK(why.find("refused") != std::string::npos);
     CHECK(mux->waiting() == 0);
 }
+
+TEST_CASE("dual stack: a pending ICMP error of an earlier datagram does not cost the next one") {
+    Loop l;
+    UdpSocket s(&l.loop), closed(&l.loop), live(&l.loop);
+    REQUIRE(s.open("127.0.0.1", 0) == 0);
+    REQUIRE(live.open("127.0.0.1", 0) == 0);
+    REQUIRE(closed.open("127.0.0.1", 0) == 0);
+    const uint16_t gone = closed.port();
+    closed.close();
+    int got = 0;
+    live.route('d', [&](const sockaddr*, std::string_view) { ++got; });
+    int refused = 0;
+    s.set_refused_handler([&](const sockaddr*) { ++refused; });
+    // Loopback answers the first datagram with ICMP at once; the second goes
+    // out before the loop has read the error.
+    CHECK(s.send(sa(addr("127.0.0.1", gone)), "dx") == 0);
+    CHECK(s.send(sa(addr("127.0.0.1", live.port())), "dy") == 0);
+    REQUIRE(l.run_until([&] { return got == 1 && refused == 1; }));
+    CHECK(s.send_drops() == 0);
+}
