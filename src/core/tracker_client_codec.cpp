@@ -214,6 +214,7 @@ std::string build_announce_url(std::string_view announce_url, const AnnounceRequ
     u += "&key=" + hex8(r.key);
     if (!r.tracker_id.empty()) u += "&trackerid=" + url_encode(r.tracker_id);
     if (!r.ip.empty()) u += "&ip=" + url_encode(r.ip);
+    if (!r.ipv6.empty()) u += "&ipv6=" + url_encode(r.ipv6);
     return u;
 }
 

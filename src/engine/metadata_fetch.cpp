@@ -214,6 +214,7 @@ void MetadataFetch::start() {
             r.numwant = 50;
             r.key = host_.identity().announce_key;
             r.ip = host_.options().announce_ip;
+            r.ipv6 = host_.identity().ipv6;
             return r;
         };
         hooks.on_peers = [this, alive](const std::vector<PeerEndpoint>& peers) {
@@ -230,7 +231,9 @@ void MetadataFetch::start() {
         http.ca_file = host_.options().ca_file;
         std::vector<std::vector<std::string>> tiers;
         for (const auto& t : link_.trackers) tiers.push_back({t});
-        announcer_ = std::make_unique<Announcer>(host_.loop(), std::move(tiers), http, std::move(hooks));
+        UdpTrackerOptions udp;
+        udp.mux = host_.udp_trackers();  // the listen port's UDP socket, when it is open
+        announcer_ = std::make_unique<Announcer>(host_.loop(), std::move(tiers), http, std::move(hooks), std::move(udp));
         announcer_->start();
     }
     log(LogLevel::info, "fetching metadata for " + to_hex(link_.info_hash) + " from " +

@@ -70,9 +70,8 @@ void Peer::send_dht_port() {
 }
 
 bool Peer::on_port(const Message& m) {
-    std::string addr = conn_->remote();
-    auto colon = addr.rfind(':');
-    if (dht_port() && m.port && colon != std::string::npos) t_.host().dht_node_hint(addr.substr(0, colon), m.port);
+    // the bare address (an IPv6 one without brackets); the DHT ignores what it cannot use
+    if (dht_port() && m.port && !conn_->remote_ip().empty()) t_.host().dht_node_hint(conn_->remote_ip(), m.port);
     return true;
 }
 

@@ -196,9 +196,9 @@ Status Session::start() {
         return make_error("cannot listen on " + (opt_.bind_ip.empty() ? std::string("any address") : opt_.bind_ip) +
                           " ports " + std::to_string(opt_.minport) + "-" + std::to_string(opt_.maxport) + ": " +
                           uv_strerror(rc));
-    log(LogLevel::info, "", "listening on port " + std::to_string(listener_.port()));
+    log_listening();
     start_reach();
-    if (opt_.dht || opt_.utp) open_udp();
+    open_udp();
     if (opt_.dht && udp_) start_dht();
     if (opt_.utp) start_utp();
     return Ok{};
@@ -348,30 +348,6 @@ void Session::retire(Pending* p) {
     if (it == pending_.end()) return;
     dead_pending_.push_back(std::move(it->second));
     pending_.erase(it);
-}
-
-// uTP shares the TCP port number, on UDP; without it we still run on TCP.
-// A UDP port already taken is no reason to refuse to run: no DHT and no uTP then.
-void Session::open_udp() {
-    udp_ = std::make_shared<UdpSocket>(loop_);
-    if (int rc = udp_->open(opt_.bind_ip, listener_.port()); rc != 0) {
-        log(LogLevel::warning, "", "no DHT and no uTP: cannot open UDP port " + std::to_string(listener_.port()) +
-                                       ": " + uv_strerror(rc));
-        udp_.reset();
-    }
-}
-
-void Session::start_utp() {
-    if (!udp_) return;
-    UdpSocket* sock = udp_.get();
-    utp_ = std::make_unique<UtpContext>(loop_, [sock](const sockaddr* to, std::string_view d) { sock->send(to, d); });
-    UtpContext* ctx = utp_.get();
-    for (uint8_t type = 0; type <= 4; ++type)  // uTP: type in the high nibble, version 1
-        udp_->route(uint8_t(type << 4 | 1), [ctx](const sockaddr* from, std::string_view d) { ctx->incoming(from, d); });
-    // Benchmarks and tests: dial every peer over uTP first.
-    const char* first = getenv("BTL_UTP_FIRST");
-    utp_first_ = first && std::string(first) == "1";
-    utp_->set_accept([this](std::unique_ptr<PeerTransport> t) { on_accept_utp(std::move(t)); });
 }
 
 void Session::on_accept_utp(std::unique_ptr<PeerTransport> t) {

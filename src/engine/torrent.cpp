@@ -146,7 +146,9 @@ void Torrent::start_swarm() {
     HttpOptions http;
     http.bind_ip = host_.options().bind_ip;
     http.ca_file = host_.options().ca_file;
-    announcer_ = std::make_unique<Announcer>(host_.loop(), mi_.tracker_tiers(), http, std::move(hooks));
+    UdpTrackerOptions udp;
+    udp.mux = host_.udp_trackers();  // the listen port's UDP socket, when it is open
+    announcer_ = std::make_unique<Announcer>(host_.loop(), mi_.tracker_tiers(), http, std::move(hooks), std::move(udp));
     announcer_->start();
     // Started, resumed or re-checked: every address we know may be tried at
     // once, whatever failed before (a re-check dropped them all).
@@ -166,6 +168,7 @@ AnnounceRequest Torrent::make_announce() const {
     r.numwant = 50;
     r.key = host_.identity().announce_key;
     r.ip = host_.options().announce_ip;
+    r.ipv6 = host_.identity().ipv6;
     return r;
 }
 

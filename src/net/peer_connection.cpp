@@ -244,34 +244,82 @@ void PeerConnection::close(const std::string& reason) {
     });
 }
 
+namespace {
+
+uint16_t bound_port(const uv_tcp_t* tcp) {
+    sockaddr_storage ss{};
+    int len = sizeof ss;
+    if (uv_tcp_getsockname(tcp, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
+    std::string ip;
+    uint16_t port = 0;
+    sockaddr_to_ip(reinterpret_cast<sockaddr*>(&ss), ip, port);
+    return port;
+}
+
+// The IPv6 half of a dual-stack listener cannot exist on this host (no IPv6
+// at all), as opposed to its port being taken.
+bool no_ipv6_here(int rc) { return rc == UV_EAFNOSUPPORT || rc == UV_EADDRNOTAVAIL || rc == UV_EPROTONOSUPPORT; }
+
+}  // namespace
+
+UvHandle<uv_tcp_t> Listener::bind_one(const std::string& ip, uint16_t port, int* rc) {
+    sockaddr_storage ss{};
+    if (!ip_to_sockaddr(ip, port, ss)) {
+        *rc = UV_EINVAL;
+        return {};
+    }
+    auto tcp = UvHandle<uv_tcp_t>::create([&](uv_tcp_t* h) { return uv_tcp_init(loop_, h); }, rc);
+    if (!tcp) return {};
+    // "::" beside "0.0.0.0": IPv6 only, so IPv4 peers keep their own socket
+    // and their plain addresses (no ::ffff: mapping).
+    unsigned flags = ss.ss_family == AF_INET6 && ip == "::" ? UV_TCP_IPV6ONLY : 0;
+    *rc = uv_tcp_bind(tcp.get(), reinterpret_cast<sockaddr*>(&ss), flags);
+    if (*rc == 0) *rc = uv_listen(tcp.stream(), 128, [](uv_stream_t* server, int status) {
+        auto* self = static_cast<Listener*>(server->data);
+        if (!self || status != 0) return;
+        auto* client = new uv_tcp_t{};
+        uv_tcp_init(server->loop, client);
+        if (uv_accept(server, reinterpret_cast<uv_stream_t*>(client)) != 0) {
+            uv_close(reinterpret_cast<uv_handle_t*>(client), [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+            return;
+        }
+        self->fn_(client);
+    });
+    if (*rc != 0) return {};
+    return tcp;
+}
+
 int Listener::listen(const std::string& bind_ip, uint16_t minport, uint16_t maxport, AcceptFn fn) {
     fn_ = std::move(fn);
+    close();
     int last = UV_EADDRINUSE;
+    const bool dual = bind_ip.empty();
     for (uint32_t p = minport; p <= maxport; ++p) {
-        sockaddr_storage ss{};
-        if (!ip_to_sockaddr(bind_ip.empty() ? "0.0.0.0" : bind_ip, uint16_t(p), ss)) return UV_EINVAL;
-        int err = 0;
-        auto tcp = UvHandle<uv_tcp_t>::create([&](uv_tcp_t* h) { return uv_tcp_init(loop_, h); }, &err);
-        if (!tcp) return err;
-        int rc = uv_tcp_bind(tcp.get(), reinterpret_cast<sockaddr*>(&ss), 0);
-        if (rc == 0) rc = uv_listen(tcp.stream(), 128, [](uv_stream_t* server, int status) {
-            auto* self = static_cast<Listener*>(server->data);
-            if (!self || status != 0) return;
-            auto* client = new uv_tcp_t{};
-            uv_tcp_init(server->loop, client);
-            if (uv_accept(server, reinterpret_cast<uv_stream_t*>(client)) != 0) {
-                uv_close(reinterpret_cast<uv_handle_t*>(client), [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
-                return;
-            }
-            self->fn_(client);
-        });
-        if (rc == 0) {
-            tcp->data = this;
-            tcp_ = std::move(tcp);
-            port_ = uint16_t(p);
-            return 0;
+        int rc = 0;
+        auto tcp = bind_one(dual ? "0.0.0.0" : bind_ip, uint16_t(p), &rc);
+        if (rc == UV_EINVAL) return rc;
+        if (!tcp) {
+            last = rc;
+            continue;
         }
-        last = rc;
+        const uint16_t port = p ? uint16_t(p) : bound_port(tcp.get());
+        UvHandle<uv_tcp_t> tcp6;
+        if (dual) {
+            tcp6 = bind_one("::", port, &rc);
+            if (!tcp6 && !no_ipv6_here(rc)) {  // [::]:port taken: both stacks on one number or the next port
+                last = rc;
+                continue;
+            }
+            v6_error_ = tcp6 ? 0 : rc;
+        }
+        tcp->data = this;
+        tcp_ = std::move(tcp);
+        if (tcp6) {
+            tcp6->data = this;
+            tcp6_ = std::move(tcp6);
+        }
+        port_ = port;
+        return 0;
     }
     return last;
 }

@@ -1,6 +1,7 @@
 #include "btl/net/udp_tracker_client.hpp"
 
 #include "btl/net/resolve.hpp"
+#include "btl/net/udp_tracker_mux.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -57,6 +58,7 @@ struct UdpTrackerRequest::Impl : std::enable_shared_from_this<UdpTrackerRequest:
     bool ipv6 = false;
     UvHandle<uv_udp_t> udp;
     UvHandle<uv_timer_t> timer;
+    std::shared_ptr<UdpTrackerMux> mux;  // set when the shared socket carries this request
 
     Step step = Step::connecting;
     int tries = 0;  // n of BEP 15's 15 * 2^n
@@ -74,12 +76,17 @@ struct UdpTrackerRequest::Impl : std::enable_shared_from_this<UdpTrackerRequest:
         if (dead) return;
         auto keep = shared_from_this();  // the callback may destroy our owner
         dead = true;
-        udp.reset();
-        timer.reset();
+        release();
         auto c = std::move(cb);
         if (c) c(std::move(r));
     }
     void fail(const std::string& why) { finish(make_error(why)); }
+    void release() {
+        udp.reset();
+        timer.reset();
+        if (mux) mux->forget(tid);
+        mux.reset();
+    }
     std::string who() const { return "UDP tracker " + key; }
 
     void begin(const std::string& url) {
@@ -111,6 +118,10 @@ struct UdpTrackerRequest::Impl : std::enable_shared_from_this<UdpTrackerRequest:
     void open(const sockaddr_storage& addr) {
         peer = addr;
         ipv6 = addr.ss_family == AF_INET6;
+        if (opt.mux && opt.mux->can_send(addr.ss_family)) {
+            mux = opt.mux;
+            return first_send();
+        }
         int err = 0;
         udp = UvHandle<uv_udp_t>::create([&](uv_udp_t* h) { return uv_udp_init(loop, h); }, &err);
         if (!udp) return fail(std::string("UDP socket: ") + uv_strerror(err));
@@ -137,9 +148,13 @@ struct UdpTrackerRequest::Impl : std::enable_shared_from_this<UdpTrackerRequest:
             },
             [](uv_udp_t* h, ssize_t n, const uv_buf_t* buf, const sockaddr* from, unsigned flags) {
                 auto* self = static_cast<Impl*>(h->data);
-                if (self) self->on_packet(n, buf, from, flags);
+                if (self) self->on_socket(n, buf, from, flags);
             });
         if (rc != 0) return fail(std::string("UDP receive: ") + uv_strerror(rc));
+        first_send();
+    }
+
+    void first_send() {
         if (cache) {
             if (auto id = cache->get(key, now())) {
                 conn_id = *id;
@@ -152,12 +167,20 @@ struct UdpTrackerRequest::Impl : std::enable_shared_from_this<UdpTrackerRequest:
 
     void send_current() {
         if (dead) return;
+        if (mux) mux->forget(tid);
         tid = static_cast<uint32_t>(rng());
+        if (mux) {
+            std::weak_ptr<Impl> weak = weak_from_this();
+            auto h = [weak](const sockaddr* from, std::string_view d) {
+                if (auto self = weak.lock()) self->on_packet(from, d);
+            };
+            while (!mux->expect(tid, h)) tid = static_cast<uint32_t>(rng());
+        }
         std::string pkt = step == Step::connecting ? udp_connect_request(tid) : udp_announce_request(conn_id, tid, req);
         uv_buf_t b = uv_buf_init(pkt.data(), static_cast<unsigned>(pkt.size()));
         // try_send copies into the kernel at once; a full send buffer
         // (EAGAIN) is just a lost datagram that the retransmission covers.
-        int rc = uv_udp_try_send(udp.get(), &b, 1, nullptr);
+        int rc = mux ? mux->send(reinterpret_cast<const sockaddr*>(&peer), pkt) : uv_udp_try_send(udp.get(), &b, 1, nullptr);
         if (rc == UV_ECONNREFUSED) return fail(who() + " refused the connection (nothing listening)");
         if (rc < 0 && rc != UV_EAGAIN && rc != UV_ENOBUFS) return fail("sending to " + who() + ": " + uv_strerror(rc));
         uint64_t wait = opt.base_timeout_ms << tries;
@@ -186,19 +209,26 @@ struct UdpTrackerRequest::Impl : std::enable_shared_from_this<UdpTrackerRequest:
         send_current();
     }
 
-    void on_packet(ssize_t n, const uv_buf_t* buf, const sockaddr* from, unsigned flags) {
+    void on_socket(ssize_t n, const uv_buf_t* buf, const sockaddr* from, unsigned flags) {
         if (dead) return;
         if (n == UV_ECONNREFUSED) return fail(who() + " refused the connection (nothing listening)");
         if (n <= 0) return;  // 0: nothing more to read; other errors: the retransmission covers them
-        if (!same_address(from, peer)) {
-            ignored = "a packet from another address";
-            return;
-        }
         if (flags & UV_UDP_PARTIAL) {
             ignored = "a truncated packet";
             return;
         }
-        auto r = parse_udp_response(std::string_view(buf->base, size_t(n)), ipv6, opt.max_peers);
+        on_packet(from, std::string_view(buf->base, size_t(n)));
+    }
+
+    void on_packet(const sockaddr* from, std::string_view data) {
+        if (dead) return;
+        if (!same_address(from, peer)) {
+            if (!data.empty()) ignored = "a packet from another address";
+            return;
+        }
+        // The shared socket's word for an ICMP port unreachable from our tracker.
+        if (data.empty()) return fail(who() + " refused the connection (nothing listening)");
+        auto r = parse_udp_response(data, ipv6, opt.max_peers);
         if (!r.ok()) {
             ignored = r.error().message;
             return;
@@ -235,8 +265,7 @@ void UdpTrackerRequest::cancel() {
     if (!impl_) return;
     impl_->dead = true;
     impl_->cb = nullptr;
-    impl_->udp.reset();
-    impl_->timer.reset();
+    impl_->release();
     impl_.reset();
     active_ = false;
 }

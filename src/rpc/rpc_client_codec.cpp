@@ -109,7 +109,8 @@ void read_detail(const json& t, TorrentStatus& st) {
     for (const json& p : array_of(t, "peers")) {
         if (st.peer_list.size() >= kMaxItems) break;
         PeerStatus ps;
-        ps.address = text(p, "address") + ":" + std::to_string(inum(p, "port"));
+        const std::string ip = text(p, "address");  // "[v6]:port" as the engine writes it
+        ps.address = (ip.find(':') != std::string::npos ? "[" + ip + "]" : ip) + ":" + std::to_string(inum(p, "port"));
         ps.client = text(p, "clientName");
         ps.down_rate = num(p, "rateToClient");
         ps.up_rate = num(p, "rateToPeer");

@@ -61,22 +61,36 @@ TrackerServer::~TrackerServer() {
     for (Conn* c : pool_) delete c;
 }
 
-Status TrackerServer::start() {
+int TrackerServer::listen_on(const std::string& ip) {
     sockaddr_storage addr{};
-    std::string where = cfg_.bind + ":" + std::to_string(cfg_.port);
-    int rc = cfg_.bind.find(':') != std::string::npos
-                 ? uv_ip6_addr(cfg_.bind.c_str(), cfg_.port, reinterpret_cast<sockaddr_in6*>(&addr))
-                 : uv_ip4_addr(cfg_.bind.c_str(), cfg_.port, reinterpret_cast<sockaddr_in*>(&addr));
-    if (rc != 0) return make_error("invalid bind address " + cfg_.bind);
+    int rc = ip.find(':') != std::string::npos
+                 ? uv_ip6_addr(ip.c_str(), cfg_.port, reinterpret_cast<sockaddr_in6*>(&addr))
+                 : uv_ip4_addr(ip.c_str(), cfg_.port, reinterpret_cast<sockaddr_in*>(&addr));
+    if (rc != 0) return UV_EINVAL;
     listener_ = UvHandle<uv_tcp_t>::create([this](uv_tcp_t* h) { return uv_tcp_init(loop_, h); }, &rc);
-    if (!listener_) return make_error("cannot create socket: " + uv_error_string(rc));
+    if (!listener_) return rc;
     listener_->data = this;
+    // An IPv6 socket without UV_TCP_IPV6ONLY takes IPv4 too (as ::ffff:a.b.c.d,
+    // unmapped in to_peer_addr).
     rc = uv_tcp_bind(listener_.get(), reinterpret_cast<const sockaddr*>(&addr), 0);
     if (rc == 0) rc = uv_listen(listener_.stream(), 1024, on_connection);
-    if (rc != 0) {
-        listener_.reset();
-        return make_error("cannot listen on " + where + ": " + uv_error_string(rc));
+    if (rc != 0) listener_.reset();
+    return rc;
+}
+
+Status TrackerServer::start() {
+    std::string where = cfg_.bind + ":" + std::to_string(cfg_.port);
+    int rc = UV_EINVAL;
+    // The default "any IPv4 address" listens on both stacks (BEP 7): one
+    // dual-stack socket on [::], or 0.0.0.0 alone on a host without IPv6.
+    if (cfg_.bind == "0.0.0.0") {
+        rc = listen_on("::");
+        if (rc != 0 && rc != UV_EAFNOSUPPORT && rc != UV_EADDRNOTAVAIL && rc != UV_EPROTONOSUPPORT)
+            return make_error("cannot listen on " + where + ": " + uv_error_string(rc));
     }
+    if (!listener_) rc = listen_on(cfg_.bind);
+    if (rc == UV_EINVAL) return make_error("invalid bind address " + cfg_.bind);
+    if (rc != 0) return make_error("cannot listen on " + where + ": " + uv_error_string(rc));
     sockaddr_storage bound{};
     int len = sizeof bound;
     uv_tcp_getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&bound), &len);

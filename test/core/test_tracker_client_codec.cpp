@@ -294,3 +294,12 @@ TEST_CASE("tracker: UDP responses") {
     for (int i = 0; i < 2000; ++i) big += compact({{"9.9.9.9", 1}});
     CHECK(parse_udp_response(big, false, 100)->announce.peers.size() == 100);
 }
+
+TEST_CASE("announce URL: our IPv6 address goes out as ipv6= (BEP 7), escaped; absent when we have none") {
+    AnnounceRequest r;
+    r.port = 6881;
+    CHECK(build_announce_url("http://t/announce", r).find("ipv6=") == std::string::npos);
+    r.ipv6 = "2001:db8::5";
+    std::string u = build_announce_url("http://t/announce", r);
+    CHECK(u.find("&ipv6=2001%3Adb8%3A%3A5") != std::string::npos);
+}

@@ -85,4 +85,5 @@ BTL_FUZZ_DECLARE(fuzz_rpc_client);
 BTL_FUZZ_DECLARE(fuzz_utp);
 BTL_FUZZ_DECLARE(fuzz_krpc);
 BTL_FUZZ_DECLARE(fuzz_label_config);
+BTL_FUZZ_DECLARE(fuzz_udp_demux);  // IPv6 / shared UDP socket
 }  // namespace btl::fuzz

@@ -65,6 +65,7 @@ const Target kTargets[] = {
     {"extension", fuzz_extension},     {"utp", fuzz_utp},
     {"krpc", fuzz_krpc},
     {"label_config", fuzz_label_config},
+    {"udp_demux", fuzz_udp_demux},  // IPv6 / shared UDP socket
 };
 
 // Runs one input; an invariant failure is reported with the file's name.

@@ -87,16 +87,22 @@ MEM_SCALE = max(1.0, float(os.environ.get("BTL_MEM_SCALE", "1") or 1))
 
 # ---------------------------------------------------------------- ports, IPs
 
+def hostport(ip, port):
+    """"ip:port", or "[v6]:port" for an IPv6 address."""
+    return "[%s]:%d" % (ip, port) if ":" in ip else "%s:%d" % (ip, port)
+
+
 def free_port(ip="127.0.0.1"):
     """A TCP port that was free on `ip` (and UDP too) a moment ago."""
+    fam = socket.AF_INET6 if ":" in ip else socket.AF_INET
     for _ in range(50):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s = socket.socket(fam, socket.SOCK_STREAM)
         try:
             s.bind((ip, 0))
             port = s.getsockname()[1]
         finally:
             s.close()
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u = socket.socket(fam, socket.SOCK_DGRAM)
         try:
             u.bind((ip, port))
         except OSError:
@@ -702,7 +708,7 @@ def lt_settings(lt, ip, port, upload_limit=0, download_limit=0):
     """The settings every libtorrent peer of the tests starts from: its own
     address, TCP only, no DHT/LSD/UPnP/NAT-PMP (INTEROP.md)."""
     return {
-        "listen_interfaces": "%s:%d" % (ip, port),
+        "listen_interfaces": hostport(ip, port),
         "outgoing_interfaces": ip,
         "enable_dht": False, "enable_lsd": False,
         "enable_upnp": False, "enable_natpmp": False,

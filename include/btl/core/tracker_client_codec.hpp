@@ -59,6 +59,8 @@ struct AnnounceRequest {
     uint32_t key = 0;
     std::string tracker_id;  // echoed from a previous response
     std::string ip;          // optional "ip" parameter
+    // IPv6: our IPv6 address, sent as "ipv6" (BEP 7) when not empty
+    std::string ipv6;
 };
 
 // announce_url + "?" (or "&" when it already has a query) + parameters,

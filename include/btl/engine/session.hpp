@@ -36,6 +36,7 @@
 #include "btl/net/peer_connection.hpp"
 #include "btl/net/port_mapper.hpp"
 #include "btl/net/udp_socket.hpp"
+#include "btl/net/udp_tracker_mux.hpp"
 #include "btl/net/utp_transport.hpp"
 
 namespace btl {
@@ -117,7 +118,7 @@ public:
     uint64_t random() override { return rng_(); }
     const SessionOptions& options() const override { return opt_; }
     HostIdentity identity() const override {
-        return HostIdentity{peer_id_, listener_.port(), key_, external_port()};
+        return HostIdentity{peer_id_, listener_.port(), key_, external_port(), ipv6_address_};
     }
     Result<std::shared_ptr<PieceStore>> open_storage(const Metainfo& m, const std::string& save_path) override;
     std::string resume_file(const Sha1Digest& ih) const override;
@@ -149,6 +150,7 @@ public:
     void dht_node_hint(const std::string& ip, uint16_t port) override {
         if (dht_) dht_->add_node(ip, port);
     }
+    std::shared_ptr<UdpTrackerMux> udp_trackers() override { return udp_trackers_; }
     // The DHT (null with --dht 0 or before start()): get_peers()/announce()
     // for callers that need peers of an info hash outside a torrent.
     DhtService* dht() { return dht_.get(); }
@@ -169,8 +171,11 @@ private:
     void retire(Pending* p);  // a pending connection is done (handed over or closed)
     void on_accept(uv_tcp_t* client);
     void on_accept_utp(std::unique_ptr<PeerTransport> t);
+    // The listen port's UDP socket, uTP and UDP trackers on it, our IPv6
+    // address for trackers (session_udp.cpp).
     void start_utp();
     void open_udp();
+    void log_listening();
     void on_tick();
     void on_bandwidth_tick();
     void grant_turns();
@@ -185,6 +190,8 @@ private:
     Listener listener_;
     std::shared_ptr<UdpSocket> udp_;    // the listen port's UDP socket (DHT, uTP)
     std::unique_ptr<UtpContext> utp_;   // uTP on it (after udp_: destroyed first)
+    std::shared_ptr<UdpTrackerMux> udp_trackers_;  // UDP tracker replies on it
+    std::string ipv6_address_;          // told to trackers as ipv6= (BEP 7); "" = none
     bool utp_first_ = false;            // BTL_UTP_FIRST=1: dial uTP first everywhere
     std::map<Sha1Digest, std::unique_ptr<Torrent>> torrents_;
     // find() by hash: the launcher looks up every torrent each display

@@ -27,6 +27,8 @@
 
 namespace btl {
 
+class UdpTrackerMux;
+
 // Who we are on the wire and to trackers; fixed once the session listens,
 // except the external port, which follows the gateway's mapping.
 struct HostIdentity {
@@ -34,6 +36,8 @@ struct HostIdentity {
     uint16_t listen_port = 0;
     uint32_t announce_key = 0;
     uint16_t external_port = 0;  // mapped on the gateway (0 = none): what trackers get
+    // IPv6: our address told to HTTP trackers as ipv6= (BEP 7); "" = none
+    std::string ipv6;
 };
 
 // Connection-slot events, counted against the host's global caps.
@@ -104,6 +108,9 @@ public:
     // ---- uTP (BEP 29); a host without uTP keeps this default
     // A peer said (PEX flag 0x04) that ip speaks uTP: dial it over uTP first.
     virtual void utp_hint(const std::string& ip) { (void)ip; }
+
+    // ---- UDP trackers on the listen port's UDP socket; null = own sockets
+    virtual std::shared_ptr<UdpTrackerMux> udp_trackers() { return nullptr; }
 };
 
 }  // namespace btl

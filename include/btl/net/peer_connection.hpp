@@ -78,6 +78,9 @@ private:
 };
 
 // Listener: accepts TCP connections on the first free port of a range.
+// With no bind address it listens on both stacks, 0.0.0.0 and [::]
+// (IPv6-only, so IPv4 peers keep plain addresses), on the same port number;
+// a host without IPv6 gets the IPv4 socket alone (ipv6_error() says why).
 class Listener {
 public:
     using AcceptFn = std::function<void(uv_tcp_t* accepted)>;  // takes ownership
@@ -85,13 +88,21 @@ public:
     // Returns 0 and sets port() on success, or a libuv error code.
     int listen(const std::string& bind_ip, uint16_t minport, uint16_t maxport, AcceptFn fn);
     uint16_t port() const { return port_; }
-    void close() { tcp_.reset(); }
+    // Both stacks are listened on (no bind address and IPv6 available).
+    bool dual_stack() const { return tcp_ && tcp6_; }
+    int ipv6_error() const { return v6_error_; }
+    void close() {
+        tcp_.reset();
+        tcp6_.reset();
+    }
 
 private:
+    UvHandle<uv_tcp_t> bind_one(const std::string& ip, uint16_t port, int* rc);
     uv_loop_t* loop_;
-    UvHandle<uv_tcp_t> tcp_;
+    UvHandle<uv_tcp_t> tcp_, tcp6_;
     AcceptFn fn_;
     uint16_t port_ = 0;
+    int v6_error_ = 0;
 };
 
 // Formats a sockaddr as ip and port; false for unknown families.

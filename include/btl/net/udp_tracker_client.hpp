@@ -18,7 +18,10 @@
 //   hour); we stop at max_tries = 3 (15 + 30 + 60 s) because the announcer
 //   has its own backoff and other trackers to try.
 // - An ICMP "port unreachable" (ECONNREFUSED on the connected socket) fails
-//   the request at once: nothing listens there, waiting cannot help.
+//   the request at once: nothing listens there, waiting cannot help.  (On
+//   the shared listen-port socket, which is not connected, it cannot be
+//   seen: such a tracker is given up after its tries.)
+// - Over IPv6 the announce answer carries 18-byte peers (BEP 15).
 // - Connection ids are cached per tracker address in a UdpConnectionCache for
 //   60 s (BEP 15: a connection id is valid for one minute), so repeated
 //   announces skip the connect round trip.  An id the tracker does not
@@ -43,6 +46,10 @@ struct UdpTrackerOptions {
     int max_tries = 3;                  // 15 + 30 + 60 s before giving up
     std::string bind_ip;                // local address to send from ("" = any)
     size_t max_peers = 1000;
+    // IPv6 / shared socket: send and receive on the listen port's UDP socket
+    // through this mux (null, or no socket of the tracker's family there:
+    // a socket of the request's own, connected to the tracker).
+    std::shared_ptr<class UdpTrackerMux> mux;
 };
 
 // Connection ids by tracker "host:port", valid kLifetimeMs after they were

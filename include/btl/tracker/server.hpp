@@ -67,6 +67,7 @@ private:
     static void on_connection(uv_stream_t* server, int status);
     static void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
     void accept_one();
+    int listen_on(const std::string& ip);  // 0 or a libuv error code
     void handle_data(Conn* c, const char* data, size_t len);
     void send(Conn* c, std::string_view bytes);
     void finish(Conn* c);   // shut down the write side, then drain
