@@ -377,7 +377,8 @@ void Torrent::on_bandwidth() {
     std::vector<Peer*> ps;
     ps.reserve(peers_.size());
     for (auto& [k, p] : peers_) {
-        if (host_.download_allowed() && !p->conn().reading() && !p->conn().closing()) p->conn().resume_reading();
+        if (host_.download_allowed() && !disk_hold_reading_ && !p->conn().reading() && !p->conn().closing())
+            p->conn().resume_reading();
         ps.push_back(p.get());
     }
     if (ps.empty()) return;

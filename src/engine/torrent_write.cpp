@@ -28,6 +28,10 @@ void Torrent::queue_block(BlockRef b, std::string_view data, bool piece_complete
     write_batch_.push_back(std::move(w));
     batch_bytes_ += int64_t(data.size());
     pending_write_bytes_ += int64_t(data.size());
+    if (!disk_hold_reading_ && pending_write_bytes_ >= kHoldReadingBytes) {
+        disk_hold_reading_ = true;
+        for (auto& [k, p] : peers_) p->conn().pause_reading();
+    }
     if (piece_complete || write_batch_.size() >= kWriteBatchBlocks) flush_writes();
 }
 
@@ -56,6 +60,12 @@ void Torrent::writes_done(uint64_t gen, int64_t bytes, std::vector<uint32_t> pie
     const bool was_backlogged = disk_backlogged();
     --pending_writes_;
     pending_write_bytes_ -= bytes;
+    if (disk_hold_reading_ && !disk_backlogged()) {
+        disk_hold_reading_ = false;
+        // As on_bandwidth: a socket the rate limiter paused stays paused.
+        for (auto& [k, p] : peers_)
+            if (host_.download_allowed() && !p->conn().reading() && !p->conn().closing()) p->conn().resume_reading();
+    }
     if (was_backlogged && !disk_backlogged())
         for (auto& [k, p] : peers_) p->fill_requests();
     if (gen == write_gen_) {

@@ -100,7 +100,15 @@ public:
     void log(LogLevel lvl, const std::string& msg) const;
     // Blocks waiting to be written hold memory: stop requesting past a cap so
     // a disk slower than the network cannot grow the heap without bound.
-    static constexpr int64_t kMaxPendingWriteBytes = int64_t(32) << 20;
+    // Blocks are written as they arrive (no whole pieces wait), so 16 MiB
+    // is about 50-150 ms of download at loopback rates; 32 MiB made the
+    // backlog alone half of the 64 MiB peak-RSS target on a busy disk.
+    static constexpr int64_t kMaxPendingWriteBytes = int64_t(16) << 20;
+    // Requests already sent keep arriving past that cap (a libtorrent seed
+    // takes 500 queued requests, 8 MiB per peer): past this one the
+    // torrent stops reading its sockets (the kernel's buffers and TCP flow
+    // control hold the rest) until the backlog is below the first cap.
+    static constexpr int64_t kHoldReadingBytes = kMaxPendingWriteBytes + (int64_t(8) << 20);
     // Blocks per write job: one job per block would cost a pool round trip
     // per 16 KiB; 16 blocks (256 KiB) make a 1 GiB download ~4,000 jobs.
     static constexpr size_t kWriteBatchBlocks = 16;
@@ -193,6 +201,7 @@ private:
     std::vector<BlockWrite> write_batch_;
     int64_t batch_bytes_ = 0;
     uint64_t write_gen_ = 0;  // bumped by recheck(): answers from before are stale
+    bool disk_hold_reading_ = false;  // sockets paused: the backlog passed kHoldReadingBytes
     void queue_block(BlockRef b, std::string_view data, bool piece_complete);
     void flush_writes();
     void writes_done(uint64_t gen, int64_t bytes, std::vector<uint32_t> pieces,
