@@ -128,3 +128,36 @@ TEST_CASE("torrent assembly: a re-check forgets a partly written piece; its bloc
     h.host.pump();
     CHECK(h.t->status(false).pieces_have == 1);
 }
+
+TEST_CASE("torrent assembly: past kHoldReadingBytes of unwritten blocks the sockets stop being read, until the disk catches up") {
+    // 48 pieces of 1 MiB; 8 peers answer every request while the store
+    // runs no job (a disk that does not keep up).
+    Harness h(make_content(48, 1u << 20));
+    std::vector<std::unique_ptr<RemotePeer>> ps;
+    for (int i = 0; i < 8; ++i) {
+        ps.push_back(std::make_unique<RemotePeer>(h.host, *h.t, "10.0.1." + std::to_string(i + 1)));
+        ps.back()->bitfield(every_piece(48));
+        ps.back()->simple(MsgId::unchoke);
+    }
+    size_t delivered = 0;
+    bool more = true;
+    while (more) {
+        more = false;
+        for (auto& p : ps) {
+            for (const auto& r : RemotePeer::of(p->sent(), MsgId::request)) {
+                p->block(r.piece, r.begin, h.block_of(r.piece, r.begin, r.length));
+                ++delivered;
+                more = true;
+            }
+        }
+    }
+    // Requests stopped at the first cap; the ones already out kept coming.
+    CHECK(h.t->disk_backlogged());
+    CHECK(int64_t(delivered) * kB >= Torrent::kHoldReadingBytes);
+    for (auto& p : ps) CHECK_FALSE(p->wire().reading());
+    h.host.pump();  // the disk catches up: every job runs
+    CHECK_FALSE(h.t->disk_backlogged());
+    for (auto& p : ps) CHECK(p->wire().reading());
+    // The pieces that were complete passed their hash check.
+    CHECK(h.t->status(false).pieces_have > 0);
+}
