@@ -70,9 +70,10 @@ void Torrent::writes_done(uint64_t gen, int64_t bytes, std::vector<uint32_t> pie
         for (auto& [k, p] : peers_) p->fill_requests();
     if (gen == write_gen_) {
         if (!r.ok()) {
-            // The job never ran: these blocks are not on disk and their
-            // pieces can never complete; start them again.
-            storage_->drop_partial();
+            // The job never ran (the pool refused it): these blocks are not
+            // on disk; their pieces are asked for again (blocks already
+            // written keep their data, the missing ones are written when
+            // they come) and the torrent shows the error.
             for (uint32_t piece : pieces) piece_done(piece, true, r.error());
         } else {
             for (const auto& v : *r) piece_done(v.piece, v.hash_ok, v.write);
