@@ -181,6 +181,70 @@ void DiskIo::hash_and_write(std::shared_ptr<Storage> st, uint32_t piece, BufferP
         });
 }
 
+static BlockIo storage_block_io(const std::shared_ptr<Storage>& st) {
+    BlockIo io;
+    Storage* s = st.get();
+    io.write = [s](int64_t off, const uint8_t* data, size_t len) { return s->write(off, data, len); };
+    io.read = [s](int64_t off, uint8_t* buf, size_t len) { return s->read(off, buf, len); };
+    return io;
+}
+
+void DiskIo::write_blocks(std::shared_ptr<Storage> st, std::shared_ptr<BlockAssembler> as,
+                          std::vector<BlockWrite> blocks,
+                          std::function<void(Result<std::vector<PieceVerdict>>)> cb) {
+    auto& im = *impl_;
+    uint32_t last = UINT32_MAX;
+    size_t bytes = 0;
+    for (const auto& b : blocks) {
+        bytes += b.data ? b.data->size() : 0;
+        if (b.piece == last) continue;
+        last = b.piece;
+        auto it = im.cache.find({st.get(), b.piece});
+        if (it != im.cache.end()) im.cache_drop(it);
+    }
+    ++im.pending;
+    const uint64_t epoch = as->epoch();
+    auto in = std::make_shared<std::vector<BlockWrite>>(std::move(blocks));
+    auto out = std::make_shared<std::vector<PieceVerdict>>();
+    im.submit([st, as, in, out, epoch] { *out = as->write(*in, storage_block_io(st), epoch); },
+              [imp = impl_.get(), as, in, out, epoch, bytes, cb = std::move(cb)](Status job) {
+                  --imp->pending;
+                  if (!job.ok()) return cb(job.error());
+                  imp->stats.bytes_written += bytes;
+                  if (as->epoch() != epoch) out->clear();
+                  cb(std::move(*out));
+              });
+}
+
+void DiskIo::block_digests(std::shared_ptr<Storage> st, uint32_t piece, uint32_t block_size,
+                           std::function<void(Result<std::vector<Sha1Digest>>)> cb) {
+    auto& im = *impl_;
+    ++im.pending;
+    auto out = std::make_shared<Result<std::vector<Sha1Digest>>>(std::vector<Sha1Digest>{});
+    im.submit(
+        [st, piece, block_size, out] {
+            const FileLayout& lay = st->layout();
+            const int64_t size = lay.piece_size(piece), base = lay.piece_offset(piece);
+            std::vector<uint8_t> buf(block_size);
+            std::vector<Sha1Digest> d;
+            for (int64_t off = 0; off < size; off += block_size) {
+                size_t len = size_t(std::min<int64_t>(block_size, size - off));
+                Status s = st->read(base + off, buf.data(), len);
+                if (!s.ok()) {
+                    *out = s.error();
+                    return;
+                }
+                d.push_back(sha1(buf.data(), len));
+            }
+            *out = std::move(d);
+        },
+        [imp = impl_.get(), out, cb = std::move(cb)](Status job) {
+            --imp->pending;
+            if (!job.ok()) return cb(job.error());
+            cb(std::move(*out));
+        });
+}
+
 void DiskIo::read(std::shared_ptr<Storage> st, int64_t torrent_offset, uint32_t len,
                   std::function<void(Result<BufferPtr>)> cb) {
     read_impl(std::move(st), torrent_offset, len, nullptr, std::move(cb));

@@ -352,6 +352,7 @@ void Torrent::run_choker(int64_t now, bool rotate) {
 void Torrent::tick(int64_t now) {
     ++status_gen_;
     ++ticks_;
+    flush_writes();  // blocks of a slow piece wait at most a tick
     for (auto& [k, p] : peers_) p->tick(now);
     if (ticks_ % 10 == 0) run_choker(now, ticks_ % 30 == 0);
     super_seed_update();
@@ -383,7 +384,8 @@ void Torrent::on_bandwidth() {
     std::vector<Peer*> ps;
     ps.reserve(peers_.size());
     for (auto& [k, p] : peers_) {
-        if (host_.download_allowed() && !p->conn().reading() && !p->conn().closing()) p->conn().resume_reading();
+        if (host_.download_allowed() && !disk_hold_reading_ && !p->conn().reading() && !p->conn().closing())
+            p->conn().resume_reading();
         ps.push_back(p.get());
     }
     if (ps.empty()) return;
@@ -439,28 +441,11 @@ void Torrent::on_block(Peer& from, BlockRef b, std::string_view data) {
     if (!host_.account_download(uint32_t(data.size()), id_)) from.conn().pause_reading();
     smart_ban_.block_received(b.piece, b.block, uint32_t((mi_.piece_size(b.piece) + kBlock - 1) / kBlock),
                               from.conn().remote_ip());
-    auto& buf = piece_bufs_[b.piece];
-    if (!buf) buf = std::make_shared<std::vector<uint8_t>>(size_t(mi_.piece_size(b.piece)));
-    std::memcpy(buf->data() + size_t(b.block) * kBlock, data.data(), data.size());
     for (PeerKey k : r.cancel) {
         auto it = peers_.find(k);
         if (it != peers_.end()) it->second->cancel_block(b);
     }
-    if (!r.piece_complete) return;
-    BufferPtr piece_data = std::move(buf);
-    piece_bufs_.erase(b.piece);
-    ++pending_writes_;
-    pending_write_bytes_ += mi_.piece_size(b.piece);
-    auto alive = jobs_.token();
-    uint32_t piece = b.piece;
-    // The completion keeps the buffer: smart ban hashes its blocks when the
-    // piece fails, or when it passes after an earlier failure.
-    BufferPtr keep = piece_data;
-    storage_->hash_and_write(piece, std::move(piece_data), mi_.piece_hash(piece),
-                             [this, alive, piece, keep](bool ok, Status w) {
-                                 if (alive.expired()) return;
-                                 piece_done(piece, ok, w, keep);
-                             });
+    queue_block(b, data, r.piece_complete);
 }
 
 void Torrent::ban_address(const std::string& ip, const std::string& why) {
@@ -471,77 +456,6 @@ void Torrent::ban_address(const std::string& ip, const std::string& why) {
     }
     for (auto& [k, p] : peers_)
         if (p->conn().remote_ip() == ip) p->violation("banned: " + why);
-}
-
-void Torrent::hash_blocks(BufferPtr data, std::function<void(std::vector<Sha1Digest>)> done) {
-    auto queued = queue_job(
-        host_.loop(), jobs_.token(),
-        [data = std::move(data)] { return block_digests(data->data(), data->size(), kBlock); },
-        [done = std::move(done)](Result<std::vector<Sha1Digest>> r) {
-            if (r.ok()) done(std::move(*r));  // cancelled: the smart-ban evidence is lost, nothing else
-        });
-    // Refused: as if cancelled, the evidence of who lied is lost; say so.
-    if (!queued.ok()) log(LogLevel::warning, "smart ban: " + queued.error().message);
-}
-
-void Torrent::piece_done(uint32_t piece, bool ok, const Status& w, BufferPtr data) {
-    ++status_gen_;
-    const bool was_backlogged = disk_backlogged();
-    --pending_writes_;
-    pending_write_bytes_ -= mi_.piece_size(piece);
-    if (was_backlogged && !disk_backlogged())
-        for (auto& [k, p] : peers_) p->fill_requests();
-    if (!ok) {
-        picker_.piece_failed(piece);
-        auto senders = smart_ban_.take_senders(piece);
-        auto ips = SmartBan::distinct(senders);
-        std::string who;
-        for (const auto& ip : ips) who += (who.empty() ? "" : ", ") + ip;
-        log(LogLevel::warning, "piece " + std::to_string(piece) + " failed its hash check (data from " +
-                                   (who.empty() ? "unknown peers" : who) + ")");
-        const std::string ps = std::to_string(piece);
-        if (ips.size() == 1) {
-            ban_address(ips[0], "sent all of piece " + ps + ", which failed the hash check");
-        } else {
-            for (const auto& ip : ips)
-                if (smart_ban_.contributed_to_failure(ip))
-                    ban_address(ip, "contributed to too many pieces that failed the hash check");
-            // Which of them lied shows when the piece passes: remember
-            // what each one sent.
-            if (data && ips.size() > 1)
-                hash_blocks(data, [this, piece, senders = std::move(senders)](std::vector<Sha1Digest> d) {
-                    smart_ban_.record_failure(piece, senders, d);
-                });
-        }
-        for (auto& [k, p] : peers_) p->fill_requests();
-    } else if (!w.ok()) {
-        // Not verified: the piece is downloaded again once it can be stored.
-        picker_.piece_failed(piece);
-        if (classify_errno(w.error().sys_errno) == DiskFault::no_space)
-            on_disk_full(w.error().message);
-        else
-            set_error(w.error().message);
-        for (auto& [k, p] : peers_) p->fill_requests();
-    } else {
-        disk_retry_.on_write_ok(host_.now_ms());
-        picker_.piece_passed(piece);
-        for (const auto& ip : SmartBan::distinct(smart_ban_.take_senders(piece))) smart_ban_.contributed_to_pass(ip);
-        if (data && smart_ban_.has_failure(piece))
-            hash_blocks(data, [this, piece](std::vector<Sha1Digest> d) {
-                for (const auto& ip : smart_ban_.piece_passed(piece, d))
-                    ban_address(ip, "sent a bad block of piece " + std::to_string(piece) +
-                                        " (found when the piece later passed its hash check)");
-            });
-        have_bytes_ += mi_.piece_size(piece);
-        resume_dirty_ = true;
-        for (auto& [k, p] : peers_) p->we_have_piece(piece);
-        if (picker_.complete()) on_complete();
-    }
-    if (pending_writes_ == 0 && after_writes_) {
-        auto f = std::move(after_writes_);
-        after_writes_ = nullptr;
-        f();
-    }
 }
 
 void Torrent::on_complete() {

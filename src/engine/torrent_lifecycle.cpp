@@ -175,6 +175,7 @@ void Torrent::stop(std::function<void()> done) {
     // A move stops between chunks; the journal finishes it at the next start.
     if (move_) move_->progress->cancel = true;
     close_all_peers("shutting down");
+    flush_writes();
     auto alive = jobs_.token();
     auto finish = [this, alive, done] {
         if (alive.expired()) {
@@ -198,6 +199,7 @@ void Torrent::pause() {
     if (paused_) return;
     paused_ = true;
     close_all_peers("paused");
+    flush_writes();
     if (announcer_) announcer_->stop(3000, nullptr);
     if (state_ != TorrentState::checking && state_ != TorrentState::error) state_ = TorrentState::stopped;
     resume_dirty_ = true;
@@ -224,7 +226,13 @@ void Torrent::recheck() {
     close_all_peers("re-checking");
     if (announcer_) announcer_->stop(3000, nullptr);
     announcer_.reset();
-    piece_bufs_.clear();
+    // Blocks written but not verified are forgotten (the check below
+    // judges what the files hold); answers of jobs in flight are stale.
+    ++write_gen_;
+    pending_write_bytes_ -= batch_bytes_;
+    batch_bytes_ = 0;
+    write_batch_.clear();
+    storage_->drop_partial();
     // Forget cached pieces and fds: the files may have been replaced.
     storage_->evict();
     storage_->close_files();

@@ -159,6 +159,39 @@ public:
             cb(true, Ok{});
         });
     }
+    // Blocks written as they arrive, pieces verified in order: the same
+    // BlockAssembler as the disk store, over this memory.
+    void write_blocks(std::vector<BlockWrite> blocks,
+                      std::function<void(Result<std::vector<PieceVerdict>>)> cb) override {
+        const uint64_t epoch = assembler_.epoch();
+        jobs_.push_back([this, blocks = std::move(blocks), cb, epoch] {
+            BlockIo io;
+            io.write = [this](int64_t off, const uint8_t* d, size_t len) -> Status {
+                if (write_errno) return make_sys_error("disk full writing /mem/" + mi_.name, write_errno);
+                std::memcpy(data_.data() + off, d, len);
+                present_ = true;
+                ++block_writes;
+                return Ok{};
+            };
+            io.read = [this](int64_t off, uint8_t* buf, size_t len) -> Status {
+                std::memcpy(buf, data_.data() + off, len);
+                ++read_backs;
+                return Ok{};
+            };
+            auto v = assembler_.write(blocks, io, epoch);
+            if (assembler_.epoch() != epoch) v.clear();
+            for (const auto& x : v) writes += x.hash_ok && x.write.ok();
+            cb(std::move(v));
+        });
+    }
+    void block_digests(uint32_t piece, std::function<void(Result<std::vector<Sha1Digest>>)> cb) override {
+        jobs_.push_back([this, piece, cb] {
+            size_t start = size_t(piece) * size_t(mi_.piece_length);
+            cb(btl::block_digests(data_.data() + start, size_t(mi_.piece_size(piece)), kAssemblyBlock));
+        });
+    }
+    void drop_partial() override { assembler_.drop_all(); }
+    size_t partial_pieces() const { return assembler_.partial_pieces(); }
     void read_verified(int64_t off, uint32_t len, const Sha1Digest& piece_hash,
                        std::function<void(Result<BufferPtr>)> cb) override {
         jobs_.push_back([this, off, len, piece_hash, cb] {
@@ -187,7 +220,8 @@ public:
         return [cancelled] { *cancelled = true; };
     }
     void free_space(std::function<void(int64_t)> cb) override { cb(free_bytes); }
-    Status save_resume(const std::string&, ResumeData, DataSync, bool* all_synced) override {
+    Status save_resume(const std::string&, ResumeData rd, DataSync, bool* all_synced) override {
+        last_have_bits = rd.have_bits;  // pool thread; read by the test only after the loop ran
         ++saves;  // pool thread; read by the test only after the loop ran
         if (all_synced) *all_synced = true;
         return Ok{};
@@ -212,8 +246,10 @@ public:
 
     int write_errno = 0;       // set: writes fail with this errno (ENOSPC: disk full)
     int64_t free_bytes = -1;   // what free_space() reports
-    int writes = 0, reads = 0, evictions = 0;
+    int writes = 0, reads = 0, evictions = 0;  // writes: pieces verified and stored
+    int block_writes = 0, read_backs = 0;       // blocks written; blocks read back to hash
     std::atomic<int> saves{0};
+    std::string last_have_bits;  // of the last resume data saved
 
 private:
     Metainfo mi_;
@@ -222,6 +258,7 @@ private:
     bool present_ = false;
     std::string base_ = "/mem";
     std::deque<std::function<void()>> jobs_;
+    BlockAssembler assembler_{mi_.piece_length, mi_.total_length, kAssemblyBlock};
 };
 
 // ---- host ------------------------------------------------------------------------

@@ -33,6 +33,7 @@
 
 #include "btl/base/result.hpp"
 #include "btl/base/sha1.hpp"
+#include "btl/disk/block_assembler.hpp"
 #include "btl/disk/storage.hpp"
 
 namespace btl {
@@ -91,6 +92,19 @@ public:
                         Sha1Digest expected,
                         std::function<void(bool hash_ok, Status write_status)> cb);
 
+    // Piece assembly on disk (block_assembler.hpp): one pool job writes the
+    // blocks at once and hashes their pieces in order as far as written;
+    // cb gets the verdicts of the pieces this job finished, or an error
+    // when the job did not run (then none of these blocks was written).
+    // Verdicts of blocks queued before the assembler's drop_all() are not
+    // reported.  The pieces leave the read cache.
+    void write_blocks(std::shared_ptr<Storage> st, std::shared_ptr<BlockAssembler> as, std::vector<BlockWrite> blocks,
+                      std::function<void(Result<std::vector<PieceVerdict>>)> cb);
+    // SHA-1 of each block of a piece as it is in the files (smart ban's
+    // evidence), read one block at a time.
+    void block_digests(std::shared_ptr<Storage> st, uint32_t piece, uint32_t block_size,
+                       std::function<void(Result<std::vector<Sha1Digest>>)> cb);
+
     // Reads [torrent_offset, +len) for serving a peer request.  len must lie
     // inside one piece (callers validate peer requests first).
     void read(std::shared_ptr<Storage> st, int64_t torrent_offset, uint32_t len,
@@ -118,7 +132,7 @@ public:
     // Drops a torrent's pieces from the read cache (torrent removed/paused).
     void evict(const Storage* st);
 
-    // hash_and_write + read jobs submitted and not yet called back (for
+    // hash_and_write, write_blocks + read jobs submitted and not yet called back (for
     // back-pressure; checks are not counted).
     size_t pending() const;
     // Checks queued or running.

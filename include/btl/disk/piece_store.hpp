@@ -10,6 +10,12 @@
 // - hash_and_write writes only if the SHA-1 of `data` equals `expected`;
 //   cb(hash_ok, write_status), write_status Ok when !hash_ok; write errors
 //   carry their errno (disk full is ENOSPC, see disk_fault.hpp);
+// - write_blocks writes received blocks at once and verifies each piece as
+//   its blocks fill it (block_assembler.hpp: SHA-1 in order, the piece's
+//   verdict from the job that hashed its last block); a piece is had only
+//   after a verdict with hash_ok and an Ok write; block_digests reads a
+//   piece back block by block for smart ban; drop_partial forgets the
+//   pieces partly written (their later verdicts are not reported);
 // - read_verified serves bytes only from a piece that still matches its
 //   hash (as DiskIo::read_verified);
 // - check() returns a cancel function; after it runs, neither progress nor
@@ -54,6 +60,12 @@ public:
                                 std::function<void(bool hash_ok, Status write_status)> cb) = 0;
     virtual void read_verified(int64_t torrent_offset, uint32_t len, const Sha1Digest& piece_hash,
                                std::function<void(Result<BufferPtr>)> cb) = 0;
+    // ---- piece assembly on disk (blocks written as they arrive)
+    static constexpr uint32_t kAssemblyBlock = 16384;  // BlockWrite::block counts these
+    virtual void write_blocks(std::vector<BlockWrite> blocks,
+                              std::function<void(Result<std::vector<PieceVerdict>>)> cb) = 0;
+    virtual void block_digests(uint32_t piece, std::function<void(Result<std::vector<Sha1Digest>>)> cb) = 0;
+    virtual void drop_partial() = 0;
     virtual CancelFn check(const std::string& piece_hashes,
                            std::function<void(uint32_t done, uint32_t total)> progress,
                            std::function<void(Result<PieceMask>)> done) = 0;
@@ -79,7 +91,11 @@ public:
 class DiskPieceStore final : public PieceStore {
 public:
     DiskPieceStore(uv_loop_t* loop, DiskIo& disk, std::shared_ptr<Storage> storage)
-        : loop_(loop), disk_(disk), storage_(std::move(storage)) {}
+        : loop_(loop),
+          disk_(disk),
+          storage_(std::move(storage)),
+          assembler_(std::make_shared<BlockAssembler>(storage_->layout().piece_length(), storage_->layout().total(),
+                                                      kAssemblyBlock)) {}
 
     std::vector<FileStat> stat_files() const override { return storage_->stat_files(); }
     const FileLayout& layout() const override { return storage_->layout(); }
@@ -94,6 +110,14 @@ public:
                        std::function<void(Result<BufferPtr>)> cb) override {
         disk_.read_verified(storage_, off, len, piece_hash, std::move(cb));
     }
+    void write_blocks(std::vector<BlockWrite> blocks,
+                      std::function<void(Result<std::vector<PieceVerdict>>)> cb) override {
+        disk_.write_blocks(storage_, assembler_, std::move(blocks), std::move(cb));
+    }
+    void block_digests(uint32_t piece, std::function<void(Result<std::vector<Sha1Digest>>)> cb) override {
+        disk_.block_digests(storage_, piece, kAssemblyBlock, std::move(cb));
+    }
+    void drop_partial() override { assembler_->drop_all(); }
     CancelFn check(const std::string& piece_hashes, std::function<void(uint32_t, uint32_t)> progress,
                    std::function<void(Result<PieceMask>)> done) override;
     void free_space(std::function<void(int64_t)> cb) override;
@@ -108,6 +132,7 @@ private:
     uv_loop_t* loop_;
     DiskIo& disk_;
     std::shared_ptr<Storage> storage_;
+    std::shared_ptr<BlockAssembler> assembler_;  // shared with its jobs
     JobOwner jobs_;
 };
 

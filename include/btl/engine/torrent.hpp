@@ -1,9 +1,11 @@
 // Torrent: one swarm.  Owns the piece picker, the peers of this torrent, the
 // in-memory buffers of pieces being downloaded, the announcer, and the
-// torrent's storage.  Pieces are assembled in memory and handed to the
-// storage (PieceStore: the disk thread pool, or a test's memory twin) in one
-// job that hashes and, if the hash matches, writes them; so the loop thread
-// never hashes and data is never read back to verify.
+// torrent's storage.  Received blocks go to the storage (PieceStore: the
+// disk thread pool, or a test's memory twin) in small batches and are
+// written at once; the pool hashes each piece in order as its blocks land
+// (disk/block_assembler.hpp) and reports a verdict per piece, so memory
+// does not grow with the piece size and the loop thread never hashes.  A
+// piece counts as had (have messages, resume data) only after its verdict.
 //
 // Everything from outside comes through TorrentHost (torrent_host.hpp): the
 // clock, storage, transports, bans, slots and rate limits; a test builds a
@@ -103,9 +105,20 @@ public:
     void tick(int64_t now_ms);  // once a second, from the session
 
     void log(LogLevel lvl, const std::string& msg) const;
-    // Pieces waiting for hash+write hold memory: stop requesting past a cap so
+    // Blocks waiting to be written hold memory: stop requesting past a cap so
     // a disk slower than the network cannot grow the heap without bound.
-    static constexpr int64_t kMaxPendingWriteBytes = int64_t(32) << 20;
+    // Blocks are written as they arrive (no whole pieces wait), so 16 MiB
+    // is about 50-150 ms of download at loopback rates; 32 MiB made the
+    // backlog alone half of the 64 MiB peak-RSS target on a busy disk.
+    static constexpr int64_t kMaxPendingWriteBytes = int64_t(16) << 20;
+    // Requests already sent keep arriving past that cap (a libtorrent seed
+    // takes 500 queued requests, 8 MiB per peer): past this one the
+    // torrent stops reading its sockets (the kernel's buffers and TCP flow
+    // control hold the rest) until the backlog is below the first cap.
+    static constexpr int64_t kHoldReadingBytes = kMaxPendingWriteBytes + (int64_t(8) << 20);
+    // Blocks per write job: one job per block would cost a pool round trip
+    // per 16 KiB; 16 blocks (256 KiB) make a 1 GiB download ~4,000 jobs.
+    static constexpr size_t kWriteBatchBlocks = 16;
     void on_bandwidth();  // the session's rate limiter has tokens again
 
     // ---- PeerOwner (peer.hpp)
@@ -168,7 +181,8 @@ private:
     void begin_check(bool full);
     void check_done(const std::vector<uint8_t>& verified);
     void start_swarm();
-    void piece_done(uint32_t piece, bool hash_ok, const Status& write, BufferPtr data);
+    void piece_done(uint32_t piece, bool hash_ok, const Status& write);
+    void fail_piece(uint32_t piece);  // re-download it
     void on_complete();
     void run_choker(int64_t now_ms, bool rotate_optimistic);
     void connect_more();
@@ -198,11 +212,22 @@ private:
     PieceStore::CancelFn cancel_check_;  // set while a check runs
     std::map<uint32_t, std::unique_ptr<Peer>> peers_;
     uint32_t next_key_ = 1;
-    std::unordered_map<uint32_t, std::shared_ptr<std::vector<uint8_t>>> piece_bufs_;
     SmartBan smart_ban_;                   // who sent what, for pieces that fail
     void ban_address(const std::string& ip, const std::string& why);
-    // SHA-1 of each block of data on the thread pool, then done (loop thread).
-    void hash_blocks(BufferPtr data, std::function<void(std::vector<Sha1Digest>)> done);
+    // SHA-1 of each block of a piece as it is on disk (pool), then done on
+    // the loop thread, unless a re-check started meanwhile.
+    void hash_blocks(uint32_t piece, std::function<void(std::vector<Sha1Digest>)> done);
+    // Piece assembly on disk (torrent_write.cpp): blocks received and not
+    // yet handed to the storage, flushed when kWriteBatchBlocks are waiting,
+    // when a piece's last block arrived, on every tick and on pause/stop.
+    std::vector<BlockWrite> write_batch_;
+    int64_t batch_bytes_ = 0;
+    uint64_t write_gen_ = 0;  // bumped by recheck(): answers from before are stale
+    bool disk_hold_reading_ = false;  // sockets paused: the backlog passed kHoldReadingBytes
+    void queue_block(BlockRef b, std::string_view data, bool piece_complete);
+    void flush_writes();
+    void writes_done(uint64_t gen, int64_t bytes, std::vector<uint32_t> pieces,
+                     Result<std::vector<PieceVerdict>> r);
     PeerBook book_;                        // every address we may dial, and when
     int64_t last_prune_ms_ = 0;
     std::unordered_map<uint32_t, std::string> dial_addr_;  // outgoing peer key -> the address dialled
