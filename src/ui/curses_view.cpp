@@ -55,6 +55,8 @@ const char* const kHelp[] = {
     "  /                   filter the rows by name (Enter keeps the filter, Esc clears it)",
     "  +, -                raise, lower the global download limit one step",
     "  R                   type both global limits: DOWN [UP] in kB/s, 0 = unlimited",
+    "  L                   type the selected torrent's own limits: DOWN [UP] in kB/s, 0 = none",
+    "  [, ]                move the selected torrent up, down in the queue ({, }: top, bottom)",
     "  s                   cycle the sort: name, progress, rate, ratio, added",
     "  l                   show the log (Up/Down scroll, l or q back)",
     "  ?                   this help",
@@ -311,7 +313,9 @@ void CursesView::handle_table_key(int ch) {
                 else l_.recheck(*sel);
             }
             break;
-        default: hint_ = "unknown key; ? for help"; break;
+        default:
+            if (!handle_queue_key(ch, sel)) hint_ = "unknown key; ? for help";
+            break;
     }
 }
 
@@ -355,8 +359,9 @@ void CursesView::handle_prompt_key(int ch) {
             selected_.clear();
             return;
         case Prompt::rates:
+        case Prompt::torrent_rates:
             if (ch == 27) prompt_ = Prompt::none;
-            else if (enter) apply_rates_input();
+            else if (enter) p == Prompt::rates ? apply_rates_input() : apply_torrent_rates_input();
             else edit_input(ch);
             return;
         case Prompt::none: return;
@@ -521,6 +526,7 @@ std::string CursesView::prompt_line() const {
             auto kb = [](int64_t v) { return std::to_string(v / 1000); };
             return "rate limits in kB/s, DOWN [UP], 0 = unlimited (now " + kb(r.down) + " " + kb(r.up) + "): " + input_ + "_";
         }
+        case Prompt::torrent_rates: return torrent_rates_prompt();
         case Prompt::none: break;
     }
     return "";

@@ -52,6 +52,9 @@ void for_each_torrent_field(F&& f) {
     f("tracker", &TorrentStatus::tracker_message);
     f("save_path", &TorrentStatus::save_path);
     f("trackers", &TorrentStatus::trackers);
+    // Queue: 0-based place in btlaunchmany's queue (-1: none).
+    f("queue_position", &TorrentStatus::queue_position);
+    f("completed_time", &TorrentStatus::completed_time);
 }
 
 // The members of each object in "trackers" ("next_announce_at" is a unix

@@ -34,6 +34,9 @@
 #include "btl/base/result.hpp"
 #include "btl/core/metainfo.hpp"
 #include "btl/engine/engine_types.hpp"
+#include "btl/base/uv_util.hpp"
+#include "btl/launcher/hooks.hpp"
+#include "btl/launcher/queue.hpp"
 #include "btl/launcher/watch_dir.hpp"
 
 namespace btl {
@@ -146,6 +149,11 @@ struct LauncherOptions {
     int saveas_style = 4;
     int64_t quiet_ms = 1000;
     int64_t parse_dir_interval_ms = 60'000;
+    // Queue and hooks (launcher_queue.cpp).
+    QueueLimits queue;                        // --max_active_downloads, --max_active_seeds
+    int64_t queue_stalled_ms = 30 * 60'000;   // --queue_stalled_minutes
+    std::string on_added, on_complete, on_removed;  // hook commands ("" = none)
+    int64_t hook_timeout_ms = HookRunner::kDefaultTimeoutMs;
 };
 
 class Launcher : public WatchDir::Handler {
@@ -216,6 +224,20 @@ public:
     // The row (file name) running this info-hash; "" when none.
     std::string file_of(const Sha1Digest& ih) const;
 
+    // ---- queue and hooks (launcher_queue.cpp) ----------------------------
+    // Moves a torrent in the queue (logged); false when it is not queued here.
+    bool queue_move(const Sha1Digest& ih, QueueMove m);
+    // 0-based place in the queue; -1 when the info-hash runs nothing.
+    int64_t queue_position(const Sha1Digest& ih) const { return queue_.position(ih); }
+    QueueLimits queue_limits() const { return opt_.queue; }
+    void set_queue_limits(QueueLimits q);
+    // Starts a paused or finished torrent (a finished one seeds again).
+    void start_torrent(const Sha1Digest& ih);
+    // A torrent's own limits and goals (logged); false when it is not running.
+    bool set_torrent_limits(const Sha1Digest& ih, const TorrentLimits& l);
+    // Runs the queue now: which torrents may run, hooks for completions.
+    void queue_pass();
+
     void on_file_ready(const std::string& name, const std::string& path, FileStamp st) override;
     void on_file_removed(const std::string& name) override;
     void on_watch_error(const std::string& message) override;
@@ -243,6 +265,7 @@ private:
         mutable std::string json;
         mutable bool visible = false, json_ok = false;
         mutable uint64_t fingerprint = 0;  // of `shown` (torrent's and this entry's)
+        uint64_t completions_seen = 0;     // Torrent::completions() the on_complete hook saw
     };
     using Files = std::map<std::string, Entry>;
     void parse(const std::string& name);
@@ -291,6 +314,17 @@ private:
     std::map<Sha1Digest, std::string> owner_;  // info-hash -> file running it
     TakenPaths taken_;                         // save_path of every loaded entry
     uint64_t next_seq_ = 1;
+    // Queue and hooks (launcher_queue.cpp).
+    QueueOrder queue_;
+    std::unique_ptr<HookRunner> hooks_;
+    UvHandle<uv_timer_t> queue_timer_;
+    bool queue_busy_ = false;  // some torrent is held in the queue
+    void start_queue();
+    bool queue_wanted() const;
+    void after_add(const std::string& name, Entry& e);
+    // A torrent leaves the queue; `removed`: for good (the on_removed hook).
+    void queue_forget(Entry& e, bool removed);
+    void run_hook(const char* event, const std::string& cmd, const TorrentStatus& st);
     JobOwner jobs_;  // pool jobs and session callbacks check it before touching us
 };
 

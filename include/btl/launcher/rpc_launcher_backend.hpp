@@ -40,6 +40,9 @@ public:
     rpc::SessionFacts facts() const override;
     void set_rate_limits(int64_t up_bytes_s, int64_t down_bytes_s) override;
     SessionStatus session_status() override;
+    // Queue and per-torrent limits.
+    Status set_limits(const Sha1Digest& ih, const TorrentLimits& l) override;
+    Status queue_move(const Sha1Digest& ih, int how) override;
 
 private:
     struct Parsed;

@@ -96,6 +96,7 @@ private:
     void session_set(const Call& c, Done done);
     void session_stats(const Call& c, Done done);
     void free_space(const Call& c, Done done);
+    void queue_move(const Call& c, Done done);  // queue-move-top/up/down/bottom
     // Selected torrents by the request's "ids"; false with a reason on a bad id.
     bool select(const Call& c, std::vector<const TorrentStatus*>& out, bool& recent, std::string& why);
     void sync();
