@@ -48,11 +48,14 @@ void Torrent::set_queued(bool q) {
     }
 }
 
-void Torrent::set_queue_key(int64_t k) {
+void Torrent::set_queue_key(int64_t k, bool save_now) {
     if (k == queue_key_) return;
     queue_key_ = k;
     resume_dirty_ = true;
-    save_resume();  // a move survives a kill -9 right after it
+    // A move survives a kill -9 right after it.  Not the key a new torrent
+    // gets when it is added: a save then (no pieces yet) would make a
+    // restart after a kill trust "no pieces" over the data written since.
+    if (save_now) save_resume();
 }
 
 void Torrent::set_limits(const TorrentLimits& l) {

@@ -39,7 +39,7 @@ void Launcher::run_hook(const char* event, const std::string& cmd, const Torrent
 void Launcher::after_add(const std::string&, Entry& e) {
     Torrent* t = e.torrent;
     int64_t key = queue_.add(e.ih, t->queue_key());
-    t->set_queue_key(key);
+    t->set_queue_key(key, false);
     e.completions_seen = t->completions();
     // Only a torrent new to this data dir: a restart loads the others again.
     if (!t->resumed()) run_hook("on_added", opt_.on_added, t->status(false));

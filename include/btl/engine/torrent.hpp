@@ -159,9 +159,10 @@ public:
     // what a label's seed_ratio sets.
     void set_seed_ratio(double r);
     void set_seed_idle_minutes(int64_t m);
-    // The launcher's order key, kept in the resume data (-1 = none yet).
+    // The launcher's order key, kept in the resume data (-1 = none yet);
+    // save_now: saved at once (a move), else with the next save.
     int64_t queue_key() const { return queue_key_; }
-    void set_queue_key(int64_t k);
+    void set_queue_key(int64_t k, bool save_now = true);
     // Downloads completed while this object ran (a resumed complete torrent: 0).
     uint64_t completions() const { return completions_; }
     // Milliseconds since payload last arrived, or since the swarm started.
