@@ -51,11 +51,13 @@ void Torrent::set_queued(bool q) {
 void Torrent::set_queue_key(int64_t k, bool save_now) {
     if (k == queue_key_) return;
     queue_key_ = k;
+    // A move survives a kill -9 right after it.  The key a new torrent gets
+    // when it is added waits for the first save that has other reasons: a
+    // save then (no pieces yet) would make a restart after a kill trust
+    // "no pieces" over the data written since.
+    if (!save_now) return;
     resume_dirty_ = true;
-    // A move survives a kill -9 right after it.  Not the key a new torrent
-    // gets when it is added: a save then (no pieces yet) would make a
-    // restart after a kill trust "no pieces" over the data written since.
-    if (save_now) save_resume();
+    save_resume();
 }
 
 void Torrent::set_limits(const TorrentLimits& l) {
