@@ -7,7 +7,9 @@
 #      on 127.0.0.2, each upload capped so the download is slow enough to watch;
 #   3. runs btlaunchmany on a watch directory (bound to 127.0.0.3) and drops
 #      the .torrent files into it one at a time;
-#   4. on a terminal: the curses view, until you press q then y;
+#   4. on a terminal: the engine detached and the curses view attached to it;
+#      d detaches (the engine keeps downloading, the demo attaches again),
+#      q then y stops the engine;
 #      without one (CI, `make demo </dev/null`): plain mode, ends by itself once
 #      every torrent is seeding, checks the downloads byte for byte with cmp;
 #   5. stops everything it started (also on Ctrl-C, SIGTERM, errors).
@@ -18,6 +20,8 @@
 #   DEMO_SCALE=1               multiplies every size (e.g. 0.05 for a quick run)
 #   DEMO_RATE_KB=4000          upload cap of each seed in kB/s (0 = unlimited)
 #   DEMO_DROP_INTERVAL=4       seconds between two .torrent drops
+#   DEMO_REATTACH_DELAY=3      curses: seconds between a detach (d) and the
+#                              next attach
 #   DEMO_TIMEOUT=180           plain mode: give up after this many seconds
 #   DEMO_DISPLAY=curses|plain  force a view (default: curses if stdin and
 #                              stdout are terminals)
@@ -56,9 +60,11 @@ SIZES="${DEMO_SIZES_MIB:-64 96 32}"
 SCALE="${DEMO_SCALE:-1}"
 RATE="${DEMO_RATE_KB:-4000}"
 DROP_INTERVAL="${DEMO_DROP_INTERVAL:-4}"
+REATTACH_DELAY="${DEMO_REATTACH_DELAY:-3}"
 TIMEOUT="${DEMO_TIMEOUT:-180}"
 KEEP="${DEMO_KEEP:-1}"
 MARK="$WORK/.btlaunchmany-demo"
+ENGINE_DIR="$WORK/state/btlaunchmany"   # btlaunchmany's data dir (lock, rpc.sock, engine.log)
 T0=$(date +%s.%N)
 
 say()  { printf '\033[1m==>\033[0m %s\n' "$*"; }
@@ -117,10 +123,44 @@ stop_group() {  # stop_group PID NAME: SIGTERM its group, SIGKILL after 10 s
   return 0
 }
 
+# The engine started detached (curses view) is in a session of its own: its
+# pid is in the data dir's lock file.  Only a live process whose command line
+# names this work directory counts (a stale lock or a reused pid does not).
+engine_pid() {
+  local pid
+  pid=$(tr -dc '0-9' <"$ENGINE_DIR/btlaunchmany.lock" 2>/dev/null) || return 1
+  [ -n "$pid" ] && alive "$pid" && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$WORK/" \
+    && echo "$pid"
+}
+# True while the engine's RPC socket accepts connections (detached, not stopped).
+engine_answers() {
+  "$PY" -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(2)
+try:
+    s.connect(sys.argv[1])
+except OSError:
+    sys.exit(1)' "$ENGINE_DIR/rpc.sock" 2>/dev/null
+}
+wait_engine_gone() {  # wait_engine_gone SECONDS
+  local i
+  for ((i = 0; i < $1 * 10; i++)); do
+    [ -n "$(engine_pid)" ] || return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 cleanup() {
   [ "$CLEANED" = 1 ] && return
   CLEANED=1
-  local i
+  local i epid
+  epid=
+  [ "$DISPLAY_MODE" = curses ] && epid=$(engine_pid)
+  if [ -n "$epid" ]; then
+    stop_group "$epid" "the detached engine"
+    info "stopped the detached engine (pid $epid)"
+  fi
   if [ "${#PIDS[@]}" -gt 0 ]; then
     for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
       stop_group "${PIDS[i]}" "${NAMES[i]}"
@@ -302,7 +342,7 @@ info "all three seeds have checked their data and announced to the tracker"
 # ------------------------------------------------------------ 3. btlaunchmany
 LPORT=$(free_port "$OUR_IP") || die "cannot find a free port on $OUR_IP"
 STATUS="$WORK/state/btlaunchmany-status.json"
-LAUNCH=("$BIN/btlaunchmany" "$WORK/watch" --save_in "$WORK/downloads" --data_dir "$WORK/state/btlaunchmany"
+LAUNCH=("$BIN/btlaunchmany" "$WORK/watch" --save_in "$WORK/downloads" --data_dir "$ENGINE_DIR"
         --bind "$OUR_IP" --ip "$OUR_IP" --minport "$LPORT" --maxport "$LPORT"
         --config "$WORK/state/empty.conf" --status_json "$STATUS" --rpc_port 0
         --upnp 0 --natpmp 0 --lsd 0 --dht 0)
@@ -425,26 +465,46 @@ if [ "$DISPLAY_MODE" = plain ]; then
   exit 0
 fi
 
-# The curses view.
-say "4/4  opening btlaunchmany's curses view on $WORK/watch ($OUR_IP:$LPORT)"
+# The curses view, attached to a detached engine: btlaunchmany on a terminal
+# without --display starts the engine in the background (its own session,
+# log in its data dir) and attaches the view over the RPC socket.  `d`
+# detaches: the engine keeps downloading and the demo attaches again;
+# `q` then `y` stops the engine and ends the demo.
+say "4/4  starting btlaunchmany's engine detached and attaching the curses view ($OUR_IP:$LPORT)"
 info "the torrents are dropped in one every ${DROP_INTERVAL} s: watch the rows appear, fill and turn to seeding"
-info "downloads go to $WORK/downloads; logs in $WORK/logs"
-info "keys: Up/Down select, Enter details, l log, ? help — press q, then y, to end the demo"
+info "downloads go to $WORK/downloads; logs in $WORK/logs and $ENGINE_DIR/engine.log"
+info "keys: Up/Down select, Enter details, l log, ? help"
+info "      d detaches (the engine keeps running; the demo attaches again after ${REATTACH_DELAY} s)"
+info "      q, then y, stops the engine and ends the demo"
 for i in 3 2 1; do printf '\r    starting in %s… ' "$i"; sleep 1; done
 echo
 drop_start 1
 T1=$(date +%s.%N)
-LANG=${LANG:-C.UTF-8} "${LAUNCH[@]}" --display curses 2>"$WORK/logs/btlaunchmany.err"
-lrc=$?
+attaches=0
+while :; do
+  attaches=$((attaches + 1))
+  LANG=${LANG:-C.UTF-8} "${LAUNCH[@]}" 2>>"$WORK/logs/btlaunchmany.err"
+  lrc=$?
+  if [ "$lrc" != 0 ]; then
+    show_log "$WORK/logs/btlaunchmany.err"; show_log "$ENGINE_DIR/engine.log"
+    die "btlaunchmany exited with status $lrc"
+  fi
+  engine_answers || break
+  epid=$(engine_pid)
+  echo
+  say "detached: the engine (pid ${epid:-?}) keeps downloading without a view"
+  info "$("$PY" -c "$status_py" "$STATUS" "${T_FILES[@]}")"
+  info "attaching again in ${REATTACH_DELAY} s (the same command: btlaunchmany finds the running engine)…"
+  sleep "$REATTACH_DELAY"
+done
+# q, y: the view returned once the engine stopped answering; let it finish
+# saving its resume data.
+wait_engine_gone 15
 RUN_TIME=$(elapsed "$T1")
-if [ "$lrc" != 0 ]; then
-  show_log "$WORK/logs/btlaunchmany.err"
-  die "btlaunchmany exited with status $lrc"
-fi
 echo
 line=$("$PY" -c "$status_py" "$STATUS" "${T_FILES[@]}")
 src=$?
-say "btlaunchmany ended after ${RUN_TIME} s; the last status:"
+say "the engine stopped after ${RUN_TIME} s ($attaches attach(es)); the last status:"
 info "$line"
 if [ "$src" = 0 ]; then
   say "all three torrents were complete; checking the downloads byte for byte"

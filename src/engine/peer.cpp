@@ -28,11 +28,13 @@ size_t request_queue_cap(uint32_t peer_reqq) {
 }
 
 size_t request_queue_target(double bytes_per_s, size_t current, size_t cap) {
-    // About 3 s of data at the measured rate (~2-3 s is what keeps the pipe
-    // full across a round trip and the peer's disk latency), decaying by a
-    // quarter a second when the rate drops rather than collapsing at once.
-    size_t rate_target = size_t(std::max(0.0, bytes_per_s) * 3.0 / kBlock);
-    size_t decayed = current - current / 4;
+    // kRequestQueueSeconds of data at the measured rate, decaying by half a
+    // tick when the rate drops rather than collapsing at once.  The decay
+    // also bounds what slow start (one more per block received) adds
+    // between two ticks: with R blocks a second the queue settles at
+    // max(rate target, R), not at 3 R as with a quarter.
+    size_t rate_target = size_t(std::max(0.0, bytes_per_s) * kRequestQueueSeconds / kBlock);
+    size_t decayed = current - current / 2;
     return std::clamp(std::max(rate_target, decayed), std::min(kRequestQueueMin, cap), cap);
 }
 

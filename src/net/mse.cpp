@@ -4,31 +4,48 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <bit>
+#include <cstring>
 #include <memory>
 
 namespace btl {
 
 Rc4::Rc4(const uint8_t* key, size_t len) {
-    for (size_t k = 0; k < 256; ++k) s_[k] = uint8_t(k);
-    uint8_t j = 0;
+    for (uint32_t k = 0; k < 256; ++k) s_[k] = k;
+    uint32_t j = 0;
     for (size_t k = 0; k < 256; ++k) {
-        j = uint8_t(j + s_[k] + key[k % len]);
+        j = (j + s_[k] + key[k % len]) & 0xff;
         std::swap(s_[k], s_[j]);
     }
 }
 
+namespace {
+inline uint32_t rc4_next(uint32_t* s, uint32_t& i, uint32_t& j) {
+    i = (i + 1) & 0xff;
+    uint32_t si = s[i];
+    j = (j + si) & 0xff;
+    uint32_t sj = s[j];
+    s[i] = sj;
+    s[j] = si;
+    return s[(si + sj) & 0xff];
+}
+}  // namespace
+
 void Rc4::apply(uint8_t* p, size_t n) {
-    uint8_t i = i_, j = j_;
-    uint8_t* s = s_.data();
-    for (size_t k = 0; k < n; ++k) {
-        i = uint8_t(i + 1);
-        uint8_t si = s[i];
-        j = uint8_t(j + si);
-        uint8_t sj = s[j];
-        s[i] = sj;
-        s[j] = si;
-        p[k] ^= s[uint8_t(si + sj)];
+    uint32_t i = i_, j = j_;
+    uint32_t* s = s_.data();
+    size_t k = 0;
+    // Eight keystream bytes, then one 64-bit XOR: fewer loads and stores
+    // of the payload than a byte at a time.
+    for (; std::endian::native == std::endian::little && k + 8 <= n; k += 8) {
+        uint64_t ks = 0;
+        for (int b = 0; b < 8; ++b) ks |= uint64_t(rc4_next(s, i, j)) << (8 * b);
+        uint64_t v;
+        std::memcpy(&v, p + k, 8);
+        v ^= ks;  // little-endian byte order: byte b of ks meets p[k + b]
+        std::memcpy(p + k, &v, 8);
     }
+    for (; k < n; ++k) p[k] ^= uint8_t(rc4_next(s, i, j));
     i_ = i;
     j_ = j;
 }

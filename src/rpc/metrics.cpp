@@ -129,6 +129,10 @@ std::string prometheus_text(const MetricsInput& in) {
     one(out, "btl_rpc_requests_total", "counter", "HTTP requests the RPC server answered.", double(in.rpc_requests));
     one(out, "btl_rpc_auth_failures_total", "counter", "RPC requests refused for wrong credentials.",
         double(in.auth_failures));
+    if (in.loop_handles >= 0) {
+        one(out, "btl_loop_handles", "gauge", "Event loop handles alive (sockets, timers, ...).", double(in.loop_handles));
+        one(out, "btl_loop_timers", "gauge", "Event loop timers alive.", double(in.loop_timers));
+    }
     std::vector<size_t> order(in.torrents.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
     size_t keep = std::min(in.max_torrents, order.size());

@@ -154,6 +154,27 @@ void RpcServer::on_request(const HttpRequest& req, const HttpServer::Client& cli
     });
 }
 
+namespace {
+
+// Every handle of the loop, and the timers among them (uv_walk).
+void count_loop_handles(uv_loop_t* loop, int64_t& handles, int64_t& timers) {
+    struct Counts {
+        int64_t all = 0, timers = 0;
+    } c;
+    uv_walk(
+        loop,
+        [](uv_handle_t* h, void* arg) {
+            auto* n = static_cast<Counts*>(arg);
+            ++n->all;
+            if (h->type == UV_TIMER) ++n->timers;
+        },
+        &c);
+    handles = c.all;
+    timers = c.timers;
+}
+
+}  // namespace
+
 void RpcServer::answer_metrics(HttpServer::Respond respond) {
     std::string path = backend_.facts().download_dir;
     struct Space {
@@ -182,6 +203,7 @@ void RpcServer::answer_metrics(HttpServer::Respond respond) {
         in.rpc_requests = requests_;
         in.auth_failures = auth_failures_;
         in.max_torrents = opt_.metrics_torrents;
+        count_loop_handles(loop_, in.loop_handles, in.loop_timers);
         HttpResponse r;
         r.content_type = "text/plain; version=0.0.4; charset=utf-8";
         r.body = prometheus_text(in);

@@ -11,11 +11,15 @@ nodes; nothing leaves the machine).
    round (every torrent due at start, taking turns under the budget), the
    busiest time.  Target: the DHT's share under 1 % CPU (of one core),
    packets/s bounded by the query budget (100/s out plus answers).
-2. Time to the first peer and to completion of a 4 MiB trackerless torrent
-   from a libtorrent seed found only through the DHT: our
-   btdownloadheadless beside a libtorrent leecher, same network, same seed.
+2. A bare magnet (info-hash only: no tracker, no peer hint, no metadata)
+   of a 4 MiB torrent that a libtorrent seed serves: time to the first peer
+   (found only through the DHT) and to completion (metadata fetched from
+   that peer, then the data), our btdownloadheadless beside a libtorrent
+   leecher given the same magnet, same network, same seed, one after the
+   other in the same run (BENCH_MAGNET_RUNS, default 3, runs of each; median).
 
-Exit status non-zero only if a scenario could not run.
+Env: BENCH_DHT_TORRENTS, BENCH_IDLE_S, BENCH_MAGNET_RUNS, BENCH_DHT_ONLY=magnet
+(only part 2).  Exit status non-zero only if a scenario could not run.
 Run: /usr/bin/python3 test/bench/bench_dht.py
 """
 
@@ -97,32 +101,51 @@ def scale(ws, router, dht=True):
 
 def first_peer(ws, router):
     src, tor, ih = make(ws, "x.bin", 4 * H.MiB, 5)
+    magnet = "magnet:?xt=urn:btih:" + ih
     seed = LtNode(ws, "lt-seed", ws.next_ip(), nodes=[router.addr], torrents=[tor], save=src, seed=True)
     H.wait_until(lambda: seed.status().get("dht_nodes", 0) >= 1, 20, "the seed to join")
     time.sleep(4)  # its first announce
-    out = {}
-    ip = ws.next_ip()
-    t0 = time.monotonic()
-    me = H.Headless(ws, "btl-leech", tor, ip, save_in=ws.mkdir("ours"), seed_time=0, dht=True,
-                    display_interval=0.1, extra=["--dht_bootstrap", "%s:%d" % router.addr])
-    first = None
-    while me.proc.poll() is None and time.monotonic() - t0 < 60:
-        if first is None and me.status().get("peers", 0) > 0:
+    out = {"ours": [], "libtorrent": []}
+    for run in range(int(os.environ.get("BENCH_MAGNET_RUNS", "3"))):
+        ip = ws.next_ip()
+        t0 = time.monotonic()
+        me = H.Headless(ws, "btl-leech%d" % run, magnet, ip, save_in=ws.mkdir("ours%d" % run),
+                        seed_time=0, dht=True, display_interval=0.1,
+                        extra=["--dht_bootstrap", "%s:%d" % router.addr])
+        first = None
+        # First peer: the first sample with a peer or any data (a 4 MiB
+        # download can begin and end between two status writes).
+        while me.proc.poll() is None and time.monotonic() - t0 < 60:
+            st = me.status()
+            if first is None and (st.get("peers", 0) > 0 or st.get("have_bytes", 0) > 0):
+                first = time.monotonic() - t0
+            time.sleep(0.02)
+        if first is None and me.proc.returncode == 0:
             first = time.monotonic() - t0
-        time.sleep(0.05)
-    out["ours"] = (first, time.monotonic() - t0 if me.proc.returncode == 0 else None)
-    t0 = time.monotonic()
-    lt_leech = LtNode(ws, "lt-leech", ws.next_ip(), nodes=[router.addr], torrents=[tor], save=ws.mkdir("lt"))
-    first = done = None
-    while time.monotonic() - t0 < 60 and done is None:
-        t = (lt_leech.status().get("torrents") or [{}])[0]
-        if first is None and t.get("peers", 0) > 0:
-            first = time.monotonic() - t0
-        if t.get("seeding"):
-            done = time.monotonic() - t0
-        time.sleep(0.05)
-    out["libtorrent"] = (first, done)
+        out["ours"].append((first, time.monotonic() - t0 if me.proc.returncode == 0 else None))
+        me.proc.kill_group()
+        t0 = time.monotonic()
+        lt_leech = LtNode(ws, "lt-leech%d" % run, ws.next_ip(), nodes=[router.addr],
+                          torrents=[magnet], save=ws.mkdir("lt%d" % run))
+        first = done = None
+        while time.monotonic() - t0 < 60 and done is None:
+            t = (lt_leech.status().get("torrents") or [{}])[0]
+            if t.get("seeding"):
+                done = time.monotonic() - t0
+            if first is None and (t.get("peers", 0) > 0 or t.get("progress", 0) > 0 or done):
+                first = time.monotonic() - t0
+            time.sleep(0.02)
+        out["libtorrent"].append((first, done))
+        H.log("magnet run %d: ours %s, libtorrent %s" % (run, out["ours"][-1], (first, done)))
+        lt_leech.proc.kill_group()
     return out
+
+
+def fmt_times(runs):
+    """median first-peer and complete times of the runs ('-' if any failed)."""
+    def med(xs):
+        return "-" if any(x is None for x in xs) else "%.2f s" % sorted(xs)[len(xs) // 2]
+    return med([f for f, _ in runs]), med([d for _, d in runs])
 
 
 def main():
@@ -130,13 +153,19 @@ def main():
     with H.Workspace("bench-dht", timeout=900) as ws:
         router, _ = network(ws)
         fp = first_peer(ws, router)
-        sc = scale(ws, router)
-        base = scale(ws, router, dht=False)
+        magnet_only = os.environ.get("BENCH_DHT_ONLY") == "magnet"
+        if not magnet_only:
+            sc = scale(ws, router)
+            base = scale(ws, router, dht=False)
         load = os.getloadavg()
         print("\nDHT benchmark (load average %.2f %.2f %.2f)" % load)
+        print("bare magnet, DHT only, 4 MiB from a libtorrent seed (%d run(s), median)"
+              % len(fp["ours"]))
         print("%-34s %12s %12s" % ("start -> (python startup incl.)", "first peer", "complete"))
-        for who, (f, d) in fp.items():
-            print("%-34s %12s %12s" % (who, "%.2f s" % f if f else "-", "%.2f s" % d if d else "-"))
+        for who, runs in fp.items():
+            print("%-34s %12s %12s" % ((who,) + fmt_times(runs)))
+        if magnet_only:
+            return
         print("%d trackerless torrents, %.0f s: CPU %.2f %% (target < 1 %%), DHT packets/s in %.1f out %.1f, "
               "%s nodes" % (N, IDLE_S, sc["cpu_pct"], sc["pps_in"], sc["pps_out"], sc["dht_nodes"]))
         print("the same torrents with --dht 0: CPU %.2f %%; the DHT's share: %.2f %% of one core"

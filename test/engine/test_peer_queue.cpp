@@ -18,18 +18,34 @@ TEST_CASE("peer queue: the cap stays strictly below the peer's reqq, 250 until i
     CHECK(request_queue_cap(100000) == kRequestQueueMax);
 }
 
-TEST_CASE("peer queue: the target is about 3 s of the measured rate, within [16, cap]") {
-    // 10 MB/s: 3 s is ~1831 blocks, capped.
+TEST_CASE("peer queue: the target is about 1.5 s of the measured rate, within [16, cap]") {
+    // 10 MB/s: 1.5 s is ~915 blocks, capped.
     CHECK(request_queue_target(10e6, 16, 250) == 250);
     CHECK(request_queue_target(10e6, 16, 511) == 511);
-    // 1 MB/s: 3 s is 183 blocks.
-    CHECK(request_queue_target(1e6, 16, 250) == 183);
-    // Idle: decays a quarter per tick, never below the minimum.
-    CHECK(request_queue_target(0, 200, 250) == 150);
+    // 1 MB/s: 1.5 s is 91 blocks.
+    CHECK(request_queue_target(1e6, 16, 250) == 91);
+    // Idle: decays by half per tick, never below the minimum.
+    CHECK(request_queue_target(0, 200, 250) == 100);
     CHECK(request_queue_target(0, 16, 250) == 16);
     CHECK(request_queue_target(0, 1, 1) == 1);
     // A lower cap (a reqq learned later) wins over the current size.
     CHECK(request_queue_target(0, 400, 100) == 100);
+}
+
+TEST_CASE("peer queue: slow start between ticks does not push a steady peer past ~1.5 s of data") {
+    // A peer delivering R blocks a second: each block received adds one to
+    // the target (slow start), each 1 s tick recomputes it.  The settled
+    // queue is what a shared seed sees in flight from each leecher.
+    for (double r : {30.0, 120.0}) {
+        size_t q = kRequestQueueMin;
+        for (int tick = 0; tick < 50; ++tick) {
+            q = std::min<size_t>(q + size_t(r), 1000);  // one more per block received
+            q = request_queue_target(r * 16384, q, 1000);
+        }
+        CAPTURE(r);
+        CHECK(q >= size_t(r * kRequestQueueSeconds) - 1);  // the pipe stays full
+        CHECK(q <= size_t(r * kRequestQueueSeconds) + 1);  // and no deeper (was 3 R)
+    }
 }
 
 TEST_CASE("peer queue: a seed that answers every request at once never has more than 250 in flight") {

@@ -364,6 +364,30 @@ def run_main(fn):
     sys.exit(0)
 
 
+def run_side_by_side(cases):
+    """{name: fn} run at once, each in a thread (independent parts of a test
+    that mostly wait on the network); returns {name: result}, or raises the
+    first failure in the calling thread.  The parts must not call
+    ws.next_ip() themselves: hand each its addresses beforehand."""
+    import threading
+    results, errors = {}, []
+
+    def run(name, fn):
+        try:
+            results[name] = fn()
+        except BaseException as e:  # re-raised in the calling thread
+            errors.append(e)
+    threads = [threading.Thread(target=run, args=kv, daemon=True) for kv in cases.items()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        while t.is_alive():
+            t.join(0.2)
+    if errors:
+        raise errors[0]
+    return results
+
+
 # ---------------------------------------------------------------- mounts
 
 def mount_tmpfs(ws, path, size, read_only=False):

@@ -21,7 +21,7 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--status", required=True)
     ap.add_argument("--node", action="append", default=[], help="IP:PORT of a DHT node to join")
-    ap.add_argument("--torrent", action="append", default=[])
+    ap.add_argument("--torrent", action="append", default=[], help=".torrent file or magnet URI")
     ap.add_argument("--save", default=".")
     ap.add_argument("--seed", action="store_true")
     a = ap.parse_args()
@@ -43,8 +43,11 @@ def main():
         ses.add_dht_node((ip, int(port)))
     handles = []
     for t in a.torrent:
-        atp = lt.add_torrent_params()
-        atp.ti = lt.torrent_info(t)
+        if t.startswith("magnet:"):  # metadata from peers found through the DHT
+            atp = lt.parse_magnet_uri(t)
+        else:
+            atp = lt.add_torrent_params()
+            atp.ti = lt.torrent_info(t)
         atp.save_path = a.save
         if a.seed:
             atp.flags |= lt.torrent_flags.seed_mode

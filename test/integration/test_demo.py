@@ -7,9 +7,11 @@
    work directory on its command line) is left afterwards.
 2. Bad settings (DEMO_SIZES_MIB with two sizes): exit non-zero with a
    "demo: FAILED" line, nothing left running.
-3. The curses path in tmux: three rows reach seeding, `q` then `y` ends
-   btlaunchmany, the demo prints its summary, exits 0, nothing left running.
-   Skipped when tmux is missing.
+3. The curses path in tmux: the engine starts detached and the view
+   attaches; three rows reach seeding; `d` detaches (the demo says so, the
+   engine is still running, its RPC socket answers) and the demo attaches
+   again by itself (the rows come back); `q` then `y` stops the engine, the
+   demo prints its summary with two attaches, exits 0, nothing left running.
 """
 
 import os
@@ -97,8 +99,10 @@ def curses_run(base):
                               timeout=10).stdout
 
     env = demo_env(work)
+    env["DEMO_REATTACH_DELAY"] = "1"
     exports = " ".join("%s=%s" % (k, shlex.quote(env[k])) for k in
-                       ("DEMO_DIR", "DEMO_SIZES_MIB", "DEMO_DROP_INTERVAL", "DEMO_RATE_KB", "BTL_BIN"))
+                       ("DEMO_DIR", "DEMO_SIZES_MIB", "DEMO_DROP_INTERVAL", "DEMO_RATE_KB", "BTL_BIN",
+                        "DEMO_REATTACH_DELAY"))
     # The pane's output is also copied to a file (pipe-pane) so the summary
     # printed after curses ends can be read whole.
     shell = "export LANG=C.UTF-8 TERM=tmux-256color %s; bash %s; echo rc=$? > %s; sleep 30" % (
@@ -124,6 +128,17 @@ def curses_run(base):
             print("---- screen ----\n" + "\n".join(last), flush=True)
             raise
         H.log("curses view:\n" + "\n".join(last))
+        # d: detach; the engine keeps running on its own, the demo says so
+        # and attaches again.
+        tmux("send-keys", "-t", "demo", "d")
+        H.wait_until(lambda: any("detached: the engine (pid" in l for l in screen()), 15,
+                     "the demo to say the view detached")
+        lock = os.path.join(work, "state", "btlaunchmany", "btlaunchmany.lock")
+        epid = int("".join(c for c in open(lock).read() if c.isdigit()))
+        H.check(os.path.exists("/proc/%d" % epid) and work + "/" in open("/proc/%d/cmdline" % epid).read().replace("\0", " "),
+                "no engine of the demo running (pid %d from %s) after the detach" % (epid, lock))
+        H.wait_until(lambda: not any("detached: the engine" in l for l in screen()) and rows_seeding(screen()), 30,
+                     "the view to attach again and show the seeding rows")
         tmux("send-keys", "-t", "demo", "q")
         H.wait_until(lambda: any("(y/n)" in l for l in screen()), 5, "the quit prompt")
         tmux("send-keys", "-t", "demo", "y")
@@ -136,6 +151,10 @@ def curses_run(base):
         for n in NAMES:
             H.check(n in out and "identical to the original" in out,
                     "the summary after curses does not name %s as identical" % n)
+        H.check("(2 attach(es))" in out, "the summary does not count two attaches")
+        H.check(not os.path.exists("/proc/%d" % epid) or work + "/" not in
+                open("/proc/%d/cmdline" % epid).read().replace("\0", " "),
+                "the engine (pid %d) still runs after q, y" % epid)
         assert_nothing_left(work)
     finally:
         pids = tmux("list-panes", "-a", "-F", "#{pane_pid}").split()

@@ -76,7 +76,7 @@ def launcher_part(ws, tr, src, data_t):
     cmd = " ".join(shlex.quote(a) for a in [
         launcher, "--dht", "0", watch, "--save_in", out, "--data_dir", data, "--bind", ip, "--ip", ip,
         "--minport", str(port), "--maxport", str(port), "--display_interval", "0.3",
-        "--status_json", status] + H.NO_REACH)
+        "--status_json", status, "--rpc_port", "0"] + H.NO_REACH)
     shell = "export LANG=C.UTF-8 TERM=tmux-256color; %s 2>%s; echo rc=$? > %s" % (
         cmd, shlex.quote(ws.path("btl.stderr")), shlex.quote(rc_file))
     tmux("new-session", "-d", "-s", SESSION, "-x", "200", "-y", "40", shell)

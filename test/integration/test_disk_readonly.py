@@ -79,7 +79,7 @@ def main():
         status = ws.path("btl.status.json")
         btl = ws.start("btl", [exe, "--dht", "0", watch, "--display", "plain", "--save_in", out, "--data_dir", data,
                                "--bind", ip, "--ip", ip, "--minport", str(port), "--maxport", str(port),
-                               "--display_interval", "0.2", "--status_json", status] + H.NO_REACH)
+                               "--display_interval", "0.2", "--status_json", status, "--rpc_port", "0"] + H.NO_REACH)
         for t in (ro_t, ok_t):
             os.link(t, os.path.join(watch, os.path.basename(t)))
         row = H.wait_until(lambda: rows(status).get("ro.torrent", {}).get("state") == "error"

@@ -122,7 +122,7 @@ def run(ws, launcher):
     rc_file = ws.path("rc")
     cmd = " ".join(shlex.quote(a) for a in [
         launcher, "--dht", "0", watch, "--display", "curses", "--save_in", out, "--data_dir", data, "--bind", ip, "--ip", ip,
-        "--minport", str(port), "--maxport", str(port), "--display_interval", "0.5"] + H.NO_REACH)
+        "--minport", str(port), "--maxport", str(port), "--display_interval", "0.5", "--rpc_port", "0"] + H.NO_REACH)
     shell = "export LANG=C.UTF-8 TERM=tmux-256color; %s; echo rc=$? > %s" % (cmd, shlex.quote(rc_file))
     tmux("new-session", "-d", "-s", SESSION, "-x", "160", "-y", "40", shell)
     wait_screen(lambda s: s and s[0].lstrip().startswith("NAME"), 10, "the header")

@@ -168,7 +168,7 @@ def main(https=False):
             os.path.join(H.btl_bin_dir(), "btlaunchmany"), "--dht", "0", watch, "--display", "plain",
             "--save_in", launcher_out, "--data_dir", ws.mkdir("launcher.data"), "--bind", lip, "--ip", lip,
             "--minport", str(lport), "--maxport", str(lport), "--display_interval", "0.5",
-            "--status_json", launcher_json] + H.NO_REACH + ca_args, env=dict(os.environ, LANG="C.UTF-8"))
+            "--status_json", launcher_json, "--rpc_port", "0"] + H.NO_REACH + ca_args, env=dict(os.environ, LANG="C.UTF-8"))
 
         # Open descriptors of the 50,000-peer leecher, sampled throughout.
         fd_peak = [0]

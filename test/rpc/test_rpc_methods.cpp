@@ -285,4 +285,10 @@ TEST_CASE("metrics: session series, states, bounded per-torrent series with esca
     CHECK(t.find("btl_torrent_series_omitted 1\n") != std::string::npos);
     CHECK(t.find("name=\"quote\\\" back\\\\ nl\\n\"") != std::string::npos);
     CHECK(t.find("info_hash=\"" + to_hex(hash_n(2))) == std::string::npos);  // beyond the bound
+    CHECK(t.find("btl_loop_handles") == std::string::npos);  // not known: not shown
+    in.loop_handles = 42;
+    in.loop_timers = 7;
+    t = prometheus_text(in);
+    CHECK(t.find("# TYPE btl_loop_handles gauge\nbtl_loop_handles 42\n") != std::string::npos);
+    CHECK(t.find("# TYPE btl_loop_timers gauge\nbtl_loop_timers 7\n") != std::string::npos);
 }

@@ -145,6 +145,11 @@ TEST_CASE("rpc server: Host, password, session id and method are checked in orde
     CHECK(answers[6].rfind("HTTP/1.1 405", 0) == 0);
     CHECK(answers[7].rfind("HTTP/1.1 200", 0) == 0);
     CHECK(answers[7].find("# TYPE btl_torrents gauge") != std::string::npos);
+    // The loop's own handles: at least the listening socket and a connection.
+    const size_t lh = answers[7].find("\nbtl_loop_handles ");
+    REQUIRE(lh != std::string::npos);
+    CHECK(std::stol(answers[7].substr(lh + 18)) >= 2);
+    CHECK(answers[7].find("\nbtl_loop_timers ") != std::string::npos);
     CHECK(answers[8].rfind("HTTP/1.1 404", 0) == 0);
     REQUIRE(log.lines.size() == 1);
     CHECK(log.lines[0].find("wrong user name or password from 127.0.0.1") != std::string::npos);

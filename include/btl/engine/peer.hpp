@@ -92,14 +92,19 @@ public:
 };
 
 // Our requests in flight to one peer (pipelining).  The queue follows the
-// peer's measured rate, about 3 s of data, between kRequestQueueMin and a
-// cap.  The cap stays strictly below the `reqq` the peer advertises in its
+// peer's measured rate, kRequestQueueSeconds of data, between
+// kRequestQueueMin and a cap.  1.5 s covers a round trip and the peer's
+// disk latency many times over; more only puts more pieces in flight
+// from a shared source (a seed feeding a swarm), where nobody else can see
+// them: with 3 s, 8 leechers of one rate-limited seed had ~6 pieces each
+// in flight from it and the seed sent 1.23 copies of the file.  The cap stays strictly below the `reqq` the peer advertises in its
 // BEP 10 extension handshake: Transmission 3.00 advertises 512, accepts 511
 // and answers the excess with a batch of rejects about 8 s late, which
 // stalled every download from it while we queued up to 1,000.  Until a
 // peer has said its reqq (the extension handshake is not in yet), 250:
 // below what the clients we test with advertise, and still 4 MiB in
-// flight, 3 s of data at 1.3 MB/s per peer.
+// flight, 1.5 s of data at 2.7 MB/s per peer.
+inline constexpr double kRequestQueueSeconds = 1.5;
 inline constexpr size_t kRequestQueueMin = 16;
 inline constexpr size_t kRequestQueueUnknownCap = 250;
 inline constexpr size_t kRequestQueueMax = 1000;

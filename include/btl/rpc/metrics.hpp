@@ -7,7 +7,8 @@
 // torrent series (labelled info_hash and name) only for the first
 // max_torrents torrents by transfer rate, then by name, so a scrape of
 // 10,000 torrents stays small; btl_torrent_series_omitted says how many
-// were left out.  Counters are the server's own, monotonic for the life of
+// were left out.  btl_loop_handles / btl_loop_timers count the event
+// loop's handles when known (a soak checks they stay flat).  Counters are the server's own, monotonic for the life of
 // the process; byte totals of the torrents present are gauges (removing a
 // torrent lowers them).
 #pragma once
@@ -27,6 +28,9 @@ struct MetricsInput {
     int64_t disk_free = -1, disk_total = -1;  // -1: unknown
     uint64_t rpc_requests = 0, auth_failures = 0;
     size_t max_torrents = 100;
+    // Event loop: handles (sockets, timers, ...) alive, and timers among
+    // them; -1 when not known.  Flat over a long run, or something leaks.
+    int64_t loop_handles = -1, loop_timers = -1;
 };
 
 std::string prometheus_text(const MetricsInput& in);
