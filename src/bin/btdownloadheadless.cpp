@@ -136,6 +136,12 @@ struct App {
             exit_code = 1;
             return shutdown();
         }
+        // A seeding goal (--seed_ratio, --seed_idle_minutes) met: done.
+        if (t.state == TorrentState::finished && !shutting_down) {
+            std::printf("finished: seeding goal reached, uploaded %s\n", format_size(t.total_uploaded).c_str());
+            std::fflush(stdout);
+            return shutdown();
+        }
         if (t.state == TorrentState::seeding && !announced_complete) {
             announced_complete = true;
             std::printf("complete: %s (%s) downloaded %s, uploaded %s\n", t.name.c_str(), format_size(t.total_size).c_str(),
@@ -242,6 +248,9 @@ Status add_torrent(Session& session, const Options& o, const std::string& file, 
     p.metainfo = std::move(mi);
     auto added = session.add_torrent(std::move(p));
     if (!added.ok()) return make_error(file + ": " + added.error().message);
+    // Running it again is the user's "start": a torrent that met its goal
+    // in an earlier run seeds again (Torrent::resume).
+    if ((*added)->finished()) (*added)->resume();
     return Ok{};
 }
 

@@ -62,6 +62,13 @@ const std::vector<OptionSpec> kSpecs = with_session_options({
     {"rpc_host_whitelist", "NAME,...", "", "Host names accepted besides IP addresses and localhost"},
     {"rpc_allow_any_dir", "0|1", "0", "let RPC clients save outside --save_in"},
     {"attach", "", "", "attach the curses view to a running engine: btlaunchmany --attach [URL] (see the man page)"},
+    // Queue and hooks.
+    {"max_active_downloads", "N", "5", "torrents downloading at once, the rest queued; 0 = unlimited"},
+    {"max_active_seeds", "N", "0", "torrents seeding at once, the rest queued; 0 = unlimited"},
+    {"queue_stalled_minutes", "M", "30", "a download idle this long stops counting against the queue limit"},
+    {"on_added", "CMD", "", "run CMD (/bin/sh -c) when a torrent is added; BTL_* in its environment"},
+    {"on_complete", "CMD", "", "run CMD when a torrent completes its download"},
+    {"on_removed", "CMD", "", "run CMD when a torrent is removed"},
     {"help", "", "", "show this help"},
 }, 2);
 
@@ -117,6 +124,21 @@ std::optional<int> prepare_save_in(Settings& s) {
     return std::nullopt;
 }
 
+// --max_active_downloads, --max_active_seeds, --queue_stalled_minutes, hooks.
+Status read_queue_settings(const Options& o, LauncherOptions& l) {
+    auto down = o.get_int("max_active_downloads", 0, 1'000'000), seeds = o.get_int("max_active_seeds", 0, 1'000'000);
+    auto stalled = o.get_int("queue_stalled_minutes", 1, 10'000'000);
+    for (const auto* r : {&down, &seeds, &stalled})
+        if (!r->ok()) return r->error();
+    l.queue.max_downloads = int(*down);
+    l.queue.max_seeds = int(*seeds);
+    l.queue_stalled_ms = *stalled * 60'000;
+    l.on_added = o.get("on_added");
+    l.on_complete = o.get("on_complete");
+    l.on_removed = o.get("on_removed");
+    return Ok{};
+}
+
 // The option values as Settings; an error is a usage error (exit 2).
 Result<Settings> read_settings(const LoadedOptions& lo, const std::string& dir) {
     const Options& o = lo.options;
@@ -145,6 +167,7 @@ Result<Settings> read_settings(const LoadedOptions& lo, const std::string& dir) 
     s.interval = *interval;
     s.status_path = o.get("status_json");
     if (Status st = read_rpc_settings(o, s); !st.ok()) return st.error();
+    if (Status st = read_queue_settings(o, s.launcher); !st.ok()) return st.error();
     return s;
 }
 

@@ -17,6 +17,60 @@
 
 namespace btl {
 
+namespace {
+
+// The queue, goal and limit keys, each optional.
+struct IntKey {
+    const char* name;
+    int64_t ResumeData::*member;
+    int64_t min, max;
+};
+constexpr IntKey kQueueInts[] = {
+    {"queue-key", &ResumeData::queue_key, -1, INT64_MAX},
+    {"seed-ratio-milli", &ResumeData::seed_ratio_milli, 0, INT64_MAX},
+    {"seed-ratio-mode", &ResumeData::seed_ratio_mode, 0, 2},
+    {"seed-idle-minutes", &ResumeData::seed_idle_minutes, 0, INT64_MAX},
+    {"seed-idle-mode", &ResumeData::seed_idle_mode, 0, 2},
+    {"up-limit", &ResumeData::up_limit, 0, INT64_MAX},
+    {"down-limit", &ResumeData::down_limit, 0, INT64_MAX},
+    {"priority", &ResumeData::priority, -1, 1},
+};
+struct BoolKey {
+    const char* name;
+    bool ResumeData::*member;
+};
+constexpr BoolKey kQueueBools[] = {
+    {"finished", &ResumeData::finished},
+    {"goals-waived", &ResumeData::goals_waived},
+    {"up-limited", &ResumeData::up_limited},
+    {"down-limited", &ResumeData::down_limited},
+};
+
+void encode_queue_keys(const ResumeData& r, BValue& d) {
+    for (const auto& k : kQueueInts) d[k.name] = r.*k.member;
+    for (const auto& k : kQueueBools) d[k.name] = int64_t(r.*k.member ? 1 : 0);
+}
+
+Status decode_queue_keys(BNode root, ResumeData& r) {
+    for (const auto& k : kQueueInts) {
+        BNode n = root.find(k.name);
+        if (!n) continue;
+        if (!n.is_int() || n.int_value() < k.min || n.int_value() > k.max)
+            return make_error(std::string("resume data: \"") + k.name + "\" is not a valid integer");
+        r.*k.member = n.int_value();
+    }
+    for (const auto& k : kQueueBools) {
+        BNode n = root.find(k.name);
+        if (!n) continue;
+        if (!n.is_int() || (n.int_value() != 0 && n.int_value() != 1))
+            return make_error(std::string("resume data: \"") + k.name + "\" is not 0 or 1");
+        r.*k.member = n.int_value() == 1;
+    }
+    return Ok{};
+}
+
+}  // namespace
+
 std::string encode_resume(const ResumeData& r) {
     BValue d = BValue::dict();
     d["version"] = resume_format_version;
@@ -47,6 +101,7 @@ std::string encode_resume(const ResumeData& r) {
         d["move-placed"] = r.move_placed;
     }
     if (!r.label.empty()) d["label"] = r.label;
+    encode_queue_keys(r, d);
     return encode(d);
 }
 
@@ -173,6 +228,7 @@ Result<ResumeData> decode_resume(std::string_view bytes) {
         r.boot_id = std::string(*boot);
     }
     if (Status st = decode_places(root, r); !st.ok()) return st.error();
+    if (Status st = decode_queue_keys(root, r); !st.ok()) return st.error();
     return r;
 }
 

@@ -439,44 +439,6 @@ void Session::slot_event(SlotEvent e) {
     }
 }
 
-bool Session::take_upload(uint32_t bytes, uint32_t torrent_id) {
-    if (up_bucket_.unlimited()) return true;
-    if (up_bucket_.consume(bytes)) return true;
-    waiting_bandwidth_.insert(torrent_id);
-    return false;
-}
-
-bool Session::account_download(uint32_t bytes, uint32_t torrent_id) {
-    if (down_bucket_.unlimited()) return true;
-    down_bucket_.force_consume(bytes);
-    if (down_bucket_.available() >= 0) return true;
-    waiting_bandwidth_.insert(torrent_id);
-    return false;
-}
-
-void Session::on_bandwidth_tick() {
-    int64_t now = now_ms();
-    up_bucket_.refill(now);
-    down_bucket_.refill(now);
-    if (waiting_bandwidth_.empty()) return;
-    bool up_ok = up_bucket_.unlimited() || up_bucket_.available() > 0;
-    bool down_ok = download_allowed();
-    if (!up_ok && !down_ok) return;
-    auto waiting = std::move(waiting_bandwidth_);
-    waiting_bandwidth_.clear();
-    for (uint32_t id : waiting) {
-        auto it = by_id_.find(id);
-        if (it == by_id_.end()) continue;
-        it->second->on_bandwidth();
-        // Upload tokens woke it, but its reads stay paused until download
-        // tokens are back too: keep it on the list for that.  (Waking
-        // everyone whenever either bucket had tokens resumed reading with
-        // the download bucket in debt, so with only a download limit set
-        // the limit did not hold: 150 kB/s configured, ~900 kB/s measured.)
-        if (!down_ok) waiting_bandwidth_.insert(id);
-    }
-}
-
 std::shared_ptr<void> Session::announce_turn(const std::string& tracker_url, std::function<void()> go) {
     auto tok = std::make_shared<Turns::Token>();
     tok->turns = turns_;

@@ -27,6 +27,9 @@ const std::vector<OptionSpec>& session_option_specs() {
         {"dht_bootstrap", "HOST:PORT,...",
          "router.bittorrent.com:6881,dht.transmissionbt.com:6881,router.utorrent.com:6881",
          "DHT nodes to join through when the saved routing table is not enough (empty: none)"},
+        // Seeding goals.
+        {"seed_ratio", "R", "0", "stop seeding a torrent (state finished) at this share ratio, 0 = never"},
+        {"seed_idle_minutes", "M", "0", "stop seeding a torrent after M minutes without uploading, 0 = never"},
     };
     return specs;
 }
@@ -109,6 +112,13 @@ Status read_session_options(const Options& o, SessionOptions& so) {
     else if (enc == "require") so.encryption = Encryption::require;
     else return make_error("--encryption must be allow, prefer or require, not '" + enc + "'");
     if (auto st = read_dht_options(o, so); !st.ok()) return st;
+    // Seeding goals.
+    auto ratio = o.get_double("seed_ratio", 0, 1e6);
+    if (!ratio.ok()) return ratio.error();
+    auto idle = o.get_int("seed_idle_minutes", 0, 10'000'000);
+    if (!idle.ok()) return idle.error();
+    so.seed_ratio = *ratio;
+    so.seed_idle_minutes = *idle;
     return Ok{};
 }
 

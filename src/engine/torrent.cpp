@@ -20,6 +20,8 @@ const char* state_name(TorrentState s) {
         case TorrentState::stopped: return "stopped";
         case TorrentState::error: return "error";
         case TorrentState::fetching: return "fetching metadata";
+        case TorrentState::queued: return "queued";
+        case TorrentState::finished: return "finished";
     }
     return "?";
 }
@@ -35,6 +37,7 @@ Torrent::Torrent(TorrentHost& host, AddTorrentParams p, uint32_t id)
     added_time_ = int64_t(std::time(nullptr));
     final_path_ = std::move(p.final_path);
     label_ = std::move(p.label);
+    queued_ = p.queued;
 }
 
 Torrent::~Torrent() {
@@ -120,6 +123,7 @@ bool Torrent::accepting_peers() const {
 
 void Torrent::start_swarm() {
     ++status_gen_;
+    if (hold_swarm()) return;
     state_ = picker_.complete() ? TorrentState::seeding : TorrentState::downloading;
     // Super-seeding only makes sense for a complete torrent (we reveal what
     // we have); a download never turns it on.
@@ -357,6 +361,7 @@ void Torrent::tick(int64_t now) {
     if (ticks_ % 10 == 0) run_choker(now, ticks_ % 30 == 0);
     super_seed_update();
     send_pex(now);
+    goals_tick(now);
     connect_more();
     // The periodic save syncs the data it claims (on the pool), so a reboot
     // need not re-check it; saves on events (completion, pause, stop) do
@@ -373,7 +378,8 @@ void Torrent::tick(int64_t now) {
     auto due = book_.next_due();
     const bool dial_soon = due && can_download() && *due - now <= 60'000;
     if (peers_.empty() && !dial_soon && state_ != TorrentState::checking && !resume_dirty_ && !move_ &&
-        !unsynced_ && !waiting_for_space && down_meter_.rate(now) == 0 && up_meter_.rate(now) == 0)
+        !unsynced_ && !waiting_for_space && down_meter_.rate(now) == 0 && up_meter_.rate(now) == 0 &&
+        !goal_watch())
         host_.set_active(id_, false);
 }
 
@@ -384,7 +390,7 @@ void Torrent::on_bandwidth() {
     std::vector<Peer*> ps;
     ps.reserve(peers_.size());
     for (auto& [k, p] : peers_) {
-        if (host_.download_allowed() && !disk_hold_reading_ && !p->conn().reading() && !p->conn().closing())
+        if (download_allowed_now() && !disk_hold_reading_ && !p->conn().reading() && !p->conn().closing())
             p->conn().resume_reading();
         ps.push_back(p.get());
     }
@@ -438,7 +444,7 @@ void Torrent::on_block(Peer& from, BlockRef b, std::string_view data) {
     if (!r.accepted) return;
     payload_down_ += int64_t(data.size());
     down_meter_.add(int64_t(data.size()), host_.now_ms());
-    if (!host_.account_download(uint32_t(data.size()), id_)) from.conn().pause_reading();
+    if (!account_down(uint32_t(data.size()))) from.conn().pause_reading();
     smart_ban_.block_received(b.piece, b.block, uint32_t((mi_.piece_size(b.piece) + kBlock - 1) / kBlock),
                               from.conn().remote_ip());
     for (PeerKey k : r.cancel) {
@@ -462,6 +468,7 @@ void Torrent::on_complete() {
     ++status_gen_;
     if (state_ != TorrentState::downloading) return;
     state_ = TorrentState::seeding;
+    ++completions_;
     completed_time_ = int64_t(std::time(nullptr));
     log(LogLevel::info, "download complete; seeding");
     if (announcer_) announcer_->completed();

@@ -32,6 +32,7 @@ void Torrent::start() {
             if (rd->added_time) added_time_ = rd->added_time;
             completed_time_ = rd->completed_time;
             if (rd->paused) paused_ = true;
+            load_goal_resume(*rd);
             auto trusted = trusted_pieces(*rd, storage_->layout(), storage_->stat_files(), current_boot_id());
             auto claimed = Bitfield::from_bytes(rd->have_bits, mi_.num_pieces());
             uint32_t n_trusted = uint32_t(std::count(trusted.begin(), trusted.end(), uint8_t(1)));
@@ -112,6 +113,7 @@ ResumeData Torrent::resume_snapshot() const {
     rd.added_time = added_time_;
     rd.completed_time = completed_time_;
     rd.paused = paused_;
+    fill_goal_resume(rd);
     add_places(rd);
     return rd;
 }
@@ -208,6 +210,13 @@ void Torrent::pause() {
 
 void Torrent::resume() {
     ++status_gen_;
+    // Starting a finished torrent seeds it again (start_swarm no longer holds it).
+    if (finished_) {
+        finished_ = false;
+        goals_waived_ = true;
+        resume_dirty_ = true;
+        if (!paused_ && state_ == TorrentState::finished) start_swarm();
+    }
     if (!paused_) return;
     paused_ = false;
     // Data found damaged must be re-checked before anything is served again.

@@ -67,6 +67,8 @@ TorrentStatus Torrent::status(bool detail) const {
     st.added_time = added_time_;
     st.num_pieces = mi_.num_pieces();
     st.pieces_have = picker_.num_have();
+    st.limits = limits_;
+    st.completed_time = completed_time_;
     if (detail) {
         for (auto& [k, p] : peers_)
             if (p->ready()) {

@@ -64,7 +64,7 @@ void Torrent::writes_done(uint64_t gen, int64_t bytes, std::vector<uint32_t> pie
         disk_hold_reading_ = false;
         // As on_bandwidth: a socket the rate limiter paused stays paused.
         for (auto& [k, p] : peers_)
-            if (host_.download_allowed() && !p->conn().reading() && !p->conn().closing()) p->conn().resume_reading();
+            if (download_allowed_now() && !p->conn().reading() && !p->conn().closing()) p->conn().resume_reading();
     }
     if (was_backlogged && !disk_backlogged())
         for (auto& [k, p] : peers_) p->fill_requests();

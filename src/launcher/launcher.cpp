@@ -21,11 +21,13 @@ Launcher::~Launcher() = default;
 
 Status Launcher::start() {
     watch_ = std::make_unique<WatchDir>(loop_, opt_.dir, this, opt_.quiet_ms, opt_.parse_dir_interval_ms);
+    start_queue();
     return watch_->start();
 }
 
 void Launcher::shutdown(std::function<void()> done) {
     if (watch_) watch_->stop();
+    if (queue_timer_) uv_timer_stop(queue_timer_.get());
     s_.shutdown(std::move(done));
 }
 
@@ -69,6 +71,7 @@ void Launcher::on_parsed(const std::string& name, uint64_t gen, Result<Metainfo>
     if (e.loaded) {
         // Changed file: stop the old torrent, then add the new one.
         Sha1Digest old = e.ih;
+        queue_forget(e, false);
         e.loaded = false;
         e.torrent = nullptr;
         taken_.remove(e.save_path);
@@ -108,6 +111,7 @@ void Launcher::add(const std::string& name, Metainfo mi) {
     p.final_path = pl.final_path;
     p.label = pl.label;
     p.paused = e.start_paused;
+    p.queued = queue_wanted();  // the queue pass lets it run if a slot is free
     e.start_paused = false;
     std::string tname = mi.name;
     p.metainfo = std::move(mi);
@@ -121,11 +125,13 @@ void Launcher::add(const std::string& name, Metainfo mi) {
     }
     e.loaded = true;
     e.torrent = *r;
+    e.torrent->set_label_seed_ratio(pl.seed_ratio);
     e.save_path = save;
     taken_.add(save);
     e.seq = next_seq_++;
     owner_[e.ih] = name;
     log_.log(LogLevel::info, tname, "added " + name + ", saving to " + save);
+    after_add(name, e);
     rows_changed();
 }
 
@@ -143,6 +149,7 @@ void Launcher::on_file_removed(const std::string& name) {
         rows_changed();
         return;
     }
+    queue_forget(e, true);
     owner_.erase(e.ih);
     taken_.remove(e.save_path);
     Sha1Digest ih = e.ih;
@@ -166,6 +173,7 @@ bool Launcher::remove(const std::string& name, bool delete_data) {
     const std::string tname = owned ? e.torrent_name : name;
     const std::string data = owned && delete_data ? e.save_path : std::string();
     if (owned) {
+        queue_forget(e, true);
         owner_.erase(e.ih);
         taken_.remove(e.save_path);
     }
@@ -249,6 +257,7 @@ bool Launcher::row_for(const std::string& name, const Entry& e, Row& r) const {
         if (!t) return false;
         r.loaded = true;
         r.st = t->status(false);
+        r.st.queue_position = queue_.position(e.ih);
         r.added_seq = e.seq;
         // A failed reparse of a running torrent's file: show it, keep running.
         if (!e.error.empty() && r.st.error.empty()) r.st.error = name + ": " + e.error;
@@ -291,7 +300,7 @@ void Launcher::toggle_pause(const Sha1Digest& ih) {
     // Ask the flag, not the displayed state: a paused torrent that is still
     // checking or in error shows those states, and must still resume.
     refreshed_ms_ = -1;
-    if (t->paused()) {
+    if (t->paused() || t->finished()) {
         t->resume();
         log_.log(LogLevel::info, t->metainfo().name, "resumed");
     } else {
@@ -358,7 +367,8 @@ void Launcher::refresh(int64_t max_age_ms) const {
         // rebuilt at least every 16th pass, in case an event forgot to move
         // the fingerprint.
         if (e.loaded && e.torrent) {
-            uint64_t fp = e.torrent->status_fingerprint() ^ (e.gen * 0x9e3779b97f4a7c15ull);
+            uint64_t fp = e.torrent->status_fingerprint() ^ (e.gen * 0x9e3779b97f4a7c15ull) ^
+                          uint64_t(queue_.position(e.ih) + 2) * 0xff51afd7ed558ccdull;
             bool due = ((refresh_pass_ + e.seq) & 15) == 0;
             if (e.visible && e.json_ok && fp == e.fingerprint && !due) {
                 add_to_totals(totals_, e.shown);

@@ -69,6 +69,7 @@ void Launcher::on_magnet_loaded(const std::string& name, uint64_t gen, Result<Ma
     if (e.loaded) {
         // The link changed under a running torrent: stop that one first.
         Sha1Digest old = e.ih;
+        queue_forget(e, false);
         e.loaded = false;
         e.torrent = nullptr;
         taken_.remove(e.save_path);

@@ -63,7 +63,7 @@ Status LauncherRpcBackend::running(const Sha1Digest& ih) const {
 
 Status LauncherRpcBackend::start(const Sha1Digest& ih) {
     if (Status st = running(ih); !st.ok()) return st;
-    if (launcher_.paused(ih)) launcher_.toggle_pause(ih);
+    launcher_.start_torrent(ih);  // paused or finished: runs again
     return Ok{};
 }
 
@@ -174,5 +174,16 @@ rpc::SessionFacts LauncherRpcBackend::facts() const {
 void LauncherRpcBackend::set_rate_limits(int64_t up, int64_t down) { launcher_.set_rate_limits({up, down}); }
 
 SessionStatus LauncherRpcBackend::session_status() { return launcher_.session_status(); }
+
+Status LauncherRpcBackend::set_limits(const Sha1Digest& ih, const TorrentLimits& l) {
+    if (!launcher_.set_torrent_limits(ih, l)) return make_error("torrent " + to_hex(ih) + " is not running");
+    return Ok{};
+}
+
+Status LauncherRpcBackend::queue_move(const Sha1Digest& ih, int how) {
+    if (how < 0 || how > 3) return make_error("no such queue move");
+    if (!launcher_.queue_move(ih, QueueMove(how))) return make_error("torrent " + to_hex(ih) + " is not in the queue");
+    return Ok{};
+}
 
 }  // namespace btl

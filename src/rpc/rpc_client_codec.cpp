@@ -16,7 +16,8 @@ const char* const kRowFields[] = {
     "id", "hashString", "name", "status", "error", "errorString", "percentDone", "recheckProgress",
     "totalSize", "haveValid", "rateDownload", "rateUpload", "downloadedEver", "uploadedEver",
     "peersConnected", "peersSendingToUs", "eta", "addedDate", "downloadDir", "isStalled", "pieceCount",
-    "pieceSize", "btlNeedsRecheck", "labels"};
+    "pieceSize", "btlNeedsRecheck", "labels", "isFinished", "queuePosition", "downloadLimit", "downloadLimited",
+    "uploadLimit", "uploadLimited"};
 const char* const kDetailFields[] = {"files", "fileStats", "peers", "trackerStats"};
 
 // Nesting deeper than kMaxDepth, counted outside strings: refused before
@@ -145,6 +146,12 @@ TorrentStatus read_torrent(const json& t) {
     std::string dir = text(t, "downloadDir");
     st.save_path = dir.empty() ? st.name : dir + "/" + st.name;
     st.state = state_from_status(inum(t, "status"), flag(t, "isStalled"));
+    if (st.state == TorrentState::stopped && flag(t, "isFinished")) st.state = TorrentState::finished;
+    st.queue_position = inum(t, "queuePosition", -1);
+    st.limits.down_limit = std::max<int64_t>(0, inum(t, "downloadLimit")) * 1000;
+    st.limits.up_limit = std::max<int64_t>(0, inum(t, "uploadLimit")) * 1000;
+    st.limits.down_limited = flag(t, "downloadLimited");
+    st.limits.up_limited = flag(t, "uploadLimited");
     st.progress = std::clamp(num(t, "percentDone"), 0.0, 1.0);
     st.check_progress = std::clamp(num(t, "recheckProgress"), 0.0, 1.0);
     st.total_size = std::max<int64_t>(0, inum(t, "totalSize"));
@@ -187,7 +194,8 @@ TorrentState state_from_status(int64_t status, bool stalled) {
     switch (status) {
         case 0: return TorrentState::stopped;
         case 1: case 2: return TorrentState::checking;
-        case 5: case 6: return TorrentState::seeding;
+        case 3: case 5: return TorrentState::queued;  // download-wait, seed-wait
+        case 6: return TorrentState::seeding;
         default: return stalled ? TorrentState::stalled : TorrentState::downloading;
     }
 }
@@ -207,6 +215,14 @@ std::string torrent_action_request(const char* method, int64_t id, bool delete_l
     json args = {{"ids", json::array({id})}};
     if (std::string_view(method) == "torrent-remove") args["delete-local-data"] = delete_local_data;
     return request_text(method, std::move(args));
+}
+
+std::string torrent_limits_request(int64_t id, int64_t down_bytes_s, int64_t up_bytes_s) {
+    auto kb = [](int64_t b) { return std::max<int64_t>(1, (b + 999) / 1000); };
+    json args = {{"ids", json::array({id})}, {"downloadLimited", down_bytes_s > 0}, {"uploadLimited", up_bytes_s > 0}};
+    if (down_bytes_s > 0) args["downloadLimit"] = kb(down_bytes_s);
+    if (up_bytes_s > 0) args["uploadLimit"] = kb(up_bytes_s);
+    return request_text("torrent-set", std::move(args));
 }
 
 std::string session_limits_request(int64_t down_bytes_s, int64_t up_bytes_s) {

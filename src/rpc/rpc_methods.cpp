@@ -12,6 +12,7 @@
 #include "btl/base/json.hpp"
 #include "btl/rpc/rpc_security.hpp"
 #include "btl/rpc/torrent_fields.hpp"
+#include "btl/rpc/torrent_set.hpp"
 
 namespace btl::rpc {
 
@@ -225,6 +226,10 @@ void Dispatcher::dispatch(const Call& c, Done done) {
         {"session-stats", &Dispatcher::session_stats},
         {"free-space", &Dispatcher::free_space},
         {"torrent-set-location", &Dispatcher::torrent_set_location},
+        {"queue-move-top", &Dispatcher::queue_move},
+        {"queue-move-up", &Dispatcher::queue_move},
+        {"queue-move-down", &Dispatcher::queue_move},
+        {"queue-move-bottom", &Dispatcher::queue_move},
     };
     if (auto it = kMethods.find(c.method); it != kMethods.end()) return (this->*(it->second))(c, std::move(done));
     if (c.method == "port-test")
@@ -235,8 +240,7 @@ void Dispatcher::dispatch(const Call& c, Done done) {
         return opt_.on_session_close();
     }
     static const char* const kUnsupported[] = {
-        "torrent-rename-path", "blocklist-update", "queue-move-top",
-        "queue-move-up", "queue-move-down", "queue-move-bottom", "group-get", "group-set"};
+        "torrent-rename-path", "blocklist-update", "group-get", "group-set"};
     for (const char* u : kUnsupported)
         if (c.method == u) return done(fail(c.method + " is not supported by this engine yet"));
     done(fail("method name not recognized"));
@@ -388,16 +392,36 @@ void Dispatcher::torrent_set(const Call& c, Done done) {
     bool recent = false;
     std::string why;
     if (!select(c, sel, recent, why)) return done(fail(why));
-    // Per-torrent settings: none of them exists in the engine yet, and
-    // accepting one silently would be a lie to the user.
-    std::string unsupported;
-    if (!set_places(c, sel, why)) return done(fail(why));  // "location", "labels"
+    // Every key must be one this engine applies: accepting one silently
+    // would be a lie to the user.
+    std::string unsupported, keys;
     for (const auto& [key, value] : c.args.items()) {
         if (key == "ids" || key == "location" || key == "labels") continue;
-        unsupported += (unsupported.empty() ? "" : ", ") + key;
+        std::string& list = is_limits_key(key) ? keys : unsupported;
+        list += (list.empty() ? "" : ", ") + key;
     }
     if (!unsupported.empty()) return done(fail("torrent-set: not supported by this engine yet: " + unsupported));
-    done(Outcome{});
+    if (!set_places(c, sel, why)) return done(fail(why));  // "location", "labels"
+    std::string errors;
+    for (const TorrentStatus* t : keys.empty() ? std::vector<const TorrentStatus*>{} : sel) {
+        TorrentLimits l = t->limits;
+        if (std::string bad = apply_limits_args(c.args, l); !bad.empty()) return done(fail("torrent-set: " + bad));
+        if (Status st = b_.set_limits(t->info_hash, l); !st.ok())
+            errors += (errors.empty() ? "torrent-set " + keys + ": " : "; ") + st.error().message;
+    }
+    done(errors.empty() ? Outcome{} : fail(errors));
+}
+
+void Dispatcher::queue_move(const Call& c, Done done) {
+    std::vector<const TorrentStatus*> sel;
+    bool recent = false;
+    std::string why;
+    if (!select(c, sel, recent, why)) return done(fail(why));
+    const int how = queue_move_kind(c.method);
+    std::string errors;
+    for (const auto& ih : queue_move_order(sel, how))
+        if (Status st = b_.queue_move(ih, how); !st.ok()) errors += (errors.empty() ? "" : "; ") + st.error().message;
+    done(errors.empty() ? Outcome{} : fail(errors));
 }
 
 void Dispatcher::torrent_add(const Call& c, Done done) {

@@ -197,7 +197,7 @@ const std::vector<Field>& all_fields() {
         BTL_F("metadataPercentComplete", Detail::no, num(out, 1)),
         BTL_F("recheckProgress", Detail::no,
               append_number(out, c.st.state == TorrentState::checking ? c.st.check_progress : 0.0)),
-        BTL_F("isFinished", Detail::no, boolean(out, false)),  // no seeding goal stops a torrent yet
+        BTL_F("isFinished", Detail::no, boolean(out, c.st.state == TorrentState::finished)),
         BTL_F("isStalled", Detail::no, boolean(out, c.st.state == TorrentState::stalled)),
         // Not Transmission's: the data on disk changed and a re-check repairs
         // it (the attached view says "press r to re-check").
@@ -223,18 +223,20 @@ const std::vector<Field>& all_fields() {
         BTL_F("downloadDir", Detail::no, append_json_string(out, download_dir_of(c.st.save_path))),
         BTL_F("addedDate", Detail::no, num(out, c.st.added_time)),
         BTL_F("activityDate", Detail::no, num(out, c.st.down_rate > 0 || c.st.up_rate > 0 ? c.now : c.st.added_time)),
-        BTL_F("doneDate", Detail::no, num(out, 0)),
-        BTL_F("queuePosition", Detail::no, num(out, c.id - 1)),
+        BTL_F("doneDate", Detail::no, num(out, c.st.completed_time)),
+        BTL_F("queuePosition", Detail::no, num(out, c.st.queue_position >= 0 ? c.st.queue_position : c.id - 1)),
         BTL_F("pieceCount", Detail::no, num(out, c.st.num_pieces)),
-        BTL_F("bandwidthPriority", Detail::no, num(out, 0)),
+        // Queue, seeding goals, per-torrent limits (limits in kB/s, as Transmission).
+        BTL_F("bandwidthPriority", Detail::no, num(out, c.st.limits.priority)),
         BTL_F("honorsSessionLimits", Detail::no, boolean(out, true)),
-        BTL_F("downloadLimited", Detail::no, boolean(out, false)),
-        BTL_F("uploadLimited", Detail::no, boolean(out, false)),
-        BTL_F("downloadLimit", Detail::no, num(out, 0)),
-        BTL_F("uploadLimit", Detail::no, num(out, 0)),
-        BTL_F("seedRatioMode", Detail::no, num(out, 2)),  // TR_RATIOLIMIT_UNLIMITED: seeds until stopped
-        BTL_F("seedRatioLimit", Detail::no, num(out, 0)),
-        BTL_F("seedIdleMode", Detail::no, num(out, 2)),
+        BTL_F("downloadLimited", Detail::no, boolean(out, c.st.limits.down_limited)),
+        BTL_F("uploadLimited", Detail::no, boolean(out, c.st.limits.up_limited)),
+        BTL_F("downloadLimit", Detail::no, num(out, c.st.limits.down_limit / 1000)),
+        BTL_F("uploadLimit", Detail::no, num(out, c.st.limits.up_limit / 1000)),
+        BTL_F("seedRatioMode", Detail::no, num(out, c.st.limits.seed_ratio_mode)),
+        BTL_F("seedRatioLimit", Detail::no, append_number(out, c.st.limits.seed_ratio)),
+        BTL_F("seedIdleMode", Detail::no, num(out, c.st.limits.seed_idle_mode)),
+        BTL_F("seedIdleLimit", Detail::no, num(out, c.st.limits.seed_idle_minutes)),
         BTL_F("sequentialDownload", Detail::no, boolean(out, false)),
         BTL_F("labels", Detail::no, write_labels(out, c.st.label)),
         BTL_F("magnetLink", Detail::no, write_magnet(out, c)),
@@ -269,6 +271,8 @@ int transmission_status(const TorrentStatus& st, bool paused) {
         case TorrentState::downloading:
         case TorrentState::stalled: return 4;      // TR_STATUS_DOWNLOAD
         case TorrentState::seeding: return 6;      // TR_STATUS_SEED
+        case TorrentState::queued: return st.progress >= 1 ? 5 : 3;  // TR_STATUS_SEED_WAIT : DOWNLOAD_WAIT
+        case TorrentState::finished:                 // a seeding goal was reached (isFinished)
         case TorrentState::stopped:
         case TorrentState::error: return 0;
     }

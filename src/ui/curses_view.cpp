@@ -55,8 +55,10 @@ const char* const kHelp[] = {
     "  /                   filter the rows by name (Enter keeps the filter, Esc clears it)",
     "  +, -                raise, lower the global download limit one step",
     "  R                   type both global limits: DOWN [UP] in kB/s, 0 = unlimited",
+    "  L                   type the selected torrent's own limits: DOWN [UP] in kB/s, 0 = none",
+    "  [, ]                move the selected torrent up, down in the queue ({, }: top, bottom)",
     "  s                   cycle the sort: name, progress, rate, ratio, added, label",
-    "  L                   cycle the label filter: all, each label, unlabelled",
+    "  f                   cycle the label filter: all, each label, unlabelled",
     "  l                   show the log (Up/Down scroll, l or q back)",
     "  ?                   this help",
     "  q                   quit (asks y/n); torrents send `stopped`, resume is saved",
@@ -289,7 +291,7 @@ void CursesView::handle_table_key(int ch) {
             else hint_ = "Tab moves between the table and the detail pane (Enter opens it)";
             break;
         case 's': sort_ = next_sort_key(sort_); break;
-        case 'L': label_filter_ = next_label_filter(l_.sorted_rows(sort_), label_filter_); break;
+        case 'f': label_filter_ = next_label_filter(l_.sorted_rows(sort_), label_filter_); break;
         case 'l': mode_ = Mode::log; log_scroll_ = 0; break;
         case '?': mode_ = Mode::help; break;
         case 'q': prompt_ = Prompt::quit; break;
@@ -313,7 +315,9 @@ void CursesView::handle_table_key(int ch) {
                 else l_.recheck(*sel);
             }
             break;
-        default: hint_ = "unknown key; ? for help"; break;
+        default:
+            if (!handle_queue_key(ch, sel)) hint_ = "unknown key; ? for help";
+            break;
     }
 }
 
@@ -357,8 +361,9 @@ void CursesView::handle_prompt_key(int ch) {
             selected_.clear();
             return;
         case Prompt::rates:
+        case Prompt::torrent_rates:
             if (ch == 27) prompt_ = Prompt::none;
-            else if (enter) apply_rates_input();
+            else if (enter) p == Prompt::rates ? apply_rates_input() : apply_torrent_rates_input();
             else edit_input(ch);
             return;
         case Prompt::none: return;
@@ -523,6 +528,7 @@ std::string CursesView::prompt_line() const {
             auto kb = [](int64_t v) { return std::to_string(v / 1000); };
             return "rate limits in kB/s, DOWN [UP], 0 = unlimited (now " + kb(r.down) + " " + kb(r.up) + "): " + input_ + "_";
         }
+        case Prompt::torrent_rates: return torrent_rates_prompt();
         case Prompt::none: break;
     }
     return "";

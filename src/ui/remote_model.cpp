@@ -167,7 +167,7 @@ void RemoteModel::command(std::string body, const std::string& what) {
 void RemoteModel::toggle_pause(const Row& r) {
     int64_t id = id_of(r);
     if (id < 0) return;
-    const bool stopped = r.st.state == TorrentState::stopped;
+    const bool stopped = r.st.state == TorrentState::stopped || r.st.state == TorrentState::finished;
     command(rpc::torrent_action_request(stopped ? "torrent-start" : "torrent-stop", id),
             (stopped ? "resuming " : "pausing ") + r.st.name);
 }
@@ -195,6 +195,22 @@ void RemoteModel::set_rate_limits(RateLimits r) {
         if (!st.ok()) log_.log(LogLevel::error, "", "changing the limits failed: " + st.error().message);
         ask_session();
     });
+}
+
+bool RemoteModel::queue_move(const Row& r, QueueMove m) {
+    int64_t id = id_of(r);
+    if (id < 0) return false;
+    static const char* const kMethods[] = {"queue-move-top", "queue-move-up", "queue-move-down", "queue-move-bottom"};
+    command(rpc::torrent_action_request(kMethods[int(m)], id), std::string(kMethods[int(m)]) + " " + r.st.name);
+    return true;
+}
+
+bool RemoteModel::set_torrent_rates(const Row& r, RateLimits rl) {
+    int64_t id = id_of(r);
+    if (id < 0) return false;
+    log_.log(LogLevel::info, r.st.name, "limits: down " + rate_limit_text(rl.down) + ", up " + rate_limit_text(rl.up));
+    command(rpc::torrent_limits_request(id, rl.down, rl.up), "changing the limits of " + r.st.name);
+    return true;
 }
 
 std::string RemoteModel::empty_hint() const {

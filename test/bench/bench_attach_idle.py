@@ -71,7 +71,7 @@ def start_ours(ws, launcher, watch):
     rpc_port, status = H.free_port(), ws.path("status.json")
     proc = ws.start("btlaunchmany", [launcher, watch, "--save_in", ws.mkdir("out"), "--data_dir", ws.mkdir("state"),
                                      "--display", "plain", "--rpc_port", str(rpc_port), "--bind", "127.0.0.1",
-                                     "--status_json", status, "--display_interval", "1"])
+                                     "--status_json", status, "--display_interval", "1"] + H.NO_QUEUE)
     H.wait_until(lambda: len((H.read_json(status) or {}).get("torrents", [])) >= N, 300,
                  "btlaunchmany to show %d torrents" % N, interval=1, procs=[proc])
     return proc, "http://127.0.0.1:%d/transmission/rpc" % rpc_port

@@ -170,7 +170,7 @@ def run_ours(ws, scenario, announce):
     argv = [os.path.join(H.btl_bin_dir(), "btlaunchmany"), "--dht", "0", tdir, "--display", "plain",
             "--status_json", status, "--data_dir", os.path.join(root, "state"),
             "--save_in", save, "--bind", "127.0.0.1",
-            "--minport", str(port), "--maxport", str(port), "--rpc_port", "0"] + H.NO_REACH
+            "--minport", str(port), "--maxport", str(port), "--rpc_port", "0"] + H.NO_REACH + H.NO_QUEUE
     t0 = time.monotonic()
     p = ws.start("btlaunchmany-" + scenario, argv, env=dict(os.environ, HOME=root,
                                                            XDG_CONFIG_HOME=root))

@@ -82,7 +82,7 @@ def main():
         ours = ws.start("btlaunchmany", [os.path.join(H.btl_bin_dir(), "btlaunchmany"), tdir, "--display", "plain",
                                          "--data_dir", ws.mkdir("state"), "--save_in", ws.mkdir("save"),
                                          "--bind", "127.0.0.1", "--minport", str(port), "--maxport", str(port),
-                                         "--rpc_port", str(rpc_port)],
+                                         "--rpc_port", str(rpc_port)] + H.NO_QUEUE,
                         env=dict(os.environ, HOME=ws.dir, XDG_CONFIG_HOME=ws.dir))
         H.wait_listening("127.0.0.1", rpc_port, 60, ours)
         mine = measure("btlaunchmany", Rpc(rpc_port), ours)

@@ -72,6 +72,14 @@ struct MapBackend : rpc::RpcBackend {
         down = d;
     }
     SessionStatus session_status() override { return {}; }
+    Status set_limits(const Sha1Digest& ih, const TorrentLimits& l) override {
+        ts[ih].limits = l;
+        return Ok{};
+    }
+    Status queue_move(const Sha1Digest& ih, int how) override {
+        ts[ih].queue_position = how;
+        return Ok{};
+    }
 };
 
 }  // namespace

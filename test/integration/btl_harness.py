@@ -882,6 +882,9 @@ def btl_bin_dir():
 # LAN (LSD) by default: every test and bench outside a network namespace of
 # its own turns that off, so nothing leaves loopback.
 NO_REACH = ["--upnp", "0", "--natpmp", "0", "--lsd", "0"]
+# btlaunchmany only: no download queue (the default runs 5 at once), for the
+# tests and benches that load many torrents and test something else.
+NO_QUEUE = ["--max_active_downloads", "0"]
 
 
 def headless_path():

@@ -34,7 +34,7 @@ class Launcher:
         self.argv = [launcher_path(), "--dht", "0", watch, "--display", "plain", "--save_in", save_in,
                      "--data_dir", data_dir, "--bind", ip, "--ip", ip, "--minport", str(port),
                      "--maxport", str(port), "--display_interval", interval,
-                     "--status_json", self.status_path, "--rpc_port", "0"] + H.NO_REACH + list(extra)
+                     "--status_json", self.status_path, "--rpc_port", "0"] + H.NO_REACH + H.NO_QUEUE + list(extra)
         e = dict(os.environ, LANG="C.UTF-8")
         e.update(env or {})
         self.proc = ws.start(name, self.argv, env=e, cwd=cwd)

@@ -153,7 +153,7 @@ class Subject:
                      "--data_dir", ws.mkdir("subject.data"), "--bind", SUBJECT_IP, "--ip", SUBJECT_IP,
                      "--minport", str(port), "--maxport", str(port), "--display_interval", "1",
                      "--status_json", self.status_path, "--rpc_port", str(rpc_port), "--dht", "0",
-                     "--max_files_open", str(MAX_FILES_OPEN)] + H.NO_REACH
+                     "--max_files_open", str(MAX_FILES_OPEN)] + H.NO_REACH + H.NO_QUEUE
         self.port, self.rpc = port, Rpc(rpc_port)
         self.proc = None
         self.logs = []

@@ -60,6 +60,17 @@ struct ResumeData {
     std::string move_from, move_to;
     int64_t move_placed = 2;
     std::string label;                // "" = none
+    // Queue, seeding goals, per-torrent limits.  Optional in the file (older
+    // files lack them: the defaults below).  Ratios are kept in thousandths
+    // (bencode has no reals).
+    int64_t queue_key = -1;           // order in the launcher's queue; -1 = none yet
+    bool finished = false;            // a seeding goal was reached
+    bool goals_waived = false;        // started again after finishing: goals not applied
+    int64_t seed_ratio_milli = 0;
+    int64_t seed_ratio_mode = 0, seed_idle_minutes = 0, seed_idle_mode = 0;
+    int64_t up_limit = 0, down_limit = 0;  // bytes/s
+    bool up_limited = false, down_limited = false;
+    int64_t priority = 0;             // -1, 0, 1
 };
 
 std::string encode_resume(const ResumeData& r);

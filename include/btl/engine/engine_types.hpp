@@ -12,8 +12,11 @@
 namespace btl {
 
 // fetching: a magnet link whose metadata is still being fetched from peers.
-enum class TorrentState { checking, downloading, seeding, stalled, stopped, error, fetching };
-inline constexpr int kTorrentStateCount = 7;
+// queued: waiting for a slot of --max_active_downloads/--max_active_seeds
+// (no peers, no announces; not the user's pause).  finished: a seeding goal
+// (ratio or idle time) was reached; it stays listed and can be started again.
+enum class TorrentState { checking, downloading, seeding, stalled, stopped, error, fetching, queued, finished };
+inline constexpr int kTorrentStateCount = 9;
 const char* state_name(TorrentState s);
 
 struct PeerStatus {
@@ -42,6 +45,20 @@ struct FileStatus {
     std::string path;
     int64_t length = 0;
     double progress = 0;
+};
+
+// Queue, seeding goals, per-torrent limits: a torrent's own settings, kept
+// in its resume data.  Modes as Transmission's: 0 = the global value
+// (--seed_ratio, --seed_idle_minutes), 1 = this torrent's, 2 = unlimited.
+struct TorrentLimits {
+    double seed_ratio = 0;            // with seed_ratio_mode 1
+    int seed_ratio_mode = 0;
+    int64_t seed_idle_minutes = 0;    // with seed_idle_mode 1
+    int seed_idle_mode = 0;
+    int64_t up_limit = 0, down_limit = 0;  // bytes/s, applied while *_limited
+    bool up_limited = false, down_limited = false;
+    int priority = 0;                 // bandwidth priority: -1 low, 0 normal, 1 high
+    bool operator==(const TorrentLimits&) const = default;
 };
 
 struct TorrentStatus {
@@ -76,6 +93,10 @@ struct TorrentStatus {
     std::string label;            // "" = none (a watched subdirectory's name, or set over RPC)
     std::string moving_to;        // a move of the data in progress, to this save path
     double move_progress = 0;     // its share done (0..1)
+    // Queue, seeding goals, per-torrent limits.
+    int64_t queue_position = -1;  // 0 = first in the queue; -1 = not queued by a launcher
+    TorrentLimits limits;
+    int64_t completed_time = 0;   // unix seconds of the last completion, 0 = never
 };
 
 struct SessionStatus {
@@ -140,6 +161,10 @@ struct SessionOptions {
     bool dht = false;
     // HOST:PORT,... joined when the saved routing table gives too few nodes ("" = none).
     std::string dht_bootstrap;
+    // Seeding goals (--seed_ratio, --seed_idle_minutes): 0 = seed forever.
+    // A torrent's own TorrentLimits override them.
+    double seed_ratio = 0;
+    int64_t seed_idle_minutes = 0;
 };
 
 }  // namespace btl

@@ -136,6 +136,7 @@ public:
     bool download_allowed() const override {
         return down_bucket_.unlimited() || down_bucket_.available() >= 0;
     }
+    void wait_bandwidth(uint32_t torrent_id) override;  // session_bandwidth.cpp
     void set_active(uint32_t torrent_id, bool active) override {
         if (active)
             active_.insert(torrent_id);
@@ -217,6 +218,11 @@ private:
     int connections_ = 0, half_open_ = 0;
     TokenBucket up_bucket_, down_bucket_;
     std::set<uint32_t> waiting_bandwidth_, active_;
+    // Bandwidth priority (session_bandwidth.cpp): the highest priority among
+    // torrents waiting for upload tokens; a lower one waits behind it.
+    int max_waiting_priority_ = -2;
+    int priority_of(uint32_t torrent_id) const;
+    void note_waiting(uint32_t torrent_id);
     std::vector<std::unique_ptr<Torrent>> graveyard_;
     UvHandle<uv_timer_t> tick_, bw_tick_, turn_timer_;
     struct Turns;

@@ -55,7 +55,11 @@ void for_each_torrent_field(F&& f) {
     f("label", &TorrentStatus::label);
     f("moving_to", &TorrentStatus::moving_to);
     f("move_progress", &TorrentStatus::move_progress);
-    f("trackers", &TorrentStatus::trackers);
+    // Queue: 0-based place in btlaunchmany's queue (-1: none); unix time
+    // of the last completion (0: never).
+    f("queue_position", &TorrentStatus::queue_position);
+    f("completed_time", &TorrentStatus::completed_time);
+    f("trackers", &TorrentStatus::trackers);  // last: an array of objects
 }
 
 // The members of each object in "trackers" ("next_announce_at" is a unix

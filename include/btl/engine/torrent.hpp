@@ -66,6 +66,7 @@ struct AddTorrentParams {
     // real save path; with --move_completed_to, final_path lies there.
     std::string final_path;
     std::string label;         // from the watched folder; resume data's wins
+    bool queued = false;       // waits for a queue slot (set_queued) once checked
 };
 
 class Torrent final : public PeerOwner {
@@ -143,7 +144,7 @@ public:
     void on_block(Peer& from, BlockRef b, std::string_view data) override;
     void peer_closed(Peer& p, const std::string& reason) override;
     void peer_identified(Peer& p) override;
-    bool take_upload(uint32_t bytes) override { return host_.take_upload(bytes, id_); }
+    bool take_upload(uint32_t bytes) override;  // this torrent's cap, then the host's (torrent_goals.cpp)
     void note_upload(uint32_t piece, uint32_t bytes) override {
         if (sent_bytes_.size() != mi_.num_pieces()) sent_bytes_.assign(mi_.num_pieces(), 0);
         sent_bytes_[piece] += bytes;
@@ -175,6 +176,38 @@ public:
     static constexpr size_t kPexMaxSend = 50;           // added, and dropped, per message we send
     static constexpr size_t kPexMaxTake = 100;          // peers we take from one message
     static constexpr int kPexMaxPerMinute = 6;          // more from one peer is a flood
+
+    // ---- queue, seeding goals, per-torrent limits (torrent_goals.cpp)
+    // Queued: no peers, no announces, state "queued" (once checked) until
+    // set_queued(false); not the user's pause, which stays as it is.
+    void set_queued(bool q);
+    bool queued() const { return queued_; }
+    TorrentState state() const { return state_; }  // as kept (status() adds stalled)
+    // Whether resume data was found at start (false: a new torrent).
+    bool resumed() const { return resumed_; }
+    // A seeding goal was reached (state "finished"); resume() seeds again,
+    // without applying the goals that were met to that run.
+    bool finished() const { return finished_; }
+    const TorrentLimits& limits() const { return limits_; }
+    void set_limits(const TorrentLimits& l);
+    // This torrent's own seed ratio / idle minutes (mode "this torrent's"):
+    // what a label's seed_ratio sets.
+    void set_seed_ratio(double r);
+    // A label's seed ratio (label.NAME.seed_ratio): the goal in place of the
+    // global --seed_ratio while the torrent's own mode is 0 (global).
+    void set_label_seed_ratio(std::optional<double> r) { label_seed_ratio_ = r; }
+    void set_seed_idle_minutes(int64_t m);
+    // The launcher's order key, kept in the resume data (-1 = none yet);
+    // save_now: saved at once (a move), else with the next save.
+    int64_t queue_key() const { return queue_key_; }
+    void set_queue_key(int64_t k, bool save_now = true);
+    // Downloads completed while this object ran (a resumed complete torrent: 0).
+    uint64_t completions() const { return completions_; }
+    // Milliseconds since payload last arrived, or since the swarm started.
+    int64_t download_idle_ms() const;
+    // The seeding goals in force now: ratio (0 = none), idle ms (0 = none).
+    double seed_ratio_goal() const;
+    int64_t seed_idle_goal_ms() const;
 
 private:
     int64_t payload_down_ = 0, payload_up_ = 0;  // this session
@@ -296,6 +329,7 @@ private:
     void rollback_done(Status st);
     void reissue_deferred_reads();
     bool places_applied_ = false;
+    std::optional<double> label_seed_ratio_;  // set_label_seed_ratio
     std::string final_path_;
     int64_t placed_ = 0;              // ResumeData::placed
     std::string label_;
@@ -314,6 +348,22 @@ private:
         uint32_t key, piece, begin, length;
     };
     std::vector<DeferredRead> deferred_reads_;
+    // Queue, seeding goals, per-torrent limits (torrent_goals.cpp).
+    bool queued_ = false, finished_ = false, goals_waived_ = false, resumed_ = false;
+    TorrentLimits limits_;
+    int64_t queue_key_ = -1;
+    uint64_t completions_ = 0;
+    int64_t last_down_ms_ = 0, last_up_ms_ = 0;  // payload last moved (or the swarm started)
+    TokenBucket own_up_, own_down_;
+    // start_swarm() asks first: a queued or finished torrent stays so.
+    bool hold_swarm();
+    void goals_tick(int64_t now);
+    bool goal_watch() const;  // a seeding torrent with an idle goal keeps ticking
+    void finish_seeding(const std::string& why);
+    bool account_down(uint32_t bytes);
+    bool download_allowed_now();  // the host's bucket and this torrent's
+    void fill_goal_resume(ResumeData& rd) const;
+    void load_goal_resume(const ResumeData& rd);
     // Last member, so destroyed first: no callback (disk job, announcer
     // hook) runs into a torrent whose members are being torn down.
     JobOwner jobs_;

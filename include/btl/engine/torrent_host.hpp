@@ -91,6 +91,9 @@ public:
     [[nodiscard]] virtual bool account_download(uint32_t bytes, uint32_t torrent_id) = 0;
     // False while the download bucket is in debt: paused reads stay paused.
     [[nodiscard]] virtual bool download_allowed() const = 0;
+    // The torrent is short of its own (per-torrent) tokens: call its
+    // on_bandwidth() again soon, as for global tokens.
+    virtual void wait_bandwidth(uint32_t torrent_id) { (void)torrent_id; }
 
     // ---- scheduling
     // Active torrents get the one-second tick; idle ones cost nothing.

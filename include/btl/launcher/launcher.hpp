@@ -37,6 +37,9 @@
 #include "btl/engine/engine_types.hpp"
 #include "btl/base/options.hpp"
 #include "btl/launcher/labels.hpp"
+#include "btl/base/uv_util.hpp"
+#include "btl/launcher/hooks.hpp"
+#include "btl/launcher/queue.hpp"
 #include "btl/launcher/watch_dir.hpp"
 
 namespace btl {
@@ -160,6 +163,11 @@ struct LauncherOptions {
     std::string incomplete_dir;     // "" = none
     std::string move_completed_to;  // "" = none
     LabelTable labels;              // label.NAME.* from the config file
+    // Queue and hooks (launcher_queue.cpp).
+    QueueLimits queue;                        // --max_active_downloads, --max_active_seeds
+    int64_t queue_stalled_ms = 30 * 60'000;   // --queue_stalled_minutes
+    std::string on_added, on_complete, on_removed;  // hook commands ("" = none)
+    int64_t hook_timeout_ms = HookRunner::kDefaultTimeoutMs;
 };
 
 // ---- places (launcher_places.cpp) ---------------------------------------
@@ -179,8 +187,8 @@ struct Placement {
     std::string save_path;   // where the data lives now
     std::string final_path;  // where it moves when complete ("" = stays)
     std::string label;
-    // label.NAME.seed_ratio (unset: the global goal).  For the per-torrent
-    // seeding goal: Launcher::add passes it on with one line beside p.label.
+    // label.NAME.seed_ratio (unset: the global goal); Launcher::add hands it
+    // to the torrent (Torrent::set_label_seed_ratio).
     std::optional<double> seed_ratio;
 };
 Placement place_torrent(const LauncherOptions& opt, const std::string& save_in_override, const std::string& name,
@@ -261,6 +269,19 @@ public:
     Status set_location(const Sha1Digest& ih, const std::string& dir, bool move);
     // Sets the label ("" none) in our bookkeeping (resume data); no data moves.
     Status set_label(const Sha1Digest& ih, const std::string& label);
+    // ---- queue and hooks (launcher_queue.cpp) ----------------------------
+    // Moves a torrent in the queue (logged); false when it is not queued here.
+    bool queue_move(const Sha1Digest& ih, QueueMove m);
+    // 0-based place in the queue; -1 when the info-hash runs nothing.
+    int64_t queue_position(const Sha1Digest& ih) const { return queue_.position(ih); }
+    QueueLimits queue_limits() const { return opt_.queue; }
+    void set_queue_limits(QueueLimits q);
+    // Starts a paused or finished torrent (a finished one seeds again).
+    void start_torrent(const Sha1Digest& ih);
+    // A torrent's own limits and goals (logged); false when it is not running.
+    bool set_torrent_limits(const Sha1Digest& ih, const TorrentLimits& l);
+    // Runs the queue now: which torrents may run, hooks for completions.
+    void queue_pass();
 
     void on_file_ready(const std::string& name, const std::string& path, FileStamp st) override;
     void on_file_removed(const std::string& name) override;
@@ -289,6 +310,7 @@ private:
         mutable std::string json;
         mutable bool visible = false, json_ok = false;
         mutable uint64_t fingerprint = 0;  // of `shown` (torrent's and this entry's)
+        uint64_t completions_seen = 0;     // Torrent::completions() the on_complete hook saw
     };
     using Files = std::map<std::string, Entry>;
     void parse(const std::string& name);
@@ -337,6 +359,17 @@ private:
     std::map<Sha1Digest, std::string> owner_;  // info-hash -> file running it
     TakenPaths taken_;                         // save_path of every loaded entry
     uint64_t next_seq_ = 1;
+    // Queue and hooks (launcher_queue.cpp).
+    QueueOrder queue_;
+    std::unique_ptr<HookRunner> hooks_;
+    UvHandle<uv_timer_t> queue_timer_;
+    bool queue_busy_ = false;  // some torrent is held in the queue
+    void start_queue();
+    bool queue_wanted() const;
+    void after_add(const std::string& name, Entry& e);
+    // A torrent leaves the queue; `removed`: for good (the on_removed hook).
+    void queue_forget(Entry& e, bool removed);
+    void run_hook(const char* event, const std::string& cmd, const TorrentStatus& st);
     JobOwner jobs_;  // pool jobs and session callbacks check it before touching us
 };
 

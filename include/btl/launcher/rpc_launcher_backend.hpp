@@ -43,6 +43,9 @@ public:
     // places and labels
     Status set_location(const Sha1Digest& ih, const std::string& dir, bool move) override;
     Status set_label(const Sha1Digest& ih, const std::string& label) override;
+    // Queue and per-torrent limits.
+    Status set_limits(const Sha1Digest& ih, const TorrentLimits& l) override;
+    Status queue_move(const Sha1Digest& ih, int how) override;
 
 private:
     struct Parsed;

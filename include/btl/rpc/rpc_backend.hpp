@@ -74,6 +74,17 @@ public:
         (void)ih, (void)label;
         return make_error("labels are not supported by this engine");
     }
+    // ---- queue and per-torrent limits (a backend without them says so)
+    // A torrent's own limits and seeding goals (TorrentStatus::limits).
+    virtual Status set_limits(const Sha1Digest& ih, const TorrentLimits& l) {
+        (void)ih, (void)l;
+        return make_error("per-torrent limits are not supported by this engine");
+    }
+    // how: 0 top, 1 up, 2 down, 3 bottom (queue-move-*).
+    virtual Status queue_move(const Sha1Digest& ih, int how) {
+        (void)ih, (void)how;
+        return make_error("the queue is not supported by this engine");
+    }
 };
 
 }  // namespace btl::rpc

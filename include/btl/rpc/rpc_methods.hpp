@@ -105,6 +105,7 @@ private:
     void torrent_set_location(const Call& c, Done done);
     // torrent-set's "location" and "labels"; false with a reason on a bad one.
     bool set_places(const Call& c, const std::vector<const TorrentStatus*>& sel, std::string& why);
+    void queue_move(const Call& c, Done done);  // queue-move-top/up/down/bottom
     // Selected torrents by the request's "ids"; false with a reason on a bad id.
     bool select(const Call& c, std::vector<const TorrentStatus*>& out, bool& recent, std::string& why);
     void sync();

@@ -44,7 +44,7 @@ public:
 private:
     enum class Mode { table, log, help };
     // A question or a line being typed in the footer's last line.
-    enum class Prompt { none, quit, remove, filter, rates };
+    enum class Prompt { none, quit, remove, filter, rates, torrent_rates };
     void on_input();
     void handle_key(int ch);
     void handle_table_key(int ch);
@@ -53,6 +53,10 @@ private:
     bool edit_input(int ch);
     void apply_rates_input();
     void step_download_rate(bool up);
+    // Queue moves and a torrent's own limits (curses_queue.cpp).
+    bool handle_queue_key(int ch, const Row* sel);
+    void apply_torrent_rates_input();
+    std::string torrent_rates_prompt() const;
     // The launcher's sorted rows, narrowed by the filter (`/`).
     const std::vector<const Row*>& visible_rows();
     std::string prompt_line() const;

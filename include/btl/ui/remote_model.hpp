@@ -53,6 +53,8 @@ public:
     bool remove(const Row& r, bool delete_data) override;
     RateLimits rate_limits() const override { return {session_.up_limit, session_.down_limit}; }
     void set_rate_limits(RateLimits r) override;
+    bool queue_move(const Row& r, QueueMove m) override;
+    bool set_torrent_rates(const Row& r, RateLimits rl) override;
     std::string empty_hint() const override;
     std::string disk_path() const override { return {}; }
     int64_t disk_free() const override { return session_.free_space; }

@@ -43,6 +43,10 @@ public:
     // quitting asks the engine to stop.
     virtual bool attached() const { return false; }
     virtual std::string link_state() const { return {}; }
+    // Queue and per-torrent limits: move in the queue; set the torrent's own
+    // rate caps (bytes/s, 0 = none).  False when the model cannot.
+    virtual bool queue_move(const Row& r, QueueMove m) { (void)r, (void)m; return false; }
+    virtual bool set_torrent_rates(const Row& r, RateLimits rl) { (void)r, (void)rl; return false; }
 };
 
 // The Launcher of this process.
@@ -63,6 +67,15 @@ public:
     void set_rate_limits(RateLimits r) override { l_.set_rate_limits(r); }
     std::string empty_hint() const override { return "no torrents yet: drop .torrent files into " + l_.options().dir; }
     std::string disk_path() const override { return l_.options().save_in; }
+    bool queue_move(const Row& r, QueueMove m) override { return r.loaded && l_.queue_move(r.st.info_hash, m); }
+    bool set_torrent_rates(const Row& r, RateLimits rl) override {
+        TorrentLimits l = r.st.limits;
+        l.down_limit = rl.down;
+        l.up_limit = rl.up;
+        l.down_limited = rl.down > 0;
+        l.up_limited = rl.up > 0;
+        return r.loaded && l_.set_torrent_limits(r.st.info_hash, l);
+    }
 
 private:
     Launcher& l_;

@@ -1,0 +1,151 @@
+// Launcher: the queue (which torrents may run, in what order), per-torrent
+// limits set from the views and RPC, and the hooks.
+//
+// The queue lives here, not in the Session: the launcher owns the set of
+// torrents and their rows (the order shows in the views and over RPC),
+// btdownloadheadless runs one torrent and needs none, and the Session stays
+// a mechanism (Torrent::set_queued) without a policy.  A pass runs once a
+// second and at once after a torrent is added or moved; it visits every
+// torrent only while a limit is set, a torrent is held, or an on_complete
+// hook is configured, so a launcher without them costs nothing here.
+#include <algorithm>
+#include <cstdio>
+
+#include "btl/engine/session.hpp"
+#include "btl/launcher/launcher.hpp"
+
+namespace btl {
+
+bool Launcher::queue_wanted() const { return opt_.queue.max_downloads > 0 || opt_.queue.max_seeds > 0; }
+
+void Launcher::start_queue() {
+    hooks_ = std::make_unique<HookRunner>(
+        loop_, [this](LogLevel l, const std::string& t, const std::string& m) { log_.log(l, t, m); },
+        opt_.hook_timeout_ms);
+    queue_timer_ = UvHandle<uv_timer_t>::create([this](uv_timer_t* t) { return uv_timer_init(loop_, t); });
+    if (!queue_timer_) return;
+    queue_timer_->data = this;
+    uv_timer_start(queue_timer_.get(), [](uv_timer_t* t) {
+        if (auto* l = static_cast<Launcher*>(t->data)) l->queue_pass();
+    }, 1000, 1000);
+}
+
+void Launcher::run_hook(const char* event, const std::string& cmd, const TorrentStatus& st) {
+    if (cmd.empty() || !hooks_) return;
+    hooks_->run(event, cmd, st.name, hook_env(st, st.label));
+}
+
+void Launcher::after_add(const std::string&, Entry& e) {
+    Torrent* t = e.torrent;
+    int64_t key = queue_.add(e.ih, t->queue_key());
+    t->set_queue_key(key, false);
+    e.completions_seen = t->completions();
+    // Only a torrent new to this data dir: a restart loads the others again.
+    if (!t->resumed()) run_hook("on_added", opt_.on_added, t->status(false));
+    if (queue_wanted() || t->queued()) {
+        queue_busy_ = true;
+        queue_pass();
+    }
+}
+
+void Launcher::queue_forget(Entry& e, bool removed) {
+    if (!e.loaded || !e.torrent) return;
+    queue_.remove(e.ih);
+    if (removed) run_hook("on_removed", opt_.on_removed, e.torrent->status(false));
+}
+
+void Launcher::queue_pass() {
+    if (!queue_busy_ && !queue_wanted() && opt_.on_complete.empty()) return;
+    std::vector<QueueItem> items;
+    std::vector<Entry*> entries;
+    items.reserve(queue_.size());
+    entries.reserve(queue_.size());
+    const auto& order = queue_.order();
+    for (const auto& [key, ih] : order) {
+        auto own = owner_.find(ih);
+        if (own == owner_.end()) continue;
+        auto f = files_.find(own->second);
+        if (f == files_.end() || !f->second.loaded || !f->second.torrent) continue;
+        Entry& e = f->second;
+        Torrent* t = e.torrent;
+        if (t->completions() > e.completions_seen) {
+            e.completions_seen = t->completions();
+            run_hook("on_complete", opt_.on_complete, t->status(false));
+        }
+        QueueItem q;
+        TorrentState s = t->state();
+        const bool held = s == TorrentState::queued;
+        if (!t->paused() && (held || s == TorrentState::downloading || s == TorrentState::seeding))
+            q.want = t->complete() ? QueueItem::Want::seed : QueueItem::Want::download;
+        q.running = !held;
+        q.stalled = q.running && t->download_idle_ms() >= opt_.queue_stalled_ms;
+        items.push_back(q);
+        entries.push_back(&e);
+    }
+    auto run = queue_decide(items, opt_.queue);
+    bool busy = false;
+    for (size_t i = 0; i < items.size(); ++i) {
+        if (items[i].want == QueueItem::Want::nothing) {
+            busy = busy || entries[i]->torrent->queued();
+            continue;
+        }
+        if (run[i] == items[i].running) {
+            busy = busy || !run[i];
+            continue;
+        }
+        entries[i]->torrent->set_queued(!run[i]);
+        busy = busy || !run[i];
+        refreshed_ms_ = -1;
+    }
+    queue_busy_ = busy;
+}
+
+bool Launcher::queue_move(const Sha1Digest& ih, QueueMove m) {
+    auto own = owner_.find(ih);
+    if (own == owner_.end() || !queue_.contains(ih)) return false;
+    for (const auto& [h, key] : queue_.move(ih, m))
+        if (Torrent* t = s_.find(h)) t->set_queue_key(key);
+    static const char* const kWhere[] = {"to the top", "up", "down", "to the bottom"};
+    if (Torrent* t = s_.find(ih))
+        log_.log(LogLevel::info, t->metainfo().name,
+                 std::string("moved ") + kWhere[int(m)] + " in the queue (position " +
+                     std::to_string(queue_.position(ih) + 1) + " of " + std::to_string(queue_.size()) + ")");
+    refreshed_ms_ = -1;
+    queue_busy_ = true;
+    queue_pass();
+    return true;
+}
+
+void Launcher::set_queue_limits(QueueLimits q) {
+    opt_.queue.max_downloads = std::max(0, q.max_downloads);
+    opt_.queue.max_seeds = std::max(0, q.max_seeds);
+    queue_busy_ = true;
+    queue_pass();
+}
+
+void Launcher::start_torrent(const Sha1Digest& ih) {
+    Torrent* t = s_.find(ih);
+    if (t && (t->paused() || t->finished())) toggle_pause(ih);
+}
+
+bool Launcher::set_torrent_limits(const Sha1Digest& ih, const TorrentLimits& l) {
+    Torrent* t = s_.find(ih);
+    if (!t) return false;
+    if (t->limits() == l) return true;
+    t->set_limits(l);
+    refreshed_ms_ = -1;
+    auto mode = [](int m, const std::string& own) {
+        return m == 1 ? own : m == 2 ? std::string("unlimited") : std::string("global");
+    };
+    char ratio[32];
+    std::snprintf(ratio, sizeof ratio, "%.2f", l.seed_ratio);
+    log_.log(LogLevel::info, t->metainfo().name,
+             "limits: download " + (l.down_limited ? rate_limit_text(l.down_limit) : std::string("unlimited")) +
+                 ", upload " + (l.up_limited ? rate_limit_text(l.up_limit) : std::string("unlimited")) +
+                 ", priority " + std::to_string(l.priority) + ", seed ratio " + mode(l.seed_ratio_mode, ratio) +
+                 ", seed idle " + mode(l.seed_idle_mode, std::to_string(l.seed_idle_minutes) + " min"));
+    queue_busy_ = true;  // a goal changed: the pass sees a finished torrent come back
+    return true;
+}
+
+}  // namespace btl
