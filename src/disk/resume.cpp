@@ -39,6 +39,15 @@ std::string encode_resume(const ResumeData& r) {
     d["completed"] = r.completed_time;
     d["paused"] = int64_t(r.paused ? 1 : 0);
     d["boot-id"] = r.boot_id;
+    // per-file choices and sequential download (optional keys)
+    if (!r.files_wanted.empty()) {
+        BValue w = BValue::list(), p = BValue::list();
+        for (bool b : r.files_wanted) w.as_list().push_back(BValue(int64_t(b ? 1 : 0)));
+        for (int8_t v : r.file_priorities) p.as_list().push_back(BValue(int64_t(v)));
+        d["files-wanted"] = std::move(w);
+        d["file-priorities"] = std::move(p);
+    }
+    if (r.sequential) d["sequential"] = int64_t(1);
     return encode(d);
 }
 
@@ -58,6 +67,31 @@ Result<std::string_view> get_str(BNode dict, const char* key) {
     if (!n) return make_error(std::string("resume data lacks \"") + key + "\"");
     if (!n.is_string()) return make_error(std::string("resume data: \"") + key + "\" is not a string");
     return n.string();
+}
+
+// The optional per-file keys: one entry per file, in range, or absent.
+Status decode_file_choices(BNode root, ResumeData& r) {
+    BNode w = root.find("files-wanted"), p = root.find("file-priorities");
+    if (w || p) {
+        if (!w.is_list() || !p.is_list() || w.size() != r.files.size() || p.size() != r.files.size())
+            return make_error("resume data: \"files-wanted\"/\"file-priorities\" must be lists of one entry per file");
+        for (BNode v : w.list_items()) {
+            if (!v.is_int() || (v.int_value() != 0 && v.int_value() != 1))
+                return make_error("resume data: malformed \"files-wanted\" entry");
+            r.files_wanted.push_back(v.int_value() == 1);
+        }
+        for (BNode v : p.list_items()) {
+            if (!v.is_int() || v.int_value() < -1 || v.int_value() > 1)
+                return make_error("resume data: malformed \"file-priorities\" entry");
+            r.file_priorities.push_back(int8_t(v.int_value()));
+        }
+    }
+    if (root.find("sequential")) {
+        auto seq = get_int(root, "sequential", 0, 1);
+        if (!seq) return seq.error();
+        r.sequential = *seq == 1;
+    }
+    return Ok{};
 }
 
 }  // namespace
@@ -136,6 +170,7 @@ Result<ResumeData> decode_resume(std::string_view bytes) {
         if (boot->size() > 64) return make_error("resume data: \"boot-id\" is too long");
         r.boot_id = std::string(*boot);
     }
+    if (Status st = decode_file_choices(root, r); !st.ok()) return st.error();
     return r;
 }
 

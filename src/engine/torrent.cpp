@@ -33,6 +33,8 @@ Torrent::Torrent(TorrentHost& host, AddTorrentParams p, uint32_t id)
       paused_(p.paused),
       disk_retry_(DiskRetryPolicy{host.options().disk_retry_interval_ms, 12 * host.options().disk_retry_interval_ms}) {
     added_time_ = int64_t(std::time(nullptr));
+    wanted_bytes_ = mi_.total_length;  // until the file choices are applied
+    select_only_ = std::move(p.select_only);
 }
 
 Torrent::~Torrent() {
@@ -117,7 +119,7 @@ bool Torrent::accepting_peers() const {
 
 void Torrent::start_swarm() {
     ++status_gen_;
-    state_ = picker_.complete() ? TorrentState::seeding : TorrentState::downloading;
+    state_ = complete() ? TorrentState::seeding : TorrentState::downloading;
     // Super-seeding only makes sense for a complete torrent (we reveal what
     // we have); a download never turns it on.
     super_.reset();
@@ -327,7 +329,7 @@ void Torrent::run_choker(int64_t now, bool rotate) {
         x.connected_at_ms = p->connected_ms();
         c.push_back(x);
     }
-    const bool seeding = picker_.complete();
+    const bool seeding = complete();
     auto regular = choose_unchoked(c, size_t(host_.options().max_uploads), seeding, std::nullopt, now);
     bool opt_valid = optimistic_ && peers_.count(optimistic_) &&
                      std::find(regular.begin(), regular.end(), optimistic_) == regular.end();
@@ -526,9 +528,10 @@ void Torrent::piece_done(uint32_t piece, bool ok, const Status& w, BufferPtr dat
                                         " (found when the piece later passed its hash check)");
             });
         have_bytes_ += mi_.piece_size(piece);
+        note_wanted_piece(piece);
         resume_dirty_ = true;
         for (auto& [k, p] : peers_) p->we_have_piece(piece);
-        if (picker_.complete()) on_complete();
+        if (complete()) on_complete();
     }
     if (pending_writes_ == 0 && after_writes_) {
         auto f = std::move(after_writes_);

@@ -25,6 +25,7 @@ void Torrent::start() {
             if (rd->added_time) added_time_ = rd->added_time;
             completed_time_ = rd->completed_time;
             if (rd->paused) paused_ = true;
+            load_file_choices(&*rd);
             auto trusted = trusted_pieces(*rd, storage_->layout(), storage_->stat_files(), current_boot_id());
             auto claimed = Bitfield::from_bytes(rd->have_bits, mi_.num_pieces());
             uint32_t n_trusted = uint32_t(std::count(trusted.begin(), trusted.end(), uint8_t(1)));
@@ -39,6 +40,7 @@ void Torrent::start() {
         }
         if (!rd.ok()) log(LogLevel::warning, "ignoring resume data: " + rd.error().message);
     }
+    load_file_choices(nullptr);
     // No usable resume data: check only if some data is already there.
     for (const auto& fs : storage_->stat_files())
         if (fs.exists && fs.size > 0) return begin_check(true);
@@ -76,19 +78,18 @@ void Torrent::check_done(const std::vector<uint8_t>& verified) {
             picker_.set_have(i);
             have_bytes_ += mi_.piece_size(i);
         }
+    apply_file_choices(false);
     was_complete_at_start_ = picker_.complete();
     check_progress_ = 1;
     // Empty files are part of the tree but no piece writes them: create
     // them now, like a download creates every other file.
-    storage_->create_empty_files([this, alive = jobs_.token()](Status s) {
-        if (!alive.expired() && !s.ok()) log(LogLevel::warning, "cannot create empty file: " + s.error().message);
-    });
+    create_empty_files();
     if (paused_) {
         state_ = TorrentState::stopped;
         return;
     }
     // Say now, not at the first piece, that nothing can be saved here.
-    if (!picker_.complete())
+    if (!complete())
         if (auto w = storage_->check_writable(); !w.ok()) return set_error(w.error().message);
     start_swarm();
 }
@@ -112,6 +113,11 @@ void Torrent::save_resume(std::function<void()> done, DataSync mode) {
     rd.added_time = added_time_;
     rd.completed_time = completed_time_;
     rd.paused = paused_;
+    for (const auto& c : file_choices_) {
+        rd.files_wanted.push_back(c.wanted);
+        rd.file_priorities.push_back(int8_t(c.priority));
+    }
+    rd.sequential = sequential_;
     // Runs whether or not the torrent still exists (stop() waits on it).
     auto after = [this, alive = jobs_.token(), done, mode](const Status& st, bool all_synced) {
         if (!alive.expired()) {

@@ -107,6 +107,7 @@ void Launcher::add(const std::string& name, Metainfo mi) {
                                    taken_);
     p.paused = e.start_paused;
     e.start_paused = false;
+    p.select_only = e.select_only;
     std::string tname = mi.name;
     p.metainfo = std::move(mi);
     std::string save = p.save_path;

@@ -10,6 +10,7 @@
 
 #include "btl/base/base64.hpp"
 #include "btl/base/json.hpp"
+#include "btl/rpc/torrent_set.hpp"
 #include "btl/rpc/rpc_security.hpp"
 #include "btl/rpc/torrent_fields.hpp"
 
@@ -392,15 +393,19 @@ void Dispatcher::torrent_set(const Call& c, Done done) {
     bool recent = false;
     std::string why;
     if (!select(c, sel, recent, why)) return done(fail(why));
-    // Per-torrent settings: none of them exists in the engine yet, and
-    // accepting one silently would be a lie to the user.
+    std::vector<TorrentSetAction> actions;
     std::string unsupported;
-    for (const auto& [key, value] : c.args.items()) {
-        if (key == "ids") continue;
-        unsupported += (unsupported.empty() ? "" : ", ") + key;
-    }
+    if (std::string bad = parse_torrent_set(c.args, actions, unsupported); !bad.empty())
+        return done(fail("torrent-set: " + bad));
+    // Accepting a setting the engine does not have would be a lie.
     if (!unsupported.empty()) return done(fail("torrent-set: not supported by this engine yet: " + unsupported));
-    done(Outcome{});
+    std::vector<Sha1Digest> hashes;
+    for (const TorrentStatus* t : sel) hashes.push_back(t->info_hash);
+    std::string errors;
+    for (const auto& ih : hashes)
+        for (const auto& act : actions)
+            if (Status st = act(b_, ih); !st.ok()) errors += (errors.empty() ? "" : "; ") + st.error().message;
+    done(errors.empty() ? Outcome{} : fail("torrent-set: " + errors));
 }
 
 void Dispatcher::torrent_add(const Call& c, Done done) {

@@ -49,6 +49,11 @@ struct ResumeData {
     int64_t completed_time = 0;       // 0 = not completed
     bool paused = false;
     std::string boot_id;              // the machine's boot when saved ("" unknown)
+    // Per-file choices and sequential download; both lists empty when every
+    // file is wanted at normal priority, else one entry per file.
+    std::vector<bool> files_wanted;
+    std::vector<int8_t> file_priorities;  // -1 low, 0 normal, 1 high (Transmission's numbers)
+    bool sequential = false;
 };
 
 std::string encode_resume(const ResumeData& r);

@@ -42,6 +42,11 @@ struct FileStatus {
     std::string path;
     int64_t length = 0;
     double progress = 0;
+    // Per-file choices: wanted or skipped, priority as Transmission numbers
+    // it (-1 low, 0 normal, 1 high); bytes of the file in verified pieces.
+    bool wanted = true;
+    int priority = 0;
+    int64_t bytes_completed = 0;
 };
 
 struct TorrentStatus {
@@ -72,6 +77,13 @@ struct TorrentStatus {
     // Filled only when asked for detail (the view's detail pane).
     std::vector<PeerStatus> peer_list;
     std::vector<FileStatus> files;
+    // Per-file choices and sequential download: the bytes of the pieces we
+    // want (Transmission's sizeWhenDone; total_size when every file is
+    // wanted) and how many of them are verified.  progress and eta count
+    // these only.
+    int64_t wanted_bytes = 0;
+    int64_t have_wanted_bytes = 0;
+    bool sequential = false;
 };
 
 struct SessionStatus {

@@ -52,6 +52,9 @@ void for_each_torrent_field(F&& f) {
     f("tracker", &TorrentStatus::tracker_message);
     f("save_path", &TorrentStatus::save_path);
     f("trackers", &TorrentStatus::trackers);
+    // per-file choices and sequential download
+    f("wanted_bytes", &TorrentStatus::wanted_bytes);
+    f("sequential", &TorrentStatus::sequential);
 }
 
 // The members of each object in "trackers" ("next_announce_at" is a unix

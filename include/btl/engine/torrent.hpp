@@ -39,6 +39,7 @@
 #include "btl/core/metainfo.hpp"
 #include "btl/core/peer_book.hpp"
 #include "btl/core/piece_picker.hpp"
+#include "btl/core/piece_priority.hpp"
 #include "btl/core/smart_ban.hpp"
 #include "btl/core/super_seed.hpp"
 #include "btl/core/wire.hpp"
@@ -57,6 +58,9 @@ struct AddTorrentParams {
     Metainfo metainfo;
     std::string save_path;     // single-file: the file; multi-file: the directory
     bool paused = false;
+    // Per-file choices: BEP 53 `so` of a magnet link (inclusive ranges of
+    // file indices), applied when the torrent has no resume data yet.
+    std::vector<std::pair<uint32_t, uint32_t>> select_only;
 };
 
 class Torrent final : public PeerOwner {
@@ -80,7 +84,9 @@ public:
     // Changes whenever what status(false) shows may have changed (and more
     // often): equal values mean an unchanged row.  O(1).
     uint64_t status_fingerprint() const;
-    bool complete() const override { return picker_.complete(); }
+    // Done downloading: every wanted piece is verified (all of them unless
+    // files are skipped).  A torrent with skipped files seeds what it has.
+    bool complete() const override { return picker_.wanted_complete(); }
     // Paused by the user (or resumed paused): no peers, no announces.
     bool paused() const { return paused_; }
     bool accepting_peers() const;
@@ -105,7 +111,7 @@ public:
     TorrentHost& host() override { return host_; }
     PiecePicker& picker() override { return picker_; }
     bool can_download() const override {
-        return state_ == TorrentState::downloading && !picker_.complete() && !disk_full_;
+        return state_ == TorrentState::downloading && !picker_.wanted_complete() && !disk_full_;
     }
     bool disk_backlogged() const override { return pending_write_bytes_ >= kMaxPendingWriteBytes; }
     bool serving() const override {
@@ -140,6 +146,14 @@ public:
     static constexpr size_t kPexMaxSend = 50;           // added, and dropped, per message we send
     static constexpr size_t kPexMaxTake = 100;          // peers we take from one message
     static constexpr int kPexMaxPerMinute = 6;          // more from one peer is a flood
+
+    // ---- per-file choices and sequential download (torrent_files.cpp)
+    const std::vector<FileChoice>& file_choices() const { return file_choices_; }
+    // Errors name an index past the last file; nothing changes then.
+    Status set_files_wanted(const std::vector<uint32_t>& files, bool wanted);
+    Status set_files_priority(const std::vector<uint32_t>& files, FilePriority p);
+    void set_sequential(bool on);
+    bool sequential() const { return sequential_; }
 
 private:
     int64_t payload_down_ = 0, payload_up_ = 0;  // this session
@@ -232,6 +246,19 @@ private:
     std::optional<PeerEndpoint> listen_endpoint(const Peer& p) const;
     bool from_pex(const Peer& p) const;
     std::vector<int64_t> sent_bytes_;  // per piece, payload uploaded
+    // ---- per-file choices and sequential download (torrent_files.cpp)
+    std::vector<FileChoice> file_choices_;  // one per file; empty = all wanted, normal
+    std::vector<std::pair<uint32_t, uint32_t>> select_only_;  // magnet so=, until first applied
+    bool sequential_ = false;
+    int64_t wanted_bytes_ = 0, have_wanted_bytes_ = 0;
+    // Gives the picker the pieces' priorities and sequential mode and counts
+    // the wanted bytes; after a change (not at start) the state follows:
+    // seeding when the wanted pieces are all here, downloading again if not.
+    void apply_file_choices(bool changed);
+    void note_wanted_piece(uint32_t piece);
+    void create_empty_files();  // the zero-length wanted files (on the pool)
+    void load_file_choices(const ResumeData* rd);  // null: no resume data (a magnet's so= applies)  // a piece passed: count it if wanted
+    void fill_file_status(TorrentStatus& st) const;
     // Last member, so destroyed first: no callback (disk job, announcer
     // hook) runs into a torrent whose members are being torn down.
     JobOwner jobs_;

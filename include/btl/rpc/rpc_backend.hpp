@@ -18,6 +18,7 @@
 
 #include "btl/base/result.hpp"
 #include "btl/base/sha1.hpp"
+#include "btl/core/piece_priority.hpp"
 #include "btl/engine/engine_types.hpp"
 
 namespace btl::rpc {
@@ -44,6 +45,15 @@ struct SessionFacts {
     int peer_limit_per_torrent = 0, peer_limit_global = 0;
 };
 
+// One change torrent-set asks for (per-file choices, sequential download).
+// `files` are file indices; empty means every file (Transmission's rule).
+struct FileChange {
+    enum class Kind { wanted, unwanted, priority, sequential } kind = Kind::wanted;
+    std::vector<uint32_t> files;
+    FilePriority priority = FilePriority::normal;  // Kind::priority
+    bool on = false;                                // Kind::sequential
+};
+
 class RpcBackend {
 public:
     virtual ~RpcBackend() = default;
@@ -61,6 +71,9 @@ public:
     virtual SessionFacts facts() const = 0;
     virtual void set_rate_limits(int64_t up_bytes_s, int64_t down_bytes_s) = 0;
     virtual SessionStatus session_status() = 0;
+    // ---- torrent-set: per-file choices and sequential download.  An index
+    // past the last file is an error naming it, and changes nothing.
+    virtual Status change_files(const Sha1Digest& ih, const FileChange& c) = 0;
 };
 
 }  // namespace btl::rpc

@@ -23,6 +23,7 @@
 
 #include "btl/base/result.hpp"
 #include "btl/engine/engine_types.hpp"
+#include "btl/rpc/rpc_backend.hpp"
 
 namespace btl::rpc {
 
@@ -62,6 +63,8 @@ enum class Which { all, recently_active, one };
 std::string torrent_get_request(Which which, int64_t id = 0, bool detail = false);
 std::string torrent_action_request(const char* method, int64_t id, bool delete_local_data = false);
 std::string session_limits_request(int64_t down_bytes_s, int64_t up_bytes_s);
+// torrent-set of per-file choices or sequential download for one torrent.
+std::string torrent_files_request(int64_t id, const FileChange& c);
 std::string plain_request(const char* method);  // session-get, session-stats, session-close
 std::string free_space_request(const std::string& path);
 

@@ -18,6 +18,7 @@
 
 #include "btl/engine/engine_types.hpp"
 #include "btl/launcher/launcher.hpp"
+#include "btl/rpc/rpc_backend.hpp"
 
 namespace btl::ui {
 
@@ -43,6 +44,8 @@ public:
     // quitting asks the engine to stop.
     virtual bool attached() const { return false; }
     virtual std::string link_state() const { return {}; }
+    // ---- per-file choices and sequential download (the detail pane's keys)
+    virtual void change_files(const Row& r, const rpc::FileChange& c) = 0;
 };
 
 // The Launcher of this process.
@@ -63,6 +66,9 @@ public:
     void set_rate_limits(RateLimits r) override { l_.set_rate_limits(r); }
     std::string empty_hint() const override { return "no torrents yet: drop .torrent files into " + l_.options().dir; }
     std::string disk_path() const override { return l_.options().save_in; }
+    void change_files(const Row& r, const rpc::FileChange& c) override {
+        if (r.loaded) l_.change_files(r.st.info_hash, c);
+    }
 
 private:
     Launcher& l_;
