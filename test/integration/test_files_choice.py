@@ -10,6 +10,7 @@ opentracker on loopback.
    starts it: the row becomes seeding with progress 1 and wanted_bytes
    below total_size; a, d, e are byte-identical, b and c do not exist;
    `-f` says No for them.  The tracker heard `completed`.
+   `-v` re-checks: still seeding, b and c still absent.
 2. `-t 1 -g 1`: b is wanted again, downloads, the row seeds again; c is
    still absent.
 3. kill -9 and a restart: the choice survived (c is still unwanted and
@@ -158,6 +159,15 @@ def main():
         H.check(t["leftUntilDone"] == 0 and t["percentDone"] == 1, "torrent-get %r" % t)
         H.check(t["fileStats"][1]["wanted"] is False and t["fileStats"][1]["bytesCompleted"] == 0,
                 "fileStats %r" % t["fileStats"][1])
+
+        # A re-check copes with the missing unwanted files (they just have no
+        # pieces) and creates none of them.
+        remote(rport, "-t", "1", "-v")
+        # (The first start found no data and checked nothing.)
+        H.wait_until(lambda: "checked: " in lau.log_text(), 20, "the re-check", procs=[lau.proc])
+        lau.wait(lambda rows: one_row(lau).get("state") == "seeding" and one_row(lau).get("progress") == 1, 20,
+                 "seeding again after the re-check")
+        check_tree(root, dst, {A, D, E}, {B, C}, "after the re-check")
 
         # 2. b wanted again.
         remote(rport, "-t", "1", "-g", "1")

@@ -51,10 +51,10 @@ void for_each_torrent_field(F&& f) {
     f("error", &TorrentStatus::error);
     f("tracker", &TorrentStatus::tracker_message);
     f("save_path", &TorrentStatus::save_path);
-    f("trackers", &TorrentStatus::trackers);
     // per-file choices and sequential download
     f("wanted_bytes", &TorrentStatus::wanted_bytes);
     f("sequential", &TorrentStatus::sequential);
+    f("trackers", &TorrentStatus::trackers);  // last: the list ends the object
 }
 
 // The members of each object in "trackers" ("next_announce_at" is a unix
