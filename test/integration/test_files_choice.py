@@ -15,8 +15,9 @@ opentracker on loopback.
    still absent.
 3. kill -9 and a restart: the choice survived (c is still unwanted and
    absent, the row seeds).
-4. A second btlaunchmany with a .magnet carrying so=0,3-4: seeds with
-   a, d, e identical and b, c absent.
+4. A second btlaunchmany with a .magnet carrying so=0,4: seeds with a, e
+   identical, b, c absent, and d (which shares its last piece with e) a
+   sparse file holding only the shared piece's bytes.
 Loopback only; --upnp/--natpmp/--lsd/--dht off."""
 
 import base64
@@ -188,16 +189,29 @@ def main():
         lau2.proc.signal()
         H.check(lau2.proc.wait(20) == 0, "btlaunchmany did not stop cleanly")
 
-        # 4. A magnet with so=0,3-4 in a fresh launcher.
+        # 4. A magnet with so=0,4 in a fresh launcher: d (unwanted) shares
+        # its last piece with e, so that piece is written whole and d is a
+        # sparse file holding only those bytes; b and c never appear.
         watch3, save3, ddir3 = ws.mkdir("watch3"), ws.mkdir("save3"), ws.mkdir("data3")
         lau3 = L.Launcher(ws, "btl3", watch3, save3, ddir3, ip, port)
         quoted = urllib.parse.quote(tr.announce, safe="")
         with open(os.path.join(watch3, "pack.magnet"), "w") as f:
-            f.write("magnet:?xt=urn:btih:%s&dn=pack&tr=%s&so=0,3-4\n" % (ih, quoted))
+            f.write("magnet:?xt=urn:btih:%s&dn=pack&tr=%s&so=0,4\n" % (ih, quoted))
         lau3.wait(lambda rows: rows.get("pack.magnet", {}).get("state") == "seeding", 40,
                   "the so= magnet to download its files")
-        check_tree(root, os.path.join(save3, "pack"), {A, D, E}, {B, C}, "magnet so=0,3-4")
-        H.check("magnet so=: 3 of 5 files wanted" in lau3.log_text(), "the log does not say so= was applied")
+        dst3 = os.path.join(save3, "pack")
+        check_tree(root, dst3, {A, E}, {B, C}, "magnet so=0,4")
+        H.check("magnet so=: 2 of 5 files wanted" in lau3.log_text(), "the log does not say so= was applied")
+        d_path, d_size = os.path.join(dst3, D), FILES[3][1]
+        H.check(os.path.isfile(d_path), "%s (sharing a piece with %s) was not written" % (D, E))
+        shared = d_size % PIECE  # the bytes of d in the piece it shares with e
+        with open(d_path, "rb") as f, open(os.path.join(root, D), "rb") as g:
+            f.seek(d_size - shared)
+            g.seek(d_size - shared)
+            H.check(f.read() == g.read(), "%s: the shared piece's bytes differ" % D)
+        st = os.stat(d_path)
+        H.log("%s: size %d, %d bytes allocated" % (D, st.st_size, st.st_blocks * 512))
+        H.check(st.st_blocks * 512 <= PIECE, "%s holds %d bytes on disk, not only the shared piece" % (D, st.st_blocks * 512))
         lau3.proc.signal()
         H.check(lau3.proc.wait(20) == 0, "btlaunchmany did not stop cleanly")
         H.check(seeder.stop() == 0, "libtorrent seed did not stop cleanly")
