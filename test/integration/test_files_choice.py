@@ -18,6 +18,7 @@ opentracker on loopback.
 4. A second btlaunchmany with a .magnet carrying so=0,4: seeds with a, e
    identical, b, c absent, and d (which shares its last piece with e) a
    sparse file holding only the shared piece's bytes.
+5. btdownloadheadless with so=1 gets b alone and exits 0 (complete).
 Loopback only; --upnp/--natpmp/--lsd/--dht off."""
 
 import base64
@@ -214,6 +215,14 @@ def main():
         H.check(st.st_blocks * 512 <= PIECE, "%s holds %d bytes on disk, not only the shared piece" % (D, st.st_blocks * 512))
         lau3.proc.signal()
         H.check(lau3.proc.wait(20) == 0, "btlaunchmany did not stop cleanly")
+
+        # 5. btdownloadheadless with so=1 (b only): exits 0 when b is done.
+        out5 = ws.mkdir("headless")
+        me = H.Headless(ws, "btl-headless", "magnet:?xt=urn:btih:%s&dn=pack&tr=%s&so=1" % (ih, quoted), ws.next_ip(),
+                        save_in=out5, seed_time=0)
+        rc = me.proc.wait(40)
+        H.check(rc == 0, "btdownloadheadless so=1 exited %s" % rc)
+        check_tree(root, os.path.join(out5, "pack"), {B}, {A, C, D, E}, "btdownloadheadless so=1")
         H.check(seeder.stop() == 0, "libtorrent seed did not stop cleanly")
 
 
