@@ -71,6 +71,16 @@ TEST_CASE("torrent files: unwanted pieces are never requested; done when the wan
     CHECK_FALSE(st.files[1].wanted);
     CHECK(st.files[2].priority == 1);
 
+    // A peer with only a skipped file's piece is not interesting.
+    RemotePeer z(h.host, *h.t, "10.0.0.9");
+    Bitfield only2(6);
+    only2.set(2);
+    z.bitfield(only2);
+    z.simple(MsgId::unchoke);
+    auto to_z = z.sent();
+    CHECK(RemotePeer::of(to_z, MsgId::interested).empty());
+    CHECK(RemotePeer::of(to_z, MsgId::request).empty());
+
     RemotePeer a(h.host, *h.t, "10.0.0.1");
     a.bitfield(all(6));
     a.simple(MsgId::unchoke);

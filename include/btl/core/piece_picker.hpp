@@ -85,6 +85,8 @@ public:
     // Every piece we want (priority > 0) is verified: done downloading, even
     // if unwanted pieces are missing.  O(1).
     bool wanted_complete() const { return wanted_.none(); }
+    // Some piece we lack is unwanted (priority 0).  O(1).
+    bool has_unwanted_missing() const { return have_.count() + wanted_.count() < num_pieces_; }
     // True when the peer has a piece we lack and want (priority > 0).
     bool is_interesting(const Bitfield& peer_has) const;
     // 0 = don't download, 1 = normal, up to 7 = highest.  Lowering a piece in
