@@ -227,9 +227,12 @@ void install_handlers(App& app) {
     }
 }
 
-// Adds the torrent to the session, saying where it goes.
-Status add_torrent(Session& session, const Options& o, const std::string& file, Metainfo mi) {
+// Adds the torrent to the session, saying where it goes.  `so`: a magnet's
+// BEP 53 file selection (empty: every file).
+Status add_torrent(Session& session, const Options& o, const std::string& file, Metainfo mi,
+                   std::vector<std::pair<uint32_t, uint32_t>> so = {}) {
     AddTorrentParams p;
+    p.select_only = std::move(so);
     p.save_path = o.has("saveas") ? o.get("saveas") : o.get("save_in") + "/" + mi.name;
     // Created now rather than at the first piece, so the user reads where
     // (btlaunchmany does the same); --saveas's parent is left to storage.
@@ -267,15 +270,15 @@ Status start_magnet(App& app, const Options& o, const std::string& uri) {
         auto mi = load_metainfo_file(saved);
         if (mi.ok() && mi->info_hash == link->info_hash) {
             std::printf("%s: metadata from %s\n", shown.c_str(), escape_invalid_utf8(saved).c_str());
-            return add_torrent(*app.session, o, shown, std::move(*mi));
+            return add_torrent(*app.session, o, shown, std::move(*mi), link->select_only);
         }
         std::printf("warning: %s: ignoring %s: %s\n", shown.c_str(), saved.c_str(),
                     mi.ok() ? "another info-hash" : mi.error().message.c_str());
     }
     std::printf("%s: fetching metadata from peers\n", escape_invalid_utf8(shown).c_str());
     std::fflush(stdout);
-    return app.session->fetch_metadata(*link, [&app, &o, shown](Result<Metainfo> mi) {
-        Status st = mi.ok() ? add_torrent(*app.session, o, shown, std::move(*mi)) : Status(mi.error());
+    return app.session->fetch_metadata(*link, [&app, &o, shown, so = link->select_only](Result<Metainfo> mi) {
+        Status st = mi.ok() ? add_torrent(*app.session, o, shown, std::move(*mi), so) : Status(mi.error());
         if (st.ok() || app.shutting_down) return;
         std::fprintf(stderr, "btdownloadheadless: %s\n", st.error().message.c_str());
         app.exit_code = 1;

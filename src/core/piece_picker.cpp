@@ -303,7 +303,10 @@ void PiecePicker::open_remove(uint32_t slot) {
 
 void PiecePicker::return_to_pool(uint32_t piece) {
     PieceInfo& pi = pieces_[piece];
-    if (pi.pos == kNone && pi.slot == kNone && wanted_.get(piece)) order_insert(piece);
+    if (pi.pos == kNone && pi.slot == kNone && wanted_.get(piece)) {
+        order_insert(piece);
+        seq_cursor_ = std::min(seq_cursor_, piece);
+    }
 }
 
 // ---- picking -----------------------------------------------------------------------
@@ -351,7 +354,8 @@ uint32_t PiecePicker::pick_from_peer_bits(const Bitfield& peer_has) {
             m = uint8_t(m & ~(0x80u >> bit));
             uint32_t piece = uint32_t(i * 8 + uint32_t(bit));
             if (pieces_[piece].pos == kNone) continue;  // in progress
-            uint32_t key = random_first ? 0 : key_of(piece);
+            // Random first still goes by priority: only the level counts.
+            uint32_t key = random_first ? key_of(piece) / kAvailLevels : key_of(piece);
             if (best == kNone || key < best_key) {
                 best = piece;
                 best_key = key;
@@ -367,6 +371,7 @@ uint32_t PiecePicker::pick_from_peer_bits(const Bitfield& peer_has) {
 
 uint32_t PiecePicker::pick_new_piece(const Bitfield& peer_has, bool seed) {
     if (order_.empty()) return kNone;
+    if (sequential_) return pick_sequential(peer_has, seed);
     if (!seed && size_t(peer_has.count()) * 8 < order_.size()) return pick_from_peer_bits(peer_has);
 
     // Walking order_ is fast when the peer has a fair share of the pieces we
@@ -377,8 +382,9 @@ uint32_t PiecePicker::pick_new_piece(const Bitfield& peer_has, bool seed) {
     uint32_t budget = std::max<uint32_t>(64, num_pieces_ / 16);
 
     if (have_.count() < kRandomFirstPieces) {
-        // Random first: a complete piece soon, to have something to trade.
-        size_t n = order_.size();
+        // Random first: a complete piece soon, to have something to trade;
+        // among the highest priority's pieces (order_ starts with them).
+        size_t n = bucket_start((key_of(order_.front()) / kAvailLevels + 1) * kAvailLevels);
         size_t start = size_t(next_random() % n);
         for (size_t i = 0; i < n; ++i) {
             size_t p = start + i;
@@ -387,7 +393,8 @@ uint32_t PiecePicker::pick_new_piece(const Bitfield& peer_has, bool seed) {
             if (seed || peer_has.get(piece)) return piece;
             if (--budget == 0) return pick_from_peer_bits(peer_has);
         }
-        return kNone;
+        if (n == order_.size()) return kNone;
+        // The peer has none of them: rarest first among the lower levels.
     }
 
     for (uint32_t k = low_key_; k <= top_key_; ++k) {
@@ -463,7 +470,7 @@ size_t PiecePicker::pick(const Bitfield& peer_has, size_t max_blocks, PeerKey pe
     }
     for (size_t i = 0; i < open_.size() && got < max_blocks;) {
         uint32_t slot = open_[i];
-        if (seed ? rarest_new == kNone || key_of(slots_[slot].piece) <= rarest_new
+        if (seed ? sequential_ || rarest_new == kNone || key_of(slots_[slot].piece) <= rarest_new
                  : peer_has.get(slots_[slot].piece)) {
             got += take_blocks(slot, max_blocks - got, peer, out);
             if (slots_[slot].open_pos == kNone) continue;  // swapped out: re-examine i

@@ -24,6 +24,7 @@ bool PiecePicker::check_invariants() const {
         if (wanted_.get(p) != want) return false;
         if (pi.pos != kNone) {
             ++in_order;
+            if (p < seq_cursor_) return false;  // the sequential cursor skipped it
             if (!want || pi.slot != kNone) return false;
         } else if (want && pi.slot == kNone) {
             return false;

@@ -35,11 +35,11 @@ void DiskPieceStore::free_space(std::function<void(int64_t)> cb) {
     }
 }
 
-void DiskPieceStore::create_empty_files(std::function<void(Status)> done) {
+void DiskPieceStore::create_empty_files(std::function<void(Status)> done, std::vector<bool> skip) {
     // Opening (O_CREAT) and making directories may block: the pool, never
     // the loop.  The storage is captured so the job outlives a removal.
     auto st = queue_job(
-        loop_, jobs_.token(), [storage = storage_] { return storage->create_empty_files(); },
+        loop_, jobs_.token(), [storage = storage_, skip = std::move(skip)] { return storage->create_empty_files(skip); },
         [done](Status s) { done(std::move(s)); });
     if (!st.ok()) done(std::move(st));
 }

@@ -102,6 +102,15 @@ std::string encode_resume(const ResumeData& r) {
     }
     if (!r.label.empty()) d["label"] = r.label;
     encode_queue_keys(r, d);
+    // per-file choices and sequential download (optional keys)
+    if (!r.files_wanted.empty()) {
+        BValue w = BValue::list(), p = BValue::list();
+        for (bool b : r.files_wanted) w.as_list().push_back(BValue(int64_t(b ? 1 : 0)));
+        for (int8_t v : r.file_priorities) p.as_list().push_back(BValue(int64_t(v)));
+        d["files-wanted"] = std::move(w);
+        d["file-priorities"] = std::move(p);
+    }
+    if (r.sequential) d["sequential"] = int64_t(1);
     return encode(d);
 }
 
@@ -147,6 +156,31 @@ Status decode_places(BNode root, ResumeData& r) {
         if (!label) return label.error();
         if (label->size() > 255) return make_error("resume data: \"label\" is too long");
         r.label = std::string(*label);
+    }
+    return Ok{};
+}
+
+// The optional per-file keys: one entry per file, in range, or absent.
+Status decode_file_choices(BNode root, ResumeData& r) {
+    BNode w = root.find("files-wanted"), p = root.find("file-priorities");
+    if (w || p) {
+        if (!w.is_list() || !p.is_list() || w.size() != r.files.size() || p.size() != r.files.size())
+            return make_error("resume data: \"files-wanted\"/\"file-priorities\" must be lists of one entry per file");
+        for (BNode v : w.list_items()) {
+            if (!v.is_int() || (v.int_value() != 0 && v.int_value() != 1))
+                return make_error("resume data: malformed \"files-wanted\" entry");
+            r.files_wanted.push_back(v.int_value() == 1);
+        }
+        for (BNode v : p.list_items()) {
+            if (!v.is_int() || v.int_value() < -1 || v.int_value() > 1)
+                return make_error("resume data: malformed \"file-priorities\" entry");
+            r.file_priorities.push_back(int8_t(v.int_value()));
+        }
+    }
+    if (root.find("sequential")) {
+        auto seq = get_int(root, "sequential", 0, 1);
+        if (!seq) return seq.error();
+        r.sequential = *seq == 1;
     }
     return Ok{};
 }
@@ -229,6 +263,7 @@ Result<ResumeData> decode_resume(std::string_view bytes) {
     }
     if (Status st = decode_places(root, r); !st.ok()) return st.error();
     if (Status st = decode_queue_keys(root, r); !st.ok()) return st.error();
+    if (Status st = decode_file_choices(root, r); !st.ok()) return st.error();
     return r;
 }
 

@@ -183,9 +183,9 @@ Result<Sha1Digest> Storage::hash_piece(uint32_t piece, std::vector<uint8_t>& scr
     return sha1(scratch.data(), scratch.size());
 }
 
-Status Storage::create_empty_files() {
+Status Storage::create_empty_files(const std::vector<bool>& skip) {
     for (uint32_t i = 0; i < rel_paths_.size(); ++i) {
-        if (layout_.file_length(i) != 0 || layout_.is_pad(i)) continue;
+        if (layout_.file_length(i) != 0 || layout_.is_pad(i) || (i < skip.size() && skip[i])) continue;
         auto l = lease(i, true, nullptr);
         if (!l) return l.error();
     }

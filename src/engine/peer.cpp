@@ -174,6 +174,8 @@ void Peer::set_have(uint32_t piece) {
 
 void Peer::update_interest() {
     bool want = interesting_count_ > 0 && t_.can_download();
+    // Files are skipped: the pieces it has that we lack may all be unwanted.
+    if (want && t_.picker().has_unwanted_missing()) want = t_.picker().is_interesting(has_);
     if (want == am_interested_) {
         if (want) fill_requests();
         return;

@@ -38,6 +38,8 @@ Torrent::Torrent(TorrentHost& host, AddTorrentParams p, uint32_t id)
     final_path_ = std::move(p.final_path);
     label_ = std::move(p.label);
     queued_ = p.queued;
+    wanted_bytes_ = mi_.total_length;  // until the file choices are applied
+    select_only_ = std::move(p.select_only);
 }
 
 Torrent::~Torrent() {
@@ -124,7 +126,7 @@ bool Torrent::accepting_peers() const {
 void Torrent::start_swarm() {
     ++status_gen_;
     if (hold_swarm()) return;
-    state_ = picker_.complete() ? TorrentState::seeding : TorrentState::downloading;
+    state_ = complete() ? TorrentState::seeding : TorrentState::downloading;
     // Super-seeding only makes sense for a complete torrent (we reveal what
     // we have); a download never turns it on.
     super_.reset();
@@ -337,7 +339,7 @@ void Torrent::run_choker(int64_t now, bool rotate) {
         x.connected_at_ms = p->connected_ms();
         c.push_back(x);
     }
-    const bool seeding = picker_.complete();
+    const bool seeding = complete();
     auto regular = choose_unchoked(c, size_t(host_.options().max_uploads), seeding, std::nullopt, now);
     bool opt_valid = optimistic_ && peers_.count(optimistic_) &&
                      std::find(regular.begin(), regular.end(), optimistic_) == regular.end();

@@ -21,7 +21,7 @@
 namespace btl {
 
 bool Torrent::hold_swarm() {
-    if (finished_ && !picker_.complete()) finished_ = false;  // data lost since: download again
+    if (finished_ && !complete()) finished_ = false;  // data lost since: download again
     if (finished_ || queued_) {
         state_ = finished_ ? TorrentState::finished : TorrentState::queued;
         return true;

@@ -33,6 +33,7 @@ void Torrent::start() {
             completed_time_ = rd->completed_time;
             if (rd->paused) paused_ = true;
             load_goal_resume(*rd);
+            load_file_choices(&*rd);
             auto trusted = trusted_pieces(*rd, storage_->layout(), storage_->stat_files(), current_boot_id());
             auto claimed = Bitfield::from_bytes(rd->have_bits, mi_.num_pieces());
             uint32_t n_trusted = uint32_t(std::count(trusted.begin(), trusted.end(), uint8_t(1)));
@@ -47,6 +48,7 @@ void Torrent::start() {
         }
         if (!rd.ok()) log(LogLevel::warning, "ignoring resume data: " + rd.error().message);
     }
+    load_file_choices(nullptr);
     // No usable resume data: check only if some data is already there.
     for (const auto& fs : storage_->stat_files())
         if (fs.exists && fs.size > 0) return begin_check(true);
@@ -84,19 +86,18 @@ void Torrent::check_done(const std::vector<uint8_t>& verified) {
             picker_.set_have(i);
             have_bytes_ += mi_.piece_size(i);
         }
+    apply_file_choices(false);
     was_complete_at_start_ = picker_.complete();
     check_progress_ = 1;
     // Empty files are part of the tree but no piece writes them: create
     // them now, like a download creates every other file.
-    storage_->create_empty_files([this, alive = jobs_.token()](Status s) {
-        if (!alive.expired() && !s.ok()) log(LogLevel::warning, "cannot create empty file: " + s.error().message);
-    });
+    create_empty_files();
     if (paused_) {
         state_ = TorrentState::stopped;
         return;
     }
     // Say now, not at the first piece, that nothing can be saved here.
-    if (!picker_.complete())
+    if (!complete())
         if (auto w = storage_->check_writable(); !w.ok()) return set_error(w.error().message);
     start_swarm();
     move_if_completed();
@@ -114,6 +115,11 @@ ResumeData Torrent::resume_snapshot() const {
     rd.completed_time = completed_time_;
     rd.paused = paused_;
     fill_goal_resume(rd);
+    for (const auto& c : file_choices_) {
+        rd.files_wanted.push_back(c.wanted);
+        rd.file_priorities.push_back(int8_t(c.priority));
+    }
+    rd.sequential = sequential_;
     add_places(rd);
     return rd;
 }

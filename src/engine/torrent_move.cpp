@@ -98,7 +98,7 @@ bool Torrent::choose_first_place() {
 }
 
 void Torrent::move_if_completed() {
-    if (final_path_.empty() || move_ || stopping_ || !picker_.complete()) return;
+    if (final_path_.empty() || move_ || stopping_ || !complete()) return;
     if (final_path_ == save_path_) {
         final_path_.clear();
         return;
@@ -148,7 +148,7 @@ Status Torrent::start_move(const std::string& to, int64_t placed, std::function<
     // A download writes: its peers stop for the move (a write must not
     // land in the old place after its file was copied) and start again
     // after.  A complete torrent only reads, and keeps seeding.
-    if (!picker_.complete() && !paused_) {
+    if (!complete() && !paused_) {
         move_->restart_peers = true;
         pause();
     }

@@ -33,7 +33,11 @@ TorrentStatus Torrent::status(bool detail) const {
     st.state = state_;
     st.total_size = mi_.total_length;
     st.have_bytes = have_bytes_;
-    st.progress = mi_.total_length ? double(have_bytes_) / double(mi_.total_length) : 1.0;
+    // Progress and eta count the wanted pieces only (all of them by default).
+    st.wanted_bytes = wanted_bytes_;
+    st.have_wanted_bytes = have_wanted_bytes_;
+    st.sequential = sequential_;
+    st.progress = wanted_bytes_ ? double(have_wanted_bytes_) / double(wanted_bytes_) : 1.0;
     st.check_progress = check_progress_;
     st.down_rate = down_meter_.rate(now);
     st.up_rate = up_meter_.rate(now);
@@ -51,8 +55,8 @@ TorrentStatus Torrent::status(bool detail) const {
     }
     if (state_ == TorrentState::downloading && st.down_rate < 1 && now - started_ms_ > 15'000)
         st.state = TorrentState::stalled;
-    if (st.down_rate > 0 && !picker_.complete()) st.eta_s = int64_t(double(mi_.total_length - have_bytes_) / st.down_rate);
-    if (picker_.complete()) st.eta_s = 0;
+    if (st.down_rate > 0 && !complete()) st.eta_s = int64_t(double(wanted_bytes_ - have_wanted_bytes_) / st.down_rate);
+    if (complete()) st.eta_s = 0;
     st.error = error_;
     st.needs_recheck = state_ == TorrentState::error && needs_recheck_;
     if (disk_full_ && state_ == TorrentState::downloading) {
@@ -77,20 +81,7 @@ TorrentStatus Torrent::status(bool detail) const {
                 PeerStatus& ps = st.peer_list.back();
                 ps.source = ps.incoming ? "incoming" : peer_source_name(book_.source(ps.address));
             }
-        for (const auto& f : mi_.files) {
-            FileStatus fs;
-            fs.path = f.path_string;
-            fs.length = f.length;
-            if (f.length > 0 && mi_.piece_length > 0) {
-                int64_t first = f.offset / mi_.piece_length, last = (f.offset + f.length - 1) / mi_.piece_length;
-                int64_t have = 0;
-                for (int64_t i = first; i <= last; ++i) have += picker_.have(uint32_t(i));
-                fs.progress = double(have) / double(last - first + 1);
-            } else {
-                fs.progress = 1;
-            }
-            st.files.push_back(std::move(fs));
-        }
+        fill_file_status(st);
     }
     return st;
 }

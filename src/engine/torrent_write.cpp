@@ -150,9 +150,10 @@ void Torrent::piece_done(uint32_t piece, bool ok, const Status& w) {
                                         " (found when the piece later passed its hash check)");
             });
         have_bytes_ += mi_.piece_size(piece);
+        note_wanted_piece(piece);
         resume_dirty_ = true;
         for (auto& [k, p] : peers_) p->we_have_piece(piece);
-        if (picker_.complete()) on_complete();
+        if (complete()) on_complete();
     }
 }
 

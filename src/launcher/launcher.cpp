@@ -113,6 +113,7 @@ void Launcher::add(const std::string& name, Metainfo mi) {
     p.paused = e.start_paused;
     p.queued = queue_wanted();  // the queue pass lets it run if a slot is free
     e.start_paused = false;
+    p.select_only = e.select_only;
     std::string tname = mi.name;
     p.metainfo = std::move(mi);
     std::string save = p.save_path;

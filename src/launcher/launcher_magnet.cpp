@@ -60,6 +60,7 @@ void Launcher::on_magnet_loaded(const std::string& name, uint64_t gen, Result<Ma
     auto it = files_.find(name);
     if (it == files_.end() || it->second.gen != gen) return;
     if (!r.ok()) return on_parsed(name, gen, r.error());
+    it->second.select_only = r->link.select_only;
     if (r->saved) {
         log_.log(LogLevel::info, r->saved->name, name + ": metadata from " +
                                                     Session::saved_torrent_path(s_.data_dir(), r->link.info_hash));

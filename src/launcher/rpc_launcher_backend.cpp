@@ -38,6 +38,27 @@ Result<std::string> read_small_file(const std::string& path) {
 
 }  // namespace
 
+Status change_torrent_files(Session& s, const Sha1Digest& ih, const rpc::FileChange& c) {
+    Torrent* t = s.find(ih);
+    if (!t) return make_error("torrent " + to_hex(ih) + " is not running");
+    std::vector<uint32_t> files = c.files;
+    if (files.empty())  // Transmission: no index means every file
+        for (uint32_t i = 0; i < t->metainfo().files.size(); ++i) files.push_back(i);
+    using K = rpc::FileChange::Kind;
+    switch (c.kind) {
+        case K::wanted: return t->set_files_wanted(files, true);
+        case K::unwanted: return t->set_files_wanted(files, false);
+        case K::priority: return t->set_files_priority(files, c.priority);
+        case K::sequential: t->set_sequential(c.on); return Ok{};
+    }
+    return Ok{};
+}
+
+void Launcher::change_files(const Sha1Digest& ih, const rpc::FileChange& c) {
+    refreshed_ms_ = -1;
+    if (Status st = change_torrent_files(s_, ih, c); !st.ok()) log_.log(LogLevel::error, "", st.error().message);
+}
+
 LauncherRpcBackend::LauncherRpcBackend(uv_loop_t* loop, Launcher& launcher, Session& session)
     : loop_(loop), launcher_(launcher), session_(session) {}
 

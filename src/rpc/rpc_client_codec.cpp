@@ -17,7 +17,8 @@ const char* const kRowFields[] = {
     "totalSize", "haveValid", "rateDownload", "rateUpload", "downloadedEver", "uploadedEver",
     "peersConnected", "peersSendingToUs", "eta", "addedDate", "downloadDir", "isStalled", "pieceCount",
     "pieceSize", "btlNeedsRecheck", "labels", "isFinished", "queuePosition", "downloadLimit", "downloadLimited",
-    "uploadLimit", "uploadLimited"};
+    "uploadLimit", "uploadLimited",
+    "sequentialDownload", "sizeWhenDone", "leftUntilDone"};
 const char* const kDetailFields[] = {"files", "fileStats", "peers", "trackerStats"};
 
 // Nesting deeper than kMaxDepth, counted outside strings: refused before
@@ -105,6 +106,12 @@ void read_detail(const json& t, TorrentStatus& st) {
         f.length = std::max<int64_t>(0, inum(files[i], "length"));
         int64_t done = inum(i < stats.size() ? stats[i] : files[i], "bytesCompleted");
         f.progress = f.length > 0 ? std::clamp(double(done) / double(f.length), 0.0, 1.0) : 1.0;
+        f.bytes_completed = std::clamp<int64_t>(done, 0, f.length);
+        if (i < stats.size() && stats[i].is_object()) {
+            auto w = stats[i].find("wanted");
+            if (w != stats[i].end()) f.wanted = w->is_boolean() ? w->get<bool>() : inum(stats[i], "wanted") != 0;
+            f.priority = int(std::clamp<int64_t>(inum(stats[i], "priority"), -1, 1));
+        }
         st.files.push_back(std::move(f));
     }
     for (const json& p : array_of(t, "peers")) {
@@ -175,6 +182,9 @@ TorrentStatus read_torrent(const json& t) {
     st.pieces_have = piece_size > 0 && st.have_bytes > 0
                          ? uint32_t(std::min(pieces, st.have_bytes / piece_size))
                          : uint32_t(std::llround(st.progress * double(pieces)));
+    st.sequential = flag(t, "sequentialDownload");
+    st.wanted_bytes = t.contains("sizeWhenDone") ? std::max<int64_t>(0, inum(t, "sizeWhenDone")) : st.total_size;
+    st.have_wanted_bytes = std::clamp<int64_t>(st.wanted_bytes - inum(t, "leftUntilDone"), 0, st.wanted_bytes);
     int64_t err = inum(t, "error");
     std::string why = text(t, "errorString");
     if (err == 3) {
@@ -222,6 +232,21 @@ std::string torrent_limits_request(int64_t id, int64_t down_bytes_s, int64_t up_
     json args = {{"ids", json::array({id})}, {"downloadLimited", down_bytes_s > 0}, {"uploadLimited", up_bytes_s > 0}};
     if (down_bytes_s > 0) args["downloadLimit"] = kb(down_bytes_s);
     if (up_bytes_s > 0) args["uploadLimit"] = kb(up_bytes_s);
+    return request_text("torrent-set", std::move(args));
+}
+
+std::string torrent_files_request(int64_t id, const FileChange& c) {
+    json args = {{"ids", json::array({id})}};
+    using K = FileChange::Kind;
+    const char* key = c.kind == K::wanted     ? "files-wanted"
+                      : c.kind == K::unwanted ? "files-unwanted"
+                      : c.priority == FilePriority::high ? "priority-high"
+                      : c.priority == FilePriority::low  ? "priority-low"
+                                                         : "priority-normal";
+    if (c.kind == K::sequential)
+        args["sequentialDownload"] = c.on;
+    else
+        args[key] = c.files;
     return request_text("torrent-set", std::move(args));
 }
 

@@ -12,7 +12,6 @@
 #include "btl/base/json.hpp"
 #include "btl/rpc/rpc_security.hpp"
 #include "btl/rpc/torrent_fields.hpp"
-#include "btl/rpc/torrent_set.hpp"
 
 namespace btl::rpc {
 
@@ -384,43 +383,6 @@ void Dispatcher::torrent_remove(const Call& c, Done done) {
     std::string errors;
     for (const auto& ih : hashes)
         if (Status st = b_.remove(ih, delete_data); !st.ok()) errors += (errors.empty() ? "" : "; ") + st.error().message;
-    done(errors.empty() ? Outcome{} : fail(errors));
-}
-
-void Dispatcher::torrent_set(const Call& c, Done done) {
-    std::vector<const TorrentStatus*> sel;
-    bool recent = false;
-    std::string why;
-    if (!select(c, sel, recent, why)) return done(fail(why));
-    // Every key must be one this engine applies: accepting one silently
-    // would be a lie to the user.
-    std::string unsupported, keys;
-    for (const auto& [key, value] : c.args.items()) {
-        if (key == "ids" || key == "location" || key == "labels") continue;
-        std::string& list = is_limits_key(key) ? keys : unsupported;
-        list += (list.empty() ? "" : ", ") + key;
-    }
-    if (!unsupported.empty()) return done(fail("torrent-set: not supported by this engine yet: " + unsupported));
-    if (!set_places(c, sel, why)) return done(fail(why));  // "location", "labels"
-    std::string errors;
-    for (const TorrentStatus* t : keys.empty() ? std::vector<const TorrentStatus*>{} : sel) {
-        TorrentLimits l = t->limits;
-        if (std::string bad = apply_limits_args(c.args, l); !bad.empty()) return done(fail("torrent-set: " + bad));
-        if (Status st = b_.set_limits(t->info_hash, l); !st.ok())
-            errors += (errors.empty() ? "torrent-set " + keys + ": " : "; ") + st.error().message;
-    }
-    done(errors.empty() ? Outcome{} : fail(errors));
-}
-
-void Dispatcher::queue_move(const Call& c, Done done) {
-    std::vector<const TorrentStatus*> sel;
-    bool recent = false;
-    std::string why;
-    if (!select(c, sel, recent, why)) return done(fail(why));
-    const int how = queue_move_kind(c.method);
-    std::string errors;
-    for (const auto& ih : queue_move_order(sel, how))
-        if (Status st = b_.queue_move(ih, how); !st.ok()) errors += (errors.empty() ? "" : "; ") + st.error().message;
     done(errors.empty() ? Outcome{} : fail(errors));
 }
 

@@ -61,6 +61,11 @@ int peers_where(const FieldCtx& c, bool sending_to_us) {
     return n;
 }
 
+int64_t bytes_completed(const FileStatus& f) {
+    if (f.bytes_completed > 0) return f.bytes_completed;
+    return int64_t(std::llround(double(f.length) * std::clamp(f.progress, 0.0, 1.0)));
+}
+
 void write_files(std::string& out, const FieldCtx& c) {
     out += '[';
     if (c.detail)
@@ -68,7 +73,7 @@ void write_files(std::string& out, const FieldCtx& c) {
             const auto& f = c.detail->files[i];
             if (i) out += ',';
             out += "{\"bytesCompleted\":";
-            num(out, int64_t(std::llround(double(f.length) * std::clamp(f.progress, 0.0, 1.0))));
+            num(out, bytes_completed(f));
             out += ",\"length\":";
             num(out, f.length);
             out += ",\"name\":";
@@ -85,18 +90,22 @@ void write_file_stats(std::string& out, const FieldCtx& c) {
             const auto& f = c.detail->files[i];
             if (i) out += ',';
             out += "{\"bytesCompleted\":";
-            num(out, int64_t(std::llround(double(f.length) * std::clamp(f.progress, 0.0, 1.0))));
-            out += ",\"wanted\":true,\"priority\":0}";  // every file is wanted at normal priority
+            num(out, bytes_completed(f));
+            out += f.wanted ? ",\"wanted\":true,\"priority\":" : ",\"wanted\":false,\"priority\":";
+            num(out, int64_t(f.priority));
+            out += '}';
         }
     out += ']';
 }
 
-void write_per_file(std::string& out, const FieldCtx& c, const char* value) {
+// "wanted" (1/0) or "priorities" (-1/0/1), one per file.
+void write_per_file(std::string& out, const FieldCtx& c, bool wanted) {
     out += '[';
     size_t n = c.detail ? c.detail->files.size() : 0;
     for (size_t i = 0; i < n; ++i) {
         if (i) out += ',';
-        out += value;
+        const FileStatus& f = c.detail->files[i];
+        num(out, wanted ? int64_t(f.wanted ? 1 : 0) : int64_t(f.priority));
     }
     out += ']';
 }
@@ -203,8 +212,8 @@ const std::vector<Field>& all_fields() {
         // it (the attached view says "press r to re-check").
         BTL_F("btlNeedsRecheck", Detail::no, boolean(out, c.st.needs_recheck)),
         BTL_F("isPrivate", Detail::no, boolean(out, false)),
-        BTL_F("leftUntilDone", Detail::no, num(out, std::max<int64_t>(0, c.st.total_size - c.st.have_bytes))),
-        BTL_F("sizeWhenDone", Detail::no, num(out, c.st.total_size)),
+        BTL_F("leftUntilDone", Detail::no, num(out, std::max<int64_t>(0, c.st.wanted_bytes - c.st.have_wanted_bytes))),
+        BTL_F("sizeWhenDone", Detail::no, num(out, c.st.wanted_bytes)),
         BTL_F("totalSize", Detail::no, num(out, c.st.total_size)),
         BTL_F("haveValid", Detail::no, num(out, c.st.have_bytes)),
         BTL_F("haveUnchecked", Detail::no, num(out, 0)),
@@ -237,14 +246,14 @@ const std::vector<Field>& all_fields() {
         BTL_F("seedRatioLimit", Detail::no, append_number(out, c.st.limits.seed_ratio)),
         BTL_F("seedIdleMode", Detail::no, num(out, c.st.limits.seed_idle_mode)),
         BTL_F("seedIdleLimit", Detail::no, num(out, c.st.limits.seed_idle_minutes)),
-        BTL_F("sequentialDownload", Detail::no, boolean(out, false)),
+        BTL_F("sequentialDownload", Detail::no, boolean(out, c.st.sequential)),
         BTL_F("labels", Detail::no, write_labels(out, c.st.label)),
         BTL_F("magnetLink", Detail::no, write_magnet(out, c)),
         BTL_F("files", Detail::yes, write_files(out, c)),
         BTL_F("fileStats", Detail::yes, write_file_stats(out, c)),
         BTL_F("fileCount", Detail::yes, num(out, c.detail ? int64_t(c.detail->files.size()) : 0)),
-        BTL_F("wanted", Detail::yes, write_per_file(out, c, "1")),
-        BTL_F("priorities", Detail::yes, write_per_file(out, c, "0")),
+        BTL_F("wanted", Detail::yes, write_per_file(out, c, true)),
+        BTL_F("priorities", Detail::yes, write_per_file(out, c, false)),
         BTL_F("peers", Detail::yes, write_peers(out, c)),
         BTL_F("trackers", Detail::no, write_trackers(out, c, false)),
         BTL_F("trackerStats", Detail::no, write_trackers(out, c, true)),

@@ -47,6 +47,9 @@ const char* const kHelp[] = {
     "  Home/g, End/G       first, last torrent",
     "  Enter               show/hide the detail pane (files, peers, trackers)",
     "  Tab                 move the focus between the table and the detail pane",
+    "  (detail pane focused) Up/Down choose a file, space: wanted or skipped, +/-: priority",
+    "  S                   sequential download on/off for the selected torrent",
+    "                      (pieces in order, for media watched while it downloads)",
     "  p                   pause or resume the selected torrent",
     "  r                   re-check the selected torrent's data",
     "  d, Delete           remove the selected torrent (asks: y keeps its data, D deletes it);",
@@ -251,7 +254,7 @@ void CursesView::handle_key(int ch) {
         }
         return;
     }
-    if (detail_ && detail_focus_ && handle_detail_key(ch)) return;
+    if (detail_ && detail_focus_ && (handle_file_key(ch) || handle_detail_key(ch))) return;
     handle_table_key(ch);
 }
 
@@ -299,6 +302,9 @@ void CursesView::handle_table_key(int ch) {
         case 27: filter_.clear(); break;
         case '+': case '-': case '=': case '_': step_download_rate(ch == '+' || ch == '='); break;
         case 'R': prompt_ = Prompt::rates; input_.clear(); break;
+        case 'S':
+            if (sel && sel->loaded) toggle_sequential(*sel);
+            break;
         case 'd':
             // Attached to an engine elsewhere, `d` leaves it running.
             if (l_.attached() && on_detach_) return on_detach_();
@@ -483,7 +489,12 @@ void CursesView::draw_detail(int top, int height, const Row& r) {
         detail_focus_ ? A_REVERSE : A_BOLD);
     std::vector<std::string> lines;
     TorrentStatus t;
-    if (l_.detail(r, t)) lines = detail_lines(t, W);
+    detail_files_.clear();
+    if (l_.detail(r, t)) {
+        file_cursor_ = std::clamp(file_cursor_, 0, std::max(0, int(t.files.size()) - 1));
+        lines = detail_lines(t, W, detail_focus_ ? file_cursor_ : -1, &files_line_);
+        detail_files_ = std::move(t.files);
+    }
     else if (r.loaded) lines.push_back(fit_width("waiting for the engine's detail of " + r.file, W));
     else lines.push_back(fit_width(r.file + ": " + r.st.error, W));
     detail_height_ = std::max(1, height - 1);

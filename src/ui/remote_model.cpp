@@ -177,6 +177,11 @@ void RemoteModel::recheck(const Row& r) {
     if (id >= 0) command(rpc::torrent_action_request("torrent-verify", id), "re-checking " + r.st.name);
 }
 
+void RemoteModel::change_files(const Row& r, const rpc::FileChange& c) {
+    int64_t id = id_of(r);
+    if (id >= 0) command(rpc::torrent_files_request(id, c), "changing the files of " + r.st.name);
+}
+
 bool RemoteModel::remove(const Row& r, bool delete_data) {
     int64_t id = id_of(r);
     if (id < 0) return false;

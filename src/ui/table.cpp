@@ -210,11 +210,15 @@ std::string row_line(const Row& r, const std::vector<Column>& cols, int width) {
     return join_cells(cols, cells, width);
 }
 
-std::vector<std::string> detail_lines(const TorrentStatus& t, int width) {
+std::vector<std::string> detail_lines(const TorrentStatus& t, int width, int file_cursor, int* files_line) {
     std::vector<std::string> out;
     auto add = [&](const std::string& s) { out.push_back(fit_width(escape_invalid_utf8(s), width)); };
     add(t.name + "  " + to_hex(t.info_hash) + "  " + format_size(t.total_size) + " in " +
         std::to_string(t.num_pieces) + " pieces (" + std::to_string(t.pieces_have) + " have)  -> " + t.save_path);
+    if (t.wanted_bytes < t.total_size || t.sequential)
+        add((t.wanted_bytes < t.total_size ? "wanted " + format_size(t.wanted_bytes) + " of " + format_size(t.total_size)
+                                           : std::string("all files wanted")) +
+            (t.sequential ? ", sequential download" : ""));
     add("downloaded " + format_size(t.total_downloaded) + ", uploaded " + format_size(t.total_uploaded) +
         (t.error.empty() ? "" : "  error: " + t.error + (t.needs_recheck ? " \u2014 press r to re-check" : "")));
     add("Trackers (" + std::to_string(t.trackers.size()) + "):");
@@ -239,9 +243,14 @@ std::vector<std::string> detail_lines(const TorrentStatus& t, int width) {
         add(left + cell(format_rate(p.down_rate), 10, true) + " " + cell(format_rate(p.up_rate), 10, true) + " " +
             pct(p.progress) + " " + (p.incoming ? "in  " : "out ") + p.flags + (p.source == "dht" ? " DHT" : ""));
     }
-    add("Files (" + std::to_string(t.files.size()) + "):");
-    for (const auto& f : t.files)
-        add("  " + pct(f.progress) + " " + cell(format_size(f.length), 10, true) + "  " + f.path);
+    add("Files (" + std::to_string(t.files.size()) + "; focused pane: Up/Down choose, space wanted, +/- priority):");
+    if (files_line) *files_line = int(out.size());
+    for (size_t i = 0; i < t.files.size(); ++i) {
+        const FileStatus& f = t.files[i];
+        const char* prio = f.priority > 0 ? "high  " : f.priority < 0 ? "low   " : "normal";
+        add(std::string(int(i) == file_cursor ? "> " : "  ") + (f.wanted ? "[x] " : "[ ] ") + prio + " " +
+            pct(f.progress) + " " + cell(format_size(f.length), 10, true) + "  " + f.path);
+    }
     return out;
 }
 

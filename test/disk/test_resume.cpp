@@ -239,3 +239,40 @@ TEST_CASE("resume: find_resume_temps finds only temp files of resume files") {
     CHECK(found[other] == std::vector<std::string>{t / ("d/resume/" + other + ".resume.tmp.q")});
     CHECK(find_resume_temps(t / "missing").empty());
 }
+
+TEST_CASE("resume: per-file choices and sequential download round trip, strictly") {
+    ResumeData r = sample();
+    auto plain = decode_resume(encode_resume(r));
+    REQUIRE(plain.ok());
+    CHECK(plain->files_wanted.empty());  // absent keys: every file wanted, normal
+    CHECK_FALSE(plain->sequential);
+    CHECK(encode_resume(r).find("files-wanted") == std::string::npos);
+
+    r.files_wanted = {true, false, true};
+    r.file_priorities = {1, 0, -1};
+    r.sequential = true;
+    auto d = decode_resume(encode_resume(r));
+    REQUIRE(d.ok());
+    CHECK(d->files_wanted == r.files_wanted);
+    CHECK(d->file_priorities == r.file_priorities);
+    CHECK(d->sequential);
+
+    // One entry per file, values in range, both lists together.
+    auto bad = [&](ResumeData x) { return !decode_resume(encode_resume(x)).ok(); };
+    ResumeData x = r;
+    x.files_wanted = {true, false};
+    x.file_priorities = {1, 0};
+    CHECK(bad(x));
+    x = r;
+    x.file_priorities = {2, 0, 0};
+    CHECK(bad(x));
+    x = r;
+    x.file_priorities = {1, 0};
+    CHECK(bad(x));
+    std::string enc = encode_resume(r);
+    std::string wrong = enc;
+    auto at = wrong.find("10:sequentiali1e");
+    REQUIRE(at != std::string::npos);
+    wrong.replace(at, 16, "10:sequentiali7e");
+    CHECK_FALSE(decode_resume(wrong).ok());
+}

@@ -24,7 +24,8 @@ bool same(const ResumeData& a, const ResumeData& b) {
     return a.info_hash == b.info_hash && a.num_pieces == b.num_pieces && a.have_bits == b.have_bits &&
            a.uploaded == b.uploaded && a.downloaded == b.downloaded && a.save_path == b.save_path &&
            a.added_time == b.added_time && a.completed_time == b.completed_time && a.paused == b.paused &&
-           a.boot_id == b.boot_id;
+           a.boot_id == b.boot_id && a.files_wanted == b.files_wanted && a.file_priorities == b.file_priorities &&
+           a.sequential == b.sequential;
 }
 
 bool bit(const std::string& bits, uint32_t i) { return (uint8_t(bits[i / 8]) >> (7 - i % 8)) & 1; }

@@ -39,6 +39,8 @@ struct FakeBackend : RpcBackend {
         t.state = st;
         t.total_size = 1000;
         t.have_bytes = 250;
+        t.wanted_bytes = 1000;
+        t.have_wanted_bytes = 250;
         t.progress = 0.25;
         t.save_path = "/srv/dl/" + name;
         ts[t.info_hash] = t;
@@ -53,6 +55,8 @@ struct FakeBackend : RpcBackend {
         if (it == ts.end()) return false;
         out = it->second;
         out.files = {{"a.bin", 600, 0.5}, {"b.bin", 400, 0.0}};
+        auto f = files.find(ih);
+        if (f != files.end()) out.files = f->second;
         return true;
     }
     bool paused(const Sha1Digest& ih) const override {
@@ -103,6 +107,27 @@ struct FakeBackend : RpcBackend {
         down = d;
     }
     SessionStatus session_status() override { return SessionStatus{}; }
+    // Per-file choices over two files, as the engine keeps them.
+    std::map<Sha1Digest, std::vector<FileStatus>> files;
+    Status change_files(const Sha1Digest& ih, const FileChange& c) override {
+        auto& fs = files[ih];
+        if (fs.empty()) fs = {{"a.bin", 600, 0.5}, {"b.bin", 400, 0.0}};
+        for (uint32_t i : c.files)
+            if (i >= fs.size()) return make_error("no file " + std::to_string(i) + " in this torrent");
+        std::vector<uint32_t> idx = c.files;
+        if (idx.empty()) idx = {0, 1};
+        using K = FileChange::Kind;
+        if (c.kind == K::sequential) {
+            ts[ih].sequential = c.on;
+            return Ok{};
+        }
+        for (uint32_t i : idx) {
+            if (c.kind == K::wanted) fs[i].wanted = true;
+            if (c.kind == K::unwanted) fs[i].wanted = false;
+            if (c.kind == K::priority) fs[i].priority = int(c.priority);
+        }
+        return Ok{};
+    }
 };
 
 struct Rig {
@@ -231,6 +256,44 @@ TEST_CASE("rpc methods: session-set limits in kB/s with switches; session-get re
     CHECK(r.b.down == 0);
     j = r.call(R"({"method":"session-get","arguments":{"fields":["version"]}})");
     CHECK(j["arguments"].size() == 1);
+}
+
+TEST_CASE("rpc methods: torrent-set files-wanted/unwanted, priorities and sequentialDownload") {
+    Rig r;
+    json j = r.call(R"({"method":"torrent-set","arguments":{"ids":[1],"files-unwanted":[1],"priority-high":[0]}})");
+    CHECK(j["result"] == "success");
+    j = r.call(R"({"method":"torrent-get","arguments":{"ids":[1],"fields":["fileStats","wanted","priorities","files"]}})");
+    REQUIRE(j["result"] == "success");
+    const json& t = j["arguments"]["torrents"][0];
+    CHECK(t["fileStats"][0]["wanted"] == true);
+    CHECK(t["fileStats"][0]["priority"] == 1);
+    CHECK(t["fileStats"][1]["wanted"] == false);
+    CHECK(t["fileStats"][1]["priority"] == 0);
+    CHECK(t["fileStats"][0]["bytesCompleted"] == 300);
+    CHECK(t["wanted"] == json::parse("[1,0]"));
+    CHECK(t["priorities"] == json::parse("[1,0]"));
+    CHECK(t["files"][1]["name"] == "b.bin");
+    // An empty list means every file (Transmission's rule).
+    CHECK(r.call(R"({"method":"torrent-set","arguments":{"ids":[1],"priority-low":[]}})")["result"] == "success");
+    j = r.call(R"({"method":"torrent-get","arguments":{"ids":[1],"fields":["priorities"]}})");
+    CHECK(j["arguments"]["torrents"][0]["priorities"] == json::parse("[-1,-1]"));
+    // A file past the end: an error naming it.
+    j = r.call(R"({"method":"torrent-set","arguments":{"ids":[1],"files-wanted":[7]}})");
+    CHECK(j["result"].get<std::string>().find("no file 7") != std::string::npos);
+    // A bad value or an unknown key beside a good one changes nothing.
+    j = r.call(R"({"method":"torrent-set","arguments":{"ids":[1],"files-wanted":[1],"priority-high":"x"}})");
+    CHECK(j["result"].get<std::string>().find("priority-high") != std::string::npos);
+    j = r.call(R"({"method":"torrent-set","arguments":{"ids":[1],"files-wanted":[1],"trackerReplace":[]}})");
+    CHECK(j["result"].get<std::string>().find("trackerReplace") != std::string::npos);
+    j = r.call(R"({"method":"torrent-get","arguments":{"ids":[1],"fields":["wanted"]}})");
+    CHECK(j["arguments"]["torrents"][0]["wanted"] == json::parse("[1,0]"));
+    CHECK(r.call(R"({"method":"torrent-set","arguments":{"ids":[1],"files-wanted":[-1]}})")["result"] != "success");
+    // Sequential download.
+    CHECK(r.call(R"({"method":"torrent-set","arguments":{"ids":[2],"sequentialDownload":true}})")["result"] == "success");
+    j = r.call(R"({"method":"torrent-get","arguments":{"ids":[1,2],"fields":["id","sequentialDownload"]}})");
+    CHECK(j["arguments"]["torrents"][0]["sequentialDownload"] == false);
+    CHECK(j["arguments"]["torrents"][1]["sequentialDownload"] == true);
+    CHECK(r.call(R"({"method":"torrent-set","arguments":{"ids":[2],"sequentialDownload":"yes"}})")["result"] != "success");
 }
 
 TEST_CASE("rpc methods: what the engine cannot do is an error naming it, never a silent success") {

@@ -46,6 +46,7 @@ struct QueueBackend : RpcBackend {
     SessionFacts facts() const override { return {}; }
     void set_rate_limits(int64_t, int64_t) override {}
     SessionStatus session_status() override { return {}; }
+    Status change_files(const Sha1Digest&, const FileChange&) override { return Ok{}; }
     Status set_limits(const Sha1Digest& ih, const TorrentLimits& l) override {
         ts[size_t(index(ih))].limits = l;
         return Ok{};

@@ -38,6 +38,7 @@ struct EmptyBackend : RpcBackend {
     }
     void set_rate_limits(int64_t, int64_t) override {}
     SessionStatus session_status() override { return {}; }
+    Status change_files(const Sha1Digest&, const FileChange&) override { return Ok{}; }
 };
 
 struct Log : EventSink {

@@ -199,3 +199,27 @@ TEST_CASE("an unwritable save directory says how to retry") {
     t.error = "save directory /srv is not writable: Read-only file system";
     CHECK(row_message(t) == t.error + " \u2014 make it writable, then press r to retry");
 }
+
+TEST_CASE("detail pane: files show wanted and priority, the cursor and where the files begin") {
+    TorrentStatus t;
+    t.name = "pack";
+    t.total_size = 300;
+    t.wanted_bytes = 100;
+    t.sequential = true;
+    FileStatus a{"a.bin", 100, 1.0}, b{"b.bin", 200, 0.0};
+    a.priority = 1;
+    b.wanted = false;
+    b.priority = -1;
+    t.files = {a, b};
+    int files_at = -1;
+    auto lines = detail_lines(t, 200, 1, &files_at);
+    REQUIRE(files_at >= 0);
+    REQUIRE(size_t(files_at) + 1 < lines.size());
+    CHECK(lines[size_t(files_at)].find("  [x] high") == 0);
+    CHECK(lines[size_t(files_at)].find("a.bin") != std::string::npos);
+    CHECK(lines[size_t(files_at) + 1].find("> [ ] low") == 0);
+    std::string all;
+    for (const auto& l : lines) all += l + "\n";
+    CHECK(all.find("sequential download") != std::string::npos);
+    CHECK(all.find("wanted 100 B of 300 B") != std::string::npos);
+}

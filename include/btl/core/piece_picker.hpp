@@ -82,12 +82,22 @@ public:
     const Bitfield& have_bitfield() const { return have_; }
     uint32_t num_have() const { return have_.count(); }
     bool complete() const { return have_.all(); }
+    // Every piece we want (priority > 0) is verified: done downloading, even
+    // if unwanted pieces are missing.  O(1).
+    bool wanted_complete() const { return wanted_.none(); }
+    // Some piece we lack is unwanted (priority 0).  O(1).
+    bool has_unwanted_missing() const { return have_.count() + wanted_.count() < num_pieces_; }
     // True when the peer has a piece we lack and want (priority > 0).
     bool is_interesting(const Bitfield& peer_has) const;
     // 0 = don't download, 1 = normal, up to 7 = highest.  Lowering a piece in
     // progress to 0 leaves its outstanding requests alone.
     void set_piece_priority(uint32_t piece, int prio);
     int piece_priority(uint32_t piece) const { return pieces_[piece].prio; }
+    // Sequential download (piece_priority.cpp): new pieces are started in
+    // index order (highest priority first, then lowest index), no random
+    // first pieces; off = rarest first.
+    void set_sequential(bool on) { sequential_ = on; seq_cursor_ = 0; }
+    bool sequential() const { return sequential_; }
 
     // ---- requests ----
     // Appends up to max_blocks blocks to `out` that `peer` has and we lack,
@@ -178,6 +188,7 @@ private:
 
     uint32_t pick_new_piece(const Bitfield& peer_has, bool peer_is_seed);
     uint32_t pick_from_peer_bits(const Bitfield& peer_has);
+    uint32_t pick_sequential(const Bitfield& peer_has, bool peer_is_seed);
     size_t take_blocks(uint32_t slot, size_t max_blocks, PeerKey peer, std::vector<BlockRef>& out);
     size_t pick_endgame(const Bitfield& peer_has, size_t max_blocks, PeerKey peer, std::vector<BlockRef>& out);
     uint64_t next_random();
@@ -210,6 +221,9 @@ private:
     std::vector<uint32_t> free_slots_;
     std::vector<uint32_t> open_;    // slots with unrequested blocks
     std::vector<uint32_t> active_;  // all slots in use
+    // Sequential download: no not-started wanted piece lies below seq_cursor_.
+    bool sequential_ = false;
+    uint32_t seq_cursor_ = 0;
 };
 
 }  // namespace btl

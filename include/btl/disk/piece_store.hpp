@@ -79,7 +79,11 @@ public:
     // __init__.py or .gitkeep would never appear.  done(status) on the loop
     // thread.  A store without files (a test's memory twin) has nothing to
     // create and never calls back.
-    virtual void create_empty_files(std::function<void(Status)> done) { (void)done; }
+    // `skip`: files not to create (unwanted ones; shorter = none).
+    virtual void create_empty_files(std::function<void(Status)> done, std::vector<bool> skip = {}) {
+        (void)done;
+        (void)skip;
+    }
 
     // ---- caches: forget cached pieces; close cached descriptors
     virtual void evict() = 0;
@@ -124,7 +128,7 @@ public:
     Status save_resume(const std::string& path, ResumeData rd, DataSync mode, bool* all_synced) override {
         return save_resume_files(path, std::move(rd), *storage_, mode, all_synced);
     }
-    void create_empty_files(std::function<void(Status)> done) override;
+    void create_empty_files(std::function<void(Status)> done, std::vector<bool> skip = {}) override;
     void evict() override { disk_.evict(storage_.get()); }
     void close_files() override { storage_->close_files(); }
 

@@ -71,6 +71,11 @@ struct ResumeData {
     int64_t up_limit = 0, down_limit = 0;  // bytes/s
     bool up_limited = false, down_limited = false;
     int64_t priority = 0;             // -1, 0, 1
+    // Per-file choices and sequential download; both lists empty when every
+    // file is wanted at normal priority, else one entry per file.
+    std::vector<bool> files_wanted;
+    std::vector<int8_t> file_priorities;  // -1 low, 0 normal, 1 high (Transmission's numbers)
+    bool sequential = false;
 };
 
 std::string encode_resume(const ResumeData& r);

@@ -77,7 +77,8 @@ public:
     // Creates the torrent's zero-length files and their directories (no
     // piece ever writes them); the torrent calls it, on the pool, at start.
     // Never truncates: an existing file keeps its data.
-    Status create_empty_files();
+    // Files marked in `skip` (unwanted files; shorter = none) are not created.
+    Status create_empty_files(const std::vector<bool>& skip = {});
 
     // Size and mtime of every file (exists=false when absent; pad files
     // report exists=true with their length).

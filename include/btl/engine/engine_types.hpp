@@ -45,6 +45,11 @@ struct FileStatus {
     std::string path;
     int64_t length = 0;
     double progress = 0;
+    // Per-file choices: wanted or skipped, priority as Transmission numbers
+    // it (-1 low, 0 normal, 1 high); bytes of the file in verified pieces.
+    bool wanted = true;
+    int priority = 0;
+    int64_t bytes_completed = 0;
 };
 
 // Queue, seeding goals, per-torrent limits: a torrent's own settings, kept
@@ -97,6 +102,13 @@ struct TorrentStatus {
     int64_t queue_position = -1;  // 0 = first in the queue; -1 = not queued by a launcher
     TorrentLimits limits;
     int64_t completed_time = 0;   // unix seconds of the last completion, 0 = never
+    // Per-file choices and sequential download: the bytes of the pieces we
+    // want (Transmission's sizeWhenDone; total_size when every file is
+    // wanted) and how many of them are verified.  progress and eta count
+    // these only.
+    int64_t wanted_bytes = 0;
+    int64_t have_wanted_bytes = 0;
+    bool sequential = false;
 };
 
 struct SessionStatus {

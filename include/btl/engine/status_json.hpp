@@ -59,7 +59,10 @@ void for_each_torrent_field(F&& f) {
     // of the last completion (0: never).
     f("queue_position", &TorrentStatus::queue_position);
     f("completed_time", &TorrentStatus::completed_time);
-    f("trackers", &TorrentStatus::trackers);  // last: an array of objects
+    // per-file choices and sequential download
+    f("wanted_bytes", &TorrentStatus::wanted_bytes);
+    f("sequential", &TorrentStatus::sequential);
+    f("trackers", &TorrentStatus::trackers);  // last: the list ends the object
 }
 
 // The members of each object in "trackers" ("next_announce_at" is a unix

@@ -41,6 +41,7 @@
 #include "btl/core/metainfo.hpp"
 #include "btl/core/peer_book.hpp"
 #include "btl/core/piece_picker.hpp"
+#include "btl/core/piece_priority.hpp"
 #include "btl/core/smart_ban.hpp"
 #include "btl/core/super_seed.hpp"
 #include "btl/core/wire.hpp"
@@ -67,6 +68,9 @@ struct AddTorrentParams {
     std::string final_path;
     std::string label;         // from the watched folder; resume data's wins
     bool queued = false;       // waits for a queue slot (set_queued) once checked
+    // Per-file choices: BEP 53 `so` of a magnet link (inclusive ranges of
+    // file indices), applied when the torrent has no resume data yet.
+    std::vector<std::pair<uint32_t, uint32_t>> select_only;
 };
 
 class Torrent final : public PeerOwner {
@@ -90,7 +94,9 @@ public:
     // Changes whenever what status(false) shows may have changed (and more
     // often): equal values mean an unchanged row.  O(1).
     uint64_t status_fingerprint() const;
-    bool complete() const override { return picker_.complete(); }
+    // Done downloading: every wanted piece is verified (all of them unless
+    // files are skipped).  A torrent with skipped files seeds what it has.
+    bool complete() const override { return picker_.wanted_complete(); }
     // Paused by the user (or resumed paused): no peers, no announces.
     bool paused() const { return paused_; }
     bool accepting_peers() const;
@@ -126,7 +132,7 @@ public:
     TorrentHost& host() override { return host_; }
     PiecePicker& picker() override { return picker_; }
     bool can_download() const override {
-        return state_ == TorrentState::downloading && !picker_.complete() && !disk_full_;
+        return state_ == TorrentState::downloading && !picker_.wanted_complete() && !disk_full_;
     }
     bool disk_backlogged() const override { return pending_write_bytes_ >= kMaxPendingWriteBytes; }
     bool serving() const override {
@@ -208,6 +214,13 @@ public:
     // The seeding goals in force now: ratio (0 = none), idle ms (0 = none).
     double seed_ratio_goal() const;
     int64_t seed_idle_goal_ms() const;
+    // ---- per-file choices and sequential download (torrent_files.cpp)
+    const std::vector<FileChoice>& file_choices() const { return file_choices_; }
+    // Errors name an index past the last file; nothing changes then.
+    Status set_files_wanted(const std::vector<uint32_t>& files, bool wanted);
+    Status set_files_priority(const std::vector<uint32_t>& files, FilePriority p);
+    void set_sequential(bool on);
+    bool sequential() const { return sequential_; }
 
 private:
     int64_t payload_down_ = 0, payload_up_ = 0;  // this session
@@ -364,6 +377,19 @@ private:
     bool download_allowed_now();  // the host's bucket and this torrent's
     void fill_goal_resume(ResumeData& rd) const;
     void load_goal_resume(const ResumeData& rd);
+    // ---- per-file choices and sequential download (torrent_files.cpp)
+    std::vector<FileChoice> file_choices_;  // one per file; empty = all wanted, normal
+    std::vector<std::pair<uint32_t, uint32_t>> select_only_;  // magnet so=, until first applied
+    bool sequential_ = false;
+    int64_t wanted_bytes_ = 0, have_wanted_bytes_ = 0;
+    // Gives the picker the pieces' priorities and sequential mode and counts
+    // the wanted bytes; after a change (not at start) the state follows:
+    // seeding when the wanted pieces are all here, downloading again if not.
+    void apply_file_choices(bool changed);
+    void note_wanted_piece(uint32_t piece);
+    void create_empty_files();  // the zero-length wanted files (on the pool)
+    void load_file_choices(const ResumeData* rd);  // null: no resume data (a magnet's so= applies)  // a piece passed: count it if wanted
+    void fill_file_status(TorrentStatus& st) const;
     // Last member, so destroyed first: no callback (disk job, announcer
     // hook) runs into a torrent whose members are being torn down.
     JobOwner jobs_;

@@ -45,6 +45,9 @@
 namespace btl {
 
 class Session;
+namespace rpc {
+struct FileChange;
+}
 class Torrent;
 
 // ---- pure helpers (unit-tested) ----------------------------------------
@@ -216,6 +219,9 @@ public:
     bool detail(const Sha1Digest& ih, TorrentStatus& out) const;
     void toggle_pause(const Sha1Digest& ih);
     void recheck(const Sha1Digest& ih);
+    // Per-file choices and sequential download (rpc_launcher_backend.cpp);
+    // a failure is logged.
+    void change_files(const Sha1Digest& ih, const rpc::FileChange& c);
     // Removes the row of `file` (a name in the watched directory) for good:
     // its torrent stops as on shutdown (trackers hear `stopped`, resume
     // data is saved), then the file is renamed FILE.removed in the watched
@@ -311,6 +317,8 @@ private:
         mutable bool visible = false, json_ok = false;
         mutable uint64_t fingerprint = 0;  // of `shown` (torrent's and this entry's)
         uint64_t completions_seen = 0;     // Torrent::completions() the on_complete hook saw
+        // per-file choices: a magnet's BEP 53 so= ranges, given to the torrent it adds
+        std::vector<std::pair<uint32_t, uint32_t>> select_only;
     };
     using Files = std::map<std::string, Entry>;
     void parse(const std::string& name);

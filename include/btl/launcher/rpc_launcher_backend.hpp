@@ -23,6 +23,11 @@ namespace btl {
 
 class Session;
 
+// Per-file choices and sequential download on a running torrent (RPC
+// torrent-set and the curses view's keys); an error names a torrent that is
+// not running or a file index past the last.
+Status change_torrent_files(Session& s, const Sha1Digest& ih, const rpc::FileChange& c);
+
 class LauncherRpcBackend final : public rpc::RpcBackend {
 public:
     LauncherRpcBackend(uv_loop_t* loop, Launcher& launcher, Session& session);
@@ -46,6 +51,9 @@ public:
     // Queue and per-torrent limits.
     Status set_limits(const Sha1Digest& ih, const TorrentLimits& l) override;
     Status queue_move(const Sha1Digest& ih, int how) override;
+    Status change_files(const Sha1Digest& ih, const rpc::FileChange& c) override {
+        return change_torrent_files(session_, ih, c);
+    }
 
 private:
     struct Parsed;

@@ -18,6 +18,7 @@
 
 #include "btl/base/result.hpp"
 #include "btl/base/sha1.hpp"
+#include "btl/core/piece_priority.hpp"
 #include "btl/engine/engine_types.hpp"
 
 namespace btl::rpc {
@@ -42,6 +43,15 @@ struct SessionFacts {
     uint16_t peer_port = 0;       // the BitTorrent listen port
     int64_t up_limit = 0, down_limit = 0;  // bytes/s, 0 = unlimited
     int peer_limit_per_torrent = 0, peer_limit_global = 0;
+};
+
+// One change torrent-set asks for (per-file choices, sequential download).
+// `files` are file indices; empty means every file (Transmission's rule).
+struct FileChange {
+    enum class Kind { wanted, unwanted, priority, sequential } kind = Kind::wanted;
+    std::vector<uint32_t> files;
+    FilePriority priority = FilePriority::normal;  // Kind::priority
+    bool on = false;                                // Kind::sequential
 };
 
 class RpcBackend {
@@ -85,6 +95,9 @@ public:
         (void)ih, (void)how;
         return make_error("the queue is not supported by this engine");
     }
+    // ---- torrent-set: per-file choices and sequential download.  An index
+    // past the last file is an error naming it, and changes nothing.
+    virtual Status change_files(const Sha1Digest& ih, const FileChange& c) = 0;
 };
 
 }  // namespace btl::rpc

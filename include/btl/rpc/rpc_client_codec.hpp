@@ -23,6 +23,7 @@
 
 #include "btl/base/result.hpp"
 #include "btl/engine/engine_types.hpp"
+#include "btl/rpc/rpc_backend.hpp"
 
 namespace btl::rpc {
 
@@ -64,6 +65,8 @@ std::string torrent_action_request(const char* method, int64_t id, bool delete_l
 std::string session_limits_request(int64_t down_bytes_s, int64_t up_bytes_s);
 // torrent-set of one torrent's own rate caps (bytes/s, 0 = none).
 std::string torrent_limits_request(int64_t id, int64_t down_bytes_s, int64_t up_bytes_s);
+// torrent-set of per-file choices or sequential download for one torrent.
+std::string torrent_files_request(int64_t id, const FileChange& c);
 std::string plain_request(const char* method);  // session-get, session-stats, session-close
 std::string free_space_request(const std::string& path);
 

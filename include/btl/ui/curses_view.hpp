@@ -49,6 +49,10 @@ private:
     void handle_key(int ch);
     void handle_table_key(int ch);
     bool handle_detail_key(int ch);
+    // The detail pane's file list (curses_files.cpp): a cursor, space
+    // toggles wanted, +/- priority; S toggles sequential download.
+    bool handle_file_key(int ch);
+    void toggle_sequential(const Row& r);
     void handle_prompt_key(int ch);
     bool edit_input(int ch);
     void apply_rates_input();
@@ -98,6 +102,10 @@ private:
     UvHandle<uv_signal_t> winch_;
     UvHandle<uv_timer_t> draw_timer_, tick_timer_, disk_timer_;
     std::shared_ptr<CursesView*> self_;
+    // per-file choices: the files the detail pane last showed, the cursor,
+    // and the line of the first file in the pane's lines
+    std::vector<FileStatus> detail_files_;
+    int file_cursor_ = 0, files_line_ = -1;
 };
 
 }  // namespace btl::ui

@@ -60,6 +60,7 @@ public:
     int64_t disk_free() const override { return session_.free_space; }
     bool attached() const override { return true; }
     std::string link_state() const override { return link_state_; }
+    void change_files(const Row& r, const rpc::FileChange& c) override;
 
     // The rows from one torrent-get answer (pure; unit-tested): a full list
     // replaces them, a recently-active one updates and removes.

@@ -28,7 +28,10 @@ std::vector<Column> layout_columns(int width);
 std::string header_line(const std::vector<Column>& cols, int width);
 std::string row_line(const Row& r, const std::vector<Column>& cols, int width);
 // Files, trackers and peers of one torrent (TorrentStatus with detail).
-std::vector<std::string> detail_lines(const TorrentStatus& t, int width);
+// file_cursor >= 0 marks that file's line (the pane's file cursor);
+// *files_line (if given) receives the index of the first file's line.
+std::vector<std::string> detail_lines(const TorrentStatus& t, int width, int file_cursor = -1,
+                                      int* files_line = nullptr);
 std::string progress_bar(double fraction, int bar_width);  // "#####-----  50.0%"
 // A row's message: the error (with the re-check hint when one helps) or
 // the tracker's last word; "" when there is nothing to say.

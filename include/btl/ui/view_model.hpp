@@ -18,6 +18,7 @@
 
 #include "btl/engine/engine_types.hpp"
 #include "btl/launcher/launcher.hpp"
+#include "btl/rpc/rpc_backend.hpp"
 
 namespace btl::ui {
 
@@ -47,6 +48,8 @@ public:
     // rate caps (bytes/s, 0 = none).  False when the model cannot.
     virtual bool queue_move(const Row& r, QueueMove m) { (void)r, (void)m; return false; }
     virtual bool set_torrent_rates(const Row& r, RateLimits rl) { (void)r, (void)rl; return false; }
+    // ---- per-file choices and sequential download (the detail pane's keys)
+    virtual void change_files(const Row& r, const rpc::FileChange& c) = 0;
 };
 
 // The Launcher of this process.
@@ -75,6 +78,9 @@ public:
         l.down_limited = rl.down > 0;
         l.up_limited = rl.up > 0;
         return r.loaded && l_.set_torrent_limits(r.st.info_hash, l);
+    }
+    void change_files(const Row& r, const rpc::FileChange& c) override {
+        if (r.loaded) l_.change_files(r.st.info_hash, c);
     }
 
 private:
