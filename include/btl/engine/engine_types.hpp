@@ -136,6 +136,9 @@ struct SessionOptions {
     bool dht = false;
     // HOST:PORT,... joined when the saved routing table gives too few nodes ("" = none).
     std::string dht_bootstrap;
+    // Scale: torrent locks as one lock plus a claims log (LockTable::own_claims),
+    // for a process that runs very many torrents (btlaunchmany).
+    bool lock_claims = false;
 };
 
 }  // namespace btl
