@@ -292,6 +292,13 @@ private:
     TakenPaths taken_;                         // save_path of every loaded entry
     uint64_t next_seq_ = 1;
     JobOwner jobs_;  // pool jobs and session callbacks check it before touching us
+    // Scale: parses take turns on the thread pool, a few at a time, so
+    // 100,000 files dropped in at once leave room on the pool for the
+    // status file, resume reads and checks.  (name, gen) waiting in order.
+    static constexpr size_t kParsesInFlight = 8;
+    std::deque<std::pair<std::string, uint64_t>> parse_wait_;
+    size_t parses_in_flight_ = 0;
+    void pump_parses();
 };
 
 }  // namespace btl
