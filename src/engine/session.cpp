@@ -528,6 +528,7 @@ void Session::grant_turns() {
 void Session::on_tick() {
     int64_t now = now_ms();
     graveyard_.clear();
+    dht_dead_.reset();
     dead_pending_.clear();
     dead_fetches_.clear();
     fetch_dht_tick(now);
