@@ -32,6 +32,7 @@ Run: /usr/bin/python3 test/bench/bench_launcher_scale.py
 """
 
 import hashlib
+import http.client
 import json
 import os
 import random
@@ -149,7 +150,7 @@ def tracker_knows(announce, hashes):
     try:
         with urllib.request.urlopen(url, timeout=30) as r:
             files = H.bdecode(r.read()).get(b"files", {})
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, http.client.HTTPException) as e:  # a 7 MB scrape may be cut short
         H.log("scrape failed: %s" % e)
         return -1
     known = 0
