@@ -26,7 +26,7 @@ Status StatusFile::start(uint64_t interval_ms) {
     interval_timer_->data = this;
     soon_timer_->data = this;
     uv_timer_start(interval_timer_.get(), [](uv_timer_t* h) {
-        if (auto* self = static_cast<StatusFile*>(h->data)) self->write();
+        if (auto* self = static_cast<StatusFile*>(h->data)) self->paced_write();
     }, interval_ms, interval_ms);
     return Ok{};
 }
@@ -37,9 +37,6 @@ void StatusFile::write(bool force) {
         again_ = true;
         force_again_ |= force;
         return;
-    }
-    if (!force) {
-        if (int64_t wait = paced_for_ms(); wait > 0) return arm_soon(uint64_t(wait));
     }
     started_ns_ = uv_hrtime();
     // document() first: the launcher brings its version up to date there.
@@ -85,8 +82,13 @@ void StatusFile::soon() { arm_soon(std::max<uint64_t>(kSoonMs, uint64_t(paced_fo
 void StatusFile::arm_soon(uint64_t ms) {
     if (stopped_ || !soon_timer_ || uv_is_active(soon_timer_.handle())) return;
     uv_timer_start(soon_timer_.get(), [](uv_timer_t* h) {
-        if (auto* self = static_cast<StatusFile*>(h->data)) self->write();
+        if (auto* self = static_cast<StatusFile*>(h->data)) self->paced_write();
     }, ms, 0);
+}
+
+void StatusFile::paced_write() {
+    if (int64_t wait = paced_for_ms(); wait > 0) return arm_soon(uint64_t(wait));
+    write();
 }
 
 void StatusFile::flush(std::function<void()> done) {

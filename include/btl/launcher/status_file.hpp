@@ -23,7 +23,7 @@
 //  - flush(done) stops the timers and writes the document even if unchanged;
 //    done runs once it is on disk (or failed).  With no path, done runs at
 //    once and nothing is ever written.
-//  - Writes are paced by their cost: the next one waits at least
+//  - Timed writes (interval, soon()) are paced by their cost: the next one waits at least
 //    kCostFactor times what the last took (building the document on the
 //    loop, writing it on the pool) after the last one ended.  A 100,000-row
 //    document during a long load is then written every few seconds, not
@@ -81,6 +81,7 @@ private:
     int64_t last_end_ms_ = -1;
     uint64_t started_ns_ = 0, cost_ns_ = 0;
     void arm_soon(uint64_t ms);
+    void paced_write();  // the timers' write: held back by the pacing
     JobOwner jobs_;  // last: dies first, so no job callback sees a half-destroyed StatusFile
 };
 
