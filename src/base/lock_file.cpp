@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -99,6 +100,10 @@ LockAttempt try_lock_file(const std::string& path) {
 }
 
 LockTable::~LockTable() {
+    if (claims_fd_ >= 0) {
+        ::unlink(claims_path().c_str());  // while still holding kClaimsByte
+        ::close(claims_fd_);
+    }
     if (fd_ >= 0) ::close(fd_);  // drops every lock this process holds on it
 }
 
@@ -119,7 +124,7 @@ struct flock byte_lock(short type, uint64_t key) {
     struct flock fl {};
     fl.l_type = type;
     fl.l_whence = SEEK_SET;
-    fl.l_start = off_t(key & ((uint64_t(1) << 62) - 1));
+    fl.l_start = off_t(key == LockTable::kClaimsByte ? key : key & ((uint64_t(1) << 62) - 1));
     fl.l_len = 1;
     return fl;
 }
@@ -129,16 +134,18 @@ struct flock byte_lock(short type, uint64_t key) {
 LockTable::Attempt LockTable::lock(uint64_t key) {
     Attempt out;
     if (open_file(out.error) < 0) return out;
+    if (claims_fd_ >= 0 && claimed_.count(key)) {
+        out.locked = true;
+        return out;
+    }
     // A holder may release between our refused F_SETLK and F_GETLK: try again.
     for (int attempt = 0; attempt < 20; ++attempt) {
         struct flock fl = byte_lock(F_WRLCK, key);
         int rc;
         do rc = ::fcntl(fd_, F_SETLK, &fl);
         while (rc != 0 && errno == EINTR);
-        if (rc == 0) {
-            out.locked = true;
-            return out;
-        }
+        if (rc == 0) return locked_byte(key);
+
         if (errno != EAGAIN && errno != EACCES) {
             out.error = "cannot lock " + path_ + ": " + std::strerror(errno);
             return out;
@@ -150,18 +157,155 @@ LockTable::Attempt LockTable::lock(uint64_t key) {
     return out;  // busy, holder unknown
 }
 
-void LockTable::unlock(uint64_t key) {
-    if (fd_ < 0) return;
+// Byte `key` is ours now: a claims owner records the key and lets the byte
+// go; anyone else keeps it unless the claims owner has the key.
+LockTable::Attempt LockTable::locked_byte(uint64_t key) {
+    Attempt out;
+    if (claims_fd_ >= 0) {
+        bool written = append_claim('+', key);
+        int e = errno;
+        release_byte(key);
+        if (!written) {
+            out.error = "cannot write " + claims_path() + ": " + std::strerror(e);
+            return out;
+        }
+        claimed_.insert(key);
+        out.locked = true;
+        return out;
+    }
+    if (int pid = claims_holder(key); pid > 0) {
+        release_byte(key);
+        out.busy = true;
+        out.holder_pid = pid;
+        return out;
+    }
+    out.locked = true;
+    return out;
+}
+
+void LockTable::release_byte(uint64_t key) {
     struct flock fl = byte_lock(F_UNLCK, key);
     ::fcntl(fd_, F_SETLK, &fl);
+}
+
+void LockTable::unlock(uint64_t key) {
+    if (fd_ < 0) return;
+    if (claims_fd_ >= 0) {
+        // No byte needed to let go: a reader that misses this line only
+        // sees the key busy a moment longer.
+        if (claimed_.erase(key)) {
+            append_claim('-', key);
+            compact_claims();
+        }
+        return;
+    }
+    release_byte(key);
 }
 
 int LockTable::holder_pid(uint64_t key) {
     std::string ignored;
     if (open_file(ignored) < 0) return 0;
     struct flock fl = byte_lock(F_WRLCK, key);
+    if (::fcntl(fd_, F_GETLK, &fl) != 0) return 0;
+    if (fl.l_type != F_UNLCK) return int(fl.l_pid);
+    return claims_holder(key);
+}
+
+namespace {
+std::string claim_line(char op, uint64_t key) {
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "%c%016llx\n", op, static_cast<unsigned long long>(key));
+    return buf;
+}
+
+bool write_all(int fd, const std::string& s) {
+    size_t done = 0;
+    while (done < s.size()) {
+        ssize_t n = ::write(fd, s.data() + done, s.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        done += size_t(n);
+    }
+    return true;
+}
+
+// The whole file, at most `cap` bytes; false when it cannot be read.
+bool read_capped(const std::string& path, size_t cap, std::string& out) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return false;
+    char buf[65536];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0 || out.size() + size_t(n) > cap) break;
+        out.append(buf, size_t(n));
+    }
+    ::close(fd);
+    return true;
+}
+}  // namespace
+
+std::string LockTable::own_claims() {
+    std::string error;
+    if (open_file(error) < 0) return error;
+    if (claims_fd_ >= 0) return "";
+    struct flock fl = byte_lock(F_WRLCK, kClaimsByte);
+    if (::fcntl(fd_, F_SETLK, &fl) != 0) {
+        int e = errno;
+        if (e != EAGAIN && e != EACCES) return "cannot lock " + path_ + ": " + std::strerror(e);
+        struct flock q = byte_lock(F_WRLCK, kClaimsByte);
+        int pid = ::fcntl(fd_, F_GETLK, &q) == 0 && q.l_type != F_UNLCK ? int(q.l_pid) : 0;
+        return "the claims in " + path_ + " belong to another process (pid " + std::to_string(pid) + ")";
+    }
+    int fd = ::open(claims_path().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0 || !write_all(fd, "pid " + std::to_string(::getpid()) + "\n")) {
+        error = "cannot write " + claims_path() + ": " + std::strerror(errno);
+        if (fd >= 0) ::close(fd);
+        release_byte(kClaimsByte);
+        return error;
+    }
+    claims_fd_ = fd;
+    claim_lines_ = 0;
+    return "";
+}
+
+bool LockTable::append_claim(char op, uint64_t key) {
+    ++claim_lines_;
+    return write_all(claims_fd_, claim_line(op, key));
+}
+
+void LockTable::compact_claims() {
+    if (claim_lines_ <= 2 * claimed_.size() + 4096) return;
+    // Rewritten whole and renamed over: a reader sees the old log or the new.
+    std::string tmp = claims_path() + ".tmp";
+    std::string text = "pid " + std::to_string(::getpid()) + "\n";
+    for (uint64_t k : claimed_) text += claim_line('+', k);
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0) return;  // the log keeps growing; it stays correct
+    if (!write_all(fd, text) || ::rename(tmp.c_str(), claims_path().c_str()) != 0) {
+        ::close(fd);
+        ::unlink(tmp.c_str());
+        return;
+    }
+    ::close(claims_fd_);
+    claims_fd_ = fd;
+    claim_lines_ = claimed_.size();
+}
+
+int LockTable::claims_holder(uint64_t key) {
+    struct flock fl = byte_lock(F_WRLCK, kClaimsByte);
     if (::fcntl(fd_, F_GETLK, &fl) != 0 || fl.l_type == F_UNLCK) return 0;
-    return int(fl.l_pid);
+    const int pid = int(fl.l_pid);
+    std::string text;
+    if (!read_capped(claims_path(), size_t(1) << 30, text)) return 0;
+    // A log left by an earlier owner (the new one has not truncated it yet) is not this one's.
+    const std::string head = "pid " + std::to_string(pid) + "\n";
+    if (text.compare(0, head.size(), head) != 0) return 0;
+    const std::string want = claim_line('+', key).substr(1);
+    bool held = false;
+    for (size_t at = head.size(); at + want.size() + 1 <= text.size(); at += want.size() + 1)
+        if (text.compare(at + 1, want.size(), want) == 0) held = text[at] == '+';
+    return held ? pid : 0;
 }
 
 uint64_t lock_table_key(const uint8_t* first8) {

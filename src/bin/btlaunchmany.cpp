@@ -158,6 +158,7 @@ Result<Settings> read_settings(const LoadedOptions& lo, const std::string& dir) 
     so.max_upload_rate = lim->max_upload_rate;
     so.max_download_rate = lim->max_download_rate;
     so.max_uploads = lim->max_uploads;
+    so.lock_claims = true;  // thousands of torrents: one lock and a claims log, not a lock each
     so.data_dir = o.get("data_dir").empty() ? default_data_dir() : o.get("data_dir");
     s.launcher.dir = dir;
     s.launcher.save_in = o.has("save_in") ? o.get("save_in") : dir;

@@ -245,7 +245,12 @@ Result<Torrent*> Session::add_torrent(AddTorrentParams p) {
         return make_error("torrent " + to_hex(p.metainfo.info_hash) + " is already running");
     Sha1Digest ih = p.metainfo.info_hash;
     std::string hex = to_hex(ih);
-    if (!lock_table_) lock_table_ = std::make_unique<LockTable>(data_dir_ + "/resume/torrents.lock");
+    if (!lock_table_) {
+        lock_table_ = std::make_unique<LockTable>(data_dir_ + "/resume/torrents.lock");
+        if (opt_.lock_claims)
+            if (std::string why = lock_table_->own_claims(); !why.empty())
+                log(LogLevel::warning, "", why + "; taking one lock per torrent instead");
+    }
     auto lk = lock_table_->lock(lock_table_key(ih.data()));
     if (lk.busy)
         return make_error("in use by another process (" +
@@ -461,6 +466,7 @@ void Session::grant_turns() {
 void Session::on_tick() {
     int64_t now = now_ms();
     graveyard_.clear();
+    dht_dead_.reset();
     dead_pending_.clear();
     dead_fetches_.clear();
     fetch_dht_tick(now);

@@ -77,6 +77,14 @@ bool Session::add_fetch_peers(const Sha1Digest& ih, const std::vector<PeerEndpoi
     return true;
 }
 
+void Session::forget_fetch_lookups() {
+    for (auto& [ih, f] : fetches_) {
+        if (dht_ && f->dht_lookup) dht_->cancel(f->dht_lookup);
+        f->dht_lookup = 0;
+        f->dht_next_ms = 0;
+    }
+}
+
 void Session::fetch_dht_tick(int64_t now) {
     if (!dht_) return;
     for (auto& [ih, f] : fetches_) {

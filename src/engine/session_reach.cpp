@@ -2,6 +2,8 @@
 // (net/port_mapper.hpp) and Local Service Discovery (net/lsd.hpp).
 #include "btl/engine/session.hpp"
 
+#include <utility>
+
 namespace btl {
 
 namespace {
@@ -78,6 +80,35 @@ uint16_t Session::external_port() const {
 std::string Session::port_mapping_text() const {
     if (!mapper_) return "port " + std::to_string(listener_.port()) + " not mapped: off";
     return mapper_->status().text;
+}
+
+void Session::set_dht(bool on, const std::string& bootstrap) {
+    if (shutting_down_) return;
+    const bool new_routers = bootstrap != opt_.dht_bootstrap;
+    opt_.dht = on;
+    opt_.dht_bootstrap = bootstrap;
+    if (!on) dht_restart_ = false;
+    if (dht_ && (!on || new_routers)) stop_dht_now();
+    if (!on || dht_) return;
+    if (dht_stopping_) {  // the old node is still saving its table: start after it
+        dht_restart_ = true;
+        return;
+    }
+    if (!udp_) open_udp();
+    if (!udp_) return;  // open_udp() said why
+    start_dht();
+    if (dht_) log(LogLevel::info, "", "DHT on (port " + std::to_string(dht_->port()) + ")");
+}
+
+void Session::stop_dht_now() {
+    forget_fetch_lookups();
+    dht_stopping_ = std::move(dht_);
+    log(LogLevel::info, "", "DHT off: node stopped, routing table saved");
+    dht_stopping_->stop([this] {
+        dht_dead_ = std::move(dht_stopping_);  // not inside its own callback: on the next tick
+        if (std::exchange(dht_restart_, false) && opt_.dht && !dht_ && !shutting_down_)
+            set_dht(true, opt_.dht_bootstrap);
+    });
 }
 
 }  // namespace btl

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "btl/engine/session_options.hpp"
 #include "btl/launcher/launcher.hpp"  // rate_limit_text
 
 namespace btl {
@@ -11,7 +12,7 @@ namespace btl {
 namespace {
 // What a running session can change without a restart; diff_options() and
 // live_settings() must agree on this list.
-const char* const kLive[] = {"max_upload_rate", "max_download_rate", "max_uploads"};
+const char* const kLive[] = {"max_upload_rate", "max_download_rate", "max_uploads", "dht", "dht_bootstrap"};
 
 bool is_live(const std::string& name) {
     for (const char* k : kLive)
@@ -99,10 +100,13 @@ void ConfigReload::reload(Session& session, EventSink& log) {
     if (!loaded.ok()) return fail(loaded.failure.error.message);
     auto diff = diff_options(started_, loaded.loaded->options);
     if (!diff.ok()) return fail(diff.error().message);
+    SessionOptions so;  // for --dht and --dht_bootstrap, checked before anything is applied
+    if (auto st = read_session_options(loaded.loaded->options, so); !st.ok()) return fail(st.error().message);
     // The live settings are applied even when unchanged: cheap, and it
     // repairs anything that drifted.
     session.set_rate_limits(diff->apply.max_upload_rate, diff->apply.max_download_rate);
     session.set_max_uploads(diff->apply.max_uploads);
+    session.set_dht(so.dht, so.dht_bootstrap);
     for (const auto& c : diff->restart)
         log.log(LogLevel::warning, "",
                 "SIGHUP: " + c.name + " changed to '" + c.value + "'; it takes effect after a restart");
@@ -111,7 +115,7 @@ void ConfigReload::reload(Session& session, EventSink& log) {
             "SIGHUP: reloaded " + (used.empty() ? std::string("(no config file)") : used) + ": upload " +
                 rate_limit_text(diff->apply.max_upload_rate) + ", download " +
                 rate_limit_text(diff->apply.max_download_rate) + ", max_uploads " +
-                std::to_string(diff->apply.max_uploads));
+                std::to_string(diff->apply.max_uploads) + ", DHT " + (so.dht ? "on" : "off"));
 }
 
 }  // namespace btl

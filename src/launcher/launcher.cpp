@@ -45,13 +45,31 @@ void Launcher::parse(const std::string& name) {
     stop_fetch(e);  // a .magnet edited while fetching: start over with the new link
     if (is_magnet_file(name)) return load_magnet(name);
     e.busy = true;
+    parse_wait_.emplace_back(name, e.gen);
+    pump_parses();
+}
+
+void Launcher::pump_parses() {
     // A .torrent is read and parsed on the thread pool: a big one (100k
     // files) takes milliseconds to validate, which the loop must not spend.
-    const uint64_t gen = e.gen;
-    Status queued = queue_job(
-        loop_, jobs_.token(), [path = e.path] { return load_metainfo_file(path); },
-        [this, name, gen](Result<Metainfo> mi) { on_parsed(name, gen, std::move(mi)); });
-    if (!queued.ok()) on_parsed(name, gen, queued.error());
+    while (parses_in_flight_ < kParsesInFlight && !parse_wait_.empty()) {
+        auto [name, gen] = std::move(parse_wait_.front());
+        parse_wait_.pop_front();
+        auto it = files_.find(name);
+        if (it == files_.end() || it->second.gen != gen) continue;  // removed or changed meanwhile
+        ++parses_in_flight_;
+        Status queued = queue_job(
+            loop_, jobs_.token(), [path = it->second.path] { return load_metainfo_file(path); },
+            [this, name, gen](Result<Metainfo> mi) {
+                --parses_in_flight_;
+                on_parsed(name, gen, std::move(mi));
+                pump_parses();
+            });
+        if (!queued.ok()) {
+            --parses_in_flight_;
+            on_parsed(name, gen, queued.error());
+        }
+    }
 }
 
 void Launcher::on_parsed(const std::string& name, uint64_t gen, Result<Metainfo> mi) {
@@ -316,24 +334,6 @@ void Launcher::recheck(const Sha1Digest& ih) {
         t->recheck();
         log_.log(LogLevel::info, t->metainfo().name, "re-check requested");
     }
-}
-
-void Launcher::sort_order() const {
-    // Sorted as sort_rows(SortKey::name) sorts rows: by the shown name (the
-    // torrent's for loaded files, the file's for error rows), then file.
-    std::vector<Row> keys;
-    keys.reserve(files_.size());
-    for (const auto& [name, e] : files_) {
-        Row k;
-        k.file = name;
-        k.st.name = e.loaded ? e.torrent_name : name;
-        keys.push_back(std::move(k));
-    }
-    sort_rows(keys, SortKey::name);
-    order_.clear();
-    order_.reserve(keys.size());
-    for (auto& k : keys) order_.emplace_back(files_.find(k.file), std::move(k.st.name));
-    order_dirty_ = false;
 }
 
 void Launcher::refresh(int64_t max_age_ms) const {

@@ -195,6 +195,23 @@ void sort_any(std::vector<T>& rows, SortKey k, Get get) {
 }
 }  // namespace
 
+void Launcher::sort_order() const {
+    // Sorted as sort_rows(SortKey::name) sorts rows: by the shown name (the
+    // torrent's for loaded files, the file's for error rows), then file.
+    // Pairs of (entry, name), not Rows: with 100,000 files a vector of
+    // whole Rows made every re-sort during a long load cost more than the load.
+    order_.clear();
+    order_.reserve(files_.size());
+    for (auto it = files_.begin(); it != files_.end(); ++it)
+        order_.emplace_back(it, it->second.loaded ? it->second.torrent_name : it->first);
+    std::sort(order_.begin(), order_.end(), [](const auto& a, const auto& b) {
+        int c = compare_names(a.second, b.second);
+        if (c != 0) return c < 0;
+        return a.first->first < b.first->first;
+    });
+    order_dirty_ = false;
+}
+
 void sort_rows(std::vector<Row>& rows, SortKey k) {
     sort_any(rows, k, [](const Row& r) -> const Row& { return r; });
 }

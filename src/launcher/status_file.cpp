@@ -1,5 +1,6 @@
 #include "btl/launcher/status_file.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include "btl/base/atomic_file.hpp"
@@ -25,7 +26,7 @@ Status StatusFile::start(uint64_t interval_ms) {
     interval_timer_->data = this;
     soon_timer_->data = this;
     uv_timer_start(interval_timer_.get(), [](uv_timer_t* h) {
-        if (auto* self = static_cast<StatusFile*>(h->data)) self->write();
+        if (auto* self = static_cast<StatusFile*>(h->data)) self->paced_write();
     }, interval_ms, interval_ms);
     return Ok{};
 }
@@ -37,6 +38,7 @@ void StatusFile::write(bool force) {
         force_again_ |= force;
         return;
     }
+    started_ns_ = uv_hrtime();
     // document() first: the launcher brings its version up to date there.
     const std::string& doc = source_.document();
     uint64_t version = source_.version();
@@ -48,8 +50,18 @@ void StatusFile::write(bool force) {
     if (!queued) written(work(), version);  // no pool: this one document is written here
 }
 
+int64_t StatusFile::paced_for_ms() const {
+    if (last_end_ms_ < 0) return 0;
+    int64_t hold = int64_t(cost_ns_ / 1'000'000) * kCostFactor;
+    int64_t left = last_end_ms_ + hold - int64_t(uv_now(loop_));
+    return left > 0 ? left : 0;
+}
+
 void StatusFile::written(Status result, uint64_t version) {
     writing_ = false;
+    cost_ns_ = uv_hrtime() - started_ns_;
+    uv_update_time(loop_);
+    last_end_ms_ = int64_t(uv_now(loop_));
     if (!result.ok()) {
         if (warn_) warn_("status_json: " + result.error().message);
     } else {
@@ -65,11 +77,18 @@ void StatusFile::written(Status result, uint64_t version) {
     finish_flush();
 }
 
-void StatusFile::soon() {
+void StatusFile::soon() { arm_soon(std::max<uint64_t>(kSoonMs, uint64_t(paced_for_ms()))); }
+
+void StatusFile::arm_soon(uint64_t ms) {
     if (stopped_ || !soon_timer_ || uv_is_active(soon_timer_.handle())) return;
     uv_timer_start(soon_timer_.get(), [](uv_timer_t* h) {
-        if (auto* self = static_cast<StatusFile*>(h->data)) self->write();
-    }, kSoonMs, 0);
+        if (auto* self = static_cast<StatusFile*>(h->data)) self->paced_write();
+    }, ms, 0);
+}
+
+void StatusFile::paced_write() {
+    if (int64_t wait = paced_for_ms(); wait > 0) return arm_soon(uint64_t(wait));
+    write();
 }
 
 void StatusFile::flush(std::function<void()> done) {

@@ -217,23 +217,47 @@ void WatchDir::on_sub_event(const std::string& sub, const char* filename) {
 
 void WatchDir::stat_file(const std::string& name, bool confirming) {
     if (stopped_) return;
-    auto* r = new Req;
-    r->owner = self_;
-    r->name = name;
-    r->confirming = confirming;
-    r->fs.data = r;
-    std::string path = dir_ + "/" + name;
-    int err = uv_fs_stat(loop_, &r->fs, path.c_str(), [](uv_fs_t* req) {
-        auto* rq = static_cast<Req*>(req->data);
-        if (WatchDir* self = *rq->owner)
-            self->on_stat(rq->name, rq->confirming, int(req->result), &req->statbuf);
-        uv_fs_req_cleanup(req);
-        delete rq;
-    });
-    if (err < 0) {
-        delete r;
-        on_stat(name, confirming, err, nullptr);
+    if (!stat_queued_.emplace(name, confirming).second) return;  // already waiting or out
+    if (confirming) ++confirming_;
+    stat_wait_.emplace_back(name, confirming);
+    pump_stats();
+}
+
+void WatchDir::pump_stats() {
+    while (!stopped_ && stats_in_flight_ < kStatsInFlight && !stat_wait_.empty()) {
+        auto [name, confirming] = std::move(stat_wait_.front());
+        stat_wait_.pop_front();
+        auto* r = new Req;
+        r->owner = self_;
+        r->name = name;
+        r->confirming = confirming;
+        r->fs.data = r;
+        std::string path = dir_ + "/" + name;
+        ++stats_in_flight_;
+        int err = uv_fs_stat(loop_, &r->fs, path.c_str(), [](uv_fs_t* req) {
+            auto* rq = static_cast<Req*>(req->data);
+            if (WatchDir* self = *rq->owner) {
+                --self->stats_in_flight_;
+                self->stat_done(rq->name, rq->confirming, int(req->result), &req->statbuf);
+            }
+            uv_fs_req_cleanup(req);
+            delete rq;
+        });
+        if (err < 0) {  // not queued: answered here, without pumping again from inside
+            delete r;
+            --stats_in_flight_;
+            stat_queued_.erase({name, confirming});
+            if (confirming) --confirming_;
+            on_stat(name, confirming, err, nullptr);
+        }
     }
+}
+
+void WatchDir::stat_done(const std::string& name, bool confirming, int result, const uv_stat_t* st) {
+    stat_queued_.erase({name, confirming});
+    if (confirming) --confirming_;
+    on_stat(name, confirming, result, st);
+    pump_stats();
 }
 
 void WatchDir::on_stat(const std::string& name, bool confirming, int result, const uv_stat_t* st) {
@@ -262,6 +286,9 @@ void WatchDir::on_stat(const std::string& name, bool confirming, int result, con
 
 void WatchDir::arm_timer() {
     if (stopped_ || !ready_timer_) return;
+    // Confirming stats still out: the last one to finish re-arms.  (Re-arming
+    // after each one listed every still-unconfirmed file again: quadratic.)
+    if (confirming_ > 0) return;
     int64_t d = queue_.next_deadline();
     if (d < 0) {
         uv_timer_stop(ready_timer_.get());
@@ -282,8 +309,8 @@ void WatchDir::on_timer() {
     auto due = queue_.due(now);
     for (const auto& name : due) stat_file(name, true);
     // While confirming stats are out, re-arming would fire immediately again
-    // for the same names; wait for their results (on_stat re-arms).
-    if (due.empty()) arm_timer();
+    // for the same names; wait for their results (the last one re-arms).
+    arm_timer();
 }
 
 }  // namespace btl

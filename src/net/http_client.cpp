@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <cstring>
+#include <utility>
 
 #include "btl/net/curl_loop.hpp"
 
@@ -178,6 +179,10 @@ void HttpGet::start(const std::string& url, Callback cb) {
         Result<HttpResponse> r = impl_->result(rc);
         auto c = std::move(impl_->cb);
         active_ = false;
+        // The easy handle (about 7 KB with its buffers) goes now, not at the
+        // next request: 100,000 idle announcers kept 700 MB of them.  It
+        // has left the multi handle already; connections stay in its cache.
+        curl_easy_cleanup(std::exchange(impl_->easy, nullptr));
         c(std::move(r));  // may destroy *this: nothing after this line
     });
     if (!added) {

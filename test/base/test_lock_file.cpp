@@ -230,3 +230,77 @@ TEST_CASE("lock_table: an unusable path is an error naming it, not busy") {
     CHECK(a.error.find("/nonexistent-btl-dir/torrents.lock") != std::string::npos);
     CHECK(t.holder_pid(1) == 0);
 }
+
+TEST_CASE("lock_table claims: the owner holds one byte; others see its keys busy with its pid") {
+    std::string d = temp_dir(), p = d + "/torrents.lock";
+    int fds[2];
+    LockTable* kept = nullptr;
+    auto [owner, c] = child_reporting(
+        [&] {
+            kept = new LockTable(p);  // never destroyed: the child is killed holding it
+            if (!kept->own_claims().empty()) return 'n';
+            bool ok = true;
+            for (uint64_t k = 1; k <= 20'000; ++k) ok = ok && kept->lock(k * 7919).ok();
+            kept->unlock(7919);  // let go again: free for others
+            return ok && kept->owns_claims() ? 'y' : 'n';
+        },
+        fds);
+    REQUIRE(c == 'y');
+    LockTable t(p);
+    CHECK(t.holder_pid(2 * 7919) == int(owner));
+    CHECK(t.holder_pid(20'000 * 7919) == int(owner));
+    CHECK(t.holder_pid(7919) == 0);
+    CHECK(t.holder_pid(5) == 0);
+    auto busy = t.lock(3 * 7919);
+    CHECK(busy.busy);
+    CHECK(busy.holder_pid == int(owner));
+    CHECK(t.lock(7919).ok());  // released by the owner
+    CHECK(t.lock(5).ok());
+    // The byte of a key refused on the claims is let go again.
+    {
+        LockTable third(p);
+        CHECK(third.own_claims().find("another process (pid " + std::to_string(owner)) != std::string::npos);
+    }
+    reap(owner, fds);  // SIGKILL: its one lock goes, and with it every claim
+    CHECK(t.holder_pid(2 * 7919) == 0);
+    CHECK(t.lock(2 * 7919).ok());
+    ::unlink((p + ".claims").c_str());
+    ::unlink(p.c_str());
+    ::rmdir(d.c_str());
+}
+
+TEST_CASE("lock_table claims: the owner is refused a key another process holds, and sees nothing of its own") {
+    std::string d = temp_dir(), p = d + "/torrents.lock";
+    LockTable mine(p);
+    REQUIRE(mine.lock(77).ok());  // plain per-key lock in this process
+    int fds[2];
+    pid_t parent = ::getpid();
+    auto [child, r] = child_reporting(
+        [&] {
+            auto& owner = *new LockTable(p);  // never destroyed: the child is killed holding it
+            if (!owner.own_claims().empty()) return 'x';
+            auto a = owner.lock(77);
+            if (a.ok() || !a.busy || a.holder_pid != int(parent)) return 'b';
+            if (!owner.lock(78).ok() || !owner.lock(78).ok()) return 'c';  // twice is fine
+            owner.unlock(78);
+            owner.unlock(78);
+            // Many keys taken and let go: the log is compacted and still right.
+            for (uint64_t k = 1000; k < 12'000; ++k)
+                if (!owner.lock(k).ok()) return 'd';
+            for (uint64_t k = 1000; k < 11'990; ++k) owner.unlock(k);
+            return 'y';
+        },
+        fds);
+    CHECK(r == 'y');
+    CHECK(mine.holder_pid(11'995) == int(child));
+    CHECK(mine.holder_pid(11'989) == 0);
+    CHECK(mine.holder_pid(1000) == 0);
+    CHECK(mine.holder_pid(78) == 0);
+    struct stat st {};
+    REQUIRE(::stat((p + ".claims").c_str(), &st) == 0);
+    CHECK(st.st_size < 120'000);  // 22,000 lines uncompacted would be 396,000 bytes
+    reap(child, fds);
+    ::unlink((p + ".claims").c_str());
+    ::unlink(p.c_str());
+    ::rmdir(d.c_str());
+}

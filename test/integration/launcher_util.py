@@ -249,7 +249,8 @@ def torrent_lock_path(data_dir):
 def torrent_lock_holder(data_dir, info_hash_hex):
     """The pid of the process holding the torrent's byte in
     DATA_DIR/resume/torrents.lock (a POSIX record lock at offset = first 8
-    info-hash bytes big-endian, masked to 62 bits), 0 if none.  F_GETLK
+    info-hash bytes big-endian, masked to 62 bits) or claiming it in
+    torrents.lock.claims (btlaunchmany), 0 if none.  F_GETLK
     reports other processes' locks only, so this sees the programs under
     test, never this one (which must not lock that file: closing our fd
     would drop our own locks, not theirs)."""
@@ -263,7 +264,25 @@ def torrent_lock_holder(data_dir, info_hash_hex):
         # off_t l_len, pid_t l_pid, pad.  F_WRLCK asks about any lock.
         fl = struct.pack("hhxxxxqqixxxx", fcntl.F_WRLCK, os.SEEK_SET, off, 1, 0)
         l_type, _, _, _, pid = struct.unpack("hhxxxxqqixxxx", fcntl.fcntl(fd, fcntl.F_GETLK, fl))
-        return 0 if l_type == fcntl.F_UNLCK else pid
+        if l_type != fcntl.F_UNLCK:
+            return pid
+        # btlaunchmany holds one lock at byte 2^62 and lists its torrents'
+        # keys in torrents.lock.claims ("pid N", then "+KEY"/"-KEY" lines).
+        fl = struct.pack("hhxxxxqqixxxx", fcntl.F_WRLCK, os.SEEK_SET, 1 << 62, 1, 0)
+        l_type, _, _, _, pid = struct.unpack("hhxxxxqqixxxx", fcntl.fcntl(fd, fcntl.F_GETLK, fl))
+        if l_type == fcntl.F_UNLCK:
+            return 0
+        try:
+            lines = open(torrent_lock_path(data_dir) + ".claims").read().splitlines()
+        except OSError:
+            return 0
+        if not lines or lines[0] != "pid %d" % pid:
+            return 0
+        held = False
+        for line in lines[1:]:
+            if line[1:] == "%016x" % off:
+                held = line[0] == "+"
+        return pid if held else 0
     finally:
         os.close(fd)
 

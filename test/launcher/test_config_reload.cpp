@@ -96,3 +96,22 @@ TEST_CASE("config_reload: no --config and no default file is no error") {
     CHECK(r.loaded->config_used.empty());
     fs::remove_all(tmpl);
 }
+
+TEST_CASE("config reload: dht and dht_bootstrap apply live, not after a restart") {
+    const std::vector<OptionSpec> specs = {{"max_upload_rate", "KB/S", "0", ""}, {"max_download_rate", "KB/S", "0", ""},
+                                           {"max_uploads", "N", "4", ""},        {"dht", "0|1", "1", ""},
+                                           {"dht_bootstrap", "HOST:PORT,...", "", ""}};
+    auto make = [&](const std::string& config) {
+        Options o(specs);
+        const char* argv[] = {"prog"};
+        REQUIRE(o.parse(1, const_cast<char**>(argv)).ok());
+        REQUIRE(o.parse_config(config, "cfg").ok());
+        return o;
+    };
+    Options running = make("dht = 0\n");
+    Options reloaded = make("dht = 1\ndht_bootstrap = 127.0.0.1:6881\n");
+    auto d = diff_options(running, reloaded);
+    REQUIRE(d.ok());
+    CHECK(d->restart.empty());
+    CHECK(d->live == std::vector<OptionChange>{{"dht", "1"}, {"dht_bootstrap", "127.0.0.1:6881"}});
+}

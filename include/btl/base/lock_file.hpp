@@ -17,6 +17,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <unordered_set>
 
 namespace btl {
 
@@ -69,6 +70,24 @@ struct LockAttempt {
 //   (two processes must lock the same inode).
 // - The file is opened on the first lock() and closed by the destructor.
 // - Never blocks waiting for a lock: a held one is reported as busy.
+//
+// Claims, for a process that runs very many torrents: the kernel keeps a
+// file's record locks in one list and walks all of it on every F_SETLK, so
+// holding n byte locks makes each new one cost O(n) (30,000 took a minute
+// of kernel time, 100,000 would take most of an hour).  After own_claims()
+// a table holds ONE long-lived lock, on byte kClaimsByte (past every key),
+// and records its keys in PATH.claims: a line "pid N", then "+KEY"/"-KEY"
+// lines (16 hex digits) appended as keys are taken and let go; the file is
+// rewritten (and renamed over) when dead lines outnumber live ones.
+//  - The claims owner's lock(k) takes byte k only while it tests and
+//    records k; it is busy when another process holds byte k.
+//  - Any other table's lock(k), once it holds byte k, asks F_GETLK who holds
+//    kClaimsByte and, if someone does, reads the log (only if it starts
+//    with that pid): k claimed there is busy with that pid, byte k let go.
+//  Both sides test-and-set while holding byte k, so two processes never
+//  both believe they hold k.  holder_pid(k) answers for both kinds.  Only
+//  one process owns claims at a time; a second own_claims() says why not
+//  and that table keeps per-key locks.
 class LockTable {
 public:
     explicit LockTable(std::string path) : path_(std::move(path)) {}
@@ -91,10 +110,25 @@ public:
     int holder_pid(uint64_t key);
     const std::string& path() const { return path_; }
 
+    // Claims (above).  Call before the first lock(); "" or why not.
+    std::string own_claims();
+    bool owns_claims() const { return claims_fd_ >= 0; }
+    std::string claims_path() const { return path_ + ".claims"; }
+    static constexpr uint64_t kClaimsByte = uint64_t(1) << 62;
+
 private:
     int open_file(std::string& error);
+    Attempt locked_byte(uint64_t key);
+    void release_byte(uint64_t key);
+    int claims_holder(uint64_t key);  // pid of another process claiming key, else 0
+    bool append_claim(char op, uint64_t key);
+    void compact_claims();
     std::string path_;
     int fd_ = -1;
+    // claims owner only
+    int claims_fd_ = -1;
+    std::unordered_set<uint64_t> claimed_;
+    size_t claim_lines_ = 0;
 };
 
 // The first 8 bytes as a big-endian integer masked to 62 bits.

@@ -177,6 +177,9 @@ struct SessionOptions {
     // A torrent's own TorrentLimits override them.
     double seed_ratio = 0;
     int64_t seed_idle_minutes = 0;
+    // Scale: torrent locks as one lock plus a claims log (LockTable::own_claims),
+    // for a process that runs very many torrents (btlaunchmany).
+    bool lock_claims = false;
 };
 
 }  // namespace btl

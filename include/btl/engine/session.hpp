@@ -83,6 +83,11 @@ public:
 
     void set_rate_limits(int64_t up_bytes_s, int64_t down_bytes_s);
     void set_max_uploads(int n) { opt_.max_uploads = n; }
+    // The DHT turned on or off while running (a config reload): off stops
+    // the node (its table saved) and closes nothing else (the UDP socket
+    // stays for uTP); on starts it with `bootstrap` as routers; other
+    // routers while on restart it.  (session_reach.cpp)
+    void set_dht(bool on, const std::string& bootstrap);
     uint16_t listen_port() const { return listener_.port(); }
     // "port 51413 open via UPnP at 203.0.113.7" or "port 51413 not mapped: <reason>".
     std::string port_mapping() const { return port_mapping_text(); }
@@ -243,6 +248,12 @@ private:
     std::map<std::string, std::vector<std::string>> stale_temps_;
     std::unique_ptr<PortMapper> mapper_;
     std::unique_ptr<LsdService> lsd_;
+    // The DHT switched off while running: kept until its table is saved,
+    // freed on the next tick; started again after that when asked meanwhile.
+    std::unique_ptr<DhtService> dht_stopping_, dht_dead_;
+    bool dht_restart_ = false;
+    void stop_dht_now();
+    void forget_fetch_lookups();  // session_magnet.cpp: the DHT is going away
     // Metadata fetches (session_magnet.cpp), declared last: destroyed first.
     struct Fetch;
     void on_metadata(const Sha1Digest& ih, std::string info, std::vector<PeerEndpoint> peers);

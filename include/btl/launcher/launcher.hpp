@@ -379,6 +379,13 @@ private:
     void queue_forget(Entry& e, bool removed);
     void run_hook(const char* event, const std::string& cmd, const TorrentStatus& st);
     JobOwner jobs_;  // pool jobs and session callbacks check it before touching us
+    // Scale: parses take turns on the thread pool, a few at a time, so
+    // 100,000 files dropped in at once leave room on the pool for the
+    // status file, resume reads and checks.  (name, gen) waiting in order.
+    static constexpr size_t kParsesInFlight = 8;
+    std::deque<std::pair<std::string, uint64_t>> parse_wait_;
+    size_t parses_in_flight_ = 0;
+    void pump_parses();
 };
 
 }  // namespace btl

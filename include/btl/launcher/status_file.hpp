@@ -23,6 +23,11 @@
 //  - flush(done) stops the timers and writes the document even if unchanged;
 //    done runs once it is on disk (or failed).  With no path, done runs at
 //    once and nothing is ever written.
+//  - Timed writes (interval, soon()) are paced by their cost: the next one waits at least
+//    kCostFactor times what the last took (building the document on the
+//    loop, writing it on the pool) after the last one ended.  A 100,000-row
+//    document during a long load is then written every few seconds, not
+//    five times a second, and the load keeps most of the loop.
 //  - A failed write is reported through `warn` ("status_json: reason") and
 //    retried at the next tick.
 //  - Destroying the StatusFile drops callbacks of writes still running.
@@ -54,6 +59,9 @@ public:
     void flush(std::function<void()> done);
     const std::string& path() const { return path_; }
     uint64_t writes() const { return writes_; }  // documents written so far (tests, logs)
+    static constexpr int64_t kCostFactor = 10;
+    // Milliseconds the pacing still holds a write back (0: may write now).
+    int64_t paced_for_ms() const;
 
 private:
     void written(Status result, uint64_t version);
@@ -69,6 +77,11 @@ private:
     bool writing_ = false, again_ = false, force_again_ = false, stopped_ = false;
     std::function<void()> flushed_;
     UvHandle<uv_timer_t> interval_timer_, soon_timer_;
+    // Pacing: when the last write ended, and what it cost.
+    int64_t last_end_ms_ = -1;
+    uint64_t started_ns_ = 0, cost_ns_ = 0;
+    void arm_soon(uint64_t ms);
+    void paced_write();  // the timers' write: held back by the pacing
     JobOwner jobs_;  // last: dies first, so no job callback sees a half-destroyed StatusFile
 };
 

@@ -5,7 +5,9 @@
 // (network file systems, overflowed event queues).
 //
 // Everything touching the disk runs on the libuv thread pool (uv_fs_scandir,
-// uv_fs_stat) so a directory of thousands of files never blocks the loop.
+// uv_fs_stat) so a directory of thousands of files never blocks the loop;
+// only a few stats are on the pool at a time, so 100,000 files do not
+// crowd out everyone else's jobs.
 // Names are filtered with watched_name(): wanted_watch_name()'s *.torrent
 // files, and *.magnet files (one magnet link each).  Callbacks run on the loop
 // thread; the handler may destroy nothing of WatchDir from inside them
@@ -14,9 +16,12 @@
 #pragma once
 #include <uv.h>
 
+#include <deque>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "btl/base/async_job.hpp"
@@ -59,6 +64,8 @@ private:
     void arm_timer();
     void on_timer();
     void on_event(const char* filename);
+    void pump_stats();
+    void stat_done(const std::string& name, bool confirming, int result, const uv_stat_t* st);
 
     // One level of subdirectories (labels from folders, labels.hpp): a
     // scan lists them too, and each gets its own event watch.  Their files
@@ -87,6 +94,15 @@ private:
     bool scanning_ = false, rescan_again_ = false, stopped_ = false;
     bool reported_scan_error_ = false;
     std::shared_ptr<WatchDir*> self_;  // requests hold this; nulled on destruction
+    // Stats take turns, a few at a time: 100,000 files queued on the thread
+    // pool at once kept everything else that needs it (status file writes,
+    // resume reads, the parses) waiting until every stat was done.  A
+    // (name, confirming) pair is queued at most once; the ready timer
+    // waits while confirming stats are out.
+    static constexpr size_t kStatsInFlight = 8;
+    std::deque<std::pair<std::string, bool>> stat_wait_;
+    std::set<std::pair<std::string, bool>> stat_queued_;
+    size_t stats_in_flight_ = 0, confirming_ = 0;
     JobOwner jobs_;                    // the scan job's
 };
 
