@@ -189,6 +189,22 @@ rpc::SessionFacts LauncherRpcBackend::facts() const {
     f.down_limit = r.down;
     f.peer_limit_per_torrent = session_.options().max_peers_per_torrent;
     f.peer_limit_global = session_.options().max_connections;
+    const SessionOptions& so = session_.options();
+    f.dht = so.dht;
+    f.pex = so.pex;
+    f.utp = so.utp;
+    f.lpd = so.lsd;
+    f.port_forwarding = so.upnp || so.natpmp;
+    f.encryption = so.encryption == Encryption::require  ? "required"
+                   : so.encryption == Encryption::prefer ? "preferred"
+                                                         : "tolerated";
+    f.seed_ratio = so.seed_ratio;
+    f.seed_idle_minutes = so.seed_idle_minutes;
+    const LauncherOptions& lo = launcher_.options();
+    f.incomplete_dir = lo.incomplete_dir;
+    f.download_queue_size = lo.queue.max_downloads;
+    f.seed_queue_size = lo.queue.max_seeds;
+    f.queue_stalled_minutes = lo.queue_stalled_ms / 60'000;
     return f;
 }
 

@@ -481,22 +481,38 @@ void Dispatcher::session_get(const Call& c, Done done) {
     put("speed-limit-down-enabled", b(f.down_limit > 0));
     put("speed-limit-up", n(f.up_limit > 0 ? f.up_limit / 1000 : up_kbps_));
     put("speed-limit-up-enabled", b(f.up_limit > 0));
-    for (const char* off : {"alt-speed-enabled", "alt-speed-time-enabled", "blocklist-enabled", "dht-enabled",
-                            "lpd-enabled", "pex-enabled", "utp-enabled", "port-forwarding-enabled",
-                            "incomplete-dir-enabled", "rename-partial-files", "seedRatioLimited",
-                            "idle-seeding-limit-enabled", "download-queue-enabled", "seed-queue-enabled",
-                            "queue-stalled-enabled", "script-torrent-done-enabled", "trash-original-torrent-files"})
+    for (const char* off : {"alt-speed-enabled", "alt-speed-time-enabled", "blocklist-enabled",
+                            "rename-partial-files", "script-torrent-done-enabled", "trash-original-torrent-files"})
         put(off, b(false));
+    put("dht-enabled", b(f.dht));
+    put("pex-enabled", b(f.pex));
+    put("utp-enabled", b(f.utp));
+    put("lpd-enabled", b(f.lpd));
+    put("port-forwarding-enabled", b(f.port_forwarding));
+    put("encryption", s(f.encryption));
+    put("incomplete-dir-enabled", b(!f.incomplete_dir.empty()));
+    put("incomplete-dir", s(f.incomplete_dir));
+    put("seedRatioLimited", b(f.seed_ratio > 0));
+    {
+        std::string ratio;
+        append_number(ratio, f.seed_ratio > 0 ? f.seed_ratio : 2.0);  // a real, as clients read it
+        put("seedRatioLimit", ratio);
+    }
+    put("idle-seeding-limit-enabled", b(f.seed_idle_minutes > 0));
+    put("idle-seeding-limit", n(f.seed_idle_minutes > 0 ? f.seed_idle_minutes : 30));
+    put("download-queue-enabled", b(f.download_queue_size > 0));
+    put("download-queue-size", n(f.download_queue_size > 0 ? f.download_queue_size : 5));
+    put("seed-queue-enabled", b(f.seed_queue_size > 0));
+    put("seed-queue-size", n(f.seed_queue_size > 0 ? f.seed_queue_size : 10));
+    put("queue-stalled-enabled", b(f.queue_stalled_minutes > 0));
+    put("queue-stalled-minutes", n(f.queue_stalled_minutes));
     put("alt-speed-down", n(0));
     put("alt-speed-up", n(0));
     put("alt-speed-time-begin", n(540));
     put("alt-speed-time-end", n(1020));
     put("alt-speed-time-day", n(127));
     put("start-added-torrents", b(true));
-    put("encryption", s("tolerated"));  // plaintext only until MSE exists
-    put("seedRatioLimit", "2.0");  // a real, as clients read it; seedRatioLimited is false
     put("cache-size-mb", n(0));
-    put("incomplete-dir", s(""));
     put("units", "{\"speed-units\":[\"kB/s\",\"MB/s\",\"GB/s\",\"TB/s\"],\"speed-bytes\":1000,"
                  "\"size-units\":[\"kB\",\"MB\",\"GB\",\"TB\"],\"size-bytes\":1000,"
                  "\"memory-units\":[\"KiB\",\"MiB\",\"GiB\",\"TiB\"],\"memory-bytes\":1024}");

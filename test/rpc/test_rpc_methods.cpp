@@ -100,6 +100,12 @@ struct FakeBackend : RpcBackend {
         f.up_limit = up;
         f.down_limit = down;
         f.peer_limit_per_torrent = 60;
+        f.dht = true;
+        f.encryption = "required";
+        f.seed_ratio = 1.5;
+        f.download_queue_size = 3;
+        f.queue_stalled_minutes = 30;
+        f.incomplete_dir = "/srv/part";
         return f;
     }
     void set_rate_limits(int64_t u, int64_t d) override {
@@ -256,6 +262,26 @@ TEST_CASE("rpc methods: session-set limits in kB/s with switches; session-get re
     CHECK(r.b.down == 0);
     j = r.call(R"({"method":"session-get","arguments":{"fields":["version"]}})");
     CHECK(j["arguments"].size() == 1);
+}
+
+TEST_CASE("rpc methods: session-get reports the engine's settings as they are, not fixed values") {
+    Rig r;
+    json a = r.call(R"({"method":"session-get"})")["arguments"];
+    CHECK(a["dht-enabled"] == true);
+    CHECK(a["pex-enabled"] == false);
+    CHECK(a["encryption"] == "required");
+    CHECK(a["seedRatioLimited"] == true);
+    CHECK(a["seedRatioLimit"].get<double>() == doctest::Approx(1.5));
+    CHECK(a["idle-seeding-limit-enabled"] == false);
+    CHECK(a["download-queue-enabled"] == true);
+    CHECK(a["download-queue-size"] == 3);
+    CHECK(a["seed-queue-enabled"] == false);
+    CHECK(a["queue-stalled-minutes"] == 30);
+    CHECK(a["incomplete-dir-enabled"] == true);
+    CHECK(a["incomplete-dir"] == "/srv/part");
+    // Read only over RPC: changing one is refused by name, not ignored.
+    json j = r.call(R"({"method":"session-set","arguments":{"seedRatioLimit":3}})");
+    CHECK(j["result"].get<std::string>().find("seedRatioLimit") != std::string::npos);
 }
 
 TEST_CASE("rpc methods: torrent-set files-wanted/unwanted, priorities and sequentialDownload") {

@@ -43,6 +43,15 @@ struct SessionFacts {
     uint16_t peer_port = 0;       // the BitTorrent listen port
     int64_t up_limit = 0, down_limit = 0;  // bytes/s, 0 = unlimited
     int peer_limit_per_torrent = 0, peer_limit_global = 0;
+    // What session-get reports about the engine's other settings (read only
+    // over RPC: they come from the command line and the config file).
+    bool dht = false, pex = false, utp = false, lpd = false, port_forwarding = false;
+    std::string encryption = "preferred";  // Transmission's words: required, preferred, tolerated
+    std::string incomplete_dir;            // "" = none
+    double seed_ratio = 0;                 // 0 = seed forever
+    int64_t seed_idle_minutes = 0;         // 0 = forever
+    int download_queue_size = 0, seed_queue_size = 0;  // 0 = no queue
+    int64_t queue_stalled_minutes = 0;
 };
 
 // One change torrent-set asks for (per-file choices, sequential download).
