@@ -30,7 +30,10 @@ def main():
 
         out = ws.mkdir("leech")
         t0 = time.monotonic()
-        me = H.Headless(ws, "btl-leech", tor, ws.next_ip(), save_in=out, seed_time=0)
+        # Capped so the transfer outlasts several polls of the seed's status:
+        # uncapped, it can end (and the connection close) between two polls.
+        me = H.Headless(ws, "btl-leech", tor, ws.next_ip(), save_in=out, seed_time=0,
+                        extra=["--max_download_rate", "3000"])
         saw_utp = []
         def done():
             if seeder.status().get("utp_peers", 0) > 0:

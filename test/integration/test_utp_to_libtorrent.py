@@ -23,7 +23,10 @@ def main():
         # No tracker runs: the leecher is told where we are, and nobody dials it.
         ih, size, _ = H.make_torrent(os.path.join(src, "blob"), tor, PIECE,
                                      "http://127.0.0.1:%d/announce" % H.free_port())
-        me = H.Headless(ws, "btl-seed", tor, ws.next_ip(), save_in=src)
+        # Capped so the transfer lasts several seconds: uncapped, the leecher
+        # could finish 16 MiB between two polls of its status and drop us
+        # (a seed meets a seed), so the uTP connection was never seen.
+        me = H.Headless(ws, "btl-seed", tor, ws.next_ip(), save_in=src, extra=["--max_upload_rate", "3000"])
         me.wait_state(("seeding",), 30)
 
         out = ws.mkdir("leech")
