@@ -114,7 +114,7 @@ void Announcer::address_changed() {
 }
 
 void Announcer::stop(uint64_t timeout_ms, std::function<void()> done) {
-    ++gen_;
+    bump();
     if (turn_waiting_) {  // the request never went out: nothing to take back
         turn_.reset();
         turn_waiting_ = false;
@@ -179,7 +179,7 @@ void Announcer::try_from(size_t idx, AnnounceEvent ev) {
 
 void Announcer::try_entry(size_t idx, AnnounceEvent ev) {
     if (idx >= entries_.size()) return;
-    ++gen_;
+    bump();
     Entry& e = entries_[idx];
     in_flight_ = true;
     if (hooks_.wait_turn && !turn_) {
@@ -224,7 +224,7 @@ void Announcer::try_entry(size_t idx, AnnounceEvent ev) {
 
 void Announcer::on_result(size_t idx, AnnounceEvent ev, AnnounceEvent sent, Result<AnnounceResponse> r) {
     in_flight_ = false;
-    ++gen_;
+    bump();
     turn_.reset();
     Entry& e = entries_[idx];
     if (ev == AnnounceEvent::stopped) {

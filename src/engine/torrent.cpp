@@ -149,6 +149,9 @@ void Torrent::start_swarm() {
     hooks.wait_turn = [this](const std::string& url, std::function<void()> go) {
         return host_.announce_turn(url, std::move(go));
     };
+    hooks.on_change = [this, alive] {
+        if (!alive.expired()) ++status_gen_;  // what status() shows of the trackers moved
+    };
     HttpOptions http;
     http.bind_ip = host_.options().bind_ip;
     http.ca_file = host_.options().ca_file;

@@ -1,6 +1,7 @@
 // The announcer's pure policy: how long a failing tracker waits before it is
 // asked again, and which interval a (possibly lying) tracker's answer buys.
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include "btl/core/tracker_client_codec.hpp"
 #include "btl/engine/announcer.hpp"
@@ -67,4 +68,36 @@ TEST_CASE("announcer: peers from a lying tracker are capped and filtered") {
     REQUIRE(r.ok());
     REQUIRE(r->peers.size() == 1);
     CHECK(r->peers[0].to_string() == "127.0.0.2:6881");
+}
+
+TEST_CASE("announcer: every move of generation() is reported through on_change") {
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    uint64_t changes = 0;
+    {
+        Announcer::Hooks hooks;
+        hooks.make_request = [] {
+            AnnounceRequest r;
+            r.port = 6881;
+            r.left = 1;
+            return r;
+        };
+        hooks.on_peers = [](const std::vector<PeerEndpoint>&) {};
+        hooks.on_log = [](LogLevel, const std::string&) {};
+        hooks.on_change = [&] { ++changes; };
+        // A UDP tracker on a closed loopback port: refused at once.
+        Announcer a(&loop, {{"udp://127.0.0.1:9/announce"}}, HttpOptions{}, std::move(hooks));
+        a.start();
+        CHECK(changes >= 1);
+        CHECK(changes == a.generation());
+        for (int i = 0; i < 200 && a.generation() < 2; ++i) uv_run(&loop, UV_RUN_NOWAIT), usleep(10'000);
+        CHECK(a.generation() >= 2);  // the refusal came back
+        CHECK(changes == a.generation());
+        bool stopped = false;
+        a.stop(100, [&] { stopped = true; });
+        for (int i = 0; i < 100 && !stopped; ++i) uv_run(&loop, UV_RUN_NOWAIT), usleep(10'000);
+        CHECK(changes == a.generation());
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
 }

@@ -64,6 +64,10 @@ public:
         // bounds announces per tracker); the request's turn ends when the
         // returned token is dropped.
         std::function<std::shared_ptr<void>(const std::string& url, std::function<void()> go)> wait_turn;
+        // Optional: called whenever generation() moves, so an owner can note
+        // the change without reading the announcer back (10,000 idle
+        // torrents: one cache miss fewer each per status sweep).
+        std::function<void()> on_change;
     };
     // udp.bind_ip defaults to http.bind_ip.
     Announcer(uv_loop_t* loop, std::vector<std::vector<std::string>> tiers, HttpOptions http, Hooks hooks,
@@ -89,6 +93,14 @@ public:
     // Changes whenever status() or last_message() may have (views use it to
     // skip rows that did not change).
     uint64_t generation() const { return gen_; }
+
+private:
+    void bump() {
+        ++gen_;
+        if (hooks_.on_change) hooks_.on_change();
+    }
+
+public:
 
 private:
     static constexpr int64_t kNever = INT64_MAX;
