@@ -16,6 +16,14 @@
 
 namespace btl {
 
+namespace {
+
+void on_queue_timer(uv_timer_t* t) {
+    if (auto* l = static_cast<Launcher*>(t->data)) l->queue_pass();
+}
+
+}  // namespace
+
 bool Launcher::queue_wanted() const { return opt_.queue.max_downloads > 0 || opt_.queue.max_seeds > 0; }
 
 void Launcher::start_queue() {
@@ -25,9 +33,14 @@ void Launcher::start_queue() {
     queue_timer_ = UvHandle<uv_timer_t>::create([this](uv_timer_t* t) { return uv_timer_init(loop_, t); });
     if (!queue_timer_) return;
     queue_timer_->data = this;
-    uv_timer_start(queue_timer_.get(), [](uv_timer_t* t) {
-        if (auto* l = static_cast<Launcher*>(t->data)) l->queue_pass();
-    }, 1000, 1000);
+    uv_timer_start(queue_timer_.get(), on_queue_timer, 1000, 1000);
+}
+
+void Launcher::queue_pass_soon() {
+    if (!queue_timer_) return queue_pass();
+    // Never postponed by more adds: only brought forward.
+    if (uv_timer_get_due_in(queue_timer_.get()) > kQueueSoonMs)
+        uv_timer_start(queue_timer_.get(), on_queue_timer, kQueueSoonMs, 1000);
 }
 
 void Launcher::run_hook(const char* event, const std::string& cmd, const TorrentStatus& st) {
@@ -44,7 +57,7 @@ void Launcher::after_add(const std::string&, Entry& e) {
     if (!t->resumed()) run_hook("on_added", opt_.on_added, t->status(false));
     if (queue_wanted() || t->queued()) {
         queue_busy_ = true;
-        queue_pass();
+        queue_pass_soon();
     }
 }
 
@@ -57,20 +70,22 @@ void Launcher::queue_forget(Entry& e, bool removed) {
 void Launcher::queue_pass() {
     if (!queue_busy_ && !queue_wanted() && opt_.on_complete.empty()) return;
     std::vector<QueueItem> items;
-    std::vector<Entry*> entries;
+    std::vector<Torrent*> torrents;
     items.reserve(queue_.size());
-    entries.reserve(queue_.size());
+    torrents.reserve(queue_.size());
     const auto& order = queue_.order();
     for (const auto& [key, ih] : order) {
-        auto own = owner_.find(ih);
-        if (own == owner_.end()) continue;
-        auto f = files_.find(own->second);
-        if (f == files_.end() || !f->second.loaded || !f->second.torrent) continue;
-        Entry& e = f->second;
-        Torrent* t = e.torrent;
-        if (t->completions() > e.completions_seen) {
-            e.completions_seen = t->completions();
-            run_hook("on_complete", opt_.on_complete, t->status(false));
+        // The session's hash table, not the file-name maps: this runs every
+        // second over every torrent.
+        Torrent* t = s_.find(ih);
+        if (!t) continue;
+        if (t->completions() > 0 && !opt_.on_complete.empty()) {
+            auto own = owner_.find(ih);
+            auto f = own == owner_.end() ? files_.end() : files_.find(own->second);
+            if (f != files_.end() && t->completions() > f->second.completions_seen) {
+                f->second.completions_seen = t->completions();
+                run_hook("on_complete", opt_.on_complete, t->status(false));
+            }
         }
         QueueItem q;
         TorrentState s = t->state();
@@ -80,20 +95,20 @@ void Launcher::queue_pass() {
         q.running = !held;
         q.stalled = q.running && t->download_idle_ms() >= opt_.queue_stalled_ms;
         items.push_back(q);
-        entries.push_back(&e);
+        torrents.push_back(t);
     }
     auto run = queue_decide(items, opt_.queue);
     bool busy = false;
     for (size_t i = 0; i < items.size(); ++i) {
         if (items[i].want == QueueItem::Want::nothing) {
-            busy = busy || entries[i]->torrent->queued();
+            busy = busy || torrents[i]->queued();
             continue;
         }
         if (run[i] == items[i].running) {
             busy = busy || !run[i];
             continue;
         }
-        entries[i]->torrent->set_queued(!run[i]);
+        torrents[i]->set_queued(!run[i]);
         busy = busy || !run[i];
         refreshed_ms_ = -1;
     }

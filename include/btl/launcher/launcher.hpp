@@ -288,6 +288,10 @@ public:
     bool set_torrent_limits(const Sha1Digest& ih, const TorrentLimits& l);
     // Runs the queue now: which torrents may run, hooks for completions.
     void queue_pass();
+    // A pass within kQueueSoonMs (torrents added during a long load: one
+    // pass per add was quadratic, 10,000 torrents took 40 s instead of 1 s).
+    void queue_pass_soon();
+    static constexpr uint64_t kQueueSoonMs = 100;
 
     void on_file_ready(const std::string& name, const std::string& path, FileStamp st) override;
     void on_file_removed(const std::string& name) override;
