@@ -34,17 +34,12 @@ std::string CursesView::torrent_rates_prompt() const {
 
 void CursesView::apply_torrent_rates_input() {
     prompt_ = Prompt::none;
-    long long down = -1, up = -1;
-    char extra = 0;
-    int got = std::sscanf(input_.c_str(), "%lld %lld %c", &down, &up, &extra);
-    const long long kMax = 100'000'000 / 1000;
-    if (got < 1 || got > 2 || down < 0 || down > kMax || (got == 2 && (up < 0 || up > kMax))) {
+    const TorrentLimits& now = remove_row_.st.limits;
+    RateLimits r{now.up_limited ? now.up_limit : 0, now.down_limited ? now.down_limit : 0};
+    if (!parse_rates_input(r.down, r.up)) {
         hint_ = "limits not changed: type DOWN [UP] in kB/s, 0 = none (e.g. 500 100)";
         return;
     }
-    const TorrentLimits& now = remove_row_.st.limits;
-    RateLimits r{now.up_limited ? now.up_limit : 0, down * 1000};
-    if (got == 2) r.up = up * 1000;
     if (!l_.set_torrent_rates(remove_row_, r)) hint_ = remove_row_.st.name + ": limits not changed (not running)";
 }
 

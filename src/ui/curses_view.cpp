@@ -376,20 +376,25 @@ void CursesView::handle_prompt_key(int ch) {
     }
 }
 
+bool CursesView::parse_rates_input(int64_t& down, int64_t& up) const {
+    long long d = -1, u = -1;
+    char extra = 0;
+    int got = std::sscanf(input_.c_str(), "%lld %lld %c", &d, &u, &extra);
+    const long long kMax = 100'000'000 / 1000;
+    if (got < 1 || got > 2 || d < 0 || d > kMax || (got == 2 && (u < 0 || u > kMax))) return false;
+    down = d * 1000;
+    if (got == 2) up = u * 1000;
+    return true;
+}
+
 void CursesView::apply_rates_input() {
     prompt_ = Prompt::none;
     // "DOWN UP" in kB/s; one number sets the download limit only.
-    long long down = -1, up = -1;
-    char extra = 0;
-    int got = std::sscanf(input_.c_str(), "%lld %lld %c", &down, &up, &extra);
-    const long long kMax = 100'000'000 / 1000;
-    if (got < 1 || got > 2 || down < 0 || down > kMax || (got == 2 && (up < 0 || up > kMax))) {
+    RateLimits r = l_.rate_limits();
+    if (!parse_rates_input(r.down, r.up)) {
         hint_ = "rates not changed: type DOWN [UP] in kB/s, 0 = unlimited (e.g. 500 100)";
         return;
     }
-    RateLimits r = l_.rate_limits();
-    r.down = down * 1000;
-    if (got == 2) r.up = up * 1000;
     l_.set_rate_limits(r);
 }
 

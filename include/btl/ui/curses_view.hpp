@@ -56,6 +56,9 @@ private:
     void handle_prompt_key(int ch);
     bool edit_input(int ch);
     void apply_rates_input();
+    // input_ as "DOWN [UP]" in kB/s, each 0..100,000: bytes/s in down (and
+    // up when given, else up is left alone); false when malformed.
+    bool parse_rates_input(int64_t& down, int64_t& up) const;
     void step_download_rate(bool up);
     // Queue moves and a torrent's own limits (curses_queue.cpp).
     bool handle_queue_key(int ch, const Row* sel);
