@@ -24,13 +24,15 @@ LO6 = "::1"
 
 
 class LtNode:
-    def __init__(self, ws, name, nodes=(), torrents=(), save=None, seed=False):
-        self.ip, self.port = LO6, H.free_port(LO6)
+    """A libtorrent DHT node (lt_dht_node.py) on `ip` (IPv6 ::1 unless told)."""
+
+    def __init__(self, ws, name, nodes=(), torrents=(), save=None, seed=False, ip=LO6):
+        self.ip, self.port = ip, H.free_port(ip)
         self.status_path = ws.path("%s.json" % name)
-        argv = [H.PY, os.path.join(H.HERE, "lt_dht_node.py"), "--ip", LO6, "--port", str(self.port),
+        argv = [H.PY, os.path.join(H.HERE, "lt_dht_node.py"), "--ip", ip, "--port", str(self.port),
                 "--status", self.status_path]
         for n in nodes:
-            argv += ["--node", "[%s]:%d" % n]
+            argv += ["--node", ("[%s]:%d" if ":" in n[0] else "%s:%d") % n]
         for t in torrents:
             argv += ["--torrent", t]
         if save:
