@@ -567,18 +567,12 @@ void CursesView::draw_footer(const std::vector<const Row*>& rows) {
     if (!filter_.empty()) pos += " matching \"" + filter_ + "\"";
     RateLimits lim = l_.rate_limits();
     auto limit = [](int64_t v) { return v ? " (max " + format_rate(double(v)) + ")" : std::string(); };
-    // Both DHT tables, the IPv6 share in parentheses (BEP 32).
-    auto dht_footer = [](const SessionStatus& st) {
-        if (st.dht_nodes < 0) return std::string();
-        return "  DHT " + std::to_string(st.dht_nodes) + " nodes" +
-               (st.dht_nodes6 > 0 ? " (" + std::to_string(st.dht_nodes6) + " IPv6)" : std::string());
-    };
     std::string totals = " " + pos + "  " + std::to_string(rows.size() - errors) + " torrents" +
                          (errors ? ", " + std::to_string(errors) + " errors" : std::string()) + "  down " +
                          format_rate(s.down_rate) + limit(lim.down) + "  up " + format_rate(s.up_rate) + limit(lim.up) +
                          "  peers " +
                          std::to_string(s.peers) + "  " + footer_port(s) +
-                         dht_footer(s) + "  free " +
+                         (s.dht_nodes >= 0 ? "  " + dht_nodes_text(s) : std::string()) + "  free " +
                          (disk_free_ >= 0 ? format_size(disk_free_) : std::string("?")) + "  sort " +
                          sort_key_name(sort_) + label_filter_text(label_filter_) + "  ? help";
     put(H - 2, W, totals, A_REVERSE);
