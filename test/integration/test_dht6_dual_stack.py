@@ -6,14 +6,18 @@ makes itself (our client binds no address, so it listens on 0.0.0.0 and
 Two separate libtorrent DHTs: an IPv4 one (router 10.77.0.2, seed
 10.77.0.3) and an IPv6 one on ::1 (router, seed).  Both seeds seed the same
 torrent; neither DHT knows the other's nodes.  Our btdownloadheadless, with
-no --bind and --dht_bootstrap naming one router of each family, gets a bare
+no --bind and --dht_bootstrap naming one router of each family (the IPv6
+one by a host name that has only an AAAA record, from an /etc/hosts
+bind-mounted in the test's own mount namespace), gets a bare
 magnet link (no tracker, LSD and PEX off).  Its lookups must run on both
 tables: its log shows the IPv4 seed found over the IPv4 DHT and the IPv6 seed
 over the IPv6 DHT, the download completes, the status JSON counts nodes in
 both tables, and dht.dat keeps both (nodes, nodes6)."""
 
 import os
+import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -23,6 +27,24 @@ from test_dht6_libtorrent import LtNode  # noqa: E402
 
 R4, S4 = "10.77.0.2", "10.77.0.3"
 LO6 = "::1"
+NAME6 = "dht6-router.test"  # AAAA ::1 only
+
+
+def enter_namespaces():
+    """A network namespace (netns_util) that is also a mount namespace, so
+    /etc/hosts can name the IPv6 router without touching the host's."""
+    if os.environ.get(netns_util.MARK) != "1":
+        env = dict(os.environ, **{netns_util.MARK: "1"})
+        os.execvpe("unshare", ["unshare", "-n", "-m", sys.executable] + sys.argv, env)
+    netns_util.enter([R4, S4])
+    fd, hosts = tempfile.mkstemp(prefix="btl-dht6-hosts-")
+    with os.fdopen(fd, "w") as f:
+        f.write("127.0.0.1 localhost\n%s %s\n" % (LO6, NAME6))
+    r = subprocess.run(["mount", "--bind", hosts, "/etc/hosts"], capture_output=True, text=True, timeout=10)
+    os.unlink(hosts)
+    if r.returncode != 0:
+        raise H.Fail("bind-mounting /etc/hosts in the test's mount namespace: %s" % r.stderr.strip())
+    H.check(H.socket.getaddrinfo(NAME6, 1)[0][4][0] == LO6, "%s does not resolve to %s" % (NAME6, LO6))
 
 
 def node_arg(ip, port):
@@ -30,7 +52,7 @@ def node_arg(ip, port):
 
 
 def main():
-    netns_util.enter([R4, S4])
+    enter_namespaces()
     H.require_headless()
     with H.Workspace("dht6-dual", timeout=120) as ws:
         src = ws.mkdir("src")
@@ -53,7 +75,7 @@ def main():
         argv = [H.require_headless(), "magnet:?xt=urn:btih:" + ih, "--minport", str(port), "--maxport", str(port),
                 "--data_dir", data_dir, "--display_interval", "1", "--status_json", status,
                 "--save_in", out, "--seed_time", "120", "--pex", "0", "--verbose",
-                "--dht_bootstrap", "%s,%s" % (node_arg(*r4.addr), node_arg(*r6.addr))] + H.NO_REACH
+                "--dht_bootstrap", "%s,%s:%d" % (node_arg(*r4.addr), NAME6, r6.port)] + H.NO_REACH
         t0 = time.monotonic()
         me = ws.start("btl", argv)
 
