@@ -79,7 +79,11 @@ bool DhtNode::send_query(const NodeAddr& to, KrpcMessage& q, uint64_t lookup, in
     q.kind = MsgKind::query;
     q.tid = next_tid();
     q.id = table_.self();
-    if (other_ && (q.method == Method::find_node || q.method == Method::get_peers)) q.want = kWantN4 | kWantN6;
+    // Both families only once the other node has had an answer: a host
+    // whose IPv6 goes nowhere would otherwise fill the other node with
+    // addresses it cannot reach.
+    if (other_ && other_->heard_any_ && (q.method == Method::find_node || q.method == Method::get_peers))
+        q.want = kWantN4 | kWantN6;
     std::string pkt = encode_krpc(q);
     ++stats_.packets_out;
     stats_.bytes_out += pkt.size();
@@ -117,6 +121,7 @@ void DhtNode::handle_reply(const NodeAddr& from, const KrpcMessage& m, int64_t n
     }
     Outstanding o = it->second;
     outstanding_.erase(it);
+    if (m.kind == MsgKind::response) heard_any_ = true;  // our family's network works
     if (m.kind == MsgKind::response && !m.read_only) table_.heard_from(NodeEntry{m.id, from}, now);
     if (!o.lookup) return;
     auto l = lookups_.find(o.lookup);
@@ -259,7 +264,9 @@ void DhtNode::add_contact(const NodeAddr& a, int64_t now) {
 }
 
 void DhtNode::offer(const NodeEntry& n, int64_t now) {
-    if (!n.addr.usable() || n.addr.v6 != cfg_.ipv6 || table_.contains(n.addr) || !table_.has_room_for(n.id)) return;
+    if (!heard_any_ || !n.addr.usable() || n.addr.v6 != cfg_.ipv6 || table_.contains(n.addr) ||
+        !table_.has_room_for(n.id))
+        return;
     if (outstanding_.size() >= cfg_.max_outstanding / 2) return;
     KrpcMessage q;
     q.method = Method::ping;

@@ -239,9 +239,13 @@ void DhtService::on_tick() {
     int64_t t = now();
     for (auto* n : running_nodes()) n->tick(t);
     run_announces();
-    // An empty table (every node gone, or the network was down): try the
-    // bootstrap nodes again every minute.
-    if (table_size() == 0 && !bootstrapping_ && t - last_bootstrap_ms_ >= 60'000) bootstrap_from_routers();
+    // Empty tables (every node gone, or the network was down): try the
+    // bootstrap nodes again every minute; one family's table empty (a host
+    // whose IPv6 reaches nowhere, say): every 15 minutes.
+    bool one_empty = false;
+    for (auto* n : running_nodes()) one_empty |= n->table().size() == 0;
+    int64_t every = table_size() == 0 ? 60'000 : 15 * 60'000;
+    if (one_empty && !bootstrapping_ && t - last_bootstrap_ms_ >= every) bootstrap_from_routers();
     if (t - last_save_ms_ >= 10 * 60'000) {
         last_save_ms_ = t;
         save(nullptr);

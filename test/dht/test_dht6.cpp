@@ -329,11 +329,24 @@ TEST_CASE("dht6 node: a v4 lookup hands the nodes6 it learns to the linked v6 no
     }
     REQUIRE(net.v6n(b).table().size() == 3);
     for (auto& n : net.nodes) n->tick(net.now);
+    // Until a's v6 node has had an answer, a's v4 queries ask for IPv4 only.
     net.v4(a).bootstrap({net.a4(b)}, net.now);
+    REQUIRE(net.queue.size() == 1);
+    CHECK(decode_krpc(net.queue.back().data)->method == Method::find_node);
+    CHECK(decode_krpc(net.queue.back().data)->want == 0);
+    net.deliver();
+    net.run(500);
+    CHECK(net.v6n(a).table().size() == 0);
+    net.v6n(a).add_contact(net.a6(b), net.now);  // b's v6 node answers: IPv6 works
+    net.deliver();
+    net.v4(a).bootstrap({net.a4(b)}, net.now);
+    REQUIRE(!net.queue.empty());
+    CHECK(decode_krpc(net.queue.back().data)->method == Method::find_node);
+    CHECK(decode_krpc(net.queue.back().data)->want == (kWantN4 | kWantN6));
     net.deliver();
     net.run(2'000);
     // a's v6 node pinged the nodes6 it was told of, and they answered.
-    CHECK(net.v6n(a).table().size() >= 3);
+    CHECK(net.v6n(a).table().size() >= 4);
     for (const auto& e : net.v4(a).table().all()) CHECK_FALSE(e.addr.v6);
     for (const auto& e : net.v6n(a).table().all()) CHECK(e.addr.v6);
 }
@@ -478,4 +491,20 @@ TEST_CASE("dht6 node: 40 IPv6 announcers, a get_peers answer holds 32 18-byte va
     }
     CHECK(last.size() <= DhtNode::kMaxReply);
     CHECK(last.size() > 512);  // why the bound grew with BEP 32
+}
+
+TEST_CASE("dht6 node: nodes6 offered to a v6 node that never had an answer are not pinged (IPv6 may reach nowhere)") {
+    size_t sent6 = 0;
+    DhtConfig c6;
+    c6.ipv6 = true;
+    DhtNode n6(id_fill(1), c6, [&](const NodeAddr&, std::string_view) { ++sent6; }, 1);
+    n6.tick(0);
+    std::mt19937_64 r(3);
+    for (int i = 0; i < 8; ++i) {
+        NodeAddr a = v6("2001:db8::", 6881);
+        a.ip6[15] = uint8_t(i + 1);
+        n6.offer(NodeEntry{random_id(r), a}, 10);
+    }
+    CHECK(sent6 == 0);
+    CHECK(n6.outstanding() == 0);
 }

@@ -32,9 +32,11 @@
 //  - BEP 32 (IPv6): a node speaks one address family (DhtConfig::ipv6); a
 //    dual-stack DHT is two nodes sharing one id, each with its own table,
 //    lookups, budget and store, joined by set_other().  Then each sends
-//    want ["n4","n6"] in its find_node/get_peers, answers `want` from both
-//    tables (nodes, nodes6), and hands the nodes of the other family it
-//    learns in replies to the other node (pinged if their bucket has room).
+//    want ["n4","n6"] in its find_node/get_peers (once the other node has
+//    had an answer from its family: proof that family's network works),
+//    answers `want` from both tables (nodes, nodes6), and hands the nodes
+//    of the other family it learns in replies to the other node (pinged if
+//    their bucket has room and that node has had an answer).
 //    Packets from, and nodes or bootstrap addresses of, the wrong family
 //    are dropped; peers (values) of either family go to the lookup's
 //    callback.  Peers announced over IPv6 are stored as IPv6 peers and
@@ -113,8 +115,9 @@ public:
     // BEP 32: the node of the other family (same id), or nullptr.  Both
     // must outlive the link (set it back to nullptr before destroying one).
     void set_other(DhtNode* other) { other_ = other; }
-    // A node of this family that someone told us about (another node's
-    // reply, a saved table): pinged if it is not known and its bucket has room.
+    // A node of this family that another node's reply named: pinged if it
+    // is not known, its bucket has room and some node of our family has
+    // answered us before (else our family may not reach anywhere).
     void offer(const NodeEntry& n, int64_t now_ms);
     void on_packet(const NodeAddr& from, std::string_view packet, int64_t now_ms);
     // Timeouts, waiting lookups, bucket refresh, pings, secret rotation.
@@ -209,6 +212,7 @@ private:
     std::string secret_, prev_secret_;
     int64_t secret_ms_ = -1, last_refresh_ms_ = 0;
     DhtNode* other_ = nullptr;  // BEP 32: the other family's node
+    bool heard_any_ = false;    // a node of our family has answered us
 };
 
 }  // namespace btl::dht
