@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""Local Service Discovery over IPv6 (BEP 14: [ff15::efc0:988f]:6771), with
+no tracker, in network namespaces the test makes itself: ours run in one
+(veth0 holds fd00::2 and fd00::3), libtorrent in a second one at the other
+end of the veth pair (veth1, fd00::4), as two hosts on a LAN.
+
+  - Ours against ours: a seed (--bind fd00::2) and a leecher (--bind
+    fd00::3) of a public torrent find each other by IPv6 LSD alone and the
+    download completes intact.
+  - Packet level: a listener on veth0 hears each of ours
+    announce the torrent with the IPv6 Host header, a cookie and its own
+    port, sent FROM its --bind address (so the address a peer dials is the
+    one it listens on), and no IPv4 announce from an IPv6-bound client.
+  - libtorrent (listen_interfaces [fd00::4]) with enable_lsd seeds a second
+    torrent: our leecher hears its IPv6 announce and downloads from it, and
+    libtorrent reports an lsd_peer from ours.
+"""
+import json
+import os
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import btl_harness as H  # noqa: E402
+import netns_util  # noqa: E402
+
+SEED, LEECH, LT = "fd00::2", "fd00::3", "fd00::4"
+GROUP = "ff15::efc0:988f"
+DEAD_TRACKER = "http://127.0.0.1:1/announce"
+LSD = ["--lsd", "1", "--verbose"]
+
+
+def run(cmd):
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+    if r.returncode != 0:
+        raise H.Fail("network namespace setup: %s: %s" % (" ".join(cmd), (r.stderr or r.stdout).strip()))
+
+
+def setup_namespaces(ws):
+    """Ours here on veth0; returns the argv prefix that runs a command in
+    the other host's namespace (veth1), held open by a sleeping child."""
+    holder = subprocess.Popen(["unshare", "-n", "sleep", "3600"])
+    ws.add_cleanup(lambda: (holder.kill(), holder.wait()))
+    for _ in range(100):
+        if os.readlink("/proc/%d/ns/net" % holder.pid) != os.readlink("/proc/self/ns/net"):
+            break
+        time.sleep(0.02)
+    other = ["nsenter", "-t", str(holder.pid), "-n"]
+    run(["ip", "link", "set", "lo", "up"])
+    run(["ip", "link", "add", "veth0", "type", "veth", "peer", "name", "veth1", "netns", str(holder.pid)])
+    for a in (SEED, LEECH):
+        run(["ip", "addr", "add", a + "/64", "dev", "veth0", "nodad"])
+    run(["ip", "link", "set", "veth0", "up"])
+    run(other + ["ip", "link", "set", "lo", "up"])
+    run(other + ["ip", "addr", "add", LT + "/64", "dev", "veth1", "nodad"])
+    run(other + ["ip", "link", "set", "veth1", "up"])
+    # Joining a group fails (ENODEV) until the kernel has added the link's
+    # multicast route, a moment after both ends are up.
+    for prefix, dev in (([], "veth0"), (other, "veth1")):
+        H.wait_until(lambda: "multicast ff00::/8 dev %s" % dev in subprocess.run(
+            prefix + ["ip", "-6", "route", "show", "table", "local"], capture_output=True, text=True,
+            timeout=10).stdout, 10, "the multicast route on %s" % dev)
+    return other
+
+
+def listen_lsd(packets, stop, ready):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("::", 6771))
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP,
+                 socket.inet_pton(socket.AF_INET6, GROUP) + struct.pack("I", socket.if_nametoindex("veth0")))
+    v4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # any IPv4 announce at all is a failure
+    v4.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    v4.bind(("0.0.0.0", 6771))
+    s.settimeout(0.1)
+    v4.settimeout(0.1)
+    ready.set()
+    while not stop.is_set():
+        for sock in (s, v4):
+            try:
+                data, src = sock.recvfrom(4096)
+            except socket.timeout:
+                continue
+            packets.append((time.monotonic(), src[0], data.decode("latin-1")))
+
+
+def lt_main(argv):
+    """A libtorrent session on [fd00::4] with LSD on, seeding argv[0]."""
+    import libtorrent as lt
+    tor, save, port, status = argv
+    s = H.lt_settings(lt, LT, int(port))
+    s["enable_lsd"] = True
+    s["alert_mask"] = lt.alert.category_t.all_categories
+    ses = lt.session(s)
+    lsd_from = set()
+    h = ses.add_torrent({"ti": lt.torrent_info(tor), "save_path": save, "flags": lt.torrent_flags.seed_mode})
+    while True:
+        for a in ses.pop_alerts():
+            if os.environ.get("LT_ALERTS"):
+                print(a.what(), a.message(), flush=True)
+            if a.what() == "lsd_peer":
+                lsd_from.add(a.message())
+        st = h.status()
+        doc = {"lsd_peers_from": sorted(lsd_from), "uploaded": st.total_payload_upload, "peers": st.num_peers}
+        tmp = status + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(doc, f)
+        os.replace(tmp, status)
+        time.sleep(0.2)
+
+
+def main():
+    netns_util.reexec()
+    H.require_headless()
+    with H.Workspace("lsd-ipv6", timeout=90) as ws:
+        other = setup_namespaces(ws)
+        packets, stop, ready = [], threading.Event(), threading.Event()
+        t = threading.Thread(target=listen_lsd, args=(packets, stop, ready), daemon=True)
+        t.start()
+        ready.wait(5)
+        src = ws.mkdir("src")
+        H.write_random_file(os.path.join(src, "a.bin"), 2 * H.MiB, 31)
+        H.write_random_file(os.path.join(src, "b.bin"), 2 * H.MiB, 32)
+        a_t, b_t = ws.path("a.torrent"), ws.path("b.torrent")
+        a_ih, _, _ = H.make_torrent(os.path.join(src, "a.bin"), a_t, 65536, DEAD_TRACKER)
+        H.make_torrent(os.path.join(src, "b.bin"), b_t, 65536, DEAD_TRACKER)
+
+        t0 = time.monotonic()
+        status = ws.path("lt.json")
+        lt_proc = ws.start("libtorrent", other + [sys.executable, os.path.abspath(__file__), "--lt", b_t, src,
+                                          "6881", status])
+        seed = H.Headless(ws, "seed", a_t, SEED, save_in=src, extra=LSD)
+        seed.wait_state(["seeding"], 20)
+        out = ws.mkdir("out")
+        leech = H.Headless(ws, "leech", a_t, LEECH, save_in=out, extra=LSD)
+        leech_b = H.Headless(ws, "leech-b", b_t, LEECH, save_in=out, extra=LSD)
+        leech.wait_state(["seeding"], 40)
+        H.log("ours from ours by IPv6 LSD in %.1f s" % (time.monotonic() - t0))
+        H.assert_same_data(os.path.join(src, "a.bin"), os.path.join(out, "a.bin"), "the IPv6 LSD leecher")
+        leech_b.wait_state(["seeding"], 40)
+        H.log("ours from libtorrent by IPv6 LSD in %.1f s" % (time.monotonic() - t0))
+        H.assert_same_data(os.path.join(src, "b.bin"), os.path.join(out, "b.bin"), "our leecher of libtorrent's seed")
+        H.check((H.read_json(status) or {}).get("uploaded", 0) >= 2 * H.MiB,
+                "libtorrent's seed did not upload the torrent: %s" % H.read_json(status))
+        with open(leech_b.proc.logpath, "rb") as f:
+            text = f.read().decode("utf-8", "replace")
+        H.check("LSD: peer [%s]:" % LT in text, "our leecher logged no IPv6 LSD peer from libtorrent")
+        H.wait_until(lambda: any(SEED in m or LEECH in m for m in (H.read_json(status) or {}).get("lsd_peers_from", [])),
+                     15, "libtorrent to report an LSD peer from ours", procs=[lt_proc])
+        H.log("libtorrent's LSD peers:", (H.read_json(status) or {}).get("lsd_peers_from"))
+
+        stop.set()
+        t.join(2)
+        for who, p in ((SEED, seed), (LEECH, leech)):
+            mine = [x for x in packets if x[1] == who and a_ih in x[2].lower()]
+            H.check(mine, "no IPv6 LSD announce of the torrent from %s (heard: %r)" % (who, [x[1] for x in packets]))
+            text = mine[0][2]
+            H.check(text.startswith("BT-SEARCH * HTTP/1.1\r\nHost: [ff15::efc0:988f]:6771\r\n"),
+                    "not an IPv6 LSD announce: %r" % text)
+            H.check("\r\nPort: %d\r\n" % p.port in text and "\r\ncookie: " in text, "port or cookie missing: %r" % text)
+        v4 = [x for x in packets if ":" not in x[1]]
+        H.check(not v4, "IPv6-bound clients sent IPv4 LSD announces: %r" % v4)
+        for p in (seed, leech, leech_b):
+            H.check(p.stop() == 0, "%s did not exit cleanly" % p.name)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--lt":
+        lt_main(sys.argv[2:])
+    else:
+        H.run_main(main)
