@@ -12,8 +12,8 @@ end of the veth pair (veth1, fd00::4), as two hosts on a LAN.
     port, sent FROM its --bind address (so the address a peer dials is the
     one it listens on), and no IPv4 announce from an IPv6-bound client.
   - libtorrent (listen_interfaces [fd00::4]) with enable_lsd seeds a second
-    torrent: our leecher hears its IPv6 announce and downloads from it, and
-    libtorrent reports an lsd_peer from ours.
+    torrent: our leecher hears its IPv6 announce and downloads from it; it
+    also leeches the first, hears ours (lsd_peer alerts) and completes.
 """
 import json
 import os
@@ -89,15 +89,16 @@ def listen_lsd(packets, stop, ready):
 
 
 def lt_main(argv):
-    """A libtorrent session on [fd00::4] with LSD on, seeding argv[0]."""
+    """A libtorrent session on [fd00::4] with LSD on: seeds b, leeches a."""
     import libtorrent as lt
-    tor, save, port, status = argv
+    tor, save, a_tor, a_save, port, status = argv
     s = H.lt_settings(lt, LT, int(port))
     s["enable_lsd"] = True
     s["alert_mask"] = lt.alert.category_t.all_categories
     ses = lt.session(s)
     lsd_from = set()
     h = ses.add_torrent({"ti": lt.torrent_info(tor), "save_path": save, "flags": lt.torrent_flags.seed_mode})
+    ha = ses.add_torrent({"ti": lt.torrent_info(a_tor), "save_path": a_save})
     while True:
         for a in ses.pop_alerts():
             if os.environ.get("LT_ALERTS"):
@@ -105,7 +106,8 @@ def lt_main(argv):
             if a.what() == "lsd_peer":
                 lsd_from.add(a.message())
         st = h.status()
-        doc = {"lsd_peers_from": sorted(lsd_from), "uploaded": st.total_payload_upload, "peers": st.num_peers}
+        doc = {"lsd_peers_from": sorted(lsd_from), "uploaded": st.total_payload_upload, "peers": st.num_peers,
+               "a_seeding": ha.status().is_seeding}
         tmp = status + ".tmp"
         with open(tmp, "w") as f:
             json.dump(doc, f)
@@ -129,15 +131,24 @@ def main():
         a_ih, _, _ = H.make_torrent(os.path.join(src, "a.bin"), a_t, 65536, DEAD_TRACKER)
         H.make_torrent(os.path.join(src, "b.bin"), b_t, 65536, DEAD_TRACKER)
 
+        # The order makes each direction needed.  Our leecher of b runs
+        # first and announces before libtorrent listens: only libtorrent's
+        # start-up announce of b can bring them together.  libtorrent also
+        # wants a; our seed and leecher of a start after it, and libtorrent
+        # says whether it heard their announces (lsd_peer alerts).
         t0 = time.monotonic()
+        out, lt_out = ws.mkdir("out"), ws.mkdir("lt-out")
+        leech_b = H.Headless(ws, "leech-b", b_t, LEECH, save_in=out, extra=LSD)
+        leech_b.wait_state(["downloading", "stalled"], 20)
+        time.sleep(1.5)
         status = ws.path("lt.json")
         lt_proc = ws.start("libtorrent", other + [sys.executable, os.path.abspath(__file__), "--lt", b_t, src,
-                                          "6881", status])
+                                                  a_t, lt_out, "6881", status])
+        H.wait_until(lambda: H.read_json(status), 20, "libtorrent to start", procs=[lt_proc])
+        time.sleep(1.0)
         seed = H.Headless(ws, "seed", a_t, SEED, save_in=src, extra=LSD)
         seed.wait_state(["seeding"], 20)
-        out = ws.mkdir("out")
         leech = H.Headless(ws, "leech", a_t, LEECH, save_in=out, extra=LSD)
-        leech_b = H.Headless(ws, "leech-b", b_t, LEECH, save_in=out, extra=LSD)
         leech.wait_state(["seeding"], 40)
         H.log("ours from ours by IPv6 LSD in %.1f s" % (time.monotonic() - t0))
         H.assert_same_data(os.path.join(src, "a.bin"), os.path.join(out, "a.bin"), "the IPv6 LSD leecher")
@@ -149,6 +160,9 @@ def main():
         with open(leech_b.proc.logpath, "rb") as f:
             text = f.read().decode("utf-8", "replace")
         H.check("LSD: peer [%s]:" % LT in text, "our leecher logged no IPv6 LSD peer from libtorrent")
+        H.wait_until(lambda: (H.read_json(status) or {}).get("a_seeding"), 40,
+                     "libtorrent to download a from ours", procs=[lt_proc])
+        H.assert_same_data(os.path.join(src, "a.bin"), os.path.join(lt_out, "a.bin"), "libtorrent's IPv6 LSD leecher")
         H.wait_until(lambda: any(SEED in m or LEECH in m for m in (H.read_json(status) or {}).get("lsd_peers_from", [])),
                      15, "libtorrent to report an LSD peer from ours", procs=[lt_proc])
         H.log("libtorrent's LSD peers:", (H.read_json(status) or {}).get("lsd_peers_from"))
