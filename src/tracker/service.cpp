@@ -80,8 +80,10 @@ const char* parse_announce_query(std::string_view query, const PeerAddr& remote,
     out = ClientAnnounce{};
     out.addr = remote;
     bool have_hash = false, have_id = false, have_port = false;
-    PeerAddr other;           // BEP 7 ipv6= / ipv4=, checked once the rest is known
-    uint16_t other_port = 0;  // 0: the same as `port`
+    // BEP 7 ipv6= / ipv4=: the first usable value of each (libtorrent sends
+    // one ipv6= per address); port 0 = the same as `port`.
+    PeerAddr other6, other4;
+    uint16_t other6_port = 0, other4_port = 0;
     const char* err = nullptr;
     auto bad = [&err](const char* why) { if (!err) err = why; };
     for_each_query_param(query, [&](std::string_view k, std::string_view v) {
@@ -134,18 +136,24 @@ const char* parse_announce_query(std::string_view query, const PeerAddr& remote,
             PeerAddr a;
             uint16_t port = 0;
             // Like ip=, a bad value is ignored: the announce itself is fine.
-            if (decode_small(v, buf, s) && PeerAddr::parse_endpoint(s, a, port) && a.len == (k == "ipv6" ? 16 : 4)) {
-                other = a;
-                other_port = port;
+            // Only an address others could dial, and a local-network one
+            // only from a local network (a peer on the Internet cannot be
+            // reached at one).
+            const bool v6 = k == "ipv6";
+            PeerAddr& slot = v6 ? other6 : other4;
+            if (!slot.len && decode_small(v, buf, s) && PeerAddr::parse_endpoint(s, a, port) &&
+                a.len == (v6 ? 16 : 4) && a.is_unicast() && (!a.is_local() || remote.is_local())) {
+                slot = a;
+                (v6 ? other6_port : other4_port) = port;
             }
         }
     });
-    // BEP 7: only the family the announce did not come over, only an
-    // address others could dial, and a local-network address only from a
-    // local network (a peer on the Internet cannot be reached at one).
-    if (other.len && other.len != out.addr.len && other.is_unicast() && (!other.is_local() || remote.is_local())) {
+    // Only the family the announce did not come over.
+    const PeerAddr& other = out.addr.len == 4 ? other6 : other4;
+    if (other.len) {
         out.other_addr = other;
-        out.other_port = other_port ? other_port : out.port;
+        const uint16_t p = out.addr.len == 4 ? other6_port : other4_port;
+        out.other_port = p ? p : out.port;
     }
     if (err) return err;
     if (!have_hash) return "missing info_hash";

@@ -237,3 +237,18 @@ TEST_CASE("service: other_family_ip off ignores ipv6=") {
     CHECK(a.other_addr.len == 16);
     CHECK(a.other_port == 1);
 }
+
+TEST_CASE("service: of several ipv6= (libtorrent sends one per address) the first usable one is kept") {
+    ClientAnnounce a;
+    PeerAddr remote;
+    REQUIRE(PeerAddr::parse("203.0.113.5", remote));
+    const std::string q = "info_hash=" + kHash + "&peer_id=" + kId +
+                          "&ipv6=fe80::1&ipv6=2001:db8::7&ipv6=2001:db8::8&port=9&ipv4=198.51.100.1";
+    REQUIRE(parse_announce_query(q, remote, false, a) == nullptr);
+    CHECK(a.other_addr.to_string() == "2001:db8::7");
+    CHECK(a.other_port == 9);
+    // Over IPv6 the ipv4= one is taken instead.
+    REQUIRE(PeerAddr::parse("2001:db8::99", remote));
+    REQUIRE(parse_announce_query(q, remote, false, a) == nullptr);
+    CHECK(a.other_addr.to_string() == "198.51.100.1");
+}
