@@ -14,6 +14,8 @@ end of the veth pair (veth1, fd00::4), as two hosts on a LAN.
   - libtorrent (listen_interfaces [fd00::4]) with enable_lsd seeds a second
     torrent: our leecher hears its IPv6 announce and downloads from it; it
     also leeches the first, hears ours (lsd_peer alerts) and completes.
+  - A sender known only by its link-local address (a packet from the test)
+    is dialled with its scope, fe80::...%veth0.
 """
 import json
 import os
@@ -86,6 +88,46 @@ def listen_lsd(packets, stop, ready):
             except socket.timeout:
                 continue
             packets.append((time.monotonic(), src[0], data.decode("latin-1")))
+
+
+def link_local(dev):
+    """The (non-tentative) link-local address of `dev`."""
+    def get():
+        out = subprocess.run(["ip", "-6", "-o", "addr", "show", "dev", dev, "scope", "link"], capture_output=True,
+                             text=True, timeout=10).stdout
+        return out.split()[3].split("/")[0] if out and "tentative" not in out else None
+    return H.wait_until(get, 10, "a link-local address on %s" % dev)
+
+
+def link_local_sender(ws, c_t, c_ih):
+    """A peer known only by its link-local address announces torrent c; our
+    leecher of c must dial it with the scope (fe80::...%veth0)."""
+    ll, idx = link_local("veth0"), socket.if_nametoindex("veth0")
+    lst = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    lst.bind((ll, 0, 0, idx))
+    lst.listen(4)
+    port = lst.getsockname()[1]
+    leech_c = H.Headless(ws, "leech-c", c_t, LEECH, save_in=ws.mkdir("out-c"), extra=LSD)
+    leech_c.wait_state(["downloading", "stalled"], 20)
+    tx = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    tx.bind((ll, 0, 0, idx))
+    tx.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, idx)
+    msg = ("BT-SEARCH * HTTP/1.1\r\nHost: [%s]:6771\r\nPort: %d\r\nInfohash: %s\r\n\r\n\r\n"
+           % (GROUP, port, c_ih)).encode()
+    tx.sendto(msg, (GROUP, 6771, 0, idx))
+    lst.settimeout(15)
+    try:
+        conn, peer = lst.accept()
+    except socket.timeout:
+        raise H.Fail("our leecher never dialled the link-local LSD peer [%s%%veth0]:%d" % (ll, port))
+    conn.close()
+    H.log("our leecher dialled the link-local LSD peer from [%s]" % peer[0])
+    with open(leech_c.proc.logpath, "rb") as f:
+        text = f.read().decode("utf-8", "replace")
+    H.check("LSD: peer [%s%%veth0]:%d" % (ll, port) in text, "no scoped LSD peer in our log")
+    lst.close()
+    tx.close()
+    H.check(leech_c.stop() == 0, "leech-c did not exit cleanly")
 
 
 def lt_main(argv):
@@ -166,6 +208,9 @@ def main():
         H.wait_until(lambda: any(SEED in m or LEECH in m for m in (H.read_json(status) or {}).get("lsd_peers_from", [])),
                      15, "libtorrent to report an LSD peer from ours", procs=[lt_proc])
         H.log("libtorrent's LSD peers:", (H.read_json(status) or {}).get("lsd_peers_from"))
+        c_t = ws.path("c.torrent")
+        c_ih, _, _ = H.make_torrent(os.path.join(src, "b.bin"), c_t, 32768, DEAD_TRACKER)
+        link_local_sender(ws, c_t, c_ih)
 
         stop.set()
         t.join(2)
