@@ -67,7 +67,9 @@ Status LsdService::open_family(bool ipv6) {
     s->udp = UvHandle<uv_udp_t>::create([&](uv_udp_t* u) { return uv_udp_init(loop_, u); }, &rc);
     if (!s->udp) return make_error(std::string("socket: ") + uv_strerror(rc));
     const char* group = ipv6 ? kLsdGroup6 : kLsdGroup4;
-    const bool bind_same_family = !bind_ip_.empty() && (bind_ip_.find(':') != std::string::npos) == ipv6;
+    // An unspecified --bind (0.0.0.0, ::) picks no interface, like none.
+    const bool bind_same_family = !bind_ip_.empty() && (bind_ip_.find(':') != std::string::npos) == ipv6 &&
+                                  bind_ip_ != "0.0.0.0" && bind_ip_ != "::";
     sockaddr_storage any{};
     ip_to_sockaddr(ipv6 ? "::" : "0.0.0.0", kLsdPort, any);
     ip_to_sockaddr(group, kLsdPort, s->group);
