@@ -251,8 +251,9 @@ void TrackerRegistry::announce(const ClientAnnounce& req, int64_t now, std::stri
     } else if (s.peers.size() >= cfg_.max_peers_per_torrent || total_peers_ >= cfg_.max_total_peers) {
         warning = "swarm is full; you were not added";
     } else {
-        add_peer(s, Peer{req.peer_id, req.addr, req.port, seed, req.has_key, req.key, now, req.other_addr,
-                         req.other_port});
+        add_peer(s, Peer{.id = req.peer_id, .addr = req.addr, .other = req.other_addr, .port = req.port,
+                         .other_port = req.other_port, .seed = seed, .has_key = req.has_key, .key = req.key,
+                         .last_seen = now});
         if (req.event == ClientEvent::completed) ++s.counts.downloaded;
     }
 

@@ -145,17 +145,17 @@ public:
     Status load(std::string_view image, int64_t now);
 
 private:
+    // Ordered so the second endpoint fills padding: 80 bytes, not 88.
     struct Peer {
         PeerId id;
         PeerAddr addr;
+        PeerAddr other;  // BEP 7: the same peer's endpoint in the other family (len 0 = none)
         uint16_t port;
+        uint16_t other_port;
         bool seed;
         bool has_key;
         uint64_t key;
         int64_t last_seen;
-        // BEP 7: the same peer's endpoint in the other family (len 0 = none).
-        PeerAddr other;
-        uint16_t other_port;
     };
     struct IdHash {
         uint64_t seed;
