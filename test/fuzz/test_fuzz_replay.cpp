@@ -66,6 +66,7 @@ const Target kTargets[] = {
     {"krpc", fuzz_krpc},
     {"label_config", fuzz_label_config},
     {"udp_demux", fuzz_udp_demux},  // IPv6 / shared UDP socket
+    {"announce_query", fuzz_announce_query},  // bttrack's announce query, BEP 7 ipv6=/ipv4=
 };
 
 // Runs one input; an invariant failure is reported with the file's name.
