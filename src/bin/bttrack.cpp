@@ -45,6 +45,7 @@ const std::vector<OptionSpec> kSpecs = {
     {"max_connections", "N", "1000", "open HTTP connections"},
     {"socket_timeout", "S", "15", "seconds for a request / idle keep-alive"},
     {"only_local_override_ip", "0|1", "1", "honour ip= only from local networks"},
+    {"other_family_ip", "0|1", "1", "honour ipv6= over IPv4 and ipv4= over IPv6 (BEP 7)"},
     {"scrape_allowed", "MODE", "full", "full, specific or none"},
     {"max_torrents", "N", "100000", "torrents tracked at once"},
     {"max_peers_per_torrent", "N", "50000", "peers kept per torrent"},
@@ -65,6 +66,7 @@ struct TrackOptions {
     int64_t max_connections = 1000;
     int64_t socket_timeout = 15;
     int64_t only_local_override_ip = 1;
+    int64_t other_family_ip = 1;
     std::string scrape = "full";
     int64_t max_torrents = 100000;
     int64_t max_peers_per_torrent = 50000;
@@ -86,6 +88,7 @@ Result<TrackOptions> track_options(const Options& o) {
         {"max_connections", &t.max_connections, 1, 10000000},
         {"socket_timeout", &t.socket_timeout, 1, 86400},
         {"only_local_override_ip", &t.only_local_override_ip, 0, 1},
+        {"other_family_ip", &t.other_family_ip, 0, 1},
         {"max_torrents", &t.max_torrents, 1, INT32_MAX},
         {"max_peers_per_torrent", &t.max_peers_per_torrent, 1, INT32_MAX},
         {"max_peers", &t.max_peers, 1, INT64_MAX},
@@ -244,6 +247,7 @@ Status start_service(App& app) {
     const TrackOptions& o = app.opt;
     ServiceConfig sc;
     sc.only_local_override_ip = o.only_local_override_ip != 0;
+    sc.other_family_ip = o.other_family_ip != 0;
     sc.scrape = o.scrape == "none" ? ScrapeMode::none : o.scrape == "specific" ? ScrapeMode::specific : ScrapeMode::full;
     app.svc = std::make_unique<TrackerService>(*app.reg, sc);
     if (!o.allowed_dir.empty()) {

@@ -36,7 +36,11 @@ void Session::start_reach() {
         hooks.found = [this](const Sha1Digest& ih, const PeerEndpoint& p) { on_lsd_peer(ih, p); };
         hooks.log = [this](bool warning, const std::string& m) { log(warning ? LogLevel::warning : LogLevel::debug, "", m); };
         lsd_ = std::make_unique<LsdService>(loop_, port, opt_.bind_ip, cookie, std::move(hooks));
-        if (auto st = lsd_->start(); !st.ok()) {
+        // The families we accept connections on: an announce names only our port.
+        const bool v6_bind = opt_.bind_ip.find(':') != std::string::npos;
+        const bool ipv4 = opt_.bind_ip.empty() || !v6_bind;
+        const bool ipv6 = v6_bind || (opt_.bind_ip.empty() && listener_.dual_stack());
+        if (auto st = lsd_->start(ipv4, ipv6); !st.ok()) {
             log(LogLevel::info, "", "local service discovery is off: " + st.error().message);
             lsd_.reset();
         }

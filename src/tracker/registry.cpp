@@ -68,6 +68,50 @@ bool PeerAddr::is_local() const {
     return false;
 }
 
+bool PeerAddr::is_unicast() const {
+    const uint8_t* b = bytes.data();
+    if (len == 4) return b[0] != 0 && b[0] < 224;  // not 0/8, multicast, reserved or broadcast
+    if (len != 16) return false;
+    if (b[0] == 0xff) return false;  // multicast
+    for (int i = 0; i < 16; ++i)
+        if (b[i] != 0) return true;
+    return false;  // ::
+}
+
+bool PeerAddr::parse_endpoint(std::string_view text, PeerAddr& out, uint16_t& port) {
+    std::string_view host = text, port_text;
+    if (!text.empty() && text.front() == '[') {
+        const size_t close = text.find(']');
+        if (close == std::string_view::npos) return false;
+        host = text.substr(1, close - 1);
+        std::string_view rest = text.substr(close + 1);
+        if (!rest.empty()) {
+            if (rest.front() != ':') return false;
+            port_text = rest.substr(1);
+            if (port_text.empty()) return false;
+        }
+        if (host.find(':') == std::string_view::npos) return false;  // brackets hold IPv6 only
+    } else if (const size_t colon = text.find(':');
+               colon != std::string_view::npos && text.find(':', colon + 1) == std::string_view::npos) {
+        host = text.substr(0, colon);  // one colon: IPv4 with a port
+        port_text = text.substr(colon + 1);
+        if (port_text.empty()) return false;
+    }
+    uint16_t p = port;
+    if (!port_text.empty()) {
+        uint32_t v = 0;
+        auto r = std::from_chars(port_text.data(), port_text.data() + port_text.size(), v);
+        if (r.ec != std::errc() || r.ptr != port_text.data() + port_text.size() || v == 0 || v > 65535)
+            return false;
+        p = static_cast<uint16_t>(v);
+    }
+    PeerAddr a;
+    if (!parse(host, a)) return false;
+    out = a;
+    port = p;
+    return true;
+}
+
 // ---- hashing ---------------------------------------------------------------
 
 uint64_t keyed_hash(uint64_t seed, const void* data, size_t len) {
@@ -194,6 +238,8 @@ void TrackerRegistry::announce(const ClientAnnounce& req, int64_t now, std::stri
             p.seed = seed;
             p.addr = req.addr;
             p.port = req.port;
+            p.other = req.other_addr;
+            p.other_port = req.other_port;
             if (same_addr) {  // from its own address a peer may change its key
                 p.has_key = req.has_key;
                 p.key = req.key;
@@ -205,7 +251,9 @@ void TrackerRegistry::announce(const ClientAnnounce& req, int64_t now, std::stri
     } else if (s.peers.size() >= cfg_.max_peers_per_torrent || total_peers_ >= cfg_.max_total_peers) {
         warning = "swarm is full; you were not added";
     } else {
-        add_peer(s, Peer{req.peer_id, req.addr, req.port, seed, req.has_key, req.key, now});
+        add_peer(s, Peer{.id = req.peer_id, .addr = req.addr, .other = req.other_addr, .port = req.port,
+                         .other_port = req.other_port, .seed = seed, .has_key = req.has_key, .key = req.key,
+                         .last_seen = now});
         if (req.event == ClientEvent::completed) ++s.counts.downloaded;
     }
 
@@ -245,8 +293,15 @@ void TrackerRegistry::encode_answer(const Swarm* s, const ClientAnnounce& req, c
     e.string("interval").integer(cfg_.announce_interval);
     e.string("min interval").integer(cfg_.min_interval);
     if (req.compact) {
+        // A peer with an endpoint in each family is in both lists.
         size_t v4 = 0, v6 = 0;
-        for (uint32_t i : picked_) (s->peers[i].addr.len == 4 ? v4 : v6)++;
+        for (uint32_t i : picked_) {
+            const Peer& p = s->peers[i];
+            for (uint8_t len : {p.addr.len, p.other.len}) {
+                if (len == 4) ++v4;
+                else if (len == 16) ++v6;
+            }
+        }
         out.append("5:peers");
         append_uint(out, v4 * 6);
         out.push_back(':');
@@ -258,21 +313,29 @@ void TrackerRegistry::encode_answer(const Swarm* s, const ClientAnnounce& req, c
                 out.push_back(':');
             }
             const uint8_t want_len = pass == 0 ? 4 : 16;
+            auto put = [&](const PeerAddr& a, uint16_t port) {
+                if (a.len != want_len) return;
+                out.append(bytes_view(a.bytes.data(), want_len));
+                out.push_back(static_cast<char>(port >> 8));
+                out.push_back(static_cast<char>(port & 0xff));
+            };
             for (uint32_t i : picked_) {
                 const Peer& p = s->peers[i];
-                if (p.addr.len != want_len) continue;
-                out.append(bytes_view(p.addr.bytes.data(), want_len));
-                out.push_back(static_cast<char>(p.port >> 8));
-                out.push_back(static_cast<char>(p.port & 0xff));
+                put(p.addr, p.port);
+                put(p.other, p.other_port);
             }
         }
     } else {
         e.string("peers").begin_list();
+        auto put = [&](const Peer& p, const PeerAddr& a, uint16_t port) {
+            e.begin_dict().string("ip").string(a.to_string());
+            if (!req.no_peer_id) e.string("peer id").string(bytes_view(p.id.data(), p.id.size()));
+            e.string("port").integer(port).end();
+        };
         for (uint32_t i : picked_) {
             const Peer& p = s->peers[i];
-            e.begin_dict().string("ip").string(p.addr.to_string());
-            if (!req.no_peer_id) e.string("peer id").string(bytes_view(p.id.data(), p.id.size()));
-            e.string("port").integer(p.port).end();
+            put(p, p.addr, p.port);
+            if (p.other.len) put(p, p.other, p.other_port);
         }
         e.end();
     }

@@ -2,7 +2,8 @@
 //
 // Layout (bencoded, keys sorted):
 //   d 8:torrents d <20-byte info-hash> d 10:downloaded i..e
-//                  5:peers l d 2:id <20> 2:ip <4|16 raw bytes> [3:key i..e]
+//                  5:peers l d [6:alt ip <16|4 raw bytes> 8:alt port i..e]
+//                            2:id <20> 2:ip <4|16 raw bytes> [3:key i..e]
 //                            4:port i..e 4:seed i0|1e 4:seen i<unix s>e e ... e e ...
 //     7:version i1e e
 // Load is all-or-nothing: any structural error leaves the registry as it was,
@@ -33,6 +34,10 @@ std::string TrackerRegistry::save() const {
         e.string("peers").begin_list();
         for (const Peer& p : s.peers) {
             e.begin_dict();
+            if (p.other.len) {  // BEP 7: the endpoint in the other family
+                e.string("alt ip").string({reinterpret_cast<const char*>(p.other.bytes.data()), p.other.len});
+                e.string("alt port").integer(p.other_port);
+            }
             e.string("id").string({reinterpret_cast<const char*>(p.id.data()), p.id.size()});
             e.string("ip").string({reinterpret_cast<const char*>(p.addr.bytes.data()), p.addr.len});
             if (p.has_key) e.string("key").integer(static_cast<int64_t>(p.key));
@@ -92,6 +97,16 @@ Status TrackerRegistry::load(std::string_view image, int64_t now) {
             p.has_key = static_cast<bool>(k);
             p.key = static_cast<uint64_t>(k.int_value());
             p.last_seen = seen.int_value();
+            BNode alt = pn.find_string("alt ip"), alt_port = pn.find_int("alt port");
+            if (alt || alt_port) {
+                const size_t n = alt.string().size();
+                if ((n != 4 && n != 16) || n == p.addr.len || !alt_port || alt_port.int_value() < 1 ||
+                    alt_port.int_value() > 65535)
+                    return make_error("bad peer entry");
+                p.other.len = static_cast<uint8_t>(n);
+                std::memcpy(p.other.bytes.data(), alt.string().data(), n);
+                p.other_port = static_cast<uint16_t>(alt_port.int_value());
+            }
             s.peers.push_back(p);
             s.index.emplace(p.id, static_cast<uint32_t>(s.peers.size() - 1));
             (p.seed ? s.counts.complete : s.counts.incomplete)++;

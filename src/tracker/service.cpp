@@ -76,10 +76,14 @@ void append_head(std::string& out, int status, const char* type, size_t length, 
 }  // namespace
 
 const char* parse_announce_query(std::string_view query, const PeerAddr& remote, bool honour_ip,
-                                 ClientAnnounce& out) {
+                                 ClientAnnounce& out, bool honour_other_family) {
     out = ClientAnnounce{};
     out.addr = remote;
     bool have_hash = false, have_id = false, have_port = false;
+    // BEP 7 ipv6= / ipv4=: the first usable value of each (libtorrent sends
+    // one ipv6= per address); port 0 = the same as `port`.
+    PeerAddr other6, other4;
+    uint16_t other6_port = 0, other4_port = 0;
     const char* err = nullptr;
     auto bad = [&err](const char* why) { if (!err) err = why; };
     for_each_query_param(query, [&](std::string_view k, std::string_view v) {
@@ -126,8 +130,31 @@ const char* parse_announce_query(std::string_view query, const PeerAddr& remote,
             // A hostname or garbage is ignored rather than fatal: the
             // connection address is still a usable answer.
             if (decode_small(v, buf, s) && PeerAddr::parse(s, a)) out.addr = a;
+        } else if ((k == "ipv6" || k == "ipv4") && honour_other_family) {
+            char buf[128];
+            std::string_view s;
+            PeerAddr a;
+            uint16_t port = 0;
+            // Like ip=, a bad value is ignored: the announce itself is fine.
+            // Only an address others could dial, and a local-network one
+            // only from a local network (a peer on the Internet cannot be
+            // reached at one).
+            const bool v6 = k == "ipv6";
+            PeerAddr& slot = v6 ? other6 : other4;
+            if (!slot.len && decode_small(v, buf, s) && PeerAddr::parse_endpoint(s, a, port) &&
+                a.len == (v6 ? 16 : 4) && a.is_unicast() && (!a.is_local() || remote.is_local())) {
+                slot = a;
+                (v6 ? other6_port : other4_port) = port;
+            }
         }
     });
+    // Only the family the announce did not come over.
+    const PeerAddr& other = out.addr.len == 4 ? other6 : other4;
+    if (other.len) {
+        out.other_addr = other;
+        const uint16_t p = out.addr.len == 4 ? other6_port : other4_port;
+        out.other_port = p ? p : out.port;
+    }
     if (err) return err;
     if (!have_hash) return "missing info_hash";
     if (!have_id) return "missing peer_id";
@@ -174,7 +201,7 @@ void TrackerService::announce(const HttpRequest& req, const PeerAddr& remote, in
     ++announces_;
     ClientAnnounce ar;
     const bool honour_ip = !cfg_.only_local_override_ip || remote.is_local();
-    if (const char* why = parse_announce_query(req.query, remote, honour_ip, ar)) {
+    if (const char* why = parse_announce_query(req.query, remote, honour_ip, ar, cfg_.other_family_ip)) {
         encode_failure(body_, why);
         return;
     }

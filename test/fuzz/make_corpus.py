@@ -223,6 +223,27 @@ def tracker_state_corpus():
         HASH: {"downloaded": 0, "peers": [dict(peer, port=0)]}}}))
     write("tracker_state", "duplicate_peer", benc({"version": 1, "torrents": {
         HASH: {"downloaded": 0, "peers": [peer, peer]}}}))
+    # BEP 7: a peer's second endpoint in the other family.
+    alt = dict(peer, **{"alt ip": bytes.fromhex("20010db8" + "00" * 11 + "01"), "alt port": 6882})
+    write("tracker_state", "alt_endpoint", benc({"version": 1, "torrents": {
+        HASH: {"downloaded": 0, "peers": [alt]}}}))
+    write("tracker_state", "alt_same_family", benc({"version": 1, "torrents": {
+        HASH: {"downloaded": 0, "peers": [dict(alt, **{"alt ip": bytes([10, 0, 0, 1])})]}}}))
+
+
+def announce_query_corpus():
+    # byte 0: bits 0-1 the connection's address, bit 2 honour ip=, bit 3 honour ipv6=/ipv4=
+    base = "info_hash=%01%02%03%04%05%06%07%08%09%0a%0b%0c%0d%0e%0f%10%11%12%13%14" \
+           "&peer_id=AAAAAAAAAAAAAAAAAAAA"
+    seeds = {
+        "ipv6_bare": (8, "&port=6881&compact=1&ipv6=2001%3adb8%3a%3a1"),
+        "ipv6_endpoint": (8, "&port=6881&compact=1&ipv6=%5b2001%3adb8%3a%3a1%5d%3a7000"),
+        "ipv4_over_v6": (10, "&port=6881&ipv4=198.51.100.4%3a7004&left=0"),
+        "local_lan": (13, "&port=1&compact=1&ipv6=fd00%3a%3a1&ip=10.0.0.1"),
+        "bad_values": (8, "&port=1&ipv6=[::1]:0&ipv6=ff02::1"),
+    }
+    for name, (mode, q) in seeds.items():
+        write("announce_query", name, bytes([mode]) + (base + q).encode())
 
 
 def mse_corpus():
@@ -277,6 +298,7 @@ def main():
     http_request_corpus()
     resume_corpus()
     tracker_state_corpus()
+    announce_query_corpus()
     mse_corpus()
     utp_corpus()
 

@@ -729,6 +729,7 @@ def lt_limit_loopback(lt, ses):
     address in the global class so rate limits apply."""
     f = lt.ip_filter()
     f.add_rule("0.0.0.0", "255.255.255.255", 1 << lt.session.global_peer_class_id)
+    f.add_rule("::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 1 << lt.session.global_peer_class_id)  # ::1 too
     ses.set_peer_class_filter(f)
 
 

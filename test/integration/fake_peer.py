@@ -55,7 +55,7 @@ class FakePeer:
 
     # ---- connections
     def connect(self, host, port, timeout=5.0):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s = socket.socket(socket.AF_INET6 if ":" in self.ip else socket.AF_INET, socket.SOCK_STREAM)
         s.bind((self.ip, 0))
         s.settimeout(timeout)
         s.connect((host, port))

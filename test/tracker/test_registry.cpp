@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <cstring>
 #include <set>
 #include <string>
 
@@ -275,4 +276,36 @@ TEST_CASE("registry: addresses parse numerically and classify local networks") {
     CHECK(a.is_local());
     CHECK_FALSE(PeerAddr::parse("example.com", a));
     CHECK_FALSE(PeerAddr::parse("1.2.3.4.5", a));
+}
+
+TEST_CASE("registry: a peer's second endpoint (BEP 7) is served beside its first and survives save/load") {
+    TrackerRegistry r;
+    auto a = req(1, 'a', 2, 7000);
+    REQUIRE(PeerAddr::parse("2001:db8::7", a.other_addr));
+    a.other_port = 7001;
+    announce(r, a);
+    const std::string body = announce(r, req(1, 'b', 3, 1000));
+    CHECK(peers_of(body) == std::set<std::string>{"2:7000"});
+    auto d = decode(body);
+    REQUIRE(d.ok());
+    std::string_view p6 = d->root().find_string("peers6").string();
+    REQUIRE(p6.size() == 18);
+    CHECK(std::memcmp(p6.data(), a.other_addr.bytes.data(), 16) == 0);
+    CHECK((uint8_t(p6[16]) << 8 | uint8_t(p6[17])) == 7001);
+    // Without compact: one dictionary per endpoint.
+    auto c = req(1, 'c', 4, 1000);
+    c.compact = false;
+    const std::string dict = announce(r, c);
+    CHECK(dict.find("2:ip11:2001:db8::7") != std::string::npos);
+    CHECK(dict.find("2:ip9:127.0.0.2") != std::string::npos);
+    // The --dfile keeps it.
+    const std::string image = r.save();
+    CHECK(image.find("6:alt ip16:") != std::string::npos);
+    TrackerRegistry s;
+    REQUIRE(s.load(image, 1000).ok());
+    CHECK(s.save() == image);
+    // An alt address in the peer's own family, or without a port, is a damaged file.
+    std::string same = image;
+    same.replace(same.find("6:alt ip16:"), 11 + 16, "6:alt ip4:" + std::string("\x01\x02\x03\x04", 4));
+    CHECK_FALSE(s.load(same, 1000).ok());
 }

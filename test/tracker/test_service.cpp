@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <cstring>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "btl/core/bencode.hpp"
@@ -128,4 +130,125 @@ TEST_CASE("allowed_dir: info-hash is SHA-1 of the raw info dictionary") {
     CHECK(id->info_hash == sha1(std::string_view(t).substr(at, t.size() - 1 - at)));
     CHECK(id->name == "x");
     CHECK_FALSE(torrent_identity("d3:fooi1ee").ok());
+}
+
+namespace {
+
+// The compact peers6 of an announce answer as "[addr]:port" strings.
+std::set<std::string> peers6_of(const std::string& body) {
+    auto d = decode(body);
+    REQUIRE(d.ok());
+    std::string_view p = d->root().find_string("peers6").string();
+    REQUIRE(p.size() % 18 == 0);
+    std::set<std::string> out;
+    for (size_t i = 0; i < p.size(); i += 18) {
+        PeerAddr a;
+        a.len = 16;
+        std::memcpy(a.bytes.data(), p.data() + i, 16);
+        auto* b = reinterpret_cast<const uint8_t*>(p.data() + i + 16);
+        out.insert("[" + a.to_string() + "]:" + std::to_string(b[0] << 8 | b[1]));
+    }
+    return out;
+}
+
+std::set<std::string> peers4_of(const std::string& body) {
+    auto d = decode(body);
+    REQUIRE(d.ok());
+    std::string_view p = d->root().find_string("peers").string();
+    REQUIRE(p.size() % 6 == 0);
+    std::set<std::string> out;
+    for (size_t i = 0; i < p.size(); i += 6) {
+        PeerAddr a;
+        a.len = 4;
+        std::memcpy(a.bytes.data(), p.data() + i, 4);
+        auto* b = reinterpret_cast<const uint8_t*>(p.data() + i + 4);
+        out.insert(a.to_string() + ":" + std::to_string(b[0] << 8 | b[1]));
+    }
+    return out;
+}
+
+std::string announce_q(char who, const std::string& extra) {
+    return "/announce?info_hash=" + kHash + "&peer_id=" + std::string(20, who) + "&port=6881&compact=1" + extra;
+}
+
+}  // namespace
+
+TEST_CASE("service: ipv6= over IPv4 puts the peer in peers6 too (BEP 7), in every form clients send") {
+    Fixture f;
+    // Transmission sends the bare address; the BEP's endpoint form names a port.
+    f.get(announce_q('a', "&ipv6=2001%3adb8%3a%3a1"), "203.0.113.5");
+    f.get(announce_q('b', "&ipv6=%5b2001%3adb8%3a%3a2%5d%3a7002"), "203.0.113.6");
+    f.get(announce_q('c', "&ipv6=[2001:db8::3]"), "203.0.113.7");
+    // Over IPv6, ipv4= as an address or address:port.
+    f.get(announce_q('d', "&ipv4=198.51.100.4%3a7004"), "2001:db8::4");
+    f.get(announce_q('e', "&ipv4=198.51.100.5"), "2001:db8::5");
+    const std::string body = f.get(announce_q('z', "&numwant=50"), "203.0.113.99");
+    CAPTURE(body);
+    CHECK(peers6_of(body) == std::set<std::string>{"[2001:db8::1]:6881", "[2001:db8::2]:7002", "[2001:db8::3]:6881",
+                                                   "[2001:db8::4]:6881", "[2001:db8::5]:6881"});
+    CHECK(peers4_of(body) == std::set<std::string>{"203.0.113.5:6881", "203.0.113.6:6881", "203.0.113.7:6881",
+                                                   "198.51.100.4:7004", "198.51.100.5:6881"});
+    // Each peer is one entry however many addresses it has.
+    Sha1Digest ih;
+    for (int i = 0; i < 20; ++i) ih[i] = static_cast<uint8_t>(i + 1);
+    CHECK(f.reg.counts(ih)->incomplete == 6);
+    CHECK(f.reg.total_peers() == 6);
+    // A re-announce without it drops the second address.
+    f.get(announce_q('a', ""), "203.0.113.5");
+    CHECK(peers6_of(f.get(announce_q('z', ""), "203.0.113.99")).count("[2001:db8::1]:6881") == 0);
+}
+
+TEST_CASE("service: a bad, wrong-family, non-unicast or foreign-local ipv6=/ipv4= is ignored, not fatal") {
+    Fixture f;
+    const char* ignored[] = {
+        "&ipv6=example.com", "&ipv6=[2001:db8::9", "&ipv6=[2001:db8::9]:0", "&ipv6=[2001:db8::9]:70000",
+        "&ipv6=[2001:db8::9]x", "&ipv6=1.2.3.4",        // the family the name says
+        "&ipv6=%3a%3a", "&ipv6=ff02%3a%3a1",            // unspecified, multicast
+        "&ipv6=fd00%3a%3a9", "&ipv6=%3a%3a1",           // local addresses from a remote peer
+        "&ipv6=%3a%3affff%3a1.2.3.4",                   // IPv4-mapped is IPv4
+        "&ipv4=[1.2.3.4]:5", "&ipv4=1.2.3.4%3a",
+    };
+    char who = 'a';
+    for (const char* q : ignored) {
+        CAPTURE(q);
+        CHECK(f.failure(announce_q(who++, q)).empty());
+    }
+    // ipv4= over IPv4 (the same family) is not a second address either.
+    CHECK(f.failure(announce_q(who++, "&ipv4=198.51.100.9")).empty());
+    const std::string body = f.get(announce_q('z', "&numwant=100"), "203.0.113.99");
+    CHECK(peers6_of(body).empty());
+    CHECK(peers4_of(body).size() == 1);  // all came from 203.0.113.5:6881 (one distinct entry)
+    // From a local network, a local address is fine (a LAN tracker).
+    f.get(announce_q('y', "&ipv6=fd00%3a%3a9"), "192.168.1.7");
+    CHECK(peers6_of(f.get(announce_q('z', ""), "203.0.113.99")) == std::set<std::string>{"[fd00::9]:6881"});
+}
+
+TEST_CASE("service: other_family_ip off ignores ipv6=") {
+    TrackerRegistry reg;
+    ServiceConfig cfg;
+    cfg.other_family_ip = false;
+    ClientAnnounce a;
+    PeerAddr remote;
+    REQUIRE(PeerAddr::parse("203.0.113.5", remote));
+    std::string q = "info_hash=" + kHash + "&peer_id=" + kId + "&port=1&ipv6=2001:db8::1";
+    REQUIRE(parse_announce_query(q, remote, false, a, false) == nullptr);
+    CHECK(a.other_addr.len == 0);
+    REQUIRE(parse_announce_query(q, remote, false, a, true) == nullptr);
+    CHECK(a.other_addr.len == 16);
+    CHECK(a.other_port == 1);
+}
+
+TEST_CASE("service: of several ipv6= (libtorrent sends one per address) the first usable one is kept") {
+    ClientAnnounce a;
+    PeerAddr remote;
+    REQUIRE(PeerAddr::parse("203.0.113.5", remote));
+    const std::string q = "info_hash=" + kHash + "&peer_id=" + kId +
+                          "&ipv6=fe80::1&ipv6=2001:db8::7&ipv6=2001:db8::8&port=9&ipv4=198.51.100.1";
+    REQUIRE(parse_announce_query(q, remote, false, a) == nullptr);
+    CHECK(a.other_addr.to_string() == "2001:db8::7");
+    CHECK(a.other_port == 9);
+    // Over IPv6 the ipv4= one is taken instead.
+    REQUIRE(PeerAddr::parse("2001:db8::99", remote));
+    REQUIRE(parse_announce_query(q, remote, false, a) == nullptr);
+    CHECK(a.other_addr.to_string() == "198.51.100.1");
 }

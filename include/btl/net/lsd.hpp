@@ -2,10 +2,20 @@
 // swarms we are in to the LAN and hears the same from others.
 //
 // Contract:
-//  - start() binds UDP 6771 (shared with other clients on the host) and joins
-//    239.192.152.143, and also [ff15::efc0:988f] when the host has IPv6
-//    multicast; a family that cannot join is logged once and left out.  If
-//    neither can, start() returns the error and LSD stays off.
+//  - start(ipv4, ipv6) binds UDP 6771 (shared with other clients on the
+//    host) and joins 239.192.152.143 and/or [ff15::efc0:988f], the families
+//    we listen on (an announce names only our port, so a family we do not
+//    accept connections on is left out both ways); a family that cannot
+//    join is logged once and left out.  If none can, start() returns the
+//    error and LSD stays off.
+//  - With an IPv6 `bind_ip`, the IPv6 group is joined and sent to on the
+//    interface holding that address, and announces go out from a socket
+//    bound to it: the address peers see as the source is the one we listen
+//    on (IPv6 picks a multicast source by interface, not by the socket's
+//    group membership).  An IPv4 `bind_ip` picks the interface the same way
+//    through IP_MULTICAST_IF.
+//  - The sender of an IPv6 announce known by a link-local address becomes
+//    "fe80::...%IFNAME" (the scope is needed to dial it).
 //  - Every kTickMs the service asks `due` for the info-hashes it may
 //    announce (the owner leaves out private torrents) and sends those not
 //    announced in the last kIntervalMs, several per datagram; so each
@@ -51,13 +61,14 @@ public:
     LsdService(const LsdService&) = delete;
     LsdService& operator=(const LsdService&) = delete;
 
-    Status start();
+    Status start(bool ipv4 = true, bool ipv6 = true);
     uint64_t bad_datagrams() const { return bad_; }
     uint64_t sent_datagrams() const { return sent_; }
 
 private:
     struct Socket;
     Status open_family(bool ipv6);
+    Status open_v6_sender(Socket& s, const std::string& iface);
     void on_tick();
     void on_datagram(std::string_view data, const sockaddr* from);
 

@@ -11,6 +11,11 @@
 //   as the entry (BEP-less convention from the original tracker); otherwise
 //   the entry is left alone, so nobody can move another peer's entry by
 //   reusing its peer_id.
+// - A peer may name one endpoint in the other address family (BEP 7 ipv6=
+//   over IPv4, ipv4= over IPv6): it is kept with the peer's entry (never an
+//   entry of its own, so it costs no slot and cannot displace anyone),
+//   replaced or dropped by each re-announce, and served in "peers6" or
+//   "peers" beside the primary address.
 // - Answers never contain the requester itself (same peer_id or same
 //   address:port); seeds are not sent to seeds.  Peers are picked from a
 //   random start with a random stride coprime to the swarm size, which
@@ -50,6 +55,13 @@ struct PeerAddr {
     // Loopback, RFC 1918, link-local, IPv6 unique-local: networks whose
     // clients may name their own address with the `ip` parameter.
     bool is_local() const;
+    // An address a peer elsewhere could dial: not unspecified (0.0.0.0,
+    // ::), not multicast, not IPv4 broadcast or "this network" 0/8.
+    bool is_unicast() const;
+    // BEP 7's ipv6=/ipv4= values: "ADDR", "[V6ADDR]", "[V6ADDR]:PORT" or
+    // "V4ADDR:PORT".  `port` is left alone when the text has none; an
+    // unbracketed IPv6 address is always a bare address.
+    static bool parse_endpoint(std::string_view text, PeerAddr& out, uint16_t& port);
 };
 
 enum class ClientEvent : uint8_t { none, started, completed, stopped };
@@ -68,6 +80,10 @@ struct ClientAnnounce {
     bool no_peer_id = false;
     bool has_key = false;
     uint64_t key = 0;       // hash of the `key` parameter
+    // BEP 7: the peer's endpoint in the other address family (ipv6= when
+    // it announced over IPv4, ipv4= over IPv6); len 0 = none.
+    PeerAddr other_addr;
+    uint16_t other_port = 0;
 };
 
 struct RegistryConfig {
@@ -129,10 +145,13 @@ public:
     Status load(std::string_view image, int64_t now);
 
 private:
+    // Ordered so the second endpoint fills padding: 80 bytes, not 88.
     struct Peer {
         PeerId id;
         PeerAddr addr;
+        PeerAddr other;  // BEP 7: the same peer's endpoint in the other family (len 0 = none)
         uint16_t port;
+        uint16_t other_port;
         bool seed;
         bool has_key;
         uint64_t key;

@@ -12,6 +12,14 @@
 //   from a local network (loopback, RFC 1918, link-local, ULA) — a proxy or
 //   LAN setup — unless only_local_override_ip is off.  That stops a remote
 //   client from pointing a swarm at a third party's address.
+// - BEP 7's `ipv6=` (on an announce over IPv4) and `ipv4=` (over IPv6), as
+//   ADDR, [ADDR]:PORT or V4ADDR:PORT, give the peer a second endpoint in the
+//   other family, served in "peers6"/"peers" (other_family_ip, default on).
+//   A value that does not parse, names the family the announce came over,
+//   is not unicast, or is a local-network address sent from outside one, is
+//   ignored.  BEP 7 now discourages these parameters (a peer can name a
+//   victim's address); the damage is bounded by one extra endpoint per peer
+//   entry, and --other_family_ip 0 turns them off.
 // - Every response carries Content-Length; keep-alive follows the request.
 // - Buffers are reused between requests, so steady-state announces do not
 //   allocate.
@@ -33,12 +41,15 @@ struct ServiceConfig {
     bool only_local_override_ip = true;
     ScrapeMode scrape = ScrapeMode::full;
     size_t status_rows = 1000;  // torrents listed on the status page
+    bool other_family_ip = true;  // BEP 7: honour ipv6= over IPv4, ipv4= over IPv6
 };
 
 // Parses an announce query.  Returns nullptr on success or the failure
 // reason to send.
+// honour_other_family: take BEP 7's ipv6= (announce over IPv4) and ipv4=
+// (over IPv6) as the peer's endpoint in the other family.
 const char* parse_announce_query(std::string_view query, const PeerAddr& remote, bool honour_ip,
-                                 ClientAnnounce& out);
+                                 ClientAnnounce& out, bool honour_other_family = true);
 
 class TrackerService {
 public:
