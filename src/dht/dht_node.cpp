@@ -22,14 +22,15 @@ struct DhtNode::Lookup {
     PeersFn peers;
     DoneFn done;
     std::vector<Cand> cands;  // known ids closest first, then unknown ids
-    std::unordered_set<uint64_t> seen, peers_seen;
+    std::unordered_set<NodeAddr, NodeAddrHash> seen, peers_seen;
+    bool v6 = false;  // the family of the node running it
     size_t inflight = 0, responded = 0;
     bool active = false;
 
     void add(const NodeEntry& e, bool id_known, const NodeId& self) {
-        if (seen.size() >= 1024 || !seen.insert(e.addr.key()).second) return;
+        if (e.addr.v6 != v6 || !e.addr.usable()) return;
+        if (seen.size() >= 1024 || !seen.insert(e.addr).second) return;
         if (id_known && e.id == self) return;
-        if (e.addr.ip == 0 || e.addr.port == 0) return;
         Cand c{e, id_known, St::fresh, {}};
         auto pos = cands.end();
         if (id_known)
@@ -78,6 +79,11 @@ bool DhtNode::send_query(const NodeAddr& to, KrpcMessage& q, uint64_t lookup, in
     q.kind = MsgKind::query;
     q.tid = next_tid();
     q.id = table_.self();
+    // Both families only once the other node has had an answer: a host
+    // whose IPv6 goes nowhere would otherwise fill the other node with
+    // addresses it cannot reach.
+    if (other_ && other_->heard_any_ && (q.method == Method::find_node || q.method == Method::get_peers))
+        q.want = kWantN4 | kWantN6;
     std::string pkt = encode_krpc(q);
     ++stats_.packets_out;
     stats_.bytes_out += pkt.size();
@@ -87,134 +93,12 @@ bool DhtNode::send_query(const NodeAddr& to, KrpcMessage& q, uint64_t lookup, in
     return true;
 }
 
-void DhtNode::reply(const NodeAddr& to, const KrpcMessage& m) {
-    std::string pkt = encode_krpc(m);
-    if (pkt.size() > kMaxReply) return;  // cannot happen with the caps above; never amplify
-    ++stats_.packets_out;
-    stats_.bytes_out += pkt.size();
-    send_(to, pkt);
-}
-
-void DhtNode::send_error(const NodeAddr& to, const std::string& tid, int code, const std::string& msg) {
-    KrpcMessage e;
-    e.kind = MsgKind::error;
-    e.tid = tid;
-    e.error_code = code;
-    e.error_msg = msg;
-    reply(to, e);
-}
-
-// ---- tokens -----------------------------------------------------------------
-
-std::string DhtNode::make_token(uint32_t ip, const std::string& secret) const {
-    char b[4] = {char(ip >> 24), char(ip >> 16), char(ip >> 8), char(ip)};
-    Sha1Hasher h;
-    h.update(secret);
-    h.update(b, 4);
-    Sha1Digest d = h.finish();
-    return std::string(reinterpret_cast<const char*>(d.data()), 8);
-}
-
-std::string DhtNode::token_for(uint32_t ip) const { return make_token(ip, secret_); }
-
-// ---- the server half ----------------------------------------------------------
-
-bool DhtNode::allow_source(uint32_t ip, int64_t now, bool& first) {
-    // Past max_sources, new sources share one record (key 0: never a real
-    // source), so a flood from random addresses costs bounded memory and
-    // gets at most one source's rate of answers.
-    if (!sources_.count(ip) && sources_.size() >= cfg_.max_sources) ip = 0;
-    auto [it, fresh] = sources_.try_emplace(ip, Source{cfg_.per_source_burst, now});
-    first = fresh && ip != 0;
-    Source& s = it->second;
-    if (!fresh && now > s.last_ms)
-        s.tokens = std::min(cfg_.per_source_burst, s.tokens + double(now - s.last_ms) * cfg_.per_source_per_s / 1000.0);
-    s.last_ms = now;
-    if (s.tokens < 1) return false;
-    s.tokens -= 1;
-    return true;
-}
-
-void DhtNode::store_peer(const NodeId& ih, const NodeAddr& peer, int64_t now) {
-    auto it = store_.find(ih);
-    if (it == store_.end()) {
-        if (store_.size() >= cfg_.max_torrents) {
-            auto oldest = std::min_element(store_.begin(), store_.end(), [](const auto& a, const auto& b) {
-                return a.second.touched_ms < b.second.touched_ms;
-            });
-            store_.erase(oldest);
-        }
-        it = store_.emplace(ih, Stored{}).first;
-    }
-    Stored& s = it->second;
-    s.touched_ms = now;
-    ++stats_.announces_stored;
-    for (auto& p : s.peers)
-        if (p.addr == peer) {
-            p.expires_ms = now + kPeerTtlMs;
-            return;
-        }
-    if (s.peers.size() >= cfg_.max_peers) s.peers.erase(s.peers.begin());
-    s.peers.push_back(StoredPeer{peer, now + kPeerTtlMs});
-}
-
-std::vector<NodeAddr> DhtNode::stored_peers(const NodeId& ih, int64_t now) {
-    std::vector<NodeAddr> out;
-    auto it = store_.find(ih);
-    if (it == store_.end()) return out;
-    auto& v = it->second.peers;
-    v.erase(std::remove_if(v.begin(), v.end(), [&](const StoredPeer& p) { return p.expires_ms <= now; }), v.end());
-    for (size_t i = v.size(); i-- > 0 && out.size() < kMaxValues;) out.push_back(v[i].addr);  // newest first
-    return out;
-}
-
-void DhtNode::handle_query(const NodeAddr& from, KrpcMessage& m, int64_t now) {
-    ++stats_.queries_in;
-    bool first = false;
-    if (!allow_source(from.ip, now, first)) {
-        ++stats_.rate_limited;
-        return;
-    }
-    if (m.method == Method::unknown) return send_error(from, m.tid, kErrMethod, "Method Unknown");
-    if (m.method == Method::invalid) return send_error(from, m.tid, kErrProtocol, m.error_msg);
-    KrpcMessage r;
-    r.kind = MsgKind::response;
-    r.tid = m.tid;
-    r.id = table_.self();
-    switch (m.method) {
-        case Method::find_node: r.nodes = table_.closest(m.target, kK); break;
-        case Method::get_peers:
-            r.token = token_for(from.ip);
-            r.values = stored_peers(m.target, now);
-            if (r.values.empty()) r.nodes = table_.closest(m.target, kK);
-            break;
-        case Method::announce_peer: {
-            if (m.token != make_token(from.ip, secret_) &&
-                (prev_secret_.empty() || m.token != make_token(from.ip, prev_secret_)))
-                return send_error(from, m.tid, kErrProtocol, "bad token");
-            store_peer(m.target, NodeAddr{from.ip, m.implied_port ? from.port : m.port}, now);
-            break;
-        }
-        default: break;
-    }
-    reply(from, r);
-    // A node that asks us may belong in the table: ask it back (BEP 5 keeps
-    // only nodes that answer us), if its bucket has room; once per source
-    // while we track it, so a busy querier is not pinged per query.
-    if (first && !m.read_only && !table_.contains(from) && table_.has_room_for(m.id) &&
-        outstanding_.size() < cfg_.max_outstanding / 2) {
-        KrpcMessage q;
-        q.method = Method::ping;
-        send_query(from, q, 0, now);
-    }
-}
-
 // ---- the client half ----------------------------------------------------------
 
 void DhtNode::on_packet(const NodeAddr& from, std::string_view packet, int64_t now) {
     ++stats_.packets_in;
     stats_.bytes_in += packet.size();
-    if (from.ip == 0 || from.port == 0) {
+    if (!from.usable() || from.v6 != cfg_.ipv6) {  // BEP 32: one family per node
         ++stats_.malformed;
         return;
     }
@@ -237,6 +121,7 @@ void DhtNode::handle_reply(const NodeAddr& from, const KrpcMessage& m, int64_t n
     }
     Outstanding o = it->second;
     outstanding_.erase(it);
+    if (m.kind == MsgKind::response) heard_any_ = true;  // our family's network works
     if (m.kind == MsgKind::response && !m.read_only) table_.heard_from(NodeEntry{m.id, from}, now);
     if (!o.lookup) return;
     auto l = lookups_.find(o.lookup);
@@ -262,10 +147,15 @@ void DhtNode::on_lookup_reply(Lookup& l, const NodeAddr& from, const KrpcMessage
         break;
     }
     if (m) {
-        for (const auto& n : m->nodes) l.add(n, true, table_.self());
+        // Nodes of our family feed the lookup; the other family's go to the
+        // other node, when we run one (BEP 32), and are dropped otherwise.
+        const auto& ours = cfg_.ipv6 ? m->nodes6 : m->nodes;
+        const auto& theirs = cfg_.ipv6 ? m->nodes : m->nodes6;
+        for (const auto& n : ours) l.add(n, true, table_.self());
+        if (other_)
+            for (const auto& n : theirs) other_->offer(n, now);
         for (const auto& v : m->values)
-            if (v.ip && v.port && l.peers_seen.size() < 4096 && l.peers_seen.insert(v.key()).second)
-                fresh_peers.push_back(v);
+            if (v.usable() && l.peers_seen.size() < 4096 && l.peers_seen.insert(v).second) fresh_peers.push_back(v);
         // A candidate whose id became known moves to its place.
         std::stable_sort(l.cands.begin(), l.cands.end(), [&](const Lookup::Cand& a, const Lookup::Cand& b) {
             if (a.id_known != b.id_known) return a.id_known;
@@ -332,6 +222,7 @@ uint64_t DhtNode::start_lookup(Method m, const NodeId& target, uint16_t port, co
     l->port = port;
     l->peers = std::move(peers);
     l->done = std::move(done);
+    l->v6 = cfg_.ipv6;
     uint64_t id = l->id;
     Lookup& ref = *l;
     lookups_.emplace(id, std::move(l));
@@ -366,10 +257,20 @@ void DhtNode::cancel(uint64_t id) {
 }
 
 void DhtNode::add_contact(const NodeAddr& a, int64_t now) {
-    if (a.ip == 0 || a.port == 0 || table_.contains(a)) return;
+    if (!a.usable() || a.v6 != cfg_.ipv6 || table_.contains(a)) return;
     KrpcMessage q;
     q.method = Method::ping;
     send_query(a, q, 0, now);
+}
+
+void DhtNode::offer(const NodeEntry& n, int64_t now) {
+    if (!heard_any_ || !n.addr.usable() || n.addr.v6 != cfg_.ipv6 || table_.contains(n.addr) ||
+        !table_.has_room_for(n.id))
+        return;
+    if (outstanding_.size() >= cfg_.max_outstanding / 2) return;
+    KrpcMessage q;
+    q.method = Method::ping;
+    send_query(n.addr, q, 0, now);
 }
 
 // ---- time -----------------------------------------------------------------------
@@ -438,40 +339,6 @@ void DhtNode::tick(int64_t now) {
             for (const auto& t : table_.stale_buckets(now, rng_()))
                 if (lookups_.size() < cfg_.max_active) start_lookup(Method::find_node, t, 0, {}, nullptr, nullptr, now);
     }
-}
-
-// ---- saved state ----------------------------------------------------------------
-
-std::string DhtNode::save() const {
-    std::string out, nodes;
-    for (const auto& n : table_.all()) append_compact(nodes, n);
-    BEncoder b(out);
-    b.begin_dict();
-    b.string("id").string(std::string_view(reinterpret_cast<const char*>(table_.self().data()), kIdLen));
-    b.string("nodes").string(nodes);
-    b.end();
-    return out;
-}
-
-bool DhtNode::parse_saved(std::string_view data, NodeId& id, std::vector<NodeEntry>& nodes) {
-    auto doc = decode(data, DecodeLimits{1u << 20, 4, 64});
-    if (!doc.ok() || !doc->root().is_dict()) return false;
-    BNode i = doc->root().find_string("id"), n = doc->root().find_string("nodes");
-    if (!i || i.string().size() != kIdLen || !n || n.string().size() % 26 != 0) return false;
-    std::copy(i.string().begin(), i.string().end(), id.begin());
-    std::string_view s = n.string();
-    nodes.clear();
-    for (size_t k = 0; k + 26 <= s.size(); k += 26) {
-        NodeEntry e;
-        std::copy(s.begin() + std::ptrdiff_t(k), s.begin() + std::ptrdiff_t(k + kIdLen), e.id.begin());
-        e.addr = read_compact_addr(s.data() + k + kIdLen);
-        nodes.push_back(e);
-    }
-    return true;
-}
-
-void DhtNode::add_saved(const std::vector<NodeEntry>& nodes, int64_t now) {
-    for (const auto& n : nodes) table_.add_unverified(n, now);
 }
 
 }  // namespace btl::dht

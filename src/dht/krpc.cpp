@@ -33,6 +33,12 @@ void read_query_args(BNode a, KrpcMessage& m) {
     };
     if (!copy_id(a.find("id"), m.id)) return invalid("missing or bad id");
     if (BNode ro = a.find("ro"); ro.is_int()) m.read_only = ro.int_value() == 1;
+    if (BNode w = a.find("want"); w.is_list())
+        for (BNode f : w.list_items()) {
+            if (!f.is_string()) continue;
+            if (f.string() == "n4") m.want |= kWantN4;
+            if (f.string() == "n6") m.want |= kWantN6;
+        }
     switch (m.method) {
         case Method::find_node:
             if (!copy_id(a.find("target"), m.target)) return invalid("missing or bad target");
@@ -71,12 +77,26 @@ Status read_response(BNode r, KrpcMessage& m) {
             m.nodes.push_back(e);
         }
     }
+    // BEP 32: a malformed nodes6 is left out, not fatal (the nodes and
+    // values beside it are still good); IPv4-mapped entries are dropped.
+    if (BNode n = r.find("nodes6"); n.is_string() && n.string().size() % 38 == 0 && n.string().size() / 38 <= kMaxNodes) {
+        std::string_view s = n.string();
+        for (size_t i = 0; i < s.size(); i += 38) {
+            NodeEntry e;
+            std::memcpy(e.id.data(), s.data() + i, kIdLen);
+            e.addr = read_compact_addr6(s.data() + i + kIdLen);
+            if (e.addr.usable()) m.nodes6.push_back(e);
+        }
+    }
     if (BNode v = r.find("values")) {
         if (!v.is_list() || v.size() > kMaxValues) return make_error("values is not a list of at most 200");
         for (BNode p : v.list_items()) {
-            // 18-byte IPv6 peers (BEP 32) are skipped, not fatal.
-            if (p.is_string() && p.string().size() == 18) continue;
-            if (!p.is_string() || p.string().size() != 6) return make_error("a value is not a 6-byte peer");
+            if (p.is_string() && p.string().size() == 18) {  // an IPv6 peer (BEP 32)
+                NodeAddr a = read_compact_addr6(p.string().data());
+                if (a.usable()) m.values.push_back(a);
+                continue;
+            }
+            if (!p.is_string() || p.string().size() != 6) return make_error("a value is not a 6- or 18-byte peer");
             m.values.push_back(read_compact_addr(p.string().data()));
         }
     }
@@ -107,6 +127,12 @@ void encode_query_args(BEncoder& b, const KrpcMessage& m) {
     if (m.read_only) b.string("ro").integer(1);
     if (m.method == Method::find_node) b.string("target").string(id(m.target));
     if (m.method == Method::announce_peer) b.string("token").string(m.token);
+    if (m.want) {
+        b.string("want").begin_list();
+        if (m.want & kWantN4) b.string("n4");
+        if (m.want & kWantN6) b.string("n6");
+        b.end();
+    }
     b.end();
 }
 
@@ -117,6 +143,11 @@ void encode_response(BEncoder& b, const KrpcMessage& m) {
         std::string s;
         for (const auto& n : m.nodes) append_compact(s, n);
         b.string("nodes").string(s);
+    }
+    if (!m.nodes6.empty()) {
+        std::string s;
+        for (const auto& n : m.nodes6) append_compact(s, n);
+        b.string("nodes6").string(s);
     }
     if (!m.token.empty()) b.string("token").string(m.token);
     if (!m.values.empty()) {
@@ -134,35 +165,6 @@ void encode_response(BEncoder& b, const KrpcMessage& m) {
 
 }  // namespace
 
-std::string NodeAddr::ip_string() const {
-    return std::to_string(ip >> 24) + "." + std::to_string((ip >> 16) & 255) + "." + std::to_string((ip >> 8) & 255) +
-           "." + std::to_string(ip & 255);
-}
-
-std::string NodeAddr::to_string() const { return ip_string() + ":" + std::to_string(port); }
-
-bool parse_ipv4(std::string_view s, uint32_t& ip) {
-    uint32_t v = 0;
-    int parts = 0;
-    size_t i = 0;
-    while (parts < 4) {
-        if (i >= s.size() || s[i] < '0' || s[i] > '9') return false;
-        uint32_t octet = 0;
-        size_t start = i;
-        while (i < s.size() && s[i] >= '0' && s[i] <= '9' && i - start < 4) octet = octet * 10 + uint32_t(s[i++] - '0');
-        if (octet > 255 || i - start > 3) return false;
-        v = v << 8 | octet;
-        ++parts;
-        if (parts < 4) {
-            if (i >= s.size() || s[i] != '.') return false;
-            ++i;
-        }
-    }
-    if (i != s.size()) return false;
-    ip = v;
-    return true;
-}
-
 const char* method_name(Method m) {
     switch (m) {
         case Method::ping: return "ping";
@@ -173,24 +175,6 @@ const char* method_name(Method m) {
         case Method::invalid: return "invalid";
         default: return "none";
     }
-}
-
-void append_compact(std::string& out, const NodeAddr& a) {
-    char b[6] = {char(a.ip >> 24), char(a.ip >> 16), char(a.ip >> 8), char(a.ip), char(a.port >> 8), char(a.port)};
-    out.append(b, 6);
-}
-
-void append_compact(std::string& out, const NodeEntry& n) {
-    out.append(reinterpret_cast<const char*>(n.id.data()), kIdLen);
-    append_compact(out, n.addr);
-}
-
-NodeAddr read_compact_addr(const char* p) {
-    auto u = [p](int i) { return uint32_t(uint8_t(p[i])); };
-    NodeAddr a;
-    a.ip = u(0) << 24 | u(1) << 16 | u(2) << 8 | u(3);
-    a.port = uint16_t(u(4) << 8 | u(5));
-    return a;
 }
 
 Result<KrpcMessage> decode_krpc(std::string_view packet) {

@@ -32,7 +32,7 @@ Health RoutingTable::health(const Node& n, int64_t now) const {
 }
 
 RoutingTable::Node* RoutingTable::find(const NodeAddr& a, size_t* bucket) {
-    if (!addrs_.count(a.key())) return nullptr;
+    if (!addrs_.count(a)) return nullptr;
     for (size_t b = 0; b < buckets_.size(); ++b)
         for (auto& n : buckets_[b].nodes)
             if (n.e.addr == a) {
@@ -67,7 +67,7 @@ bool RoutingTable::insert(const Node& n, int64_t now, bool verified) {
         if (b.nodes.size() < K) {
             b.nodes.push_back(n);
             b.changed_ms = now;
-            addrs_.insert(n.e.addr.key());
+            addrs_.insert(n.e.addr);
             return true;
         }
         if (bi == buckets_.size() - 1 && buckets_.size() < 160) {
@@ -76,9 +76,9 @@ bool RoutingTable::insert(const Node& n, int64_t now, bool verified) {
         }
         for (auto& x : b.nodes)
             if (health(x, now) == Health::bad) {
-                addrs_.erase(x.e.addr.key());
+                addrs_.erase(x.e.addr);
                 x = n;
-                addrs_.insert(n.e.addr.key());
+                addrs_.insert(n.e.addr);
                 b.changed_ms = now;
                 return true;
             }
@@ -126,10 +126,10 @@ void RoutingTable::failed(const NodeAddr& a) {
     ++n->fails;
     Bucket& b = buckets_[bi];
     if (n->fails >= kBadFails && !b.replacements.empty()) {
-        addrs_.erase(n->e.addr.key());
+        addrs_.erase(n->e.addr);
         *n = b.replacements.back();
         b.replacements.pop_back();
-        addrs_.insert(n->e.addr.key());
+        addrs_.insert(n->e.addr);
     }
 }
 

@@ -205,10 +205,11 @@ Status Session::start() {
 }
 
 void Session::dht_totals(SessionStatus& s) const {
-    s.dht_nodes = dht_ ? int64_t(dht_->nodes()) : -1;
-    if (dht_ && dht_->node()) {
-        s.dht_packets_in = int64_t(dht_->node()->stats().packets_in);
-        s.dht_packets_out = int64_t(dht_->node()->stats().packets_out);
+    s.dht_nodes = dht_ ? int64_t(dht_->nodes()) : -1;  // both tables (BEP 32)
+    s.dht_nodes6 = dht_ ? int64_t(dht_->nodes6()) : -1;
+    if (dht_) {
+        s.dht_packets_in = int64_t(dht_->packets_in());
+        s.dht_packets_out = int64_t(dht_->packets_out());
     }
 }
 

@@ -107,6 +107,12 @@ std::string prometheus_text(const MetricsInput& in) {
         double(s.uploaded));
     one(out, "btl_peers", "gauge", "Peers connected, all torrents.", double(s.peers));
     one(out, "btl_listen_port", "gauge", "The BitTorrent listen port.", double(s.listen_port));
+    if (s.dht_nodes >= 0) {  // DHT on: each routing table (BEP 5 IPv4, BEP 32 IPv6)
+        int64_t v6 = std::max<int64_t>(s.dht_nodes6, 0);
+        family(out, "btl_dht_nodes", "gauge", "Nodes in the DHT routing tables, by address family.");
+        sample(out, "btl_dht_nodes", "family=\"ipv4\"", double(s.dht_nodes - v6));
+        sample(out, "btl_dht_nodes", "family=\"ipv6\"", double(v6));
+    }
     static const char* const kStates[] = {"checking", "downloading", "seeding", "stalled", "stopped", "error", "paused"};
     size_t counts[7] = {};
     for (size_t i = 0; i < in.torrents.size(); ++i) {

@@ -572,7 +572,7 @@ void CursesView::draw_footer(const std::vector<const Row*>& rows) {
                          format_rate(s.down_rate) + limit(lim.down) + "  up " + format_rate(s.up_rate) + limit(lim.up) +
                          "  peers " +
                          std::to_string(s.peers) + "  " + footer_port(s) +
-                         (s.dht_nodes >= 0 ? "  DHT " + std::to_string(s.dht_nodes) + " nodes" : std::string()) + "  free " +
+                         (s.dht_nodes >= 0 ? "  " + dht_nodes_text(s) : std::string()) + "  free " +
                          (disk_free_ >= 0 ? format_size(disk_free_) : std::string("?")) + "  sort " +
                          sort_key_name(sort_) + label_filter_text(label_filter_) + "  ? help";
     put(H - 2, W, totals, A_REVERSE);

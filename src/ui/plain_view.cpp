@@ -6,6 +6,7 @@
 
 #include "btl/base/format.hpp"
 #include "btl/base/utf8.hpp"
+#include "btl/ui/table.hpp"
 
 namespace btl::ui {
 
@@ -52,7 +53,7 @@ std::string PlainView::summary() const {
         if (counts[i]) o += ", " + std::to_string(counts[i]) + " " + state_name(static_cast<TorrentState>(i));
     o += "; down " + format_rate(s.down_rate) + ", up " + format_rate(s.up_rate) + ", " + std::to_string(s.peers) +
          " peers, " + (s.port_mapping.empty() ? "port " + std::to_string(s.listen_port) : s.port_mapping);
-    if (s.dht_nodes >= 0) o += ", DHT " + std::to_string(s.dht_nodes) + " nodes";
+    if (s.dht_nodes >= 0) o += ", " + dht_nodes_text(s);
     return o;
 }
 

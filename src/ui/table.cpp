@@ -282,4 +282,10 @@ bool row_matches(const Row& r, const std::string& filter) {
     return lower(r.st.name).find(f) != std::string::npos || lower(r.file).find(f) != std::string::npos;
 }
 
+std::string dht_nodes_text(const SessionStatus& s) {
+    if (s.dht_nodes < 0) return "";
+    return "DHT " + std::to_string(s.dht_nodes) + " nodes" +
+           (s.dht_nodes6 > 0 ? " (" + std::to_string(s.dht_nodes6) + " IPv6)" : std::string());
+}
+
 }  // namespace btl::ui

@@ -159,6 +159,7 @@ TEST_CASE("dht node: a flood of queries from random ids and addresses costs boun
     CHECK(n.table().size() <= 160 * 8);
     CHECK(n.stats().rate_limited > 0);
     CHECK(reply_bytes_max <= DhtNode::kMaxReply);
+    CHECK(reply_bytes_max <= 512);  // IPv4 alone: the bound before BEP 32
     CHECK(max_ratio_pct <= 600);  // a reply is at most 6x its query
     // One source hammering: at most its burst plus its rate gets answers.
     size_t before = replies;
@@ -276,6 +277,7 @@ TEST_CASE("dht node: the peer store is bounded per info hash and in info hashes"
     REQUIRE(d.ok());
     CHECK(d->values.size() == 10);
     CHECK(last.size() <= DhtNode::kMaxReply);
+    CHECK(last.size() <= 512);
     // Announces expire.
     n.tick(6000 + DhtNode::kPeerTtlMs + 60'000);
     CHECK(n.stored_torrents() == 0);

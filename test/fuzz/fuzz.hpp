@@ -87,4 +87,5 @@ BTL_FUZZ_DECLARE(fuzz_krpc);
 BTL_FUZZ_DECLARE(fuzz_label_config);
 BTL_FUZZ_DECLARE(fuzz_udp_demux);  // IPv6 / shared UDP socket
 BTL_FUZZ_DECLARE(fuzz_announce_query);  // bttrack's announce query, BEP 7 ipv6=/ipv4=
+BTL_FUZZ_DECLARE(fuzz_dht_state);  // dht.dat with nodes6 (BEP 32)
 }  // namespace btl::fuzz

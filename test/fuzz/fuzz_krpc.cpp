@@ -1,6 +1,7 @@
 // KRPC decoder (DHT): any datagram either fails cleanly or decodes to a
 // message whose canonical encoding decodes to the same message; and a node
-// fed the datagram never answers with more than its reply bound.
+// fed the datagram never answers with more than its reply bound (an IPv4
+// node, and the IPv6 node of a dual-stack pair, BEP 32).
 #include <string>
 #include <string_view>
 
@@ -15,7 +16,8 @@ int fuzz_krpc(const uint8_t* data, size_t size) {
     auto m = dht::decode_krpc(pkt);
     if (m.ok()) {
         BTL_FUZZ_CHECK(!m->tid.empty() && m->tid.size() <= 16);
-        BTL_FUZZ_CHECK(m->nodes.size() <= 64 && m->values.size() <= 200);
+        BTL_FUZZ_CHECK(m->nodes.size() <= 64 && m->nodes6.size() <= 64 && m->values.size() <= 200);
+        for (const auto& n : m->nodes6) BTL_FUZZ_CHECK(n.addr.v6 && n.addr.usable());
         if (m->kind != dht::MsgKind::query || (m->method != dht::Method::unknown && m->method != dht::Method::invalid)) {
             std::string again = dht::encode_krpc(*m);
             auto m2 = dht::decode_krpc(again);
@@ -34,6 +36,27 @@ int fuzz_krpc(const uint8_t* data, size_t size) {
     BTL_FUZZ_CHECK(biggest <= dht::DhtNode::kMaxReply);
     BTL_FUZZ_CHECK(sent <= 2);  // one answer, perhaps one ping back
     BTL_FUZZ_CHECK(node.stats().malformed + node.stats().queries_in + node.stats().unexpected == 1);
+
+    // BEP 32: the same datagram to the IPv6 node of a dual-stack pair, from ::1.
+    dht::DhtConfig c6;
+    c6.ipv6 = true;
+    size_t sent6 = 0, biggest6 = 0;
+    auto count = [&](const dht::NodeAddr&, std::string_view p) {
+        ++sent6;
+        if (p.size() > biggest6) biggest6 = p.size();
+    };
+    dht::DhtNode n4(id, {}, count, 2), n6(id, c6, count, 3);
+    n4.set_other(&n6);
+    n6.set_other(&n4);
+    n4.tick(0);
+    n6.tick(0);
+    dht::Ip6 lo{};
+    lo[15] = 1;
+    n6.on_packet(dht::NodeAddr::make6(lo, 6881), pkt, 1);
+    BTL_FUZZ_CHECK(biggest6 <= dht::DhtNode::kMaxReply);
+    BTL_FUZZ_CHECK(sent6 <= 2);
+    BTL_FUZZ_CHECK(n6.stats().malformed + n6.stats().queries_in + n6.stats().unexpected == 1);
+    BTL_FUZZ_CHECK(n4.stats().packets_in == 0);
     return 0;
 }
 

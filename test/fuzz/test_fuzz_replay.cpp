@@ -67,6 +67,7 @@ const Target kTargets[] = {
     {"label_config", fuzz_label_config},
     {"udp_demux", fuzz_udp_demux},  // IPv6 / shared UDP socket
     {"announce_query", fuzz_announce_query},  // bttrack's announce query, BEP 7 ipv6=/ipv4=
+    {"dht_state", fuzz_dht_state},  // dht.dat with nodes6 (BEP 32)
 };
 
 // Runs one input; an invariant failure is reported with the file's name.

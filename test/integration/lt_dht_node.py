@@ -27,8 +27,9 @@ def main():
     a = ap.parse_args()
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    host = "[%s]" % a.ip if ":" in a.ip else a.ip  # IPv6: the DHT runs over it (BEP 32)
     ses = lt.session({
-        "listen_interfaces": "%s:%d" % (a.ip, a.port), "outgoing_interfaces": a.ip,
+        "listen_interfaces": "%s:%d" % (host, a.port), "outgoing_interfaces": a.ip,
         "enable_dht": True, "dht_bootstrap_nodes": "",
         "dht_restrict_routing_ips": False, "dht_restrict_search_ips": False,
         "dht_prefer_verified_node_ids": False, "dht_block_ratelimit": 1000,
@@ -38,9 +39,13 @@ def main():
         "allow_multiple_connections_per_ip": True,
         "alert_mask": lt.alert.category_t.dht_notification | lt.alert.category_t.error_notification,
     })
-    for n in a.node:
-        ip, port = n.rsplit(":", 1)
-        ses.add_dht_node((ip, int(port)))
+    def nodes():
+        for n in a.node:  # "IP:PORT" or "[IPv6]:PORT"
+            ip, port = n.rsplit(":", 1)
+            yield ip.strip("[]"), int(port)
+
+    for n in nodes():
+        ses.add_dht_node(n)
     handles = []
     for t in a.torrent:
         if t.startswith("magnet:"):  # metadata from peers found through the DHT
@@ -62,9 +67,8 @@ def main():
         # Re-adding the nodes keeps a lone libtorrent table from emptying
         # while the others are still starting.
         if ss.dht_nodes == 0 and int(time.monotonic() - t0) % 2 == 0:
-            for n in a.node:
-                ip, port = n.rsplit(":", 1)
-                ses.add_dht_node((ip, int(port)))
+            for n in nodes():
+                ses.add_dht_node(n)
         st = {"dht_nodes": ss.dht_nodes, "listen_port": ses.listen_port(), "torrents": []}
         for h in handles:
             s = h.status()

@@ -29,6 +29,18 @@
 //    source that is not the node we asked) and rate-limited queries are
 //    counted and dropped; nothing that arrives is fatal.
 //  - save()/load_saved(): our id and the table's nodes, bencoded.
+//  - BEP 32 (IPv6): a node speaks one address family (DhtConfig::ipv6); a
+//    dual-stack DHT is two nodes sharing one id, each with its own table,
+//    lookups, budget and store, joined by set_other().  Then each sends
+//    want ["n4","n6"] in its find_node/get_peers (once the other node has
+//    had an answer from its family: proof that family's network works),
+//    answers `want` from both tables (nodes, nodes6), and hands the nodes
+//    of the other family it learns in replies to the other node (pinged if
+//    their bucket has room and that node has had an answer).
+//    Packets from, and nodes or bootstrap addresses of, the wrong family
+//    are dropped; peers (values) of either family go to the lookup's
+//    callback.  Peers announced over IPv6 are stored as IPv6 peers and
+//    handed out as 18-byte values.
 #pragma once
 #include <cstdint>
 #include <deque>
@@ -59,7 +71,18 @@ struct DhtConfig {
     size_t max_torrents = 2'000;     // info hashes announced to us
     size_t max_peers = 100;          // peers kept per info hash
     bool read_only = false;
+    // ---- BEP 32: the family this node speaks (false: IPv4)
+    bool ipv6 = false;
 };
+
+// The saved state (dht.dat): our id and the nodes of each family.
+struct SavedState {
+    NodeId id{};
+    std::vector<NodeEntry> nodes, nodes6;
+};
+std::string encode_saved(const SavedState& st);
+// false if the data is not a saved state; a damaged nodes6 only empties it.
+bool decode_saved(std::string_view data, SavedState& st);
 
 struct DhtStats {
     uint64_t packets_in = 0, packets_out = 0, bytes_in = 0, bytes_out = 0;
@@ -71,7 +94,9 @@ class DhtNode {
 public:
     static constexpr size_t kK = 8, kAlpha = 4;
     static constexpr size_t kMaxValues = 32;
-    static constexpr size_t kMaxReply = 512;
+    // Both families' nodes (8 + 8) or 32 IPv6 values fit; the IPv6 minimum
+    // MTU (1280) is never passed.
+    static constexpr size_t kMaxReply = 1024;
     static constexpr size_t kMaxCandidates = 64;
     static constexpr int64_t kSecretRotateMs = 5 * 60'000;
     static constexpr int64_t kPeerTtlMs = 30 * 60'000;
@@ -86,6 +111,14 @@ public:
     DhtNode& operator=(const DhtNode&) = delete;
 
     const NodeId& id() const { return table_.self(); }
+    bool ipv6() const { return cfg_.ipv6; }
+    // BEP 32: the node of the other family (same id), or nullptr.  Both
+    // must outlive the link (set it back to nullptr before destroying one).
+    void set_other(DhtNode* other) { other_ = other; }
+    // A node of this family that another node's reply named: pinged if it
+    // is not known, its bucket has room and some node of our family has
+    // answered us before (else our family may not reach anywhere).
+    void offer(const NodeEntry& n, int64_t now_ms);
     void on_packet(const NodeAddr& from, std::string_view packet, int64_t now_ms);
     // Timeouts, waiting lookups, bucket refresh, pings, secret rotation.
     // Cheap: meant to run a few times a second.
@@ -118,6 +151,7 @@ public:
 
     // The token a node at `ip` gets from us now (for tests).
     std::string token_for(uint32_t ip) const;
+    std::string token_for(const NodeAddr& a) const;
 
 private:
     struct Lookup;
@@ -149,13 +183,15 @@ private:
     void handle_query(const NodeAddr& from, KrpcMessage& m, int64_t now);
     void handle_reply(const NodeAddr& from, const KrpcMessage& m, int64_t now);
     void on_lookup_reply(Lookup& l, const NodeAddr& from, const KrpcMessage* m, int64_t now);
-    bool allow_source(uint32_t ip, int64_t now, bool& first);
+    bool allow_source(uint64_t source, int64_t now, bool& first);
+    static uint64_t source_key(const NodeAddr& a);
+    void add_nodes(KrpcMessage& r, const NodeId& target, uint8_t want) const;
     void reply(const NodeAddr& to, const KrpcMessage& m);
     void send_error(const NodeAddr& to, const std::string& tid, int code, const std::string& msg);
     void store_peer(const NodeId& ih, const NodeAddr& peer, int64_t now);
     std::vector<NodeAddr> stored_peers(const NodeId& ih, int64_t now);
     void expire(int64_t now);
-    std::string make_token(uint32_t ip, const std::string& secret) const;
+    std::string make_token(const NodeAddr& a, const std::string& secret) const;
     std::string next_tid();
 
     RoutingTable table_;
@@ -171,10 +207,12 @@ private:
     std::unordered_map<std::string, Outstanding> outstanding_;
     double budget_ = 0;
     int64_t budget_ms_ = -1;
-    std::unordered_map<uint32_t, Source> sources_;
+    std::unordered_map<uint64_t, Source> sources_;
     std::map<NodeId, Stored> store_;
     std::string secret_, prev_secret_;
     int64_t secret_ms_ = -1, last_refresh_ms_ = 0;
+    DhtNode* other_ = nullptr;  // BEP 32: the other family's node
+    bool heard_any_ = false;    // a node of our family has answered us
 };
 
 }  // namespace btl::dht

@@ -20,6 +20,9 @@
 //  - Health: good = answered within kQuestionableMs and no failure since;
 //    bad = kBadFails failures in a row; questionable otherwise.
 //  - Memory is bounded: 160 buckets of K nodes plus K replacements each.
+//  - One table holds one address family: the DHT keeps an IPv4 table and,
+//    when it runs over IPv6 too (BEP 32), a second one; the table itself
+//    does not look at the family.
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -59,7 +62,7 @@ public:
     void queried(const NodeAddr& a, int64_t now_ms);
     // Would a node with this id find room (or a bad node to replace)?
     bool has_room_for(const NodeId& id) const;
-    bool contains(const NodeAddr& a) const { return addrs_.count(a.key()) > 0; }
+    bool contains(const NodeAddr& a) const { return addrs_.count(a) > 0; }
 
     // The n nodes closest to target, bad ones left out.
     std::vector<NodeEntry> closest(const NodeId& target, size_t n) const;
@@ -86,7 +89,7 @@ private:
 
     NodeId self_;
     std::vector<Bucket> buckets_;
-    std::unordered_set<uint64_t> addrs_;  // addresses in buckets (not replacements)
+    std::unordered_set<NodeAddr, NodeAddrHash> addrs_;  // addresses in buckets (not replacements)
 };
 
 }  // namespace btl::dht

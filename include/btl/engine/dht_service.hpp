@@ -17,6 +17,13 @@
 //    Hooks::on_peers.
 //  - get_peers()/announce() are for callers that want peers for an info hash
 //    (a magnet link's metadata fetch); cancel() drops the callbacks.
+//  - BEP 32: one DHT node per address family the socket has (an IPv4 and
+//    an IPv6 node sharing our id, each with its own routing table).  Every
+//    lookup (a torrent's announce, get_peers for a magnet) runs on both and
+//    ends when both have; peers of both families go to the torrent.  The
+//    --dht_bootstrap entries are sorted by family: "[v6]:port" literals go
+//    to the IPv6 node, and a name is looked up for both families.  dht.dat
+//    holds both tables ("nodes", "nodes6").
 //  - Everything runs on the loop thread; stop() saves, closes, then `done`.
 #pragma once
 #include <uv.h>
@@ -71,8 +78,16 @@ public:
     void add_node(const std::string& ip, uint16_t port);
 
     uint16_t port() const { return sock_ ? sock_->port() : 0; }
-    size_t nodes() const { return node_ ? node_->table().size() : 0; }
+    // Nodes in both routing tables; nodes6(): the IPv6 table's share.
+    size_t nodes() const { return nodes4() + nodes6(); }
+    size_t nodes4() const { return node_ ? node_->table().size() : 0; }
+    size_t nodes6() const { return node6_ ? node6_->table().size() : 0; }
+    // The IPv4 node and the IPv6 node (BEP 32); either may be null.
     const dht::DhtNode* node() const { return node_.get(); }
+    const dht::DhtNode* node6() const { return node6_.get(); }
+    // Datagrams both nodes received and sent.
+    uint64_t packets_in() const;
+    uint64_t packets_out() const;
     std::string state_file() const { return data_dir_ + "/dht.dat"; }
 
 private:
@@ -87,7 +102,16 @@ private:
     void announced(const Sha1Digest& ih, size_t responded);
     void schedule(const Sha1Digest& ih, Entry& e, int64_t due);
     void bootstrap_from_routers();
+    void bootstrap_nodes(const std::vector<dht::NodeAddr>& routers);
     void save(std::function<void()> done);
+    // ---- BEP 32: both nodes
+    using NodePeersFn = std::function<void(const std::vector<dht::NodeAddr>&)>;
+    struct Multi;
+    std::unique_ptr<dht::DhtNode> make_node(const dht::NodeId& id, bool v6);
+    std::vector<dht::DhtNode*> running_nodes() const;
+    size_t table_size() const { return nodes(); }
+    uint64_t start_lookup(bool announce, const Sha1Digest& ih, NodePeersFn peers, std::function<void(size_t)> done);
+    void on_datagram(const sockaddr* from, std::string_view data);
 
     uv_loop_t* loop_;
     SessionOptions opt_;
@@ -103,6 +127,10 @@ private:
     bool bootstrapping_ = false;
     int64_t last_save_ms_ = 0, last_bootstrap_ms_ = -1;
     JobOwner jobs_;
+    // ---- BEP 32: the IPv6 node and the lookups that span both nodes
+    std::unique_ptr<dht::DhtNode> node6_;
+    std::map<uint64_t, std::shared_ptr<Multi>> multis_;
+    uint64_t next_multi_ = 1;
 };
 
 }  // namespace btl

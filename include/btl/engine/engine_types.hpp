@@ -121,6 +121,8 @@ struct SessionStatus {
     std::string port_mapping;
     int64_t dht_nodes = -1;  // nodes in the DHT routing table; -1 = DHT off
     int64_t dht_packets_in = 0, dht_packets_out = 0;  // DHT datagrams since start
+    // ---- DHT over IPv6 (BEP 32): the IPv6 table's share of dht_nodes (a sum)
+    int64_t dht_nodes6 = -1;  // -1 = DHT off
 };
 
 enum class LogLevel { debug, info, warning, error };

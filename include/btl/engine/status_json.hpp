@@ -92,6 +92,7 @@ void for_each_totals_field(F&& f) {
     f("dht_nodes", &SessionStatus::dht_nodes);  // -1: DHT off
     f("dht_packets_in", &SessionStatus::dht_packets_in);
     f("dht_packets_out", &SessionStatus::dht_packets_out);
+    f("dht_nodes6", &SessionStatus::dht_nodes6);  // the IPv6 part of dht_nodes (BEP 32)
 }
 
 // One JSON value of each type the schema uses.

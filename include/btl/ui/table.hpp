@@ -46,5 +46,8 @@ std::vector<std::string> scroll_window(const std::vector<std::string>& lines, in
 // The `/` filter: the row's name or file contains `filter` (ASCII letters
 // compared without case).
 bool row_matches(const Row& r, const std::string& filter);
+// "DHT 120 nodes (45 IPv6)": both routing tables, the IPv6 share (BEP 32)
+// when it has any; "" when the DHT is off.
+std::string dht_nodes_text(const SessionStatus& s);
 
 }  // namespace btl::ui

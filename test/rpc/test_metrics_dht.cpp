@@ -1,0 +1,20 @@
+// /metrics: the DHT's routing tables by address family (BEP 5 IPv4, BEP 32 IPv6).
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "btl/rpc/metrics.hpp"
+
+using namespace btl;
+
+TEST_CASE("metrics: btl_dht_nodes gives each family's table, and nothing when the DHT is off") {
+    rpc::MetricsInput in;
+    std::string t = rpc::prometheus_text(in);
+    CHECK(t.find("btl_dht_nodes") == std::string::npos);  // dht_nodes -1: off
+    in.session.dht_nodes = 120;
+    in.session.dht_nodes6 = 45;
+    t = rpc::prometheus_text(in);
+    CHECK(t.find("# TYPE btl_dht_nodes gauge\n") != std::string::npos);
+    CHECK(t.find("btl_dht_nodes{family=\"ipv4\"} 75\n") != std::string::npos);
+    CHECK(t.find("btl_dht_nodes{family=\"ipv6\"} 45\n") != std::string::npos);
+}
