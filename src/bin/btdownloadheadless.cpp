@@ -67,6 +67,7 @@ struct App {
     uint64_t doc_version = 0;
     bool shutting_down = false, announced_complete = false;
     UvHandle<uv_timer_t> display, seed_timer;
+    UvHandle<uv_timer_t> done_poll;  // --seed_time N: notices the completion within kDonePollMs
     UvHandle<uv_signal_t> sigint, sigterm, sighup;
     int exit_code = 0;
 
@@ -82,6 +83,7 @@ struct App {
             status->flush([this] {
                 display.reset();
                 seed_timer.reset();
+                done_poll.reset();
                 sigint.reset();
                 sigterm.reset();
                 sighup.reset();
@@ -105,6 +107,15 @@ struct App {
         doc = status_json(rows, session->session_status());
         ++doc_version;
         return doc;
+    }
+
+    static constexpr uint64_t kDonePollMs = 50;
+    void poll_done() {
+        for (Torrent* t : session->torrents())
+            if (t->completions() > 0 && !shutting_down) {
+                done_poll.reset();
+                return on_display();  // says "complete" and starts the seed timer or shuts down
+            }
     }
 
     void on_display() {
@@ -206,6 +217,14 @@ void install_handlers(App& app) {
     app.display->data = &app;
     uint64_t ms = uint64_t(app.interval * 1000);
     uv_timer_start(app.display.get(), [](uv_timer_t* h) { static_cast<App*>(h->data)->on_display(); }, ms, ms);
+    if (app.seed_time >= 0) {
+        // The display ticks once a second; waiting for it to notice the
+        // completion cost up to a second of wall time per download.
+        app.done_poll = UvHandle<uv_timer_t>::create([&](uv_timer_t* h) { return uv_timer_init(app.loop, h); });
+        app.done_poll->data = &app;
+        uv_timer_start(app.done_poll.get(), [](uv_timer_t* h) { static_cast<App*>(h->data)->poll_done(); }, App::kDonePollMs,
+                       App::kDonePollMs);
+    }
     auto stop = [](uv_signal_t* h, int) {
         auto* a = static_cast<App*>(h->data);
         if (a->shutting_down) std::_Exit(130);  // second signal: leave now

@@ -4,6 +4,55 @@
 
 namespace btl {
 
+namespace {
+
+// Released block buffers waiting for reuse; never destroyed (a buffer may be
+// released during static destruction).
+struct IdleBuffers {
+    std::mutex m;
+    std::vector<std::vector<uint8_t>*> free;
+};
+IdleBuffers& idle() {
+    static auto* b = new IdleBuffers;
+    return *b;
+}
+// Bigger buffers (a block is 16 KiB) are not worth keeping.
+constexpr size_t kMaxKeptCapacity = 64 * 1024;
+
+}  // namespace
+
+BlockBuffer copy_block_buffer(const void* data, size_t len) {
+    std::vector<uint8_t>* v = nullptr;
+    {
+        auto& ib = idle();
+        std::lock_guard lk(ib.m);
+        if (!ib.free.empty()) {
+            v = ib.free.back();
+            ib.free.pop_back();
+        }
+    }
+    if (!v) v = new std::vector<uint8_t>;
+    const auto* p = static_cast<const uint8_t*>(data);
+    v->assign(p, p + len);
+    return BlockBuffer(v, [](std::vector<uint8_t>* b) {
+        if (b->capacity() <= kMaxKeptCapacity) {
+            auto& ib = idle();
+            std::lock_guard lk(ib.m);
+            if (ib.free.size() < kIdleBlockBuffers) {
+                ib.free.push_back(b);
+                return;
+            }
+        }
+        delete b;
+    });
+}
+
+size_t idle_block_buffers() {
+    auto& ib = idle();
+    std::lock_guard lk(ib.m);
+    return ib.free.size();
+}
+
 std::atomic<int64_t> BlockAssembler::held_total_{0};
 
 struct BlockAssembler::Partial {
@@ -53,14 +102,49 @@ std::shared_ptr<BlockAssembler::Partial> BlockAssembler::partial(uint32_t piece,
 std::vector<PieceVerdict> BlockAssembler::write(const std::vector<BlockWrite>& blocks, const BlockIo& io,
                                                 uint64_t epoch) {
     std::vector<PieceVerdict> out;
+    // Runs of blocks that follow each other in the stream go down in one
+    // gathered write (a batch is mostly one peer's blocks, in order), then
+    // each block of the run is fed to its piece's hasher.
+    // At most 4 blocks (64 KiB) per call: measured on this kernel (6.18,
+    // ext4), page-cache writes of 256 KiB and 1 MiB cost 2-3x the system
+    // time of 16-64 KiB ones (bigger folios, which come from colder
+    // memory); 4 blocks cut the pwrite calls 4x at no extra cost.
+    constexpr size_t kMaxRun = 4;
+    std::vector<std::shared_ptr<Partial>> parts;
+    std::vector<iovec> iov;
+    std::vector<const BlockWrite*> run;
+    int64_t run_off = 0, run_end = 0;
+    auto flush = [&] {
+        if (run.empty()) return;
+        if (run.size() == 1 || !io.write_gather) {
+            for (size_t i = 0; i < run.size(); ++i) {
+                Status st = io.write(run_off, run[i]->data->data(), run[i]->data->size());
+                run_off += int64_t(run[i]->data->size());
+                block_written(parts[i], *run[i], std::move(st), io, out);
+            }
+        } else {
+            // A failed gathered write fails every block of the run: which of
+            // them reached the file is unknown, so none is trusted.
+            Status st = io.write_gather(run_off, iov.data(), iov.size());
+            for (size_t i = 0; i < run.size(); ++i) block_written(parts[i], *run[i], st, io, out);
+        }
+        run.clear();
+        parts.clear();
+        iov.clear();
+    };
     for (const auto& w : blocks) {
         if (!w.data || piece_size(w.piece) <= int64_t(w.block) * block_size_) continue;
         auto p = partial(w.piece, w.expected, epoch);
         if (!p) continue;  // queued before drop_all(): the torrent forgot it
         int64_t off = int64_t(w.piece) * piece_length_ + int64_t(w.block) * block_size_;
-        Status st = io.write(off, w.data->data(), w.data->size());
-        block_written(p, w, std::move(st), io, out);
+        if (!run.empty() && (off != run_end || run.size() >= kMaxRun)) flush();
+        if (run.empty()) run_off = run_end = off;
+        run.push_back(&w);
+        parts.push_back(std::move(p));
+        iov.push_back(iovec{const_cast<uint8_t*>(w.data->data()), w.data->size()});
+        run_end += int64_t(w.data->size());
     }
+    flush();
     return out;
 }
 

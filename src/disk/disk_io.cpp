@@ -186,6 +186,7 @@ static BlockIo storage_block_io(const std::shared_ptr<Storage>& st) {
     Storage* s = st.get();
     io.write = [s](int64_t off, const uint8_t* data, size_t len) { return s->write(off, data, len); };
     io.read = [s](int64_t off, uint8_t* buf, size_t len) { return s->read(off, buf, len); };
+    io.write_gather = [s](int64_t off, const iovec* parts, size_t n) { return s->write_gather(off, parts, n); };
     return io;
 }
 

@@ -1,8 +1,10 @@
 #include "btl/disk/storage.hpp"
 
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -81,6 +83,22 @@ Result<FilePool::Lease> Storage::lease(uint32_t file, bool write, int* err_no) {
     return pool_->acquire_under(base_dir_, rel_paths_[file], write, err_no);
 }
 
+Result<FilePool::Lease> Storage::live_lease(uint32_t file, bool write, int* e) {
+    auto l = lease(file, write, e);
+    if (l && unlinked(l->fd())) {
+        // Deleted behind our back: forget the fd.  A write creates the
+        // file anew (the rest is re-checked or re-downloaded); a read
+        // reports it missing.
+        l = Result<FilePool::Lease>(make_error("deleted"));
+        pool_->close(file_path(file));
+        if (write)
+            l = lease(file, true, e);
+        else
+            *e = ENOENT;
+    }
+    return l;
+}
+
 Status Storage::io(int64_t off, uint8_t* buf, size_t len, bool write,
                    std::vector<ByteRange>* missing) {
     if (len == 0) return Ok{};
@@ -102,18 +120,7 @@ Status Storage::io(int64_t off, uint8_t* buf, size_t len, bool write,
             continue;
         }
         int e = 0;
-        auto l = lease(s.file_index, write, &e);
-        if (l && unlinked(l->fd())) {
-            // Deleted behind our back: forget the fd.  A write creates the
-            // file anew (the rest is re-checked or re-downloaded); a read
-            // reports it missing.
-            l = Result<FilePool::Lease>(make_error("deleted"));
-            pool_->close(file_path(s.file_index));
-            if (write)
-                l = lease(s.file_index, true, &e);
-            else
-                e = ENOENT;
-        }
+        auto l = live_lease(s.file_index, write, &e);
         if (!l) {
             bool absent = e == ENOENT || e == ENOTDIR;
             if (!write && absent) {
@@ -164,6 +171,78 @@ Status Storage::write(int64_t torrent_offset, const uint8_t* data, size_t len) {
     // io() takes a mutable pointer for the read path; writes never modify it.
     std::lock_guard<std::mutex> lock(write_mu_);
     return io(torrent_offset, const_cast<uint8_t*>(data), len, true, nullptr);
+}
+
+Status Storage::write_gather(int64_t off, const iovec* parts, size_t count) {
+    size_t len = 0;
+    for (size_t i = 0; i < count; ++i) len += parts[i].iov_len;
+    if (count == 1) return write(off, static_cast<const uint8_t*>(parts[0].iov_base), len);
+    if (len == 0) return Ok{};
+    if (off < 0 || int64_t(len) > layout_.total() || off > layout_.total() - int64_t(len))
+        return make_error("range beyond the end of " + root_);
+    std::lock_guard<std::mutex> lock(write_mu_);
+    thread_local std::vector<FileSlice> slices;
+    slices.clear();
+    layout_.map(off, int64_t(len), slices);
+    const iovec* part = parts;
+    size_t part_off = 0;  // bytes of *part already written
+    for (const FileSlice& s : slices) {
+        if (layout_.is_pad(s.file_index)) {
+            int64_t skip = s.length;
+            while (skip > 0) {
+                int64_t take = std::min<int64_t>(skip, int64_t(part->iov_len - part_off));
+                skip -= take;
+                part_off += size_t(take);
+                if (part_off == part->iov_len) ++part, part_off = 0;
+            }
+            continue;
+        }
+        Status st = write_slice_gather(s.file_index, s.file_offset, s.length, part, part_off, parts + count);
+        if (!st.ok()) return st;
+    }
+    return Ok{};
+}
+
+// Writes len bytes of the gathered buffers (from *part + part_off on) to
+// one file at file_offset, advancing the cursor past them.
+Status Storage::write_slice_gather(uint32_t file, int64_t file_offset, int64_t len, const iovec*& part,
+                                   size_t& part_off, const iovec* end) {
+    int e = 0;
+    auto l = live_lease(file, true, &e);
+    if (!l) {
+        if (e == ENOSPC || e == EDQUOT || e == EFBIG) return make_sys_error(write_error(file_path(file), e), e);
+        return make_sys_error(l.error().message, e);
+    }
+    constexpr int kMaxIov = 64;
+    int64_t done = 0;
+    while (done < len) {
+        iovec v[kMaxIov];
+        int n = 0;
+        int64_t want = 0;
+        const iovec* p = part;
+        size_t po = part_off;
+        while (n < kMaxIov && p != end && want < len - done) {
+            size_t take = size_t(std::min<int64_t>(int64_t(p->iov_len - po), len - done - want));
+            v[n++] = iovec{static_cast<char*>(p->iov_base) + po, take};
+            want += int64_t(take);
+            ++p, po = 0;
+        }
+        ssize_t w = ::pwritev(l->fd(), v, n, off_t(file_offset + done));
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            int err = errno;
+            return make_sys_error(write_error(file_path(file), err), err);
+        }
+        if (w == 0) return make_sys_error(write_error(file_path(file), ENOSPC), ENOSPC);
+        done += w;
+        for (int64_t adv = w; adv > 0;) {
+            int64_t take = std::min<int64_t>(adv, int64_t(part->iov_len - part_off));
+            adv -= take;
+            part_off += size_t(take);
+            if (part_off == part->iov_len) ++part, part_off = 0;
+        }
+    }
+    return Ok{};
 }
 
 Status Storage::read(int64_t torrent_offset, uint8_t* buf, size_t len) {

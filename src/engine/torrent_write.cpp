@@ -23,7 +23,7 @@ void Torrent::queue_block(BlockRef b, std::string_view data, bool piece_complete
     BlockWrite w;
     w.piece = b.piece;
     w.block = b.block;
-    w.data = std::make_shared<std::vector<uint8_t>>(data.begin(), data.end());
+    w.data = copy_block_buffer(data.data(), data.size());
     w.expected = mi_.piece_hash(b.piece);
     write_batch_.push_back(std::move(w));
     batch_bytes_ += int64_t(data.size());

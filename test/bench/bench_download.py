@@ -42,6 +42,12 @@ suffixes; BENCH_SIZE_MIB is still read), BENCH_SEEDERS / BENCH_LEECHERS
 BENCH_OURS_EXTRA (options for every btdownloadheadless), BTL_BIN (our binaries), BENCH_DIR
 (/tmp/btl-bench).  Exit status non-zero only if a scenario could not run;
 a missing btdownloadheadless prints n/a.
+Before the matrix, build/bench/download_floor measures the floor on this
+machine (what any leecher must do per byte, in one thread: recv from
+loopback TCP, pwrite, SHA-1; see test/bench/download_floor.cpp); its CPU
+and MB/s for the same size are printed under the table, beside our
+leecher's figures from our plain seeder (ours-allow) and the CPU target.
+
 Run: /usr/bin/python3 test/bench/bench_download.py
 """
 
@@ -402,6 +408,56 @@ def print_tables(results, v, seeders, leechers):
               % (min(cpu_all), max(cpu_all)))
 
 
+def floor_path():
+    return os.path.join(os.path.dirname(H.btl_bin_dir()), "bench", "download_floor")
+
+
+def measure_floor(ws):
+    """{stage: (cpu s for SIZE, MB/s)} from download_floor, or None."""
+    exe = floor_path()
+    if not os.access(exe, os.X_OK):
+        return None
+    mib = SIZE // H.MiB
+    r = subprocess.run([exe, "--size", str(mib), "--runs", str(max(RUNS, 3)),
+                        "--piece", str(PIECE // 1024), "--file", ws.path("floor.bin")],
+                       capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:
+        raise H.Fail("download_floor: %s" % (r.stderr.strip() or r.returncode))
+    out = {}
+    for line in r.stdout.splitlines():
+        # "floor recv+pwrite+sha1  CPU 0.288 s per 256 MiB, 295 MB/s"
+        f = line.split()
+        if len(f) >= 9 and f[0] == "floor" and f[2] == "CPU":
+            out[f[1]] = (float(f[3]) * SIZE / (256 * H.MiB), float(f[8]))
+    H.log("floor: %s" % r.stdout.strip().replace("\n", "; "))
+    return out
+
+
+def print_floor(floor, results):
+    if not floor:
+        print("floor: n/a (%s not built)" % floor_path())
+        return
+    print("floor, one thread, %d MiB (recv from loopback TCP, pwrite, SHA-1 per piece; "
+          "download_floor, median of %d):" % (SIZE // H.MiB, max(RUNS, 3)))
+    for k in ("recv", "recv+pwrite", "recv+pwrite+sha1"):
+        if k in floor:
+            print("  %-17s cpu %.3f s  %5.0f MB/s" % (k, floor[k][0], floor[k][1]))
+    full = floor.get("recv+pwrite+sha1")
+    row = results.get("ours-allow", {})
+    if full:
+        for s in SEEDERS:
+            rs = results.get(s, {})
+            anchors = [med(rs[k], "cpu") for k in ANCHORS if rs.get(k)]
+            if anchors and rs.get("ours"):
+                print("  from %-12s ours cpu %.2f s = %.2fx floor; cpu target (%.1fx best anchor) %.3f s = %.2fx floor"
+                      % (s, med(rs["ours"], "cpu"), med(rs["ours"], "cpu") / full[0], TARGET_CPU,
+                         TARGET_CPU * min(anchors), TARGET_CPU * min(anchors) / full[0]))
+    if full and row.get("ours"):
+        w = med(row["ours"], "wall")
+        print("  ours-allow -> ours: %.0f MB/s = %.2fx the floor's %.0f MB/s"
+              % (SIZE / w / 1e6, SIZE / w / 1e6 / full[1], full[1]))
+
+
 def main():
     have_ours = os.access(H.headless_path(), os.X_OK)
     seeders = subset("BENCH_SEEDERS", SEEDERS)
@@ -412,6 +468,7 @@ def main():
     results = {}
     failed = []
     with H.Workspace("bench-download", timeout=3600) as ws:
+        floor = measure_floor(ws)
         tr = H.Tracker(ws)
         tor = ws.path("bench.torrent")
         ih = make_torrent_fast(data, piece_hashes, tor, tr.announce)
@@ -442,6 +499,7 @@ def main():
             except H.Fail as e:
                 H.log("seeder %s did not stop: %s" % (s, e))
     print_tables(results, v, seeders, leechers)
+    print_floor(floor, results)
     if not have_ours:
         print("\n(btdownloadheadless not found in %s: n/a)" % H.btl_bin_dir())
     if failed:

@@ -43,7 +43,7 @@ def main():
         seed_cpu0 = proc.cpu_seconds()
         t0 = time.monotonic()
         if LEECHER == "ours":
-            me = H.Headless(ws, "ours", tor, "127.0.0.40", save_in=out, seed_time=0,
+            me = H.Headless(ws, "ours-leech", tor, "127.0.0.40", save_in=out, seed_time=0,
                             wrapper=wrapper, extra=B.OURS_EXTRA + ["--verbose"]).proc
         else:  # an anchor under the same wrapper, to compare profiles
             start = ws.start

@@ -134,6 +134,70 @@ TEST_CASE("block_assembler: a bad block fails the piece; a write error is a writ
     CHECK(v[0].write.error().sys_errno == ENOSPC);
 }
 
+TEST_CASE("block_assembler: blocks that follow each other go down in one gathered write; a gap starts another") {
+    Mem m(3 * 4 * kBs, 4 * kBs, 21);
+    BlockAssembler as(m.piece_length, int64_t(m.content.size()), kBs);
+    auto io = m.io();
+    std::vector<std::pair<int64_t, size_t>> calls;  // offset, buffers
+    io.write_gather = [&](int64_t off, const iovec* parts, size_t n) -> Status {
+        if (m.fail_errno) return make_sys_error("disk full writing /mem", m.fail_errno);
+        calls.emplace_back(off, n);
+        for (size_t i = 0; i < n; ++i) {
+            std::memcpy(m.disk.data() + off, parts[i].iov_base, parts[i].iov_len);
+            off += int64_t(parts[i].iov_len);
+        }
+        return Ok{};
+    };
+    // Piece 0 whole and the start of piece 1 run on across the piece end,
+    // cut every 4 blocks (64 KiB per call); block 1:3 after a gap is a run
+    // of its own (written alone).
+    auto v = as.write({m.block(0, 0), m.block(0, 1), m.block(0, 2), m.block(0, 3), m.block(1, 0), m.block(1, 1),
+                       m.block(1, 3)},
+                      io, as.epoch());
+    REQUIRE(calls.size() == 2);
+    CHECK(calls[0] == std::make_pair(int64_t(0), size_t(4)));
+    CHECK(calls[1] == std::make_pair(int64_t(4 * kBs), size_t(2)));
+    CHECK(m.writes == 1);
+    REQUIRE(v.size() == 1);
+    CHECK(v[0].piece == 0);
+    CHECK(v[0].hash_ok);
+    v = as.write({m.block(1, 2)}, io, as.epoch());
+    REQUIRE(v.size() == 1);
+    CHECK(v[0].hash_ok);
+    CHECK(m.reads == 0);  // 1:3 was held, not read back
+    // A failed gathered write fails every piece it touched, as a write error.
+    m.fail_errno = ENOSPC;
+    v = as.write({m.block(2, 0), m.block(2, 1), m.block(2, 2), m.block(2, 3)}, io, as.epoch());
+    REQUIRE(v.size() == 1);
+    CHECK(v[0].hash_ok);
+    REQUIRE_FALSE(v[0].write.ok());
+    CHECK(v[0].write.error().sys_errno == ENOSPC);
+    m.fail_errno = 0;
+    CHECK(std::equal(m.disk.begin(), m.disk.begin() + 8 * kBs, m.content.begin()));
+}
+
+TEST_CASE("block_assembler: block buffers are recycled, up to a bound") {
+    std::vector<uint8_t> a(kBs, 7), b(100, 9);
+    const void* first = nullptr;
+    {
+        auto x = copy_block_buffer(a.data(), a.size());
+        CHECK(*x == a);
+        first = x->data();
+    }
+    const size_t idle = idle_block_buffers();
+    CHECK(idle >= 1);
+    // The released buffer is the next one handed out, holding the new bytes.
+    auto y = copy_block_buffer(b.data(), b.size());
+    CHECK(y->data() == first);
+    CHECK(*y == b);
+    CHECK(idle_block_buffers() == idle - 1);
+    y.reset();
+    std::vector<BlockBuffer> many;
+    for (size_t i = 0; i < kIdleBlockBuffers + 10; ++i) many.push_back(copy_block_buffer(a.data(), a.size()));
+    many.clear();
+    CHECK(idle_block_buffers() == kIdleBlockBuffers);
+}
+
 TEST_CASE("block_assembler: drop_all forgets partial pieces; blocks queued before it are neither written nor hashed") {
     Mem m(4 * kBs, 4 * kBs, 11);
     BlockAssembler as(m.piece_length, int64_t(m.content.size()), kBs);

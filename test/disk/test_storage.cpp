@@ -267,3 +267,57 @@ TEST_CASE("storage: write errors carry their errno") {
     REQUIRE_FALSE(s.ok());
     CHECK(s.error().sys_errno == ENOTDIR);
 }
+
+TEST_CASE("storage: write_gather lays buffers end to end across files, pad files and uneven cuts") {
+    SUBCASE("uneven files, the buffers cut across file ends") {
+        Fixture f;
+        // Buffers of 700, 1, 2299, 3017, 3000 bytes: cuts fall inside files
+        // and exactly at the file boundaries at 1000 and 4000 (sizes sum to
+        // the whole stream, 9017 bytes).
+        std::vector<size_t> sizes{700, 1, 2299, 3017, 3000};
+        std::vector<iovec> iov;
+        size_t at = 0;
+        for (size_t n : sizes) {
+            iov.push_back(iovec{f.data.data() + at, n});
+            at += n;
+        }
+        REQUIRE(at == f.data.size());
+        REQUIRE(f.st->write_gather(0, iov.data(), iov.size()).ok());
+        std::vector<uint8_t> all(f.data.size());
+        REQUIRE(f.st->read(0, all.data(), all.size()).ok());
+        CHECK(all == f.data);
+        CHECK(testutil::read_file(f.dir / "t/sub/deep/c") ==
+              std::vector<uint8_t>(f.data.begin() + 4000, f.data.begin() + 4017));
+    }
+    SUBCASE("a range in the middle, more buffers than one pwritev takes") {
+        Fixture f;
+        std::vector<iovec> iov;
+        for (size_t off = 500; off < 8500; off += 50) iov.push_back(iovec{f.data.data() + off, 50});
+        REQUIRE(iov.size() > 64);
+        REQUIRE(f.st->write_gather(500, iov.data(), iov.size()).ok());
+        std::vector<uint8_t> mid(8000);
+        REQUIRE(f.st->read(500, mid.data(), mid.size()).ok());
+        CHECK(std::equal(mid.begin(), mid.end(), f.data.begin() + 500));
+    }
+    SUBCASE("pad files are skipped, the buffers after them land where they belong") {
+        TempDir dir;
+        std::vector<uint8_t> data = testutil::pattern(48, 9);
+        std::fill(data.begin() + 10, data.begin() + 16, 0);
+        auto m = testutil::make_meta({10, 6, 32}, 16, data, true, {"x", ".pad/6", "y"}, {false, true, false});
+        auto st = Storage::open(m, dir / "t", nullptr);
+        REQUIRE(st.ok());
+        iovec iov[3] = {{data.data(), 12}, {data.data() + 12, 20}, {data.data() + 32, 16}};
+        REQUIRE((*st)->write_gather(0, iov, 3).ok());
+        CHECK_FALSE(std::filesystem::exists(dir / "t/.pad"));
+        std::vector<uint8_t> back(48, 0xff);
+        REQUIRE((*st)->read(0, back.data(), 48).ok());
+        CHECK(back == data);
+    }
+    SUBCASE("beyond the end is refused") {
+        Fixture f;
+        iovec iov[2] = {{f.data.data(), 9000}, {f.data.data(), 100}};
+        auto s = f.st->write_gather(0, iov, 2);
+        REQUIRE_FALSE(s.ok());
+        CHECK(s.error().message.find("range beyond the end") == 0);
+    }
+}

@@ -22,6 +22,8 @@
 // - Every error from the operating system carries its errno
 //   (Error::sys_errno), so the torrent can classify it (disk_fault.hpp).
 #pragma once
+#include <sys/uio.h>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -64,6 +66,10 @@ public:
     Status write_piece(uint32_t piece, const uint8_t* data, size_t len);
     // Writes any range of the stream (pad-file slices are skipped).
     Status write(int64_t torrent_offset, const uint8_t* data, size_t len);
+    // Writes the buffers one after another from torrent_offset: one pwritev
+    // per file slice instead of one pwrite per buffer (received blocks that
+    // follow each other go down in one call).
+    Status write_gather(int64_t torrent_offset, const iovec* parts, size_t count);
     // Strict read: all bytes or an error.
     Status read(int64_t torrent_offset, uint8_t* buf, size_t len);
     // Lenient read for re-checking: missing files and short reads are not
@@ -111,6 +117,11 @@ private:
     Status io(int64_t off, uint8_t* buf, size_t len, bool write,
               std::vector<ByteRange>* missing);
     Result<FilePool::Lease> lease(uint32_t file, bool write, int* err_no);
+    // lease(), reopened when the cached fd's file was deleted behind our
+    // back (a write creates it anew; a read reports ENOENT).
+    Result<FilePool::Lease> live_lease(uint32_t file, bool write, int* err_no);
+    Status write_slice_gather(uint32_t file, int64_t file_offset, int64_t len, const iovec*& part,
+                              size_t& part_off, const iovec* end);
 
     FileLayout layout_;
     std::string root_;      // as given
