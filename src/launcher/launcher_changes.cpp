@@ -60,6 +60,9 @@ void Launcher::count_row(const Row& r, int sign) const {
         n_loaded_ += sign;
         sum_down_ += sign * r.st.downloaded;
         sum_up_ += sign * r.st.uploaded;
+        sum_total_down_ += sign * r.st.total_downloaded;
+        sum_total_up_ += sign * r.st.total_uploaded;
+        n_paused_ += sign * (r.st.state == TorrentState::stopped);
     } else {
         n_errors_ += sign;
     }
@@ -222,6 +225,24 @@ bool Launcher::changes_since(uint64_t& cursor, std::vector<RowChange>& out) cons
     }
     cursor = feed_seq_;
     return complete;
+}
+
+Launcher::TorrentCounts Launcher::torrent_counts() const {
+    refresh(100);
+    TorrentCounts c;
+    c.torrents = n_loaded_;
+    c.paused = n_paused_;
+    c.up_total = sum_total_up_;
+    c.down_total = sum_total_down_;
+    // A rate or a check makes a row live: only those are looked at.
+    for (const auto& name : live_) {
+        auto it = files_.find(name);
+        if (it == files_.end() || !it->second.visible || !it->second.shown.loaded) continue;
+        const TorrentStatus& t = it->second.shown.st;
+        c.active += t.state != TorrentState::stopped &&
+                    (t.down_rate > 0 || t.up_rate > 0 || t.state == TorrentState::checking);
+    }
+    return c;
 }
 
 const TorrentStatus* Launcher::shown_status(const Sha1Digest& ih) const {

@@ -81,6 +81,16 @@ bool LauncherRpcBackend::changes(uint64_t& cursor, std::vector<rpc::TorrentChang
     return true;
 }
 
+bool LauncherRpcBackend::counts(Counts& out) {
+    Launcher::TorrentCounts c = launcher_.torrent_counts();
+    out.torrents = c.torrents;
+    out.active = c.active;
+    out.paused = c.paused;
+    out.up_total = c.up_total;
+    out.down_total = c.down_total;
+    return true;
+}
+
 bool LauncherRpcBackend::detail(const Sha1Digest& ih, TorrentStatus& out) { return launcher_.detail(ih, out); }
 
 bool LauncherRpcBackend::paused(const Sha1Digest& ih) const { return launcher_.paused(ih); }

@@ -150,6 +150,23 @@ TEST_CASE("an idle launcher builds no row per refresh; a change builds its row o
         CHECK(l.status_json_version() != version);
         CHECK(l.status_json() == reference(l));
         CHECK(l.state_counts()[size_t(TorrentState::stopped)] == 1);
+        // session-stats' counts, kept as rows change, against a count of rows().
+        Launcher::TorrentCounts want;
+        for (const auto& r : l.rows()) {
+            if (!r.loaded) continue;
+            ++want.torrents;
+            want.paused += r.st.state == TorrentState::stopped;
+            want.up_total += r.st.total_uploaded;
+            want.down_total += r.st.total_downloaded;
+        }
+        Launcher::TorrentCounts got = l.torrent_counts();
+        CHECK(got.torrents == int64_t(kTorrents));
+        CHECK(got.torrents == want.torrents);
+        CHECK(got.paused == 1);
+        CHECK(got.paused == want.paused);
+        CHECK(got.up_total == want.up_total);
+        CHECK(got.down_total == want.down_total);
+        CHECK(got.active == 0);
         uint64_t from = 0;
         feed.clear();
         REQUIRE(l.changes_since(from, feed));  // everything since the start, in order

@@ -280,6 +280,13 @@ public:
     // back that far (it keeps kFeedMax changes): read every row instead.
     bool changes_since(uint64_t& cursor, std::vector<RowChange>& out) const;
     static constexpr size_t kFeedMax = 1 << 16;
+    // Over the running torrents (loaded rows): not stopped with a rate or
+    // checking; stopped; sums of total_uploaded, total_downloaded.  Kept
+    // as rows change (RPC session-stats).
+    struct TorrentCounts {
+        int64_t torrents = 0, active = 0, paused = 0, up_total = 0, down_total = 0;
+    };
+    TorrentCounts torrent_counts() const;
     // The shown status of a running torrent; null when it runs no row.
     const TorrentStatus* shown_status(const Sha1Digest& ih) const;
     // Test hook: rows the refresh has built so far (an idle launcher adds
@@ -437,6 +444,7 @@ private:
     // Sums over the shown rows, kept as rows change; rates and peers are
     // summed over the live rows each pass.
     mutable int64_t n_loaded_ = 0, n_errors_ = 0, n_visible_ = 0, sum_down_ = 0, sum_up_ = 0;
+    mutable int64_t n_paused_ = 0, sum_total_down_ = 0, sum_total_up_ = 0;  // loaded rows
     mutable std::vector<size_t> state_counts_ = std::vector<size_t>(kTorrentStateCount, 0);
     // sorted_rows(): rebuilt only when a shown row or the order changed.
     mutable uint64_t rows_version_ = 1, sorted_version_ = 0;

@@ -57,6 +57,7 @@ public:
     // Push-based change tracking: the launcher's change feed.
     bool changes(uint64_t& cursor, std::vector<rpc::TorrentChange>& out) override;
     const TorrentStatus* find(const Sha1Digest& ih) override { return launcher_.shown_status(ih); }
+    bool counts(Counts& out) override;
 
 private:
     struct Parsed;

@@ -123,6 +123,16 @@ public:
         (void)cursor, (void)out;
         return false;
     }
+    // session-stats' counts kept by the backend (false: the caller counts
+    // torrents()): all of them; not stopped with a rate or checking;
+    // stopped; the sums of total_uploaded and total_downloaded.
+    struct Counts {
+        int64_t torrents = 0, active = 0, paused = 0, up_total = 0, down_total = 0;
+    };
+    virtual bool counts(Counts& out) {
+        (void)out;
+        return false;
+    }
     // One running torrent's snapshot (null when gone); valid as torrents()'s.
     virtual const TorrentStatus* find(const Sha1Digest& ih) {
         for (const TorrentStatus* t : torrents())
