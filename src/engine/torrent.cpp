@@ -189,13 +189,18 @@ void Torrent::add_peers(const std::vector<PeerEndpoint>& peers, PeerSource src) 
         last_prune_ms_ = now;
         book_.prune(now);
     }
+    size_t offered = 0;
     for (const auto& p : peers) {
         std::string addr = p.to_string();
         if (host_.is_banned(p.ip) || host_.is_self_address(addr)) continue;
         if (p.port == host_.identity().listen_port && (p.ip == host_.options().bind_ip || p.ip == host_.options().announce_ip)) continue;
         // A fresh answer says the address is alive: a backed-off one is due now.
         book_.offered(p, now, src);
+        ++offered;
     }
+    // Nothing to dial (a DHT answer naming only us): an idle torrent stays
+    // idle, rather than ticking and asking its trackers early for peers.
+    if (offered == 0) return;
     connect_more();
     host_.set_active(id_, true);
 }
