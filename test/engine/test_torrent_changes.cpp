@@ -119,3 +119,25 @@ TEST_CASE("changes: a download without peers keeps ticking until it shows stalle
     CHECK(last == TorrentState::stalled);
     CHECK(h.host.now - start <= Torrent::kStalledAfterMs + 2000);
 }
+
+TEST_CASE("changes: peers offered that are all us leave an idle torrent idle and unmarked") {
+    Harness h(make_content(4, 2 * kB));
+    REQUIRE(h.state() == TorrentState::downloading);
+    while (h.host.active) {
+        h.host.now += 1000;
+        h.t->tick(h.host.now);
+    }
+    REQUIRE(h.state() == TorrentState::stalled);
+    h.host.note_self_address("10.9.9.9:6881");
+    PeerEndpoint self;
+    self.ip = "10.9.9.9";
+    self.port = 6881;
+    CHECK(marks(h, [&] { h.t->add_peers({self}, PeerSource::dht); }) == 0);
+    CHECK_FALSE(h.host.active);
+    // A real address: the torrent wakes to dial it.
+    PeerEndpoint other;
+    other.ip = "10.9.9.10";
+    other.port = 6881;
+    h.t->add_peers({other}, PeerSource::dht);
+    CHECK(h.host.active);
+}
