@@ -266,6 +266,15 @@ const std::string& Launcher::status_json() const {
     refresh(0);
     std::string tail;
     append_status_tail(tail, size_t(n_errors_), totals_);
+    if (!doc_stale_ && !doc_.empty() && tail != doc_tail_ && doc_.size() >= doc_tail_.size()) {
+        // Only the totals moved (the DHT's packet counters do every second):
+        // the tail is replaced in place, not 10,000 rows copied again.
+        doc_.resize(doc_.size() - doc_tail_.size());
+        doc_ += tail;
+        doc_tail_ = std::move(tail);
+        ++doc_version_;
+        return doc_;
+    }
     if (doc_stale_ || tail != doc_tail_ || doc_.empty()) {
         size_t n = 16 + tail.size();
         for (const auto& [it, key] : order_) n += it->second.json.size() + 1;
