@@ -278,17 +278,21 @@ void DhtService::remove_torrent(const Sha1Digest& ih) {
 
 void DhtService::run_announces() {
     int64_t t = now();
+    lookup_budget_.refill(t);
     while (running_ < kAnnounceSlots && !due_.empty() && due_.begin()->first <= t && table_size() > 0) {
         Sha1Digest ih = due_.begin()->second;
+        const bool wanted = !hooks_.wants_peers || hooks_.wants_peers(ih);
+        if (wanted && lookup_budget_.available() < 1) break;  // paced: the rest wait for tokens
         due_.erase(due_.begin());
         Entry& e = torrents_[ih];
-        if (hooks_.wants_peers && !hooks_.wants_peers(ih)) {  // paused: look again later
+        if (!wanted) {  // paused: look again later
             e.due_ms = t + 60'000;
             due_.insert({e.due_ms, ih});
             continue;
         }
         e.due_ms = -1;
         ++running_;
+        lookup_budget_.force_consume(1);
         e.lookup = start_lookup(
             true, ih,
             [this, ih](const std::vector<dht::NodeAddr>& peers) {

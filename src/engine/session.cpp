@@ -287,6 +287,17 @@ std::vector<Torrent*> Session::torrents() const {
     return out;
 }
 
+void Session::take_changed(std::vector<Torrent*>& out) {
+    // A removed torrent's id is never reused: an id not found is gone.
+    for (uint32_t id : changed_) {
+        auto it = by_id_.find(id);
+        if (it == by_id_.end()) continue;
+        it->second->clear_change_mark();
+        out.push_back(it->second);
+    }
+    changed_.clear();
+}
+
 void Session::remove_torrent(const Sha1Digest& ih, std::function<void()> done) {
     auto it = torrents_.find(ih);
     if (it == torrents_.end()) {

@@ -50,7 +50,7 @@ Torrent::~Torrent() {
 void Torrent::log(LogLevel lvl, const std::string& msg) const { host_.log(lvl, mi_.name, msg); }
 
 void Torrent::set_error(const std::string& e, bool needs_recheck) {
-    ++status_gen_;
+    mark_changed();
     // Several reads or writes in flight fail the same way at once: say it once.
     if (state_ == TorrentState::error && error_ == e) return;
     const bool was_error = state_ == TorrentState::error;
@@ -67,7 +67,7 @@ void Torrent::set_error(const std::string& e, bool needs_recheck) {
 }
 
 void Torrent::on_disk_full(const std::string& why) {
-    ++status_gen_;
+    mark_changed();
     if (disk_full_ || state_ != TorrentState::downloading) return;
     disk_full_ = true;
     error_ = why;
@@ -97,7 +97,7 @@ void Torrent::check_space() {
 }
 
 void Torrent::end_disk_full(int64_t free_bytes) {
-    ++status_gen_;
+    mark_changed();
     if (!disk_full_ || state_ != TorrentState::downloading) return;
     int64_t need = std::min<int64_t>(mi_.piece_length, mi_.total_length - have_bytes_);
     if (!disk_retry_.on_check(host_.now_ms(), free_bytes, need)) return;
@@ -124,7 +124,7 @@ bool Torrent::accepting_peers() const {
 }
 
 void Torrent::start_swarm() {
-    ++status_gen_;
+    mark_changed();
     if (hold_swarm()) return;
     state_ = complete() ? TorrentState::seeding : TorrentState::downloading;
     // Super-seeding only makes sense for a complete torrent (we reveal what
@@ -150,7 +150,7 @@ void Torrent::start_swarm() {
         return host_.announce_turn(url, std::move(go));
     };
     hooks.on_change = [this, alive] {
-        if (!alive.expired()) ++status_gen_;  // what status() shows of the trackers moved
+        if (!alive.expired()) mark_changed();  // what status() shows of the trackers moved
     };
     HttpOptions http;
     http.bind_ip = host_.options().bind_ip;
@@ -189,13 +189,18 @@ void Torrent::add_peers(const std::vector<PeerEndpoint>& peers, PeerSource src) 
         last_prune_ms_ = now;
         book_.prune(now);
     }
+    size_t offered = 0;
     for (const auto& p : peers) {
         std::string addr = p.to_string();
         if (host_.is_banned(p.ip) || host_.is_self_address(addr)) continue;
         if (p.port == host_.identity().listen_port && (p.ip == host_.options().bind_ip || p.ip == host_.options().announce_ip)) continue;
         // A fresh answer says the address is alive: a backed-off one is due now.
         book_.offered(p, now, src);
+        ++offered;
     }
+    // Nothing to dial (a DHT answer naming only us): an idle torrent stays
+    // idle, rather than ticking and asking its trackers early for peers.
+    if (offered == 0) return;
     connect_more();
     host_.set_active(id_, true);
 }
@@ -236,7 +241,7 @@ bool Torrent::dial_encrypted(uint32_t key, const std::string& addr) {
 
 void Torrent::add_incoming(std::unique_ptr<PeerTransport> conn, const Handshake& hs, std::string_view rest,
                            size_t& used) {
-    ++status_gen_;
+    mark_changed();
     used = 0;
     uint32_t key = next_key_++;
     auto peer = std::make_unique<Peer>(*this, key, std::move(conn), true);
@@ -249,7 +254,7 @@ void Torrent::add_incoming(std::unique_ptr<PeerTransport> conn, const Handshake&
 }
 
 void Torrent::peer_closed(Peer& p, const std::string& reason) {
-    ++status_gen_;
+    mark_changed();
     if (!p.incoming() && !p.tcp_connected()) host_.slot_event(SlotEvent::connect_finished);
     host_.slot_event(SlotEvent::closed);
     p.abort_all_requests();
@@ -298,7 +303,7 @@ Peer& Torrent::duplicate_loser(Peer& p, Peer& q) {
 }
 
 void Torrent::peer_identified(Peer& p) {
-    ++status_gen_;
+    mark_changed();
     const int64_t now = host_.now_ms();
     if (auto it = dial_addr_.find(p.key()); it != dial_addr_.end()) book_.connected(it->second, now);
     for (auto& [k, q] : peers_) {
@@ -359,7 +364,7 @@ void Torrent::run_choker(int64_t now, bool rotate) {
 }
 
 void Torrent::tick(int64_t now) {
-    ++status_gen_;
+    mark_changed();
     ++ticks_;
     flush_writes();  // blocks of a slow piece wait at most a tick
     for (auto& [k, p] : peers_) p->tick(now);
@@ -382,9 +387,12 @@ void Torrent::tick(int64_t now) {
     // their backoff), so an idle torrent still costs nothing.
     auto due = book_.next_due();
     const bool dial_soon = due && can_download() && *due - now <= 60'000;
+    // A download turns "stalled" with time alone: it ticks (and so marks
+    // its row changed) until that moment has passed.
+    const bool stall_watch = state_ == TorrentState::downloading && now - started_ms_ <= kStalledAfterMs;
     if (peers_.empty() && !dial_soon && state_ != TorrentState::checking && !resume_dirty_ && !move_ &&
         !unsynced_ && !waiting_for_space && down_meter_.rate(now) == 0 && up_meter_.rate(now) == 0 &&
-        !goal_watch())
+        !goal_watch() && !stall_watch)
         host_.set_active(id_, false);
 }
 
@@ -470,7 +478,7 @@ void Torrent::ban_address(const std::string& ip, const std::string& why) {
 }
 
 void Torrent::on_complete() {
-    ++status_gen_;
+    mark_changed();
     if (state_ != TorrentState::downloading) return;
     state_ = TorrentState::seeding;
     ++completions_;

@@ -30,7 +30,7 @@ int metadata_request_budget(uint32_t pieces) { return int(3 * pieces + 16); }
 }  // namespace
 
 void Torrent::on_ext_handshake(Peer& p) {
-    ++status_gen_;
+    mark_changed();
     const ExtHandshake& h = p.ext_handshake();
     log(LogLevel::debug, "peer " + p.conn().remote() + ": extensions" +
                              (p.supports(ExtMsg::ut_pex) ? " ut_pex" : "") +

@@ -41,13 +41,13 @@ void Torrent::set_sequential(bool on) {
     sequential_ = on;
     picker_.set_sequential(on);
     log(LogLevel::info, on ? "sequential download on" : "sequential download off (rarest first)");
-    ++status_gen_;
+    mark_changed();
     resume_dirty_ = true;
     if (state_ != TorrentState::checking) save_resume();
 }
 
 void Torrent::apply_file_choices(bool changed) {
-    ++status_gen_;
+    mark_changed();
     picker_.set_sequential(sequential_);
     const bool was_done = picker_.wanted_complete();
     const uint32_t n = mi_.num_pieces();

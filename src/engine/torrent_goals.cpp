@@ -32,7 +32,7 @@ bool Torrent::hold_swarm() {
 
 void Torrent::set_queued(bool q) {
     if (q == queued_) return;
-    ++status_gen_;
+    mark_changed();
     queued_ = q;
     if (q) {
         if (state_ != TorrentState::downloading && state_ != TorrentState::seeding) return;
@@ -62,7 +62,7 @@ void Torrent::set_queue_key(int64_t k, bool save_now) {
 
 void Torrent::set_limits(const TorrentLimits& l) {
     if (l == limits_) return;
-    ++status_gen_;
+    mark_changed();
     const bool goals_changed = l.seed_ratio != limits_.seed_ratio || l.seed_ratio_mode != limits_.seed_ratio_mode ||
                                l.seed_idle_minutes != limits_.seed_idle_minutes ||
                                l.seed_idle_mode != limits_.seed_idle_mode;
@@ -136,7 +136,7 @@ void Torrent::goals_tick(int64_t now) {
 }
 
 void Torrent::finish_seeding(const std::string& why) {
-    ++status_gen_;
+    mark_changed();
     finished_ = true;
     state_ = TorrentState::finished;
     log(LogLevel::info, why + "; finished");

@@ -10,7 +10,7 @@
 namespace btl {
 
 void Torrent::start() {
-    ++status_gen_;
+    mark_changed();
     started_ms_ = host_.now_ms();
     // Resume data: trust pieces whose files are unchanged; otherwise check.
     auto bytes = read_small_file(host_.resume_file(mi_.info_hash), 64u << 20);
@@ -56,7 +56,7 @@ void Torrent::start() {
 }
 
 void Torrent::begin_check(bool) {
-    ++status_gen_;
+    mark_changed();
     state_ = TorrentState::checking;
     check_progress_ = 0;
     auto alive = jobs_.token();
@@ -79,7 +79,7 @@ void Torrent::begin_check(bool) {
 }
 
 void Torrent::check_done(const std::vector<uint8_t>& verified) {
-    ++status_gen_;
+    mark_changed();
     have_bytes_ = 0;
     for (uint32_t i = 0; i < mi_.num_pieces() && i < verified.size(); ++i)
         if (verified[i]) {
@@ -173,7 +173,7 @@ void Torrent::save_resume(std::function<void()> done, DataSync mode) {
 }
 
 void Torrent::stop(std::function<void()> done) {
-    ++status_gen_;
+    mark_changed();
     if (stopping_) {
         if (done) done();
         return;
@@ -203,7 +203,7 @@ void Torrent::stop(std::function<void()> done) {
 }
 
 void Torrent::pause() {
-    ++status_gen_;
+    mark_changed();
     if (paused_) return;
     paused_ = true;
     close_all_peers("paused");
@@ -215,7 +215,7 @@ void Torrent::pause() {
 }
 
 void Torrent::resume() {
-    ++status_gen_;
+    mark_changed();
     // Starting a finished torrent seeds it again (start_swarm no longer holds it).
     if (finished_) {
         finished_ = false;
@@ -236,7 +236,7 @@ void Torrent::resume() {
 }
 
 void Torrent::recheck() {
-    ++status_gen_;
+    mark_changed();
     if (state_ == TorrentState::checking || !storage_) return;
     close_all_peers("re-checking");
     if (announcer_) announcer_->stop(3000, nullptr);

@@ -144,7 +144,7 @@ Status Torrent::start_move(const std::string& to, int64_t placed, std::function<
     move_->to = to;
     move_->placed = placed;
     move_->done = std::move(done);
-    ++status_gen_;
+    mark_changed();
     // A download writes: its peers stop for the move (a write must not
     // land in the old place after its file was copied) and start again
     // after.  A complete torrent only reads, and keeps seeding.
@@ -179,7 +179,7 @@ void Torrent::begin_move() {
 }
 
 void Torrent::move_done(Status st) {
-    ++status_gen_;
+    mark_changed();
     if (stopping_) return;  // interrupted by the stop: the journal finishes it at the next start
     if (!st.ok()) {
         log(LogLevel::error, "moving the data to " + move_->to + " failed: " + st.error().message +
@@ -261,7 +261,7 @@ void Torrent::reissue_deferred_reads() {
 void Torrent::set_label(std::string label) {
     if (label == label_) return;
     label_ = std::move(label);
-    ++status_gen_;
+    mark_changed();
     resume_dirty_ = true;
     save_resume();
 }

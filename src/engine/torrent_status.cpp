@@ -8,14 +8,14 @@
 namespace btl {
 
 uint64_t Torrent::status_fingerprint() const {
-    // status_gen_ moves on every tick (a torrent with peers, a check or a
-    // pending save ticks every second), on every event that changes what
-    // status() shows, and whenever the announcer's state moves (its
-    // on_change hook); a sleeping torrent changes otherwise only by turning
-    // "stalled".  Only this object is read: 10,000 idle torrents are swept
-    // for changes every interval.
+    // status_gen_ moves exactly when mark_changed() runs: on every tick (a
+    // torrent with peers, a check, a pending save, or a download younger
+    // than kStalledAfterMs ticks every second), on every event that changes
+    // what status() shows, and whenever the announcer's state moves (its
+    // on_change hook).  The same calls push the torrent to the host's
+    // changed list, which is what the launcher reads.
     uint64_t h = status_gen_ * 0x9e3779b97f4a7c15ull;
-    if (state_ == TorrentState::downloading && host_.now_ms() - started_ms_ > 15'000) h ^= 1;
+    if (state_ == TorrentState::downloading && host_.now_ms() - started_ms_ > kStalledAfterMs) h ^= 1;
     return h;
 }
 
@@ -54,7 +54,7 @@ TorrentStatus Torrent::status(bool detail) const {
         ++st.peers;
         if (p->is_seed()) ++st.seeds;
     }
-    if (state_ == TorrentState::downloading && st.down_rate < 1 && now - started_ms_ > 15'000)
+    if (state_ == TorrentState::downloading && st.down_rate < 1 && now - started_ms_ > kStalledAfterMs)
         st.state = TorrentState::stalled;
     if (st.down_rate > 0 && !complete()) st.eta_s = int64_t(double(wanted_bytes_ - have_wanted_bytes_) / st.down_rate);
     if (complete()) st.eta_s = 0;

@@ -56,7 +56,7 @@ void Torrent::flush_writes() {
 
 void Torrent::writes_done(uint64_t gen, int64_t bytes, std::vector<uint32_t> pieces,
                           Result<std::vector<PieceVerdict>> r) {
-    ++status_gen_;
+    mark_changed();
     const bool was_backlogged = disk_backlogged();
     --pending_writes_;
     pending_write_bytes_ -= bytes;
@@ -103,7 +103,7 @@ void Torrent::fail_piece(uint32_t piece) {
 }
 
 void Torrent::piece_done(uint32_t piece, bool ok, const Status& w) {
-    ++status_gen_;
+    mark_changed();
     if (!ok) {
         auto senders = smart_ban_.take_senders(piece);
         auto ips = SmartBan::distinct(senders);

@@ -157,6 +157,7 @@ void Launcher::add(const std::string& name, Metainfo mi) {
 void Launcher::on_file_removed(const std::string& name) {
     auto it = files_.find(name);
     if (it == files_.end()) return;
+    note_gone(it->second);
     Entry e = std::move(it->second);
     files_.erase(it);
     order_dirty_ = true;  // order_ holds iterators into files_
@@ -184,6 +185,7 @@ void Launcher::on_file_removed(const std::string& name) {
 bool Launcher::remove(const std::string& name, bool delete_data) {
     auto it = files_.find(name);
     if (it == files_.end()) return false;
+    note_gone(it->second);
     Entry e = std::move(it->second);
     files_.erase(it);  // the watcher's later on_file_removed finds nothing
     order_dirty_ = true;
@@ -299,13 +301,6 @@ std::vector<Row> Launcher::rows() const {
     return out;
 }
 
-SessionStatus Launcher::session_status() const {
-    // The views ask every frame: totals of the cached rows (what the table
-    // shows), not another status pass over every torrent.
-    refresh(100);
-    return totals_;
-}
-
 bool Launcher::detail(const Sha1Digest& ih, TorrentStatus& out) const {
     Torrent* t = s_.find(ih);
     if (!t) return false;
@@ -334,103 +329,6 @@ void Launcher::recheck(const Sha1Digest& ih) {
         t->recheck();
         log_.log(LogLevel::info, t->metainfo().name, "re-check requested");
     }
-}
-
-void Launcher::refresh(int64_t max_age_ms) const {
-    // Each row keeps what it last showed (and its JSON object, rebuilt only
-    // when that changed); the name order is sorted again only when rows
-    // come, go or change names.  With 10,000 torrents a full rebuild every
-    // interval was most of the idle CPU.
-    if (order_.size() != files_.size()) order_dirty_ = true;
-    int64_t now = int64_t(uv_now(loop_));
-    totals_.port_mapping = s_.port_mapping();  // changes with no row changing
-    if (!order_dirty_ && refreshed_ms_ >= 0 && now - refreshed_ms_ < max_age_ms) return;
-    if (order_dirty_) {
-        sort_order();
-        doc_stale_ = true;
-    }
-    totals_ = SessionStatus{};
-    totals_.listen_port = s_.listen_port();
-    totals_.port_mapping = s_.port_mapping();
-    s_.dht_totals(totals_);
-    errors_ = 0;
-    Row r;
-    ++refresh_pass_;
-    for (const auto& [it, key] : order_) {
-        const Entry& e = it->second;
-        if (key != (e.loaded ? e.torrent_name : it->first)) {
-            // Renamed by a reload that did not announce itself: sort again.
-            order_dirty_ = true;
-            return refresh(max_age_ms);
-        }
-        // An unchanged running torrent keeps its row: building 10,000
-        // statuses a second was most of the idle CPU.  Every row is still
-        // rebuilt at least every 16th pass, in case an event forgot to move
-        // the fingerprint.
-        if (e.loaded && e.torrent) {
-            uint64_t fp = e.torrent->status_fingerprint() ^ (e.gen * 0x9e3779b97f4a7c15ull) ^
-                          uint64_t(queue_.position(e.ih) + 2) * 0xff51afd7ed558ccdull;
-            bool due = ((refresh_pass_ + e.seq) & 15) == 0;
-            if (e.visible && e.json_ok && fp == e.fingerprint && !due) {
-                add_to_totals(totals_, e.shown);
-                continue;
-            }
-            e.fingerprint = fp;
-        }
-        bool vis = row_for(it->first, e, r);
-        if (vis != e.visible) {
-            e.visible = vis;
-            doc_stale_ = true;
-        }
-        if (!vis) continue;
-        // The views read every field; the JSON is rebuilt only when one it
-        // shows changed.
-        bool differs = !e.json_ok || !same_row_json(r, e.shown);
-        e.shown = std::move(r);
-        if (differs) {
-            e.json.clear();
-            append_row_json(e.json, e.shown);
-            e.json_ok = true;
-            doc_stale_ = true;
-        }
-        add_to_totals(totals_, e.shown);
-        if (!e.shown.loaded) ++errors_;
-    }
-    refreshed_ms_ = now;
-}
-
-const std::vector<const Row*>& Launcher::sorted_rows(SortKey k) const {
-    refresh(100);
-    sorted_.clear();
-    sorted_.reserve(order_.size());
-    for (const auto& [it, key] : order_)
-        if (it->second.visible) sorted_.push_back(&it->second.shown);
-    if (k != SortKey::name) sort_rows(sorted_, k);  // order_ is the name order already
-    return sorted_;
-}
-
-const std::string& Launcher::status_json() const {
-    // The result is what rows_status_json(rows() sorted by name) gives.
-    refresh(0);
-    std::string tail;
-    append_status_tail(tail, errors_, totals_);
-    if (doc_stale_ || tail != doc_tail_ || doc_.empty()) {
-        size_t n = 16 + tail.size();
-        for (const auto& [it, key] : order_) n += it->second.json.size() + 1;
-        doc_.clear();
-        doc_.reserve(n);
-        append_status_head(doc_);
-        for (const auto& [it, key] : order_) {
-            if (!it->second.visible) continue;
-            if (doc_.back() != '[') doc_ += ',';
-            doc_ += it->second.json;
-        }
-        doc_ += tail;
-        doc_tail_ = std::move(tail);
-        doc_stale_ = false;
-        ++doc_version_;
-    }
-    return doc_;
 }
 
 }  // namespace btl

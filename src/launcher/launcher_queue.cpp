@@ -52,6 +52,7 @@ void Launcher::after_add(const std::string&, Entry& e) {
     Torrent* t = e.torrent;
     int64_t key = queue_.add(e.ih, t->queue_key());
     t->set_queue_key(key, false);
+    mark_all();  // queue positions shift
     e.completions_seen = t->completions();
     // Only a torrent new to this data dir: a restart loads the others again.
     if (!t->resumed()) run_hook("on_added", opt_.on_added, t->status(false));
@@ -64,6 +65,7 @@ void Launcher::after_add(const std::string&, Entry& e) {
 void Launcher::queue_forget(Entry& e, bool removed) {
     if (!e.loaded || !e.torrent) return;
     queue_.remove(e.ih);
+    mark_all();  // the positions after it shift
     if (removed) run_hook("on_removed", opt_.on_removed, e.torrent->status(false));
 }
 
@@ -126,6 +128,7 @@ bool Launcher::queue_move(const Sha1Digest& ih, QueueMove m) {
                  std::string("moved ") + kWhere[int(m)] + " in the queue (position " +
                      std::to_string(queue_.position(ih) + 1) + " of " + std::to_string(queue_.size()) + ")");
     refreshed_ms_ = -1;
+    mark_all();  // every position between the old and the new place moved
     queue_busy_ = true;
     queue_pass();
     return true;

@@ -73,6 +73,24 @@ const std::vector<const TorrentStatus*>& LauncherRpcBackend::torrents() {
     return list_;
 }
 
+bool LauncherRpcBackend::changes(uint64_t& cursor, std::vector<rpc::TorrentChange>& out) {
+    feed_buf_.clear();
+    if (!launcher_.changes_since(cursor, feed_buf_)) return false;
+    out.reserve(out.size() + feed_buf_.size());
+    for (const auto& c : feed_buf_) out.push_back(rpc::TorrentChange{c.info_hash, c.removed});
+    return true;
+}
+
+bool LauncherRpcBackend::counts(Counts& out) {
+    Launcher::TorrentCounts c = launcher_.torrent_counts();
+    out.torrents = c.torrents;
+    out.active = c.active;
+    out.paused = c.paused;
+    out.up_total = c.up_total;
+    out.down_total = c.down_total;
+    return true;
+}
+
 bool LauncherRpcBackend::detail(const Sha1Digest& ih, TorrentStatus& out) { return launcher_.detail(ih, out); }
 
 bool LauncherRpcBackend::paused(const Sha1Digest& ih) const { return launcher_.paused(ih); }

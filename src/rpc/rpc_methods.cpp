@@ -21,21 +21,6 @@ namespace {
 
 constexpr int kMaxDepth = 32;
 
-uint64_t fingerprint(const TorrentStatus& t) {
-    uint64_t h = 1469598103934665603ull;
-    auto mix = [&h](uint64_t v) { h = (h ^ v) * 1099511628211ull; };
-    mix(uint64_t(t.state));
-    mix(uint64_t(t.have_bytes));
-    mix(uint64_t(t.down_rate));
-    mix(uint64_t(t.up_rate));
-    mix(uint64_t(t.peers) << 32 | uint64_t(t.seeds));
-    mix(uint64_t(t.total_uploaded));
-    mix(uint64_t(t.check_progress * 1000));
-    mix(std::hash<std::string>()(t.error));
-    mix(std::hash<std::string>()(t.name));
-    return h;
-}
-
 std::string str_arg(const json& args, const char* key) {
     auto it = args.find(key);
     return it != args.end() && it->is_string() ? it->get<std::string>() : std::string();
@@ -86,73 +71,6 @@ Dispatcher::Outcome fail(std::string why) {
 }
 
 }  // namespace
-
-// ---- ids ------------------------------------------------------------------
-
-size_t IdTable::Hash::operator()(const Sha1Digest& d) const {
-    size_t h;
-    std::memcpy(&h, d.data(), sizeof h);
-    return h;
-}
-
-void IdTable::sync(const std::vector<const TorrentStatus*>& ts, int64_t now_ms) {
-    ++pass_;
-    for (const TorrentStatus* t : ts) {
-        auto [it, fresh] = by_hash_.try_emplace(t->info_hash);
-        Info& info = it->second;
-        if (fresh) {
-            info.id = next_++;
-            by_id_[info.id] = t->info_hash;
-        }
-        uint64_t fp = fingerprint(*t);
-        if (fresh || fp != info.fingerprint) info.changed_ms = now_ms;
-        info.fingerprint = fp;
-        info.pass = pass_;
-    }
-    if (by_hash_.size() != ts.size()) {
-        for (auto it = by_hash_.begin(); it != by_hash_.end();) {
-            if (it->second.pass == pass_) {
-                ++it;
-                continue;
-            }
-            removed_.emplace_back(it->second.id, now_ms);
-            by_id_.erase(it->second.id);
-            it = by_hash_.erase(it);
-        }
-    }
-    auto old = std::find_if(removed_.begin(), removed_.end(),
-                            [now_ms](const auto& r) { return now_ms - r.second <= kRecentMs; });
-    removed_.erase(removed_.begin(), old);
-    if (removed_.size() > kMaxRemembered) removed_.erase(removed_.begin(), removed_.end() - kMaxRemembered);
-}
-
-int IdTable::id_of(const Sha1Digest& ih) {
-    auto [it, fresh] = by_hash_.try_emplace(ih);
-    if (fresh) {
-        it->second.id = next_++;
-        it->second.pass = pass_;
-        by_id_[it->second.id] = ih;
-    }
-    return it->second.id;
-}
-
-const Sha1Digest* IdTable::hash_of(int id) const {
-    auto it = by_id_.find(id);
-    return it == by_id_.end() ? nullptr : &it->second;
-}
-
-bool IdTable::recently_active(const TorrentStatus& t, int64_t now_ms) const {
-    if (t.down_rate > 0 || t.up_rate > 0 || t.state == TorrentState::checking) return true;
-    auto it = by_hash_.find(t.info_hash);
-    return it == by_hash_.end() || now_ms - it->second.changed_ms <= kRecentMs;
-}
-
-std::vector<int> IdTable::recently_removed(int64_t now_ms) const {
-    std::vector<int> out;
-    for (const auto& [id, when] : removed_)
-        if (now_ms - when <= kRecentMs) out.push_back(id);
-    return out;
-}
 
 bool json_depth_ok(std::string_view body, int max_depth) {
     int depth = 0;
@@ -245,26 +163,47 @@ void Dispatcher::dispatch(const Call& c, Done done) {
     done(fail("method name not recognized"));
 }
 
-void Dispatcher::sync() { ids_.sync(b_.torrents(), int64_t(uv_now(loop_))); }
+void Dispatcher::sync() {
+    // With a backend that tracks changes, only what changed since the last
+    // request is read (an idle engine's view polls every second); the
+    // first request, or one after the feed lost track, reads them all.
+    int64_t now = int64_t(uv_now(loop_));
+    std::vector<TorrentChange> changes;
+    bool ok = b_.changes(feed_cursor_, changes);
+    if (ok && feed_ok_) return ids_.apply(changes, now);
+    ids_.sync(b_.torrents(), now);
+    // From here on the feed, if the backend keeps one (what changed while
+    // torrents() was read is stamped too).
+    changes.clear();
+    feed_ok_ = b_.changes(feed_cursor_, changes);
+    if (feed_ok_) ids_.apply(changes, now);
+}
 
 bool Dispatcher::select(const Call& c, std::vector<const TorrentStatus*>& out, bool& recent, std::string& why) {
     sync();
-    const auto& all = b_.torrents();
     recent = false;
     out.clear();
     auto it = c.args.find("ids");
-    if (it == c.args.end()) {
-        out = all;
-        return true;
-    }
-    const json& ids = *it;
-    if (ids.is_string() && ids.get<std::string>() == "recently-active") {
+    const json* ids_arg = it == c.args.end() ? nullptr : &*it;
+    if (ids_arg && ids_arg->is_string() && ids_arg->get<std::string>() == "recently-active") {
         recent = true;
         int64_t now = int64_t(uv_now(loop_));
-        for (const TorrentStatus* t : all)
+        if (feed_ok_) {
+            // The torrents stamped in the window, not a pass over all of them.
+            for (const Sha1Digest& h : ids_.recent(now))
+                if (const TorrentStatus* t = b_.find(h)) out.push_back(t);
+            return true;
+        }
+        for (const TorrentStatus* t : b_.torrents())
             if (ids_.recently_active(*t, now)) out.push_back(t);
         return true;
     }
+    const auto& all = b_.torrents();
+    if (!ids_arg) {
+        out = all;
+        return true;
+    }
+    const json& ids = *ids_arg;
     std::vector<Sha1Digest> want;
     auto one = [&](const json& v) {
         if (v.is_number_integer()) {
@@ -540,15 +479,21 @@ void Dispatcher::session_set(const Call& c, Done done) {
 
 void Dispatcher::session_stats(const Call&, Done done) {
     sync();
-    const auto& all = b_.torrents();
-    int64_t active = 0, paused = 0, up_total = 0, down_total = 0;
-    for (const TorrentStatus* t : all) {
-        bool p = t->state == TorrentState::stopped;
-        paused += p;
-        active += !p && (t->down_rate > 0 || t->up_rate > 0 || t->state == TorrentState::checking);
-        up_total += t->total_uploaded;
-        down_total += t->total_downloaded;
+    // The backend's running counts when it keeps them: an idle view asks
+    // every interval, and counting 10,000 torrents each time was the poll's cost.
+    RpcBackend::Counts c;
+    if (!b_.counts(c)) {
+        const auto& all = b_.torrents();
+        c.torrents = int64_t(all.size());
+        for (const TorrentStatus* t : all) {
+            bool p = t->state == TorrentState::stopped;
+            c.paused += p;
+            c.active += !p && (t->down_rate > 0 || t->up_rate > 0 || t->state == TorrentState::checking);
+            c.up_total += t->total_uploaded;
+            c.down_total += t->total_downloaded;
+        }
     }
+    const int64_t active = c.active, paused = c.paused, up_total = c.up_total, down_total = c.down_total;
     SessionStatus s = b_.session_status();
     int64_t secs = (int64_t(uv_now(loop_)) - started_ms_) / 1000;
     Outcome o;
@@ -558,14 +503,14 @@ void Dispatcher::session_stats(const Call&, Done done) {
     member(out, "pausedTorrentCount");
     out += std::to_string(paused);
     member(out, "torrentCount");
-    out += std::to_string(all.size());
+    out += std::to_string(c.torrents);
     member(out, "downloadSpeed");
     out += std::to_string(int64_t(s.down_rate));
     member(out, "uploadSpeed");
     out += std::to_string(int64_t(s.up_rate));
     // Totals over the torrents here now (earlier sessions included); the
     // engine keeps no record of torrents removed or of past sessions.
-    add_stats(out, "cumulative-stats", up_total, down_total, int64_t(all.size()), 1, secs);
+    add_stats(out, "cumulative-stats", up_total, down_total, c.torrents, 1, secs);
     add_stats(out, "current-stats", s.uploaded, s.downloaded, 0, 1, secs);
     done(std::move(o));
 }

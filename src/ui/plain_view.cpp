@@ -43,11 +43,10 @@ Status PlainView::start() {
 }
 
 std::string PlainView::summary() const {
-    const auto& rows = l_.sorted_rows(SortKey::name);
-    size_t counts[kTorrentStateCount] = {};
-    for (const Row* r : rows) ++counts[static_cast<int>(r->st.state)];
+    // The launcher keeps the counts as rows change: no pass over every row.
+    const auto& counts = l_.state_counts();
     SessionStatus s = l_.session_status();
-    std::string o = "summary: " + std::to_string(rows.size()) + " torrents";
+    std::string o = "summary: " + std::to_string(l_.row_count()) + " torrents";
     // The states by the names the status JSON gives them.
     for (int i = 0; i < kTorrentStateCount; ++i)
         if (counts[i]) o += ", " + std::to_string(counts[i]) + " " + state_name(static_cast<TorrentState>(i));
@@ -74,7 +73,9 @@ std::string progress_line(const Row& r) {
 
 std::vector<std::string> PlainView::tick_lines() {
     std::vector<std::string> out;
-    for (const Row* r : l_.sorted_rows(SortKey::name))
+    // Only a live row (rates, peers, checking, downloading, fetching) has a
+    // progress line: the others are not visited.
+    for (const Row* r : l_.live_rows())
         if (std::string p = progress_line(*r); !p.empty()) out.push_back("  " + p);
     std::string s = summary();
     if (!out.empty() || s != last_summary_) out.push_back(s);

@@ -9,6 +9,13 @@ daemon's CPU over BENCH_IDLE_S (default 30) seconds of idling (from a
 minute after the last torrent was added: Transmission counts younger ones
 as recently active) with a 1 s display interval (each interval: torrent-get "recently-active", which
 lists nothing, and session-stats).  Target: the view under 1 % of a core.
+With BENCH_ATTACH_ENGINE=btlaunchmany the engine's CPU is sampled
+BENCH_SAMPLES times (default 3) over BENCH_SAMPLE_S seconds each (default
+20), after BENCH_SETTLE_S (default 120) so the first announce round is
+over; the median is printed with every sample, the engine's open
+descriptors, and with BENCH_ATTACH_DHT=1 the DHT on, bootstrapped from a
+libtorrent DHT node on loopback (lt_dht_node.py), with the DHT datagrams
+the engine sent per second.  Port mapping and LSD are always off.
 Exit status non-zero only if the scenario could not run.
 Run: /usr/bin/python3 test/bench/bench_attach_idle.py"""
 
@@ -28,6 +35,10 @@ N = int(os.environ.get("BENCH_ATTACH_N", "2000"))
 # torrents announcing to bttrack on loopback (no peers: idle downloads).
 ENGINE = os.environ.get("BENCH_ATTACH_ENGINE", "transmission")
 IDLE_S = float(os.environ.get("BENCH_IDLE_S", "30"))
+SAMPLES = int(os.environ.get("BENCH_SAMPLES", "3"))
+SAMPLE_S = float(os.environ.get("BENCH_SAMPLE_S", "20"))
+SETTLE_S = float(os.environ.get("BENCH_SETTLE_S", "120"))
+DHT = os.environ.get("BENCH_ATTACH_DHT", "0") == "1"
 
 
 def cpu_ticks(pid):
@@ -69,9 +80,19 @@ def start_ours(ws, launcher, watch):
     H.wait_listening("127.0.0.1", tport, 10, tr)
     write_torrents(watch, b"http://127.0.0.1:%d/announce" % tport)
     rpc_port, status = H.free_port(), ws.path("status.json")
+    reach = H.NO_REACH + ["--dht", "0"]
+    if DHT:
+        # The DHT's only way out is a libtorrent node on loopback.
+        node_port = H.free_port()
+        node = ws.start("lt-dht", [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                                                 "integration", "lt_dht_node.py"),
+                                   "--ip", "127.0.0.1", "--port", str(node_port), "--status", ws.path("lt.json")])
+        H.wait_until(lambda: H.read_json(ws.path("lt.json")) is not None, 30, "the DHT node to start", procs=[node])
+        reach = H.NO_REACH + ["--dht", "1", "--dht_bootstrap", "127.0.0.1:%d" % node_port]
     proc = ws.start("btlaunchmany", [launcher, watch, "--save_in", ws.mkdir("out"), "--data_dir", ws.mkdir("state"),
                                      "--display", "plain", "--rpc_port", str(rpc_port), "--bind", "127.0.0.1",
-                                     "--status_json", status, "--display_interval", "1"] + H.NO_QUEUE)
+                                     "--status_json", status, "--display_interval", "1"] + H.NO_QUEUE + reach)
+    proc.status_path = status
     H.wait_until(lambda: len((H.read_json(status) or {}).get("torrents", [])) >= N, 300,
                  "btlaunchmany to show %d torrents" % N, interval=1, procs=[proc])
     return proc, "http://127.0.0.1:%d/transmission/rpc" % rpc_port
@@ -140,6 +161,9 @@ def measure(ws, t, launcher, daemon, url, loaded):
     wall = w1 - w0
     view_cpu = 100.0 * (v1 - v0) / hz / wall
     daemon_cpu = 100.0 * (d1 - d0) / hz / wall
+    samples = []
+    if ENGINE == "btlaunchmany":
+        samples = sample_engine(daemon, view, hz)
     load = open("/proc/loadavg").read().split()[0]
     n_active, n_bytes = recently_active(url)
     print("| attached view, %d idle torrents (%s) | value | target |" % (N, ENGINE))
@@ -148,7 +172,34 @@ def measure(ws, t, launcher, daemon, url, loaded):
     print("| view CPU over %.0f s idle | %.2f %% | < 1 %% |" % (wall, view_cpu))
     print("| %s CPU, same window | %.2f %% | |" % (ENGINE, daemon_cpu))
     print("| one torrent-get recently-active after the window | %d rows, %d bytes | |" % (n_active, n_bytes))
+    for row in samples:
+        print(row)
     print("(load average %s at the end; one run)" % load)
+
+
+def sample_engine(daemon, view, hz):
+    """Past the settle time: SAMPLES windows of SAMPLE_S seconds; engine and
+    view ticks per window, the median, descriptors, DHT datagrams sent."""
+    while time.monotonic() - daemon.started < SETTLE_S:
+        time.sleep(1)
+    rows, eng, vw = [], [], []
+    for i in range(SAMPLES):
+        st0 = (H.read_json(daemon.status_path) or {}).get("totals", {})
+        e0, v0, w0 = cpu_ticks(daemon.pid), cpu_ticks(view), time.monotonic()
+        time.sleep(SAMPLE_S)
+        e1, v1, w1 = cpu_ticks(daemon.pid), cpu_ticks(view), time.monotonic()
+        st1 = (H.read_json(daemon.status_path) or {}).get("totals", {})
+        fds = len(os.listdir("/proc/%d/fd" % daemon.pid))
+        dht = (st1.get("dht_packets_out", 0) - st0.get("dht_packets_out", 0)) / (w1 - w0)
+        eng.append(e1 - e0)
+        vw.append(v1 - v0)
+        rows.append("sample %d: engine %d ticks/%.0f s (%.2f %%), view %d ticks, %d fds, DHT %.1f datagrams/s out, "
+                    "load %s" % (i + 1, e1 - e0, w1 - w0, 100.0 * (e1 - e0) / hz / (w1 - w0), v1 - v0, fds, dht,
+                                 open("/proc/loadavg").read().split()[0]))
+    med = sorted(eng)[len(eng) // 2]
+    rows.append("median of %d: engine %d ticks/%.0f s = %.2f %% of a core (target < 1 %%), view %d ticks%s" % (
+        len(eng), med, SAMPLE_S, 100.0 * med / hz / SAMPLE_S, sorted(vw)[len(vw) // 2], ", DHT on" if DHT else ""))
+    return rows
 
 
 if __name__ == "__main__":

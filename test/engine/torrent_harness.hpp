@@ -321,6 +321,7 @@ public:
     bool account_download(uint32_t, uint32_t) override { return true; }
     bool download_allowed() const override { return true; }
     void set_active(uint32_t, bool a) override { active = a; }
+    void status_changed(uint32_t) override { ++changes; }  // push-based change tracking
     std::shared_ptr<void> announce_turn(const std::string&, std::function<void()>) override { return nullptr; }
     uint16_t dht_port() const override { return dht; }
     void dht_node_hint(const std::string& ip, uint16_t port) override { dht_hints.emplace_back(ip, port); }
@@ -365,6 +366,7 @@ public:
     };
     SessionOptions opt;
     int64_t now = 1'000'000;
+    int changes = 0;  // status_changed() calls
     std::shared_ptr<MemoryPieceStore> store;
     std::vector<Line> logs;
     std::set<std::string> banned, self;

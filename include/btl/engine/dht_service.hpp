@@ -9,12 +9,17 @@
 //    the DHT from the saved nodes; only when they give fewer than 8 good
 //    nodes (or there are none) are the --dht_bootstrap nodes used.  Their
 //    names are resolved on the thread pool (net/resolve), never on the loop.
-//  - Torrents take turns: at most kAnnounceSlots announces run at once, and
-//    the node's global query budget bounds packets per second, so 10,000
-//    torrents queue instead of looking up at once.  Each torrent announces
-//    again after 15-30 min (random, so they spread), or after 1 min
-//    doubling to 15 min when no node answered.  Peers found go to
-//    Hooks::on_peers.
+//  - Torrents take turns: at most kAnnounceSlots announces run at once, at
+//    most kLookupsPerSecond start per second (a token bucket, bursts of a
+//    few), and the node's global query budget bounds packets per second, so
+//    10,000 torrents queue instead of looking up at once and an idle
+//    session's DHT traffic does not grow with its torrents: past
+//    kLookupsPerSecond x 15 min of them (1,800), a round takes longer than
+//    the interval and each torrent announces less often (libtorrent spaces
+//    its DHT announces likewise: the interval over the torrent count, at
+//    least a second apart).  Each torrent announces again after 15-30 min
+//    (random, so they spread), or after 1 min doubling to 15 min when no
+//    node answered.  Peers found go to Hooks::on_peers.
 //  - get_peers()/announce() are for callers that want peers for an info hash
 //    (a magnet link's metadata fetch); cancel() drops the callbacks.
 //  - BEP 32: one DHT node per address family the socket has (an IPv4 and
@@ -37,6 +42,7 @@
 #include <vector>
 
 #include "btl/base/async_job.hpp"
+#include "btl/base/rate.hpp"
 #include "btl/base/result.hpp"
 #include "btl/base/sha1.hpp"
 #include "btl/base/uv_util.hpp"
@@ -50,6 +56,7 @@ namespace btl {
 class DhtService {
 public:
     static constexpr size_t kAnnounceSlots = 4;
+    static constexpr double kLookupsPerSecond = 2;
     static constexpr int64_t kTickMs = 200;
     using PeersFn = std::function<void(const std::vector<PeerEndpoint>&)>;
     struct Hooks {
@@ -124,6 +131,7 @@ private:
     std::map<Sha1Digest, Entry> torrents_;
     std::set<std::pair<int64_t, Sha1Digest>> due_;
     size_t running_ = 0;
+    TokenBucket lookup_budget_{kLookupsPerSecond, 2.0};  // announces started per second
     bool bootstrapping_ = false;
     int64_t last_save_ms_ = 0, last_bootstrap_ms_ = -1;
     JobOwner jobs_;

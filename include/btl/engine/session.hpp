@@ -157,6 +157,11 @@ public:
         if (dht_) dht_->add_node(ip, port);
     }
     std::shared_ptr<UdpTrackerMux> udp_trackers() override { return udp_trackers_; }
+    // ---- push-based change tracking (status_changed): the torrents whose
+    // status may have changed since the last call, each once; their marks
+    // are cleared, so the next change marks them again.  O(changed).
+    void status_changed(uint32_t torrent_id) override { changed_.push_back(torrent_id); }
+    void take_changed(std::vector<Torrent*>& out);
     // The DHT (null with --dht 0 or before start()): get_peers()/announce()
     // for callers that need peers of an info hash outside a torrent.
     DhtService* dht() { return dht_.get(); }
@@ -263,6 +268,8 @@ private:
     std::map<Sha1Digest, std::shared_ptr<Fetch>> fetches_;
     std::vector<std::shared_ptr<Fetch>> dead_fetches_;  // freed on the next tick
     JobOwner fetch_jobs_;
+    // Push-based change tracking: torrent ids marked since take_changed().
+    std::vector<uint32_t> changed_;
 };
 
 }  // namespace btl

@@ -223,6 +223,12 @@ public:
     Status set_files_priority(const std::vector<uint32_t>& files, FilePriority p);
     void set_sequential(bool on);
     bool sequential() const { return sequential_; }
+    // ---- push-based change tracking (torrent_host.hpp: status_changed)
+    // The host's consumer read this torrent's change: the next one marks it again.
+    void clear_change_mark() { change_marked_ = false; }
+    bool change_marked() const { return change_marked_; }
+    // A download without payload for this long after its swarm started shows "stalled".
+    static constexpr int64_t kStalledAfterMs = 15'000;
 
 private:
     int64_t payload_down_ = 0, payload_up_ = 0;  // this session
@@ -392,6 +398,15 @@ private:
     void create_empty_files();  // the zero-length wanted files (on the pool)
     void load_file_choices(const ResumeData* rd);  // null: no resume data (a magnet's so= applies)  // a piece passed: count it if wanted
     void fill_file_status(TorrentStatus& st) const;
+    // ---- push-based change tracking: what status(false) shows may have
+    // changed; the host hears of it once until its consumer clears the mark.
+    bool change_marked_ = false;
+    void mark_changed() {
+        ++status_gen_;
+        if (change_marked_) return;
+        change_marked_ = true;
+        host_.status_changed(id_);
+    }
     // Last member, so destroyed first: no callback (disk job, announcer
     // hook) runs into a torrent whose members are being torn down.
     JobOwner jobs_;

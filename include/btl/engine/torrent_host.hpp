@@ -101,6 +101,11 @@ public:
     // `go` runs from the loop when this tracker server has a free announce
     // slot; dropping the token ends the turn (or cancels it).
     virtual std::shared_ptr<void> announce_turn(const std::string& tracker_url, std::function<void()> go) = 0;
+    // ---- push-based change tracking: something status(false) shows may
+    // have changed.  Called once per torrent until the host's consumer has
+    // read it and cleared the torrent's mark (Torrent::clear_change_mark),
+    // so the views read the changed torrents only, never sweep them all.
+    virtual void status_changed(uint32_t torrent_id) { (void)torrent_id; }
 
     // ---- DHT (BEP 5); a host without a DHT keeps these defaults
     // Our DHT's UDP port, told to peers in a `port` message; 0 = no DHT.

@@ -13,6 +13,15 @@
 // object cached and rewritten only when a shown field changed).  Every user-visible event goes through LogBook,
 // which is also the Session's EventSink, so views see one stream.
 //
+// Rows are refreshed push-based (launcher_changes.cpp): a torrent marks
+// itself changed in the Session (Session::take_changed) whenever anything
+// status(false) shows may have moved, including every tick of an active
+// torrent, so a rate decaying to 0 is seen; the launcher marks rows it
+// changes itself.  A refresh visits the marked rows and the live ones
+// (rates, peers, checking, downloading, fetching metadata), and sweeps
+// every row only when rows come, go or are renamed, or the queue order
+// moved: an idle launcher with 10,000 torrents does no per-row work.
+//
 // Save paths (choose_save_path, pure) follow --saveas_style; see the man
 // page.  Whatever the style, a torrent never gets a path that equals,
 // contains or lies inside the path of another loaded torrent.
@@ -251,6 +260,39 @@ public:
     // --status_json can show a new torrent without waiting an interval.
     std::function<void()> on_rows_changed;
 
+    // ---- push-based change tracking (launcher_changes.cpp) ----------------
+    // The live rows (rates or peers, checking, downloading, fetching
+    // metadata) sorted by name: every other row shows nothing that moves
+    // with time.  Same lifetime as sorted_rows().
+    const std::vector<const Row*>& live_rows() const;
+    // Rows shown, and how many are in each TorrentState (the plain view's
+    // summary), kept up to date by the refresh.
+    size_t row_count() const;
+    const std::vector<size_t>& state_counts() const;
+    // One change of the running torrents (RpcBackend::torrents()): a row
+    // that shows something new, or a torrent whose row went away.
+    struct RowChange {
+        Sha1Digest info_hash{};
+        bool removed = false;
+    };
+    // The changes since `cursor` (0, or what an earlier call left there), in
+    // order; `cursor` moves past them.  False when the feed no longer reaches
+    // back that far (it keeps kFeedMax changes): read every row instead.
+    bool changes_since(uint64_t& cursor, std::vector<RowChange>& out) const;
+    static constexpr size_t kFeedMax = 1 << 16;
+    // Over the running torrents (loaded rows): not stopped with a rate or
+    // checking; stopped; sums of total_uploaded, total_downloaded.  Kept
+    // as rows change (RPC session-stats).
+    struct TorrentCounts {
+        int64_t torrents = 0, active = 0, paused = 0, up_total = 0, down_total = 0;
+    };
+    TorrentCounts torrent_counts() const;
+    // The shown status of a running torrent; null when it runs no row.
+    const TorrentStatus* shown_status(const Sha1Digest& ih) const;
+    // Test hook: rows the refresh has built so far (an idle launcher adds
+    // none per pass).
+    uint64_t refresh_visits() const { return refresh_visits_; }
+
     // ---- torrents added over RPC ----------------------------------------
     // They live as DIR/HEX.torrent in their own directory of the data dir
     // (never in the watched directory, which is the user's), each row named
@@ -319,10 +361,13 @@ private:
         mutable Row shown;
         mutable std::string json;
         mutable bool visible = false, json_ok = false;
-        mutable uint64_t fingerprint = 0;  // of `shown` (torrent's and this entry's)
         uint64_t completions_seen = 0;     // Torrent::completions() the on_complete hook saw
         // per-file choices: a magnet's BEP 53 so= ranges, given to the torrent it adds
         std::vector<std::pair<uint32_t, uint32_t>> select_only;
+        // push-based change tracking: on the dirty list; on the live list;
+        // the refresh pass that last built `shown`.
+        mutable bool dirty = false, live = false;
+        mutable uint64_t seen_pass = 0;
     };
     using Files = std::map<std::string, Entry>;
     void parse(const std::string& name);
@@ -361,10 +406,8 @@ private:
     // refresh(): when it last ran (-1: stale), whether the document must be
     // rebuilt, the totals of the shown rows.
     mutable int64_t refreshed_ms_ = -1;
-    mutable uint64_t refresh_pass_ = 0;
     mutable bool doc_stale_ = true;
     mutable SessionStatus totals_;
-    mutable size_t errors_ = 0;
     mutable std::vector<const Row*> sorted_;
     mutable std::string doc_, doc_tail_;
     mutable uint64_t doc_version_ = 0;
@@ -390,6 +433,37 @@ private:
     std::deque<std::pair<std::string, uint64_t>> parse_wait_;
     size_t parses_in_flight_ = 0;
     void pump_parses();
+    // ---- push-based change tracking (launcher_changes.cpp)
+    // Rows to build again (Entry::dirty), by file name; the live rows (they
+    // are built every pass); a pass counter so a row is built once a pass.
+    mutable std::vector<std::string> dirty_;
+    mutable std::set<std::string> live_;
+    mutable std::vector<Torrent*> changed_buf_;
+    mutable uint64_t pass_ = 0, refresh_visits_ = 0;
+    mutable bool full_refresh_ = true;   // sweep every row at the next refresh
+    // Sums over the shown rows, kept as rows change; rates and peers are
+    // summed over the live rows each pass.
+    mutable int64_t n_loaded_ = 0, n_errors_ = 0, n_visible_ = 0, sum_down_ = 0, sum_up_ = 0;
+    mutable int64_t n_paused_ = 0, sum_total_down_ = 0, sum_total_up_ = 0;  // loaded rows
+    mutable std::vector<size_t> state_counts_ = std::vector<size_t>(kTorrentStateCount, 0);
+    // sorted_rows(): rebuilt only when a shown row or the order changed.
+    mutable uint64_t rows_version_ = 1, sorted_version_ = 0;
+    mutable SortKey sorted_key_ = SortKey::name;
+    mutable std::vector<const Row*> live_sorted_;
+    mutable uint64_t live_version_ = 0;
+    // The change feed (changes_since): (sequence, change), the oldest first.
+    mutable std::deque<std::pair<uint64_t, RowChange>> feed_;
+    mutable uint64_t feed_seq_ = 0;
+    // A row the launcher changed itself (not through its torrent).
+    void mark_dirty(const std::string& name) const;
+    void mark_all() const { full_refresh_ = true; }
+    void visit_row(const std::string& name, const Entry& e) const;
+    void count_row(const Row& r, int sign) const;
+    void full_pass() const;
+    void changed_pass() const;
+    void sum_live() const;
+    void feed(const Sha1Digest& ih, bool removed) const;
+    void note_gone(const Entry& e) const;  // before an entry is erased
 };
 
 }  // namespace btl

@@ -54,6 +54,10 @@ public:
     Status change_files(const Sha1Digest& ih, const rpc::FileChange& c) override {
         return change_torrent_files(session_, ih, c);
     }
+    // Push-based change tracking: the launcher's change feed.
+    bool changes(uint64_t& cursor, std::vector<rpc::TorrentChange>& out) override;
+    const TorrentStatus* find(const Sha1Digest& ih) override { return launcher_.shown_status(ih); }
+    bool counts(Counts& out) override;
 
 private:
     struct Parsed;
@@ -64,6 +68,7 @@ private:
     Launcher& launcher_;
     Session& session_;
     std::vector<const TorrentStatus*> list_;
+    std::vector<Launcher::RowChange> feed_buf_;
     JobOwner jobs_;
 };
 

@@ -63,6 +63,13 @@ struct FileChange {
     bool on = false;                                // Kind::sequential
 };
 
+// One change of the running torrents: one shows something new (or is new),
+// or one went away.
+struct TorrentChange {
+    Sha1Digest info_hash{};
+    bool removed = false;
+};
+
 class RpcBackend {
 public:
     virtual ~RpcBackend() = default;
@@ -107,6 +114,31 @@ public:
     // ---- torrent-set: per-file choices and sequential download.  An index
     // past the last file is an error naming it, and changes nothing.
     virtual Status change_files(const Sha1Digest& ih, const FileChange& c) = 0;
+    // ---- push-based change tracking (a backend without it keeps these:
+    // every request compares every torrent, as torrents() lists them)
+    // The changes since `cursor` (0 at first), in order; the cursor moves
+    // past them.  False when they are not known (too old, or not tracked):
+    // the caller reads torrents() instead.
+    virtual bool changes(uint64_t& cursor, std::vector<TorrentChange>& out) {
+        (void)cursor, (void)out;
+        return false;
+    }
+    // session-stats' counts kept by the backend (false: the caller counts
+    // torrents()): all of them; not stopped with a rate or checking;
+    // stopped; the sums of total_uploaded and total_downloaded.
+    struct Counts {
+        int64_t torrents = 0, active = 0, paused = 0, up_total = 0, down_total = 0;
+    };
+    virtual bool counts(Counts& out) {
+        (void)out;
+        return false;
+    }
+    // One running torrent's snapshot (null when gone); valid as torrents()'s.
+    virtual const TorrentStatus* find(const Sha1Digest& ih) {
+        for (const TorrentStatus* t : torrents())
+            if (t->info_hash == ih) return t;
+        return nullptr;
+    }
 };
 
 }  // namespace btl::rpc

@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <list>
 #include <map>
 #include <string>
 #include <string_view>
@@ -46,10 +47,15 @@ public:
     // Brings the table up to date with the torrents now running: new ones
     // get ids, changed ones are stamped `now_ms`, vanished ones are removed.
     void sync(const std::vector<const TorrentStatus*>& ts, int64_t now_ms);
+    // The same from a change feed (RpcBackend::changes): O(changes), so an
+    // idle engine's polls cost nothing per torrent.
+    void apply(const std::vector<TorrentChange>& changes, int64_t now_ms);
     int id_of(const Sha1Digest& ih);  // assigns one if needed
     const Sha1Digest* hash_of(int id) const;
     bool recently_active(const TorrentStatus& t, int64_t now_ms) const;
     std::vector<int> recently_removed(int64_t now_ms) const;
+    // The torrents stamped in the last kRecentMs, oldest first: O(those).
+    std::vector<Sha1Digest> recent(int64_t now_ms);
 
 private:
     struct Info {
@@ -57,7 +63,14 @@ private:
         uint64_t fingerprint = 0;
         int64_t changed_ms = -1;
         uint64_t pass = 0;
+        bool in_recent = false;
+        std::list<Sha1Digest>::iterator recent_at;  // in recent_, when in_recent
     };
+    // Stamped now: to the end of recent_ (the list is in stamp order).
+    void stamp(const Sha1Digest& ih, Info& info, int64_t now_ms);
+    void forget(const Sha1Digest& ih, int64_t now_ms);  // it went away
+    void trim_removed(int64_t now_ms);
+    std::list<Sha1Digest> recent_;
     struct Hash {
         size_t operator()(const Sha1Digest& d) const;
     };
@@ -111,6 +124,10 @@ private:
     void sync();
 
     uv_loop_t* loop_;
+    // The backend's change feed: where this dispatcher read up to; whether
+    // ids_ follows it (false: the next sync reads every torrent).
+    uint64_t feed_cursor_ = 0;
+    bool feed_ok_ = false;
     RpcBackend& b_;
     DispatchOptions opt_;
     IdTable ids_;
