@@ -210,14 +210,22 @@ TEST_CASE("utp transport: a TCP connection dropped before the remote spoke is re
     uv_loop_t loop;
     uv_loop_init(&loop);
     {
-        Node a(&loop), b(&loop);
-        // b's TCP port accepts and drops at once, as a uTP-only libtorrent does
+        Node a(&loop);
+        // b's TCP port accepts and drops at once, as a uTP-only libtorrent does.  b's UDP port is
+        // ephemeral and another process may hold the same TCP number: draw again until both are ours.
         Listener lis(&loop);
         int dropped = 0;
-        REQUIRE(lis.listen("127.0.0.1", b.mux.port(), b.mux.port(), [&](uv_tcp_t* c) {
-            ++dropped;
-            uv_close(reinterpret_cast<uv_handle_t*>(c), [](uv_handle_t* x) { delete reinterpret_cast<uv_tcp_t*>(x); });
-        }) == 0);
+        std::unique_ptr<Node> bp;
+        for (int tries = 0; tries < 50 && !bp; ++tries) {
+            bp = std::make_unique<Node>(&loop);
+            if (lis.listen("127.0.0.1", bp->mux.port(), bp->mux.port(), [&](uv_tcp_t* c) {
+                    ++dropped;
+                    uv_close(reinterpret_cast<uv_handle_t*>(c), [](uv_handle_t* x) { delete reinterpret_cast<uv_tcp_t*>(x); });
+                }) != 0)
+                bp.reset();
+        }
+        REQUIRE(bp);
+        Node& b = *bp;
         sockaddr_storage to = b.addr();
         Handler h;
         auto tcp = [&](PeerConnectionHandler* hh) {
