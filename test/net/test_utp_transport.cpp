@@ -139,11 +139,18 @@ TEST_CASE("utp transport: a uTP dial nobody answers falls back to TCP within abo
     uv_loop_init(&loop);
     {
         Node a(&loop);
-        UdpSocket silent(&loop);  // a UDP port that never answers
-        REQUIRE(silent.open("127.0.0.1", 0) == 0);
+        // a UDP port that never answers, whose TCP twin listens (drawn again if another process holds it)
         Listener lis(&loop);
         uv_tcp_t* accepted = nullptr;
-        REQUIRE(lis.listen("127.0.0.1", silent.port(), silent.port(), [&](uv_tcp_t* c) { accepted = c; }) == 0);
+        std::unique_ptr<UdpSocket> silent_p;
+        for (int tries = 0; tries < 50 && !silent_p; ++tries) {
+            silent_p = std::make_unique<UdpSocket>(&loop);
+            REQUIRE(silent_p->open("127.0.0.1", 0) == 0);
+            if (lis.listen("127.0.0.1", silent_p->port(), silent_p->port(), [&](uv_tcp_t* c) { accepted = c; }) != 0)
+                silent_p.reset();
+        }
+        REQUIRE(silent_p);
+        UdpSocket& silent = *silent_p;
         sockaddr_storage to{};
         ip_to_sockaddr("127.0.0.1", silent.port(), to);
         Handler h;
