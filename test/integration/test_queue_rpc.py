@@ -136,7 +136,17 @@ def main():
         r = rpc.call("torrent-set", ids=[ids["a"]], honorsSessionLimits=False)
         H.check("honorsSessionLimits" in r["result"], "an unsupported key was accepted: %s" % r["result"])
         check_settings("after refused changes")
-        # kill -9, then a restart: order and settings come back from the resume data.
+        # kill -9, then a restart: order and settings come back from the resume data.  The answer to
+        # torrent-set comes once the settings apply; their resume write runs on the thread pool, so
+        # wait until it is on disk before the kill.
+        hashes = {n: t["hashString"] for n, t in rpc.torrents().items()}
+
+        def saved_mode(name):
+            d = LU.read_resume(state, hashes[name])
+            return d.get(b"seed-ratio-mode") if d else None
+
+        H.wait_until(lambda: saved_mode("a") == 1 and saved_mode("b") == 2, 20,
+                     "the settings in the resume data (a %s, b %s)" % (saved_mode("a"), saved_mode("b")))
         btl.proc.signal(signal.SIGKILL)
         btl.proc.wait(10)
         btl = start(ws, watch, out, state, port, rpc_port)
