@@ -18,6 +18,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "btl/base/lock_file.hpp"
@@ -243,7 +244,7 @@ private:
     // descriptor for all), released once a removed torrent saved its resume
     // data.  locks_ lists the keys this session holds.
     std::unique_ptr<LockTable> lock_table_;
-    std::set<Sha1Digest> locks_;
+    std::unordered_set<Sha1Digest, DigestHash> locks_;  // hashed: an ordered insert was a 20-byte compare per level
     // Temp files of interrupted resume saves, deleted once their torrent's lock is ours.
     std::map<std::string, std::vector<std::string>> stale_temps_;
     std::unique_ptr<PortMapper> mapper_;
