@@ -38,9 +38,10 @@ void Launcher::start_queue() {
 
 void Launcher::queue_pass_soon() {
     if (!queue_timer_) return queue_pass();
-    // Never postponed by more adds: only brought forward.
-    if (uv_timer_get_due_in(queue_timer_.get()) > kQueueSoonMs)
-        uv_timer_start(queue_timer_.get(), on_queue_timer, kQueueSoonMs, 1000);
+    // Never postponed by more adds: only brought forward, and no sooner than
+    // the last pass's cost allows (kQueuePassCostFactor).
+    uint64_t soon = std::max<uint64_t>(kQueueSoonMs, queue_pass_cost_ns_ * kQueuePassCostFactor / 1'000'000);
+    if (uv_timer_get_due_in(queue_timer_.get()) > soon) uv_timer_start(queue_timer_.get(), on_queue_timer, soon, 1000);
 }
 
 void Launcher::run_hook(const char* event, const std::string& cmd, const TorrentStatus& st) {
@@ -69,6 +70,7 @@ void Launcher::queue_forget(Entry& e, bool removed) {
 
 void Launcher::queue_pass() {
     if (!queue_busy_ && !queue_wanted() && opt_.on_complete.empty()) return;
+    const uint64_t started_ns = uv_hrtime();
     std::vector<QueueItem> items;
     std::vector<Torrent*> torrents;
     items.reserve(queue_.size());
@@ -113,6 +115,7 @@ void Launcher::queue_pass() {
         refreshed_ms_ = -1;
     }
     queue_busy_ = busy;
+    queue_pass_cost_ns_ = uv_hrtime() - started_ns;
 }
 
 bool Launcher::queue_move(const Sha1Digest& ih, QueueMove m) {
