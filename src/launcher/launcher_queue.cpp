@@ -76,10 +76,20 @@ void Launcher::queue_pass() {
     items.reserve(queue_.size());
     torrents.reserve(queue_.size());
     const auto& order = queue_.order();
+    if (queue_torrents_version_ != queue_.version() || queue_torrents_.size() != order.size()) {
+        // The session's hash table, not the file-name maps; once per change.
+        queue_torrents_.clear();
+        queue_torrents_.reserve(order.size());
+        bool all = true;
+        for (const auto& [key, ih] : order) {
+            queue_torrents_.push_back(s_.find(ih));
+            all = all && queue_torrents_.back();
+        }
+        queue_torrents_version_ = all ? queue_.version() : UINT64_MAX;  // a gap: look again next pass
+    }
+    size_t at = 0;
     for (const auto& [key, ih] : order) {
-        // The session's hash table, not the file-name maps: this runs every
-        // second over every torrent.
-        Torrent* t = s_.find(ih);
+        Torrent* t = queue_torrents_[at++];
         if (!t) continue;
         if (t->completions() > 0 && !opt_.on_complete.empty()) {
             auto own = owner_.find(ih);

@@ -407,6 +407,13 @@ private:
     // fifth of a long load's CPU.
     static constexpr uint64_t kQueuePassCostFactor = 10;
     uint64_t queue_pass_cost_ns_ = 0;
+    // The torrent of each queue position, as of queue_.version(): a pass
+    // looked every torrent up in the session's table (a cache miss each),
+    // most of an idle launcher's CPU with 100,000 queued torrents.  Only
+    // the launcher removes torrents, and queue_forget() moves the version
+    // first.
+    std::vector<Torrent*> queue_torrents_;
+    uint64_t queue_torrents_version_ = UINT64_MAX;
 };
 
 }  // namespace btl
