@@ -87,12 +87,14 @@ TCK = os.sysconf("SC_CLK_TCK")
 
 
 
-def make_torrents(torrent_dir, data_dir, announce):
-    """N single-file one-piece torrents; data written to data_dir if given."""
+def make_torrents(torrent_dir, data_dir, announce, salt=0):
+    """N single-file one-piece torrents; data written to data_dir if given.
+    A different salt gives other torrents (the tracker's count of one
+    scenario must not include another's)."""
     os.makedirs(torrent_dir, exist_ok=True)
     if data_dir:
         os.makedirs(data_dir, exist_ok=True)
-    rng = random.Random(4242 + N)  # each size its own torrents
+    rng = random.Random(4242 + N + 7919 * salt)  # each size its own torrents
     size = FILE_KIB * 1024
     piece = 16384
     while piece < size:
@@ -191,7 +193,8 @@ def run_ours(ws, scenario, announce):
     save = os.path.join(root, "data")
     os.makedirs(save, exist_ok=True)
     t_gen = time.monotonic()
-    hashes = make_torrents(tdir, save if scenario == "seed" else None, announce)
+    hashes = make_torrents(tdir, save if scenario == "seed" else None, announce,
+                           salt=1 if scenario == "queued" else 0)
     H.log("%s: %d torrents generated in %.2fs" % (scenario, N, time.monotonic() - t_gen))
     status = os.path.join(root, "status.json")
     port = H.free_port("127.0.0.1")
