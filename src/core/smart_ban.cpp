@@ -6,16 +6,17 @@ namespace btl {
 
 void SmartBan::block_received(uint32_t piece, uint32_t block, uint32_t nblocks, const std::string& ip) {
     if (block >= nblocks) return;
-    auto& v = senders_[piece];
+    auto& v = state().senders[piece];
     if (v.size() != nblocks) v.resize(nblocks);
     v[block] = ip;
 }
 
 std::vector<std::string> SmartBan::take_senders(uint32_t piece) {
-    auto it = senders_.find(piece);
-    if (it == senders_.end()) return {};
+    if (!st_) return {};
+    auto it = st_->senders.find(piece);
+    if (it == st_->senders.end()) return {};
     auto v = std::move(it->second);
-    senders_.erase(it);
+    st_->senders.erase(it);
     return v;
 }
 
@@ -28,16 +29,17 @@ std::vector<std::string> SmartBan::distinct(const std::vector<std::string>& send
 
 void SmartBan::record_failure(uint32_t piece, const std::vector<std::string>& senders,
                               const std::vector<Sha1Digest>& digests) {
-    auto& recs = failed_[piece];
+    State& s = state();
+    auto& recs = s.failed[piece];
     if (recs.empty()) {
-        failed_order_.push_back(piece);
-        while (failed_order_.size() > max_failed_) {
-            failed_.erase(failed_order_.front());
-            failed_order_.pop_front();
+        s.failed_order.push_back(piece);
+        while (s.failed_order.size() > max_failed_) {
+            s.failed.erase(s.failed_order.front());
+            s.failed_order.pop_front();
         }
     }
-    auto it = failed_.find(piece);
-    if (it == failed_.end()) return;  // max_failed_ == 0
+    auto it = s.failed.find(piece);
+    if (it == s.failed.end()) return;  // max_failed_ == 0
     size_t n = std::min(senders.size(), digests.size());
     for (size_t i = 0; i < n; ++i) {
         if (senders[i].empty()) continue;
@@ -50,44 +52,48 @@ void SmartBan::record_failure(uint32_t piece, const std::vector<std::string>& se
 
 std::vector<std::string> SmartBan::piece_passed(uint32_t piece, const std::vector<Sha1Digest>& good) {
     std::vector<std::string> bad;
-    auto it = failed_.find(piece);
-    if (it == failed_.end()) return bad;
+    if (!st_) return bad;
+    auto it = st_->failed.find(piece);
+    if (it == st_->failed.end()) return bad;
     for (const auto& r : it->second) {
         if (r.block >= good.size() || r.digest == good[r.block]) continue;
         if (std::find(bad.begin(), bad.end(), r.ip) == bad.end()) bad.push_back(r.ip);
     }
-    failed_.erase(it);
-    failed_order_.erase(std::remove(failed_order_.begin(), failed_order_.end(), piece), failed_order_.end());
+    st_->failed.erase(it);
+    auto& order = st_->failed_order;
+    order.erase(std::remove(order.begin(), order.end(), piece), order.end());
     return bad;
 }
 
 void SmartBan::touch_trust(const std::string& ip) {
-    if (trust_.count(ip)) return;
-    trust_[ip] = 0;
-    trust_order_.push_back(ip);
-    while (trust_order_.size() > max_addresses_) {
-        trust_.erase(trust_order_.front());
-        trust_order_.pop_front();
+    State& s = state();
+    if (s.trust.count(ip)) return;
+    s.trust[ip] = 0;
+    s.trust_order.push_back(ip);
+    while (s.trust_order.size() > max_addresses_) {
+        s.trust.erase(s.trust_order.front());
+        s.trust_order.pop_front();
     }
 }
 
 bool SmartBan::contributed_to_failure(const std::string& ip) {
     touch_trust(ip);
-    auto it = trust_.find(ip);
-    if (it == trust_.end()) return false;
+    auto it = st_->trust.find(ip);
+    if (it == st_->trust.end()) return false;
     it->second -= 2;
     return it->second <= kBanTrust;
 }
 
 void SmartBan::contributed_to_pass(const std::string& ip) {
     touch_trust(ip);
-    auto it = trust_.find(ip);
-    if (it != trust_.end() && it->second < kMaxTrust) ++it->second;
+    auto it = st_->trust.find(ip);
+    if (it != st_->trust.end() && it->second < kMaxTrust) ++it->second;
 }
 
 int SmartBan::trust(const std::string& ip) const {
-    auto it = trust_.find(ip);
-    return it == trust_.end() ? 0 : it->second;
+    if (!st_) return 0;
+    auto it = st_->trust.find(ip);
+    return it == st_->trust.end() ? 0 : it->second;
 }
 
 std::vector<Sha1Digest> block_digests(const uint8_t* data, size_t len, uint32_t block_size) {

@@ -121,6 +121,11 @@ void Torrent::load_file_choices(const ResumeData* rd) {
 
 void Torrent::create_empty_files() {
     if (!storage_) return;
+    // Most torrents have no empty file: no pool job for them (one per
+    // torrent was 100,000 pool round trips while loading as many).
+    bool any = false;
+    for (const auto& f : mi_.files) any = any || (f.length == 0 && !f.pad);
+    if (!any) return;
     std::vector<bool> unwanted;  // unwanted files are not created
     for (const auto& c : file_choices_) unwanted.push_back(!c.wanted);
     storage_->create_empty_files(

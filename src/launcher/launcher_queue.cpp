@@ -38,9 +38,10 @@ void Launcher::start_queue() {
 
 void Launcher::queue_pass_soon() {
     if (!queue_timer_) return queue_pass();
-    // Never postponed by more adds: only brought forward.
-    if (uv_timer_get_due_in(queue_timer_.get()) > kQueueSoonMs)
-        uv_timer_start(queue_timer_.get(), on_queue_timer, kQueueSoonMs, 1000);
+    // Never postponed by more adds: only brought forward, and no sooner than
+    // the last pass's cost allows (kQueuePassCostFactor).
+    uint64_t soon = std::max<uint64_t>(kQueueSoonMs, queue_pass_cost_ns_ * kQueuePassCostFactor / 1'000'000);
+    if (uv_timer_get_due_in(queue_timer_.get()) > soon) uv_timer_start(queue_timer_.get(), on_queue_timer, soon, 1000);
 }
 
 void Launcher::run_hook(const char* event, const std::string& cmd, const TorrentStatus& st) {
@@ -71,15 +72,26 @@ void Launcher::queue_forget(Entry& e, bool removed) {
 
 void Launcher::queue_pass() {
     if (!queue_busy_ && !queue_wanted() && opt_.on_complete.empty()) return;
+    const uint64_t started_ns = uv_hrtime();
     std::vector<QueueItem> items;
     std::vector<Torrent*> torrents;
     items.reserve(queue_.size());
     torrents.reserve(queue_.size());
     const auto& order = queue_.order();
+    if (queue_torrents_version_ != queue_.version() || queue_torrents_.size() != order.size()) {
+        // The session's hash table, not the file-name maps; once per change.
+        queue_torrents_.clear();
+        queue_torrents_.reserve(order.size());
+        bool all = true;
+        for (const auto& [key, ih] : order) {
+            queue_torrents_.push_back(s_.find(ih));
+            all = all && queue_torrents_.back();
+        }
+        queue_torrents_version_ = all ? queue_.version() : UINT64_MAX;  // a gap: look again next pass
+    }
+    size_t at = 0;
     for (const auto& [key, ih] : order) {
-        // The session's hash table, not the file-name maps: this runs every
-        // second over every torrent.
-        Torrent* t = s_.find(ih);
+        Torrent* t = queue_torrents_[at++];
         if (!t) continue;
         if (t->completions() > 0 && !opt_.on_complete.empty()) {
             auto own = owner_.find(ih);
@@ -115,6 +127,7 @@ void Launcher::queue_pass() {
         refreshed_ms_ = -1;
     }
     queue_busy_ = busy;
+    queue_pass_cost_ns_ = uv_hrtime() - started_ns;
 }
 
 bool Launcher::queue_move(const Sha1Digest& ih, QueueMove m) {

@@ -17,6 +17,7 @@ void QueueOrder::set_key(const Sha1Digest& ih, int64_t key) {
     key_of_[ih] = key;
     by_key_[key] = ih;
     pos_dirty_ = true;
+    ++version_;
 }
 
 int64_t QueueOrder::add(const Sha1Digest& ih, int64_t key) {
@@ -32,6 +33,7 @@ void QueueOrder::remove(const Sha1Digest& ih) {
     by_key_.erase(it->second);
     key_of_.erase(it);
     pos_dirty_ = true;
+    ++version_;
 }
 
 std::vector<std::pair<Sha1Digest, int64_t>> QueueOrder::move(const Sha1Digest& ih, QueueMove m) {
@@ -65,6 +67,7 @@ std::vector<std::pair<Sha1Digest, int64_t>> QueueOrder::move(const Sha1Digest& i
         by_key_[key] = h;
     }
     pos_dirty_ = true;
+    ++version_;
     return changed;
 }
 

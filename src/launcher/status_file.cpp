@@ -45,7 +45,10 @@ void StatusFile::write(bool force) {
     int64_t now = int64_t(uv_now(loop_));
     if (!force && version == last_version_ && now - last_write_ms_ < kRewriteUnchangedMs) return;
     writing_ = true;
-    auto work = [path = path_, doc] { return write_file_atomic(path, doc, false); };
+    // One copy for the pool (the document is 60 MB at 100,000 torrents):
+    // the job shares it rather than copying it again when queued.
+    auto copy = std::make_shared<const std::string>(doc);
+    auto work = [path = path_, copy] { return write_file_atomic(path, *copy, false); };
     auto queued = queue_job(loop_, jobs_.token(), work, [this, version](Status r) { written(std::move(r), version); });
     if (!queued) written(work(), version);  // no pool: this one document is written here
 }

@@ -165,7 +165,8 @@ void HttpGet::start(const std::string& url, Callback cb) {
     if (scheme != "http" && scheme != "https") return cb(make_error("bad tracker URL " + url.substr(0, 200)));
     impl_ = std::make_unique<Impl>();
     impl_->opt = opt_;
-    impl_->curl = CurlLoop::for_loop(loop_);
+    if (!curl_) curl_ = CurlLoop::for_loop(loop_);
+    impl_->curl = curl_;
     impl_->cb = std::move(cb);
     impl_->easy = curl_easy_init();
     if (!impl_->easy) {
@@ -183,6 +184,9 @@ void HttpGet::start(const std::string& url, Callback cb) {
         // next request: 100,000 idle announcers kept 700 MB of them.  It
         // has left the multi handle already; connections stay in its cache.
         curl_easy_cleanup(std::exchange(impl_->easy, nullptr));
+        // The rest of the request's state (body, error text: about 500
+        // bytes) goes too: an idle announcer keeps only this object.
+        impl_.reset();
         c(std::move(r));  // may destroy *this: nothing after this line
     });
     if (!added) {

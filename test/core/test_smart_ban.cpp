@@ -81,3 +81,18 @@ TEST_CASE("smart ban: block digests cover a short last block") {
     CHECK(v[2] == sha1(std::string(8, 'z')));
     CHECK(block_digests(nullptr, 0, 16).empty());
 }
+
+TEST_CASE("smart ban: an unused one is small and answers every query; state appears with the first block") {
+    // Every torrent holds one; most never receive a block.
+    static_assert(sizeof(SmartBan) <= 3 * sizeof(void*));
+    SmartBan sb;
+    CHECK(sb.trust("a") == 0);
+    CHECK(sb.failed_pieces() == 0);
+    CHECK_FALSE(sb.has_failure(0));
+    CHECK(sb.take_senders(0).empty());
+    CHECK(sb.piece_passed(0, {}).empty());
+    sb.clear_in_progress();
+    sb.block_received(0, 1, 2, "10.0.0.9");
+    CHECK(sb.take_senders(0) == std::vector<std::string>{"", "10.0.0.9"});
+    CHECK(sb.take_senders(0).empty());
+}

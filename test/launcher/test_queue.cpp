@@ -91,3 +91,32 @@ TEST_CASE("queue decide: seeds have their own limit; paused and finished torrent
     auto run = queue_decide(items, QueueLimits{1, 1});
     CHECK(run == std::vector<bool>{false, true, false, true, false});
 }
+
+TEST_CASE("queue order: the version moves on every change, never on reads") {
+    QueueOrder q;
+    Sha1Digest a{}, b{};
+    a[0] = 1;
+    b[0] = 2;
+    uint64_t v = q.version();
+    q.add(a, -1);
+    CHECK(q.version() != v);
+    v = q.version();
+    q.add(b, -1);
+    CHECK(q.version() != v);
+    v = q.version();
+    CHECK(q.position(b) == 1);
+    CHECK(q.contains(a));
+    CHECK(q.version() == v);  // reads
+    q.add(a, 7);              // already there: no change
+    CHECK(q.version() == v);
+    q.move(b, QueueMove::top);
+    CHECK(q.version() != v);
+    v = q.version();
+    q.move(b, QueueMove::top);  // already first: nothing moved
+    CHECK(q.version() == v);
+    q.remove(a);
+    CHECK(q.version() != v);
+    v = q.version();
+    q.remove(a);  // absent
+    CHECK(q.version() == v);
+}

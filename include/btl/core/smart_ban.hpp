@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -47,13 +48,15 @@ public:
     // Distinct non-empty addresses in a sender table, in first-seen order.
     static std::vector<std::string> distinct(const std::vector<std::string>& senders);
     // Forget every piece in progress (re-check, pause).
-    void clear_in_progress() { senders_.clear(); }
+    void clear_in_progress() {
+        if (st_) st_->senders.clear();
+    }
 
     // The piece failed; digests[i] is the SHA-1 of block i as received.
     void record_failure(uint32_t piece, const std::vector<std::string>& senders,
                         const std::vector<Sha1Digest>& digests);
-    bool has_failure(uint32_t piece) const { return failed_.count(piece) > 0; }
-    size_t failed_pieces() const { return failed_.size(); }
+    bool has_failure(uint32_t piece) const { return st_ && st_->failed.count(piece) > 0; }
+    size_t failed_pieces() const { return st_ ? st_->failed.size() : 0; }
     // The piece passed with these block digests: the addresses that once
     // sent a different block of it (each once).  Its records are dropped.
     std::vector<std::string> piece_passed(uint32_t piece, const std::vector<Sha1Digest>& good);
@@ -72,11 +75,22 @@ private:
     void touch_trust(const std::string& ip);
 
     size_t max_failed_, max_addresses_;
-    std::unordered_map<uint32_t, std::vector<std::string>> senders_;
-    std::map<uint32_t, std::vector<Record>> failed_;
-    std::deque<uint32_t> failed_order_;  // oldest first, for the bound
-    std::unordered_map<std::string, int> trust_;
-    std::deque<std::string> trust_order_;
+    // Allocated with the first block received: every torrent has a
+    // SmartBan, most never receive a block (a seed, a queued or idle
+    // download), and the two empty deques alone cost over 1 KB each
+    // (libstdc++ allocates a node up front), 100+ MB at 100,000 torrents.
+    struct State {
+        std::unordered_map<uint32_t, std::vector<std::string>> senders;
+        std::map<uint32_t, std::vector<Record>> failed;
+        std::deque<uint32_t> failed_order;  // oldest first, for the bound
+        std::unordered_map<std::string, int> trust;
+        std::deque<std::string> trust_order;
+    };
+    std::unique_ptr<State> st_;
+    State& state() {
+        if (!st_) st_ = std::make_unique<State>();
+        return *st_;
+    }
 };
 
 // SHA-1 of each block_size slice of data (the last may be shorter).

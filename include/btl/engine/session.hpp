@@ -18,6 +18,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "btl/base/lock_file.hpp"
@@ -204,7 +205,6 @@ private:
     std::shared_ptr<UdpTrackerMux> udp_trackers_;  // UDP tracker replies on it
     std::string ipv6_address_;          // told to trackers as ipv6= (BEP 7); "" = none
     bool utp_first_ = false;            // BTL_UTP_FIRST=1: dial uTP first everywhere
-    std::map<Sha1Digest, std::unique_ptr<Torrent>> torrents_;
     // find() by hash: the launcher looks up every torrent each display
     // interval, and a 10,000-node map walk by 20-byte keys was most of that.
     struct DigestHash {
@@ -214,6 +214,9 @@ private:
             return h;
         }
     };
+    // Hashed, not ordered: 100,000 ordered inserts by 20-byte keys were 6 %
+    // of a long load; nothing depends on the order torrents are visited in.
+    std::unordered_map<Sha1Digest, std::unique_ptr<Torrent>, DigestHash> torrents_;
     std::unordered_map<Sha1Digest, Torrent*, DigestHash> by_hash_;
     // HASH('req2', info-hash) -> info-hash: an encrypted handshake names its
     // torrent only by this (net/mse.hpp).
@@ -248,7 +251,7 @@ private:
     // descriptor for all), released once a removed torrent saved its resume
     // data.  locks_ lists the keys this session holds.
     std::unique_ptr<LockTable> lock_table_;
-    std::set<Sha1Digest> locks_;
+    std::unordered_set<Sha1Digest, DigestHash> locks_;  // hashed: an ordered insert was a 20-byte compare per level
     // Temp files of interrupted resume saves, deleted once their torrent's lock is ours.
     std::map<std::string, std::vector<std::string>> stale_temps_;
     std::unique_ptr<PortMapper> mapper_;

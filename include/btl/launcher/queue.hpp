@@ -42,6 +42,9 @@ public:
     // key -> info-hash, in queue order.
     const std::map<int64_t, Sha1Digest>& order() const { return by_key_; }
     size_t size() const { return by_key_.size(); }
+    // Moves on every change of the order or its members (not on reads), so
+    // a caller may keep per-position data until it moves.
+    uint64_t version() const { return version_; }
 
 private:
     struct Hash {
@@ -51,6 +54,7 @@ private:
     std::unordered_map<Sha1Digest, int64_t, Hash> key_of_;
     mutable std::unordered_map<Sha1Digest, int64_t, Hash> pos_;
     mutable bool pos_dirty_ = true;
+    uint64_t version_ = 0;
     void set_key(const Sha1Digest& ih, int64_t key);
 };
 

@@ -4,10 +4,11 @@
 // uv_fs_event (inotify) watch; a periodic rescan catches what events miss
 // (network file systems, overflowed event queues).
 //
-// Everything touching the disk runs on the libuv thread pool (uv_fs_scandir,
-// uv_fs_stat) so a directory of thousands of files never blocks the loop;
-// only a few stats are on the pool at a time, so 100,000 files do not
-// crowd out everyone else's jobs.
+// Everything touching the disk runs on the libuv thread pool so a
+// directory of thousands of files never blocks the loop: a scan lists and
+// stats every file in one job; the confirming stats go in batches, only a
+// few jobs at a time, so 100,000 files do not crowd out everyone else's
+// jobs.
 // Names are filtered with watched_name(): wanted_watch_name()'s *.torrent
 // files, and *.magnet files (one magnet link each).  Callbacks run on the loop
 // thread; the handler may destroy nothing of WatchDir from inside them
@@ -57,15 +58,16 @@ public:
     void rescan();
     const std::string& dir() const { return dir_; }
 
+    struct Look;  // what a stat of one file found
+
 private:
-    struct Req;
     void stat_file(const std::string& name, bool confirming);
-    void on_stat(const std::string& name, bool confirming, int result, const uv_stat_t* st);
+    void on_look(const std::string& name, bool confirming, const Look& look);
     void arm_timer();
     void on_timer();
     void on_event(const char* filename);
     void pump_stats();
-    void stat_done(const std::string& name, bool confirming, int result, const uv_stat_t* st);
+    void stats_done(const std::vector<std::pair<std::string, bool>>& batch, const std::vector<Look>* looks);
 
     // One level of subdirectories (labels from folders, labels.hpp): a
     // scan lists them too, and each gets its own event watch.  Their files
@@ -93,17 +95,19 @@ private:
     UvHandle<uv_timer_t> ready_timer_, rescan_timer_;
     bool scanning_ = false, rescan_again_ = false, stopped_ = false;
     bool reported_scan_error_ = false;
-    std::shared_ptr<WatchDir*> self_;  // requests hold this; nulled on destruction
     // Stats take turns, a few at a time: 100,000 files queued on the thread
     // pool at once kept everything else that needs it (status file writes,
     // resume reads, the parses) waiting until every stat was done.  A
     // (name, confirming) pair is queued at most once; the ready timer
     // waits while confirming stats are out.
-    static constexpr size_t kStatsInFlight = 8;
+    // Each job stats up to kStatBatch files (a scan stats what it lists in
+    // its own job, so these are the confirming looks and fs events).
+    static constexpr size_t kStatsInFlight = 2;
+    static constexpr size_t kStatBatch = 256;
     std::deque<std::pair<std::string, bool>> stat_wait_;
     std::set<std::pair<std::string, bool>> stat_queued_;
     size_t stats_in_flight_ = 0, confirming_ = 0;
-    JobOwner jobs_;                    // the scan job's
+    JobOwner jobs_;                    // the scan's and the stats' jobs
 };
 
 }  // namespace btl

@@ -40,6 +40,8 @@ struct HttpOptions {
     std::string ca_file;              // extra CA bundle (PEM), added to the system store
 };
 
+class CurlLoop;
+
 class HttpGet {
 public:
     using Callback = std::function<void(Result<HttpResponse>)>;
@@ -59,7 +61,10 @@ private:
     void cancel();
     uv_loop_t* loop_;
     HttpOptions opt_;
-    std::unique_ptr<Impl> impl_;
+    std::unique_ptr<Impl> impl_;  // only while a request runs
+    // The loop's curl multi handle (and its connection cache) outlives each
+    // request: kept while this object lives, as when impl_ was kept.
+    std::shared_ptr<CurlLoop> curl_;
     bool active_ = false;
 };
 

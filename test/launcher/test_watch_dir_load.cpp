@@ -1,0 +1,102 @@
+// WatchDir with many files: a scan stats what it lists in its own pool job
+// and the confirming stats go in batches; every file is still delivered
+// exactly once, and files that go away are reported.
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <utime.h>
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../disk/storage_test_util.hpp"
+#include "btl/launcher/watch_dir.hpp"
+
+using namespace btl;
+
+namespace {
+
+struct Recorder : WatchDir::Handler {
+    std::map<std::string, int> ready;
+    std::map<std::string, FileStamp> stamps;
+    std::vector<std::string> removed;
+    std::vector<std::string> errors;
+    void on_file_ready(const std::string& name, const std::string&, FileStamp st) override {
+        ++ready[name];
+        stamps[name] = st;
+    }
+    void on_file_removed(const std::string& name) override { removed.push_back(name); }
+    void on_watch_error(const std::string& m) override { errors.push_back(m); }
+};
+
+std::string file_name(int i) {
+    char b[32];
+    std::snprintf(b, sizeof b, "t%04d.torrent", i);
+    return b;
+}
+
+// Written a minute in the past: already quiet, so only the confirming look
+// is needed.
+void write_old(const std::string& path, size_t size) {
+    testutil::write_file(path, std::vector<uint8_t>(size, 'x'));
+    struct utimbuf t {};
+    t.actime = t.modtime = ::time(nullptr) - 60;
+    ::utime(path.c_str(), &t);
+}
+
+template <class F>
+bool run_until(uv_loop_t* loop, F done, int max_ms = 20000) {
+    auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(max_ms);
+    while (!done() && std::chrono::steady_clock::now() < end) {
+        uv_run(loop, UV_RUN_NOWAIT);
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return done();
+}
+
+}  // namespace
+
+TEST_CASE("watch dir: 1,500 files (several stat batches) are each delivered once; removed ones are reported") {
+    testutil::TempDir dir;
+    const int n = 1500;  // more than kStatsInFlight * kStatBatch waiting at once
+    for (int i = 0; i < n; ++i) write_old(dir / file_name(i), size_t(10 + i % 7));
+    write_old(dir / "notes.txt", 5);  // not watched
+    ::mkdir((dir / "lbl").c_str(), 0755);
+    write_old(dir / "lbl/sub.torrent", 3);  // a label's file comes in the same scan
+
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    Recorder rec;
+    {
+        WatchDir w(&loop, dir.path, &rec, 100, 0);
+        REQUIRE(w.start().ok());
+        CHECK(run_until(&loop, [&] { return rec.ready.size() == size_t(n + 1); }));
+        CHECK(rec.ready.size() == size_t(n + 1));
+        bool once = true;
+        for (const auto& [name, count] : rec.ready) once = once && count == 1;
+        CHECK(once);
+        CHECK(rec.ready.count("lbl/sub.torrent") == 1);
+        CHECK(rec.ready.count("notes.txt") == 0);
+        CHECK(rec.stamps[file_name(3)].size == 13);
+        CHECK(rec.errors.empty());
+
+        // Gone files are reported at the next scan; the others stay delivered once.
+        for (int i = 0; i < 10; ++i) ::unlink((dir / file_name(i)).c_str());
+        size_t before = rec.ready.size();
+        w.rescan();
+        CHECK(run_until(&loop, [&] { return rec.removed.size() == 10; }));
+        CHECK(rec.removed.size() == 10);
+        CHECK(rec.ready.size() == before);
+        // A rewritten file (new size) is delivered again, once.
+        write_old(dir / file_name(20), 999);
+        w.rescan();
+        CHECK(run_until(&loop, [&] { return rec.ready[file_name(20)] == 2; }));
+        CHECK(rec.stamps[file_name(20)].size == 999);
+        w.stop();
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);  // jobs still out finish; their answers are ignored
+    CHECK(uv_loop_close(&loop) == 0);
+}
