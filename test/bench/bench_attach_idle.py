@@ -45,6 +45,10 @@ def pane_pid_child(t, session):
 def main():
     launcher = os.path.join(H.btl_bin_dir(), "btlaunchmany")
     with H.Workspace("bench-attach", timeout=600) as ws:
+        # Thousands of small files: on this VM's ext4 (mounted with `discard`)
+        # each unlink waits ~2-4 ms for its TRIM, minutes at clean-up; a tmpfs
+        # over the workspace is gone at once.
+        H.mount_tmpfs(ws, ws.dir, "2g")
         t = Tmux(ws, "bench-attach")
         try:
             run(ws, t, launcher)
