@@ -5,7 +5,7 @@ transmission-daemon (RPC on loopback) loads BENCH_ATTACH_N (default 2000)
 paused torrents from its watch directory; `btlaunchmany --attach URL` runs
 in tmux (160x40).  Measured: the time from starting the view to its footer
 showing all N torrents (one full torrent-get), then the view's CPU and the
-daemon's CPU over BENCH_IDLE_S (default 30) seconds of idling (from a
+daemon's CPU over BENCH_IDLE_S (default 20) seconds of idling (from a
 minute after the last torrent was added: Transmission counts younger ones
 as recently active) with a 1 s display interval (each interval: torrent-get "recently-active", which
 lists nothing, and session-stats).  Target: the view under 1 % of a core.
@@ -27,7 +27,7 @@ N = int(os.environ.get("BENCH_ATTACH_N", "2000"))
 # transmission (default) or btlaunchmany: our engine in plain mode, its
 # torrents announcing to bttrack on loopback (no peers: idle downloads).
 ENGINE = os.environ.get("BENCH_ATTACH_ENGINE", "transmission")
-IDLE_S = float(os.environ.get("BENCH_IDLE_S", "30"))
+IDLE_S = float(os.environ.get("BENCH_IDLE_S", "20"))
 
 
 def cpu_ticks(pid):
