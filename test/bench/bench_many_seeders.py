@@ -17,7 +17,8 @@ same one bench_download.py uses).  For each: wall time (start to exit),
 MB/s (10^6 bytes/s), CPU seconds (user+sys from wait4 on the /usr/bin/time
 that runs it), peak RSS (/usr/bin/time -f %M: the leecher's own, not the
 forking python's) and the seeders' CPU over the download (/proc deltas of
-every seeder process); median of RUNS runs; ratios ours / libtorrent.
+every seeder process) and the share of the payload our ten seeders sent
+(their status files' `uploaded`, before and after); median of RUNS runs; ratios ours / libtorrent.
 The downloaded file is compared with the seed data (SHA-1), then deleted
 before the next leecher starts.
 
@@ -215,13 +216,14 @@ class LtSeeds:
 
 # ---------------------------------------------------------------- one download
 
-def one_run(ws, kind, run, tor, data_name, whole, seed_procs):
+def one_run(ws, kind, run, tor, data_name, whole, seed_procs, uploaded):
     os.sync()
     name = "%s-%d" % (kind, run)
     out = ws.mkdir(name)
     ip = "127.0.0.%d" % (FIRST_LEECH_IP + 1 + run * len(LEECHERS) + LEECHERS.index(kind))
     rss_file = ws.path(name + ".maxrss")
     seed_cpu0 = sum(p.cpu_seconds() or 0 for p in seed_procs)
+    up0 = uploaded()
     start = ws.start
     # /usr/bin/time forks the leecher from a small process, so %M is the
     # leecher's own peak (a child of this python would inherit its VmHWM).
@@ -239,6 +241,10 @@ def one_run(ws, kind, run, tor, data_name, whole, seed_procs):
     rc = p.wait(RUN_TIMEOUT)
     wall = p.ended - t0
     seed_cpu = sum(p.cpu_seconds() or 0 for p in seed_procs) - seed_cpu0
+    time.sleep(0.6)  # the seeders' status files catch up (written every 0.5 s)
+    up1 = uploaded()
+    from_ours = up1[0] - up0[0]
+    from_lt = up1[1] - up0[1]
     H.check(rc == 0, "%s exited %s: %s" % (name, rc, p.tail(10)))
     got = os.path.join(out, data_name)
     H.check(os.path.exists(got) and os.path.getsize(got) == SIZE, "%s: incomplete file" % name)
@@ -248,9 +254,11 @@ def one_run(ws, kind, run, tor, data_name, whole, seed_procs):
     os.remove(got)
     p.kill_group()
     r = {"wall": wall, "cpu": p.rusage.ru_utime + p.rusage.ru_stime, "rss_kib": rss_kib,
-         "seed_cpu": seed_cpu, "load": os.getloadavg()[0]}
-    H.log("%s: %.2fs %.0f MB/s cpu %.2fs rss %.0f MiB, seeders' cpu %.2fs, load %.1f"
-          % (name, wall, SIZE / wall / 1e6, r["cpu"], rss_kib / 1024, seed_cpu, r["load"]))
+         "seed_cpu": seed_cpu, "load": os.getloadavg()[0],
+         "from_ours": 100.0 * from_ours / max(1, from_ours + from_lt)}
+    H.log("%s: %.2fs %.0f MB/s cpu %.2fs rss %.0f MiB, seeders' cpu %.2fs, %.0f%% from our seeders, "
+          "load %.1f" % (name, wall, SIZE / wall / 1e6, r["cpu"], rss_kib / 1024, seed_cpu,
+                         r["from_ours"], r["load"]))
     return r
 
 
@@ -271,6 +279,11 @@ def start_seeders(ws, tor, data_dir):
         lts.wait_ready(60)
     procs = [s.proc for s in ours] + ([lts.proc] if lts else [])
 
+    def uploaded():
+        """Payload bytes uploaded so far: (our seeders, libtorrent's)."""
+        return (sum(s.status().get("uploaded", 0) for s in ours),
+                sum(x.get("uploaded", 0) for x in lts.status()) if lts else 0)
+
     def stop():
         for s in ours:
             s.proc.signal(signal.SIGTERM)
@@ -278,7 +291,7 @@ def start_seeders(ws, tor, data_dir):
             lts.stop()
         for s in ours:
             s.proc.kill_group(15)
-    return procs, stop
+    return procs, stop, uploaded
 
 
 def med(rs, k):
@@ -300,7 +313,7 @@ def main():
         ih = make_torrent(data, hashes, tor, tr.announce)
         tr.start([ih])
         t_seed = time.monotonic()
-        procs, stop = start_seeders(ws, tor, data_dir)
+        procs, stop, uploaded = start_seeders(ws, tor, data_dir)
         H.wait_until(lambda: tr.scrape(ih).get("complete", 0) >= N_OURS + N_LT, 30,
                      "every seeder's announce", interval=0.2)
         H.log("%d seeders up in %.1fs" % (N_OURS + N_LT, time.monotonic() - t_seed))
@@ -312,7 +325,7 @@ def main():
                         continue
                     try:
                         results[k].append(one_run(ws, k, run, tor, os.path.basename(data),
-                                                  whole, procs))
+                                                  whole, procs, uploaded))
                     except H.Fail as e:
                         H.log("leecher %s failed: %s" % (k, e))
                         ws.dump_logs(10)
@@ -338,16 +351,17 @@ def print_table(results, took):
              " ".join("%.2f" % x for x in os.getloadavg())))
     if SEED_EXTRA:
         print("our seeders: %s" % " ".join(SEED_EXTRA))
-    print("%-20s %7s %6s %6s %8s %9s %12s" % ("leecher", "wall s", "MB/s", "cpu s", "RSS MiB",
-                                              "seeders s", "load at run"))
+    print("%-20s %7s %6s %6s %8s %9s %9s %12s" % ("leecher", "wall s", "MB/s", "cpu s", "RSS MiB",
+                                                  "seeders s", "from ours", "load at run"))
     for k in LEECHERS:
         rs = results.get(k)
         if not rs:
             print("%-20s %7s" % (labels[k], "n/a"))
             continue
-        print("%-20s %7.2f %6.0f %6.2f %8.1f %9.2f %12.1f" % (
+        print("%-20s %7.2f %6.0f %6.2f %8.1f %9.2f %8.0f%% %12.1f" % (
             labels[k], med(rs, "wall"), SIZE / med(rs, "wall") / 1e6, med(rs, "cpu"),
-            med(rs, "rss_kib") / 1024, med(rs, "seed_cpu"), med(rs, "load")))
+            med(rs, "rss_kib") / 1024, med(rs, "seed_cpu"), med(rs, "from_ours"),
+            med(rs, "load")))
     o, b = results.get("ours"), results.get("libtorrent")
     if o and b:
         print("ours / libtorrent: wall %.2fx, cpu %.2fx, peak RSS %.2fx"
