@@ -19,6 +19,7 @@ struct TrackerServer::Conn {
     uint64_t request_start = 0;  // uv_now of the first byte of a pending request
     bool partial = false;        // some bytes of a request are buffered
     bool draining = false;       // answer sent, waiting for the client to close
+    size_t queued = 0;           // unsent output seen by the last sweep (progress check)
     Conn* prev = nullptr;
     Conn* next = nullptr;
 };
@@ -147,6 +148,7 @@ void TrackerServer::accept_one() {
     c->remote = to_peer_addr(ss);
     c->last_active = uv_now(loop_);
     c->partial = c->draining = false;
+    c->queued = 0;
     c->prev = nullptr;
     c->next = conns_;
     if (conns_) conns_->prev = c;
@@ -239,7 +241,10 @@ void TrackerServer::send(Conn* c, std::string_view bytes) {
         }
         if (n < 0) n = 0;
     }
-    if (uv_stream_get_write_queue_size(c->tcp.stream()) + bytes.size() > cfg_.max_write_queue) {
+    // The bound is on answers still unsent when another is due (a client that
+    // pipelines requests and never reads); one answer larger than the socket
+    // takes (a full scrape of 100,000 torrents is 7 MB) is queued whole.
+    if (uv_stream_get_write_queue_size(c->tcp.stream()) > cfg_.max_write_queue) {
         close_conn(c);
         return;
     }
@@ -278,6 +283,7 @@ void TrackerServer::close_conn(Conn* c) {
     --stats_.open;
     c->parser.reset();
     c->partial = c->draining = false;
+    c->queued = 0;
     if (c->in.capacity() > 64 * 1024) std::string().swap(c->in);
     c->in.clear();
     if (pool_.size() < 256) pool_.push_back(c);
@@ -288,12 +294,20 @@ void TrackerServer::sweep() {
     const uint64_t now = uv_now(loop_);
     for (Conn* c = conns_; c;) {
         Conn* next = c->next;
+        // A client reading a large answer is making progress: its deadlines
+        // count from the last sweep that saw the unsent output shrink.
+        const size_t queued = c->tcp ? uv_stream_get_write_queue_size(c->tcp.stream()) : 0;
+        if (queued != c->queued) {
+            if (queued < c->queued) c->last_active = now;
+            c->queued = queued;
+        }
         bool expired;
-        if (c->draining) expired = now - c->last_active > cfg_.drain_ms;
+        if (queued > 0 && !c->partial) expired = now - c->last_active > cfg_.timeout_ms;
+        else if (c->draining) expired = now - c->last_active > cfg_.drain_ms;
         else if (c->partial) expired = now - c->request_start > cfg_.timeout_ms;
         else expired = now - c->last_active > cfg_.timeout_ms;
         if (expired) {
-            if (!c->draining) ++stats_.timed_out;
+            if (!c->draining || queued > 0) ++stats_.timed_out;  // not a finished answer's grace period
             close_conn(c);
         }
         c = next;

@@ -8,8 +8,10 @@
 //   idle keep-alive connection is closed after `timeout_ms`; trickling bytes
 //   does not extend either deadline (slowloris).
 // - Buffered input per connection is bounded by HttpLimits; unsent output by
-//   max_write_queue (a client that sends requests but never reads answers
-//   is dropped).
+//   max_write_queue when another answer is due (a client that sends requests
+//   but never reads answers is dropped); one answer of any size is queued
+//   whole.  A connection with unsent output lives while the client reads it:
+//   it is closed after `timeout_ms` without progress.
 // - After an error answer (400/414/431/...) the write side is shut down and
 //   further input discarded for a short grace period, so the client reads
 //   the answer instead of a reset.
