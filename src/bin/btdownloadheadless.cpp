@@ -332,8 +332,11 @@ int main(int argc, char** argv) {
     app.seed_time = settings->seed_time;
     app.status = std::make_unique<StatusFile>(
         app.loop, o.get("status_json"),
-        StatusFile::Source{[&app]() -> const std::string& { return app.status_document(); },
-                           [&app] { return app.doc_version; }},
+        StatusFile::Source{[&app] {  // a handful of rows: built on every attempt, as before
+                               app.status_document();
+                               return app.doc_version;
+                           },
+                           [&app] { return app.doc; }},
         [](const std::string& w) { std::fprintf(stderr, "btdownloadheadless: %s\n", w.c_str()); });
     StdoutSink sink;
     sink.verbose = o.flag("verbose");

@@ -280,8 +280,8 @@ struct App {
             view = std::make_unique<ui::PlainView>(loop, *launcher, s.interval, verbose);
         logbook->listener = [this](const LogLine& l) { view->on_log(l); };
         if (auto st = view->start(); !st.ok()) return st;
-        StatusFile::Source source{[this]() -> const std::string& { return launcher->status_json(); },
-                                  [this] { return launcher->status_json_version(); }};
+        StatusFile::Source source{[this] { return launcher->status_json_version(); },
+                                  [this] { return launcher->status_json(); }};
         status = std::make_unique<StatusFile>(loop, s.status_path, std::move(source), [this](const std::string& m) {
             logbook->log(LogLevel::warning, "", m);
         });

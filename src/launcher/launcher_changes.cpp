@@ -261,37 +261,33 @@ SessionStatus Launcher::session_status() const {
     return totals_;
 }
 
-const std::string& Launcher::status_json() const {
-    // The result is what rows_status_json(rows() sorted by name) gives.
+uint64_t Launcher::status_json_version() const {
     refresh(0);
     std::string tail;
     append_status_tail(tail, size_t(n_errors_), totals_);
-    if (!doc_stale_ && !doc_.empty() && tail != doc_tail_ && doc_.size() >= doc_tail_.size()) {
-        // Only the totals moved (the DHT's packet counters do every second):
-        // the tail is replaced in place, not 10,000 rows copied again.
-        doc_.resize(doc_.size() - doc_tail_.size());
-        doc_ += tail;
-        doc_tail_ = std::move(tail);
-        ++doc_version_;
-        return doc_;
-    }
-    if (doc_stale_ || tail != doc_tail_ || doc_.empty()) {
-        size_t n = 16 + tail.size();
-        for (const auto& [it, key] : order_) n += it->second.json.size() + 1;
-        doc_.clear();
-        doc_.reserve(n);
-        append_status_head(doc_);
-        for (const auto& [it, key] : order_) {
-            if (!it->second.visible) continue;
-            if (doc_.back() != '[') doc_ += ',';
-            doc_ += it->second.json;
-        }
-        doc_ += tail;
+    if (doc_stale_ || tail != doc_tail_ || doc_version_ == 0) {
         doc_tail_ = std::move(tail);
         doc_stale_ = false;
         ++doc_version_;
     }
-    return doc_;
+    return doc_version_;
+}
+
+std::string Launcher::status_json() const {
+    // The result is what rows_status_json(rows() sorted by name) gives.
+    (void)status_json_version();
+    size_t n = 16 + doc_tail_.size();
+    for (const auto& [it, key] : order_) n += it->second.json.size() + 1;
+    std::string doc;
+    doc.reserve(n);
+    append_status_head(doc);
+    for (const auto& [it, key] : order_) {
+        if (!it->second.visible) continue;
+        if (doc.back() != '[') doc += ',';
+        doc += it->second.json;
+    }
+    doc += doc_tail_;
+    return doc;
 }
 
 }  // namespace btl

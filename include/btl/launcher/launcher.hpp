@@ -252,8 +252,12 @@ public:
     // The --status_json document: status_json() fields plus "file" per row,
     // and error rows for files that did not load.  The reference stays
     // valid until the next call; status_json_version() moves when it changes.
-    const std::string& status_json() const;
-    uint64_t status_json_version() const { return doc_version_; }
+    // Built on each call from the rows' cached JSON (the launcher keeps no
+    // document: at 100,000 torrents it is 57 MB).
+    std::string status_json() const;
+    // Refreshes the rows and says which document status_json() would give:
+    // it moves when a shown row or the totals change.
+    uint64_t status_json_version() const;
     const LauncherOptions& options() const { return opt_; }
     // Totals over the loaded rows, from the same cache as sorted_rows().
     SessionStatus session_status() const;
@@ -410,7 +414,7 @@ private:
     mutable bool doc_stale_ = true;
     mutable SessionStatus totals_;
     mutable std::vector<const Row*> sorted_;
-    mutable std::string doc_, doc_tail_;
+    mutable std::string doc_tail_;
     mutable uint64_t doc_version_ = 0;
     // info-hash -> file running it (hashed: 100,000 ordered inserts by
     // 20-byte keys were a visible share of a long load)

@@ -11,11 +11,11 @@
 //    write_file_atomic (no fsync: the file is rewritten every second), so a
 //    reader sees an old or a new document, never a mix.  If libuv refuses
 //    the job, that one document is written on the loop instead.
-//  - Each tick asks the source for its document (by reference: the
-//    launcher refreshes the document and its version there), then skips
-//    the write when the version equals the one last written and less than
-//    a minute passed, so an idle session does no disk I/O and no copy of a
-//    5 MB document per second.  Only a document that is written is copied.
+//  - Each tick asks the source for its version (the launcher refreshes its
+//    rows there), then skips the write when the version equals the one last
+//    written and less than a minute passed, so an idle session does no disk
+//    I/O and builds no 5 MB document per second.  Only a document that is
+//    written is built, and the pool job owns it.
 //  - write() while a write is running coalesces: exactly one more write
 //    follows, with the document as it is then.
 //  - soon() (rows appeared or went) writes within 200 ms instead of an
@@ -46,8 +46,12 @@ namespace btl {
 class StatusFile {
 public:
     struct Source {
-        std::function<const std::string&()> document;  // valid until the next call; called first
-        std::function<uint64_t()> version;              // of the document last returned
+        // Called first on every write attempt: brings the source up to date
+        // and says which document it would give.
+        std::function<uint64_t()> version;
+        // Builds that document; called only when it is written.  The result
+        // is moved to the pool job, so no copy of it is kept here.
+        std::function<std::string()> document;
     };
     StatusFile(uv_loop_t* loop, std::string path, Source source, std::function<void(const std::string&)> warn);
     StatusFile(const StatusFile&) = delete;
