@@ -47,7 +47,14 @@ void StatusFile::write(bool force) {
     // The document is built for this write and moved to the pool (it is
     // 57 MB at 100,000 torrents): the launcher keeps no copy of its own.
     auto copy = std::make_shared<const std::string>(source_.document());
-    auto work = [path = path_, copy] { return write_file_atomic(path, *copy, false); };
+    // The job lets go of the document as soon as it is written: a write that
+    // follows at once (coalesced) builds the next one before this job object
+    // is destroyed, and two documents at once were the peak of a long load.
+    auto work = [path = path_, copy]() mutable {
+        Status st = write_file_atomic(path, *copy, false);
+        copy.reset();
+        return st;
+    };
     auto queued = queue_job(loop_, jobs_.token(), work, [this, version](Status r) { written(std::move(r), version); });
     if (!queued) written(work(), version);  // no pool: this one document is written here
 }
