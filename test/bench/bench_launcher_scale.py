@@ -183,7 +183,9 @@ def start_tracker(ws):
     port = H.free_port("127.0.0.1")
     bttrack = os.path.join(H.btl_bin_dir(), "bttrack")
     p = ws.start("bttrack", [bttrack, "--port", str(port), "--bind", "127.0.0.1",
-                             "--dfile", ws.path("dstate"), "--max_connections", "100000"])
+                             "--dfile", ws.path("dstate"), "--max_connections", "100000",
+                             # every size's torrents (111,000 by default) and the other clients'
+                             "--max_torrents", "1000000"])
     H.wait_listening("127.0.0.1", port, 10, p)
     return "http://127.0.0.1:%d/announce" % port
 
