@@ -18,40 +18,28 @@ import os
 import shlex
 import shutil
 import signal
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import btl_harness as H  # noqa: E402
+import tmux_util  # noqa: E402
 
 PIECE = 256 * H.KiB
-SOCK = "btl-disk-changed-%d" % os.getpid()
+TERM = tmux_util.Tmux(None, "disk-changed")
 SESSION = "btl"
 
 
 def tmux(*args, check=True):
-    r = subprocess.run(["tmux", "-L", SOCK] + list(args), capture_output=True, text=True, timeout=10)
-    if check and r.returncode != 0:
-        raise H.Fail("tmux %s failed: %s" % (" ".join(args), r.stderr.strip()))
-    return r.stdout
+    return TERM.run(*args, check=check)
 
 
 def screen():
-    return tmux("capture-pane", "-p", "-t", SESSION).splitlines()
+    return TERM.screen(SESSION)
 
 
 def wait_screen(pred, timeout, what):
-    last = []
-
-    def probe():
-        last[:] = screen()
-        return pred(last)
-    try:
-        return H.wait_until(probe, timeout, what, interval=0.2)
-    except H.Fail:
-        print("---- screen ----\n" + "\n".join(last) + "\n----------------", flush=True)
-        raise
+    return TERM.wait(SESSION, pred, timeout, what)
 
 
 def rows(path):
@@ -178,13 +166,7 @@ def main():
             launcher_part(ws, tr, src, data_t)
             headless_part(ws, src, one_t)
         finally:
-            pids = tmux("list-panes", "-a", "-F", "#{pane_pid}", check=False).split()
-            tmux("kill-server", check=False)
-            for p in pids:
-                try:
-                    os.killpg(int(p), 9)
-                except (ProcessLookupError, ValueError, PermissionError):
-                    pass
+            TERM.close()
 
 
 if __name__ == "__main__":

@@ -17,40 +17,28 @@ LANG=C.UTF-8 inside the session."""
 
 import os
 import shlex
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import btl_harness as H  # noqa: E402
+import tmux_util  # noqa: E402
 
 PIECE = 64 * H.KiB
-SOCK = "btl-launcher-%d" % os.getpid()
+TERM = tmux_util.Tmux(None, "launcher")
 SESSION = "btl"
 
 
 def tmux(*args, check=True):
-    r = subprocess.run(["tmux", "-L", SOCK] + list(args), capture_output=True, text=True, timeout=10)
-    if check and r.returncode != 0:
-        raise H.Fail("tmux %s failed: %s" % (" ".join(args), r.stderr.strip()))
-    return r.stdout
+    return TERM.run(*args, check=check)
 
 
 def screen():
-    return tmux("capture-pane", "-p", "-t", SESSION).splitlines()
+    return TERM.screen(SESSION)
 
 
 def wait_screen(pred, timeout, what):
-    last = []
-
-    def probe():
-        last[:] = screen()
-        return pred(last)
-    try:
-        return H.wait_until(probe, timeout, what, interval=0.2)
-    except H.Fail:
-        print("---- screen ----\n" + "\n".join(last) + "\n----------------", flush=True)
-        raise
+    return TERM.wait(SESSION, pred, timeout, what)
 
 
 def line_of(lines, text):
@@ -88,13 +76,7 @@ def main():
         try:
             run(ws, launcher)
         finally:
-            pids = tmux("list-panes", "-a", "-F", "#{pane_pid}", check=False).split()
-            tmux("kill-server", check=False)
-            for p in pids:  # the pane's shell; its process group holds btlaunchmany
-                try:
-                    os.killpg(int(p), 9)
-                except (ProcessLookupError, ValueError, PermissionError):
-                    pass
+            TERM.close()
 
 
 def run(ws, launcher):
