@@ -11,7 +11,6 @@ mappings (lifetime 0) when it exits.  The gateway hands out external port
 P + 1000: the tracker must hear that port, not the listen port, once the
 mapping is made.
 """
-import json
 import os
 import sys
 import threading
@@ -20,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import btl_harness as H  # noqa: E402
+import gateway_util  # noqa: E402
 import netns_util  # noqa: E402
 
 GW, ME = "10.77.0.1", "10.77.0.2"
@@ -49,29 +49,13 @@ def recording_tracker(ip):
     return srv, ports
 
 
-def gateway(ws, name, state, inside):
-    p = ws.start(name, inside + [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "fake_gateway.py"),
-                        "--ip", GW, "--state", state, "--natpmp", "--external", EXTERNAL,
-                        "--max_lifetime", str(LIFETIME), "--port_offset", str(OFFSET)])
-    H.wait_until(lambda: os.path.exists(state), 10, "the fake gateway to start", procs=[p])
-    return p
-
-
-def gw_state(path):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return {}
-
-
 def main():
     netns_util.reexec()
     H.require_headless()
     with H.Workspace("portmap-natpmp", timeout=90) as ws:
         inside = netns_util.enter_with_router(ws, ME, GW)
-        state = ws.path("gw.json")
-        gw = gateway(ws, "gateway", state, inside)
+        gw = gateway_util.Gateway(ws, inside, GW, ["--natpmp", "--external", EXTERNAL, "--max_lifetime", str(LIFETIME),
+                                                   "--port_offset", str(OFFSET)]).start()
         data = ws.path("d.bin")
         H.write_random_file(data, 64 * 1024, 4)
         torrent = ws.path("d.torrent")
@@ -84,8 +68,7 @@ def main():
         tcp, udp = "TCP:%d" % port, "UDP:%d" % port
 
         def mapped():
-            m = gw_state(state).get("mappings", {})
-            return tcp in m and udp in m and m
+            return gw.mappings_of([tcp, udp])
         m = H.wait_until(mapped, 20, "TCP and UDP mappings on the gateway", procs=[me.proc])
         for k in (tcp, udp):
             H.check(m[k]["internal_port"] == port and m[k]["lease"] == LIFETIME, "mapping %s: %s" % (k, m[k]))
@@ -97,21 +80,19 @@ def main():
                      % (port + OFFSET, announced), procs=[me.proc])
         H.log("ports the tracker heard:", announced)
 
-        maps = gw_state(state)["counts"].get("natpmp map " + tcp, 0)
-        H.wait_until(lambda: gw_state(state)["counts"].get("natpmp map " + tcp, 0) >= maps + 2, 3 * LIFETIME,
+        maps = gw.count("natpmp map " + tcp)
+        H.wait_until(lambda: gw.count("natpmp map " + tcp) >= maps + 2, 3 * LIFETIME,
                      "the mapping to be renewed twice", procs=[me.proc])
         # Never expired on the gateway between renewals.
-        H.check(mapped(), "a mapping lapsed between renewals: %s" % gw_state(state))
+        H.check(mapped(), "a mapping lapsed between renewals: %s" % gw.state())
 
-        gw.kill_group()
-        os.unlink(state)
-        gw = gateway(ws, "gateway2", state, inside)
+        gw.restart_empty()
         H.wait_until(mapped, 4 * LIFETIME, "the mappings to be made again after the gateway restarted",
                      procs=[me.proc])
 
         rc = me.stop(timeout=15)
         H.check(rc == 0, "btdownloadheadless exit status %s" % rc)
-        st = gw_state(state)
+        st = gw.state()
         H.check(tcp not in st["mappings"] and udp not in st["mappings"], "mappings left after exit: %s" % st["mappings"])
         H.check(st["counts"].get("natpmp delete " + tcp) == 1 and st["counts"].get("natpmp delete " + udp) == 1,
                 "NAT-PMP deletes: %s" % st["counts"])

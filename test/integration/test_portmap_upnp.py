@@ -13,13 +13,13 @@ short lease must:
     finds with GetSpecificPortMappingEntry;
   - delete both mappings when it exits.
 """
-import json
 import os
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import btl_harness as H  # noqa: E402
+import gateway_util  # noqa: E402
 import netns_util  # noqa: E402
 
 GW, ME = "10.77.0.1", "10.77.0.2"
@@ -27,28 +27,12 @@ EXTERNAL = "93.184.216.34"
 LEASE = 4
 
 
-def gateway(ws, name, state, inside):
-    p = ws.start(name, inside + [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "fake_gateway.py"),
-                        "--ip", GW, "--state", state, "--upnp", "--external", EXTERNAL])
-    H.wait_until(lambda: os.path.exists(state), 10, "the fake gateway to start", procs=[p])
-    return p
-
-
-def gw_state(path):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return {}
-
-
 def main():
     netns_util.reexec()
     H.require_headless()
     with H.Workspace("portmap-upnp", timeout=90) as ws:
         inside = netns_util.enter_with_router(ws, ME, GW)
-        state = ws.path("gw.json")
-        gw = gateway(ws, "gateway", state, inside)
+        gw = gateway_util.Gateway(ws, inside, GW, ["--upnp", "--external", EXTERNAL]).start()
         data = ws.path("d.bin")
         H.write_random_file(data, 64 * 1024, 3)
         torrent = ws.path("d.torrent")
@@ -59,8 +43,7 @@ def main():
         tcp, udp = "TCP:%d" % port, "UDP:%d" % port
 
         def mapped():
-            m = gw_state(state).get("mappings", {})
-            return tcp in m and udp in m and m
+            return gw.mappings_of([tcp, udp])
         m = H.wait_until(mapped, 20, "TCP and UDP mappings on the gateway", procs=[me.proc])
         for k in (tcp, udp):
             H.check(m[k]["internal_port"] == port and m[k]["client"] == ME, "mapping %s: %s" % (k, m[k]))
@@ -80,21 +63,19 @@ def main():
         H.log("python3-miniupnpc sees", entry)
 
         # Renewed before the lease ends: more AddPortMapping calls for the same key.
-        adds = gw_state(state)["counts"].get("add " + tcp, 0)
-        H.wait_until(lambda: gw_state(state)["counts"].get("add " + tcp, 0) >= adds + 2, 3 * LEASE,
+        adds = gw.count("add " + tcp)
+        H.wait_until(lambda: gw.count("add " + tcp) >= adds + 2, 3 * LEASE,
                      "the mapping to be renewed twice", procs=[me.proc])
 
         # The gateway restarts with an empty table on another control port.
-        gw.kill_group()
-        os.unlink(state)
-        gw = gateway(ws, "gateway2", state, inside)
+        gw.restart_empty()
         H.wait_until(mapped, 4 * LEASE, "the mappings to be made again after the gateway restarted", procs=[me.proc])
-        H.log("mapped again after the restart:", sorted(gw_state(state)["mappings"]))
+        H.log("mapped again after the restart:", sorted(gw.state()["mappings"]))
 
         # Deleted on exit.
         rc = me.stop(timeout=15)
         H.check(rc == 0, "btdownloadheadless exit status %s" % rc)
-        st = gw_state(state)
+        st = gw.state()
         H.check(tcp not in st["mappings"] and udp not in st["mappings"], "mappings left after exit: %s" % st["mappings"])
         H.check(st["counts"].get("delete " + tcp) == 1 and st["counts"].get("delete " + udp) == 1,
                 "DeletePortMapping calls: %s" % st["counts"])
