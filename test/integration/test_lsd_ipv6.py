@@ -17,7 +17,6 @@ end of the veth pair (veth1, fd00::4), as two hosts on a LAN.
   - A sender known only by its link-local address (a packet from the test)
     is dialled with its scope, fe80::...%veth0.
 """
-import json
 import os
 import socket
 import struct
@@ -29,6 +28,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import btl_harness as H  # noqa: E402
 import netns_util  # noqa: E402
+
+LT_PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lt_lsd_peer.py")
 
 SEED, LEECH, LT = "fd00::2", "fd00::3", "fd00::4"
 GROUP = "ff15::efc0:988f"
@@ -130,33 +131,6 @@ def link_local_sender(ws, c_t, c_ih):
     H.check(leech_c.stop() == 0, "leech-c did not exit cleanly")
 
 
-def lt_main(argv):
-    """A libtorrent session on [fd00::4] with LSD on: seeds b, leeches a."""
-    import libtorrent as lt
-    tor, save, a_tor, a_save, port, status = argv
-    s = H.lt_settings(lt, LT, int(port))
-    s["enable_lsd"] = True
-    s["alert_mask"] = lt.alert.category_t.all_categories
-    ses = lt.session(s)
-    lsd_from = set()
-    h = ses.add_torrent({"ti": lt.torrent_info(tor), "save_path": save, "flags": lt.torrent_flags.seed_mode})
-    ha = ses.add_torrent({"ti": lt.torrent_info(a_tor), "save_path": a_save})
-    while True:
-        for a in ses.pop_alerts():
-            if os.environ.get("LT_ALERTS"):
-                print(a.what(), a.message(), flush=True)
-            if a.what() == "lsd_peer":
-                lsd_from.add(a.message())
-        st = h.status()
-        doc = {"lsd_peers_from": sorted(lsd_from), "uploaded": st.total_payload_upload, "peers": st.num_peers,
-               "a_seeding": ha.status().is_seeding}
-        tmp = status + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(doc, f)
-        os.replace(tmp, status)
-        time.sleep(0.2)
-
-
 def main():
     netns_util.reexec()
     H.require_headless()
@@ -184,8 +158,8 @@ def main():
         leech_b.wait_state(["downloading", "stalled"], 20)
         time.sleep(1.5)
         status = ws.path("lt.json")
-        lt_proc = ws.start("libtorrent", other + [sys.executable, os.path.abspath(__file__), "--lt", b_t, src,
-                                                  a_t, lt_out, "6881", status])
+        lt_proc = ws.start("libtorrent", other + [sys.executable, LT_PEER, b_t, src,
+                                                  a_t, lt_out, LT, "6881", status])
         H.wait_until(lambda: H.read_json(status), 20, "libtorrent to start", procs=[lt_proc])
         time.sleep(1.0)
         seed = H.Headless(ws, "seed", a_t, SEED, save_in=src, extra=LSD)
@@ -197,12 +171,12 @@ def main():
         leech_b.wait_state(["seeding"], 40)
         H.log("ours from libtorrent by IPv6 LSD in %.1f s" % (time.monotonic() - t0))
         H.assert_same_data(os.path.join(src, "b.bin"), os.path.join(out, "b.bin"), "our leecher of libtorrent's seed")
-        H.check((H.read_json(status) or {}).get("uploaded", 0) >= 2 * H.MiB,
+        H.check((H.read_json(status) or {}).get("seed", {}).get("uploaded", 0) >= 2 * H.MiB,
                 "libtorrent's seed did not upload the torrent: %s" % H.read_json(status))
         with open(leech_b.proc.logpath, "rb") as f:
             text = f.read().decode("utf-8", "replace")
         H.check("LSD: peer [%s]:" % LT in text, "our leecher logged no IPv6 LSD peer from libtorrent")
-        H.wait_until(lambda: (H.read_json(status) or {}).get("a_seeding"), 40,
+        H.wait_until(lambda: (H.read_json(status) or {}).get("leech", {}).get("seeding"), 40,
                      "libtorrent to download a from ours", procs=[lt_proc])
         H.assert_same_data(os.path.join(src, "a.bin"), os.path.join(lt_out, "a.bin"), "libtorrent's IPv6 LSD leecher")
         H.wait_until(lambda: any(SEED in m or LEECH in m for m in (H.read_json(status) or {}).get("lsd_peers_from", [])),
@@ -228,7 +202,4 @@ def main():
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--lt":
-        lt_main(sys.argv[2:])
-    else:
-        H.run_main(main)
+    H.run_main(main)

@@ -7,7 +7,6 @@ our btdownloadheadless seeds Y (10.77.0.2) and another leeches X
 (10.77.0.3).  Nobody is told of anybody: both downloads complete only if
 each side's LSD announces reach the other and are taken as peers.
 """
-import json
 import os
 import sys
 import time
@@ -16,36 +15,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import btl_harness as H  # noqa: E402
 import netns_util  # noqa: E402
 
+LT_PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lt_lsd_peer.py")
+
 OUR_SEED, OUR_LEECH, LT = "10.77.0.2", "10.77.0.3", "10.77.0.4"
 DEAD_TRACKER = "http://10.77.0.9:1/announce"
-
-
-def lt_main(argv):
-    """A libtorrent session with LSD on: seeds argv[0], leeches argv[1]."""
-    import libtorrent as lt
-    x_t, x_dir, y_t, y_dir, port, status = argv
-    s = H.lt_settings(lt, LT, int(port))
-    s["enable_lsd"] = True
-    s["alert_mask"] = lt.alert.category_t.all_categories
-    ses = lt.session(s)
-    lsd_from = set()
-    hx = ses.add_torrent({"ti": lt.torrent_info(x_t), "save_path": x_dir, "flags": lt.torrent_flags.seed_mode})
-    hy = ses.add_torrent({"ti": lt.torrent_info(y_t), "save_path": y_dir})
-    while True:
-        for a in ses.pop_alerts():
-            if os.environ.get("LT_ALERTS"):
-                print(a.what(), a.message(), flush=True)
-            if a.what() == "lsd_peer":  # the binding has no class for it; its message names the peer
-                lsd_from.add(a.message())
-        doc = {"lsd_peers_from": sorted(lsd_from)}
-        for name, h in (("x", hx), ("y", hy)):
-            st = h.status()
-            doc[name] = {"progress": st.progress, "seeding": st.is_seeding, "peers": st.num_peers}
-        tmp = status + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(doc, f)
-        os.replace(tmp, status)
-        time.sleep(0.2)
 
 
 def main():
@@ -67,14 +40,14 @@ def main():
         t0 = time.monotonic()
         leech = H.Headless(ws, "our-leech", x_t, OUR_LEECH, save_in=our_out, extra=["--lsd", "1", "--verbose"])
         leech.wait_state(["downloading", "stalled"], 20)
-        lt_proc = ws.start("libtorrent", [sys.executable, os.path.abspath(__file__), "--lt", x_t, src, y_t, lt_out,
+        lt_proc = ws.start("libtorrent", [sys.executable, LT_PEER, x_t, src, y_t, lt_out, LT,
                                           str(H.free_port(LT)), status])
         H.wait_until(lambda: H.read_json(status), 20, "libtorrent to start", procs=[lt_proc])
         time.sleep(1.0)
         seed = H.Headless(ws, "our-seed", y_t, OUR_SEED, save_in=src, extra=["--lsd", "1"])
         leech.wait_state(["seeding"], 60)
         H.log("ours downloaded from libtorrent, found by LSD, after %.1f s" % (time.monotonic() - t0))
-        H.wait_until(lambda: (H.read_json(status) or {}).get("y", {}).get("seeding"), 60,
+        H.wait_until(lambda: (H.read_json(status) or {}).get("leech", {}).get("seeding"), 60,
                      "libtorrent to download from our seed", procs=[lt_proc, seed.proc])
         H.log("libtorrent downloaded from ours, found by LSD, after %.1f s" % (time.monotonic() - t0))
         H.assert_same_data(os.path.join(src, "x.bin"), os.path.join(our_out, "x.bin"), "our LSD leecher")
@@ -92,7 +65,4 @@ def main():
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--lt":
-        lt_main(sys.argv[2:])
-    else:
-        H.run_main(main)
+    H.run_main(main)
