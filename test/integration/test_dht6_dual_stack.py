@@ -23,7 +23,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import btl_harness as H  # noqa: E402
 import netns_util  # noqa: E402
-from test_dht6_libtorrent import LtNode  # noqa: E402
+from test_dht_libtorrent import LtNode  # noqa: E402
 
 R4, S4 = "10.77.0.2", "10.77.0.3"
 LO6 = "::1"

@@ -18,35 +18,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import btl_harness as H  # noqa: E402
+from test_dht_libtorrent import LtNode  # noqa: E402
 
 PIECE = 64 * H.KiB
 LO6 = "::1"
-
-
-class LtNode:
-    """A libtorrent DHT node (lt_dht_node.py) on `ip` (IPv6 ::1 unless told)."""
-
-    def __init__(self, ws, name, nodes=(), torrents=(), save=None, seed=False, ip=LO6):
-        self.ip, self.port = ip, H.free_port(ip)
-        self.status_path = ws.path("%s.json" % name)
-        argv = [H.PY, os.path.join(H.HERE, "lt_dht_node.py"), "--ip", ip, "--port", str(self.port),
-                "--status", self.status_path]
-        for n in nodes:
-            argv += ["--node", ("[%s]:%d" if ":" in n[0] else "%s:%d") % n]
-        for t in torrents:
-            argv += ["--torrent", t]
-        if save:
-            argv += ["--save", save]
-        if seed:
-            argv.append("--seed")
-        self.proc = ws.start(name, argv)
-
-    def status(self):
-        return H.read_json(self.status_path) or {}
-
-    @property
-    def addr(self):
-        return (self.ip, self.port)
 
 
 def bstr(b):
@@ -92,7 +67,7 @@ def main():
         tor = ws.path("six.torrent")
         ih, total, _ = H.make_torrent(os.path.join(src, "six.bin"), tor, PIECE, None)
 
-        router = LtNode(ws, "lt-router6")
+        router = LtNode(ws, "lt-router6", LO6)
         H.wait_until(lambda: router.status().get("listen_port"), 20, "the libtorrent router on [::1]",
                      procs=[router.proc])
 
@@ -102,7 +77,7 @@ def main():
                         extra=["--dht_bootstrap", "[%s]:%d" % router.addr, "--pex", "0", "--verbose"])
         H.wait_until(lambda: ((H.read_json(me.status_path) or {}).get("totals") or {}).get("dht_nodes6", -1) >= 1,
                      30, "our IPv6 DHT node to join the libtorrent router", procs=[me.proc, router.proc])
-        seed = LtNode(ws, "lt-seed6", nodes=[router.addr, (LO6, me.port)], torrents=[tor], save=src, seed=True)
+        seed = LtNode(ws, "lt-seed6", LO6, nodes=[router.addr, (LO6, me.port)], torrents=[tor], save=src, seed=True)
 
         me.wait_state(("seeding",), 80)
         H.log("bare magnet over the IPv6 DHT complete after %.1f s" % (time.monotonic() - t0))

@@ -22,13 +22,15 @@ PIECE = 64 * H.KiB
 
 
 class LtNode:
+    """A libtorrent DHT node (lt_dht_node.py) on `ip`, IPv4 or IPv6; `nodes` are (ip, port) it bootstraps from."""
+
     def __init__(self, ws, name, ip, nodes=(), torrents=(), save=None, seed=False):
         self.ip, self.port = ip, H.free_port(ip)
         self.status_path = ws.path("%s.json" % name)
         argv = [H.PY, os.path.join(H.HERE, "lt_dht_node.py"), "--ip", ip, "--port", str(self.port),
                 "--status", self.status_path]
         for n in nodes:
-            argv += ["--node", "%s:%d" % n]
+            argv += ["--node", ("[%s]:%d" if ":" in n[0] else "%s:%d") % n]
         for t in torrents:
             argv += ["--torrent", t]
         if save:
