@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "btl/rpc/rpc_methods.hpp"
+#include "rpc_test_rig.hpp"
 
 using namespace btl;
 using namespace btl::rpc;
@@ -26,9 +27,8 @@ Sha1Digest ih_of(int n) {
 }
 
 // A backend with a change feed; counts the full reads.
-struct FeedBackend : RpcBackend {
+struct FeedBackend : testing::StubBackend {
     std::map<Sha1Digest, TorrentStatus> ts;
-    std::vector<const TorrentStatus*> list;
     std::vector<TorrentChange> log;  // the feed; a cursor is an index into it
     bool feed_lost = false;
     int full_reads = 0, finds = 0;
@@ -66,37 +66,9 @@ struct FeedBackend : RpcBackend {
         auto it = ts.find(ih);
         return it == ts.end() ? nullptr : &it->second;
     }
-    bool detail(const Sha1Digest&, TorrentStatus&) override { return false; }
-    bool paused(const Sha1Digest&) const override { return false; }
-    Status start(const Sha1Digest&) override { return Ok{}; }
-    Status stop(const Sha1Digest&) override { return Ok{}; }
-    Status verify(const Sha1Digest&) override { return Ok{}; }
-    Status remove(const Sha1Digest&, bool) override { return Ok{}; }
-    void add(AddRequest, std::function<void(Result<AddResult>)> done) override { done(make_error("no")); }
-    SessionFacts facts() const override { return {}; }
-    void set_rate_limits(int64_t, int64_t) override {}
-    SessionStatus session_status() override { return {}; }
-    Status change_files(const Sha1Digest&, const FileChange&) override { return Ok{}; }
 };
 
-struct FeedRig {
-    uv_loop_t loop;
-    FeedBackend b;
-    std::unique_ptr<Dispatcher> d;
-    FeedRig() {
-        uv_loop_init(&loop);
-        d = std::make_unique<Dispatcher>(&loop, b, DispatchOptions{});
-    }
-    ~FeedRig() {
-        d.reset();
-        uv_run(&loop, UV_RUN_DEFAULT);
-        uv_loop_close(&loop);
-    }
-    json call(const std::string& body) {
-        std::string out;
-        d->handle(body, [&](std::string r) { out = std::move(r); });
-        return json::parse(out);
-    }
+struct FeedRig : testing::DispatchRig<FeedBackend> {
     json recent() {
         return call(R"({"method":"torrent-get","arguments":{"ids":"recently-active","fields":["id","name"]}})");
     }

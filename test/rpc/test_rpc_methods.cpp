@@ -9,6 +9,7 @@
 #include "btl/base/base64.hpp"
 #include "btl/rpc/metrics.hpp"
 #include "btl/rpc/rpc_methods.hpp"
+#include "rpc_test_rig.hpp"
 
 using namespace btl;
 using namespace btl::rpc;
@@ -136,36 +137,17 @@ struct FakeBackend : RpcBackend {
     }
 };
 
-struct Rig {
-    uv_loop_t loop{};
-    FakeBackend b;
-    std::unique_ptr<Dispatcher> d;
-    Rig() {
-        uv_loop_init(&loop);
+// Two torrents, alpha downloading and beta seeding; /srv/dl is allowed.
+struct Rig : testing::DispatchRig<FakeBackend> {
+    Rig() : DispatchRig(options()) {
         b.put(1, "alpha", TorrentState::downloading);
         b.put(2, "beta", TorrentState::seeding);
+    }
+    static DispatchOptions options() {
         DispatchOptions o;
         o.allowed_dirs = {"/srv/dl"};
         o.session_id = "SID";
-        d = std::make_unique<Dispatcher>(&loop, b, o);
-    }
-    ~Rig() {
-        d.reset();
-        uv_run(&loop, UV_RUN_DEFAULT);
-        uv_loop_close(&loop);
-    }
-    json call(const std::string& body) {
-        std::string out;
-        bool got = false;
-        d->handle(body, [&](std::string s) {
-            out = std::move(s);
-            got = true;
-        });
-        while (!got && uv_run(&loop, UV_RUN_ONCE)) {}
-        REQUIRE(got);
-        json j = json::parse(out, nullptr, false);
-        REQUIRE_FALSE(j.is_discarded());
-        return j;
+        return o;
     }
 };
 

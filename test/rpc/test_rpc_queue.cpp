@@ -8,6 +8,7 @@
 
 #include "btl/rpc/rpc_methods.hpp"
 #include "btl/rpc/torrent_set.hpp"
+#include "rpc_test_rig.hpp"
 
 using namespace btl;
 using namespace btl::rpc;
@@ -15,9 +16,8 @@ using nlohmann::json;
 
 namespace {
 
-struct QueueBackend : RpcBackend {
+struct QueueBackend : testing::StubBackend {
     std::vector<TorrentStatus> ts;
-    std::vector<const TorrentStatus*> list;
     std::vector<std::pair<int, int>> moves;  // (torrent index, how)
     QueueBackend() {
         for (int i = 0; i < 3; ++i) {
@@ -36,17 +36,6 @@ struct QueueBackend : RpcBackend {
         for (auto& t : ts) list.push_back(&t);
         return list;
     }
-    bool detail(const Sha1Digest&, TorrentStatus&) override { return false; }
-    bool paused(const Sha1Digest&) const override { return false; }
-    Status start(const Sha1Digest&) override { return Ok{}; }
-    Status stop(const Sha1Digest&) override { return Ok{}; }
-    Status verify(const Sha1Digest&) override { return Ok{}; }
-    Status remove(const Sha1Digest&, bool) override { return Ok{}; }
-    void add(AddRequest, std::function<void(Result<AddResult>)> done) override { done(make_error("no")); }
-    SessionFacts facts() const override { return {}; }
-    void set_rate_limits(int64_t, int64_t) override {}
-    SessionStatus session_status() override { return {}; }
-    Status change_files(const Sha1Digest&, const FileChange&) override { return Ok{}; }
     Status set_limits(const Sha1Digest& ih, const TorrentLimits& l) override {
         ts[size_t(index(ih))].limits = l;
         return Ok{};
@@ -57,26 +46,7 @@ struct QueueBackend : RpcBackend {
     }
 };
 
-struct Rig {
-    uv_loop_t loop{};
-    QueueBackend b;
-    std::unique_ptr<Dispatcher> d;
-    Rig() {
-        uv_loop_init(&loop);
-        d = std::make_unique<Dispatcher>(&loop, b, DispatchOptions{});
-    }
-    ~Rig() {
-        d.reset();
-        uv_run(&loop, UV_RUN_DEFAULT);
-        uv_loop_close(&loop);
-    }
-    json call(const std::string& body) {
-        std::string out;
-        d->handle(body, [&](std::string s) { out = std::move(s); });
-        REQUIRE_FALSE(out.empty());
-        return json::parse(out);
-    }
-    json get(int id) {
+struct Rig : testing::DispatchRig<QueueBackend> {    json get(int id) {
         json j = call(R"({"method":"torrent-get","arguments":{"ids":[)" + std::to_string(id) +
                       R"(],"fields":["status","queuePosition","isFinished","uploadLimit","uploadLimited",
                       "downloadLimit","downloadLimited","bandwidthPriority","seedRatioLimit","seedRatioMode",

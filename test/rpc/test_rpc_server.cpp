@@ -15,30 +15,20 @@
 
 #include "btl/base/base64.hpp"
 #include "btl/rpc/rpc_server.hpp"
+#include "rpc_test_rig.hpp"
 
 using namespace btl;
 using namespace btl::rpc;
 
 namespace {
 
-struct EmptyBackend : RpcBackend {
-    std::vector<const TorrentStatus*> none;
-    const std::vector<const TorrentStatus*>& torrents() override { return none; }
-    bool detail(const Sha1Digest&, TorrentStatus&) override { return false; }
-    bool paused(const Sha1Digest&) const override { return false; }
-    Status start(const Sha1Digest&) override { return Ok{}; }
-    Status stop(const Sha1Digest&) override { return Ok{}; }
-    Status verify(const Sha1Digest&) override { return Ok{}; }
-    Status remove(const Sha1Digest&, bool) override { return Ok{}; }
-    void add(AddRequest, std::function<void(Result<AddResult>)> done) override { done(make_error("no")); }
+// No torrents; the download directory is "/".
+struct EmptyBackend : testing::StubBackend {
     SessionFacts facts() const override {
         SessionFacts f;
         f.download_dir = "/";
         return f;
     }
-    void set_rate_limits(int64_t, int64_t) override {}
-    SessionStatus session_status() override { return {}; }
-    Status change_files(const Sha1Digest&, const FileChange&) override { return Ok{}; }
 };
 
 struct Log : EventSink {
