@@ -28,18 +28,7 @@ import tmux_util  # noqa: E402
 PIECE = 256 * H.KiB
 TERM = tmux_util.Tmux(None, "disk-changed")
 SESSION = "btl"
-
-
-def tmux(*args, check=True):
-    return TERM.run(*args, check=check)
-
-
-def screen():
-    return TERM.screen(SESSION)
-
-
-def wait_screen(pred, timeout, what):
-    return TERM.wait(SESSION, pred, timeout, what)
+tmux, screen, wait_screen = tmux_util.bind(TERM, SESSION)
 
 
 def rows(path):

@@ -27,18 +27,7 @@ import tmux_util  # noqa: E402
 PIECE = 64 * H.KiB
 TERM = tmux_util.Tmux(None, "launcher")
 SESSION = "btl"
-
-
-def tmux(*args, check=True):
-    return TERM.run(*args, check=check)
-
-
-def screen():
-    return TERM.screen(SESSION)
-
-
-def wait_screen(pred, timeout, what):
-    return TERM.wait(SESSION, pred, timeout, what)
+tmux, screen, wait_screen = tmux_util.bind(TERM, SESSION)
 
 
 def line_of(lines, text):

@@ -66,6 +66,12 @@ class Tmux:
                 pass
 
 
+def bind(term, session):
+    """(run, screen, wait) for one session of a Tmux, for tests that drive one."""
+    return (term.run, lambda: term.screen(session),
+            lambda pred, timeout, what: term.wait(session, pred, timeout, what))
+
+
 def line_of(lines, text):
     """The first table line containing text (not the footer's three lines)."""
     return next((l for l in lines[:-3] if text in l), None)
