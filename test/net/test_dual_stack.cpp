@@ -18,28 +18,13 @@
 #include "btl/net/udp_socket.hpp"
 #include "btl/net/udp_tracker_client.hpp"
 #include "btl/net/udp_tracker_mux.hpp"
+#include "test_loop.hpp"
 
 using namespace btl;
 
 namespace {
 
-struct Loop {
-    uv_loop_t loop;
-    Loop() { uv_loop_init(&loop); }
-    ~Loop() {
-        uv_run(&loop, UV_RUN_DEFAULT);
-        uv_loop_close(&loop);
-    }
-    bool run_until(const std::function<bool()>& pred, int limit_ms = 5000) {
-        auto t0 = std::chrono::steady_clock::now();
-        while (!pred()) {
-            if (std::chrono::steady_clock::now() - t0 > std::chrono::milliseconds(limit_ms)) return false;
-            uv_run(&loop, UV_RUN_NOWAIT);
-            uv_sleep(1);
-        }
-        return true;
-    }
-};
+using testing::Loop;
 
 sockaddr_storage addr(const std::string& ip, uint16_t port) {
     sockaddr_storage ss{};

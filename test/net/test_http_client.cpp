@@ -23,28 +23,13 @@
 #include <vector>
 
 #include "btl/net/http_client.hpp"
+#include "test_loop.hpp"
 
 using namespace btl;
 
 namespace {
 
-struct Loop {
-    uv_loop_t loop;
-    Loop() { uv_loop_init(&loop); }
-    ~Loop() {
-        uv_run(&loop, UV_RUN_DEFAULT);
-        uv_loop_close(&loop);
-    }
-    bool run_until(const std::function<bool()>& pred, int limit_ms = 5000) {
-        auto t0 = std::chrono::steady_clock::now();
-        while (!pred()) {
-            if (std::chrono::steady_clock::now() - t0 > std::chrono::milliseconds(limit_ms)) return false;
-            uv_run(&loop, UV_RUN_NOWAIT);
-            uv_sleep(1);
-        }
-        return true;
-    }
-};
+using testing::Loop;
 
 // Accepts connections until destroyed; script(fd, request) answers each.
 struct FakeHttp {

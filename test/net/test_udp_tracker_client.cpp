@@ -16,6 +16,7 @@
 #include "btl/base/uv_util.hpp"
 #include "btl/engine/announcer.hpp"
 #include "btl/net/udp_tracker_client.hpp"
+#include "test_loop.hpp"
 
 using namespace btl;
 
@@ -59,24 +60,7 @@ std::string error_reply(uint32_t tid, const std::string& msg) {
     return o + msg;
 }
 
-struct Loop {
-    uv_loop_t loop;
-    Loop() { uv_loop_init(&loop); }
-    ~Loop() {
-        uv_run(&loop, UV_RUN_DEFAULT);  // let close callbacks free the handles
-        uv_loop_close(&loop);
-    }
-    // Runs until pred() or the wall-clock limit; true if pred() held.
-    bool run_until(const std::function<bool()>& pred, int limit_ms = 5000) {
-        auto t0 = std::chrono::steady_clock::now();
-        while (!pred()) {
-            if (std::chrono::steady_clock::now() - t0 > std::chrono::milliseconds(limit_ms)) return false;
-            uv_run(&loop, UV_RUN_NOWAIT);
-            uv_sleep(1);
-        }
-        return true;
-    }
-};
+using testing::Loop;
 
 // A scripted tracker: on_packet(packet, tracker) decides what to send back.
 struct FakeTracker {
