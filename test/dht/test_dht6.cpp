@@ -7,6 +7,7 @@
 #include <random>
 
 #include "btl/dht/dht_node.hpp"
+#include "dht_sim.hpp"
 
 using namespace btl::dht;
 
@@ -24,11 +25,7 @@ NodeAddr v6(const char* s, uint16_t port) {
     return NodeAddr::make6(a, port);
 }
 
-NodeId random_id(std::mt19937_64& r) {
-    NodeId id;
-    for (auto& b : id) b = uint8_t(r());
-    return id;
-}
+using testing::random_id;
 
 bool is_query(std::string_view p) {
     auto d = decode_krpc(p);
@@ -44,25 +41,12 @@ std::string response(const std::string& members) {
 
 // Dual-stack hosts on a fake network: host i has an IPv4 node at
 // 127.0.0.(i+1) and an IPv6 node at fd00::(i+1), same id, linked.
-struct DualNet {
-    struct Packet {
-        NodeAddr from, to;
-        std::string data;
-    };
-    std::mt19937_64 rng{7};
-    std::vector<std::unique_ptr<DhtNode>> nodes;  // 2 per host: v4, v6
-    std::vector<NodeAddr> addrs;
-    std::deque<Packet> queue;
-    int64_t now = 1'000;
-
+struct DualNet : testing::DhtSim {
+    DualNet() : DhtSim(7) {}
     DhtNode& make(const NodeId& id, const NodeAddr& me, bool ipv6) {
         DhtConfig cfg;
         cfg.ipv6 = ipv6;
-        nodes.push_back(std::make_unique<DhtNode>(id, cfg, [this, me](const NodeAddr& to, std::string_view p) {
-            queue.push_back(Packet{me, to, std::string(p)});
-        }, rng()));
-        addrs.push_back(me);
-        return *nodes.back();
+        return DhtSim::make(id, me, cfg);
     }
     // Returns the host's index.
     size_t add_host(bool with_v4 = true) {
@@ -85,21 +69,6 @@ struct DualNet {
     NodeAddr a4(size_t h) { return addrs[2 * h]; }
     NodeAddr a6(size_t h) { return addrs[2 * h + 1]; }
     size_t hosts() const { return nodes.size() / 2; }
-    void deliver() {
-        while (!queue.empty()) {
-            Packet p = std::move(queue.front());
-            queue.pop_front();
-            for (size_t i = 0; i < addrs.size(); ++i)
-                if (addrs[i] == p.to) nodes[i]->on_packet(p.from, p.data, now);
-        }
-    }
-    void run(int64_t ms) {
-        for (int64_t t = 0; t < ms; t += 100) {
-            now += 100;
-            for (auto& n : nodes) n->tick(now);
-            deliver();
-        }
-    }
 };
 
 }  // namespace

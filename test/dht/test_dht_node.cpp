@@ -5,6 +5,7 @@
 #include <random>
 
 #include "btl/dht/dht_node.hpp"
+#include "dht_sim.hpp"
 
 using namespace btl::dht;
 
@@ -15,50 +16,13 @@ bool is_query(std::string_view p) {
     return d.ok() && d->kind == MsgKind::query;
 }
 
-NodeId random_id(std::mt19937_64& r) {
-    NodeId id;
-    for (auto& b : id) b = uint8_t(r());
-    return id;
-}
+using testing::random_id;
 
-// Nodes on a fake network: packets wait in a queue until deliver().
-struct SimNet {
-    struct Packet {
-        NodeAddr from, to;
-        std::string data;
-    };
-    std::mt19937_64 rng{42};
-    std::vector<std::unique_ptr<DhtNode>> nodes;
-    std::vector<NodeAddr> addrs;
-    std::deque<Packet> queue;
-    int64_t now = 1'000;
-    size_t sent = 0;
-
+// IPv4 nodes at 127.0.0.1, .2, ... on a fake network.
+struct SimNet : testing::DhtSim {
+    SimNet() : DhtSim(42) {}
     DhtNode& add(DhtConfig cfg = {}) {
-        NodeAddr me{0x7f000001 + uint32_t(nodes.size()), 6881};
-        nodes.push_back(std::make_unique<DhtNode>(random_id(rng), cfg,
-                                                  [this, me](const NodeAddr& to, std::string_view p) {
-                                                      ++sent;
-                                                      queue.push_back(Packet{me, to, std::string(p)});
-                                                  },
-                                                  rng()));
-        addrs.push_back(me);
-        return *nodes.back();
-    }
-    void deliver() {
-        while (!queue.empty()) {
-            Packet p = std::move(queue.front());
-            queue.pop_front();
-            for (size_t i = 0; i < addrs.size(); ++i)
-                if (addrs[i] == p.to) nodes[i]->on_packet(p.from, p.data, now);
-        }
-    }
-    void run(int64_t ms) {
-        for (int64_t t = 0; t < ms; t += 100) {
-            now += 100;
-            for (auto& n : nodes) n->tick(now);
-            deliver();
-        }
+        return make(random_id(rng), NodeAddr{0x7f000001 + uint32_t(nodes.size()), 6881}, cfg);
     }
 };
 
