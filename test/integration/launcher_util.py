@@ -4,13 +4,17 @@ btlaunchmany in plain mode, a tiny recording HTTP tracker, reading resume
 files and checking the pieces they claim against the data on disk, and
 snapshots of a directory tree."""
 
+import base64
 import fcntl
 import hashlib
+import json
 import os
 import socket
 import struct
 import threading
+import urllib.error
 import urllib.parse
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import btl_harness as H
@@ -54,6 +58,38 @@ class Launcher:
 
 
 # ---------------------------------------------------------------- torrents
+
+class Rpc:
+    """A Transmission RPC client of the launcher's --rpc_port on 127.0.0.1:
+    the session-id handshake (409, then the id it gave), basic auth if given."""
+
+    def __init__(self, port, auth=None, timeout=10):
+        self.url = "http://127.0.0.1:%d/transmission/rpc" % port
+        self.auth, self.timeout, self.sid = auth, timeout, ""
+
+    def call(self, method, **args):
+        """The whole answer: {"result": ..., "arguments": ...}."""
+        body = json.dumps({"method": method, "arguments": args}).encode()
+        for _ in range(3):
+            headers = {"X-Transmission-Session-Id": self.sid}
+            if self.auth:
+                headers["Authorization"] = "Basic " + base64.b64encode(self.auth.encode()).decode()
+            try:
+                with urllib.request.urlopen(urllib.request.Request(self.url, data=body, headers=headers),
+                                            timeout=self.timeout) as r:
+                    return json.loads(r.read())
+            except urllib.error.HTTPError as e:
+                if e.code != 409:
+                    raise
+                self.sid = e.headers.get("X-Transmission-Session-Id", "")
+        raise H.Fail("no session id from %s" % self.url)
+
+    def ok(self, method, **args):
+        """The arguments of an answer that must be "success"."""
+        doc = self.call(method, **args)
+        H.check(doc["result"] == "success", "%s %s: %s" % (method, args, doc["result"]))
+        return doc.get("arguments", {})
+
 
 class TorrentFile:
     """What the tests need from a .torrent: info-hash, piece hashes and the

@@ -22,7 +22,6 @@ opentracker on loopback.
 Loopback only; --upnp/--natpmp/--lsd/--dht off."""
 
 import base64
-import json
 import os
 import re
 import signal
@@ -50,27 +49,11 @@ def remote(port, *args):
 
 
 def rpc_get(port, fields):
-    return rpc(port, "torrent-get", {"fields": fields})["torrents"]
+    return L.Rpc(port).ok("torrent-get", fields=fields)["torrents"]
 
 
 def rpc(port, method, args):
-    """One call with the session-id handshake."""
-    import http.client as httpc
-    body = json.dumps({"method": method, "arguments": args})
-    sid = ""
-    for _ in range(2):
-        c = httpc.HTTPConnection("127.0.0.1", port, timeout=10)
-        c.request("POST", "/transmission/rpc", body=body,
-                  headers={"X-Transmission-Session-Id": sid, "Host": "127.0.0.1:%d" % port})
-        r = c.getresponse()
-        data = r.read()
-        if r.status == 409:
-            sid = r.getheader("X-Transmission-Session-Id")
-            continue
-        doc = json.loads(data)
-        H.check(doc["result"] == "success", "%s: %s" % (method, doc["result"]))
-        return doc["arguments"]
-    raise H.Fail("no session id from the RPC server")
+    return L.Rpc(port).ok(method, **args)
 
 
 def check_tree(src_root, dst_root, wanted, unwanted, what):

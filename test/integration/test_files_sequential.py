@@ -12,7 +12,6 @@ from a single seed gives, inverts half of them).  torrent-get says
 sequentialDownload true, and still does after a restart (resume data).
 Loopback only; --upnp/--natpmp/--lsd/--dht off."""
 
-import json
 import os
 import re
 import sys
@@ -32,22 +31,7 @@ MAX_INVERTED = 0.05
 
 
 def rpc(port, method, args):
-    import http.client as httpc
-    body = json.dumps({"method": method, "arguments": args})
-    sid = ""
-    for _ in range(2):
-        c = httpc.HTTPConnection("127.0.0.1", port, timeout=10)
-        c.request("POST", "/transmission/rpc", body=body,
-                  headers={"X-Transmission-Session-Id": sid, "Host": "127.0.0.1:%d" % port})
-        r = c.getresponse()
-        data = r.read()
-        if r.status == 409:
-            sid = r.getheader("X-Transmission-Session-Id")
-            continue
-        doc = json.loads(data)
-        H.check(doc["result"] == "success", "%s %s: %s" % (method, args, doc["result"]))
-        return doc["arguments"]
-    raise H.Fail("no session id from the RPC server")
+    return L.Rpc(port).ok(method, **args)
 
 
 def first(port, fields):

@@ -10,11 +10,8 @@ false in torrent-get.
 Seed 127.0.0.2, us 127.0.0.3, opentracker 127.0.0.1."""
 
 import base64
-import json
 import os
 import subprocess
-import urllib.error
-import urllib.request
 import sys
 import time
 
@@ -35,22 +32,6 @@ def remote(port, *args):
     return r.stdout
 
 
-def rpc_call(port, method, **args):
-    url = "http://127.0.0.1:%d/transmission/rpc" % port
-    body = json.dumps({"method": method, "arguments": args}).encode()
-    sid = ""
-    for _ in range(2):
-        try:
-            req = urllib.request.Request(url, data=body, headers={"X-Transmission-Session-Id": sid})
-            with urllib.request.urlopen(req, timeout=10) as r:
-                return json.loads(r.read())
-        except urllib.error.HTTPError as e:
-            if e.code != 409:
-                raise
-            sid = e.headers.get("X-Transmission-Session-Id", "")
-    raise H.Fail("no session id")
-
-
 def main():
     LU.launcher_path()
     with H.Workspace("queue-limits", timeout=120) as ws:
@@ -69,7 +50,7 @@ def main():
         # transmission-remote 3.00's --start-paused is a session-set; the add
         # itself asks for "paused" as Transmission's own clients do.
         meta = base64.b64encode(open(tpath, "rb").read()).decode()
-        r = rpc_call(rpc_port, "torrent-add", metainfo=meta, paused=True)
+        r = LU.Rpc(rpc_port).call("torrent-add", metainfo=meta, paused=True)
         H.check(r["result"] == "success", "torrent-add: %s" % r["result"])
         btl.wait(lambda rows: any(r.get("loaded") and r["state"] == "stopped" for r in rows.values()), 20,
                  "the paused torrent to load")

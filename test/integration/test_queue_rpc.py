@@ -14,14 +14,11 @@ torrent-get returns them.  A kill -9 and a restart keep the queue order and
 every torrent's settings (resume data).  Bad values are refused with a
 reason, and a key the engine does not apply is still an error."""
 
-import base64
-import json
 import os
 import re
 import signal
 import subprocess
 import sys
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import btl_harness as H  # noqa: E402
@@ -31,25 +28,9 @@ REMOTE = "/usr/bin/transmission-remote"
 AUTH = "q:pw"
 
 
-class Rpc:
+class Rpc(LU.Rpc):
     def __init__(self, port):
-        self.url = "http://127.0.0.1:%d/transmission/rpc" % port
-        self.sid = ""
-
-    def call(self, method, **args):
-        body = json.dumps({"method": method, "arguments": args}).encode()
-        for _ in range(3):
-            req = urllib.request.Request(self.url, data=body, headers={
-                "X-Transmission-Session-Id": self.sid,
-                "Authorization": "Basic " + base64.b64encode(AUTH.encode()).decode()})
-            try:
-                with urllib.request.urlopen(req, timeout=10) as r:
-                    return json.loads(r.read())
-            except urllib.error.HTTPError as e:
-                if e.code != 409:
-                    raise
-                self.sid = e.headers.get("X-Transmission-Session-Id", "")
-        raise H.Fail("no session id from %s" % self.url)
+        super().__init__(port, auth=AUTH)
 
     def torrents(self, *fields):
         r = self.call("torrent-get", fields=["id", "name", "hashString"] + list(fields))
