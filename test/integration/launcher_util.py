@@ -262,6 +262,38 @@ def snapshot(root, exclude=()):
     return out
 
 
+def engine_pid(data_dir):
+    """The pid an engine wrote in data_dir's btlaunchmany.lock, 0 if none."""
+    try:
+        return int(open(os.path.join(data_dir, "btlaunchmany.lock")).read().strip() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def pid_alive(pid):
+    """True while pid runs; a zombie (its parent may not have reaped it yet) is gone."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        return open("/proc/%d/stat" % pid).read().split(") ")[1][0] != "Z"
+    except OSError:
+        return False
+
+
+def kill_engine(data_dir):
+    """SIGKILL for a detached engine a test left behind (it is no child of the test)."""
+    pid = engine_pid(data_dir)
+    if pid_alive(pid):
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            pass
+
+
 def lock_is_free(path):
     """True if nobody holds a flock on `path` (or it does not exist)."""
     try:

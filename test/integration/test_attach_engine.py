@@ -13,37 +13,16 @@ process is gone and the lock is free.  Loopback only; private tmux server;
 the engine is killed at the end if anything went wrong."""
 
 import os
-import signal
 import socket
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import btl_harness as H  # noqa: E402
+import launcher_util as LU  # noqa: E402
 from tmux_util import Tmux, line_of, read_rc  # noqa: E402
 
 PIECE = 64 * H.KiB
-
-
-def engine_pid(data):
-    try:
-        return int(open(os.path.join(data, "btlaunchmany.lock")).read().strip() or 0)
-    except (OSError, ValueError):
-        return 0
-
-
-def alive(pid):
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie (the view that started it may not have reaped it yet) is gone.
-    try:
-        return open("/proc/%d/stat" % pid).read().split(") ")[1][0] != "Z"
-    except OSError:
-        return False
 
 
 def port_open(ip, port):
@@ -72,9 +51,7 @@ def main():
             run(ws, t, launcher, data)
         finally:
             t.close()
-            pid = engine_pid(data)
-            if alive(pid):
-                os.kill(pid, signal.SIGKILL)
+            LU.kill_engine(data)
 
 
 def run(ws, t, launcher, data):
@@ -106,8 +83,8 @@ def run(ws, t, launcher, data):
     t.new("one", argv, rc1)
     t.wait("one", lambda s: (l := line_of(s, "fast.bin")) and "seeding" in l and line_of(s, "slow.bin"), 60,
            "both rows, fast seeding")
-    pid = engine_pid(data)
-    H.check(alive(pid), "no engine holds the data dir's lock")
+    pid = LU.engine_pid(data)
+    H.check(LU.pid_alive(pid), "no engine holds the data dir's lock")
     H.check(os.path.getsize(os.path.join(data, "engine.log")) > 0, "engine.log is empty")
     H.check(port_open("127.0.0.1", rpc_port), "the engine's RPC port is closed")
 
@@ -118,7 +95,7 @@ def run(ws, t, launcher, data):
     H.check(0 <= before < sizes["slow"], "slow is not mid-download at the detach (%d bytes)" % before)
     H.wait_until(lambda: status_bytes(status, "slow") > before + 200 * 1000, 20,
                  "the download to go on after the detach")
-    H.check(engine_pid(data) == pid and alive(pid), "the engine changed or died after the detach")
+    H.check(LU.engine_pid(data) == pid and LU.pid_alive(pid), "the engine changed or died after the detach")
 
     # Two terminals on one engine; then the first is killed by a hangup
     # (its tmux session goes away) and the other carries on.
@@ -131,7 +108,7 @@ def run(ws, t, launcher, data):
     H.check("seeding" in line_of(lines, "fast.bin"), "fast is not seeding in the third attach")
     t.kill_session("two")
     time.sleep(1.5)
-    H.check(alive(pid) and engine_pid(data) == pid, "the hangup of a view stopped the engine")
+    H.check(LU.pid_alive(pid) and LU.engine_pid(data) == pid, "the hangup of a view stopped the engine")
     H.check(port_open("127.0.0.1", rpc_port), "the RPC port closed after a view's hangup")
     t.key("three", "p")  # the remaining view still drives the engine
     t.wait("three", lambda s: "paused" in (line_of(s, "fast.bin") or ""), 10, "fast paused from the third view")
@@ -143,7 +120,7 @@ def run(ws, t, launcher, data):
     H.wait_until(lambda: read_rc(rc3), 40, "the view to exit after q y")
     H.check(read_rc(rc3) == "rc=0", "q y exit status %s" % read_rc(rc3))
     H.check(not port_open("127.0.0.1", rpc_port), "the RPC port is still open after q y")
-    H.wait_until(lambda: not alive(pid), 10, "the engine's process to end")
+    H.wait_until(lambda: not LU.pid_alive(pid), 10, "the engine's process to end")
     H.assert_same_data(os.path.join(src, "fast.bin"), os.path.join(out, "fast.bin"), "fast")
 
 

@@ -9,20 +9,13 @@ c.bin moves it down again behind a.bin.  `L` with "300 40" gives c.bin its
 own limits (the engine's log says so).  q y stops the engine."""
 
 import os
-import signal
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import btl_harness as H  # noqa: E402
+import launcher_util as LU  # noqa: E402
 from tmux_util import Tmux, line_of, read_rc  # noqa: E402
-
-
-def engine_pid(data):
-    try:
-        return int(open(os.path.join(data, "btlaunchmany.lock")).read().strip() or 0)
-    except (OSError, ValueError):
-        return 0
 
 
 def states(status):
@@ -41,12 +34,7 @@ def main():
             run(ws, t, launcher, data)
         finally:
             t.close()
-            pid = engine_pid(data)
-            if pid > 0:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+            LU.kill_engine(data)
 
 
 def run(ws, t, launcher, data):
