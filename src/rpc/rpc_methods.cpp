@@ -353,7 +353,7 @@ void Dispatcher::torrent_add(const Call& c, Done done) {
         if (!r.ok()) return done(fail(r.error().message));
         Outcome o;
         o.arguments = r->duplicate ? "\"torrent-duplicate\":{" : "\"torrent-added\":{";
-        o.arguments += "\"id\":" + std::to_string(ids_.id_of(r->info_hash)) + ",\"name\":";
+        o.arguments += "\"id\":" + std::to_string(ids_.reserve(r->info_hash, int64_t(uv_now(loop_)))) + ",\"name\":";
         append_json_string(o.arguments, r->name);
         o.arguments += ",\"hashString\":\"" + to_hex(r->info_hash) + "\"}";
         done(std::move(o));

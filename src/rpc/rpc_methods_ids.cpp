@@ -74,11 +74,14 @@ void IdTable::sync(const std::vector<const TorrentStatus*>& ts, int64_t now_ms) 
         if (fresh || fp != info.fingerprint) stamp(t->info_hash, info, now_ms);
         info.fingerprint = fp;
         info.pass = pass_;
+        info.listed = true;
     }
     if (by_hash_.size() != ts.size()) {
         std::vector<Sha1Digest> gone;
-        for (const auto& [h, info] : by_hash_)
-            if (info.pass != pass_) gone.push_back(h);
+        for (const auto& [h, info] : by_hash_) {
+            const bool loading = !info.listed && info.reserved_ms >= 0 && now_ms - info.reserved_ms < kReservedMs;
+            if (info.pass != pass_ && !loading) gone.push_back(h);
+        }
         for (const auto& h : gone) forget(h, now_ms);
     }
     trim_removed(now_ms);
@@ -96,6 +99,7 @@ void IdTable::apply(const std::vector<TorrentChange>& changes, int64_t now_ms) {
             by_id_[it->second.id] = c.info_hash;
         }
         it->second.pass = pass_;
+        it->second.listed = true;
         stamp(c.info_hash, it->second, now_ms);
     }
     trim_removed(now_ms);
@@ -119,6 +123,13 @@ int IdTable::id_of(const Sha1Digest& ih) {
         by_id_[it->second.id] = ih;
     }
     return it->second.id;
+}
+
+int IdTable::reserve(const Sha1Digest& ih, int64_t now_ms) {
+    int id = id_of(ih);
+    Info& info = by_hash_[ih];
+    if (!info.listed) info.reserved_ms = now_ms;
+    return id;
 }
 
 const Sha1Digest* IdTable::hash_of(int id) const {

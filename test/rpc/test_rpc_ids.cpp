@@ -134,3 +134,56 @@ TEST_CASE("rpc methods: with a change feed, recently-active reads only what chan
     r.recent();
     CHECK(r.b.full_reads == after);
 }
+
+TEST_CASE("ids: the id torrent-add hands out holds while the backend is still loading the torrent") {
+    IdTable t;
+    t.sync({}, 0);
+    const int id = t.reserve(ih_of(5), 1000);
+    t.sync({}, 2000);  // a full read before the torrent is listed
+    REQUIRE(t.hash_of(id) != nullptr);
+    CHECK(*t.hash_of(id) == ih_of(5));
+    TorrentStatus st;
+    st.info_hash = ih_of(5);
+    t.sync({&st}, 3000);
+    CHECK(t.id_of(ih_of(5)) == id);
+    t.sync({}, 4000);  // listed once, then gone: removed as any other
+    CHECK(t.hash_of(id) == nullptr);
+    CHECK(t.recently_removed(4000) == std::vector<int>{id});
+    // One that never shows up (it failed to load) is let go in the end.
+    const int lost = t.reserve(ih_of(6), 10'000);
+    t.sync({}, 10'000 + IdTable::kReservedMs - 1);
+    CHECK(t.hash_of(lost) != nullptr);
+    t.sync({}, 10'000 + IdTable::kReservedMs);
+    CHECK(t.hash_of(lost) == nullptr);
+}
+
+namespace {
+
+// Accepts every add but lists the torrent only when the test says so, as
+// the launcher does while its watch directory loads the file.
+struct LateBackend : FeedBackend {
+    void add(AddRequest, std::function<void(Result<AddResult>)> done) override {
+        AddResult r;
+        r.info_hash = ih_of(42);
+        r.name = "late";
+        done(r);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("rpc methods: torrent-add's id is the torrent's id once it is listed, whatever came between") {
+    testing::DispatchRig<LateBackend> r;
+    r.b.put(1);
+    json added = r.call(R"({"method":"torrent-add","arguments":{"metainfo":"ZDQ6aW5mb2RlZQ=="}})");
+    REQUIRE(added["result"] == "success");
+    const int id = added["arguments"]["torrent-added"]["id"];
+    // The first torrent-get reads every torrent; "late" is not among them yet.
+    json j = r.call(R"({"method":"torrent-get","arguments":{"fields":["id","name"]}})");
+    CHECK(j["arguments"]["torrents"].size() == 1);
+    r.b.put(42);
+    j = r.call(R"({"method":"torrent-get","arguments":{"ids":[)" + std::to_string(id) + R"(],"fields":["id","hashString"]}})");
+    REQUIRE(j["arguments"]["torrents"].size() == 1);
+    CHECK(j["arguments"]["torrents"][0]["id"] == id);
+    CHECK(j["arguments"]["torrents"][0]["hashString"] == to_hex(ih_of(42)));
+}

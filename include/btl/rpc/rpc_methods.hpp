@@ -51,6 +51,11 @@ public:
     // idle engine's polls cost nothing per torrent.
     void apply(const std::vector<TorrentChange>& changes, int64_t now_ms);
     int id_of(const Sha1Digest& ih);  // assigns one if needed
+    // The id torrent-add answers with, for a torrent the backend may list
+    // only once it has loaded it: a sync does not take it back while it is
+    // not listed yet, for kReservedMs.
+    int reserve(const Sha1Digest& ih, int64_t now_ms);
+    static constexpr int64_t kReservedMs = 600'000;
     const Sha1Digest* hash_of(int id) const;
     bool recently_active(const TorrentStatus& t, int64_t now_ms) const;
     std::vector<int> recently_removed(int64_t now_ms) const;
@@ -63,6 +68,8 @@ private:
         uint64_t fingerprint = 0;
         int64_t changed_ms = -1;
         uint64_t pass = 0;
+        int64_t reserved_ms = -1;  // handed out by torrent-add before it was listed
+        bool listed = false;       // seen in a sync or the feed
         bool in_recent = false;
         std::list<Sha1Digest>::iterator recent_at;  // in recent_, when in_recent
     };
