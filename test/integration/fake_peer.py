@@ -172,6 +172,31 @@ def refused(ip, host, port, info_hash, timeout=5.0):
         p.close()
 
 
+def closes_silently(host, port, first_bytes, timeout=5.0, silence_counts=False):
+    """True if the peer at host:port closes the connection after first_bytes
+    without sending a byte back.  A peer that stays silent and open for
+    `timeout` counts as closing only with silence_counts (a peer that drops
+    an unknown handshake may wait for more bytes first)."""
+    s = socket.create_connection((host, port), timeout=timeout)
+    try:
+        s.sendall(first_bytes)
+        s.settimeout(timeout)
+        got = b""
+        try:
+            while True:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                got += chunk
+        except socket.timeout:
+            return silence_counts and got == b""
+        except ConnectionResetError:
+            pass
+        return got == b""
+    finally:
+        s.close()
+
+
 class PieceSource:
     """The torrent's data, to answer requests (honestly or not)."""
 

@@ -8,35 +8,15 @@ second try in the other mode can connect, and without it the download
 would not finish."""
 
 import os
-import socket
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import btl_harness as H  # noqa: E402
+import fake_peer  # noqa: E402
 
 PIECE = 256 * 1024
 SIZE = 3 * H.MiB + 4_321
-
-
-def refused(ip, port, first_bytes):
-    """True if the peer closes after first_bytes without sending anything."""
-    s = socket.create_connection((ip, port), timeout=5)
-    try:
-        s.sendall(first_bytes)
-        s.settimeout(5)
-        got = b""
-        try:
-            while True:
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                got += chunk
-        except (socket.timeout, ConnectionResetError):
-            return got == b""
-        return got == b""
-    finally:
-        s.close()
 
 
 def one(ws, tor, src, data, ih, seed_enc, our_mode):
@@ -48,7 +28,7 @@ def one(ws, tor, src, data, ih, seed_enc, our_mode):
         first = b"\x13BitTorrent protocol" + bytes(8) + bytes.fromhex(ih) + b"-XX0000-plainplainpl"
     else:
         first = bytes(range(1, 97)) + b"pad"  # an MSE public key and PadA
-    H.check(refused(seed.ip, port, first), "the %s libtorrent seed answered the mode it should refuse" % seed_enc)
+    H.check(fake_peer.closes_silently(seed.ip, port, first, silence_counts=True), "the %s libtorrent seed answered the mode it should refuse" % seed_enc)
     dst = ws.mkdir("ours-%s" % our_mode)
     t0 = time.monotonic()
     me = H.Headless(ws, "btl-%s" % our_mode, tor, ws.next_ip(), save_in=dst, extra=("--encryption", our_mode))

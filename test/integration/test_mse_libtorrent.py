@@ -7,35 +7,21 @@ peer is refused: a plain BitTorrent handshake is closed unanswered, and a
 libtorrent leecher with encryption disabled gets nothing."""
 
 import os
-import socket
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import btl_harness as H  # noqa: E402
+import fake_peer  # noqa: E402
 
 PIECE = 256 * 1024
 SIZE = 6 * H.MiB + 54_321
 
 
-def plain_handshake_refused(ip, port, ih_hex):
+def plain_handshake_closed(ip, port, ih_hex):
     """True if a plain-text handshake gets the connection closed with no reply."""
-    s = socket.create_connection((ip, port), timeout=5)
-    try:
-        s.sendall(b"\x13BitTorrent protocol" + bytes(8) + bytes.fromhex(ih_hex) + b"-XX0000-plainplainpl")
-        s.settimeout(5)
-        got = b""
-        try:
-            while True:
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                got += chunk
-        except socket.timeout:
-            return False
-        return got == b""
-    finally:
-        s.close()
+    hs = b"\x13BitTorrent protocol" + bytes(8) + bytes.fromhex(ih_hex) + b"-XX0000-plainplainpl"
+    return fake_peer.closes_silently(ip, port, hs)
 
 
 def main():
@@ -67,7 +53,7 @@ def main():
         H.check(seed.stop() == 0, "libtorrent seed did not exit cleanly")
         H.check(prefer.stop() == 0, "our prefer leecher did not exit cleanly")
 
-        H.check(plain_handshake_refused(require.ip, require.port, ih),
+        H.check(plain_handshake_closed(require.ip, require.port, ih),
                 "our seed under require answered a plain-text handshake")
         H.log("a plain-text handshake was closed unanswered")
 
