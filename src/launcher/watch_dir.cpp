@@ -213,10 +213,13 @@ void WatchDir::on_scan_result(ScanResult r) {
         // Sorted order: a restart with the same directory loads files in the
         // same order, so saveas collisions resolve the same way.  A file
         // whose own stat is out (an event) is left to that stat.
+        batch_looks_ = true;  // the timer is armed once, after every look
         for (const auto& [name, look] : r.files) {
             if (stopped_) break;
             if (!stat_queued_.count({name, false})) on_look(name, false, look);
         }
+        batch_looks_ = false;
+        arm_timer();
         for (const auto& name : queue_.names())
             if (!r.files.count(name) && queue_.forget(name) && !stopped_) h_->on_file_removed(name);
     }
@@ -352,6 +355,7 @@ void WatchDir::pump_stats() {
 }
 
 void WatchDir::stats_done(const std::vector<std::pair<std::string, bool>>& batch, const std::vector<Look>* looks) {
+    batch_looks_ = true;  // the timer is armed once, after every look
     for (size_t i = 0; i < batch.size(); ++i) {
         const auto& [name, confirming] = batch[i];
         stat_queued_.erase({name, confirming});
@@ -361,6 +365,8 @@ void WatchDir::stats_done(const std::vector<std::pair<std::string, bool>>& batch
         else l.result = UV_ECANCELED;
         on_look(name, confirming, l);
     }
+    batch_looks_ = false;
+    arm_timer();
     pump_stats();
 }
 
@@ -389,7 +395,7 @@ void WatchDir::on_look(const std::string& name, bool confirming, const Look& loo
 }
 
 void WatchDir::arm_timer() {
-    if (stopped_ || !ready_timer_) return;
+    if (stopped_ || !ready_timer_ || batch_looks_) return;
     // Confirming stats still out: the last one to finish re-arms.  (Re-arming
     // after each one listed every still-unconfirmed file again: quadratic.)
     if (confirming_ > 0) return;

@@ -144,6 +144,10 @@ private:
     std::string slice_after_;
     size_t slice_min_ = kSliceMin, slice_rounds_ = kSliceRounds;
     uint64_t listings_ = 0, slice_stats_ = 0;
+    // Set while a scan's or a stat batch's looks are applied: the ready
+    // timer is armed once after them, not once per file (a slice of 10,000
+    // files restarted it 10,000 times).
+    bool batch_looks_ = false;
     void on_stamps(const std::map<std::string, DirStamp>& now);
     void restat_slice();
     JobOwner jobs_;                    // the scan's and the stats' jobs
