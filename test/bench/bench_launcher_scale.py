@@ -323,11 +323,12 @@ def run_ours(ws, scenario, announce):
     windows = []
     for w in range(IDLE_WINDOWS):
         pk0 = idle_probe.dht_packets(rpc_port) if rpc_port else (0, 0)
-        ticks, wall, writes = idle_probe.window(p.pid, IDLE_S, status)
+        touches = [0]
+        ticks, wall, writes = idle_probe.window(p.pid, IDLE_S, status, touches=touches)
         pk1 = idle_probe.dht_packets(rpc_port) if rpc_port else (0, 0)
         fds_peak = max(fds_peak, proc_fds(p.pid))
         windows.append({"cpu": 100.0 * ticks / TCK / wall, "ticks": ticks, "wall": wall, "writes": writes,
-                        "pps_in": (pk1[0] - pk0[0]) / wall, "pps_out": (pk1[1] - pk0[1]) / wall,
+                        "touches": touches[0], "pps_in": (pk1[0] - pk0[0]) / wall, "pps_out": (pk1[1] - pk0[1]) / wall,
                         "load": os.getloadavg()[0]})
         H.log("%s: idle window %d: %s" % (scenario, w + 1, windows[-1]))
     if perf:
@@ -549,8 +550,8 @@ def table(n, results, rt, rt_scenario, tr=None):
     for sc, r in results.items():
         ws_ = r.get("windows") or []
         print("%s idle windows (%.0f s each): %s" % (sc, IDLE_S, "; ".join(
-            "%.2f %% (%d ticks), %d status writes%s, load %.1f" % (
-                w["cpu"], w["ticks"], w["writes"],
+            "%.2f %% (%d ticks), status file %d writes %d touches%s, load %.1f" % (
+                w["cpu"], w["ticks"], w["writes"], w.get("touches", 0),
                 ", DHT %.1f/%.1f datagrams/s in/out" % (w["pps_in"], w["pps_out"]) if sc == "dht" else "",
                 w["load"]) for w in ws_)))
     if not isinstance(rt, dict):

@@ -40,10 +40,12 @@ def _inode(path):
         return None
 
 
-def window(pid, seconds, status_path=None, poll_s=0.25):
+def window(pid, seconds, status_path=None, poll_s=0.25, touches=None):
     """Sleeps `seconds` while watching pid; returns (ticks, wall seconds,
-    status file writes seen).  A write is an inode change of status_path
-    (write_file_atomic renames a new file over it); polled every poll_s."""
+    status file writes seen).  A write is a new inode at status_path
+    (write_file_atomic renames a new file over it); an mtime moved on the
+    same inode is a touch (an unchanged document shown alive), counted in
+    touches[0] when a one-element list is given.  Polled every poll_s."""
     t0, c0 = time.monotonic(), cpu_ticks(pid)
     last, writes = _inode(status_path) if status_path else None, 0
     while time.monotonic() - t0 < seconds:
@@ -51,7 +53,11 @@ def window(pid, seconds, status_path=None, poll_s=0.25):
         if status_path:
             ino = _inode(status_path)
             if ino is not None and ino != last:
-                writes += 1
+                if last is not None and ino[0] == last[0]:
+                    if touches is not None:
+                        touches[0] += 1
+                else:
+                    writes += 1
                 last = ino
     return cpu_ticks(pid) - c0, time.monotonic() - t0, writes
 
