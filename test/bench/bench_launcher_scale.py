@@ -335,11 +335,17 @@ def run_ours(ws, scenario, announce):
         perf.send_signal(signal.SIGINT)
         perf.wait(120)
     cpu = idle_probe.median([w["cpu"] for w in windows])
+    scrape_ms = None
+    if rpc_port:  # what one /metrics scrape costs (the windows hold two each)
+        c0 = idle_probe.cpu_ticks(p.pid)
+        for _ in range(10):
+            idle_probe.dht_packets(rpc_port)
+        scrape_ms = 1000.0 * (idle_probe.cpu_ticks(p.pid) - c0) / TCK / 10
     doc = read_status(status) or {}
     peers = doc.get("totals", {}).get("peers", 0)
     announced = tracker_knows(announce, hashes)
     res = {"shown": shown, "settled": settled, "round": round_s, "rss": proc_hwm_mb(p.pid),
-           "cpu": cpu, "windows": windows, "fds": fds_peak, "fd_bound": MAX_FILES_OPEN + peers + ANNOUNCE_TURNS + 16,
+           "cpu": cpu, "windows": windows, "scrape_ms": scrape_ms, "fds": fds_peak, "fd_bound": MAX_FILES_OPEN + peers + ANNOUNCE_TURNS + 16,
            "announced": announced}
     t_stop = time.monotonic()
     p.signal()
@@ -554,6 +560,8 @@ def table(n, results, rt, rt_scenario, tr=None):
                 w["cpu"], w["ticks"], w["writes"], w.get("touches", 0),
                 ", DHT %.1f/%.1f datagrams/s in/out" % (w["pps_in"], w["pps_out"]) if sc == "dht" else "",
                 w["load"]) for w in ws_)))
+        if r.get("scrape_ms") is not None:
+            print("%s: one /metrics scrape costs %.1f ms of CPU (mean of 10)" % (sc, r["scrape_ms"]))
     if not isinstance(rt, dict):
         print("rtorrent: n/a (%s)" % rt)
     else:
