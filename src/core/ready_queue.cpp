@@ -85,4 +85,10 @@ std::vector<std::string> ReadyQueue::names() const {
     return out;
 }
 
+std::vector<std::string> ReadyQueue::names_after(const std::string& after, size_t max) const {
+    std::vector<std::string> out;
+    for (auto it = files_.upper_bound(after); it != files_.end() && out.size() < max; ++it) out.push_back(it->first);
+    return out;
+}
+
 }  // namespace btl

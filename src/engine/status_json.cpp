@@ -111,6 +111,12 @@ void append_status_end(std::string& out, const SessionStatus& totals, std::optio
     out += "}}\n";
 }
 
+SessionStatus versioned_totals(SessionStatus s) {
+    s.dht_packets_in = 0;
+    s.dht_packets_out = 0;
+    return s;
+}
+
 std::string status_json(const std::vector<TorrentStatus>& torrents, const SessionStatus& session) {
     std::string out;
     out.reserve(64 + torrents.size() * 640);

@@ -263,8 +263,11 @@ SessionStatus Launcher::session_status() const {
 
 uint64_t Launcher::status_json_version() const {
     refresh(0);
+    // Compared without the DHT's packet counters (versioned_totals): they
+    // move every second with every torrent idle, and alone they are not
+    // worth rebuilding and writing the whole document.
     std::string tail;
-    append_status_tail(tail, size_t(n_errors_), totals_);
+    append_status_tail(tail, size_t(n_errors_), versioned_totals(totals_));
     if (doc_stale_ || tail != doc_tail_ || doc_version_ == 0) {
         doc_tail_ = std::move(tail);
         doc_stale_ = false;
@@ -286,7 +289,7 @@ std::string Launcher::status_json() const {
         if (doc.back() != '[') doc += ',';
         doc += it->second.json;
     }
-    doc += doc_tail_;
+    append_status_tail(doc, size_t(n_errors_), totals_);  // the counters as they are now
     return doc;
 }
 

@@ -1,6 +1,11 @@
 #include "btl/launcher/status_file.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <utility>
 
 #include "btl/base/atomic_file.hpp"
@@ -8,7 +13,6 @@
 namespace btl {
 
 namespace {
-constexpr int64_t kRewriteUnchangedMs = 60'000;  // an idle file still shows it is alive
 constexpr uint64_t kSoonMs = 200;
 }  // namespace
 
@@ -42,7 +46,10 @@ void StatusFile::write(bool force) {
     // version() first: the launcher brings its rows up to date there.
     uint64_t version = source_.version();
     int64_t now = int64_t(uv_now(loop_));
-    if (!force && version == last_version_ && now - last_write_ms_ < kRewriteUnchangedMs) return;
+    if (!force && version == last_version_) {
+        if (now - last_alive_ms_ < alive_ms_) return;
+        if (now - last_write_ms_ < rewrite_unchanged_ms()) return touch();
+    }
     writing_ = true;
     // The document is built for this write and moved to the pool (it is
     // 57 MB at 100,000 torrents): the launcher keeps no copy of its own.
@@ -57,6 +64,37 @@ void StatusFile::write(bool force) {
     };
     auto queued = queue_job(loop_, jobs_.token(), work, [this, version](Status r) { written(std::move(r), version); });
     if (!queued) written(work(), version);  // no pool: this one document is written here
+}
+
+int64_t StatusFile::rewrite_unchanged_ms() const {
+    return std::max(rewrite_min_ms_, int64_t(cost_ns_ / 1'000'000) * unchanged_cost_factor_);
+}
+
+void StatusFile::touch() {
+    writing_ = true;  // a write asked for meanwhile follows it (again_)
+    auto work = [path = path_]() -> Status {
+        if (::utimensat(AT_FDCWD, path.c_str(), nullptr, 0) != 0)
+            return make_error(path + ": " + std::strerror(errno));
+        return Ok{};
+    };
+    auto queued = queue_job(loop_, jobs_.token(), work, [this](Status r) { touched(std::move(r)); });
+    if (!queued) touched(work());
+}
+
+void StatusFile::touched(Status result) {
+    writing_ = false;
+    if (result.ok()) {
+        last_alive_ms_ = int64_t(uv_now(loop_));
+        ++touches_;
+    } else {
+        last_version_ = UINT64_MAX;  // gone (say, removed by hand): the next tick writes it whole
+    }
+    if (again_) {
+        again_ = false;
+        bool force = std::exchange(force_again_, false);
+        return write(force);
+    }
+    finish_flush();
 }
 
 int64_t StatusFile::paced_for_ms() const {
@@ -75,7 +113,7 @@ void StatusFile::written(Status result, uint64_t version) {
         if (warn_) warn_("status_json: " + result.error().message);
     } else {
         last_version_ = version;
-        last_write_ms_ = int64_t(uv_now(loop_));
+        last_write_ms_ = last_alive_ms_ = int64_t(uv_now(loop_));
         ++writes_;
     }
     if (again_) {

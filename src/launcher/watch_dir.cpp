@@ -77,7 +77,7 @@ Status WatchDir::start() {
         uv_timer_start(
             rescan_timer_.get(),
             [](uv_timer_t* t) {
-                if (auto* self = static_cast<WatchDir*>(t->data)) self->rescan();
+                if (auto* self = static_cast<WatchDir*>(t->data)) self->periodic_rescan();
             },
             uint64_t(rescan_ms_), uint64_t(rescan_ms_));
     rescan();
@@ -110,9 +110,28 @@ struct WatchDir::ScanResult {
     int error = 0;  // of the top directory; a subdirectory that fails is skipped
     std::map<std::string, Look> files;
     std::vector<std::string> subdirs;
+    std::map<std::string, DirStamp> stamps;  // each directory's, taken before it was listed
 };
 
 namespace {
+
+// Blocking (the pool).  A stamp whose mtime is within kRacyMs of the wall
+// clock is not trusted: an entry made later in the same clock tick would
+// leave it as it is.
+WatchDir::DirStamp dir_stamp(const std::string& path) {
+    WatchDir::DirStamp d;
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return d;
+    timespec wall{};
+    clock_gettime(CLOCK_REALTIME, &wall);
+    int64_t mtime = int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+    int64_t age_ms = (int64_t(wall.tv_sec) * 1'000'000'000 + wall.tv_nsec - mtime) / 1'000'000;
+    if (age_ms < WatchDir::kRacyMs) return d;
+    d.ino = int64_t(st.st_ino);
+    d.mtime_ns = mtime;
+    d.ctime_ns = int64_t(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
+    return d;
+}
 
 bool is_file_entry(int dfd, const dirent* d) {
     if (d->d_type == DT_REG || d->d_type == DT_LNK) return true;
@@ -154,11 +173,16 @@ void WatchDir::rescan() {
         return;
     }
     scanning_ = true;
+    ++listings_;
     auto work = [dir = dir_] {
         ScanResult r;
+        r.stamps[""] = dir_stamp(dir);
         r.error = list_dir(dir, "", r.files, &r.subdirs);
         std::sort(r.subdirs.begin(), r.subdirs.end());
-        for (const auto& sub : r.subdirs) list_dir(dir + "/" + sub, sub + "/", r.files, nullptr);
+        for (const auto& sub : r.subdirs) {
+            r.stamps[sub] = dir_stamp(dir + "/" + sub);
+            list_dir(dir + "/" + sub, sub + "/", r.files, nullptr);
+        }
         return r;
     };
     Status q = queue_job(loop_, jobs_.token(), std::move(work), [this](Result<ScanResult> r) {
@@ -184,20 +208,69 @@ void WatchDir::on_scan_result(ScanResult r) {
         reported_scan_error_ = true;
     } else {
         reported_scan_error_ = false;
+        dir_stamps_ = std::move(r.stamps);
         sync_sub_watches(r.subdirs);
         // Sorted order: a restart with the same directory loads files in the
         // same order, so saveas collisions resolve the same way.  A file
         // whose own stat is out (an event) is left to that stat.
+        batch_looks_ = true;  // the timer is armed once, after every look
         for (const auto& [name, look] : r.files) {
             if (stopped_) break;
             if (!stat_queued_.count({name, false})) on_look(name, false, look);
         }
+        batch_looks_ = false;
+        arm_timer();
         for (const auto& name : queue_.names())
             if (!r.files.count(name) && queue_.forget(name) && !stopped_) h_->on_file_removed(name);
     }
     if (rescan_again_) {
         rescan_again_ = false;
         rescan();
+    }
+}
+
+void WatchDir::periodic_rescan() {
+    if (stopped_ || scanning_) return;  // a scan under way lists everything anyway
+    if (dir_stamps_.empty()) return rescan();
+    scanning_ = true;
+    auto work = [dir = dir_, stamps = dir_stamps_] {
+        std::map<std::string, DirStamp> now;
+        for (const auto& [sub, old] : stamps) now[sub] = dir_stamp(sub.empty() ? dir : dir + "/" + sub);
+        return now;
+    };
+    Status q = queue_job(loop_, jobs_.token(), std::move(work), [this](Result<std::map<std::string, DirStamp>> r) {
+        scanning_ = false;
+        if (stopped_) return;
+        if (!r.ok()) return rescan();
+        on_stamps(*r);
+    });
+    if (!q.ok()) {
+        scanning_ = false;
+        rescan();
+    }
+}
+
+void WatchDir::on_stamps(const std::map<std::string, DirStamp>& now) {
+    bool same = !rescan_again_ && now == dir_stamps_;
+    for (const auto& [sub, st] : now) same = same && st.ino >= 0;
+    rescan_again_ = false;
+    if (!same) return rescan();
+    restat_slice();
+}
+
+void WatchDir::restat_slice() {
+    size_t n = std::max(slice_min_, (queue_.size() + slice_rounds_ - 1) / slice_rounds_);
+    auto names = queue_.names_after(slice_after_, n);
+    if (names.size() < n) {  // wrapped: go on from the first name
+        auto more = queue_.names_after("", n - names.size());
+        for (auto& m : more)
+            if (names.empty() || m < names.front()) names.push_back(std::move(m));
+    }
+    if (names.empty()) return;
+    slice_after_ = names.back();
+    for (const auto& name : names) {
+        ++slice_stats_;
+        stat_file(name, false);
     }
 }
 
@@ -282,6 +355,7 @@ void WatchDir::pump_stats() {
 }
 
 void WatchDir::stats_done(const std::vector<std::pair<std::string, bool>>& batch, const std::vector<Look>* looks) {
+    batch_looks_ = true;  // the timer is armed once, after every look
     for (size_t i = 0; i < batch.size(); ++i) {
         const auto& [name, confirming] = batch[i];
         stat_queued_.erase({name, confirming});
@@ -291,6 +365,8 @@ void WatchDir::stats_done(const std::vector<std::pair<std::string, bool>>& batch
         else l.result = UV_ECANCELED;
         on_look(name, confirming, l);
     }
+    batch_looks_ = false;
+    arm_timer();
     pump_stats();
 }
 
@@ -319,7 +395,7 @@ void WatchDir::on_look(const std::string& name, bool confirming, const Look& loo
 }
 
 void WatchDir::arm_timer() {
-    if (stopped_ || !ready_timer_) return;
+    if (stopped_ || !ready_timer_ || batch_looks_) return;
     // Confirming stats still out: the last one to finish re-arms.  (Re-arming
     // after each one listed every still-unconfirmed file again: quadratic.)
     if (confirming_ > 0) return;

@@ -112,6 +112,11 @@ std::string prometheus_text(const MetricsInput& in) {
         family(out, "btl_dht_nodes", "gauge", "Nodes in the DHT routing tables, by address family.");
         sample(out, "btl_dht_nodes", "family=\"ipv4\"", double(s.dht_nodes - v6));
         sample(out, "btl_dht_nodes", "family=\"ipv6\"", double(v6));
+        // The datagram counters: the status file does not rewrite itself
+        // for them alone, so a rate of them is read here.
+        family(out, "btl_dht_packets_total", "counter", "DHT datagrams since start, by direction.");
+        sample(out, "btl_dht_packets_total", "direction=\"in\"", double(s.dht_packets_in));
+        sample(out, "btl_dht_packets_total", "direction=\"out\"", double(s.dht_packets_out));
     }
     static const char* const kStates[] = {"checking", "downloading", "seeding", "stalled", "stopped", "error", "paused"};
     size_t counts[7] = {};

@@ -15,7 +15,9 @@ BENCH_SAMPLES times (default 3) over BENCH_SAMPLE_S seconds each (default
 over; the median is printed with every sample, the engine's open
 descriptors, and with BENCH_ATTACH_DHT=1 the DHT on, bootstrapped from a
 libtorrent DHT node on loopback (lt_dht_node.py), with the DHT datagrams
-the engine sent per second.  Port mapping and LSD are always off.
+the engine sent per second (from /metrics: the status file is not rewritten
+for the DHT's counters alone) and the status file's writes in each sample.
+Port mapping and LSD are always off.
 Exit status non-zero only if the scenario could not run.
 Run: /usr/bin/python3 test/bench/bench_attach_idle.py"""
 
@@ -29,6 +31,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 import btl_harness as H  # noqa: E402
 from tmux_util import Tmux  # noqa: E402
+import idle_probe  # noqa: E402
 
 N = int(os.environ.get("BENCH_ATTACH_N", "2000"))
 # transmission (default) or btlaunchmany: our engine in plain mode, its
@@ -97,6 +100,7 @@ def start_ours(ws, launcher, watch):
                                      "--display", "plain", "--rpc_port", str(rpc_port), "--bind", "127.0.0.1",
                                      "--status_json", status, "--display_interval", "1"] + H.NO_QUEUE + reach)
     proc.status_path = status
+    proc.rpc_port = rpc_port
     H.wait_until(lambda: len((H.read_json(status) or {}).get("torrents", [])) >= N, 300,
                  "btlaunchmany to show %d torrents" % N, interval=1, procs=[proc])
     return proc, "http://127.0.0.1:%d/transmission/rpc" % rpc_port
@@ -188,18 +192,18 @@ def sample_engine(daemon, view, hz):
         time.sleep(1)
     rows, eng, vw = [], [], []
     for i in range(SAMPLES):
-        st0 = (H.read_json(daemon.status_path) or {}).get("totals", {})
-        e0, v0, w0 = cpu_ticks(daemon.pid), cpu_ticks(view), time.monotonic()
-        time.sleep(SAMPLE_S)
-        e1, v1, w1 = cpu_ticks(daemon.pid), cpu_ticks(view), time.monotonic()
-        st1 = (H.read_json(daemon.status_path) or {}).get("totals", {})
+        out0 = (idle_probe.dht_packets(daemon.rpc_port) or (0, 0))[1]
+        v0 = cpu_ticks(view)
+        ticks, wall, writes = idle_probe.window(daemon.pid, SAMPLE_S, daemon.status_path)
+        v1 = cpu_ticks(view)
+        out1 = (idle_probe.dht_packets(daemon.rpc_port) or (0, 0))[1]
         fds = len(os.listdir("/proc/%d/fd" % daemon.pid))
-        dht = (st1.get("dht_packets_out", 0) - st0.get("dht_packets_out", 0)) / (w1 - w0)
-        eng.append(e1 - e0)
+        dht = (out1 - out0) / wall
+        eng.append(ticks)
         vw.append(v1 - v0)
         rows.append("sample %d: engine %d ticks/%.0f s (%.2f %%), view %d ticks, %d fds, DHT %.1f datagrams/s out, "
-                    "load %s" % (i + 1, e1 - e0, w1 - w0, 100.0 * (e1 - e0) / hz / (w1 - w0), v1 - v0, fds, dht,
-                                 open("/proc/loadavg").read().split()[0]))
+                    "%d status file writes, load %s" % (i + 1, ticks, wall, 100.0 * ticks / hz / wall, v1 - v0, fds,
+                                                       dht, writes, open("/proc/loadavg").read().split()[0]))
     med = sorted(eng)[len(eng) // 2]
     rows.append("median of %d: engine %d ticks/%.0f s = %.2f %% of a core (target < 1 %%), view %d ticks%s" % (
         len(eng), med, SAMPLE_S, 100.0 * med / hz / SAMPLE_S, sorted(vw)[len(vw) // 2], ", DHT on" if DHT else ""))

@@ -13,11 +13,19 @@ Scenarios:
   queued    as download, but with the default queue (--max_active_downloads
             5, not the bench's 0): all but five wait queued, without announces
             (e.g. BENCH_SIZES=100000:download,queued)
+  dht       as download, with the DHT on; its only node is a libtorrent DHT
+            node on loopback (lt_dht_node.py), the bootstrap given with
+            --dht_bootstrap; the RPC on a free loopback port serves /metrics,
+            where the DHT's datagram counters are read
+            (e.g. BENCH_SIZES=100000:download,dht)
 
 For each: the time from start until every torrent is a loaded row in
 --status_json ("all shown"), peak RSS (VmHWM), idle CPU over BENCH_IDLE_S
 (default 20) seconds once loaded, settled and the first announce round is
-over (the tracker knows every torrent; utime+stime delta / wall),
+over (the tracker knows every torrent; utime+stime delta / wall), or the
+median of BENCH_IDLE_WINDOWS (default 1) such windows in a row, each with
+the status file's writes seen in it (and the DHT's datagrams per second),
+and BENCH_PERF=FILE records `perf record -g` of the whole idle time,
 open file descriptors against their bound (--max_files_open + peer
 connections + announces in flight, at most 32 per tracker), and how many
 torrents had an answer from the tracker by the end of the idle window.
@@ -50,6 +58,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import urllib.error
@@ -62,6 +71,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "integration"))
 import btl_harness as H  # noqa: E402
+import idle_probe  # noqa: E402
 
 N = 1000  # set per size by main()
 SIZES = os.environ.get("BENCH_SIZES", "1000:seed 10000:download 100000:download")
@@ -77,6 +87,8 @@ OTHERS_MAX = int(os.environ.get("BENCH_OTHERS_MAX", "10000"))
 # The idle window waits for the tracker to know every torrent (at most this long).
 ROUND_WAIT_S = float(os.environ.get("BENCH_ROUND_WAIT_S", "120"))
 RT_IDLE_S = float(os.environ.get("BENCH_RT_IDLE_S", "10"))
+IDLE_WINDOWS = max(1, int(os.environ.get("BENCH_IDLE_WINDOWS", "1")))
+PERF_OUT = os.environ.get("BENCH_PERF", "")
 MAX_FILES_OPEN = 256       # btlaunchmany's default --max_files_open
 ANNOUNCE_TURNS = 32        # Session::kAnnouncesPerTracker
 TARGET_IDLE_CPU = 1.0  # percent of one core
@@ -87,6 +99,9 @@ def targets(n):
     if n <= 1000:
         return (5.0, 200.0)
     return (10.0, 500.0) if n <= 10000 else (20.0, 1000.0)
+
+
+SALT = {"queued": 1, "dht": 2}  # each scenario its own torrents (the tracker counts them apart)
 
 
 def want_announced(scenario, n):
@@ -230,15 +245,20 @@ def run_ours(ws, scenario, announce):
     save = os.path.join(root, "data")
     os.makedirs(save, exist_ok=True)
     t_gen = time.monotonic()
-    hashes = make_torrents(tdir, save if scenario == "seed" else None, announce,
-                           salt=1 if scenario == "queued" else 0)
+    hashes = make_torrents(tdir, save if scenario == "seed" else None, announce, salt=SALT.get(scenario, 0))
     H.log("%s: %d torrents generated in %.2fs" % (scenario, N, time.monotonic() - t_gen))
     status = os.path.join(root, "status.json")
     port = H.free_port("127.0.0.1")
-    argv = [os.path.join(H.btl_bin_dir(), "btlaunchmany"), "--dht", "0", tdir, "--display", "plain",
+    rpc_port = 0
+    if scenario == "dht":  # its only node on loopback; /metrics for the datagram counters
+        rpc_port = H.free_port("127.0.0.1")
+        reach = ["--dht", "1", "--dht_bootstrap", "127.0.0.1:%d" % dht_node(ws)]
+    else:
+        reach = ["--dht", "0"]
+    argv = [os.path.join(H.btl_bin_dir(), "btlaunchmany"), tdir, "--display", "plain",
             "--status_json", status, "--data_dir", os.path.join(root, "state"),
             "--save_in", save, "--bind", "127.0.0.1",
-            "--minport", str(port), "--maxport", str(port), "--rpc_port", "0"] + H.NO_REACH
+            "--minport", str(port), "--maxport", str(port), "--rpc_port", str(rpc_port)] + H.NO_REACH + reach
     if scenario != "queued":
         argv += H.NO_QUEUE
     t0 = time.monotonic()
@@ -296,16 +316,36 @@ def run_ours(ws, scenario, announce):
         time.sleep(2)
     H.log("%s: first announce round %s" % (scenario, "over after %.1fs" % round_s if round_s else "not over"))
     fds_peak = max(fds_peak, proc_fds(p.pid))
-    c0, t0i = proc_cpu_s(p.pid), time.monotonic()
-    while time.monotonic() - t0i < IDLE_S:
-        time.sleep(min(1.0, IDLE_S))
+    perf = None
+    if PERF_OUT:
+        perf = subprocess.Popen(["perf", "record", "-g", "-o", "%s.%s-%d" % (PERF_OUT, scenario, N),
+                                 "-p", str(p.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    windows = []
+    for w in range(IDLE_WINDOWS):
+        pk0 = idle_probe.dht_packets(rpc_port) if rpc_port else (0, 0)
+        touches = [0]
+        ticks, wall, writes = idle_probe.window(p.pid, IDLE_S, status, touches=touches)
+        pk1 = idle_probe.dht_packets(rpc_port) if rpc_port else (0, 0)
         fds_peak = max(fds_peak, proc_fds(p.pid))
-    cpu = 100.0 * (proc_cpu_s(p.pid) - c0) / (time.monotonic() - t0i)
+        windows.append({"cpu": 100.0 * ticks / TCK / wall, "ticks": ticks, "wall": wall, "writes": writes,
+                        "touches": touches[0], "pps_in": (pk1[0] - pk0[0]) / wall, "pps_out": (pk1[1] - pk0[1]) / wall,
+                        "load": os.getloadavg()[0]})
+        H.log("%s: idle window %d: %s" % (scenario, w + 1, windows[-1]))
+    if perf:
+        perf.send_signal(signal.SIGINT)
+        perf.wait(120)
+    cpu = idle_probe.median([w["cpu"] for w in windows])
+    scrape_ms = None
+    if rpc_port:  # what one /metrics scrape costs (the windows hold two each)
+        c0 = idle_probe.cpu_ticks(p.pid)
+        for _ in range(10):
+            idle_probe.dht_packets(rpc_port)
+        scrape_ms = 1000.0 * (idle_probe.cpu_ticks(p.pid) - c0) / TCK / 10
     doc = read_status(status) or {}
     peers = doc.get("totals", {}).get("peers", 0)
     announced = tracker_knows(announce, hashes)
     res = {"shown": shown, "settled": settled, "round": round_s, "rss": proc_hwm_mb(p.pid),
-           "cpu": cpu, "fds": fds_peak, "fd_bound": MAX_FILES_OPEN + peers + ANNOUNCE_TURNS + 16,
+           "cpu": cpu, "windows": windows, "scrape_ms": scrape_ms, "fds": fds_peak, "fd_bound": MAX_FILES_OPEN + peers + ANNOUNCE_TURNS + 16,
            "announced": announced}
     t_stop = time.monotonic()
     p.signal()
@@ -318,6 +358,23 @@ def run_ours(ws, scenario, announce):
         res["rc"] = None
     H.log("%s: %s" % (scenario, res))
     return res
+
+
+_dht_node = {}
+
+
+def dht_node(ws):
+    """The port of a libtorrent DHT node on 127.0.0.1 (started once): the
+    dht scenario's bootstrap and only way out."""
+    if "port" not in _dht_node:
+        port = H.free_port("127.0.0.1")
+        lt_json = ws.path("lt-dht.json")
+        node = ws.start("lt-dht", [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                                                 "integration", "lt_dht_node.py"),
+                                   "--ip", "127.0.0.1", "--port", str(port), "--status", lt_json])
+        H.wait_until(lambda: H.read_json(lt_json) is not None, 30, "the DHT node to start", procs=[node])
+        _dht_node["port"] = port
+    return _dht_node["port"]
 
 
 # ---------------------------------------------------------------- rtorrent
@@ -496,6 +553,15 @@ def table(n, results, rt, rt_scenario, tr=None):
                 sc, name, fmt(v, f), target, "" if met is None else ("yes" if met else "NO")) + tuple(cols)))
         if not (r["shown"] <= shown_t and r["rss"] <= rss_t and r["cpu"] < TARGET_IDLE_CPU and fds_ok):
             missed.append(sc)
+    for sc, r in results.items():
+        ws_ = r.get("windows") or []
+        print("%s idle windows (%.0f s each): %s" % (sc, IDLE_S, "; ".join(
+            "%.2f %% (%d ticks), status file %d writes %d touches%s, load %.1f" % (
+                w["cpu"], w["ticks"], w["writes"], w.get("touches", 0),
+                ", DHT %.1f/%.1f datagrams/s in/out" % (w["pps_in"], w["pps_out"]) if sc == "dht" else "",
+                w["load"]) for w in ws_)))
+        if r.get("scrape_ms") is not None:
+            print("%s: one /metrics scrape costs %.1f ms of CPU (mean of 10)" % (sc, r["scrape_ms"]))
     if not isinstance(rt, dict):
         print("rtorrent: n/a (%s)" % rt)
     else:

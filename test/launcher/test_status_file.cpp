@@ -157,3 +157,67 @@ TEST_CASE("status_file: destroyed while a write runs, its callback never runs") 
     CHECK(!flushed);
     CHECK(f.read() == "{\"v\":1}");
 }
+
+TEST_CASE("status_file: an unchanged file gets a new mtime each alive interval; rewritten whole only past the rewrite interval") {
+    Fixture f;
+    auto s = f.make(f.path());
+    // mtime every 150 ms, whole rewrite at most every 1.2 s (not stretched by its cost here)
+    s->set_unchanged_timing(150, 1200, 0);
+    REQUIRE(s->start(60'000).ok());
+    s->write();
+    REQUIRE(f.run_until([&] { return s->writes() == 1; }));
+    CHECK(s->rewrite_unchanged_ms() == 1200);
+    auto mtime = fs::last_write_time(f.path());
+    s->write();  // younger than alive_ms: nothing at all
+    uv_run(&f.loop, UV_RUN_NOWAIT);
+    CHECK(s->touches() == 0);
+    ::usleep(200'000);
+    uv_update_time(&f.loop);
+    s->write();  // unchanged, a touch: the document is not built again
+    REQUIRE(f.run_until([&] { return s->touches() == 1; }));
+    CHECK(s->writes() == 1);
+    CHECK(f.document_calls == 1);
+    CHECK(fs::last_write_time(f.path()) > mtime);
+    CHECK(f.read() == "{\"v\":1}");
+    // Past the rewrite interval: the whole document again (its fields that
+    // make no new version are refreshed there).
+    ::usleep(1'200'000);
+    uv_update_time(&f.loop);
+    f.doc = "{\"v\":1,\"counter\":7}";  // same version, as with the DHT's packet counters
+    s->write();
+    REQUIRE(f.run_until([&] { return s->writes() == 2; }));
+    CHECK(f.document_calls == 2);
+    CHECK(s->touches() == 1);
+    CHECK(f.read() == "{\"v\":1,\"counter\":7}");
+    // A file removed by hand: the touch fails, and the next tick writes it whole.
+    fs::remove(f.path());
+    ::usleep(200'000);
+    uv_update_time(&f.loop);
+    s->write();  // a touch, which fails
+    for (int i = 0; i < 50; ++i) {
+        uv_run(&f.loop, UV_RUN_NOWAIT);
+        ::usleep(2'000);
+    }
+    CHECK(s->touches() == 1);
+    CHECK(s->writes() == 2);
+    CHECK_FALSE(fs::exists(f.path()));
+    s->write();
+    REQUIRE(f.run_until([&] { return s->writes() == 3; }));
+    CHECK(f.read() == "{\"v\":1,\"counter\":7}");
+    bool flushed = false;
+    s->flush([&] { flushed = true; });
+    REQUIRE(f.run_until([&] { return flushed; }));
+}
+
+TEST_CASE("status_file: an unchanged document's whole rewrite waits kUnchangedCostFactor times what a write cost") {
+    Fixture f;
+    f.doc = std::string(16 << 20, 'x');  // a write that costs something measurable (> 1 ms)
+    auto s = f.make(f.path());
+    REQUIRE(s->start(60'000).ok());
+    CHECK(s->rewrite_unchanged_ms() == 60'000);  // nothing written yet: the minute
+    s->write();
+    REQUIRE(f.run_until([&] { return s->writes() == 1; }));
+    s->set_unchanged_timing(60'000, 0);
+    CHECK(s->rewrite_unchanged_ms() >= StatusFile::kUnchangedCostFactor);  // >= 1 ms of cost
+    CHECK(s->rewrite_unchanged_ms() % StatusFile::kUnchangedCostFactor == 0);
+}

@@ -64,6 +64,10 @@ public:
     bool known(const std::string& name) const { return files_.count(name) > 0; }
     bool delivered(const std::string& name) const;
     std::vector<std::string> names() const;
+    // Up to `max` names after `after` in name order ("" = from the first):
+    // a walk over every file in slices, O(log n + max) each.
+    std::vector<std::string> names_after(const std::string& after, size_t max) const;
+    size_t size() const { return files_.size(); }
 
 private:
     struct Entry {

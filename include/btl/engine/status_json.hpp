@@ -90,10 +90,18 @@ void for_each_totals_field(F&& f) {
     f("listen_port", &SessionStatus::listen_port);
     f("port_mapping", &SessionStatus::port_mapping);
     f("dht_nodes", &SessionStatus::dht_nodes);  // -1: DHT off
-    f("dht_packets_in", &SessionStatus::dht_packets_in);
-    f("dht_packets_out", &SessionStatus::dht_packets_out);
+    f("dht_packets_in", &SessionStatus::dht_packets_in);    // alone no new document:
+    f("dht_packets_out", &SessionStatus::dht_packets_out);  // versioned_totals()
     f("dht_nodes6", &SessionStatus::dht_nodes6);  // the IPv6 part of dht_nodes (BEP 32)
 }
+
+// The totals as they decide whether a document is new: the members that
+// count with time alone while nothing else moves (the DHT's datagram
+// counters, a few a second with every torrent idle) are zeroed.  A
+// document written for another reason, or rewritten because it is old,
+// still shows them as they are then; alone they make no new document (at
+// 100,000 torrents one is 57 MB).
+SessionStatus versioned_totals(SessionStatus s);
 
 // One JSON value of each type the schema uses.
 void append_json_value(std::string& out, const std::string& v);

@@ -256,7 +256,8 @@ public:
     // document: at 100,000 torrents it is 57 MB).
     std::string status_json() const;
     // Refreshes the rows and says which document status_json() would give:
-    // it moves when a shown row or the totals change.
+    // it moves when a shown row or the totals change (not when only the
+    // DHT's packet counters moved: versioned_totals(), status_json.hpp).
     uint64_t status_json_version() const;
     const LauncherOptions& options() const { return opt_; }
     // Totals over the loaded rows, from the same cache as sorted_rows().
@@ -414,7 +415,7 @@ private:
     mutable bool doc_stale_ = true;
     mutable SessionStatus totals_;
     mutable std::vector<const Row*> sorted_;
-    mutable std::string doc_tail_;
+    mutable std::string doc_tail_;  // of versioned_totals(): what the version compares
     mutable uint64_t doc_version_ = 0;
     // info-hash -> file running it (hashed: 100,000 ordered inserts by
     // 20-byte keys were a visible share of a long load)

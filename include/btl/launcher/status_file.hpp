@@ -13,9 +13,18 @@
 //    the job, that one document is written on the loop instead.
 //  - Each tick asks the source for its version (the launcher refreshes its
 //    rows there), then skips the write when the version equals the one last
-//    written and less than a minute passed, so an idle session does no disk
-//    I/O and builds no 5 MB document per second.  Only a document that is
-//    written is built, and the pool job owns it.
+//    written, so an idle session does no disk I/O and builds no 5 MB
+//    document per second.  Only a document that is written is built, and
+//    the pool job owns it.
+//  - An unchanged file still shows it is alive: once its mtime is a minute
+//    old (alive_ms) it is rewritten whole if the last whole write is older
+//    than max(a minute, kUnchangedCostFactor x what that write cost), and
+//    otherwise only its mtime is set to now (utimensat on the pool; a
+//    failure, such as the file removed by hand, makes the next tick write
+//    it whole).  A 100,000-row document (57 MB) unchanged is then rebuilt
+//    every few minutes, not every minute; the few fields that change
+//    without making a new version (the DHT's packet counters) are that old
+//    at most.
 //  - write() while a write is running coalesces: exactly one more write
 //    follows, with the document as it is then.
 //  - soon() (rows appeared or went) writes within 200 ms instead of an
@@ -63,7 +72,20 @@ public:
     void flush(std::function<void()> done);
     const std::string& path() const { return path_; }
     uint64_t writes() const { return writes_; }  // documents written so far (tests, logs)
+    uint64_t touches() const { return touches_; }  // unchanged files whose mtime was set instead
     static constexpr int64_t kCostFactor = 10;
+    static constexpr int64_t kUnchangedCostFactor = 2000;
+    // The unchanged file's timing (tests shorten it): mtime refreshed every
+    // alive_ms, the whole document rewritten at most every
+    // max(rewrite_min_ms, kUnchangedCostFactor x its cost).
+    void set_unchanged_timing(int64_t alive_ms, int64_t rewrite_min_ms, int64_t cost_factor = kUnchangedCostFactor) {
+        alive_ms_ = alive_ms;
+        rewrite_min_ms_ = rewrite_min_ms;
+        unchanged_cost_factor_ = cost_factor;
+    }
+    // How old the last whole write may get before an unchanged document is
+    // written whole again (not only touched).
+    int64_t rewrite_unchanged_ms() const;
     // Milliseconds the pacing still holds a write back (0: may write now).
     int64_t paced_for_ms() const;
 
@@ -78,6 +100,12 @@ private:
     uint64_t last_version_ = UINT64_MAX;  // of the document last written
     int64_t last_write_ms_ = 0;
     uint64_t writes_ = 0;
+    // The unchanged file: when its mtime was last set (a write or a touch).
+    int64_t alive_ms_ = 60'000, rewrite_min_ms_ = 60'000, last_alive_ms_ = 0;
+    int64_t unchanged_cost_factor_ = kUnchangedCostFactor;
+    uint64_t touches_ = 0;
+    void touch();
+    void touched(Status result);
     bool writing_ = false, again_ = false, force_again_ = false, stopped_ = false;
     std::function<void()> flushed_;
     UvHandle<uv_timer_t> interval_timer_, soon_timer_;

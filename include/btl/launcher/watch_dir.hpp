@@ -4,6 +4,19 @@
 // uv_fs_event (inotify) watch; a periodic rescan catches what events miss
 // (network file systems, overflowed event queues).
 //
+// The periodic rescan first stats the directories themselves (the watched
+// one and its label subdirectories): a directory's mtime moves whenever an
+// entry is created, removed or renamed in it, so when none moved nothing was
+// added or removed and the directory is not listed again.  A stamp taken
+// within kRacyMs of its mtime is not trusted (an entry made in the same
+// clock tick would not move it): the next rescan lists again.  What a
+// directory's mtime does not show is a file rewritten in place; events see
+// that at once, and for file systems without events each rescan re-stats a
+// slice of the known files (at least kSliceMin, else 1/kSliceRounds of
+// them), so every file is looked at again within kSliceRounds intervals
+// (10 minutes at the default 60 s).  An event overflow, a new label
+// directory and start() list in full, as before.
+//
 // Everything touching the disk runs on the libuv thread pool so a
 // directory of thousands of files never blocks the loop: a scan lists and
 // stats every file in one job; the confirming stats go in batches, only a
@@ -54,11 +67,29 @@ public:
     // Starts the event watch, the rescan timer and a first scan.
     Status start();
     void stop();
-    // Scans the directory now (at most one scan runs at a time).
+    // Scans the directory now, listing it in full (at most one scan runs at a time).
     void rescan();
+    // The periodic rescan (the timer's): lists again only when a
+    // directory's stamp moved, else re-stats the next slice of known files.
+    void periodic_rescan();
     const std::string& dir() const { return dir_; }
+    // Counters for the tests: full listings made, files re-stated by slices.
+    uint64_t listings() const { return listings_; }
+    uint64_t slice_stats() const { return slice_stats_; }
+    // The slice: max(min, known / rounds) files per periodic rescan.
+    void set_slice(size_t min, size_t rounds) {
+        slice_min_ = min;
+        slice_rounds_ = rounds > 0 ? rounds : 1;
+    }
+    static constexpr size_t kSliceMin = 1000, kSliceRounds = 10;
+    static constexpr int64_t kRacyMs = 2000;
 
     struct Look;  // what a stat of one file found
+    // A directory's own stamp (the periodic rescan compares them).
+    struct DirStamp {
+        int64_t ino = -1, mtime_ns = 0, ctime_ns = 0;  // ino -1: not trusted, list again
+        bool operator==(const DirStamp&) const = default;
+    };
 
 private:
     void stat_file(const std::string& name, bool confirming);
@@ -107,6 +138,18 @@ private:
     std::deque<std::pair<std::string, bool>> stat_wait_;
     std::set<std::pair<std::string, bool>> stat_queued_;
     size_t stats_in_flight_ = 0, confirming_ = 0;
+    // The periodic rescan: each directory's stamp ("" the watched one, else
+    // the label), from the last full listing; the slice's cursor.
+    std::map<std::string, DirStamp> dir_stamps_;
+    std::string slice_after_;
+    size_t slice_min_ = kSliceMin, slice_rounds_ = kSliceRounds;
+    uint64_t listings_ = 0, slice_stats_ = 0;
+    // Set while a scan's or a stat batch's looks are applied: the ready
+    // timer is armed once after them, not once per file (a slice of 10,000
+    // files restarted it 10,000 times).
+    bool batch_looks_ = false;
+    void on_stamps(const std::map<std::string, DirStamp>& now);
+    void restat_slice();
     JobOwner jobs_;                    // the scan's and the stats' jobs
 };
 
