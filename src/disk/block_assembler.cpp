@@ -99,6 +99,14 @@ std::vector<PieceVerdict> BlockAssembler::write(const std::vector<BlockWrite>& b
     return out;
 }
 
+// Blocks [next, block) are all written (looks at most 64 of them).
+bool BlockAssembler::written_up_to(const Partial& p, uint32_t block) {
+    if (block < p.next || block - p.next > 64) return false;
+    for (uint32_t i = p.next; i < block; ++i)
+        if (!p.written[i]) return false;
+    return true;
+}
+
 void BlockAssembler::block_written(const std::shared_ptr<Partial>& p, const BlockWrite& w, Status st,
                                    const BlockIo& io, std::vector<PieceVerdict>& out) {
     std::unique_lock lk(p->m);
@@ -108,11 +116,14 @@ void BlockAssembler::block_written(const std::shared_ptr<Partial>& p, const Bloc
     if (w.block != p->next || p->hashing) {
         // Ahead of a gap (or another thread is hashing): keep the buffer
         // if the budget allows, so the hasher need not read it back.  A
-        // slice of a read slab would keep the whole slab: a copy is held.
+        // slice of a read slab keeps the whole slab: it is held as it is
+        // only while nothing is missing before it (the running hasher gets
+        // to it at once), else a copy is held.
         int64_t n = int64_t(w.data.size());
         if (held_total_.fetch_add(n) + n <= kHeldBudget)
-            p->held[w.block] = w.data.footprint() > 2 * w.data.size() ? copy_block_buffer(w.data.data(), w.data.size())
-                                                                       : w.data;
+            p->held[w.block] = w.data.footprint() > 2 * w.data.size() && !written_up_to(*p, w.block)
+                                   ? copy_block_buffer(w.data.data(), w.data.size())
+                                   : w.data;
         else
             held_total_ -= n;
     }

@@ -113,6 +113,7 @@ private:
                        std::vector<PieceVerdict>& out);
     void hash_run(Partial& p, const BlockWrite& w, const BlockIo& io, std::unique_lock<std::mutex>& lk);
     int64_t piece_size(uint32_t piece) const;
+    static bool written_up_to(const Partial& p, uint32_t block);
 
     int64_t piece_length_, total_;
     uint32_t block_size_;
