@@ -1,9 +1,21 @@
 #include "btl/net/read_slab.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 namespace btl {
+
+namespace {
+// Nobody else holds the slab: only this thread makes new references (keep),
+// others only drop theirs, so a count of 1 stays 1.  The fence orders our
+// next writes after their last reads (their release of the reference).
+bool sole_owner(const std::shared_ptr<uint8_t>& s) {
+    if (s.use_count() != 1) return false;
+    std::atomic_thread_fence(std::memory_order_acquire);
+    return true;
+}
+}  // namespace
 
 uint8_t* ReadSlab::space(size_t* len) {
     if (!slab_) {
@@ -21,7 +33,7 @@ uint8_t* ReadSlab::space(size_t* len) {
             *len = 0;
             return nullptr;
         }
-        if (slab_.use_count() == 1 && ncap == cap_) {
+        if (ncap == cap_ && sole_owner(slab_)) {
             std::memmove(slab_.get(), slab_.get() + start_, tail);
         } else {
             auto fresh = take_recv_slab(ncap);
@@ -39,7 +51,7 @@ uint8_t* ReadSlab::space(size_t* len) {
 void ReadSlab::consume(size_t n) {
     start_ += std::min(n, end_ - start_);
     // Back to the start only when nobody holds a slice of what was read.
-    if (start_ == end_ && slab_.use_count() == 1) start_ = end_ = 0;
+    if (start_ == end_ && sole_owner(slab_)) start_ = end_ = 0;
 }
 
 SharedBytes ReadSlab::keep(std::string_view bytes) const {
