@@ -4,55 +4,6 @@
 
 namespace btl {
 
-namespace {
-
-// Released block buffers waiting for reuse; never destroyed (a buffer may be
-// released during static destruction).
-struct IdleBuffers {
-    std::mutex m;
-    std::vector<std::vector<uint8_t>*> free;
-};
-IdleBuffers& idle() {
-    static auto* b = new IdleBuffers;
-    return *b;
-}
-// Bigger buffers (a block is 16 KiB) are not worth keeping.
-constexpr size_t kMaxKeptCapacity = 64 * 1024;
-
-}  // namespace
-
-BlockBuffer copy_block_buffer(const void* data, size_t len) {
-    std::vector<uint8_t>* v = nullptr;
-    {
-        auto& ib = idle();
-        std::lock_guard lk(ib.m);
-        if (!ib.free.empty()) {
-            v = ib.free.back();
-            ib.free.pop_back();
-        }
-    }
-    if (!v) v = new std::vector<uint8_t>;
-    const auto* p = static_cast<const uint8_t*>(data);
-    v->assign(p, p + len);
-    return BlockBuffer(v, [](std::vector<uint8_t>* b) {
-        if (b->capacity() <= kMaxKeptCapacity) {
-            auto& ib = idle();
-            std::lock_guard lk(ib.m);
-            if (ib.free.size() < kIdleBlockBuffers) {
-                ib.free.push_back(b);
-                return;
-            }
-        }
-        delete b;
-    });
-}
-
-size_t idle_block_buffers() {
-    auto& ib = idle();
-    std::lock_guard lk(ib.m);
-    return ib.free.size();
-}
-
 std::atomic<int64_t> BlockAssembler::held_total_{0};
 
 struct BlockAssembler::Partial {
@@ -69,7 +20,7 @@ struct BlockAssembler::Partial {
     Status err = Ok{};
 
     ~Partial() {
-        for (auto& [i, b] : held) held_total_ -= int64_t(b->size());
+        for (auto& [i, b] : held) held_total_ -= int64_t(b.size());
     }
 };
 
@@ -118,8 +69,8 @@ std::vector<PieceVerdict> BlockAssembler::write(const std::vector<BlockWrite>& b
         if (run.empty()) return;
         if (run.size() == 1 || !io.write_gather) {
             for (size_t i = 0; i < run.size(); ++i) {
-                Status st = io.write(run_off, run[i]->data->data(), run[i]->data->size());
-                run_off += int64_t(run[i]->data->size());
+                Status st = io.write(run_off, run[i]->data.data(), run[i]->data.size());
+                run_off += int64_t(run[i]->data.size());
                 block_written(parts[i], *run[i], std::move(st), io, out);
             }
         } else {
@@ -141,11 +92,19 @@ std::vector<PieceVerdict> BlockAssembler::write(const std::vector<BlockWrite>& b
         if (run.empty()) run_off = run_end = off;
         run.push_back(&w);
         parts.push_back(std::move(p));
-        iov.push_back(iovec{const_cast<uint8_t*>(w.data->data()), w.data->size()});
-        run_end += int64_t(w.data->size());
+        iov.push_back(iovec{const_cast<uint8_t*>(w.data.data()), w.data.size()});
+        run_end += int64_t(w.data.size());
     }
     flush();
     return out;
+}
+
+// Blocks [next, block) are all written (looks at most 64 of them).
+bool BlockAssembler::written_up_to(const Partial& p, uint32_t block) {
+    if (block < p.next || block - p.next > 64) return false;
+    for (uint32_t i = p.next; i < block; ++i)
+        if (!p.written[i]) return false;
+    return true;
 }
 
 void BlockAssembler::block_written(const std::shared_ptr<Partial>& p, const BlockWrite& w, Status st,
@@ -156,10 +115,15 @@ void BlockAssembler::block_written(const std::shared_ptr<Partial>& p, const Bloc
     p->written[w.block] = 1;
     if (w.block != p->next || p->hashing) {
         // Ahead of a gap (or another thread is hashing): keep the buffer
-        // if the budget allows, so the hasher need not read it back.
-        int64_t n = int64_t(w.data->size());
+        // if the budget allows, so the hasher need not read it back.  A
+        // slice of a read slab keeps the whole slab: it is held as it is
+        // only while nothing is missing before it (the running hasher gets
+        // to it at once), else a copy is held.
+        int64_t n = int64_t(w.data.size());
         if (held_total_.fetch_add(n) + n <= kHeldBudget)
-            p->held[w.block] = w.data;
+            p->held[w.block] = w.data.footprint() > 2 * w.data.size() && !written_up_to(*p, w.block)
+                                   ? copy_block_buffer(w.data.data(), w.data.size())
+                                   : w.data;
         else
             held_total_ -= n;
     }
@@ -193,7 +157,7 @@ void BlockAssembler::hash_run(Partial& p, const BlockWrite& w, const BlockIo& io
         auto it = p.held.find(i);
         if (it != p.held.end()) {
             buf = std::move(it->second);
-            held_total_ -= int64_t(buf->size());
+            held_total_ -= int64_t(buf.size());
             p.held.erase(it);
         } else if (i == w.block) {
             buf = w.data;
@@ -202,8 +166,8 @@ void BlockAssembler::hash_run(Partial& p, const BlockWrite& w, const BlockIo& io
         const int64_t off = int64_t(i) * block_size_;
         const size_t len = size_t(std::min<int64_t>(block_size_, p.size - off));
         Status rs = Ok{};
-        if (buf && buf->size() == len) {
-            p.ctx.update(buf->data(), len);
+        if (buf && buf.size() == len) {
+            p.ctx.update(buf.data(), len);
         } else {
             // Dropped for the budget: the file has it (its write finished).
             scratch.resize(len);

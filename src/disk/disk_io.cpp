@@ -197,7 +197,7 @@ void DiskIo::write_blocks(std::shared_ptr<Storage> st, std::shared_ptr<BlockAsse
     uint32_t last = UINT32_MAX;
     size_t bytes = 0;
     for (const auto& b : blocks) {
-        bytes += b.data ? b.data->size() : 0;
+        bytes += b.data.size();
         if (b.piece == last) continue;
         last = b.piece;
         auto it = im.cache.find({st.get(), b.piece});

@@ -383,7 +383,8 @@ bool Peer::on_piece(const Message& m) {
     last_block_ms_ = now;
     snubbed_ = false;
     if (queue_target_ < queue_cap_) ++queue_target_;  // slow start, one per block
-    t_.on_block(*this, b, m.payload);
+    // The payload is kept where it was read (no copy for TCP, plain or RC4).
+    t_.on_block(*this, b, conn_->keep(m.payload));
     // Refill in batches: one request message per received block would cost a
     // write syscall per 16 KiB.
     if (!closed_ && outstanding_.size() + std::min<size_t>(16, queue_target_ / 4) <= queue_target_) fill_requests();

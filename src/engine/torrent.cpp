@@ -452,7 +452,7 @@ void Torrent::super_seed_update() {
     }
 }
 
-void Torrent::on_block(Peer& from, BlockRef b, std::string_view data) {
+void Torrent::on_block(Peer& from, BlockRef b, SharedBytes data) {
     auto r = picker_.mark_received(b, from.key());
     if (!r.accepted) return;
     payload_down_ += int64_t(data.size());
@@ -464,7 +464,7 @@ void Torrent::on_block(Peer& from, BlockRef b, std::string_view data) {
         auto it = peers_.find(k);
         if (it != peers_.end()) it->second->cancel_block(b);
     }
-    queue_block(b, data, r.piece_complete);
+    queue_block(b, std::move(data), r.piece_complete);
 }
 
 void Torrent::ban_address(const std::string& ip, const std::string& why) {

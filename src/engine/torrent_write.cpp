@@ -19,15 +19,16 @@ namespace btl {
 
 static_assert(PieceStore::kAssemblyBlock == PeerOwner::kBlock, "the store's blocks are the requests' blocks");
 
-void Torrent::queue_block(BlockRef b, std::string_view data, bool piece_complete) {
+void Torrent::queue_block(BlockRef b, SharedBytes data, bool piece_complete) {
+    const auto n = int64_t(data.size());
     BlockWrite w;
     w.piece = b.piece;
     w.block = b.block;
-    w.data = copy_block_buffer(data.data(), data.size());
+    w.data = std::move(data);
     w.expected = mi_.piece_hash(b.piece);
     write_batch_.push_back(std::move(w));
-    batch_bytes_ += int64_t(data.size());
-    pending_write_bytes_ += int64_t(data.size());
+    batch_bytes_ += n;
+    pending_write_bytes_ += n;
     if (!disk_hold_reading_ && pending_write_bytes_ >= kHoldReadingBytes) {
         disk_hold_reading_ = true;
         for (auto& [k, p] : peers_) p->conn().pause_reading();

@@ -1,5 +1,7 @@
 #include "btl/net/mse_transport.hpp"
 
+#include <algorithm>
+
 namespace btl {
 
 namespace {
@@ -51,13 +53,30 @@ size_t MseTransport::on_data(std::string_view buffered) {
 }
 
 size_t MseTransport::stream(std::string_view bytes) {
-    if (!rc4_ && plain_.empty()) return handler_ ? handler_->on_data(bytes) : 0;
-    size_t old = plain_.size();
+    // RC4 runs in place in the inner transport's buffer, which offers what
+    // was not consumed again, as left: the first dec_ bytes are plain already.
+    if (rc4_ && bytes.size() > dec_)
+        hs_.decryptor().apply(const_cast<char*>(bytes.data()) + dec_, bytes.size() - dec_);
+    dec_ = bytes.size();
+    if (!handler_) return 0;
+    if (plain_.empty()) {
+        const size_t used = std::min(handler_->on_data(bytes), bytes.size());
+        dec_ = bytes.size() - used;
+        return used;
+    }
+    // The negotiation's initial payload goes first, with these bytes.
     plain_.append(bytes);
-    if (rc4_) hs_.decryptor().apply(plain_.data() + old, bytes.size());
-    if (plain_.empty() || !handler_) return bytes.size();
-    size_t used = handler_->on_data(plain_);
-    plain_.erase(0, std::min(used, plain_.size()));
+    const size_t used = std::min(handler_->on_data(plain_), plain_.size());
+    const size_t left = plain_.size() - used;
+    if (left <= bytes.size()) {
+        // What is left lies in the inner buffer too: it stays there, and
+        // from now on nothing is copied.
+        plain_.clear();
+        dec_ = left;
+        return bytes.size() - left;
+    }
+    plain_.erase(0, used);
+    dec_ = 0;
     if (plain_.size() > kMaxPlainBuffer) inner_->close("message larger than the read buffer");
     return bytes.size();
 }

@@ -29,7 +29,7 @@ bool ip_to_sockaddr(const std::string& ip, uint16_t port, sockaddr_storage& out)
 }
 
 PeerConnection::PeerConnection(uv_loop_t* loop, PeerConnectionHandler* h, size_t max_buffer)
-    : loop_(loop), handler_(h), max_buffer_(max_buffer) {}
+    : loop_(loop), handler_(h), in_(max_buffer), max_buffer_(max_buffer) {}
 
 PeerConnection::~PeerConnection() {
     connect_timer_.reset();
@@ -124,23 +124,9 @@ void PeerConnection::on_alloc(uv_handle_t* h, size_t, uv_buf_t* out) {
         *out = uv_buf_init(nullptr, 0);
         return;
     }
-    if (!self->buf_) {
-        self->cap_ = 64 * 1024;
-        self->buf_.reset(new char[self->cap_]);
-    }
-    if (self->end_ == self->cap_ && self->start_ > 0) {
-        std::memmove(self->buf_.get(), self->buf_.get() + self->start_, self->end_ - self->start_);
-        self->end_ -= self->start_;
-        self->start_ = 0;
-    }
-    if (self->end_ == self->cap_ && self->cap_ < self->max_buffer_) {
-        size_t ncap = std::min(self->cap_ * 2, self->max_buffer_);
-        std::unique_ptr<char[]> nb(new char[ncap]);
-        std::memcpy(nb.get(), self->buf_.get(), self->end_);
-        self->buf_ = std::move(nb);
-        self->cap_ = ncap;
-    }
-    *out = uv_buf_init(self->buf_.get() + self->end_, static_cast<unsigned>(self->cap_ - self->end_));
+    size_t len = 0;
+    uint8_t* at = self->in_.space(&len);
+    *out = uv_buf_init(reinterpret_cast<char*>(at), static_cast<unsigned>(len));
 }
 
 void PeerConnection::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t*) {
@@ -151,12 +137,11 @@ void PeerConnection::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t*) {
         return;
     }
     if (n == 0) return;
-    self->end_ += size_t(n);
-    size_t used = self->handler_->on_data(std::string_view(self->buf_.get() + self->start_, self->end_ - self->start_));
+    self->in_.filled(size_t(n));
+    size_t used = self->handler_->on_data(self->in_.pending());
     if (self->closing_) return;
-    self->start_ += used;
-    if (self->start_ == self->end_) self->start_ = self->end_ = 0;
-    if (self->end_ - self->start_ >= self->max_buffer_) self->close("message larger than the read buffer");
+    self->in_.consume(used);
+    if (self->in_.pending().size() >= self->max_buffer_) self->close("message larger than the read buffer");
 }
 
 namespace {

@@ -117,7 +117,11 @@ TEST_CASE("block_assembler: a bad block fails the piece; a write error is a writ
     BlockAssembler as(m.piece_length, int64_t(m.content.size()), kBs);
     auto io = m.io();
     auto bad = m.block(0, 1);
-    (*bad.data)[7] ^= 1;
+    {
+        std::vector<uint8_t> flipped(bad.data.data(), bad.data.data() + bad.data.size());
+        flipped[7] ^= 1;
+        bad.data = std::make_shared<std::vector<uint8_t>>(std::move(flipped));
+    }
     auto v = as.write({m.block(0, 0), bad}, io, as.epoch());
     REQUIRE(v.size() == 1);
     CHECK_FALSE(v[0].hash_ok);
@@ -181,15 +185,15 @@ TEST_CASE("block_assembler: block buffers are recycled, up to a bound") {
     const void* first = nullptr;
     {
         auto x = copy_block_buffer(a.data(), a.size());
-        CHECK(*x == a);
-        first = x->data();
+        CHECK(std::vector<uint8_t>(x.data(), x.data() + x.size()) == a);
+        first = x.data();
     }
     const size_t idle = idle_block_buffers();
     CHECK(idle >= 1);
     // The released buffer is the next one handed out, holding the new bytes.
     auto y = copy_block_buffer(b.data(), b.size());
-    CHECK(y->data() == first);
-    CHECK(*y == b);
+    CHECK(y.data() == first);
+    CHECK(std::vector<uint8_t>(y.data(), y.data() + y.size()) == b);
     CHECK(idle_block_buffers() == idle - 1);
     y.reset();
     std::vector<BlockBuffer> many;
@@ -270,9 +274,10 @@ TEST_CASE("disk_io: write_blocks stores blocks in the files and verifies pieces;
                 w.block = uint32_t(off / kBs);
                 int64_t at = p * pl + off;
                 int64_t len = std::min<int64_t>(kBs, mi.piece_size(p) - off);
-                w.data = std::make_shared<std::vector<uint8_t>>(data.begin() + at, data.begin() + at + len);
+                auto bytes = std::make_shared<std::vector<uint8_t>>(data.begin() + at, data.begin() + at + len);
                 std::memcpy(w.expected.data(), mi.pieces.data() + 20 * p, 20);
-                if (p == 1 && w.block == 1) (*w.data)[0] ^= 0xff;  // piece 1 fails
+                if (p == 1 && w.block == 1) (*bytes)[0] ^= 0xff;  // piece 1 fails
+                w.data = std::move(bytes);
                 blocks.push_back(std::move(w));
             }
         std::reverse(blocks.begin(), blocks.end());

@@ -30,6 +30,7 @@
 #include "btl/engine/torrent.hpp"
 #include "btl/engine/torrent_host.hpp"
 #include "btl/net/peer_transport.hpp"
+#include "btl/net/read_slab.hpp"
 
 namespace btl::test {
 
@@ -76,12 +77,24 @@ public:
     bool encrypted_ = false;  // what encrypted() reports (MSE/PE with RC4)
     void connected() { handler_->on_connected(); }
     // Bytes from the remote; what the handler leaves is offered again later.
+    // They go through a ReadSlab as PeerConnection's reads do (as much as
+    // the slab has room for at a time), so kept blocks are slab slices.
     void feed(std::string_view bytes) {
-        if (closing_) return;
-        in_.append(bytes);
-        size_t used = handler_->on_data(in_);
-        in_.erase(0, used);
+        while (!closing_) {
+            size_t room = 0;
+            uint8_t* at = in_.space(&room);
+            if (room == 0) return close("message larger than the read buffer");
+            const size_t n = std::min(room, bytes.size());
+            std::memcpy(at, bytes.data(), n);
+            bytes.remove_prefix(n);
+            in_.filled(n);
+            size_t used = handler_->on_data(in_.pending());
+            if (closing_) return;
+            in_.consume(used);
+            if (bytes.empty()) return;
+        }
     }
+    SharedBytes keep(std::string_view bytes) override { return in_.keep(bytes); }
     // The loop reporting the close: destroys this transport (and its peer).
     void deliver_close() { handler_->on_closed(reason_); }
     const std::string& close_reason() const { return reason_; }
@@ -117,7 +130,8 @@ private:
     uint16_t port_;
     std::set<ScriptedTransport*>& live_;
     PeerConnectionHandler* handler_ = nullptr;
-    std::string in_, out_, reason_;
+    ReadSlab in_{(1u << 20) + 64 * 1024};  // PeerConnection's default bound
+    std::string out_, reason_;
     bool reading_ = true, closing_ = false, handshake_seen_ = false;
 };
 

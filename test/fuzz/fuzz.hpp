@@ -88,4 +88,5 @@ BTL_FUZZ_DECLARE(fuzz_label_config);
 BTL_FUZZ_DECLARE(fuzz_udp_demux);  // IPv6 / shared UDP socket
 BTL_FUZZ_DECLARE(fuzz_announce_query);  // bttrack's announce query, BEP 7 ipv6=/ipv4=
 BTL_FUZZ_DECLARE(fuzz_dht_state);  // dht.dat with nodes6 (BEP 32)
+BTL_FUZZ_DECLARE(fuzz_read_slab);  // the peer read buffer whose ranges blocks keep
 }  // namespace btl::fuzz

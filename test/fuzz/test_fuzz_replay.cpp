@@ -68,6 +68,7 @@ const Target kTargets[] = {
     {"udp_demux", fuzz_udp_demux},  // IPv6 / shared UDP socket
     {"announce_query", fuzz_announce_query},  // bttrack's announce query, BEP 7 ipv6=/ipv4=
     {"dht_state", fuzz_dht_state},  // dht.dat with nodes6 (BEP 32)
+    {"read_slab", fuzz_read_slab},  // the peer read buffer whose ranges blocks keep
 };
 
 // Runs one input; an invariant failure is reported with the file's name.

@@ -41,21 +41,18 @@
 
 #include "btl/base/result.hpp"
 #include "btl/base/sha1.hpp"
+#include "btl/base/shared_bytes.hpp"
 
 namespace btl {
 
-using BlockBuffer = std::shared_ptr<std::vector<uint8_t>>;
-
-// A copy of a received block in a recycled buffer.  Blocks live from the
-// socket to their write job (and ahead of a gap, to their hash); freeing
-// them in bursts of a job's worth let malloc give the top of the heap back
-// to the kernel and fault it in again for the next blocks (measured: the
-// copy into fresh pages cost twice the socket's own copy, and brk churned).
-// Up to kIdleBlockBuffers released buffers are kept for reuse; any thread
-// may copy or release.
-BlockBuffer copy_block_buffer(const void* data, size_t len);
-constexpr size_t kIdleBlockBuffers = 256;  // 4 MiB of 16 KiB blocks
-size_t idle_block_buffers();  // for tests
+// A received block: a slice of the socket's read slab or a copy of its own
+// (base/shared_bytes.hpp); blocks live from the socket to their write job
+// (and ahead of a gap, to their hash).  Any thread may release one.
+using BlockBuffer = SharedBytes;
+// A copy of a block in a recycled buffer (copy_shared_bytes).
+inline BlockBuffer copy_block_buffer(const void* data, size_t len) { return copy_shared_bytes(data, len); }
+constexpr size_t kIdleBlockBuffers = kIdleCopyBuffers;
+inline size_t idle_block_buffers() { return idle_copy_buffers(); }  // for tests
 
 // One received block, to be written at piece*piece_length + block*block_size.
 struct BlockWrite {
@@ -116,6 +113,7 @@ private:
                        std::vector<PieceVerdict>& out);
     void hash_run(Partial& p, const BlockWrite& w, const BlockIo& io, std::unique_lock<std::mutex>& lk);
     int64_t piece_size(uint32_t piece) const;
+    static bool written_up_to(const Partial& p, uint32_t block);
 
     int64_t piece_length_, total_;
     uint32_t block_size_;

@@ -71,7 +71,9 @@ public:
     virtual void on_peer_has(Peer& p, uint32_t piece) = 0;  // a have or bitfield bit
     virtual void super_seed_update() = 0;                    // the peer said what it has
     virtual void maybe_unchoke(Peer& p) = 0;                 // it became interested
-    virtual void on_block(Peer& from, BlockRef b, std::string_view data) = 0;
+    // An accepted block: complete, requested from this peer, of the right
+    // length; `data` is its payload, kept from the transport's buffer.
+    virtual void on_block(Peer& from, BlockRef b, SharedBytes data) = 0;
     virtual void peer_closed(Peer& p, const std::string& reason) = 0;  // destroys p
     // Its handshake named its peer id (peer_id() is set); the owner may
     // disconnect it (a duplicate) before anything more is sent.

@@ -149,7 +149,7 @@ public:
     void on_peer_has(Peer& p, uint32_t piece) override;
     void super_seed_update() override;
     void maybe_unchoke(Peer& p) override;
-    void on_block(Peer& from, BlockRef b, std::string_view data) override;
+    void on_block(Peer& from, BlockRef b, SharedBytes data) override;
     void peer_closed(Peer& p, const std::string& reason) override;
     void peer_identified(Peer& p) override;
     bool take_upload(uint32_t bytes) override;  // this torrent's cap, then the host's (torrent_goals.cpp)
@@ -278,7 +278,7 @@ private:
     int64_t batch_bytes_ = 0;
     uint64_t write_gen_ = 0;  // bumped by recheck(): answers from before are stale
     bool disk_hold_reading_ = false;  // sockets paused: the backlog passed kHoldReadingBytes
-    void queue_block(BlockRef b, std::string_view data, bool piece_complete);
+    void queue_block(BlockRef b, SharedBytes data, bool piece_complete);
     void flush_writes();
     void writes_done(uint64_t gen, int64_t bytes, std::vector<uint32_t> pieces,
                      Result<std::vector<PieceVerdict>> r);

@@ -34,6 +34,8 @@ public:
     void send_with_payload(std::string header, std::shared_ptr<const std::vector<uint8_t>> data, size_t offset,
                            size_t len) override;
     size_t queued_bytes() const override { return inner_->queued_bytes() + held_.size(); }
+    // Decrypted in place: a block is a slice of the inner transport's buffer.
+    SharedBytes keep(std::string_view bytes) override { return inner_->keep(bytes); }
     void pause_reading() override { inner_->pause_reading(); }
     void resume_reading() override { inner_->resume_reading(); }
     bool reading() const override { return inner_->reading(); }
@@ -58,7 +60,8 @@ private:
     MseHandshake hs_;
     PeerConnectionHandler* handler_;
     std::string held_;        // sent by the handler before the negotiation ended
-    std::string plain_;       // decrypted, not yet consumed by the handler
+    std::string plain_;       // the initial payload and what follows it, until consumed
+    size_t dec_ = 0;          // leading bytes of the inner buffer decrypted in place already
     size_t hs_unsent_ = 0;    // handshake bytes whose write is not yet reported
     bool rc4_ = false;
     bool started_ = false;  // the inner transport is connected

@@ -2,10 +2,11 @@
 // connection on the libuv loop.
 //
 // It knows nothing of the BitTorrent protocol: incoming bytes are kept in a
-// read buffer and offered to the handler, which returns how many it consumed
-// (whole messages); the buffer grows only while the handler needs more bytes
-// for one message, up to max_buffer (a peer announcing a giant message is
-// refused by the handler before that).  Sends are queued to libuv; piece
+// read buffer (net/read_slab.hpp) and offered to the handler, which returns
+// how many it consumed (whole messages) and may keep() ranges of them (the
+// payload of a block) without a copy; the buffer grows only while the
+// handler needs more bytes for one message, up to max_buffer (a peer
+// announcing a giant message is refused by the handler before that).  Sends are queued to libuv; piece
 // payloads are sent from shared buffers without copying.
 //
 // Lifetime: close() is asynchronous; the handler's on_closed() runs from the
@@ -23,6 +24,7 @@
 
 #include "btl/base/uv_util.hpp"
 #include "btl/net/peer_transport.hpp"
+#include "btl/net/read_slab.hpp"
 
 namespace btl {
 
@@ -45,6 +47,7 @@ public:
     void send_with_payload(std::string header, std::shared_ptr<const std::vector<uint8_t>> data, size_t offset,
                            size_t len) override;
     size_t queued_bytes() const override { return queued_; }
+    SharedBytes keep(std::string_view bytes) override { return in_.keep(bytes); }
 
     void pause_reading() override;
     void resume_reading() override;
@@ -68,8 +71,8 @@ private:
     PeerConnectionHandler* handler_;
     uv_tcp_t* tcp_ = nullptr;
     UvHandle<uv_timer_t> connect_timer_;
-    std::unique_ptr<char[]> buf_;
-    size_t cap_ = 0, start_ = 0, end_ = 0, max_buffer_;
+    ReadSlab in_;
+    size_t max_buffer_;
     size_t queued_ = 0;
     bool reading_ = false, want_read_ = true, closing_ = false, connected_ = false;
     std::string close_reason_;

@@ -5,7 +5,12 @@
 //
 // Contract (every implementation):
 // - incoming bytes are offered to the handler's on_data(), which returns how
-//   many it consumed; the rest is offered again with the next bytes;
+//   many it consumed; the rest is offered again with the next bytes, as
+//   the handler left them: the handler may change offered bytes in place
+//   (MSE decrypts there), and they stay put until consumed;
+// - keep(bytes), for bytes inside the buffer on_data() is looking at,
+//   returns them as SharedBytes that outlive the call: a slice of the read
+//   buffer where the transport can share it (nothing copied), else a copy;
 // - send() and send_with_payload() queue bytes in order; queued_bytes()
 //   counts what is not yet written, and each completed write is reported by
 //   on_sent();
@@ -20,6 +25,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "btl/base/shared_bytes.hpp"
 
 namespace btl {
 
@@ -42,6 +49,8 @@ public:
     virtual void send_with_payload(std::string header, std::shared_ptr<const std::vector<uint8_t>> data,
                                    size_t offset, size_t len) = 0;
     [[nodiscard]] virtual size_t queued_bytes() const = 0;
+    // Bytes of the current on_data() buffer, kept beyond the call.
+    virtual SharedBytes keep(std::string_view bytes) { return copy_shared_bytes(bytes.data(), bytes.size()); }
 
     // Read back-pressure (the global download limit).
     virtual void pause_reading() = 0;

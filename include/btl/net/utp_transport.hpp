@@ -115,6 +115,7 @@ public:
     void send_with_payload(std::string header, std::shared_ptr<const std::vector<uint8_t>> data, size_t offset,
                            size_t len) override;
     size_t queued_bytes() const override { return cur_->queued_bytes(); }
+    SharedBytes keep(std::string_view bytes) override { return cur_->keep(bytes); }
     void pause_reading() override { cur_->pause_reading(); }
     void resume_reading() override { cur_->resume_reading(); }
     bool reading() const override { return cur_->reading(); }
