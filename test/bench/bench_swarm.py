@@ -21,13 +21,17 @@ peer comes from the tracker); the same with PEX and the DHT on (the seed's
 DHT node is the only bootstrap node: --dht_bootstrap names its UDP port on
 127.0.0.2, so nothing leaves loopback; LSD stays off, it would multicast);
 the same with --super_seeder; our seed + libtorrent leechers; a libtorrent
-seed + libtorrent leechers (the reference).  Median over BENCH_SWARM_RUNS
-runs (default 1: one run of each takes about 25 s).  Every run's line also
-gives each leecher's finish time and the load average.
+seed + libtorrent leechers (the reference).  By default every one but the
+first (`make bench` within its 15 minutes: each adds about 20 s; PEX and
+the DHT are on by default in our programs, so that is the one measured);
+BENCH_SWARM_ONLY=all runs all five.  Median over BENCH_SWARM_RUNS runs
+(default 1: one run of each takes about 25 s).  Every run's line also gives
+each leecher's finish time and the load average.
 
 Env: BENCH_SWARM_RUNS (1), BENCH_SWARM_N (8), BENCH_SWARM_SIZE_MIB (64),
 BENCH_SWARM_RATE_KB (4000), BENCH_SWARM_PIECE_KIB (256), BENCH_SWARM_ONLY
-(comma-separated configuration keys: ours, ours-pd, super, ours-lt, lt),
+(comma-separated configuration keys: ours, ours-pd, super, ours-lt, lt;
+or all; default ours-pd,super,ours-lt,lt),
 BENCH_SWARM_LOGS (a directory to copy every process log to), BTL_BIN.
 Exit status non-zero only if a scenario could not run.
 Run: /usr/bin/python3 test/bench/bench_swarm.py
@@ -61,6 +65,9 @@ CONFIGS = [
     ("ours-lt", "our seed, libtorrent leechers"),
     ("lt", "libtorrent seed+leechers"),
 ]
+
+
+DEFAULT_ONLY = "ours-pd,super,ours-lt,lt"
 
 
 def one_run(key, run, data, data_dir):
@@ -138,7 +145,12 @@ def one_run(key, run, data, data_dir):
 
 
 def main():
-    only = [k for k in os.environ.get("BENCH_SWARM_ONLY", "").split(",") if k]
+    only = [k for k in os.environ.get("BENCH_SWARM_ONLY", DEFAULT_ONLY).split(",") if k]
+    if only == ["all"]:
+        only = []
+    bad = [k for k in only if k not in dict(CONFIGS)]
+    H.check(not bad, "BENCH_SWARM_ONLY: unknown %s (known: %s, all)"
+            % (",".join(bad), ",".join(k for k, _ in CONFIGS)))
     have_ours = os.access(H.headless_path(), os.X_OK)
     base = "/tmp/btl-bench-swarm"
     data_dir = os.path.join(base, "data")
