@@ -22,6 +22,21 @@ void wants_everything(RemotePeer& p) {
 }
 
 std::vector<SentMessage> blocks(RemotePeer& p) { return RemotePeer::of(p.sent(), MsgId::piece); }
+
+// Tokens for `bytes` and a bandwidth pass; returns the blocks `p` got.
+std::vector<SentMessage> serve(Harness& h, RemotePeer& p, int64_t bytes) {
+    h.host.upload_tokens = bytes;
+    h.t->on_bandwidth();
+    h.host.pump();
+    return blocks(p);
+}
+
+// `p` was sent exactly one block, at (piece, begin).
+void got_one(const std::vector<SentMessage>& to_p, uint32_t piece, uint32_t begin) {
+    REQUIRE(to_p.size() == 1);
+    CHECK(to_p[0].piece == piece);
+    CHECK(to_p[0].begin == begin);
+}
 }  // namespace
 
 TEST_CASE("seed order: a piece two leechers ask for goes whole to one of them before any duplicate") {
@@ -39,10 +54,7 @@ TEST_CASE("seed order: a piece two leechers ask for goes whole to one of them be
     for (uint32_t piece : {0u, 1u})
         for (uint32_t off : {0u, kB}) b.request(piece, off, kB);
     h.host.pump();
-    h.host.upload_tokens = 4 * kB;
-    h.t->on_bandwidth();
-    h.host.pump();
-    auto to_a = blocks(a), to_b = blocks(b);
+    auto to_b = serve(h, b, 4 * kB), to_a = blocks(a);
     CHECK(to_a.size() + to_b.size() == 4);
     std::set<std::pair<uint32_t, uint32_t>> distinct;
     std::map<uint32_t, std::set<char>> piece_to;  // piece -> who got blocks of it
@@ -72,13 +84,7 @@ TEST_CASE("seed order: the piece of a leecher that left half-served is fresh for
     REQUIRE_FALSE(a->connected());
     // One token: the front of b's queue is fresh again (while a owned piece
     // 0, the block of piece 3 went first).
-    h.host.upload_tokens = kB;
-    h.t->on_bandwidth();
-    h.host.pump();
-    auto to_b = blocks(b);
-    REQUIRE(to_b.size() == 1);
-    CHECK(to_b[0].piece == 0);
-    CHECK(to_b[0].begin == kB);
+    got_one(serve(h, b, kB), 0, kB);
 }
 
 TEST_CASE("seed order: while a leecher owns a piece, another's request for it waits for fresh ones") {
@@ -94,19 +100,9 @@ TEST_CASE("seed order: while a leecher owns a piece, another's request for it wa
     b.request(0, kB, kB);
     b.request(3, 0, kB);
     h.host.pump();
-    h.host.upload_tokens = kB;
-    h.t->on_bandwidth();
-    h.host.pump();
-    auto to_b = blocks(b);
-    REQUIRE(to_b.size() == 1);
-    CHECK(to_b[0].piece == 3);
+    got_one(serve(h, b, kB), 3, 0);
     // With nothing fresh left to ask, the waiting request is served.
-    h.host.upload_tokens = kB;
-    h.t->on_bandwidth();
-    h.host.pump();
-    to_b = blocks(b);
-    REQUIRE(to_b.size() == 1);
-    CHECK(to_b[0].piece == 0);
+    got_one(serve(h, b, kB), 0, kB);
 }
 
 namespace {
@@ -192,11 +188,5 @@ TEST_CASE("seed order: a request for a piece started for another peer goes befor
     b.request(1, 0, kB);   // a duplicate
     b.request(0, kB, kB);  // unsent: started for a
     h.host.pump();
-    h.host.upload_tokens = kB;
-    h.t->on_bandwidth();
-    h.host.pump();
-    auto to_b = blocks(b);
-    REQUIRE(to_b.size() == 1);
-    CHECK(to_b[0].piece == 0);
-    CHECK(to_b[0].begin == kB);
+    got_one(serve(h, b, kB), 0, kB);
 }
