@@ -427,6 +427,17 @@ void Peer::cancel_all_requests() {
     }
 }
 
+size_t Peer::cancel_piece_requests(uint32_t piece) {
+    std::vector<BlockRef> mine;
+    for (const auto& b : outstanding_)
+        if (b.piece == piece) mine.push_back(b);
+    for (const auto& b : mine) {
+        t_.picker().abort_request(b, key_);
+        cancel_block(b);
+    }
+    return mine.size();
+}
+
 bool Peer::send_block(uint32_t piece, uint32_t begin, uint32_t length, const BufferPtr& data) {
     if (am_choking_ || closed_ || data->size() < length) return false;
     note_sending();
@@ -473,33 +484,36 @@ void Peer::set_choking(bool choke) {
             for (const auto& r : their_requests_) append_reject(out, r.piece, r.begin, r.length);
         their_requests_.clear();
         unchoked_ms_ = -1;
+        t_.stopped_serving(*this);
     } else {
         unchoked_ms_ = t_.host().now_ms();
     }
     send(std::move(out));
 }
 
-bool Peer::serve_one(bool fresh_only) {
+bool Peer::serve_one(ServeTier tier) {
     if (closed_ || am_choking_ || their_requests_.empty() || disk_reads_in_flight_ >= kMaxDiskReads ||
         conn_->queued_bytes() >= kSendHighWater)
         return false;
     auto it = their_requests_.begin();
     if (t_.complete()) {
-        // Seeding: a piece not yet uploaded once goes before duplicates
-        // (looking a bounded way into the queue; blocks may go out of order).
+        // Seeding: the best tier present in a bounded window of the queue
+        // goes first (blocks may go out of order).
         auto end = their_requests_.size() > 64 ? it + 64 : their_requests_.end();
-        auto fresh = std::find_if(it, end, [&](const Request& q) { return t_.upload_fresh(q.piece); });
-        if (fresh != end)
-            it = fresh;
-        else if (fresh_only)
+        auto best = std::find_if(it, end, [&](const Request& q) { return t_.upload_fresh(q.piece, key_); });
+        if (best == end && tier != ServeTier::fresh)
+            best = std::find_if(it, end, [&](const Request& q) { return t_.upload_unsent(q.piece); });
+        if (best != end)
+            it = best;
+        else if (tier != ServeTier::any)
             return false;
-    } else if (fresh_only) {
+    } else if (tier != ServeTier::any) {
         return false;
     }
     Request r = *it;
     if (!t_.take_upload(r.length)) return false;
     their_requests_.erase(it);
-    if (t_.complete()) t_.note_upload(r.piece, r.length);
+    if (t_.complete()) t_.note_upload(r.piece, r.length, key_);
     ++disk_reads_in_flight_;
     t_.read_block(*this, r.piece, r.begin, r.length);
     return true;

@@ -33,7 +33,8 @@ Torrent::Torrent(TorrentHost& host, AddTorrentParams p, uint32_t id)
       id_(id),
       picker_(mi_.num_pieces(), mi_.piece_length, mi_.total_length, kBlock, host.random()),
       paused_(p.paused),
-      disk_retry_(DiskRetryPolicy{host.options().disk_retry_interval_ms, 12 * host.options().disk_retry_interval_ms}) {
+      disk_retry_(DiskRetryPolicy{host.options().disk_retry_interval_ms, 12 * host.options().disk_retry_interval_ms}),
+      seed_uploads_(mi_.num_pieces(), mi_.piece_length, mi_.total_length) {
     added_time_ = int64_t(std::time(nullptr));
     final_path_ = std::move(p.final_path);
     label_ = std::move(p.label);
@@ -258,6 +259,7 @@ void Torrent::peer_closed(Peer& p, const std::string& reason) {
     if (!p.incoming() && !p.tcp_connected()) host_.slot_event(SlotEvent::connect_finished);
     host_.slot_event(SlotEvent::closed);
     p.abort_all_requests();
+    seed_uploads_.peer_gone(p.key());
     if (p.pieces().count() > 0) picker_.dec_availability(p.pieces());
     if (super_) super_->remove_peer(p.key());
     if (!p.violation_reason().empty())
@@ -322,6 +324,8 @@ void Torrent::peer_identified(Peer& p) {
         return;
     }
 }
+
+void Torrent::stopped_serving(Peer& p) { seed_uploads_.peer_gone(p.key()); }
 
 void Torrent::maybe_unchoke(Peer& p) {
     if (!p.am_choking() || !serving()) return;
@@ -409,28 +413,40 @@ void Torrent::on_bandwidth() {
     }
     if (ps.empty()) return;
     size_t start = bandwidth_turn_++ % ps.size();
-    // Seeding: first the blocks of pieces not yet uploaded once (whoever
-    // asked), so the swarm gets every piece from us before any piece twice;
-    // a duplicate request waits and is often cancelled (endgame) meanwhile.
-    bool progress = complete();
-    while (progress) {
-        progress = false;
-        for (size_t i = 0; i < ps.size(); ++i)
-            if (ps[(start + i) % ps.size()]->serve_one(true)) progress = true;
-    }
-    progress = true;
-    while (progress) {
-        progress = false;
-        for (size_t i = 0; i < ps.size(); ++i)
-            if (ps[(start + i) % ps.size()]->serve_one()) progress = true;
+    // Seeding: first the blocks of pieces not yet uploaded once, each piece
+    // to the peer it was started for, then those of pieces started for
+    // another peer, then duplicates (core/seed_uploads.hpp): the swarm gets
+    // every piece from us before any piece twice; a duplicate request waits
+    // and is often cancelled meanwhile.
+    const Peer::ServeTier tiers[] = {Peer::ServeTier::fresh, Peer::ServeTier::unsent, Peer::ServeTier::any};
+    for (size_t t = complete() ? 0 : 2; t < 3; ++t) {
+        bool progress = true;
+        while (progress) {
+            progress = false;
+            for (size_t i = 0; i < ps.size(); ++i)
+                if (ps[(start + i) % ps.size()]->serve_one(tiers[t])) progress = true;
+        }
     }
 }
 
 void Torrent::on_peer_has(Peer& p, uint32_t piece) {
+    move_off_seeds(p, piece);
     if (!super_) return;
     if (!super_->has_peer(p.key())) return;  // not started yet: its bitfield is read on start
     super_->peer_has(p.key(), piece, host_.now_ms());
     super_seed_update();
+}
+
+// A seed's upload is what brings pieces nobody else has into the swarm, and
+// a seed serves the pieces it already sent whole last.  Requests to a seed
+// for a piece that a leecher now has would wait there, taking the room of
+// requests for new pieces: they go back to the picker, which asks the
+// leecher (a seed gets partial pieces only when nothing rarer is left).
+// Not in endgame, where every block is asked of several peers on purpose.
+void Torrent::move_off_seeds(const Peer& p, uint32_t piece) {
+    if (p.is_seed() || !picker_.in_progress(piece) || picker_.have(piece) || picker_.in_endgame()) return;
+    for (auto& [k, q] : peers_)
+        if (q.get() != &p && !q->closed() && q->is_seed() && q->requests_in_flight() > 0) q->cancel_piece_requests(piece);
 }
 
 void Torrent::super_seed_update() {

@@ -51,7 +51,6 @@ leecher's figures from our plain seeder (ours-allow) and the CPU target.
 Run: /usr/bin/python3 test/bench/bench_download.py
 """
 
-import hashlib
 import json
 import os
 import statistics
@@ -60,17 +59,9 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "integration"))
-import btl_harness as H  # noqa: E402
-
-
-def parse_size(text):
-    """'256M', '1G', '1024' (MiB) -> bytes."""
-    t = text.strip().upper().rstrip("IB").rstrip("B")
-    mult = {"K": H.KiB, "M": H.MiB, "G": 1024 * H.MiB}
-    if t and t[-1] in mult:
-        return int(float(t[:-1]) * mult[t[-1]])
-    return int(t) * H.MiB
+sys.path.insert(0, HERE)
+import bench_util as BU  # noqa: E402
+from bench_util import H, parse_size, sha1_file  # noqa: E402
 
 
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
@@ -119,61 +110,16 @@ def prepare_data():
     name = "bench-%dm.bin" % (SIZE // H.MiB)
     data_dir = os.path.join(BENCH_DIR, "data")
     data = os.path.join(data_dir, name)
-    hashes = os.path.join(BENCH_DIR, name + ".pieces")
-    whole = os.path.join(BENCH_DIR, name + ".sha1")
-    if not (os.path.exists(data) and os.path.getsize(data) == SIZE
-            and os.path.exists(hashes) and os.path.exists(whole)):
-        os.makedirs(data_dir, exist_ok=True)
-        H.log("generating %s (%d MiB)" % (data, SIZE // H.MiB))
-        H.write_random_file(data, SIZE, 1234)
-        ph = []
-        wh = hashlib.sha1()
-        with open(data, "rb") as f:
-            while True:
-                b = f.read(PIECE)
-                if not b:
-                    break
-                ph.append(hashlib.sha1(b).digest())
-                wh.update(b)
-        with open(hashes, "wb") as f:
-            f.write(b"".join(ph))
-        with open(whole, "w") as f:
-            f.write(wh.hexdigest())
+    BU.ensure_data(data, SIZE, 1234)
+    hashes, wsha = BU.cached_hashes(data, PIECE, os.path.join(BENCH_DIR, name))
     # Warm the page cache so every run reads the seed data from memory.
-    with open(data, "rb") as f:
-        while f.read(16 * H.MiB):
-            pass
-    with open(hashes, "rb") as f:
-        ph = f.read()
-    with open(whole) as f:
-        wsha = f.read().strip()
-    return data_dir, data, [ph[i:i + 20] for i in range(0, len(ph), 20)], wsha
+    BU.warm_page_cache(data)
+    return data_dir, data, hashes, wsha
 
 
 def make_torrent_fast(data, piece_hashes, out, announce):
     """The torrent from cached piece hashes (no 1 GiB re-hash per invocation)."""
-    import libtorrent as lt
-    fs = lt.file_storage()
-    lt.add_files(fs, data)
-    ct = lt.create_torrent(fs, PIECE, flags=lt.create_torrent.v1_only)
-    H.check(ct.num_pieces() == len(piece_hashes), "piece hash cache is stale")
-    for i, h in enumerate(piece_hashes):
-        ct.set_hash(i, h)
-    ct.add_tracker(announce)
-    with open(out, "wb") as f:
-        f.write(lt.bencode(ct.generate()))
-    return str(lt.torrent_info(out).info_hash())
-
-
-def sha1_file(path):
-    h = hashlib.sha1()
-    with open(path, "rb") as f:
-        while True:
-            b = f.read(8 * H.MiB)
-            if not b:
-                break
-            h.update(b)
-    return h.hexdigest()
+    return BU.make_torrent_from_hashes(data, PIECE, piece_hashes, out, announce)
 
 
 # ---------------------------------------------------------------- seeders
@@ -509,8 +455,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except (H.Fail, TimeoutError, KeyboardInterrupt) as e:
-        print("bench_download: could not run: %s" % e)
-        sys.exit(1)
+    BU.run_main("bench_download", main)

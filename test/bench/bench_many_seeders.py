@@ -40,30 +40,18 @@ Exit status non-zero only if a scenario could not run.
 Run: /usr/bin/python3 test/bench/bench_many_seeders.py
 """
 
-import hashlib
-import json
 import os
 import shlex
 import signal
-import statistics
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "integration"))
-import btl_harness as H  # noqa: E402
+sys.path.insert(0, HERE)
+import bench_util as BU  # noqa: E402
+from bench_util import H  # noqa: E402
 
-
-def parse_size(text):
-    """'256M', '1G', '1024' (MiB) -> bytes."""
-    t = text.strip().upper().rstrip("IB").rstrip("B")
-    mult = {"K": H.KiB, "M": H.MiB, "G": 1024 * H.MiB}
-    if t and t[-1] in mult:
-        return int(float(t[:-1]) * mult[t[-1]])
-    return int(t) * H.MiB
-
-
-SIZE = parse_size(os.environ.get("BENCH_MANY_SIZE", "256M"))
+SIZE = BU.parse_size(os.environ.get("BENCH_MANY_SIZE", "256M"))
 RUNS = int(os.environ.get("BENCH_MANY_RUNS", "3"))
 N_LT = int(os.environ.get("BENCH_MANY_LT", "10"))
 N_OURS = int(os.environ.get("BENCH_MANY_OURS", "10"))
@@ -88,56 +76,14 @@ def prepare_data():
     name = "bench-many-%dm.bin" % (SIZE // H.MiB)
     data_dir = os.path.join(BENCH_DIR, "many-data")
     data = os.path.join(data_dir, name)
-    cache = os.path.join(BENCH_DIR, "%s.%dk.hashes.json" % (name, PIECE // 1024))
-    if not (os.path.exists(data) and os.path.getsize(data) == SIZE):
-        os.makedirs(data_dir, exist_ok=True)
-        H.log("generating %s (%d MiB)" % (data, SIZE // H.MiB))
-        H.write_random_file(data, SIZE, 2019)
-    if os.path.exists(cache) and os.path.getmtime(cache) >= os.path.getmtime(data):
-        with open(cache) as f:
-            c = json.load(f)
-        pieces, whole = bytes.fromhex(c["pieces"]), c["whole"]
-        with open(data, "rb") as f:
-            while f.read(16 * H.MiB):
-                pass
-    else:
-        ph, wh = [], hashlib.sha1()
-        with open(data, "rb") as f:
-            while True:
-                b = f.read(PIECE)
-                if not b:
-                    break
-                ph.append(hashlib.sha1(b).digest())
-                wh.update(b)
-        pieces, whole = b"".join(ph), wh.hexdigest()
-        with open(cache, "w") as f:
-            json.dump({"pieces": pieces.hex(), "whole": whole}, f)
-    return data_dir, data, [pieces[i:i + 20] for i in range(0, len(pieces), 20)], whole
+    BU.ensure_data(data, SIZE, 2019)
+    hashes, whole = BU.cached_hashes(data, PIECE, os.path.join(BENCH_DIR, "%s.%dk" % (name, PIECE // 1024)))
+    BU.warm_page_cache(data)
+    return data_dir, data, hashes, whole
 
 
 def make_torrent(data, hashes, out, announce):
-    import libtorrent as lt
-    fs = lt.file_storage()
-    lt.add_files(fs, data)
-    ct = lt.create_torrent(fs, PIECE, flags=lt.create_torrent.v1_only)
-    H.check(ct.num_pieces() == len(hashes), "piece hash cache is stale")
-    for i, h in enumerate(hashes):
-        ct.set_hash(i, h)
-    ct.add_tracker(announce)
-    with open(out, "wb") as f:
-        f.write(lt.bencode(ct.generate()))
-    return str(lt.torrent_info(out).info_hash())
-
-
-def sha1_file(path):
-    h = hashlib.sha1()
-    with open(path, "rb") as f:
-        while True:
-            b = f.read(8 * H.MiB)
-            if not b:
-                break
-            h.update(b)
-    return h.hexdigest()
+    return BU.make_torrent_from_hashes(data, PIECE, hashes, out, announce)
 
 
 # ---------------------------------------------------------------- libtorrent seeders
@@ -248,7 +194,7 @@ def one_run(ws, kind, run, tor, data_name, whole, seed_procs, uploaded):
     H.check(rc == 0, "%s exited %s: %s" % (name, rc, p.tail(10)))
     got = os.path.join(out, data_name)
     H.check(os.path.exists(got) and os.path.getsize(got) == SIZE, "%s: incomplete file" % name)
-    H.check(sha1_file(got) == whole, "%s: data differs" % name)
+    H.check(BU.sha1_file(got) == whole, "%s: data differs" % name)
     with open(rss_file) as f:
         rss_kib = int(f.read().split()[-1])
     os.remove(got)
@@ -294,10 +240,6 @@ def start_seeders(ws, tor, data_dir):
     return procs, stop, uploaded
 
 
-def med(rs, k):
-    return statistics.median(r[k] for r in rs)
-
-
 def main():
     if "ours" in LEECHERS or N_OURS:
         H.require_headless()
@@ -314,8 +256,7 @@ def main():
         tr.start([ih])
         t_seed = time.monotonic()
         procs, stop, uploaded = start_seeders(ws, tor, data_dir)
-        H.wait_until(lambda: tr.scrape(ih).get("complete", 0) >= N_OURS + N_LT, 30,
-                     "every seeder's announce", interval=0.2)
+        BU.wait_announced(tr, ih, N_OURS + N_LT, 30, "every seeder's announce")
         H.log("%d seeders up in %.1fs" % (N_OURS + N_LT, time.monotonic() - t_seed))
         try:
             for run in range(RUNS):
@@ -359,22 +300,18 @@ def print_table(results, took):
             print("%-20s %7s" % (labels[k], "n/a"))
             continue
         print("%-20s %7.2f %6.0f %6.2f %8.1f %9.2f %8.0f%% %12.1f" % (
-            labels[k], med(rs, "wall"), SIZE / med(rs, "wall") / 1e6, med(rs, "cpu"),
-            med(rs, "rss_kib") / 1024, med(rs, "seed_cpu"), med(rs, "from_ours"),
-            med(rs, "load")))
+            labels[k], BU.median(rs, "wall"), SIZE / BU.median(rs, "wall") / 1e6, BU.median(rs, "cpu"),
+            BU.median(rs, "rss_kib") / 1024, BU.median(rs, "seed_cpu"), BU.median(rs, "from_ours"),
+            BU.median(rs, "load")))
     o, b = results.get("ours"), results.get("libtorrent")
     if o and b:
         print("ours / libtorrent: wall %.2fx, cpu %.2fx, peak RSS %.2fx"
-              % (med(o, "wall") / med(b, "wall"), med(o, "cpu") / med(b, "cpu"),
-                 med(o, "rss_kib") / med(b, "rss_kib")))
+              % (BU.median(o, "wall") / BU.median(b, "wall"), BU.median(o, "cpu") / BU.median(b, "cpu"),
+                 BU.median(o, "rss_kib") / BU.median(b, "rss_kib")))
     print("(the script took %.0f s)" % took)
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "lt-seeds":
         sys.exit(lt_seeds_main(sys.argv[2:]))
-    try:
-        sys.exit(main())
-    except (H.Fail, TimeoutError, KeyboardInterrupt) as e:
-        print("bench_many_seeders: could not run: %s" % e)
-        sys.exit(1)
+    BU.run_main("bench_many_seeders", main)

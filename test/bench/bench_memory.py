@@ -18,15 +18,13 @@ Exit status non-zero only if a scenario could not run.
 Run: /usr/bin/python3 test/bench/bench_memory.py
 """
 
-import hashlib
 import os
-import statistics
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                "..", "integration"))
-import btl_harness as H  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_util as BU  # noqa: E402
+from bench_util import H  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_MEM_RUNS", "1"))
 SIZE = int(os.environ.get("BENCH_MEM_SIZE_MIB", "1024")) * H.MiB
@@ -43,57 +41,13 @@ def prepare_data():
     name = "bench-mem-%dm.bin" % (SIZE // H.MiB)
     data_dir = os.path.join(BENCH_DIR, "mem-data")
     data = os.path.join(data_dir, name)
-    if not (os.path.exists(data) and os.path.getsize(data) == SIZE):
-        os.makedirs(data_dir, exist_ok=True)
-        H.log("generating %s (%d MiB)" % (data, SIZE // H.MiB))
-        H.write_random_file(data, SIZE, 4321)
+    BU.ensure_data(data, SIZE, 4321)
     return data_dir, data
 
 
-def piece_hashes(data, piece):
-    """Piece hashes of `data` at `piece` bytes, cached beside it."""
-    cache = "%s.%dk.pieces" % (data, piece // 1024)
-    if os.path.exists(cache) and os.path.getmtime(cache) >= os.path.getmtime(data):
-        with open(cache, "rb") as f:
-            ph = f.read()
-    else:
-        parts = []
-        with open(data, "rb") as f:
-            while True:
-                b = f.read(piece)
-                if not b:
-                    break
-                parts.append(hashlib.sha1(b).digest())
-        ph = b"".join(parts)
-        with open(cache, "wb") as f:
-            f.write(ph)
-    return [ph[i:i + 20] for i in range(0, len(ph), 20)]
-
-
-def whole_sha1(path):
-    h = hashlib.sha1()
-    with open(path, "rb") as f:
-        while True:
-            b = f.read(8 * H.MiB)
-            if not b:
-                break
-            h.update(b)
-    return h.hexdigest()
-
-
 def make_torrent(data, piece, out, announce):
-    import libtorrent as lt
-    hashes = piece_hashes(data, piece)
-    fs = lt.file_storage()
-    lt.add_files(fs, data)
-    ct = lt.create_torrent(fs, piece, flags=lt.create_torrent.v1_only)
-    H.check(ct.num_pieces() == len(hashes), "piece hash cache is stale")
-    for i, h in enumerate(hashes):
-        ct.set_hash(i, h)
-    ct.add_tracker(announce)
-    with open(out, "wb") as f:
-        f.write(lt.bencode(ct.generate()))
-    return str(lt.torrent_info(out).info_hash())
+    hashes, _ = BU.cached_hashes(data, piece, "%s.%dk" % (data, piece // 1024))
+    return BU.make_torrent_from_hashes(data, piece, hashes, out, announce)
 
 
 def one_run(ws, tor, data_name, want_sha, label, run, bin_dir):
@@ -116,7 +70,7 @@ def one_run(ws, tor, data_name, want_sha, label, run, bin_dir):
     H.check(rc == 0, "%s exited %s" % (name, rc))
     got = os.path.join(out, data_name)
     H.check(os.path.exists(got) and os.path.getsize(got) == SIZE, "%s: incomplete file" % name)
-    H.check(whole_sha1(got) == want_sha, "%s: data differs" % name)
+    H.check(BU.sha1_file(got) == want_sha, "%s: data differs" % name)
     r = {"wall": wall, "cpu": p.rusage.ru_utime + p.rusage.ru_stime, "rss_kib": p.rusage.ru_maxrss}
     H.log("%s run %d: %.2fs %.0f MB/s cpu %.2fs peak rss %.1f MiB"
           % (label, run, wall, SIZE / wall / 1e6, r["cpu"], r["rss_kib"] / 1024))
@@ -138,8 +92,7 @@ def scenario(ws, data_dir, data, want_sha, piece, nseed, builds, results):
             seeds.append(s)
         for s in seeds:
             s.wait_ready(30)
-        H.wait_until(lambda: tr.scrape(ih).get("complete", 0) >= nseed, 30,
-                     "the seeders' announces", interval=0.2)
+        BU.wait_announced(tr, ih, nseed, 30, "the seeders' announces")
         for key, bin_dir in builds:
             label = "%s-%dk-%ds" % (key, piece // 1024, nseed)
             results[(key, piece, nseed)] = [
@@ -147,10 +100,6 @@ def scenario(ws, data_dir, data, want_sha, piece, nseed, builds, results):
     finally:
         for s in seeds:
             s.stop(20)
-
-
-def med(rs, k):
-    return statistics.median(r[k] for r in rs)
 
 
 def main():
@@ -161,7 +110,7 @@ def main():
     if BASE_BIN:
         builds.insert(0, ("base", BASE_BIN))
     data_dir, data = prepare_data()
-    want_sha = whole_sha1(data)  # also warms the page cache for the seeders
+    want_sha = BU.sha1_file(data)  # also warms the page cache for the seeders
     results = {}
     failed = []
     with H.Workspace("bench-memory", timeout=3600) as ws:
@@ -187,12 +136,12 @@ def main():
                 if not rs:
                     print("%-8s %10d %8d %8s" % (key, piece // 1024, nseed, "n/a"))
                     continue
-                rss = med(rs, "rss_kib") / 1024
+                rss = BU.median(rs, "rss_kib") / 1024
                 if key == "ours":
                     worst = max(worst, max(r["rss_kib"] for r in rs) / 1024)
                 print("%-8s %10d %8d %8.2f %8.0f %8.2f %12.1f %7s" % (
-                    key, piece // 1024, nseed, med(rs, "wall"), SIZE / med(rs, "wall") / 1e6,
-                    med(rs, "cpu"), rss, "ok" if rss < RSS_TARGET_MIB else "MISSED"))
+                    key, piece // 1024, nseed, BU.median(rs, "wall"), SIZE / BU.median(rs, "wall") / 1e6,
+                    BU.median(rs, "cpu"), rss, "ok" if rss < RSS_TARGET_MIB else "MISSED"))
     print("worst peak RSS (ours, any run): %.1f MiB" % worst)
     if failed:
         print("FAILED scenarios: %s" % ", ".join(failed))
@@ -201,8 +150,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except (H.Fail, TimeoutError, KeyboardInterrupt) as e:
-        print("bench_memory: could not run: %s" % e)
-        sys.exit(1)
+    BU.run_main("bench_memory", main)

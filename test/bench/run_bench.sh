@@ -17,6 +17,7 @@ t_all=$(date +%s.%N)
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 for b in test/bench/bench_*.sh test/bench/bench_*.py; do
   [ -e "$b" ] || continue
+  [[ "$b" == */bench_util.py ]] && continue  # shared helpers, not a bench
   [ -n "${1:-}" ] && [[ "$b" != *"$1"* ]] && continue
   echo "=== $(basename "$b")"
   t0=$(date +%s.%N)

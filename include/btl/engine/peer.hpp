@@ -63,7 +63,10 @@ public:
     [[nodiscard]] virtual bool serving() const = 0;          // requests may be served
     [[nodiscard]] virtual bool complete() const = 0;
     [[nodiscard]] virtual bool super_seeding() const = 0;
-    [[nodiscard]] virtual bool upload_fresh(uint32_t piece) const = 0;
+    // Seeding: a request of `peer` for `piece` goes before duplicates.
+    [[nodiscard]] virtual bool upload_fresh(uint32_t piece, uint32_t peer) const = 0;
+    // Seeding: less than one whole copy of `piece` went out.
+    [[nodiscard]] virtual bool upload_unsent(uint32_t piece) const = 0;
     // We offer ut_pex in our extended handshake (not on private torrents).
     [[nodiscard]] virtual bool pex_enabled() const = 0;
 
@@ -87,7 +90,9 @@ public:
     // ---- uploads
     // The global upload limit: true if `bytes` may go out now.
     [[nodiscard]] virtual bool take_upload(uint32_t bytes) = 0;
-    virtual void note_upload(uint32_t piece, uint32_t bytes) = 0;
+    virtual void note_upload(uint32_t piece, uint32_t bytes, uint32_t peer) = 0;
+    // We choked the peer or it is closing: what it was being sent is open.
+    virtual void stopped_serving(Peer& p) = 0;
     // Reads a block from storage; the answer comes back as send_block() or
     // the torrent fails (and read_done() is called either way).
     virtual void read_block(Peer& p, uint32_t piece, uint32_t begin, uint32_t length) = 0;
@@ -147,15 +152,21 @@ public:
     void update_interest();
     void fill_requests();
     void serve_requests();
-    // Sends at most one block; false if nothing could be sent.  fresh_only:
-    // only a block of a piece we have not yet uploaded one whole copy of.
-    bool serve_one(bool fresh_only = false);
+    // Sends at most one block; false if nothing could be sent.  Seeding,
+    // `tier` says which requests may go (core/seed_uploads.hpp): fresh ones
+    // (a piece nobody started, or this peer's), unsent ones (less than a
+    // whole copy went out, maybe to another peer), or any.  A request of the
+    // best tier present goes first (looking a bounded way into the queue).
+    enum class ServeTier { fresh, unsent, any };
+    bool serve_one(ServeTier tier = ServeTier::any);
     void cancel_block(BlockRef b);
     // Our requests go back to the picker; nothing is sent (the peer choked
     // us, or is gone).
     void abort_all_requests();
     // Our requests go back to the picker and a cancel is sent for each.
     void cancel_all_requests();
+    // The same for our requests of one piece only; returns how many.
+    size_t cancel_piece_requests(uint32_t piece);
     // A storage read for one of its requests finished (send_block follows
     // if it succeeded).
     void read_done() { --disk_reads_in_flight_; }

@@ -42,6 +42,7 @@
 #include "btl/core/peer_book.hpp"
 #include "btl/core/piece_picker.hpp"
 #include "btl/core/piece_priority.hpp"
+#include "btl/core/seed_uploads.hpp"
 #include "btl/core/smart_ban.hpp"
 #include "btl/core/super_seed.hpp"
 #include "btl/core/wire.hpp"
@@ -142,21 +143,22 @@ public:
     }
     // BEP 16: while super-seeding, peers get have_none and one `have` at a time.
     bool super_seeding() const override { return super_ != nullptr; }
-    // Seeding: pieces of which less than one copy went out are served first.
-    bool upload_fresh(uint32_t piece) const override {
-        return piece < sent_bytes_.size() && sent_bytes_[piece] < mi_.piece_size(piece);
-    }
+    // Seeding: pieces of which less than one copy went out are served first
+    // (core/seed_uploads.hpp).
+    bool upload_fresh(uint32_t piece, uint32_t peer) const override { return seed_uploads_.fresh(piece, peer); }
+    bool upload_unsent(uint32_t piece) const override { return seed_uploads_.unsent(piece); }
     void on_peer_has(Peer& p, uint32_t piece) override;
+    // A peer that is not a seed announced `piece`: our requests of it to
+    // seeds are cancelled (core/seed_uploads.hpp says why).
+    void move_off_seeds(const Peer& p, uint32_t piece);
     void super_seed_update() override;
     void maybe_unchoke(Peer& p) override;
     void on_block(Peer& from, BlockRef b, SharedBytes data) override;
     void peer_closed(Peer& p, const std::string& reason) override;
     void peer_identified(Peer& p) override;
     bool take_upload(uint32_t bytes) override;  // this torrent's cap, then the host's (torrent_goals.cpp)
-    void note_upload(uint32_t piece, uint32_t bytes) override {
-        if (sent_bytes_.size() != mi_.num_pieces()) sent_bytes_.assign(mi_.num_pieces(), 0);
-        sent_bytes_[piece] += bytes;
-    }
+    void note_upload(uint32_t piece, uint32_t bytes, uint32_t peer) override { seed_uploads_.sent(piece, bytes, peer); }
+    void stopped_serving(Peer& p) override;
     void read_block(Peer& p, uint32_t piece, uint32_t begin, uint32_t length) override;
     // ---- places and labels (torrent_move.cpp)
     // Moves the data into dest_dir (DIR/<last element of the save path>) on
@@ -332,7 +334,7 @@ private:
     // its IP with the port of its extended handshake; nullopt if unknown.
     std::optional<PeerEndpoint> listen_endpoint(const Peer& p) const;
     bool from_pex(const Peer& p) const;
-    std::vector<int64_t> sent_bytes_;  // per piece, payload uploaded
+    SeedUploads seed_uploads_;  // what the seed serves first
     // ---- places and labels (torrent_move.cpp)
     ResumeData resume_snapshot() const;
     void add_places(ResumeData& rd) const;  // places, label, the move journal
