@@ -477,7 +477,8 @@ size_t PiecePicker::pick(const Bitfield& peer_has, size_t max_blocks, PeerKey pe
         }
         ++i;
     }
-    // 2. new pieces.
+    // 2. new pieces, those that failed their hash check first.
+    if (!retry_.empty() && got < max_blocks) got += pick_retry(peer_has, seed, max_blocks - got, peer, out);
     while (got < max_blocks) {
         uint32_t piece = pick_new_piece(peer_has, seed);
         if (piece == kNone) break;
@@ -485,6 +486,27 @@ size_t PiecePicker::pick(const Bitfield& peer_has, size_t max_blocks, PeerKey pe
     }
     // 3. endgame.
     if (got < max_blocks && in_endgame()) got += pick_endgame(peer_has, max_blocks - got, peer, out);
+    return got;
+}
+
+size_t PiecePicker::pick_retry(const Bitfield& peer_has, bool seed, size_t max_blocks, PeerKey peer,
+                              std::vector<BlockRef>& out) {
+    size_t got = 0;
+    for (size_t i = 0; i < retry_.size() && got < max_blocks;) {
+        const uint32_t piece = retry_[i];
+        if (pieces_[piece].pos == kNone) {  // started, had or no longer wanted since
+            retry_[i] = retry_.back();
+            retry_.pop_back();
+            continue;
+        }
+        if (seed || peer_has.get(piece)) {
+            got += take_blocks(start_piece(piece), max_blocks - got, peer, out);
+            retry_[i] = retry_.back();
+            retry_.pop_back();
+            continue;
+        }
+        ++i;
+    }
     return got;
 }
 
@@ -560,6 +582,10 @@ std::vector<PeerKey> PiecePicker::piece_failed(uint32_t piece) {
     if (have_.get(piece)) have_.clear(piece);
     wanted_.assign(piece, pieces_[piece].prio > 0);
     return_to_pool(piece);
+    // Asked for again before new pieces start: what was spent on it is not
+    // left for the end, and smart ban learns who lied as soon as it passes.
+    if (pieces_[piece].pos != kNone && std::find(retry_.begin(), retry_.end(), piece) == retry_.end())
+        retry_.push_back(piece);
     return peers;
 }
 

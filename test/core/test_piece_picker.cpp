@@ -282,6 +282,31 @@ TEST_CASE("picker: piece_failed returns contributors and restarts the piece") {
     CHECK(p.check_invariants());
     std::vector<BlockRef> again;
     CHECK(p.pick(all, 6, 30, again) == 6);
+    CHECK(again[0].piece == piece);
+    CHECK(p.check_invariants());
+}
+
+TEST_CASE("picker: a piece that failed its hash check is asked for again before new pieces") {
+    PiecePicker p = past_random_first(40);
+    Bitfield all(40, true);
+    p.inc_availability(all);
+    p.inc_availability(all);
+    std::vector<BlockRef> first;
+    REQUIRE(p.pick(all, 1, 7, first) == 1);
+    const uint32_t piece = first[0].piece;
+    REQUIRE(p.mark_received(first[0], 7).piece_complete);  // one-block pieces
+    p.piece_failed(piece);
+    CHECK(p.check_invariants());
+    // 35 others are as rare: only the restart makes it the next pick.
+    std::vector<BlockRef> next;
+    REQUIRE(p.pick(all, 1, 8, next) == 1);
+    CHECK(next[0].piece == piece);
+    // Its request given up, it is not started any more (rarest first again).
+    p.abort_request(next[0], 8);
+    CHECK_FALSE(p.in_progress(piece));
+    // An unwanted piece that fails is not asked for again.
+    p.set_piece_priority(piece, 0);
+    CHECK_FALSE(p.in_progress(piece));
     CHECK(p.check_invariants());
 }
 

@@ -5,7 +5,8 @@
 // Policy, in pick() order:
 //   1. unrequested blocks of pieces already in progress that the peer has,
 //      so partial pieces finish before new ones start;
-//   2. a new piece: uniformly random among the pieces the peer has while we
+//   2. a new piece: one that failed its hash check if the peer has it, else
+//      uniformly random among the pieces the peer has while we
 //      have fewer than kRandomFirstPieces complete pieces, then rarest first
 //      (higher priority first, then lowest availability, random tie-break);
 //   3. endgame (every wanted missing block is requested or received): blocks
@@ -190,6 +191,8 @@ private:
     uint32_t pick_from_peer_bits(const Bitfield& peer_has);
     uint32_t pick_sequential(const Bitfield& peer_has, bool peer_is_seed);
     size_t take_blocks(uint32_t slot, size_t max_blocks, PeerKey peer, std::vector<BlockRef>& out);
+    size_t pick_retry(const Bitfield& peer_has, bool seed, size_t max_blocks, PeerKey peer,
+                      std::vector<BlockRef>& out);
     size_t pick_endgame(const Bitfield& peer_has, size_t max_blocks, PeerKey peer, std::vector<BlockRef>& out);
     uint64_t next_random();
 
@@ -219,6 +222,7 @@ private:
 
     std::vector<Partial> slots_;
     std::vector<uint32_t> free_slots_;
+    std::vector<uint32_t> retry_;  // failed their hash check, not started again yet: picked first
     std::vector<uint32_t> open_;    // slots with unrequested blocks
     std::vector<uint32_t> active_;  // all slots in use
     // Sequential download: no not-started wanted piece lies below seq_cursor_.
