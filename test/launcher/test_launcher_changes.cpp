@@ -15,6 +15,7 @@
 #include "btl/base/sha1.hpp"
 #include "btl/engine/session.hpp"
 #include "btl/launcher/launcher.hpp"
+#include "launcher_rig.hpp"
 
 using namespace btl;
 
@@ -25,36 +26,11 @@ std::string content_of(size_t i) { return std::string(1000, char('a' + i % 26)) 
 
 std::string name_of(size_t i) { return "seed" + std::to_string(100 + i); }
 
-std::string metainfo_of(size_t i) {
-    std::string data = content_of(i);
-    auto h = sha1(data);
-    std::string pieces(reinterpret_cast<const char*>(h.data()), h.size());
-    std::string name = name_of(i);
-    return "d4:infod6:lengthi" + std::to_string(data.size()) + "e4:name" + std::to_string(name.size()) + ":" + name +
-           "12:piece lengthi16384e6:pieces20:" + pieces + "ee";
-}
+std::string metainfo_of(size_t i) { return testing::one_piece_metainfo(name_of(i), content_of(i)); }
 
-void put(const std::string& path, const std::string& body) { std::ofstream(path, std::ios::binary) << body; }
-
-// Runs the loop for about `ms` (the session's tick is 1 s).
-void run_for(uv_loop_t* loop, int64_t ms) {
-    uv_update_time(loop);
-    uint64_t end = uv_now(loop) + uint64_t(ms);
-    while (uv_now(loop) < end) {
-        uv_timer_t t;
-        uv_timer_init(loop, &t);
-        uv_timer_start(&t, [](uv_timer_t*) {}, 20, 0);
-        uv_run(loop, UV_RUN_ONCE);
-        uv_close(reinterpret_cast<uv_handle_t*>(&t), nullptr);
-        uv_run(loop, UV_RUN_NOWAIT);
-        uv_update_time(loop);
-    }
-}
-
-bool run_until(uv_loop_t* loop, int64_t limit_ms, const std::function<bool()>& pred) {
-    for (int64_t waited = 0; waited < limit_ms && !pred(); waited += 50) run_for(loop, 50);
-    return pred();
-}
+using testing::put;
+using testing::run_for;
+using testing::run_until;
 
 // Everything the views and the RPC read, once.
 void read_all(const Launcher& l, uint64_t& cursor) {

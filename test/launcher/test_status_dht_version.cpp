@@ -19,6 +19,7 @@
 #include "btl/engine/session.hpp"
 #include "btl/engine/status_json.hpp"
 #include "btl/launcher/launcher.hpp"
+#include "launcher_rig.hpp"
 
 using namespace btl;
 
@@ -28,35 +29,11 @@ constexpr size_t kSeeds = 3;
 std::string content_of(size_t i) { return std::string(700, char('k' + i)) + std::to_string(i); }
 std::string name_of(size_t i) { return "dhtver" + std::to_string(i); }
 
-std::string metainfo_of(size_t i) {
-    std::string data = content_of(i);
-    auto h = sha1(data);
-    std::string pieces(reinterpret_cast<const char*>(h.data()), h.size());
-    std::string name = name_of(i);
-    return "d4:infod6:lengthi" + std::to_string(data.size()) + "e4:name" + std::to_string(name.size()) + ":" + name +
-           "12:piece lengthi16384e6:pieces20:" + pieces + "ee";
-}
+std::string metainfo_of(size_t i) { return testing::one_piece_metainfo(name_of(i), content_of(i)); }
 
-void put(const std::string& path, const std::string& body) { std::ofstream(path, std::ios::binary) << body; }
-
-void run_for(uv_loop_t* loop, int64_t ms) {
-    uv_update_time(loop);
-    uint64_t end = uv_now(loop) + uint64_t(ms);
-    while (uv_now(loop) < end) {
-        uv_timer_t t;
-        uv_timer_init(loop, &t);
-        uv_timer_start(&t, [](uv_timer_t*) {}, 20, 0);
-        uv_run(loop, UV_RUN_ONCE);
-        uv_close(reinterpret_cast<uv_handle_t*>(&t), nullptr);
-        uv_run(loop, UV_RUN_NOWAIT);
-        uv_update_time(loop);
-    }
-}
-
-bool run_until(uv_loop_t* loop, int64_t limit_ms, const std::function<bool()>& pred) {
-    for (int64_t waited = 0; waited < limit_ms && !pred(); waited += 50) run_for(loop, 50);
-    return pred();
-}
+using testing::put;
+using testing::run_for;
+using testing::run_until;
 
 // One datagram to the session's UDP port on loopback.  It starts with 'd',
 // so the socket hands it to the DHT, which counts it and drops it as not

@@ -14,23 +14,13 @@
 
 #include "../disk/storage_test_util.hpp"
 #include "btl/launcher/watch_dir.hpp"
+#include "watch_dir_rig.hpp"
 
 using namespace btl;
 
 namespace {
 
-struct Recorder : WatchDir::Handler {
-    std::map<std::string, int> ready;
-    std::map<std::string, FileStamp> stamps;
-    std::vector<std::string> removed;
-    std::vector<std::string> errors;
-    void on_file_ready(const std::string& name, const std::string&, FileStamp st) override {
-        ++ready[name];
-        stamps[name] = st;
-    }
-    void on_file_removed(const std::string& name) override { removed.push_back(name); }
-    void on_watch_error(const std::string& m) override { errors.push_back(m); }
-};
+using Recorder = testing::WatchRecorder;
 
 std::string file_name(int i) {
     char b[32];
@@ -42,20 +32,10 @@ std::string file_name(int i) {
 // is needed.
 void write_old(const std::string& path, size_t size) {
     testutil::write_file(path, std::vector<uint8_t>(size, 'x'));
-    struct utimbuf t {};
-    t.actime = t.modtime = ::time(nullptr) - 60;
-    ::utime(path.c_str(), &t);
+    testing::set_old(path);
 }
 
-template <class F>
-bool run_until(uv_loop_t* loop, F done, int max_ms = 20000) {
-    auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(max_ms);
-    while (!done() && std::chrono::steady_clock::now() < end) {
-        uv_run(loop, UV_RUN_NOWAIT);
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    return done();
-}
+using testing::poll_until;
 
 }  // namespace
 
@@ -73,7 +53,7 @@ TEST_CASE("watch dir: 1,500 files (several stat batches) are each delivered once
     {
         WatchDir w(&loop, dir.path, &rec, 100, 0);
         REQUIRE(w.start().ok());
-        CHECK(run_until(&loop, [&] { return rec.ready.size() == size_t(n + 1); }));
+        CHECK(poll_until(&loop, [&] { return rec.ready.size() == size_t(n + 1); }));
         CHECK(rec.ready.size() == size_t(n + 1));
         bool once = true;
         for (const auto& [name, count] : rec.ready) once = once && count == 1;
@@ -87,13 +67,13 @@ TEST_CASE("watch dir: 1,500 files (several stat batches) are each delivered once
         for (int i = 0; i < 10; ++i) ::unlink((dir / file_name(i)).c_str());
         size_t before = rec.ready.size();
         w.rescan();
-        CHECK(run_until(&loop, [&] { return rec.removed.size() == 10; }));
+        CHECK(poll_until(&loop, [&] { return rec.removed.size() == 10; }));
         CHECK(rec.removed.size() == 10);
         CHECK(rec.ready.size() == before);
         // A rewritten file (new size) is delivered again, once.
         write_old(dir / file_name(20), 999);
         w.rescan();
-        CHECK(run_until(&loop, [&] { return rec.ready[file_name(20)] == 2; }));
+        CHECK(poll_until(&loop, [&] { return rec.ready[file_name(20)] == 2; }));
         CHECK(rec.stamps[file_name(20)].size == 999);
         w.stop();
     }

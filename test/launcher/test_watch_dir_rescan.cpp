@@ -16,36 +16,18 @@
 
 #include "../disk/storage_test_util.hpp"
 #include "btl/launcher/watch_dir.hpp"
+#include "watch_dir_rig.hpp"
 
 using namespace btl;
 
 namespace {
 
-struct Seen : WatchDir::Handler {
-    std::map<std::string, int> ready;
-    std::vector<std::string> removed;
-    void on_file_ready(const std::string& name, const std::string&, FileStamp) override { ++ready[name]; }
-    void on_file_removed(const std::string& name) override { removed.push_back(name); }
-    void on_watch_error(const std::string&) override {}
-};
-
-void set_old(const std::string& path) {
-    struct utimbuf t {};
-    t.actime = t.modtime = ::time(nullptr) - 60;
-    ::utime(path.c_str(), &t);
-}
+using Seen = testing::WatchRecorder;
+using testing::set_old;
 
 std::string name_of(int i) { return "r" + std::to_string(1000 + i) + ".torrent"; }
 
-template <class F>
-bool run_until(uv_loop_t* loop, F done, int max_ms = 20000) {
-    auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(max_ms);
-    while (!done() && std::chrono::steady_clock::now() < end) {
-        uv_run(loop, UV_RUN_NOWAIT);
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    return done();
-}
+using testing::poll_until;
 
 }  // namespace
 
@@ -64,18 +46,18 @@ TEST_CASE("watch dir: an unchanged directory is not listed again; each rescan re
         WatchDir w(&loop, dir.path, &seen, 100, 0);  // no timer: the test calls periodic_rescan()
         w.set_slice(8, 1000);                       // 8 files a pass (1/1000 of 50 is less)
         REQUIRE(w.start().ok());
-        REQUIRE(run_until(&loop, [&] { return seen.ready.size() == size_t(n); }));
+        REQUIRE(poll_until(&loop, [&] { return seen.ready.size() == size_t(n); }));
         CHECK(w.listings() == 1);
 
         // Seven passes cover the 50 files (8 a pass), and no listing.
         for (int pass = 1; pass <= 7; ++pass) {
             uint64_t before = w.slice_stats();
             w.periodic_rescan();
-            REQUIRE(run_until(&loop, [&] { return w.slice_stats() > before; }));
+            REQUIRE(poll_until(&loop, [&] { return w.slice_stats() > before; }));
             CHECK(w.slice_stats() == before + 8);
             CHECK(w.listings() == 1);
         }
-        run_until(&loop, [] { return false; }, 300);  // the slices' stats come back
+        poll_until(&loop, [] { return false; }, 300);  // the slices' stats come back
         CHECK(seen.ready.size() == size_t(n));
         bool once = true;
         for (const auto& [name, count] : seen.ready) once = once && count == 1;
@@ -87,29 +69,29 @@ TEST_CASE("watch dir: an unchanged directory is not listed again; each rescan re
         set_old(dir / name_of(n));
         uint64_t listed = w.listings();
         w.periodic_rescan();
-        REQUIRE(run_until(&loop, [&] { return w.listings() == listed + 1; }));
-        REQUIRE(run_until(&loop, [&] { return seen.ready.count(name_of(n)) == 1; }));
+        REQUIRE(poll_until(&loop, [&] { return w.listings() == listed + 1; }));
+        REQUIRE(poll_until(&loop, [&] { return seen.ready.count(name_of(n)) == 1; }));
         // Aged by hand (the watch may see the directory's own attribute
         // change and list it once more), then a pass that may list once
         // more (the stamp from the last listing was too recent to trust)...
         set_old(dir.path);
-        run_until(&loop, [] { return false; }, 300);
+        poll_until(&loop, [] { return false; }, 300);
         uint64_t l0 = w.listings(), s0 = w.slice_stats();
         w.periodic_rescan();
-        REQUIRE(run_until(&loop, [&] { return w.listings() > l0 || w.slice_stats() > s0; }));
-        run_until(&loop, [] { return false; }, 300);
+        REQUIRE(poll_until(&loop, [&] { return w.listings() > l0 || w.slice_stats() > s0; }));
+        poll_until(&loop, [] { return false; }, 300);
         // ...and from then on slices again.
         uint64_t l1 = w.listings(), before = w.slice_stats();
         w.periodic_rescan();
-        REQUIRE(run_until(&loop, [&] { return w.slice_stats() > before; }));
+        REQUIRE(poll_until(&loop, [&] { return w.slice_stats() > before; }));
         CHECK(w.listings() == l1);
         listed = l1;
 
         // A file removed: listed, and reported.
         ::unlink((dir / name_of(3)).c_str());
         w.periodic_rescan();
-        REQUIRE(run_until(&loop, [&] { return w.listings() == listed + 1; }));
-        REQUIRE(run_until(&loop, [&] { return !seen.removed.empty(); }));
+        REQUIRE(poll_until(&loop, [&] { return w.listings() == listed + 1; }));
+        REQUIRE(poll_until(&loop, [&] { return !seen.removed.empty(); }));
         CHECK(seen.removed.front() == name_of(3));
         w.stop();
     }
@@ -131,13 +113,13 @@ TEST_CASE("watch dir: the slice is a tenth of the known files, at least kSliceMi
         WatchDir w(&loop, dir.path, &seen, 100, 0);
         w.set_slice(2, 10);  // 30 / 10 = 3 a pass
         REQUIRE(w.start().ok());
-        REQUIRE(run_until(&loop, [&] { return seen.ready.size() == 30; }));
+        REQUIRE(poll_until(&loop, [&] { return seen.ready.size() == 30; }));
         w.periodic_rescan();
-        REQUIRE(run_until(&loop, [&] { return w.slice_stats() > 0; }));
+        REQUIRE(poll_until(&loop, [&] { return w.slice_stats() > 0; }));
         CHECK(w.slice_stats() == 3);
         w.set_slice(WatchDir::kSliceMin, WatchDir::kSliceRounds);  // the default: all 30 (fewer than the minimum)
         w.periodic_rescan();
-        REQUIRE(run_until(&loop, [&] { return w.slice_stats() > 3; }));
+        REQUIRE(poll_until(&loop, [&] { return w.slice_stats() > 3; }));
         CHECK(w.slice_stats() == 33);
         CHECK(w.listings() == 1);
         w.stop();
