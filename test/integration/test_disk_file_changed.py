@@ -23,6 +23,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import btl_harness as H  # noqa: E402
+import launcher_util as LU  # noqa: E402
 import tmux_util  # noqa: E402
 
 PIECE = 256 * H.KiB
@@ -156,6 +157,7 @@ def main():
             headless_part(ws, src, one_t)
         finally:
             TERM.close()
+            LU.kill_engine(ws.path("btl-data"))  # a detached engine is in a session of its own
 
 
 if __name__ == "__main__":

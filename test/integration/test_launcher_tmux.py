@@ -22,6 +22,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import btl_harness as H  # noqa: E402
+import launcher_util as LU  # noqa: E402
 import tmux_util  # noqa: E402
 
 PIECE = 64 * H.KiB
@@ -66,6 +67,7 @@ def main():
             run(ws, launcher)
         finally:
             TERM.close()
+            LU.kill_engine(ws.path("btl-data"))  # a detached engine is in a session of its own
 
 
 def run(ws, launcher):
