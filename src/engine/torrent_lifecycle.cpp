@@ -131,6 +131,12 @@ void Torrent::save_resume(std::function<void()> done, DataSync mode) {
         if (done) done();
         return;
     }
+    if (saving_) {
+        save_again_ = true;
+        if (mode == DataSync::sync) save_again_mode_ = DataSync::sync;
+        if (done) save_again_done_.push_back(std::move(done));
+        return;
+    }
     saving_ = true;
     resume_dirty_ = false;
     if (mode == DataSync::sync) unsynced_ = false;
@@ -148,6 +154,7 @@ void Torrent::save_resume(std::function<void()> done, DataSync mode) {
             }
         }
         if (done) done();
+        if (!alive.expired() && save_again_) save_deferred();
     };
     struct Saved {
         Status result = Ok{};
@@ -170,6 +177,21 @@ void Torrent::save_resume(std::function<void()> done, DataSync mode) {
         });
     // Refused by libuv: fails like a save that could not write.
     if (!queued.ok()) after(queued, false);
+}
+
+void Torrent::save_deferred() {
+    save_again_ = false;
+    const DataSync mode = save_again_mode_;
+    save_again_mode_ = DataSync::no_sync;
+    auto waiters = std::move(save_again_done_);
+    save_again_done_.clear();
+    std::function<void()> done;
+    if (!waiters.empty())
+        done = [waiters = std::move(waiters)] {
+            for (const auto& w : waiters) w();
+        };
+    resume_dirty_ = true;
+    save_resume(std::move(done), mode);
 }
 
 void Torrent::stop(std::function<void()> done) {

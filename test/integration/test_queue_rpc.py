@@ -128,6 +128,14 @@ def main():
 
         H.wait_until(lambda: saved_mode("a") == 1 and saved_mode("b") == 2, 20,
                      "the settings in the resume data (a %s, b %s)" % (saved_mode("a"), saved_mode("b")))
+
+        def saved_order():
+            keys = {n: (LU.read_resume(state, h) or {}).get(b"queue-key") for n, h in hashes.items()}
+            return None if None in keys.values() else sorted(keys, key=keys.get)
+
+        # Each move rewrites the resume data of the torrents it moved, c's last with the final move.
+        H.wait_until(lambda: saved_order() == ["c", "a", "b"], 20,
+                     "the queue order in the resume data (%s)" % saved_order())
         btl.proc.signal(signal.SIGKILL)
         btl.proc.wait(10)
         btl = start(ws, watch, out, state, port, rpc_port)

@@ -243,6 +243,7 @@ private:
     void run_choker(int64_t now_ms, bool rotate_optimistic);
     void connect_more();
     void save_resume(std::function<void()> done = nullptr, DataSync mode = DataSync::no_sync);
+    void save_deferred();  // the save asked for while another was in flight
     void set_error(const std::string& e, bool needs_recheck = false);
     // Disk full (disk_fault.hpp): stop downloading, keep seeding, look for
     // space again later.
@@ -305,6 +306,12 @@ private:
     int64_t added_time_ = 0, completed_time_ = 0;
     int64_t last_save_ms_ = 0;
     bool resume_dirty_ = false, saving_ = false;
+    // A save asked for while one is in flight runs after it, so the saves
+    // of one torrent land in order (two on the pool at once could rename
+    // an older snapshot over a newer one).
+    bool save_again_ = false;
+    DataSync save_again_mode_ = DataSync::no_sync;
+    std::vector<std::function<void()>> save_again_done_;
     bool unsynced_ = false;  // the last save did not sync the data files
     uint64_t status_gen_ = 0;  // see status_fingerprint()
     int pending_writes_ = 0;
