@@ -126,3 +126,20 @@ TEST_CASE("torrent files: sequential download asks for pieces in order") {
     for (uint32_t i = 0; i < 24; ++i) CHECK(order[i] == i);
     CHECK(h.t->status(false).state == TorrentState::seeding);
 }
+
+TEST_CASE("torrent files: a choice made while a resume save is in flight is saved after it, not lost") {
+    Harness h(make_content(4, kPiece));
+    h.host.pump();
+    const int before = h.host.store->saves;
+    h.t->set_sequential(true);   // a save in flight: its snapshot says sequential
+    h.t->set_sequential(false);  // asks for a save while that one runs
+    bool stopped = false;
+    h.t->stop([&] { stopped = true; });  // and one more, with a waiter
+    CHECK_FALSE(stopped);
+    h.host.pump();
+    CHECK(stopped);
+    // What was asked for during the first save became one save, after it:
+    // the newest choice is what stays on disk.
+    CHECK(h.host.store->saves - before == 2);
+    CHECK_FALSE(h.host.store->last_sequential);
+}

@@ -234,8 +234,11 @@ public:
         return [cancelled] { *cancelled = true; };
     }
     void free_space(std::function<void(int64_t)> cb) override { cb(free_bytes); }
-    Status save_resume(const std::string&, ResumeData rd, DataSync, bool* all_synced) override {
-        last_have_bits = rd.have_bits;  // pool thread; read by the test only after the loop ran
+    Status save_resume(const std::string&, ResumeData rd, DataSync mode, bool* all_synced) override {
+        // Pool thread; the test reads these only after the loop ran.
+        last_have_bits = rd.have_bits;
+        last_sequential = rd.sequential;
+        last_mode = mode;
         ++saves;  // pool thread; read by the test only after the loop ran
         if (all_synced) *all_synced = true;
         return Ok{};
@@ -264,6 +267,8 @@ public:
     int block_writes = 0, read_backs = 0;       // blocks written; blocks read back to hash
     std::atomic<int> saves{0};
     std::string last_have_bits;  // of the last resume data saved
+    bool last_sequential = false;
+    DataSync last_mode = DataSync::no_sync;
 
 private:
     Metainfo mi_;
