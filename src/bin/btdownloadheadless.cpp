@@ -16,6 +16,7 @@
 #include "btl/base/format.hpp"
 #include "btl/base/lock_file.hpp"
 #include "btl/base/options.hpp"
+#include "btl/base/process.hpp"
 #include "btl/base/utf8.hpp"
 #include "btl/core/magnet.hpp"
 #include "btl/core/metainfo.hpp"
@@ -308,10 +309,7 @@ Status start_magnet(App& app, const Options& o, const std::string& uri) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::signal(SIGPIPE, SIG_IGN);
-    // Past a file-size limit (ulimit -f) a write must fail with EFBIG, which
-    // the torrent handles like a full disk, not kill the whole process.
-    std::signal(SIGXFSZ, SIG_IGN);
+    prepare_engine_process();
     Options o(kSpecs);
     const ProgramInfo program{kProgram, "btdownloadheadless FILE.torrent|MAGNET [options]", "", 1, 1,
                               "exactly one .torrent file or magnet link"};

@@ -18,16 +18,17 @@
 
 #include "btl/base/lock_file.hpp"
 #include "btl/base/options.hpp"
+#include "btl/base/process.hpp"
 #include "btl/base/version.hpp"
 #include "btl/disk/resume.hpp"
 #include "btl/engine/session.hpp"
+#include "btl/engine/session_options.hpp"
 #include "btl/launcher/config_reload.hpp"
 #include "btl/launcher/launcher.hpp"
 #include "btl/launcher/rpc_launcher_backend.hpp"
-#include "btl/engine/session_options.hpp"
+#include "btl/launcher/status_file.hpp"
 #include "btl/rpc/rpc_security.hpp"
 #include "btl/rpc/rpc_server.hpp"
-#include "btl/launcher/status_file.hpp"
 #include "btl/ui/attached_view.hpp"
 #include "btl/ui/curses_view.hpp"
 #include "btl/ui/engine_process.hpp"
@@ -385,10 +386,7 @@ int start_and_attach(const Settings& s, const std::string& self, const std::vect
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::signal(SIGPIPE, SIG_IGN);
-    // Past a file-size limit (ulimit -f) a write must fail with EFBIG, which
-    // the torrent handles like a full disk, not kill the whole process.
-    std::signal(SIGXFSZ, SIG_IGN);
+    prepare_engine_process();
     std::setlocale(LC_ALL, "");
     if (wants_attach(argc, argv)) return attach_main(argc, argv);
     Options cli(kSpecs);  // --help and command-line mistakes first, before any config file
