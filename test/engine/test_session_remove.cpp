@@ -12,8 +12,10 @@
 #include "btl/base/sha1.hpp"
 #include "btl/core/metainfo.hpp"
 #include "btl/engine/session.hpp"
+#include "session_rig.hpp"
 
 using namespace btl;
+using namespace btl::testing;
 
 namespace {
 struct NullSink : EventSink {
@@ -29,19 +31,12 @@ std::string tiny_torrent() {
 }  // namespace
 
 TEST_CASE("a second remove_torrent waits for the removal already under way") {
-    char tmpl[] = "/tmp/btl-session-remove-XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    std::string dir = tmpl;
+    const std::string dir = scratch_dir("session-remove");
     uv_loop_t loop;
     REQUIRE(uv_loop_init(&loop) == 0);
     {
         NullSink sink;
-        SessionOptions so;
-        so.bind_ip = "127.0.0.1";
-        so.minport = 20000;
-        so.maxport = 60000;
-        so.data_dir = dir + "/state";
-        Session s(&loop, so, &sink);
+        Session s(&loop, loopback_session(dir), &sink);
         REQUIRE(s.start().ok());
         auto mi = parse_metainfo(tiny_torrent());
         REQUIRE(mi.ok());

@@ -1,14 +1,17 @@
 #pragma once
 // Shared by the launcher tests that run a real Session on a private loop:
 // a one-piece single-file .torrent for some content, a file written whole,
-// and the loop run for a while or until a condition holds.
+// a launcher watching a scratch directory, and the loop run for a while or
+// until a condition holds.
 #include <uv.h>
 
 #include <fstream>
 #include <functional>
 #include <string>
 
+#include "../engine/session_rig.hpp"
 #include "btl/base/sha1.hpp"
+#include "btl/launcher/launcher.hpp"
 
 namespace btl::testing {
 
@@ -18,6 +21,15 @@ inline std::string one_piece_metainfo(const std::string& name, const std::string
     std::string pieces(reinterpret_cast<const char*>(h.data()), h.size());
     return "d4:infod6:lengthi" + std::to_string(data.size()) + "e4:name" + std::to_string(name.size()) + ":" + name +
            "12:piece lengthi16384e6:pieces20:" + pieces + "ee";
+}
+
+// A launcher watching DIR/watch and saving in DIR/data, adding files at once.
+inline LauncherOptions watching(const std::string& dir) {
+    LauncherOptions lo;
+    lo.dir = dir + "/watch";
+    lo.save_in = dir + "/data";
+    lo.quiet_ms = 0;
+    return lo;
 }
 
 inline void put(const std::string& path, const std::string& body) { std::ofstream(path, std::ios::binary) << body; }

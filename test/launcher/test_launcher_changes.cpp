@@ -31,6 +31,9 @@ std::string metainfo_of(size_t i) { return testing::one_piece_metainfo(name_of(i
 using testing::put;
 using testing::run_for;
 using testing::run_until;
+using testing::loopback_session;
+using testing::scratch_dir;
+using testing::watching;
 
 // Everything the views and the RPC read, once.
 void read_all(const Launcher& l, uint64_t& cursor) {
@@ -54,11 +57,7 @@ std::string reference(const Launcher& l) {
 }  // namespace
 
 TEST_CASE("an idle launcher builds no row per refresh; a change builds its row once") {
-    char tmpl[] = "/tmp/btl-launcher-changes-XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    std::string dir = tmpl;
-    std::filesystem::create_directories(dir + "/watch");
-    std::filesystem::create_directories(dir + "/data");
+    const std::string dir = scratch_dir("launcher-changes");
     for (size_t i = 0; i < kTorrents; ++i) {
         put(dir + "/watch/" + name_of(i) + ".torrent", metainfo_of(i));
         put(dir + "/data/" + name_of(i), content_of(i));  // complete: the torrents seed
@@ -67,21 +66,9 @@ TEST_CASE("an idle launcher builds no row per refresh; a change builds its row o
     REQUIRE(uv_loop_init(&loop) == 0);
     {
         LogBook log;
-        SessionOptions so;
-        so.bind_ip = "127.0.0.1";
-        so.minport = 20000;
-        so.maxport = 60000;
-        so.data_dir = dir + "/state";
-        so.dht = false;
-        so.lsd = false;
-        so.upnp = false;
-        so.natpmp = false;
-        Session s(&loop, so, &log);
+        Session s(&loop, loopback_session(dir), &log);
         REQUIRE(s.start().ok());
-        LauncherOptions lo;
-        lo.dir = dir + "/watch";
-        lo.save_in = dir + "/data";
-        lo.quiet_ms = 0;
+        LauncherOptions lo = watching(dir);
         lo.queue.max_downloads = 0;
         Launcher l(&loop, s, log, lo);
         REQUIRE(l.start().ok());

@@ -16,33 +16,14 @@
 #include "btl/engine/session.hpp"
 #include "btl/engine/status_json.hpp"
 #include "btl/launcher/launcher.hpp"
+#include "launcher_rig.hpp"
 
 using namespace btl;
+using namespace btl::testing;
 
 namespace {
 std::string torrent_named(const std::string& name, char fill) {
-    std::string data(1000, fill);
-    auto h = sha1(data);
-    std::string pieces(reinterpret_cast<const char*>(h.data()), h.size());
-    return "d4:infod6:lengthi1000e4:name" + std::to_string(name.size()) + ":" + name +
-           "12:piece lengthi16384e6:pieces20:" + pieces + "ee";
-}
-
-void write(const std::string& path, const std::string& body) {
-    std::ofstream(path, std::ios::binary) << body;
-}
-
-// Runs the loop until pred() or about 10 s.
-bool run_until(uv_loop_t* loop, const std::function<bool()>& pred) {
-    for (int i = 0; i < 1000 && !pred(); ++i) {
-        uv_timer_t t;
-        uv_timer_init(loop, &t);
-        uv_timer_start(&t, [](uv_timer_t*) {}, 10, 0);
-        uv_run(loop, UV_RUN_ONCE);
-        uv_close(reinterpret_cast<uv_handle_t*>(&t), nullptr);
-        uv_run(loop, UV_RUN_NOWAIT);
-    }
-    return pred();
+    return one_piece_metainfo(name, std::string(1000, fill));
 }
 
 // The views' cached, sorted pointers against rows() sorted from scratch.
@@ -68,37 +49,25 @@ std::string reference(const Launcher& l, uint16_t port) {
 }  // namespace
 
 TEST_CASE("the incremental --status_json document equals the one built from scratch") {
-    char tmpl[] = "/tmp/btl-launcher-status-XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    std::string dir = tmpl;
-    std::filesystem::create_directories(dir + "/watch");
-    std::filesystem::create_directories(dir + "/data");
+    const std::string dir = scratch_dir("launcher-status");
     // Names out of file order, a duplicate and a broken file.
-    write(dir + "/watch/a.torrent", torrent_named("zeta", 'a'));
-    write(dir + "/watch/b.torrent", torrent_named("Alpha", 'b'));
-    write(dir + "/watch/c.torrent", torrent_named("mid", 'c'));
-    write(dir + "/watch/d.torrent", torrent_named("mid", 'c'));
-    write(dir + "/watch/e.torrent", "not bencode");
+    put(dir + "/watch/a.torrent", torrent_named("zeta", 'a'));
+    put(dir + "/watch/b.torrent", torrent_named("Alpha", 'b'));
+    put(dir + "/watch/c.torrent", torrent_named("mid", 'c'));
+    put(dir + "/watch/d.torrent", torrent_named("mid", 'c'));
+    put(dir + "/watch/e.torrent", "not bencode");
     uv_loop_t loop;
     REQUIRE(uv_loop_init(&loop) == 0);
     {
         LogBook log;
-        SessionOptions so;
-        so.bind_ip = "127.0.0.1";
-        so.minport = 20000;
-        so.maxport = 60000;
-        so.data_dir = dir + "/state";
-        Session s(&loop, so, &log);
+        Session s(&loop, loopback_session(dir), &log);
         REQUIRE(s.start().ok());
-        LauncherOptions lo;
-        lo.dir = dir + "/watch";
-        lo.save_in = dir + "/data";
-        lo.quiet_ms = 0;
+        LauncherOptions lo = watching(dir);
         Launcher l(&loop, s, log, lo);
         REQUIRE(l.start().ok());
         uint16_t port = s.listen_port();
 
-        REQUIRE(run_until(&loop, [&] { return l.rows().size() == 5; }));
+        REQUIRE(run_until(&loop, 10'000, [&] { return l.rows().size() == 5; }));
         std::string first = l.status_json();
         CHECK(first == reference(l, port));
         CHECK(first.find("\"name\":\"Alpha\"") < first.find("\"name\":\"zeta\""));
@@ -118,18 +87,18 @@ TEST_CASE("the incremental --status_json document equals the one built from scra
         std::filesystem::remove(dir + "/watch/c.torrent");
         l.on_file_removed("c.torrent");
         CHECK(l.status_json() == reference(l, port));
-        REQUIRE(run_until(&loop, [&] {
+        REQUIRE(run_until(&loop, 10'000, [&] {
             for (const auto& r : l.rows())
                 if (r.file == "d.torrent" && r.loaded) return true;
             return false;
         }));
         CHECK(l.status_json() == reference(l, port));
 
-        write(dir + "/watch/f.torrent", torrent_named("beta", 'f'));
-        write(dir + "/watch/e.torrent", torrent_named("epsilon", 'e'));
+        put(dir + "/watch/f.torrent", torrent_named("beta", 'f'));
+        put(dir + "/watch/e.torrent", torrent_named("epsilon", 'e'));
         std::filesystem::last_write_time(dir + "/watch/e.torrent",
                                          std::filesystem::file_time_type::clock::now() - std::chrono::seconds(5));
-        REQUIRE(run_until(&loop, [&] {
+        REQUIRE(run_until(&loop, 10'000, [&] {
             size_t loaded = 0;
             for (const auto& r : l.rows()) loaded += r.loaded;
             return loaded == 5;
@@ -142,7 +111,7 @@ TEST_CASE("the incremental --status_json document equals the one built from scra
 
         bool down = false;
         l.shutdown([&] { down = true; });
-        REQUIRE(run_until(&loop, [&] { return down; }));
+        REQUIRE(run_until(&loop, 10'000, [&] { return down; }));
     }
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
@@ -152,33 +121,21 @@ TEST_CASE("the incremental --status_json document equals the one built from scra
 TEST_CASE("the --status_json document is valid UTF-8 when file and torrent names are Latin-1") {
     // A .torrent copied from a Windows share: its file name and the name
     // inside are Latin-1 bytes, as is the file name of a broken one.
-    char tmpl[] = "/tmp/btl-launcher-utf8-XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    std::string dir = tmpl;
-    std::filesystem::create_directories(dir + "/watch");
-    std::filesystem::create_directories(dir + "/data");
-    write(dir + "/watch/caf\xe9.torrent", torrent_named("caf\xe9", 'a'));
-    write(dir + "/watch/\xff broken.torrent", "not bencode");
+    const std::string dir = scratch_dir("launcher-utf8");
+    put(dir + "/watch/caf\xe9.torrent", torrent_named("caf\xe9", 'a'));
+    put(dir + "/watch/\xff broken.torrent", "not bencode");
     uv_loop_t loop;
     REQUIRE(uv_loop_init(&loop) == 0);
     {
         LogBook log;
-        SessionOptions so;
-        so.bind_ip = "127.0.0.1";
-        so.minport = 20000;
-        so.maxport = 60000;
-        so.data_dir = dir + "/state";
-        Session s(&loop, so, &log);
+        Session s(&loop, loopback_session(dir), &log);
         REQUIRE(s.start().ok());
-        LauncherOptions lo;
-        lo.dir = dir + "/watch";
-        lo.save_in = dir + "/data";
-        lo.quiet_ms = 0;
+        LauncherOptions lo = watching(dir);
         lo.saveas_style = 1;  // save_in/STEM: the save path holds the raw file name
         Launcher l(&loop, s, log, lo);
         REQUIRE(l.start().ok());
         uint16_t port = s.listen_port();
-        REQUIRE(run_until(&loop, [&] { return l.rows().size() == 2; }));
+        REQUIRE(run_until(&loop, 10'000, [&] { return l.rows().size() == 2; }));
         const std::string& doc = l.status_json();
         CHECK(is_valid_utf8(doc));
         CHECK(doc == reference(l, port));
@@ -198,7 +155,7 @@ TEST_CASE("the --status_json document is valid UTF-8 when file and torrent names
 
         bool down = false;
         l.shutdown([&] { down = true; });
-        REQUIRE(run_until(&loop, [&] { return down; }));
+        REQUIRE(run_until(&loop, 10'000, [&] { return down; }));
     }
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);

@@ -34,6 +34,9 @@ std::string metainfo_of(size_t i) { return testing::one_piece_metainfo(name_of(i
 using testing::put;
 using testing::run_for;
 using testing::run_until;
+using testing::loopback_session;
+using testing::scratch_dir;
+using testing::watching;
 
 // One datagram to the session's UDP port on loopback.  It starts with 'd',
 // so the socket hands it to the DHT, which counts it and drops it as not
@@ -72,11 +75,7 @@ TEST_CASE("versioned_totals: only the DHT's packet counters are left out") {
 }
 
 TEST_CASE("status document: DHT datagrams alone make no new version; a document written shows them") {
-    char tmpl[] = "/tmp/btl-status-dht-XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    std::string dir = tmpl;
-    std::filesystem::create_directories(dir + "/watch");
-    std::filesystem::create_directories(dir + "/data");
+    const std::string dir = scratch_dir("status-dht");
     for (size_t i = 0; i < kSeeds; ++i) {
         put(dir + "/watch/" + name_of(i) + ".torrent", metainfo_of(i));
         put(dir + "/data/" + name_of(i), content_of(i));
@@ -85,22 +84,12 @@ TEST_CASE("status document: DHT datagrams alone make no new version; a document 
     REQUIRE(uv_loop_init(&loop) == 0);
     {
         LogBook log;
-        SessionOptions so;
-        so.bind_ip = "127.0.0.1";
-        so.minport = 20000;
-        so.maxport = 60000;
-        so.data_dir = dir + "/state";
-        so.dht = true;           // on, with no bootstrap node: it sends nothing by itself
+        SessionOptions so = loopback_session(dir);
+        so.dht = true;  // on, with no bootstrap node: it sends nothing by itself
         so.dht_bootstrap = "";
-        so.lsd = false;
-        so.upnp = false;
-        so.natpmp = false;
         Session s(&loop, so, &log);
         REQUIRE(s.start().ok());
-        LauncherOptions lo;
-        lo.dir = dir + "/watch";
-        lo.save_in = dir + "/data";
-        lo.quiet_ms = 0;
+        LauncherOptions lo = watching(dir);
         lo.queue.max_downloads = 0;
         Launcher l(&loop, s, log, lo);
         REQUIRE(l.start().ok());

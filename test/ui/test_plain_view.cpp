@@ -5,7 +5,10 @@
 #include "btl/engine/session.hpp"
 #include "btl/ui/plain_view.hpp"
 
+#include "../launcher/launcher_rig.hpp"
+
 using namespace btl;
+using namespace btl::testing;
 using namespace btl::ui;
 
 TEST_CASE("plain mode: a progress line for an active torrent, none for an idle one") {
@@ -35,24 +38,14 @@ TEST_CASE("plain mode: a progress line for an active torrent, none for an idle o
 }
 
 TEST_CASE("plain mode: an idle summary that repeats the last one is left out") {
-    char tmpl[] = "/tmp/btl-plain-XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    const std::string dir = tmpl;
-    std::filesystem::create_directories(dir + "/watch");
+    const std::string dir = scratch_dir("plain");
     uv_loop_t loop;
     REQUIRE(uv_loop_init(&loop) == 0);
     {
         LogBook log;
-        SessionOptions so;
-        so.bind_ip = "127.0.0.1";
-        so.minport = 20000;
-        so.maxport = 60000;
-        so.data_dir = dir + "/state";
-        Session s(&loop, so, &log);
+        Session s(&loop, loopback_session(dir), &log);
         REQUIRE(s.start().ok());
-        LauncherOptions lo;
-        lo.dir = dir + "/watch";
-        Launcher l(&loop, s, log, lo);
+        Launcher l(&loop, s, log, watching(dir));
         PlainView v(&loop, l, 10, false);
         auto first = v.tick_lines();
         REQUIRE(first.size() == 1);
