@@ -12,11 +12,6 @@ using namespace btl::test;
 namespace {
 constexpr uint32_t kB = 16384;
 
-Bitfield all_pieces(uint32_t n) {
-    Bitfield b(n);
-    b.set_all();
-    return b;
-}
 std::string stored(const Harness& h) {
     const auto& b = h.host.store->bytes();
     return std::string(b.begin(), b.end());

@@ -106,12 +106,6 @@ TEST_CASE("seed order: while a leecher owns a piece, another's request for it wa
 }
 
 namespace {
-Bitfield all_pieces(uint32_t n) {
-    Bitfield bf(n);
-    bf.set_all();
-    return bf;
-}
-
 std::set<uint32_t> pieces_of(const std::vector<SentMessage>& ms, MsgId id) {
     std::set<uint32_t> out;
     for (const auto& m : RemotePeer::of(ms, id)) out.insert(m.piece);

@@ -14,12 +14,6 @@ using namespace btl::test;
 namespace {
 constexpr uint32_t kB = 16384;
 
-Bitfield every_piece(uint32_t n) {
-    Bitfield b(n);
-    b.set_all();
-    return b;
-}
-
 bool sent_have(const std::vector<SentMessage>& ms, uint32_t piece) {
     return std::any_of(ms.begin(), ms.end(),
                        [&](const SentMessage& m) { return !m.keepalive && m.id == MsgId::have && m.piece == piece; });
@@ -33,7 +27,7 @@ bool bit(const std::string& bits, uint32_t piece) {
 TEST_CASE("torrent assembly: blocks are stored as they arrive; the piece is had only after its verdict") {
     Harness h(make_content(2, 4 * kB));
     RemotePeer a(h.host, *h.t, "10.0.0.1"), b(h.host, *h.t, "10.0.0.2");
-    a.bitfield(every_piece(2));
+    a.bitfield(all_pieces(2));
     a.simple(MsgId::unchoke);
     b.simple(MsgId::have_none);
     a.block(0, 0, h.block_of(0, 0, kB));
@@ -60,7 +54,7 @@ TEST_CASE("torrent assembly: blocks are stored as they arrive; the piece is had 
 TEST_CASE("torrent assembly: blocks arriving in reverse order still verify the piece") {
     Harness h(make_content(1, 4 * kB));
     RemotePeer a(h.host, *h.t, "10.0.0.1");
-    a.bitfield(every_piece(1));
+    a.bitfield(all_pieces(1));
     a.simple(MsgId::unchoke);
     for (uint32_t i = 4; i-- > 0;) {
         a.block(0, i * kB, h.block_of(0, i * kB, kB));
@@ -80,7 +74,7 @@ TEST_CASE("torrent assembly: resume data never claims a piece whose blocks are o
     {
         Harness h(c);
         RemotePeer a(h.host, *h.t, "10.0.0.1");
-        a.bitfield(every_piece(2));
+        a.bitfield(all_pieces(2));
         a.simple(MsgId::unchoke);
         a.block(0, 0, h.block_of(0, 0, kB));
         a.block(0, kB, h.block_of(0, kB, kB));
@@ -108,7 +102,7 @@ TEST_CASE("torrent assembly: resume data never claims a piece whose blocks are o
 TEST_CASE("torrent assembly: a re-check forgets a partly written piece; its blocks are asked for again") {
     Harness h(make_content(1, 2 * kB));
     RemotePeer a(h.host, *h.t, "10.0.0.1");
-    a.bitfield(every_piece(1));
+    a.bitfield(all_pieces(1));
     a.simple(MsgId::unchoke);
     a.block(0, 0, h.block_of(0, 0, kB));
     h.t->tick(h.host.now);
@@ -119,7 +113,7 @@ TEST_CASE("torrent assembly: a re-check forgets a partly written piece; its bloc
     CHECK(h.host.store->partial_pieces() == 0);
     CHECK(h.t->status(false).pieces_have == 0);
     RemotePeer b(h.host, *h.t, "10.0.0.2");
-    b.bitfield(every_piece(1));
+    b.bitfield(all_pieces(1));
     b.simple(MsgId::unchoke);
     auto reqs = RemotePeer::of(b.sent(), MsgId::request);
     CHECK(reqs.size() == 2);
@@ -136,7 +130,7 @@ TEST_CASE("torrent assembly: past kHoldReadingBytes of unwritten blocks the sock
     std::vector<std::unique_ptr<RemotePeer>> ps;
     for (int i = 0; i < 8; ++i) {
         ps.push_back(std::make_unique<RemotePeer>(h.host, *h.t, "10.0.1." + std::to_string(i + 1)));
-        ps.back()->bitfield(every_piece(48));
+        ps.back()->bitfield(all_pieces(48));
         ps.back()->simple(MsgId::unchoke);
     }
     size_t delivered = 0;

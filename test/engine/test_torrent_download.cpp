@@ -12,12 +12,6 @@ using namespace btl::test;
 namespace {
 constexpr uint32_t kB = 16384;
 
-Bitfield all_pieces(uint32_t n) {
-    Bitfield b(n);
-    b.set_all();
-    return b;
-}
-
 bool has_message(const std::vector<SentMessage>& ms, MsgId id, uint32_t piece = UINT32_MAX, uint32_t begin = UINT32_MAX) {
     return std::any_of(ms.begin(), ms.end(), [&](const SentMessage& m) {
         return !m.keepalive && m.id == id && (piece == UINT32_MAX || m.piece == piece) &&

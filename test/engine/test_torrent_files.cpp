@@ -52,11 +52,6 @@ std::vector<uint32_t> serve(Harness& h, RemotePeer& p, std::vector<SentMessage> 
     return order;
 }
 
-Bitfield all(uint32_t n) {
-    Bitfield b(n);
-    b.set_all();
-    return b;
-}
 }  // namespace
 
 TEST_CASE("torrent files: unwanted pieces are never requested; done when the wanted ones are; wanted again") {
@@ -82,7 +77,7 @@ TEST_CASE("torrent files: unwanted pieces are never requested; done when the wan
     CHECK(RemotePeer::of(to_z, MsgId::request).empty());
 
     RemotePeer a(h.host, *h.t, "10.0.0.1");
-    a.bitfield(all(6));
+    a.bitfield(all_pieces(6));
     a.simple(MsgId::unchoke);
     auto order = serve(h, a);
     REQUIRE(order.size() == 3);
@@ -104,7 +99,7 @@ TEST_CASE("torrent files: unwanted pieces are never requested; done when the wan
     CHECK(h.t->status(false).state == TorrentState::downloading);
     CHECK_FALSE(h.t->complete());
     RemotePeer b(h.host, *h.t, "10.0.0.2");
-    b.bitfield(all(6));
+    b.bitfield(all_pieces(6));
     b.simple(MsgId::unchoke);
     order = serve(h, b);
     CHECK(order == std::vector<uint32_t>{2});
@@ -119,7 +114,7 @@ TEST_CASE("torrent files: sequential download asks for pieces in order") {
     h.t->set_sequential(true);
     CHECK(h.t->status(false).sequential);
     RemotePeer a(h.host, *h.t, "10.0.0.1");
-    a.bitfield(all(24));
+    a.bitfield(all_pieces(24));
     a.simple(MsgId::unchoke);
     auto order = serve(h, a);
     REQUIRE(order.size() == 24);

@@ -409,6 +409,13 @@ private:
 
 // A single-file torrent of `pieces` pieces of `piece_length` bytes (the last
 // one `last` bytes if given), random content, no tracker.
+// A bitfield with every one of n pieces (a seed's).
+inline Bitfield all_pieces(uint32_t n) {
+    Bitfield b(n);
+    b.set_all();
+    return b;
+}
+
 struct TestContent {
     std::string data;
     std::string torrent;

@@ -18,6 +18,7 @@
 #include "launcher_rig.hpp"
 
 using namespace btl;
+using namespace btl::testing;
 
 namespace {
 constexpr size_t kTorrents = 24;
@@ -26,14 +27,8 @@ std::string content_of(size_t i) { return std::string(1000, char('a' + i % 26)) 
 
 std::string name_of(size_t i) { return "seed" + std::to_string(100 + i); }
 
-std::string metainfo_of(size_t i) { return testing::one_piece_metainfo(name_of(i), content_of(i)); }
+std::string metainfo_of(size_t i) { return one_piece_metainfo(name_of(i), content_of(i)); }
 
-using testing::put;
-using testing::run_for;
-using testing::run_until;
-using testing::loopback_session;
-using testing::scratch_dir;
-using testing::watching;
 
 // Everything the views and the RPC read, once.
 void read_all(const Launcher& l, uint64_t& cursor) {

@@ -22,6 +22,7 @@
 #include "launcher_rig.hpp"
 
 using namespace btl;
+using namespace btl::testing;
 
 namespace {
 constexpr size_t kSeeds = 3;
@@ -29,14 +30,8 @@ constexpr size_t kSeeds = 3;
 std::string content_of(size_t i) { return std::string(700, char('k' + i)) + std::to_string(i); }
 std::string name_of(size_t i) { return "dhtver" + std::to_string(i); }
 
-std::string metainfo_of(size_t i) { return testing::one_piece_metainfo(name_of(i), content_of(i)); }
+std::string metainfo_of(size_t i) { return one_piece_metainfo(name_of(i), content_of(i)); }
 
-using testing::put;
-using testing::run_for;
-using testing::run_until;
-using testing::loopback_session;
-using testing::scratch_dir;
-using testing::watching;
 
 // One datagram to the session's UDP port on loopback.  It starts with 'd',
 // so the socket hands it to the DHT, which counts it and drops it as not
