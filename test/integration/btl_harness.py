@@ -688,6 +688,18 @@ class LtPeer:
     def status(self):
         return read_json(self.status_path) or {}
 
+    def uploaded(self, at_least, timeout=5):
+        """Payload bytes uploaded, once at least `at_least` or after
+        `timeout`: libtorrent adds a connection's bytes to the torrent's
+        count on its one-second tick, so right after a fast download the
+        count read can lag by up to a second."""
+        deadline = time.monotonic() + timeout * TIME_SCALE
+        while True:
+            n = self.status().get("uploaded", 0)
+            if n >= at_least or time.monotonic() > deadline:
+                return n
+            time.sleep(0.1)
+
     def wait_ready(self, timeout=20):
         """Listening and at least one tracker reply (so others can find it)."""
         wait_until(lambda: self.status().get("announces", 0) >= 1, timeout,

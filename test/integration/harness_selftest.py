@@ -45,7 +45,7 @@ def main():
                            os.path.join(lt_dir, "multi"), "libtorrent leecher")
         H.assert_same_data(os.path.join(src, "multi"),
                            os.path.join(a_dir, "multi"), "aria2c leecher")
-        H.check(seeder.status().get("uploaded", 0) >= size,
+        H.check(seeder.uploaded(size) >= size,
                 "seeder uploaded less than one copy")
 
         # Rate limit on loopback: 8 MiB at 2 MB/s must take >= ~3.5 s.

@@ -54,7 +54,7 @@ def main():
                 "final downloaded %r < torrent size %d" % (st.get("downloaded"), size))
         H.check(st.get("state") in ("seeding", "stopped"),
                 "final state %r, expected seeding or stopped" % st.get("state"))
-        H.check(seeder.status().get("uploaded", 0) >= size,
+        H.check(seeder.uploaded(size) >= size,
                 "the libtorrent seeder uploaded less than the torrent")
 
 

@@ -113,7 +113,7 @@ def main():
         H.assert_same_data(os.path.join(src, "data.bin"), os.path.join(out, "data.bin"), "download beside liars")
         text = F.read_log(logp)
         H.check("banned " + seed_ip not in text, "the honest seeder was banned")
-        H.check(seeder.status().get("uploaded", 0) >= size, "the honest seeder did not serve the download")
+        H.check(seeder.uploaded(size) >= size, "the honest seeder did not serve the download")
         H.log("smart ban: shared piece %d failed with %s and the seeder; liar banned after it passed"
               % (info[sharing_ip], sharing_ip))
         me.stop()

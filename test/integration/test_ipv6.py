@@ -100,7 +100,7 @@ def main():
         log = open(leech.logpath, errors="replace").read()
         H.check("listening on port %d (IPv4 and IPv6)" % lport in log,
                 "no dual-stack listen line:\n%s" % leech.tail(20))
-        H.check(seed.status().get("uploaded", 0) >= SIZE, "the libtorrent seed uploaded %s"
+        H.check(seed.uploaded(SIZE) >= SIZE, "the libtorrent seed uploaded %s"
                 % seed.status().get("uploaded"))
         seed.stop()
 

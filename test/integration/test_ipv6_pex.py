@@ -44,13 +44,8 @@ def pex_in(ws, tor, src, size):
     H.log("(in) btdownloadheadless exited %s; B %s; A %s" % (rc, b.status(), a.status()))
     H.check(rc == 0, "(in) btdownloadheadless --seed_time 0 exited %s, expected 0" % rc)
     H.assert_same_data(os.path.join(src, "data.bin"), os.path.join(out, "data.bin"), "(in) the download")
-    # libtorrent adds a connection's bytes to the torrent's total on its
-    # one-second tick, so B's count can lag a fast download by up to 1 s.
-    try:
-        H.wait_until(lambda: b.status().get("uploaded", 0) >= 0.9 * size, 5, "seed B's upload count")
-    except H.Fail:
-        H.check(False, "(in) seed B uploaded %s of %d bytes: we did not download from it"
-                % (b.status().get("uploaded"), size))
+    b_up = b.uploaded(0.9 * size)
+    H.check(b_up >= 0.9 * size, "(in) seed B uploaded %s of %d bytes: we did not download from it" % (b_up, size))
     H.check(a.status().get("downloaded", 0) < 0.5 * size,
             "(in) peer A downloaded %s bytes: the test needs it to have little" % a.status().get("downloaded"))
     with open(me.proc.logpath, "rb") as f:

@@ -47,7 +47,7 @@ def main():
         H.log("both our leechers finished from the forced-RC4 seed in %.1f s" % (time.monotonic() - t0))
         H.assert_same_data(data, os.path.join(d_prefer, "payload.bin"), "leecher under prefer")
         H.assert_same_data(data, os.path.join(d_require, "payload.bin"), "leecher under require")
-        H.check(seed.status().get("uploaded", 0) >= size, "the libtorrent seed uploaded %r" % seed.status())
+        H.check(seed.uploaded(size) >= size, "the libtorrent seed uploaded %r" % seed.status())
 
         # From here on only our seed under require has the data.
         H.check(seed.stop() == 0, "libtorrent seed did not exit cleanly")

@@ -41,7 +41,7 @@ def main():
         H.check(rc == 0, "btdownloadheadless --seed_time 0 exited %s, expected 0" % rc)
         H.assert_same_data(os.path.join(src, "data.bin"), os.path.join(out, "data.bin"),
                            "the download")
-        H.check(b.status().get("uploaded", 0) >= 0.9 * size,
+        H.check(b.uploaded(0.9 * size) >= 0.9 * size,
                 "seed B uploaded %s of %d bytes: we did not download from it"
                 % (b.status().get("uploaded"), size))
         H.check(a.status().get("downloaded", 0) < 0.5 * size,

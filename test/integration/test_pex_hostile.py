@@ -90,7 +90,7 @@ def main():
         rss = me.proc.peak_rss_kib()
         H.log("peak RSS %s KiB" % rss)
         H.check(rss is None or rss < 200 * 1024, "peak RSS %s KiB: memory not bounded" % rss)
-        H.check(seeder.status().get("uploaded", 0) >= 0.9 * size, "the seed did not serve the download")
+        H.check(seeder.uploaded(0.9 * size) >= 0.9 * size, "the seed did not serve the download")
 
 
 if __name__ == "__main__":
